@@ -1,0 +1,87 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "crmd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crmd", targets: ["crmd"]),
+        .executable(name: "crmctl", targets: ["crmctl"]),
+        .executable(name: "crm-bench", targets: ["crm-bench"]),
+        .library(name: "CRMClient", targets: ["CRMClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
+    ],
+    targets: [
+        // Domain: value types and pure rules. Foundation only, no I/O.
+        .target(name: "CRMCore", swiftSettings: strict),
+        // The wire contract: JSON values, JSON-RPC envelope, error codes, method names and params.
+        .target(name: "CRMProtocol", swiftSettings: strict),
+        // Persistence: GRDB migrations, the store facade, group commit, event log.
+        .target(
+            name: "CRMStore",
+            dependencies: ["CRMCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The daemon: socket listener, framing, peer credentials, dispatcher, settings.
+        .target(
+            name: "CRMServer",
+            dependencies: [
+                "CRMCore", "CRMProtocol", "CRMStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: strict
+        ),
+        // A small blocking client over the Unix socket, for crmctl, crm-bench and scripts in Swift.
+        .target(name: "CRMClient", dependencies: ["CRMProtocol"], swiftSettings: strict),
+        // Test helpers: a TestDaemon that starts the real crmd binary on a temporary folder.
+        .target(name: "CRMTestSupport", dependencies: ["CRMClient", "CRMProtocol"], swiftSettings: strict),
+        .executableTarget(
+            name: "crmd",
+            dependencies: [
+                "CRMServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "crmctl",
+            dependencies: [
+                "CRMClient", "CRMProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "crm-bench",
+            dependencies: [
+                "CRMClient", "CRMProtocol", "CRMTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore"], swiftSettings: strict),
+        .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
+        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMCore"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,58 @@
+public import Foundation
+
+/// A rule the request broke, with a sentence for a person and details for a program.
+/// The server maps ``Kind`` to the wire codes in one place.
+public struct DomainError: Error, Sendable, Equatable {
+    /// The class of failure; each maps to one protocol error code.
+    public enum Kind: Sendable, Equatable {
+        case notFound, forbidden, conflict, claimBanned, validationFailed, notAUser, limitReached, stageOrder, invalidParams
+    }
+
+    /// A detail value, kept free of any wire format.
+    public enum Detail: Sendable, Equatable {
+        case string(String)
+        case int(Int64)
+        case date(Date)
+        case null
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// Fields that failed, with the problem of each.
+    public var fields: [(field: String, problem: String)]
+    /// Further machine-readable details (`client_id`, `owner`, `until`...).
+    public var details: [(key: String, value: Detail)]
+
+    public init(_ kind: Kind, _ message: String, fields: [(String, String)] = [], details: [(String, Detail)] = []) {
+        self.kind = kind
+        self.message = message
+        self.fields = fields.map { (field: $0.0, problem: $0.1) }
+        self.details = details.map { (key: $0.0, value: $0.1) }
+    }
+
+    public static func == (a: DomainError, b: DomainError) -> Bool {
+        a.kind == b.kind && a.message == b.message && a.fields.map(\.field) == b.fields.map(\.field)
+            && a.fields.map(\.problem) == b.fields.map(\.problem) && a.details.map(\.key) == b.details.map(\.key)
+            && a.details.map(\.value) == b.details.map(\.value)
+    }
+
+    /// `not_found` for an entity and id.
+    public static func notFound(_ entity: String, _ id: Int64) -> DomainError {
+        DomainError(.notFound, "No \(entity) with id \(id).", details: [("entity", .string(entity)), ("id", .int(id))])
+    }
+
+    /// `not_found` for an entity named by text.
+    public static func notFound(_ entity: String, named: String) -> DomainError {
+        DomainError(.notFound, "No \(entity) '\(named)'.", details: [("entity", .string(entity)), ("name", .string(named))])
+    }
+
+    /// `forbidden` with the reason.
+    public static func forbidden(_ message: String) -> DomainError {
+        DomainError(.forbidden, message)
+    }
+
+    /// `validation_failed` for one field.
+    public static func invalid(_ field: String, _ problem: String) -> DomainError {
+        DomainError(.validationFailed, "The \(field) \(problem).", fields: [(field, problem)])
+    }
+}

@@ -1,0 +1,224 @@
+public import Foundation
+
+/// A user's role. What each may do is in ``Access``.
+public enum Role: String, Sendable, CaseIterable, Codable {
+    case admin, director, head, manager, `operator`, accountant
+}
+
+/// A person who uses crmd, identified by the Unix uid of their processes.
+public struct User: Sendable, Equatable, Identifiable {
+    public var id: Int64
+    public var login: String
+    public var name: String
+    public var role: Role
+    /// The Unix uid that maps to this user, if any (a user without one can only be acted as).
+    public var uid: UInt32?
+    public var active: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: Int64, login: String, name: String, role: Role, uid: UInt32?, active: Bool, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.login = login
+        self.name = name
+        self.role = role
+        self.uid = uid
+        self.active = active
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// Who is making a request: the user the connection runs as, and the real person behind it.
+public struct Actor: Sendable, Equatable {
+    /// The user row, or `nil` for root and crmd's own uid (admins without a row).
+    public var user: User?
+    /// The role the request runs with.
+    public var role: Role
+    /// The login shown in audit entries (`root`, `uid:1000` for built-in admins).
+    public var login: String
+    /// The kernel uid of the connection.
+    public var uid: UInt32
+    /// The admin who used `session.act_as`, when acting as someone else.
+    public var actingAdmin: String?
+
+    public init(user: User?, role: Role, login: String, uid: UInt32, actingAdmin: String? = nil) {
+        self.user = user
+        self.role = role
+        self.login = login
+        self.uid = uid
+        self.actingAdmin = actingAdmin
+    }
+
+    /// The user id, if the actor has a row.
+    public var userID: Int64? { user?.id }
+
+    /// A built-in admin (root or crmd's uid).
+    public static func builtinAdmin(uid: UInt32, login: String) -> Actor {
+        Actor(user: nil, role: .admin, login: login, uid: uid)
+    }
+}
+
+/// A company or a person.
+public enum ClientKind: String, Sendable, CaseIterable {
+    case company, person
+}
+
+/// Where a client stands with respect to ownership.
+public enum ClientStatus: String, Sendable, CaseIterable {
+    /// Has a lead manager.
+    case assigned
+    /// Released to the exchange: any other manager may claim it.
+    case exchange
+    /// Created without an owner: a head assigns it, or a manager claims it.
+    case unassigned
+}
+
+/// A client (counterparty) as stored.
+public struct Client: Sendable, Equatable, Identifiable {
+    public var id: Int64
+    public var name: String
+    public var kind: ClientKind
+    public var phones: [String]
+    public var emails: [String]
+    public var ownerID: Int64?
+    public var status: ClientStatus
+    public var segment: String?
+    public var source: String?
+    public var abc: String?
+    /// Custom fields as a JSON object text (validated against the configuration).
+    public var fieldsJSON: String
+    public var lastInteractionAt: Date?
+    public var assignedAt: Date?
+    public var releasedAt: Date?
+    public var releasedFrom: Int64?
+    public var releaseReason: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// The zone instants as stored (nil unless assigned).
+    public var schedule: ZoneSchedule? = nil
+
+    public init(
+        id: Int64, name: String, kind: ClientKind, phones: [String], emails: [String], ownerID: Int64?,
+        status: ClientStatus, segment: String?, source: String?, abc: String?, fieldsJSON: String,
+        lastInteractionAt: Date?, assignedAt: Date?, releasedAt: Date?, releasedFrom: Int64?, releaseReason: String?,
+        createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.phones = phones
+        self.emails = emails
+        self.ownerID = ownerID
+        self.status = status
+        self.segment = segment
+        self.source = source
+        self.abc = abc
+        self.fieldsJSON = fieldsJSON
+        self.lastInteractionAt = lastInteractionAt
+        self.assignedAt = assignedAt
+        self.releasedAt = releasedAt
+        self.releasedFrom = releasedFrom
+        self.releaseReason = releaseReason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// R in RULES §4: the later of the last resetting interaction and the assignment.
+    public var clockStart: Date? {
+        guard status == .assigned else { return nil }
+        switch (lastInteractionAt, assignedAt) {
+        case (let l?, let a?): return max(l, a)
+        case (let l?, nil): return l
+        case (nil, let a?): return a
+        case (nil, nil): return nil
+        }
+    }
+}
+
+/// A decision maker or influencer at a company.
+public struct Contact: Sendable, Equatable, Identifiable {
+    public var id: Int64
+    public var clientID: Int64
+    public var name: String
+    public var position: String?
+    public var phones: [String]
+    public var emails: [String]
+    public var decisionMaker: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: Int64, clientID: Int64, name: String, position: String?, phones: [String], emails: [String], decisionMaker: Bool,
+        createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.clientID = clientID
+        self.name = name
+        self.position = position
+        self.phones = phones
+        self.emails = emails
+        self.decisionMaker = decisionMaker
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// One past or present affiliation of a contact with a company.
+public struct Affiliation: Sendable, Equatable {
+    public var clientID: Int64
+    public var position: String?
+    public var from: Date
+    public var to: Date?
+
+    public init(clientID: Int64, position: String?, from: Date, to: Date?) {
+        self.clientID = clientID
+        self.position = position
+        self.from = from
+        self.to = to
+    }
+}
+
+/// What kind of contact with the client an interaction was.
+public enum InteractionKind: String, Sendable, CaseIterable {
+    case call, meeting, email, message, note
+}
+
+/// A call, meeting, email, message or note on a client.
+public struct Interaction: Sendable, Equatable, Identifiable {
+    public var id: Int64
+    public var clientID: Int64
+    public var contactID: Int64?
+    public var authorID: Int64?
+    public var authorLogin: String
+    public var kind: InteractionKind
+    /// `in` or `out` for calls, emails and messages.
+    public var direction: String?
+    public var occurredAt: Date
+    public var topic: String?
+    public var result: String?
+    public var note: String?
+    /// Whether this interaction reset the client's zone clock.
+    public var resetsClock: Bool
+    public var createdAt: Date
+
+    public init(
+        id: Int64, clientID: Int64, contactID: Int64?, authorID: Int64?, authorLogin: String, kind: InteractionKind,
+        direction: String?, occurredAt: Date, topic: String?, result: String?, note: String?, resetsClock: Bool,
+        createdAt: Date
+    ) {
+        self.id = id
+        self.clientID = clientID
+        self.contactID = contactID
+        self.authorID = authorID
+        self.authorLogin = authorLogin
+        self.kind = kind
+        self.direction = direction
+        self.occurredAt = occurredAt
+        self.topic = topic
+        self.result = result
+        self.note = note
+        self.resetsClock = resetsClock
+        self.createdAt = createdAt
+    }
+}

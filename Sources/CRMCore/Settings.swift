@@ -1,0 +1,94 @@
+public import Foundation
+
+/// The domain settings the rules depend on (a part of crmd's configuration).
+public struct DomainSettings: Sendable {
+    public var zones: ZoneThresholds
+    /// Fields each interaction kind must carry (RULES §3, seed 001).
+    public var requiredFields: [InteractionKind: [String]]
+    /// Kinds that reset the zone clock when the owner logs them.
+    public var resettingKinds: Set<InteractionKind>
+    /// How far in the future `occurred_at` may be (default PT5M).
+    public var maxFutureSeconds: Int
+    /// Country code for national phone numbers (default "7").
+    public var defaultCountryCode: String
+    /// Digits in a national number (default 10).
+    public var nationalNumberLength: Int
+    /// Roles that may edit personal data (managers only on their own clients).
+    public var personalDataRoles: Set<Role>
+
+    public init(
+        zones: ZoneThresholds = .default,
+        requiredFields: [InteractionKind: [String]] = DomainSettings.defaultRequiredFields,
+        resettingKinds: Set<InteractionKind> = [.call, .meeting, .email, .message],
+        maxFutureSeconds: Int = 300,
+        defaultCountryCode: String = "7",
+        nationalNumberLength: Int = 10,
+        personalDataRoles: Set<Role> = [.admin, .head, .operator, .manager]
+    ) {
+        self.zones = zones
+        self.requiredFields = requiredFields
+        self.resettingKinds = resettingKinds
+        self.maxFutureSeconds = maxFutureSeconds
+        self.defaultCountryCode = defaultCountryCode
+        self.nationalNumberLength = nationalNumberLength
+        self.personalDataRoles = personalDataRoles
+    }
+
+    /// Meeting: time, contact, topic, result. Call: result. Others: nothing more.
+    public static let defaultRequiredFields: [InteractionKind: [String]] = [
+        .meeting: ["occurred_at", "contact_id", "topic", "result"],
+        .call: ["result"],
+    ]
+
+    /// Fields an interaction may be required to carry.
+    public static let requirableFields = ["occurred_at", "contact_id", "topic", "result", "note", "direction"]
+}
+
+/// A draft interaction before it is stored, for validation.
+public struct InteractionDraft: Sendable {
+    public var kind: InteractionKind
+    public var occurredAt: Date?
+    public var contactID: Int64?
+    public var topic: String?
+    public var result: String?
+    public var note: String?
+    public var direction: String?
+
+    public init(
+        kind: InteractionKind, occurredAt: Date?, contactID: Int64?, topic: String?, result: String?, note: String?, direction: String?
+    ) {
+        self.kind = kind
+        self.occurredAt = occurredAt
+        self.contactID = contactID
+        self.topic = topic
+        self.result = result
+        self.note = note
+        self.direction = direction
+    }
+}
+
+/// Interaction rules: the minimal data set and the time window.
+public enum InteractionRules {
+    /// Every problem with a draft, at `now`; empty when it may be stored.
+    public static func problems(_ d: InteractionDraft, now: Date, settings: DomainSettings) -> [(String, String)] {
+        var out: [(String, String)] = []
+        func blank(_ s: String?) -> Bool { (s?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "").isEmpty }
+        for field in settings.requiredFields[d.kind] ?? [] {
+            let missing: Bool
+            switch field {
+            case "occurred_at": missing = d.occurredAt == nil
+            case "contact_id": missing = d.contactID == nil
+            case "topic": missing = blank(d.topic)
+            case "result": missing = blank(d.result)
+            case "note": missing = blank(d.note)
+            case "direction": missing = d.direction == nil
+            default: missing = false
+            }
+            if missing { out.append((field, "is required for a \(d.kind.rawValue)")) }
+        }
+        if let at = d.occurredAt, at.timeIntervalSince(now) > Double(settings.maxFutureSeconds) {
+            out.append(("occurred_at", "is more than \(settings.maxFutureSeconds / 60) minutes in the future"))
+        }
+        return out
+    }
+}

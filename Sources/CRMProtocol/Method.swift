@@ -1,0 +1,68 @@
+/// Every method crmd answers: the registry of names (fixed by PROTOCOL.md) with what each does.
+/// The dispatcher switches over this enum exhaustively, so adding a case forces a handler.
+public enum Method: String, CaseIterable, Sendable {
+    case serverPing = "server.ping"
+    case serverStatus = "server.status"
+    case whoami = "whoami"
+    case sessionActAs = "session.act_as"
+    case userAdd = "user.add"
+    case userList = "user.list"
+    case userUpdate = "user.update"
+    case userDeactivate = "user.deactivate"
+    case clientCreate = "client.create"
+    case clientGet = "client.get"
+    case clientUpdate = "client.update"
+    case clientList = "client.list"
+    case clientFindByPhone = "client.find_by_phone"
+    case clientAssign = "client.assign"
+    case clientImport = "client.import"
+    case clientHistory = "client.history"
+    case interactionLog = "interaction.log"
+    case interactionList = "interaction.list"
+    case contactCreate = "contact.create"
+    case contactGet = "contact.get"
+    case contactUpdate = "contact.update"
+    case contactList = "contact.list"
+    case contactMove = "contact.move"
+
+    /// Whether the method writes (and so accepts `request_id` for safe retries).
+    public var isWrite: Bool {
+        switch self {
+        case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
+            .interactionLog, .contactCreate, .contactUpdate, .contactMove:
+            return true
+        case .serverPing, .serverStatus, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone, .clientHistory,
+            .interactionList, .contactGet, .contactList:
+            return false
+        }
+    }
+
+    /// One line on what the method does (crmctl's help and docs use it).
+    public var summary: String {
+        switch self {
+        case .serverPing: return "Check that crmd answers."
+        case .serverStatus: return "Version, uptime, clients per zone, connections."
+        case .whoami: return "The user this connection runs as."
+        case .sessionActAs: return "Admin only: run the rest of this connection as another user (audited)."
+        case .userAdd: return "Add a user (admin)."
+        case .userList: return "List users."
+        case .userUpdate: return "Change a user's name, role or uid (admin)."
+        case .userDeactivate: return "Deactivate a user, optionally handing their clients to another (admin)."
+        case .clientCreate: return "Create a client (company or person)."
+        case .clientGet: return "A client's card with contacts, recent interactions and deals."
+        case .clientUpdate: return "Change a client's fields."
+        case .clientList: return "List clients by owner, zone, status, segment or a search query."
+        case .clientFindByPhone: return "Caller ID: the client or contact with this phone, in any spelling."
+        case .clientAssign: return "Give a client to a manager (head/admin)."
+        case .clientImport: return "Create up to 10,000 clients in one transaction (admin/head/operator)."
+        case .clientHistory: return "The audit history of a client's card."
+        case .interactionLog: return "Log a call, meeting, email, message or note on a client."
+        case .interactionList: return "A client's interactions, newest first."
+        case .contactCreate: return "Add a contact person to a company."
+        case .contactGet: return "A contact with their company history."
+        case .contactUpdate: return "Change a contact's fields."
+        case .contactList: return "A company's contacts."
+        case .contactMove: return "Move a contact to another company, keeping the past affiliation."
+        }
+    }
+}

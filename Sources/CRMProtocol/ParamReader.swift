@@ -1,0 +1,166 @@
+public import Foundation
+
+/// A change to one field in an update: leave it, set it, or clear it (JSON `null`).
+public enum Patch<Value: Sendable & Equatable>: Sendable, Equatable {
+    case unchanged
+    case set(Value)
+    case clear
+
+    /// `true` unless `.unchanged`.
+    public var isChange: Bool {
+        if case .unchanged = self { return false }
+        return true
+    }
+}
+
+/// Reads named params out of a request, collecting every problem so the `-32602` reply lists
+/// all bad fields at once. Unknown fields are problems too: a typo should not be silently ignored.
+public struct ParamReader {
+    let object: JSONObject
+    /// Problems found so far.
+    public private(set) var problems: [FieldProblem] = []
+    var known: Set<String> = []
+
+    /// A reader over a request's params (anything but an object is one problem).
+    public init(_ params: JSON) {
+        if case .object(let o) = params {
+            object = o
+        } else {
+            object = JSONObject()
+            problems.append(FieldProblem(field: "params", problem: "must be an object"))
+        }
+    }
+
+    /// Records a problem found by a caller's own check.
+    public mutating func problem(_ field: String, _ text: String) {
+        problems.append(FieldProblem(field: field, problem: text))
+    }
+
+    mutating func value(_ key: String) -> JSON? {
+        known.insert(key)
+        guard let v = object[key] else { return nil }
+        return v
+    }
+
+    /// The raw value of `key`, if present (null included).
+    public mutating func optionalValue(_ key: String) -> JSON? { value(key) }
+
+    /// `true` if the params carry `key` (even as null).
+    public mutating func has(_ key: String) -> Bool {
+        known.insert(key)
+        return object[key] != nil
+    }
+
+    mutating func typed<T>(_ key: String, _ expected: String, required: Bool, _ convert: (JSON) -> T?) -> T? {
+        guard let v = value(key), !v.isNull else {
+            if required { problem(key, "is required (\(expected))") }
+            return nil
+        }
+        guard let t = convert(v) else {
+            problem(key, "must be \(expected), not \(v.kindDescription)")
+            return nil
+        }
+        return t
+    }
+
+    /// A required integer.
+    public mutating func int(_ key: String) -> Int64 { typed(key, "an integer", required: true, \.intValue) ?? 0 }
+    /// An optional integer.
+    public mutating func optionalInt(_ key: String) -> Int64? { typed(key, "an integer", required: false, \.intValue) }
+    /// A required non-empty string (whitespace trimmed).
+    public mutating func string(_ key: String) -> String {
+        guard let s = typed(key, "a string", required: true, \.stringValue) else { return "" }
+        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        if t.isEmpty { problem(key, "must not be empty") }
+        return t
+    }
+    /// An optional string, kept as given.
+    public mutating func optionalString(_ key: String) -> String? { typed(key, "a string", required: false, \.stringValue) }
+    /// An optional boolean.
+    public mutating func optionalBool(_ key: String) -> Bool? { typed(key, "a boolean", required: false, \.boolValue) }
+    /// An optional object.
+    public mutating func optionalObject(_ key: String) -> JSONObject? { typed(key, "an object", required: false, \.objectValue) }
+
+    /// An optional array of strings.
+    public mutating func optionalStringArray(_ key: String) -> [String]? {
+        guard let items = typed(key, "an array of strings", required: false, \.arrayValue) else { return nil }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            if let s = item.stringValue { out.append(s) } else { problem("\(key)[\(i)]", "must be a string, not \(item.kindDescription)") }
+        }
+        return out
+    }
+
+    /// An optional array of integers.
+    public mutating func optionalIntArray(_ key: String) -> [Int64]? {
+        guard let items = typed(key, "an array of integers", required: false, \.arrayValue) else { return nil }
+        var out: [Int64] = []
+        for (i, item) in items.enumerated() {
+            if let v = item.intValue { out.append(v) } else { problem("\(key)[\(i)]", "must be an integer, not \(item.kindDescription)") }
+        }
+        return out
+    }
+
+    /// An optional RFC 3339 timestamp.
+    public mutating func optionalTimestamp(_ key: String) -> Date? {
+        guard let s = typed(key, "an RFC 3339 timestamp string", required: false, \.stringValue) else { return nil }
+        guard let d = RFC3339.parse(s) else {
+            problem(key, "must be an RFC 3339 timestamp like 2026-11-22T09:30:00Z, not '\(s.prefix(40))'")
+            return nil
+        }
+        return d
+    }
+
+    /// An optional string that must be one of `allowed`.
+    public mutating func optionalEnum(_ key: String, _ allowed: [String]) -> String? {
+        guard let s = optionalString(key) else { return nil }
+        guard allowed.contains(s) else {
+            problem(key, "must be one of \(allowed.joined(separator: ", ")), not '\(s.prefix(40))'")
+            return nil
+        }
+        return s
+    }
+
+    /// A required string that must be one of `allowed`.
+    public mutating func enumValue(_ key: String, _ allowed: [String]) -> String {
+        if !has(key) || object[key] == .null {
+            problem(key, "is required (one of \(allowed.joined(separator: ", ")))")
+            return allowed[0]
+        }
+        return optionalEnum(key, allowed) ?? allowed[0]
+    }
+
+    /// An update to a string field: absent leaves it, `null` clears it.
+    public mutating func patchString(_ key: String) -> Patch<String> {
+        guard let v = value(key) else { return .unchanged }
+        if v.isNull { return .clear }
+        guard let s = v.stringValue else {
+            problem(key, "must be a string or null, not \(v.kindDescription)")
+            return .unchanged
+        }
+        return .set(s)
+    }
+
+    /// An update to a list of strings: absent leaves it, `null` or `[]` empties it.
+    public mutating func patchStringArray(_ key: String) -> Patch<[String]> {
+        guard has(key) else { return .unchanged }
+        if object[key] == .null { return .clear }
+        return optionalStringArray(key).map(Patch.set) ?? .unchanged
+    }
+
+    /// A list `limit` (default 100, at most 1000).
+    public mutating func limit() -> Int {
+        guard let l = optionalInt("limit") else { return 100 }
+        if l < 1 || l > 1000 { problem("limit", "must be between 1 and 1000"); return 100 }
+        return Int(l)
+    }
+
+    /// Throws `-32602` listing every problem, including fields nobody asked for.
+    public func finish() throws(RPCError) {
+        var all = problems
+        for key in object.keys where !known.contains(key) {
+            all.append(FieldProblem(field: key, problem: "is not a param of this method"))
+        }
+        if !all.isEmpty { throw RPCError.invalidParams(all) }
+    }
+}

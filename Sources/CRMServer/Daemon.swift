@@ -1,0 +1,107 @@
+import CRMStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Start-up and shutdown of the whole daemon, shared by the `crmd` executable and tests.
+public enum Daemon {
+    /// What the command line asked for.
+    public struct Options: Sendable {
+        public var socket: String?
+        public var database: String?
+        public var config: String?
+        public init(socket: String?, database: String?, config: String?) {
+            self.socket = socket
+            self.database = database
+            self.config = config
+        }
+    }
+
+    /// The config file to read: `--config`, else `CRMD_CONFIG`, else `/etc/crmd/crmd.yaml` when it
+    /// exists and crmd runs as root; else none (built-in defaults).
+    static func configPath(_ options: Options, env: [String: String]) -> String? {
+        if let c = options.config { return c }
+        if let c = env["CRMD_CONFIG"], !c.isEmpty { return c }
+        if getuid() == 0, FileManager.default.fileExists(atPath: "/etc/crmd/crmd.yaml") { return "/etc/crmd/crmd.yaml" }
+        return nil
+    }
+
+    /// Runs crmd until SIGTERM or SIGINT. Returns the process exit code.
+    public static func run(_ options: Options) async -> Int32 {
+        let env = ProcessInfo.processInfo.environment
+        let settings: Settings
+        do {
+            settings = try await Settings.load(
+                configFile: configPath(options, env: env), socket: options.socket ?? env["CRMD_SOCKET"], database: options.database)
+        } catch {
+            printError("crmd: \(error)")
+            return 78  // EX_CONFIG
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+            return h
+        }
+        let logger = Logger(label: "crmd")
+        do {
+            let dbDir = (settings.databasePath as NSString).deletingLastPathComponent
+            if !dbDir.isEmpty {
+                try FileManager.default.createDirectory(
+                    atPath: dbDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+        } catch {
+            printError("crmd: cannot create the database folder for \(settings.databasePath): \(error.localizedDescription)")
+            return 73  // EX_CANTCREAT
+        }
+        let lock: InstanceLock
+        let store: Store
+        let server: RPCServer
+        do {
+            lock = try InstanceLock(databasePath: settings.databasePath)
+            do {
+                store = try Store(path: settings.databasePath, options: settings.storeOptions)
+            } catch {
+                throw StartupError("cannot open the database \(settings.databasePath): \(storageFailureMessage(error) ?? "\(error)")")
+            }
+            let dispatcher = try Dispatcher(store: store, settings: settings, logger: logger)
+            server = try RPCServer(dispatcher: dispatcher, settings: settings, logger: logger)
+        } catch {
+            printError("crmd: \(error)")
+            return 1
+        }
+        printOut("crmd \(crmdVersion) listening on \(settings.socketPath) (database \(settings.databasePath))")
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var code: Int32 = 0
+        do {
+            try await group.run()
+        } catch {
+            logger.error("crmd stopped on an error", metadata: ["error": "\(error)"])
+            code = 1
+        }
+        do {
+            try store.close()
+        } catch {
+            logger.error("closing the database failed", metadata: ["error": "\(error)"])
+            code = 1
+        }
+        unlink(settings.socketPath)
+        withExtendedLifetime(lock) {}
+        logger.info("crmd stopped")
+        return code
+    }
+}
+
+/// Writes a line to standard error, unbuffered.
+func printError(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
+/// Writes a line to standard output, unbuffered (so a supervisor sees it at once).
+func printOut(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(1, $0, strlen($0)) }
+}

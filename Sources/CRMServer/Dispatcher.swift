@@ -1,0 +1,225 @@
+import CRMCore
+public import CRMProtocol
+public import CRMStore
+import Foundation
+public import Logging
+
+/// Turns a decoded request into a reply: resolves who is calling, checks params at the edge,
+/// runs reads on the caller's thread and queues writes for group commit. One exhaustive switch
+/// names the handler of every method.
+public final class Dispatcher: Sendable {
+    /// A reply for one request; called exactly once, possibly from the commit thread.
+    public typealias Reply = @Sendable (Result<JSON, RPCError>) -> Void
+
+    let store: Store
+    let settings: Settings
+    let rules: ZoneRules
+    let clock: any WallClock
+    let users = UserDirectory()
+    let stats = ServerStats()
+    let startedAt: Date
+    let wire: Wire
+    let logger: Logger
+    /// The uid crmd runs as: an admin without a user row, like root.
+    let daemonUID: UInt32
+
+    /// A dispatcher over an open store.
+    public init(store: Store, settings: Settings, clock: any WallClock = SystemClock(), logger: Logger) throws {
+        self.store = store
+        self.settings = settings
+        self.rules = ZoneRules(settings.domain.zones)
+        self.clock = clock
+        self.logger = logger
+        self.startedAt = clock.now()
+        self.daemonUID = getuid()
+        self.wire = Wire(rules: rules, users: users)
+        users.reload(try store.read { try $0.allUsers() })
+    }
+
+    /// Number of open connections.
+    public var openConnections: Int { stats.openConnections }
+
+    // MARK: identity
+
+    /// The actor for a session: its act-as user, its uid's user, or a built-in admin.
+    func actor(for session: Session) -> Actor? {
+        let real: Actor
+        if session.uid == 0 {
+            real = .builtinAdmin(uid: 0, login: "root")
+        } else if session.uid == daemonUID {
+            real = .builtinAdmin(uid: session.uid, login: systemLogin(uid: session.uid) ?? "uid:\(session.uid)")
+        } else if let u = users.user(uid: session.uid), u.active {
+            real = Actor(user: u, role: u.role, login: u.login, uid: session.uid)
+        } else {
+            return nil
+        }
+        guard let target = session.actingAsLogin else { return real }
+        guard let u = users.user(login: target), u.active else { return real }
+        return Actor(user: u, role: u.role, login: u.login, uid: session.uid, actingAdmin: real.login)
+    }
+
+    /// The real (not acted-as) actor of a session.
+    func realActor(for session: Session) -> Actor? {
+        let acting = session.actingAsLogin
+        session.actingAsLogin = nil
+        defer { session.actingAsLogin = acting }
+        return actor(for: session)
+    }
+
+    func notAUser(_ session: Session) -> RPCError {
+        RPCError(
+            code: ErrorCode.notAUser,
+            message:
+                "Your Unix account (uid \(session.uid)) is not a crmd user. Ask an administrator to run: crmctl user add LOGIN --name NAME --role ROLE --uid \(session.uid)",
+            data: ["reason": "not_a_user", "uid": .int(Int64(session.uid))])
+    }
+
+    // MARK: dispatch
+
+    /// Handles one request. Notifications (no id) are handled the same; the caller drops the reply.
+    func handle(_ request: Request, session: Session, reply: @escaping Reply) {
+        stats.request()
+        guard let method = Method(rawValue: request.method) else {
+            reply(.failure(.methodNotFound(request.method)))
+            return
+        }
+        guard let actor = actor(for: session) else {
+            reply(.failure(notAUser(session)))
+            return
+        }
+        var params = request.params
+        var requestID: String? = nil
+        if method.isWrite, case .object(var o) = params, let rid = o["request_id"] {
+            guard case .string(let s) = rid, !s.isEmpty, s.utf8.count <= 200 else {
+                reply(
+                    .failure(
+                        .invalidParams([FieldProblem(field: "request_id", problem: "must be a non-empty string of at most 200 bytes")])))
+                return
+            }
+            requestID = s
+            o["request_id"] = nil
+            params = .object(o)
+        }
+        let call = Call(actor: actor, session: session, params: params, requestID: requestID, method: method, reply: reply)
+        do {
+            switch method {
+            case .serverPing: reply(.success(["pong": true, "version": .string(crmdVersion)]))
+            case .serverStatus: try serverStatus(call)
+            case .whoami: try whoami(call)
+            case .sessionActAs: try sessionActAs(call)
+            case .userAdd: try userAdd(call)
+            case .userList: try userList(call)
+            case .userUpdate: try userUpdate(call)
+            case .userDeactivate: try userDeactivate(call)
+            case .clientCreate: try clientCreate(call)
+            case .clientGet: try clientGet(call)
+            case .clientUpdate: try clientUpdate(call)
+            case .clientList: try clientList(call)
+            case .clientFindByPhone: try clientFindByPhone(call)
+            case .clientAssign: try clientAssign(call)
+            case .clientImport: try clientImport(call)
+            case .clientHistory: try clientHistory(call)
+            case .interactionLog: try interactionLog(call)
+            case .interactionList: try interactionList(call)
+            case .contactCreate: try contactCreate(call)
+            case .contactGet: try contactGet(call)
+            case .contactUpdate: try contactUpdate(call)
+            case .contactList: try contactList(call)
+            case .contactMove: try contactMove(call)
+            }
+        } catch {
+            reply(.failure(rpcError(error, method: method)))
+        }
+    }
+
+    /// Maps any failure to a wire error; unknown failures are logged and reported as internal.
+    func rpcError(_ error: any Error, method: Method) -> RPCError {
+        if let e = error as? RPCError { return e }
+        if let e = error as? DomainError { return e.rpc }
+        if let message = storageFailureMessage(error) {
+            logger.error("storage failure", metadata: ["method": "\(method.rawValue)", "error": "\(error)"])
+            return RPCError(code: ErrorCode.internalError, message: message, data: ["reason": "storage"])
+        }
+        logger.error("internal error", metadata: ["method": "\(method.rawValue)", "error": "\(error)"])
+        return RPCError(
+            code: ErrorCode.internalError,
+            message: "Internal error in \(method.rawValue); it was logged. Retry, and report it if it persists.")
+    }
+
+    /// One request on its way through a handler.
+    struct Call: Sendable {
+        let actor: Actor
+        let session: Session
+        let params: JSON
+        let requestID: String?
+        let method: Method
+        let reply: Reply
+
+        /// Decodes params with `body`, throwing `-32602` listing every bad field.
+        func decode<T>(_ body: (inout ParamReader) throws -> T) throws -> T {
+            var r = ParamReader(params)
+            let v = try body(&r)
+            try r.finish()
+            return v
+        }
+    }
+
+    /// Runs a read on a snapshot and replies now.
+    func read(_ call: Call, _ body: (Tx, Date) throws -> JSON) throws {
+        let now = clock.now()
+        let result = try store.read { tx in try body(tx, now) }
+        call.reply(.success(result))
+    }
+
+    /// Queues a write for group commit and replies once it is durable. With a `request_id`, a
+    /// retry finds the stored first answer and writes nothing.
+    func write(_ call: Call, after: (@Sendable () -> Void)? = nil, _ body: @escaping @Sendable (Tx, Date) throws -> JSON) {
+        let clock = self.clock
+        let requestID = call.requestID
+        let key = call.actor.userID.map { "user:\($0)" } ?? "uid:\(call.actor.uid)"
+        let method = call.method
+        store.write({ tx -> JSON in
+            if let rid = requestID, let stored = try tx.processedResponse(actor: key, requestID: rid) {
+                return try JSONParser.parse(stored)
+            }
+            let now = clock.now()
+            let result = try body(tx, now)
+            if let rid = requestID {
+                try tx.rememberResponse(actor: key, requestID: rid, method: method.rawValue, response: JSONWriter.string(result), at: now)
+            }
+            return result
+        }) { [self] outcome in
+            switch outcome {
+            case .success(let json):
+                after?()
+                call.reply(.success(json))
+            case .failure(let error):
+                call.reply(.failure(rpcError(error, method: method)))
+            }
+        }
+    }
+
+    /// Appends an audit entry with JSON images.
+    func audit(_ tx: Tx, _ actor: Actor, _ entity: String, _ id: Int64?, _ action: String, before: JSON?, after: JSON?, at: Date) throws {
+        try tx.audit(
+            actor, entity: entity, id: id, action: action, before: before.map(JSONWriter.string), after: after.map(JSONWriter.string),
+            at: at)
+    }
+
+    /// Records an event in the durable log.
+    func event(_ tx: Tx, _ topic: String, clientID: Int64?, ownerID: Int64?, _ data: JSON, at: Date) throws {
+        try tx.appendEvent(topic: topic, clientID: clientID, ownerID: ownerID, data: JSONWriter.string(data), at: at)
+    }
+}
+
+/// The login of a system account, if any.
+func systemLogin(uid: UInt32) -> String? {
+    guard let pw = getpwuid(uid), let name = pw.pointee.pw_name else { return nil }
+    return String(cString: name)
+}
+
+/// The uid of a system account, if any.
+func systemUID(login: String) -> UInt32? {
+    guard let pw = getpwnam(login) else { return nil }
+    return pw.pointee.pw_uid
+}

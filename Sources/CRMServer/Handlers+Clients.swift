@@ -1,0 +1,427 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+/// A client's editable fields as decoded from params.
+struct ClientFieldsInput: Sendable {
+    var name: Patch<String> = .unchanged
+    var kind: ClientKind? = nil
+    var phones: Patch<[String]> = .unchanged
+    var emails: Patch<[String]> = .unchanged
+    var segment: Patch<String> = .unchanged
+    var source: Patch<String> = .unchanged
+    var abc: Patch<String> = .unchanged
+    var fields: JSONObject? = nil
+
+    var touchesPersonalData: Bool { name.isChange || kind != nil || phones.isChange || emails.isChange }
+    var touchesBusinessData: Bool { segment.isChange || source.isChange || abc.isChange || fields != nil }
+}
+
+/// Who a client goes to: a user id or a login.
+enum UserRef: Sendable {
+    case id(Int64)
+    case login(String)
+}
+
+extension Dispatcher {
+    // MARK: decoding helpers
+
+    func phones(_ r: inout ParamReader, _ key: String, _ list: [String]) -> [String] {
+        var out: [String] = []
+        for (i, raw) in list.enumerated() {
+            guard
+                let p = Phone.normalize(
+                    raw, defaultCountryCode: settings.domain.defaultCountryCode, nationalLength: settings.domain.nationalNumberLength)
+            else {
+                r.problem(
+                    "\(key)[\(i)]",
+                    "'\(raw.prefix(40))' is not a phone number (5 to 15 digits, optionally with +, spaces, dashes, brackets)")
+                continue
+            }
+            if !out.contains(p) { out.append(p) }
+        }
+        return out
+    }
+
+    func emails(_ r: inout ParamReader, _ key: String, _ list: [String]) -> [String] {
+        var out: [String] = []
+        for (i, raw) in list.enumerated() {
+            guard let e = Email.normalize(raw) else {
+                r.problem("\(key)[\(i)]", "'\(raw.prefix(60))' is not an e-mail address like name@example.com")
+                continue
+            }
+            if !out.contains(e) { out.append(e) }
+        }
+        return out
+    }
+
+    func userRef(_ r: inout ParamReader, _ key: String) -> UserRef?? {
+        guard let v = r.optionalValue(key) else { return nil }
+        switch v {
+        case .null: return .some(nil)
+        case .int(let i): return .some(.id(i))
+        case .string(let s) where !s.isEmpty: return .some(.login(s))
+        default:
+            r.problem(key, "must be a user id or login, not \(v.kindDescription)")
+            return nil
+        }
+    }
+
+    func decodeClientFields(_ r: inout ParamReader, creating: Bool) -> ClientFieldsInput {
+        var f = ClientFieldsInput()
+        if creating {
+            f.name = .set(r.string("name"))
+        } else {
+            f.name = r.patchString("name")
+            if case .clear = f.name { r.problem("name", "cannot be cleared") }
+            if case .set(let n) = f.name {
+                let t = n.trimmingCharacters(in: .whitespacesAndNewlines)
+                if t.isEmpty { r.problem("name", "must not be empty") }
+                f.name = .set(t)
+            }
+        }
+        f.kind = r.optionalEnum("kind", ClientKind.allCases.map(\.rawValue)).flatMap(ClientKind.init(rawValue:))
+        switch r.patchStringArray("phones") {
+        case .set(let l): f.phones = .set(phones(&r, "phones", l))
+        case .clear: f.phones = .set([])
+        case .unchanged: break
+        }
+        switch r.patchStringArray("emails") {
+        case .set(let l): f.emails = .set(emails(&r, "emails", l))
+        case .clear: f.emails = .set([])
+        case .unchanged: break
+        }
+        f.segment = r.patchString("segment")
+        f.source = r.patchString("source")
+        f.abc = r.patchString("abc")
+        if case .set(let v) = f.abc, !["A", "B", "C"].contains(v) { r.problem("abc", "must be A, B or C") }
+        if r.has("fields") {
+            if let o = r.optionalObject("fields") {
+                for m in o.members {
+                    switch m.value {
+                    case .object, .array: r.problem("fields.\(m.key)", "must be a string, number, boolean or null")
+                    default: break
+                    }
+                }
+                f.fields = o
+            }
+        }
+        return f
+    }
+
+    // MARK: shared checks inside a transaction
+
+    func resolveOwner(_ tx: Tx, _ ref: UserRef) throws -> User {
+        let u: User?
+        switch ref {
+        case .id(let id): u = try tx.user(id: id)
+        case .login(let l): u = try tx.user(login: l)
+        }
+        guard let u else {
+            switch ref {
+            case .id(let id): throw DomainError.notFound("user", id)
+            case .login(let l): throw DomainError.notFound("user", named: l)
+            }
+        }
+        guard u.active else { throw DomainError.invalid("owner", "'\(u.login)' is deactivated") }
+        guard u.role == .manager || u.role == .head else {
+            throw DomainError.invalid("owner", "'\(u.login)' is a \(u.role.rawValue); only managers and heads lead clients")
+        }
+        return u
+    }
+
+    /// Fails with `conflict` naming the existing client and owner when a phone or e-mail is taken
+    /// by another client (or a contact of another client).
+    func ensureFree(_ tx: Tx, phones: [String], emails: [String], for clientID: Int64?) throws {
+        for p in phones {
+            if let holder = try tx.phoneHolders(p).first(where: { $0.clientID != clientID }) {
+                throw try duplicate(tx, field: "phones", value: p, holder.clientID)
+            }
+        }
+        for e in emails {
+            if let holder = try tx.emailHolders(e).first(where: { $0.clientID != clientID }) {
+                throw try duplicate(tx, field: "emails", value: e, holder.clientID)
+            }
+        }
+    }
+
+    func duplicate(_ tx: Tx, field: String, value: String, _ clientID: Int64) throws -> DomainError {
+        let other = try tx.clientHeader(id: clientID)
+        let ownerLogin = other?.ownerID.flatMap { users.user(id: $0)?.login }
+        let whose = ownerLogin.map { "owned by \($0)" } ?? "with no owner"
+        return DomainError(
+            .conflict,
+            "The \(field == "phones" ? "phone" : "e-mail") \(value) already belongs to client '\(other?.name ?? "?")' (id \(clientID)), \(whose). Open that client instead of creating a duplicate.",
+            fields: [(field, "\(value) is taken")],
+            details: [
+                ("value", .string(value)), ("client_id", .int(clientID)), ("client_name", .string(other?.name ?? "")),
+                ("owner", other?.ownerID.map { .int($0) } ?? .null), ("owner_login", ownerLogin.map { .string($0) } ?? .null),
+            ])
+    }
+
+    func loadClient(_ tx: Tx, _ id: Int64) throws -> Client {
+        guard let c = try tx.client(id: id) else { throw DomainError.notFound("client", id) }
+        return c
+    }
+
+    func forbiddenOnClient(_ c: Client, _ actor: Actor, _ what: String) -> DomainError {
+        let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
+        return DomainError(
+            .forbidden, "You (\(actor.login), \(actor.role.rawValue)) may not \(what) client \(c.id) '\(c.name)'; it belongs to \(owner).",
+            details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
+    }
+
+    // MARK: methods
+
+    func clientCreate(_ call: Call) throws {
+        let actor = call.actor
+        guard Access.canCreateClient(actor) else { throw DomainError.forbidden("A \(actor.role.rawValue) may not create clients.") }
+        let (input, ownerRef) = try call.decode { r in (decodeClientFields(&r, creating: true), userRef(&r, "owner")) }
+        let rules = self.rules
+        write(call) { [self] tx, now in
+            try createClient(tx, actor: actor, input: input, ownerRef: ownerRef, rules: rules, now: now, action: "create")
+        }
+    }
+
+    func createClient(_ tx: Tx, actor: Actor, input: ClientFieldsInput, ownerRef: UserRef??, rules: ZoneRules, now: Date, action: String)
+        throws -> JSON
+    {
+        var owner: User? = nil
+        switch ownerRef {
+        case .some(.some(let ref)): owner = try resolveOwner(tx, ref)
+        case .some(.none): owner = nil
+        case .none: owner = actor.role == .manager ? actor.user : nil
+        }
+        guard Access.canCreateOwned(by: owner?.id, actor: actor) else {
+            throw DomainError.forbidden("A manager may create clients only for themselves or with no owner.")
+        }
+        var phones: [String] = []
+        if case .set(let p) = input.phones { phones = p }
+        var emails: [String] = []
+        if case .set(let e) = input.emails { emails = e }
+        try ensureFree(tx, phones: phones, emails: emails, for: nil)
+        var name = ""
+        if case .set(let n) = input.name { name = n }
+        func value(_ p: Patch<String>) -> String? { if case .set(let v) = p { return v } else { return nil } }
+        var c = Client(
+            id: 0, name: name, kind: input.kind ?? .company, phones: phones, emails: emails, ownerID: owner?.id,
+            status: owner == nil ? .unassigned : .assigned, segment: value(input.segment), source: value(input.source),
+            abc: value(input.abc), fieldsJSON: JSONWriter.string(.object(input.fields ?? JSONObject())), lastInteractionAt: nil,
+            assignedAt: owner == nil ? nil : now, releasedAt: nil, releasedFrom: nil, releaseReason: nil, createdAt: now,
+            updatedAt: now)
+        c = try tx.insertClient(c, schedule: owner == nil ? nil : rules.schedule(from: now))
+        let json = wire.client(c, now: now, full: true)
+        try audit(tx, actor, "client", c.id, action, before: nil, after: json, at: now)
+        try event(tx, "client.created", clientID: c.id, ownerID: c.ownerID, ["client_id": .int(c.id), "owner": .int(c.ownerID)], at: now)
+        return json
+    }
+
+    func clientImport(_ call: Call) throws {
+        let actor = call.actor
+        guard Access.canImport(actor) else { throw DomainError.forbidden("Only admins, heads and operators may import clients.") }
+        let items: [(ClientFieldsInput, UserRef??)] = try call.decode { r in
+            guard let list = r.optionalValue("clients")?.arrayValue else {
+                r.problem("clients", "is required (an array of client objects)")
+                return []
+            }
+            if list.isEmpty || list.count > 10_000 { r.problem("clients", "must hold 1 to 10,000 clients") }
+            var out: [(ClientFieldsInput, UserRef??)] = []
+            for (i, item) in list.enumerated() {
+                var sub = ParamReader(item)
+                let fields = decodeClientFields(&sub, creating: true)
+                let owner = userRef(&sub, "owner")
+                do { try sub.finish() } catch let error as RPCError {
+                    for p in (error.data?["fields"]?.arrayValue ?? []) {
+                        r.problem("clients[\(i)].\(p["field"]?.stringValue ?? "?")", p["problem"]?.stringValue ?? "is invalid")
+                    }
+                } catch {}
+                out.append((fields, owner))
+            }
+            return out
+        }
+        let rules = self.rules
+        write(call) { [self] tx, now in
+            var ids: [JSON] = []
+            for (i, (input, owner)) in items.enumerated() {
+                do {
+                    let c = try createClient(tx, actor: actor, input: input, ownerRef: owner, rules: rules, now: now, action: "import")
+                    ids.append(c["id"] ?? .null)
+                } catch var e as DomainError {
+                    e.message = "Client \(i) of the import: " + e.message
+                    e.fields = e.fields.map { (field: "clients[\(i)].\($0.field)", problem: $0.problem) }
+                    throw e
+                }
+            }
+            return ["created": .int(ids.count), "ids": .array(ids)]
+        }
+    }
+
+    func clientGet(_ call: Call) throws {
+        let id = try call.decode { r in r.int("id") }
+        let actor = call.actor
+        try read(call) { tx, now in
+            guard let c = try tx.client(id: id) else { throw DomainError.notFound("client", id) }
+            guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { return wire.client(c, now: now, full: false) }
+            guard case .object(var o) = wire.client(c, now: now, full: true) else { return .null }
+            o["contacts"] = .array(try tx.contacts(clientID: id, limit: 200).items.map(wire.contact))
+            o["interactions"] = .array(try tx.interactions(clientID: id, cursor: nil, limit: 20).items.map(wire.interaction))
+            o["deals"] = .array([])
+            return .object(o)
+        }
+    }
+
+    func clientUpdate(_ call: Call) throws {
+        let (id, input) = try call.decode { r in (r.int("id"), decodeClientFields(&r, creating: false)) }
+        let actor = call.actor
+        let rules = self.rules
+        let personalRoles = settings.domain.personalDataRoles
+        write(call) { [self] tx, now in
+            var c = try loadClient(tx, id)
+            if input.touchesPersonalData, !Access.canEditPersonalData(actor, ownerID: c.ownerID, personalDataRoles: personalRoles) {
+                throw forbiddenOnClient(c, actor, "edit the name, kind, phones or e-mails of")
+            }
+            if input.touchesBusinessData, !Access.canEditBusinessData(actor, ownerID: c.ownerID) {
+                throw forbiddenOnClient(c, actor, "edit the segment, source, ABC class or custom fields of")
+            }
+            let before = wire.client(c, now: now, full: true)
+            var phonesChanged = false
+            var emailsChanged = false
+            if case .set(let n) = input.name { c.name = n }
+            if let k = input.kind { c.kind = k }
+            if case .set(let p) = input.phones, p != c.phones {
+                try ensureFree(tx, phones: p, emails: [], for: c.id)
+                c.phones = p
+                phonesChanged = true
+            }
+            if case .set(let e) = input.emails, e != c.emails {
+                try ensureFree(tx, phones: [], emails: e, for: c.id)
+                c.emails = e
+                emailsChanged = true
+            }
+            func apply(_ p: Patch<String>, _ v: inout String?) {
+                switch p {
+                case .set(let s): v = s
+                case .clear: v = nil
+                case .unchanged: break
+                }
+            }
+            apply(input.segment, &c.segment)
+            apply(input.source, &c.source)
+            apply(input.abc, &c.abc)
+            if let f = input.fields {
+                var merged = ((try? JSONParser.parse(c.fieldsJSON))?.objectValue) ?? JSONObject()
+                for m in f.members { merged[m.key] = m.value.isNull ? nil : m.value }
+                c.fieldsJSON = JSONWriter.string(.object(merged))
+            }
+            c.updatedAt = now
+            try tx.saveClient(
+                c, schedule: c.schedule ?? c.clockStart.map(rules.schedule(from:)), phonesChanged: phonesChanged,
+                emailsChanged: emailsChanged)
+            let after = wire.client(c, now: now, full: true)
+            try audit(tx, actor, "client", c.id, "update", before: before, after: after, at: now)
+            try event(tx, "client.updated", clientID: c.id, ownerID: c.ownerID, ["client_id": .int(c.id)], at: now)
+            return after
+        }
+    }
+
+    func clientList(_ call: Call) throws {
+        let actor = call.actor
+        let (ownerRef, zone, status, segment, query, limit, cursor) = try call.decode { r in
+            (
+                userRef(&r, "owner"), r.optionalEnum("zone", Zone.allCases.map(\.rawValue)).flatMap(Zone.init(rawValue:)),
+                r.optionalEnum("status", ClientStatus.allCases.map(\.rawValue)).flatMap(ClientStatus.init(rawValue:)),
+                r.optionalString("segment"), r.optionalString("query"), r.limit(), r.optionalString("cursor")
+            )
+        }
+        try read(call) { tx, now in
+            var filter = ClientFilter(status: status, zone: zone, segment: segment, now: now, afterID: cursorID(cursor), limit: limit)
+            switch ownerRef {
+            case .some(.some(let ref)):
+                switch ref {
+                case .id(let i): filter.ownerID = i
+                case .login(let l):
+                    guard let u = try tx.user(login: l) else { throw DomainError.notFound("user", named: l) }
+                    filter.ownerID = u.id
+                }
+            case .some(.none), .none:
+                // A manager's list is their own clients unless they search (to spot duplicates).
+                if actor.role == .manager, query == nil, status == nil { filter.ownerID = actor.userID ?? -1 }
+            }
+            if let q = query?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
+                filter.nameQuery = q
+                filter.phone = Phone.normalize(
+                    q, defaultCountryCode: settings.domain.defaultCountryCode, nationalLength: settings.domain.nationalNumberLength)
+            }
+            let page = try tx.listClients(filter)
+            return wire.page(page) { c in wire.client(c, now: now, full: Access.canSeeFullCard(actor, ownerID: c.ownerID)) }
+        }
+    }
+
+    func clientFindByPhone(_ call: Call) throws {
+        let raw = try call.decode { r in r.string("phone") }
+        let actor = call.actor
+        guard
+            let phone = Phone.normalize(
+                raw, defaultCountryCode: settings.domain.defaultCountryCode, nationalLength: settings.domain.nationalNumberLength)
+        else {
+            throw RPCError.invalidParams([FieldProblem(field: "phone", problem: "'\(raw.prefix(40))' is not a phone number")])
+        }
+        try read(call) { tx, now in
+            guard let holder = try tx.phoneHolders(phone).first, let c = try tx.client(id: holder.clientID) else {
+                throw DomainError(.notFound, "No client or contact has the phone \(phone).", details: [("phone", .string(phone))])
+            }
+            let full = Access.canSeeFullCard(actor, ownerID: c.ownerID)
+            var contact: JSON = .null
+            if full, let cid = holder.contactID, let k = try tx.contact(id: cid) { contact = wire.contact(k) }
+            return ["phone": .string(phone), "client": wire.client(c, now: now, full: full), "contact": contact]
+        }
+    }
+
+    func clientAssign(_ call: Call) throws {
+        let actor = call.actor
+        guard Access.canAssign(actor) else { throw DomainError.forbidden("Only a head of sales or an admin may assign clients.") }
+        let (id, ownerRef) = try call.decode { r in
+            let id = r.int("id")
+            let ref = userRef(&r, "owner")
+            if ref == nil { r.problem("owner", "is required (a user id or login, or null to unassign)") }
+            return (id, ref)
+        }
+        let rules = self.rules
+        write(call) { [self] tx, now in
+            var c = try loadClient(tx, id)
+            let before = wire.client(c, now: now, full: true)
+            let old = c.ownerID
+            if case .some(.some(let ref)) = ownerRef {
+                let u = try resolveOwner(tx, ref)
+                c.ownerID = u.id
+                c.status = .assigned
+                c.assignedAt = now
+            } else {
+                c.ownerID = nil
+                c.status = .unassigned
+                c.assignedAt = nil
+            }
+            c.updatedAt = now
+            let schedule = c.clockStart.map(rules.schedule(from:))
+            c.schedule = schedule
+            try tx.saveClient(c, schedule: schedule, phonesChanged: false, emailsChanged: false)
+            let after = wire.client(c, now: now, full: true)
+            try audit(tx, actor, "client", c.id, "assign", before: before, after: after, at: now)
+            try event(
+                tx, "client.assigned", clientID: c.id, ownerID: c.ownerID,
+                ["client_id": .int(c.id), "from": .int(old), "to": .int(c.ownerID), "by": .string(actor.login)], at: now)
+            return after
+        }
+    }
+
+    func clientHistory(_ call: Call) throws {
+        let (id, limit, cursor) = try call.decode { r in (r.int("id"), r.limit(), r.optionalString("cursor")) }
+        let actor = call.actor
+        try read(call) { tx, _ in
+            guard let c = try tx.clientHeader(id: id) else { throw DomainError.notFound("client", id) }
+            guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "see the history of") }
+            return wire.page(try tx.auditHistory(entity: "client", id: id, afterID: cursorID(cursor), limit: limit), wire.audit)
+        }
+    }
+}

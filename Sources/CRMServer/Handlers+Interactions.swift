@@ -1,0 +1,81 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+extension Dispatcher {
+    func interactionLog(_ call: Call) throws {
+        let actor = call.actor
+        let settings = self.settings.domain
+        let (clientID, draft) = try call.decode { r in
+            let clientID = r.int("client_id")
+            let kind = InteractionKind(rawValue: r.enumValue("kind", InteractionKind.allCases.map(\.rawValue))) ?? .note
+            let draft = InteractionDraft(
+                kind: kind, occurredAt: r.optionalTimestamp("occurred_at"), contactID: r.optionalInt("contact_id"),
+                topic: r.optionalString("topic"), result: r.optionalString("result"), note: r.optionalString("note"),
+                direction: r.optionalEnum("direction", ["in", "out"]))
+            return (clientID, draft)
+        }
+        let rules = self.rules
+        write(call) { [self] tx, now in
+            guard let c = try tx.clientHeader(id: clientID) else { throw DomainError.notFound("client", clientID) }
+            guard Access.canLogInteraction(actor, ownerID: c.ownerID) else {
+                throw forbiddenOnClient(c, actor, "log interactions on")
+            }
+            let problems = InteractionRules.problems(draft, now: now, settings: settings)
+            if !problems.isEmpty {
+                let list = problems.map { "\($0.0) \($0.1)" }.joined(separator: "; ")
+                throw DomainError(.validationFailed, "The \(draft.kind.rawValue) cannot be logged: \(list).", fields: problems)
+            }
+            if let contactID = draft.contactID {
+                guard let k = try tx.contact(id: contactID), k.clientID == c.id else {
+                    throw DomainError.invalid("contact_id", "\(contactID) is not a contact of client \(c.id)")
+                }
+            }
+            let occurredAt = draft.occurredAt ?? now
+            // RULES §3: the owner's own contact (or a head/admin's on the owner's behalf) resets the clock.
+            let byOwnerSide = actor.userID == c.ownerID || actor.role == .head || actor.role == .admin
+            let resets = c.status == .assigned && settings.resettingKinds.contains(draft.kind) && byOwnerSide
+            let saved = try tx.insertInteraction(
+                Interaction(
+                    id: 0, clientID: c.id, contactID: draft.contactID, authorID: actor.userID, authorLogin: actor.login, kind: draft.kind,
+                    direction: draft.direction, occurredAt: occurredAt, topic: draft.topic, result: draft.result, note: draft.note,
+                    resetsClock: resets, createdAt: now))
+            var client = c
+            if resets, occurredAt > (c.lastInteractionAt ?? .distantPast) {
+                client.lastInteractionAt = occurredAt
+                let schedule = client.clockStart.map(rules.schedule(from:))
+                client.schedule = schedule
+                try tx.saveClientClock(id: c.id, lastInteractionAt: occurredAt, schedule: schedule, now: now)
+            }
+            let ij = wire.interaction(saved)
+            try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: ij, at: now)
+            try event(
+                tx, "interaction.logged", clientID: c.id, ownerID: c.ownerID,
+                [
+                    "client_id": .int(c.id), "interaction_id": .int(saved.id), "kind": .string(draft.kind.rawValue),
+                    "occurred_at": wire.time(occurredAt), "author_login": .string(actor.login),
+                ], at: now)
+            let zone = wire.zone(client, now: now)
+            let schedule = client.schedule
+            return [
+                "interaction": ij,
+                "client": [
+                    "id": .int(c.id), "status": .string(client.status.rawValue), "zone": .string(zone?.rawValue),
+                    "last_interaction_at": wire.time(client.lastInteractionAt), "release_at": wire.time(schedule?.releaseAt),
+                    "days_to_release": schedule.map { .int(Int64(rules.daysToRelease(now: now, releaseAt: $0.releaseAt))) } ?? .null,
+                ],
+            ]
+        }
+    }
+
+    func interactionList(_ call: Call) throws {
+        let (clientID, limit, cursor) = try call.decode { r in (r.int("client_id"), r.limit(), r.optionalString("cursor")) }
+        let actor = call.actor
+        try read(call) { tx, _ in
+            guard let c = try tx.clientHeader(id: clientID) else { throw DomainError.notFound("client", clientID) }
+            guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "see the interactions of") }
+            return wire.page(try tx.interactions(clientID: clientID, cursor: cursor, limit: limit), wire.interaction)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+extension Dispatcher {
+    func serverStatus(_ call: Call) throws {
+        try call.decode { _ in }
+        let commit = store.commitStats
+        try read(call) { tx, now in
+            let c = try tx.zoneCounts(now: now)
+            return [
+                "version": .string(crmdVersion), "started_at": wire.time(startedAt), "now": wire.time(now),
+                "clients": [
+                    "total": .int(c.total), "green": .int(c.green), "yellow": .int(c.yellow), "red": .int(c.red),
+                    "exchange": .int(c.exchange), "unassigned": .int(c.unassigned),
+                ],
+                "connections": .int(stats.openConnections), "subscriptions": 0,
+                "requests": .int(stats.totalRequests),
+                "store": [
+                    "path": .string(store.path), "commits": .int(commit.commits), "writes": .int(commit.writes),
+                    "largest_batch": .int(commit.largestBatch), "failed_commits": .int(commit.failedCommits),
+                    "last_seq": .int(try tx.lastSeq()),
+                ],
+            ]
+        }
+    }
+
+    func actorJSON(_ a: Actor) -> JSON {
+        if let u = a.user { return wire.user(u, detailed: false) }
+        return ["id": .null, "login": .string(a.login), "name": .string("\(a.login) (built-in admin)"), "role": .string(a.role.rawValue)]
+    }
+
+    func whoami(_ call: Call) throws {
+        try call.decode { _ in }
+        var o: JSONObject = ["user": actorJSON(call.actor), "uid": .int(Int64(call.session.uid))]
+        if let admin = call.actor.actingAdmin { o["acting_admin"] = .string(admin) }
+        call.reply(.success(.object(o)))
+    }
+
+    func sessionActAs(_ call: Call) throws {
+        let login = try call.decode { r in r.optionalString("login") }
+        guard let real = realActor(for: call.session), real.role == .admin else {
+            throw DomainError.forbidden("Only an admin may act as another user.")
+        }
+        var found: User? = nil
+        if let login {
+            guard let u = users.user(login: login), u.active else { throw DomainError.notFound("active user", named: login) }
+            found = u
+        }
+        let target = found
+        let session = call.session
+        let realJSON = actorJSON(real)
+        write(call, after: { session.actingAsLogin = target?.login }) { [self] tx, now in
+            try audit(
+                tx, real, "session", target?.id, target == nil ? "act_as_end" : "act_as",
+                before: nil, after: ["as": .string(target?.login)], at: now)
+            return [
+                "user": target.map { wire.user($0, detailed: false) } ?? realJSON,
+                "acting_admin": target == nil ? .null : .string(real.login),
+            ]
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+extension Dispatcher {
+    nonisolated(unsafe) static let loginPattern = #/^[a-z_][a-z0-9_.-]{0,31}$/#
+
+    func requireUserAdmin(_ actor: Actor) throws {
+        guard Access.canManageUsers(actor) else {
+            throw DomainError.forbidden("Only an admin may add or change users; you are \(actor.login) (\(actor.role.rawValue)).")
+        }
+    }
+
+    func roleValue(_ r: inout ParamReader, _ key: String, required: Bool) -> Role? {
+        let names = Role.allCases.map(\.rawValue)
+        if required { return Role(rawValue: r.enumValue(key, names)) }
+        return r.optionalEnum(key, names).flatMap(Role.init(rawValue:))
+    }
+
+    func reloadUsers() {
+        if let all = try? store.read({ try $0.allUsers() }) { users.reload(all) }
+    }
+
+    func userAdd(_ call: Call) throws {
+        try requireUserAdmin(call.actor)
+        let (login, name, role, uidParam) = try call.decode { r in
+            let login = r.string("login")
+            let name = r.string("name")
+            let role = roleValue(&r, "role", required: true)
+            let uid = r.optionalInt("uid")
+            if !login.isEmpty, (try? Self.loginPattern.wholeMatch(in: login)) == nil {
+                r.problem("login", "must be 1-32 characters: lower-case letters, digits, '_', '.', '-', starting with a letter or '_'")
+            }
+            if let uid, uid < 0 || uid > Int64(UInt32.max - 1) { r.problem("uid", "must be a Unix uid from 0 to 4294967294") }
+            return (login, name, role ?? .manager, uid)
+        }
+        let uid = uidParam.map { UInt32($0) } ?? systemUID(login: login)
+        let actor = call.actor
+        write(call, after: reloadUsers) { [self] tx, now in
+            if let existing = try tx.user(login: login) {
+                throw DomainError(
+                    .conflict, "A user with login '\(login)' already exists (id \(existing.id)).", details: [("user_id", .int(existing.id))]
+                )
+            }
+            if let uid, let existing = try tx.user(uid: uid) {
+                throw DomainError(
+                    .conflict, "uid \(uid) already belongs to user '\(existing.login)'.", fields: [("uid", "is taken")],
+                    details: [("user_id", .int(existing.id)), ("login", .string(existing.login))])
+            }
+            let u = try tx.insertUser(login: login, name: name, role: role, uid: uid, now: now)
+            let json = wire.user(u, detailed: true)
+            try audit(tx, actor, "user", u.id, "create", before: nil, after: json, at: now)
+            return json
+        }
+    }
+
+    func userList(_ call: Call) throws {
+        let includeInactive = try call.decode { r in r.optionalBool("include_inactive") ?? false }
+        let detailed = Access.canSeeUserDetails(call.actor)
+        try read(call) { tx, _ in
+            let list = try tx.allUsers().filter { $0.active || (includeInactive && detailed) }
+            return ["items": .array(list.map { wire.user($0, detailed: detailed) }), "next_cursor": .null]
+        }
+    }
+
+    func userUpdate(_ call: Call) throws {
+        try requireUserAdmin(call.actor)
+        let (login, name, role, uid) = try call.decode { r in
+            let login = r.string("login")
+            let name = r.patchString("name")
+            let role = roleValue(&r, "role", required: false)
+            var uid: Patch<Int64> = .unchanged
+            if r.has("uid") {
+                if let v = r.optionalInt("uid") {
+                    if v < 0 || v > Int64(UInt32.max - 1) { r.problem("uid", "must be a Unix uid from 0 to 4294967294") }
+                    uid = .set(v)
+                } else if r.problems.isEmpty {
+                    uid = .clear
+                }
+            }
+            if case .set(let n) = name, n.trimmingCharacters(in: .whitespaces).isEmpty { r.problem("name", "must not be empty") }
+            if case .clear = name { r.problem("name", "cannot be cleared") }
+            return (login, name, role, uid)
+        }
+        let actor = call.actor
+        write(call, after: reloadUsers) { [self] tx, now in
+            guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
+            let before = wire.user(u, detailed: true)
+            if case .set(let n) = name { u.name = n.trimmingCharacters(in: .whitespaces) }
+            if let role { u.role = role }
+            switch uid {
+            case .set(let v):
+                if let other = try tx.user(uid: UInt32(v)), other.id != u.id {
+                    throw DomainError(.conflict, "uid \(v) already belongs to user '\(other.login)'.", fields: [("uid", "is taken")])
+                }
+                u.uid = UInt32(v)
+            case .clear: u.uid = nil
+            case .unchanged: break
+            }
+            u.updatedAt = now
+            try tx.saveUser(u)
+            let after = wire.user(u, detailed: true)
+            try audit(tx, actor, "user", u.id, "update", before: before, after: after, at: now)
+            return after
+        }
+    }
+
+    func userDeactivate(_ call: Call) throws {
+        try requireUserAdmin(call.actor)
+        let (login, reassignTo) = try call.decode { r in (r.string("login"), r.optionalString("reassign_to")) }
+        let actor = call.actor
+        let rules = self.rules
+        write(call, after: reloadUsers) { [self] tx, now in
+            guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
+            var heir: User? = nil
+            if let reassignTo {
+                guard let h = try tx.user(login: reassignTo), h.active, h.id != u.id else {
+                    throw DomainError.invalid("reassign_to", "must name another active user")
+                }
+                guard h.role == .manager || h.role == .head else {
+                    throw DomainError.invalid("reassign_to", "must be a manager or head (clients need a lead manager)")
+                }
+                heir = h
+            }
+            let before = wire.user(u, detailed: true)
+            u.active = false
+            u.updatedAt = now
+            try tx.saveUser(u)
+            var moved = 0
+            if let heir {
+                var cursor: Int64? = nil
+                while true {
+                    let page = try tx.listClients(ClientFilter(ownerID: u.id, now: now, afterID: cursor, limit: 500))
+                    for var c in page.items where c.status == .assigned {
+                        let old = c.ownerID
+                        c.ownerID = heir.id
+                        c.assignedAt = now
+                        c.updatedAt = now
+                        let schedule = c.clockStart.map(rules.schedule(from:))
+                        try tx.saveClient(c, schedule: schedule, phonesChanged: false, emailsChanged: false)
+                        try audit(
+                            tx, actor, "client", c.id, "assign", before: ["owner": .int(old)], after: ["owner": .int(heir.id)], at: now)
+                        try event(
+                            tx, "client.assigned", clientID: c.id, ownerID: heir.id,
+                            ["client_id": .int(c.id), "from": .int(old), "to": .int(heir.id), "by": .string(actor.login)], at: now)
+                        moved += 1
+                    }
+                    guard let next = page.nextCursor else { break }
+                    cursor = Int64(next)
+                }
+            }
+            let after = wire.user(u, detailed: true)
+            try audit(tx, actor, "user", u.id, "deactivate", before: before, after: after, at: now)
+            return ["user": after, "clients_reassigned": .int(moved)]
+        }
+    }
+}

@@ -1,0 +1,215 @@
+public import CRMCore
+public import CRMStore
+import Configuration
+public import Foundation
+import SystemPackage
+
+/// Every setting crmd reads, with its default. `config/crmd.yaml` documents each one; every key
+/// can also be set by an environment variable `CRMD_` + the key in upper case with `_` for `.`
+/// (`store.path` → `CRMD_STORE_PATH`). The environment wins over the file.
+public struct Settings: Sendable {
+    /// Unix socket path (`server.socket`).
+    public var socketPath: String
+    /// Permission bits of the socket file (`server.socket_mode`, default 0660).
+    public var socketMode: UInt32 = 0o660
+    /// Database file (`store.path`).
+    public var databasePath: String
+    /// `store.synchronous` (FULL).
+    public var synchronous = "FULL"
+    /// `store.group_commit_max` (512).
+    public var groupCommitMax = 512
+    /// `protocol.max_line_bytes` (1 MiB).
+    public var maxLineBytes = 1 << 20
+    /// `server.max_connections` (4096).
+    public var maxConnections = 4096
+    /// `server.idle_timeout` in seconds (0 = never; default PT0S).
+    public var idleTimeoutSeconds = 0
+    /// `log.level` (info).
+    public var logLevel = "info"
+    /// The domain rules' settings.
+    public var domain = DomainSettings()
+
+    /// Settings with these paths and every other value at its default.
+    public init(socketPath: String, databasePath: String) {
+        self.socketPath = socketPath
+        self.databasePath = databasePath
+    }
+}
+
+/// A setting that is wrong: the key, the value and what to do.
+public struct SettingsError: Error, CustomStringConvertible {
+    public var key: String
+    public var problem: String
+    public var description: String { "config key '\(key)': \(problem)" }
+}
+
+/// Where crmd keeps its state when nothing says otherwise.
+public enum DefaultPaths {
+    /// `/run/crmd/crmd.sock` for root; else `$XDG_RUNTIME_DIR/crmd/crmd.sock`, or a private folder
+    /// under the temp dir named after the uid.
+    public static func socket(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if getuid() == 0 { return "/run/crmd/crmd.sock" }
+        if let rt = env["XDG_RUNTIME_DIR"], !rt.isEmpty { return rt + "/crmd/crmd.sock" }
+        let tmp = env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        return "\(tmp)/crmd-\(getuid())/crmd.sock"
+    }
+
+    /// `/var/lib/crmd/crmd.sqlite` for root; else `$XDG_STATE_HOME/crmd/crmd.sqlite`
+    /// (`~/.local/state/crmd/crmd.sqlite`).
+    public static func database(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if getuid() == 0 { return "/var/lib/crmd/crmd.sqlite" }
+        if let st = env["XDG_STATE_HOME"], !st.isEmpty { return st + "/crmd/crmd.sqlite" }
+        let home = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.local/state/crmd/crmd.sqlite"
+    }
+}
+
+extension Settings {
+    /// Loads settings: defaults, then the YAML file (if any), then `CRMD_*` environment variables,
+    /// then explicit command-line paths. Any bad value throws naming its key.
+    public static func load(
+        configFile: String?, socket: String?, database: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> Settings {
+        var envVars: [String: String] = [:]
+        for (k, v) in environment where k.hasPrefix("CRMD_") && k != "CRMD_SOCKET" && k != "CRMD_CONFIG" {
+            envVars[String(k.dropFirst(5))] = v
+        }
+        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: envVars)]
+        if let configFile {
+            guard FileManager.default.fileExists(atPath: configFile) else {
+                throw SettingsError(key: "--config", problem: "the file \(configFile) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
+            } catch {
+                throw SettingsError(key: "--config", problem: "cannot read \(configFile) as YAML: \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+        var s = Settings(
+            socketPath: socket ?? reader.string(forKey: "server.socket") ?? DefaultPaths.socket(environment: environment),
+            databasePath: database ?? reader.string(forKey: "store.path") ?? DefaultPaths.database(environment: environment))
+        try s.apply(reader)
+        return s
+    }
+
+    mutating func apply(_ r: ConfigReader) throws {
+        func text(_ key: String) -> String? {
+            guard let v = r.string(forKey: ConfigKey(key)) else { return nil }
+            let t = v.trimmingCharacters(in: .whitespaces)
+            return t.isEmpty ? nil : t
+        }
+        func list(_ key: String) -> [String]? {
+            if let a = r.stringArray(forKey: ConfigKey(key)) { return a.map { $0.trimmingCharacters(in: .whitespaces) } }
+            return text(key).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let t = text(key) else { return nil }
+            guard let v = Int(t), range.contains(v) else {
+                throw SettingsError(key: key, problem: "'\(t)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return v
+        }
+        func duration(_ key: String) throws -> ISODuration? {
+            guard let t = text(key) else { return nil }
+            guard let d = ISODuration(t) else {
+                throw SettingsError(key: key, problem: "'\(t)' is not an ISO 8601 duration like P1M, P2D or PT12H")
+            }
+            return d
+        }
+        func clockSeconds(_ d: ISODuration, _ key: String) throws -> Int {
+            guard d.years == 0, d.months == 0 else {
+                throw SettingsError(key: key, problem: "'\(d)' must be a fixed length (days, hours, minutes, seconds), not months or years")
+            }
+            return ((d.weeks * 7 + d.days) * 24 + d.hours) * 3600 + d.minutes * 60 + d.seconds
+        }
+
+        if let m = text("server.socket_mode") {
+            guard let v = UInt32(m, radix: 8), v <= 0o777 else {
+                throw SettingsError(key: "server.socket_mode", problem: "'\(m)' is not an octal permission like 0660")
+            }
+            socketMode = v
+        }
+        if let v = try int("server.max_connections", 1...1_000_000) { maxConnections = v }
+        if let d = try duration("server.idle_timeout") { idleTimeoutSeconds = try clockSeconds(d, "server.idle_timeout") }
+        if let v = try int("protocol.max_line_bytes", 1024...(256 << 20)) { maxLineBytes = v }
+        if let v = text("store.synchronous") {
+            guard ["OFF", "NORMAL", "FULL", "EXTRA"].contains(v.uppercased()) else {
+                throw SettingsError(key: "store.synchronous", problem: "'\(v)' must be one of OFF, NORMAL, FULL, EXTRA")
+            }
+            synchronous = v.uppercased()
+        }
+        if let v = try int("store.group_commit_max", 1...100_000) { groupCommitMax = v }
+        if let v = text("log.level") {
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(v.lowercased()) else {
+                throw SettingsError(key: "log.level", problem: "'\(v)' must be one of \(levels.joined(separator: ", "))")
+            }
+            logLevel = v.lowercased()
+        }
+
+        if let tz = text("zones.time_zone") {
+            guard let zone = TimeZone(identifier: tz) else {
+                throw SettingsError(key: "zones.time_zone", problem: "'\(tz)' is not a time zone name like Europe/Moscow")
+            }
+            domain.zones.timeZone = zone
+        }
+        if let d = try duration("zones.yellow_after") { domain.zones.yellowAfter = d }
+        if let d = try duration("zones.red_after") { domain.zones.redAfter = d }
+        if let d = try duration("zones.release_after") { domain.zones.releaseAfter = d }
+        if let problem = ZoneRules(domain.zones).validate() {
+            throw SettingsError(key: "zones", problem: problem)
+        }
+
+        for kind in InteractionKind.allCases {
+            let key = "interactions.required.\(kind.rawValue)"
+            if let fields = list(key) {
+                for f in fields where !DomainSettings.requirableFields.contains(f) {
+                    throw SettingsError(
+                        key: key, problem: "'\(f)' is not a field; use \(DomainSettings.requirableFields.joined(separator: ", "))")
+                }
+                domain.requiredFields[kind] = fields
+            }
+        }
+        if let kinds = list("interactions.resetting_kinds") {
+            var set = Set<InteractionKind>()
+            for k in kinds {
+                guard let kind = InteractionKind(rawValue: k) else {
+                    throw SettingsError(
+                        key: "interactions.resetting_kinds",
+                        problem: "'\(k)' is not a kind; use \(InteractionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                set.insert(kind)
+            }
+            domain.resettingKinds = set
+        }
+        if let d = try duration("interactions.max_future") {
+            domain.maxFutureSeconds = try clockSeconds(d, "interactions.max_future")
+        }
+        if let cc = text("phones.default_country_code") {
+            guard !cc.isEmpty, cc.count <= 3, cc.allSatisfy(\.isNumber) else {
+                throw SettingsError(key: "phones.default_country_code", problem: "'\(cc)' must be 1 to 3 digits, like 7")
+            }
+            domain.defaultCountryCode = cc
+        }
+        if let v = try int("phones.national_length", 4...14) { domain.nationalNumberLength = v }
+        if let roles = list("rights.personal_data_roles") {
+            var set = Set<Role>()
+            for name in roles {
+                guard let role = Role(rawValue: name) else {
+                    throw SettingsError(
+                        key: "rights.personal_data_roles",
+                        problem: "'\(name)' is not a role; use \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                set.insert(role)
+            }
+            domain.personalDataRoles = set
+        }
+    }
+
+    /// The store options these settings ask for.
+    public var storeOptions: StoreOptions {
+        StoreOptions(synchronous: synchronous, maxBatch: groupCommitMax)
+    }
+}

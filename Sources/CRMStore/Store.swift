@@ -1,0 +1,108 @@
+import Dispatch
+import Foundation
+import GRDB
+
+/// How the store was opened.
+public struct StoreOptions: Sendable {
+    /// SQLite `synchronous`: FULL (default) makes every acknowledged commit durable.
+    public var synchronous: String = "FULL"
+    /// The most writes one group commit takes.
+    public var maxBatch: Int = 512
+    /// Read connections in the pool.
+    public var maxReaders: Int = 8
+
+    public init(synchronous: String = "FULL", maxBatch: Int = 512, maxReaders: Int = 8) {
+        self.synchronous = synchronous
+        self.maxBatch = maxBatch
+        self.maxReaders = maxReaders
+    }
+}
+
+/// Why the store could not open.
+public struct StoreOpenError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// The database facade: one SQLite file in WAL mode, opened once. Reads run synchronously on
+/// the caller's thread against a snapshot; every write goes through the ``GroupCommitter``, so
+/// writes that arrive together share one durable commit.
+public final class Store: Sendable {
+    /// The database file.
+    public let path: String
+    let pool: DatabasePool
+    let committer: GroupCommitter
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String, options: StoreOptions = StoreOptions()) throws {
+        self.path = path
+        let sync = options.synchronous.uppercased()
+        guard ["OFF", "NORMAL", "FULL", "EXTRA"].contains(sync) else {
+            throw StoreOpenError(description: "store.synchronous must be OFF, NORMAL, FULL or EXTRA, not '\(options.synchronous)'")
+        }
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.maximumReaderCount = options.maxReaders
+        config.busyMode = .timeout(5)
+        config.label = "crmd"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(sync)")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try pool.writeWithoutTransaction { db in
+                let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "?"
+                if check != "ok" { throw StoreOpenError(description: "the database file fails its integrity check: \(check)") }
+            }
+            try Migrations.migrator().migrate(pool)
+        } catch let e as StoreOpenError {
+            throw e
+        } catch let e as DatabaseError {
+            throw StoreOpenError(description: "cannot open database \(path): \(e.message ?? "\(e.resultCode)")")
+        }
+        committer = GroupCommitter(pool: pool, maxBatch: options.maxBatch)
+    }
+
+    /// Runs `body` on a consistent snapshot, on the calling thread.
+    public func read<T>(_ body: (Tx) throws -> T) throws -> T {
+        try pool.read { db in try body(Tx(db: db)) }
+    }
+
+    /// Queues a write; `completion` runs after the commit that includes it is durable (or failed).
+    /// A write that throws is rolled back alone; the others in its batch still commit.
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (Tx) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        committer.submit(body, completion: completion)
+    }
+
+    /// Async form of ``write(_:completion:)``.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in
+            write(body) { cont.resume(with: $0) }
+        }
+    }
+
+    /// Writes synchronously outside group commit (start-up and tools only).
+    public func writeNow<T>(_ body: (Tx) throws -> T) throws -> T {
+        try pool.write { db in try body(Tx(db: db)) }
+    }
+
+    /// Group-commit figures: commits, writes, and the largest batch so far.
+    public var commitStats: GroupCommitter.Stats { committer.stats }
+
+    /// Runs `PRAGMA integrity_check`; "ok" when healthy.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+
+    /// Blocks until every queued write has committed and replied.
+    public func waitForPendingWrites() { committer.waitIdle() }
+
+    /// Waits for queued writes, checkpoints the WAL and closes the file.
+    public func close() throws {
+        committer.waitIdle()
+        pool.writeWithoutTransaction { db in _ = try? db.checkpoint(.truncate) }
+        try pool.close()
+    }
+}

@@ -1,0 +1,245 @@
+public import CRMCore
+public import Foundation
+import GRDB
+
+/// Filters for ``Tx/listClients(_:)``.
+public struct ClientFilter: Sendable {
+    public var ownerID: Int64?
+    public var status: ClientStatus?
+    /// Only assigned clients in this zone at ``now``.
+    public var zone: Zone?
+    public var segment: String?
+    /// Case-insensitive substring of the name, or a phone in any spelling.
+    public var nameQuery: String?
+    public var phone: String?
+    public var now: Date
+    public var afterID: Int64?
+    public var limit: Int
+
+    public init(
+        ownerID: Int64? = nil, status: ClientStatus? = nil, zone: Zone? = nil, segment: String? = nil, nameQuery: String? = nil,
+        phone: String? = nil, now: Date, afterID: Int64? = nil, limit: Int = 100
+    ) {
+        self.ownerID = ownerID
+        self.status = status
+        self.zone = zone
+        self.segment = segment
+        self.nameQuery = nameQuery
+        self.phone = phone
+        self.now = now
+        self.afterID = afterID
+        self.limit = limit
+    }
+}
+
+/// Zone counts for `server.status`.
+public struct ZoneCounts: Sendable, Equatable {
+    public var total = 0, green = 0, yellow = 0, red = 0, exchange = 0, unassigned = 0
+    public init() {}
+}
+
+extension Tx {
+    static let clientColumns = """
+        id, name, kind, owner_id, status, segment, source, abc, fields, last_interaction_at, assigned_at, \
+        released_at, released_from, release_reason, created_at, updated_at, yellow_at, red_at, release_at
+        """
+
+    func client(from r: Row, phones: [String], emails: [String]) -> Client {
+        var c = Client(
+            id: r[0], name: r[1], kind: ClientKind(rawValue: r[2]) ?? .company, phones: phones, emails: emails,
+            ownerID: r[3], status: ClientStatus(rawValue: r[4]) ?? .unassigned, segment: r[5], source: r[6], abc: r[7],
+            fieldsJSON: r[8], lastInteractionAt: dateOpt(r[9] as Int64?), assignedAt: dateOpt(r[10] as Int64?),
+            releasedAt: dateOpt(r[11] as Int64?), releasedFrom: r[12], releaseReason: r[13], createdAt: date(r[14] as Int64),
+            updatedAt: date(r[15] as Int64))
+        if let y = r[16] as Int64?, let red = r[17] as Int64?, let rel = r[18] as Int64?, let start = c.clockStart {
+            c.schedule = ZoneSchedule(start: start, yellowAt: date(y), redAt: date(red), releaseAt: date(rel))
+        }
+        return c
+    }
+
+    /// The phones of a client (contactID nil) or of a contact, in their order.
+    public func phones(clientID: Int64, contactID: Int64?) throws -> [String] {
+        if let contactID {
+            return try String.fetchAll(
+                db.cachedStatement(sql: "SELECT phone FROM phones WHERE contact_id = ? ORDER BY position"), arguments: [contactID])
+        }
+        return try String.fetchAll(
+            db.cachedStatement(sql: "SELECT phone FROM phones WHERE client_id = ? AND contact_id IS NULL ORDER BY position"),
+            arguments: [clientID])
+    }
+
+    /// The e-mails of a client (contactID nil) or of a contact, in their order.
+    public func emails(clientID: Int64, contactID: Int64?) throws -> [String] {
+        if let contactID {
+            return try String.fetchAll(
+                db.cachedStatement(sql: "SELECT email FROM emails WHERE contact_id = ? ORDER BY position"), arguments: [contactID])
+        }
+        return try String.fetchAll(
+            db.cachedStatement(sql: "SELECT email FROM emails WHERE client_id = ? AND contact_id IS NULL ORDER BY position"),
+            arguments: [clientID])
+    }
+
+    /// The client with this id, with its phones and e-mails.
+    public func client(id: Int64) throws -> Client? {
+        guard let r = try row("SELECT \(Self.clientColumns) FROM clients WHERE id = ?", [id]) else { return nil }
+        return client(from: r, phones: try phones(clientID: id, contactID: nil), emails: try emails(clientID: id, contactID: nil))
+    }
+
+    /// The client without phones and e-mails (for restricted views and checks).
+    public func clientHeader(id: Int64) throws -> Client? {
+        try row("SELECT \(Self.clientColumns) FROM clients WHERE id = ?", [id]).map { client(from: $0, phones: [], emails: []) }
+    }
+
+    /// Inserts a client; its id is assigned. `schedule` holds the zone instants for an assigned client.
+    public func insertClient(_ c: Client, schedule: ZoneSchedule?) throws -> Client {
+        try exec(
+            """
+            INSERT INTO clients(name, name_fold, kind, owner_id, status, segment, source, abc, fields, last_interaction_at,
+              assigned_at, yellow_at, red_at, release_at, released_at, released_from, release_reason, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
+                c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
+                msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.createdAt), ms(c.updatedAt),
+            ])
+        var saved = c
+        saved.id = lastID
+        saved.schedule = schedule
+        try replacePhones(clientID: saved.id, contactID: nil, saved.phones)
+        try replaceEmails(clientID: saved.id, contactID: nil, saved.emails)
+        return saved
+    }
+
+    /// Saves every column of `c`, its phones and e-mails, and its zone instants.
+    public func saveClient(_ c: Client, schedule: ZoneSchedule?, phonesChanged: Bool = true, emailsChanged: Bool = true) throws {
+        try exec(
+            """
+            UPDATE clients SET name = ?, name_fold = ?, kind = ?, owner_id = ?, status = ?, segment = ?, source = ?, abc = ?,
+              fields = ?, last_interaction_at = ?, assigned_at = ?, yellow_at = ?, red_at = ?, release_at = ?, released_at = ?,
+              released_from = ?, release_reason = ?, updated_at = ?
+            WHERE id = ?
+            """,
+            [
+                c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
+                c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
+                msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.updatedAt), c.id,
+            ])
+        if phonesChanged { try replacePhones(clientID: c.id, contactID: nil, c.phones) }
+        if emailsChanged { try replaceEmails(clientID: c.id, contactID: nil, c.emails) }
+    }
+
+    /// Sets only the clock columns of a client (the hot path of `interaction.log`).
+    public func saveClientClock(id: Int64, lastInteractionAt: Date?, schedule: ZoneSchedule?, now: Date) throws {
+        try exec(
+            "UPDATE clients SET last_interaction_at = ?, yellow_at = ?, red_at = ?, release_at = ?, updated_at = ? WHERE id = ?",
+            [msOpt(lastInteractionAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt), msOpt(schedule?.releaseAt), ms(now), id])
+    }
+
+    func replacePhones(clientID: Int64, contactID: Int64?, _ list: [String]) throws {
+        if let contactID {
+            try exec("DELETE FROM phones WHERE contact_id = ?", [contactID])
+        } else {
+            try exec("DELETE FROM phones WHERE client_id = ? AND contact_id IS NULL", [clientID])
+        }
+        for (i, p) in list.enumerated() {
+            try exec("INSERT INTO phones(phone, client_id, contact_id, position) VALUES (?, ?, ?, ?)", [p, clientID, contactID, i])
+        }
+    }
+
+    func replaceEmails(clientID: Int64, contactID: Int64?, _ list: [String]) throws {
+        if let contactID {
+            try exec("DELETE FROM emails WHERE contact_id = ?", [contactID])
+        } else {
+            try exec("DELETE FROM emails WHERE client_id = ? AND contact_id IS NULL", [clientID])
+        }
+        for (i, e) in list.enumerated() {
+            try exec("INSERT INTO emails(email, client_id, contact_id, position) VALUES (?, ?, ?, ?)", [e, clientID, contactID, i])
+        }
+    }
+
+    /// Who holds a normalized phone: the client, and the contact when it is a contact's.
+    public func phoneHolders(_ phone: String) throws -> [(clientID: Int64, contactID: Int64?)] {
+        try rows("SELECT client_id, contact_id FROM phones WHERE phone = ? ORDER BY contact_id IS NOT NULL, rowid", [phone])
+            .map { (clientID: $0[0], contactID: $0[1]) }
+    }
+
+    /// Who holds a normalized e-mail.
+    public func emailHolders(_ email: String) throws -> [(clientID: Int64, contactID: Int64?)] {
+        try rows("SELECT client_id, contact_id FROM emails WHERE email = ? ORDER BY contact_id IS NOT NULL, rowid", [email])
+            .map { (clientID: $0[0], contactID: $0[1]) }
+    }
+
+    /// A page of clients matching `f`, by id.
+    public func listClients(_ f: ClientFilter) throws -> Page<Client> {
+        var whereSQL: [String] = []
+        var args: StatementArguments = []
+        if let o = f.ownerID { whereSQL.append("owner_id = ?"); args += [o] }
+        if let s = f.status { whereSQL.append("status = ?"); args += [s.rawValue] }
+        if let z = f.zone {
+            let now = ms(f.now)
+            whereSQL.append("status = 'assigned'")
+            switch z {
+            case .green: whereSQL.append("yellow_at > ?"); args += [now]
+            case .yellow: whereSQL.append("yellow_at <= ? AND red_at > ?"); args += [now, now]
+            case .red: whereSQL.append("red_at <= ?"); args += [now]
+            }
+        }
+        if let seg = f.segment { whereSQL.append("segment = ?"); args += [seg] }
+        var nameOrPhone: [String] = []
+        if let q = f.nameQuery {
+            let escaped = q.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            nameOrPhone.append("name_fold LIKE ? ESCAPE '\\'")
+            args += ["%" + escaped + "%"]
+        }
+        if let p = f.phone {
+            nameOrPhone.append("id IN (SELECT client_id FROM phones WHERE phone = ?)")
+            args += [p]
+        }
+        if !nameOrPhone.isEmpty { whereSQL.append("(" + nameOrPhone.joined(separator: " OR ") + ")") }
+        if let after = f.afterID { whereSQL.append("id > ?"); args += [after] }
+        let sql =
+            "SELECT \(Self.clientColumns) FROM clients"
+            + (whereSQL.isEmpty ? "" : " WHERE " + whereSQL.joined(separator: " AND "))
+            + " ORDER BY id LIMIT \(f.limit + 1)"
+        var found = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: args)
+        let more = found.count > f.limit
+        if more { found.removeLast() }
+        let items = try found.map { r -> Client in
+            let id: Int64 = r[0]
+            return client(from: r, phones: try phones(clientID: id, contactID: nil), emails: try emails(clientID: id, contactID: nil))
+        }
+        return Page(items: items, nextCursor: more ? items.last.map { String($0.id) } : nil)
+    }
+
+    /// Clients per status and zone at `now`.
+    public func zoneCounts(now: Date) throws -> ZoneCounts {
+        let n = ms(now)
+        guard
+            let r = try row(
+                """
+                SELECT count(*),
+                  coalesce(sum(status = 'assigned' AND yellow_at > ?), 0),
+                  coalesce(sum(status = 'assigned' AND yellow_at <= ? AND red_at > ?), 0),
+                  coalesce(sum(status = 'assigned' AND red_at <= ?), 0),
+                  coalesce(sum(status = 'exchange'), 0),
+                  coalesce(sum(status = 'unassigned'), 0)
+                FROM clients
+                """, [n, n, n, n])
+        else { return ZoneCounts() }
+        var c = ZoneCounts()
+        c.total = r[0]
+        c.green = r[1]
+        c.yellow = r[2]
+        c.red = r[3]
+        c.exchange = r[4]
+        c.unassigned = r[5]
+        return c
+    }
+
+    /// Number of clients.
+    public func clientCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM clients") ?? 0
+    }
+}

@@ -1,0 +1,55 @@
+import CRMCore
+import Foundation
+import GRDB
+
+/// A read or write transaction's view of the store: named queries and writes, no raw SQL outside.
+public struct Tx {
+    /// The GRDB connection, kept inside the store module.
+    let db: Database
+
+    init(db: Database) { self.db = db }
+
+    @inline(__always) func row(_ sql: String, _ args: StatementArguments = []) throws -> Row? {
+        let st = try db.cachedStatement(sql: sql)
+        return try Row.fetchOne(st, arguments: args)
+    }
+
+    @inline(__always) func rows(_ sql: String, _ args: StatementArguments = []) throws -> [Row] {
+        let st = try db.cachedStatement(sql: sql)
+        return try Row.fetchAll(st, arguments: args)
+    }
+
+    @inline(__always) func exec(_ sql: String, _ args: StatementArguments = []) throws {
+        let st = try db.cachedStatement(sql: sql)
+        try st.execute(arguments: args)
+    }
+
+    /// Rowid of the last insert.
+    var lastID: Int64 { db.lastInsertedRowID }
+}
+
+/// Milliseconds since the epoch, the store's time unit.
+@inline(__always) func ms(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded(.down)) }
+@inline(__always) func msOpt(_ d: Date?) -> Int64? { d.map { ms($0) } }
+@inline(__always) func date(_ v: Int64) -> Date { Date(timeIntervalSince1970: Double(v) / 1000) }
+@inline(__always) func dateOpt(_ v: Int64?) -> Date? { v.map { date($0) } }
+
+/// One page of a list.
+public struct Page<Item> {
+    public var items: [Item]
+    /// Pass as `cursor` to get the next page; `nil` on the last page.
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}
+
+extension Page: Sendable where Item: Sendable {}
+
+/// Converts an id-cursor to the id to continue after.
+public func cursorID(_ cursor: String?) -> Int64? {
+    guard let c = cursor else { return nil }
+    return Int64(c)
+}

@@ -84,18 +84,26 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if closing { return }  // already on the way out: further input is dropped
+        closing = true
         if let tooLong = error as? LineTooLongError {
             let err = RPCError(
                 code: ErrorCode.invalidRequest,
                 message: "Line longer than \(tooLong.limit) bytes (protocol.max_line_bytes); the connection is closed.",
                 data: ["reason": "line_too_long", "limit": .int(tooLong.limit)])
             send(Response.failure(id: .null, error: err), context: context, flush: true)
-        } else if let io = error as? IOError, io.errnoCode == ECONNRESET || io.errnoCode == EPIPE {
+            // Close our side only, so the reply is not lost to a reset while the peer is still
+            // sending; the peer's close (or a short grace period) ends the connection.
+            context.close(mode: .output, promise: nil)
+            let channel = context.channel
+            channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+            return
+        }
+        if let io = error as? IOError, io.errnoCode == ECONNRESET || io.errnoCode == EPIPE {
             // The peer went away; nothing to tell it.
         } else {
             dispatcher.logger.debug("connection error", metadata: ["error": "\(error)"])
         }
-        closing = true
         context.close(promise: nil)
     }
 

@@ -1,0 +1,165 @@
+public import CRMProtocol
+public import Foundation
+
+/// Why talking to crmd failed below the protocol level.
+public enum ClientError: Error, CustomStringConvertible {
+    /// No crmd answers on the socket.
+    case cannotConnect(path: String, reason: String)
+    /// The connection broke or crmd closed it.
+    case connectionClosed(String)
+    /// crmd sent something that is not a JSON-RPC reply.
+    case badReply(String)
+
+    public var description: String {
+        switch self {
+        case .cannotConnect(let path, let reason):
+            return
+                "cannot connect to crmd at \(path): \(reason). Is crmd running? Start it with `crmd`, or point --socket / CRMD_SOCKET at its socket."
+        case .connectionClosed(let why): return "the connection to crmd closed: \(why)"
+        case .badReply(let why): return "crmd sent an unexpected reply: \(why)"
+        }
+    }
+}
+
+/// A blocking connection to crmd: send a request line, read reply lines. Used by crmctl, the
+/// benchmark and tests; other programs can speak the same protocol with any JSON library.
+public final class Connection {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var nextID: Int64 = 1
+    /// The socket path.
+    public let path: String
+
+    /// Connects to the Unix socket at `path`.
+    public init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClientError.cannotConnect(path: path, reason: String(cString: strerror(errno))) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw ClientError.cannotConnect(path: path, reason: "the path is too long for a Unix socket")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if r != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ClientError.cannotConnect(path: path, reason: reason)
+        }
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    deinit { close(fd) }
+
+    /// Sends raw bytes (a line must end with `\n`).
+    public func send(raw: [UInt8]) throws {
+        var off = 0
+        while off < raw.count {
+            let n = raw.withUnsafeBytes { write(fd, $0.baseAddress! + off, raw.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ClientError.connectionClosed(String(cString: strerror(errno)))
+            }
+            off += n
+        }
+    }
+
+    /// Sends one JSON value as a line.
+    public func send(_ value: JSON) throws {
+        var bytes = JSONWriter.bytes(value)
+        bytes.append(UInt8(ascii: "\n"))
+        try send(raw: bytes)
+    }
+
+    /// Reads the next line (without its `\n`); `nil` at end of stream.
+    public func readLine() throws -> [UInt8]? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(buffer[start..<nl])
+                start = nl + 1
+                if start == buffer.count {
+                    buffer.removeAll(keepingCapacity: true)
+                    start = 0
+                }
+                return line
+            }
+            if start > 0 {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ClientError.connectionClosed(String(cString: strerror(errno)))
+            }
+            if n == 0 {
+                if buffer.isEmpty { return nil }
+                let line = buffer
+                buffer.removeAll()
+                return line
+            }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// Reads and parses the next JSON line.
+    public func readJSON() throws -> JSON? {
+        guard let line = try readLine() else { return nil }
+        do {
+            return try JSONParser.parse(line)
+        } catch {
+            throw ClientError.badReply("\(error)")
+        }
+    }
+
+    /// Calls `method` and waits for its reply, skipping any notifications in between.
+    /// Throws the server's ``RPCError`` on an error reply.
+    public func call(_ method: String, _ params: JSON = .object(JSONObject())) throws -> JSON {
+        let id = nextID
+        nextID += 1
+        try send(Request(id: .int(id), method: method, params: params).json)
+        while true {
+            guard let reply = try readJSON() else { throw ClientError.connectionClosed("crmd closed the connection") }
+            if reply["id"] == nil, reply["method"] != nil { continue }  // a notification
+            if let err = reply["error"], let e = RPCError(json: err) {
+                if reply["id"] == .int(id) || reply["id"] == .null { throw e }
+            }
+            guard reply["id"] == .int(id) else { continue }
+            guard let result = reply["result"] else { throw ClientError.badReply(JSONWriter.string(reply)) }
+            return result
+        }
+    }
+
+    /// Shuts down the sending side (the server sees end of input).
+    public func finishSending() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+}
+
+/// Where crmd's socket is when nothing says: `CRMD_SOCKET`; else the per-user socket
+/// (`$XDG_RUNTIME_DIR/crmd/crmd.sock`, or `/tmp/crmd-UID/crmd.sock`) if it exists; else the system
+/// socket `/run/crmd/crmd.sock` if it exists (an installed crmd); else the per-user path.
+public func defaultSocketPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let s = env["CRMD_SOCKET"], !s.isEmpty { return s }
+    let system = "/run/crmd/crmd.sock"
+    if getuid() == 0 { return system }
+    let personal: String
+    if let rt = env["XDG_RUNTIME_DIR"], !rt.isEmpty {
+        personal = rt + "/crmd/crmd.sock"
+    } else {
+        let tmp = env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        personal = "\(tmp)/crmd-\(getuid())/crmd.sock"
+    }
+    if FileManager.default.fileExists(atPath: personal) { return personal }
+    if FileManager.default.fileExists(atPath: system) { return system }
+    return personal
+}

@@ -1,0 +1,177 @@
+public import CRMClient
+public import Foundation
+
+/// Starts the real `crmd` binary on a private temporary folder (socket and database), for
+/// integration tests and the benchmark. Readiness is the "listening on" line crmd prints after
+/// its socket is bound: a barrier, not a sleep.
+public final class TestDaemon: @unchecked Sendable {
+    /// The temporary folder holding the socket and the database.
+    public let directory: URL
+    public let socketPath: String
+    public let databasePath: String
+    /// Extra environment (e.g. `CRMD_PROTOCOL_MAX_LINE_BYTES`).
+    public var environment: [String: String]
+    public var arguments: [String]
+    private(set) var process: Process?
+    private var output = Pipe()
+    /// Everything crmd wrote to stderr, for failure messages.
+    public private(set) var stderrText = ""
+    private let stderrLock = NSLock()
+
+    /// The crmd binary: `CRMD_BIN`, else `crmd` next to the running test or benchmark binary.
+    public static func binaryPath(named name: String = "crmd") -> String {
+        let env = ProcessInfo.processInfo.environment
+        if name == "crmd", let b = env["CRMD_BIN"], !b.isEmpty { return b }
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = me.deletingLastPathComponent()
+        // An .xctest bundle on some platforms is a folder; walk up until the binary is found.
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return me.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// A daemon on a new temporary folder (not started). `world: true` makes the folder and socket
+    /// reachable by other uids (for identity tests).
+    public init(environment: [String: String] = [:], arguments: [String] = [], world: Bool = false) throws {
+        let base = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("crmd-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        if world { chmod(base.path, 0o755) }
+        directory = base
+        socketPath = base.appendingPathComponent("crmd.sock").path
+        databasePath = base.appendingPathComponent("crm.sqlite").path
+        var env = environment
+        if world { env["CRMD_SERVER_SOCKET_MODE"] = "0666" }
+        self.environment = env
+        self.arguments = arguments
+    }
+
+    deinit {
+        if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The pid of the running crmd.
+    public var pid: Int32? { process?.processIdentifier }
+
+    /// Starts crmd and returns once it listens. Throws with crmd's own message if it exits first.
+    public func start(timeout: TimeInterval = 60) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binaryPath())
+        p.arguments = ["--socket", socketPath, "--database", databasePath] + arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        output = out
+        err.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let data = h.availableData
+            guard let self, !data.isEmpty else { return }
+            self.stderrLock.lock()
+            self.stderrText += String(decoding: data, as: UTF8.self)
+            self.stderrLock.unlock()
+        }
+        try p.run()
+        process = p
+        // Wait for the "listening on" line (or the process ending).
+        let ready = DispatchSemaphore(value: 0)
+        let found = LockedFlag()
+        let reader = out.fileHandleForReading
+        Thread.detachNewThread {
+            var seen = Data()
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+                if String(decoding: seen, as: UTF8.self).contains("listening on") {
+                    found.set()
+                    break
+                }
+            }
+            ready.signal()
+            // Keep draining so crmd never blocks on a full pipe.
+            while !reader.availableData.isEmpty {}
+        }
+        if ready.wait(timeout: .now() + timeout) == .timedOut || !found.value {
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            throw TestDaemonError.didNotStart(stderr: currentStderr())
+        }
+    }
+
+    func currentStderr() -> String {
+        stderrLock.lock()
+        defer { stderrLock.unlock() }
+        return stderrText
+    }
+
+    /// A new connection to the daemon.
+    public func connect() throws -> Connection { try Connection(path: socketPath) }
+
+    /// SIGTERM and wait: the graceful path. Returns the exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        guard let p = process else { return 0 }
+        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        p.waitUntilExit()
+        process = nil
+        return p.terminationStatus
+    }
+
+    /// SIGKILL and wait: a crash.
+    public func kill9() {
+        guard let p = process else { return }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// Runs crmd with these extra arguments to completion (for start-up failures), returning
+    /// its exit status and stderr.
+    public func runToExit(arguments extra: [String], environment extraEnv: [String: String] = [:]) throws -> (status: Int32, stderr: String)
+    {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binaryPath())
+        p.arguments = ["--socket", socketPath, "--database", databasePath] + extra
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
+        for (k, v) in environment.merging(extraEnv, uniquingKeysWith: { $1 }) { env[k] = v }
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Why a test daemon did not come up.
+public enum TestDaemonError: Error, CustomStringConvertible {
+    case didNotStart(stderr: String)
+    public var description: String {
+        switch self {
+        case .didNotStart(let e): return "crmd did not start: \(e)"
+        }
+    }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set() {
+        lock.lock()
+        flag = true
+        lock.unlock()
+    }
+    var value: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
+}

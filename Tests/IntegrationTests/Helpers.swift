@@ -1,0 +1,65 @@
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// Sends one raw line and reads one reply line, parsed.
+func roundTrip(_ c: Connection, _ line: String) throws -> JSON {
+    try c.send(raw: Array((line + "\n").utf8))
+    guard let reply = try c.readJSON() else { throw ClientError.connectionClosed("no reply to \(line.prefix(80))") }
+    return reply
+}
+
+/// The error code of a reply, if it is an error.
+func errorCode(_ reply: JSON) -> Int? {
+    reply["error"]?["code"]?.intValue.map(Int.init)
+}
+
+/// The code of an `RPCError` thrown by `body`, or nil if it succeeded.
+func rpcErrorCode(_ body: () throws -> JSON) -> Int? {
+    do {
+        _ = try body()
+        return nil
+    } catch let e as RPCError {
+        return e.code
+    } catch {
+        return -1
+    }
+}
+
+/// A started daemon, stopped at the end of `body`.
+func withDaemon<T>(environment: [String: String] = [:], world: Bool = false, _ body: (TestDaemon) throws -> T) throws -> T {
+    let d = try TestDaemon(environment: environment, world: world)
+    try d.start()
+    defer { d.stop() }
+    return try body(d)
+}
+
+/// Sets up a head and two managers with uids that no real process uses.
+@discardableResult
+func seedTeam(_ c: Connection) throws -> (head: Int64, ivanov: Int64, sidorov: Int64) {
+    let h = try c.call("user.add", ["login": "petrova", "name": "Anna Petrova", "role": "head", "uid": 50_001])
+    let i = try c.call("user.add", ["login": "ivanov", "name": "Ivan Ivanov", "role": "manager", "uid": 50_002])
+    let s = try c.call("user.add", ["login": "sidorov", "name": "Petr Sidorov", "role": "manager", "uid": 50_003])
+    return (h["id"]!.intValue!, i["id"]!.intValue!, s["id"]!.intValue!)
+}
+
+/// Runs a program to completion and returns its exit status and output.
+func runProgram(_ path: String, _ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}

@@ -27,6 +27,7 @@ public final class Connection {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
+    private var chunk = [UInt8](repeating: 0, count: 1 << 16)
     private var nextID: Int64 = 1
     /// The socket path.
     public let path: String
@@ -95,7 +96,6 @@ public final class Connection {
                 buffer.removeFirst(start)
                 start = 0
             }
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -88,10 +88,15 @@ public struct ZoneRules: Sendable {
     /// Whole calendar days from the day of `now` to the day of `releaseAt`, in the configured time
     /// zone (0 on the release day itself; never negative).
     public func daysToRelease(now: Date, releaseAt: Date) -> Int {
-        let a = calendar.startOfDay(for: now)
-        let b = calendar.startOfDay(for: releaseAt)
-        let days = calendar.dateComponents([.day], from: a, to: b).day ?? 0
-        return max(0, days)
+        max(0, Int(localDayNumber(releaseAt) - localDayNumber(now)))
+    }
+
+    /// The number of the calendar day `date` falls on in the configured time zone (days since
+    /// 1970-01-01 local). Two instants' day numbers differ by the calendar days between them, DST
+    /// days included, without the cost of `Calendar` on the hot path of every client card.
+    public func localDayNumber(_ date: Date) -> Int64 {
+        let local = date.timeIntervalSince1970 + Double(thresholds.timeZone.secondsFromGMT(for: date))
+        return Int64((local / 86_400).rounded(.down))
     }
 
     /// Checks that the thresholds are in order (yellow < red < release) for a sample start.

@@ -148,6 +148,17 @@ public struct ParamReader {
         return optionalStringArray(key).map(Patch.set) ?? .unchanged
     }
 
+    /// A list `cursor`: the `next_cursor` of the previous page, passed back unchanged.
+    public mutating func cursor() -> String? {
+        guard let c = optionalString("cursor") else { return nil }
+        let parts = c.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) && $0.count <= 19 }) else {
+            problem("cursor", "is not a cursor crmd gave out; pass next_cursor from the previous page unchanged")
+            return nil
+        }
+        return c
+    }
+
     /// A list `limit` (default 100, at most 1000).
     public mutating func limit() -> Int {
         guard let l = optionalInt("limit") else { return 100 }

@@ -5,7 +5,9 @@ public import Foundation
 public enum RFC3339 {
     /// `2026-11-22T09:30:00Z`, with `.mmm` only when the instant has milliseconds.
     public static func format(_ date: Date) -> String {
-        format(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        // Nearest, not down: a Date made from whole milliseconds is stored as a Double that may sit
+        // a hair below them, and truncating would print one millisecond less (1987, 2038...).
+        format(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()))
     }
 
     /// Formats milliseconds since the Unix epoch.

@@ -19,7 +19,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let connectionID: Int
     private let maxConnections: Int
     private var session: Session?
-    private var queue = CircularBuffer<ByteBuffer>()
+    /// What waits to be handled, in arrival order.
+    private enum Item {
+        case line(ByteBuffer)
+        /// A line over the limit: answered in its turn, after the requests before it.
+        case tooLong(limit: Int)
+    }
+    private var queue = CircularBuffer<Item>()
+    private var inputClosed = false
     private var busy = false
     private var paused = false
     private var closing = false
@@ -38,7 +45,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if open > maxConnections {
             let err = RPCError(
                 code: ErrorCode.unavailable,
-                message: "crmd already serves \(maxConnections) connections (server.max_connections); retry later.",
+                message: "crmd is at its limit of \(maxConnections) connections (server.max_connections); retry later.",
                 data: ["reason": "too_many_connections", "limit": .int(maxConnections)])
             send(Response.failure(id: .null, error: err), context: context, flush: true)
             closing = true
@@ -71,7 +78,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        queue.append(unwrapInboundIn(data))
+        queue.append(.line(unwrapInboundIn(data)))
         if queue.count >= Self.maxQueued, !paused {
             paused = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
@@ -85,29 +92,31 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if closing { return }  // already on the way out: further input is dropped
-        closing = true
         if let tooLong = error as? LineTooLongError {
-            let err = RPCError(
-                code: ErrorCode.invalidRequest,
-                message: "Line longer than \(tooLong.limit) bytes (protocol.max_line_bytes); the connection is closed.",
-                data: ["reason": "line_too_long", "limit": .int(tooLong.limit)])
-            send(Response.failure(id: .null, error: err), context: context, flush: true)
-            // Close our side only, so the reply is not lost to a reset while the peer is still
-            // sending; the peer's close (or a short grace period) ends the connection.
-            context.close(mode: .output, promise: nil)
-            let channel = context.channel
-            channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+            queue.append(.tooLong(limit: tooLong.limit))
+            drain(context: context)
             return
+        }
+        if error is ByteToMessageDecoderError {
+            return  // input after an over-long line, while its turn comes: dropped
         }
         if let io = error as? IOError, io.errnoCode == ECONNRESET || io.errnoCode == EPIPE {
             // The peer went away; nothing to tell it.
         } else {
             dispatcher.logger.debug("connection error", metadata: ["error": "\(error)"])
         }
+        closing = true
         context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            // The peer sent all it will send (shutdown(SHUT_WR), `socat -`): answer what is
+            // queued, then close.
+            inputClosed = true
+            drain(context: context)
+            return
+        }
         if event is IdleStateHandler.IdleStateEvent, !busy, queue.isEmpty {
             let note = Response.notification(
                 method: "server.closing",
@@ -137,8 +146,31 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Handles queued lines until one must wait for a commit.
     private func drain(context: ChannelHandlerContext) {
         guard let session, !busy else { return }
-        while !busy, !closing, let line = queue.popFirst() {
-            start(line: line, session: session, context: context)
+        while !busy, !closing, let item = queue.popFirst() {
+            switch item {
+            case .line(let line):
+                start(line: line, session: session, context: context)
+            case .tooLong(let limit):
+                let err = RPCError(
+                    code: ErrorCode.invalidRequest,
+                    message: "Line longer than \(limit) bytes (protocol.max_line_bytes); the connection is closed.",
+                    data: ["reason": "line_too_long", "limit": .int(limit)])
+                send(Response.failure(id: .null, error: err), context: context, flush: true)
+                closing = true
+                queue.removeAll()
+                // Close our side only, so the reply is not lost to a reset while the peer is still
+                // sending; the peer's close (or a short grace period) ends the connection.
+                context.close(mode: .output, promise: nil)
+                let channel = context.channel
+                channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+                return
+            }
+        }
+        if inputClosed, !busy, queue.isEmpty, !closing {
+            closing = true
+            context.flush()
+            context.close(promise: nil)
+            return
         }
         if paused, queue.count < Self.maxQueued / 2, !closing {
             paused = false

@@ -54,6 +54,7 @@ public final class Dispatcher: Sendable {
             return nil
         }
         guard let target = session.actingAsLogin else { return real }
+        // A deactivated target leaves actingAdmin nil; `handle` refuses such requests.
         guard let u = users.user(login: target), u.active else { return real }
         return Actor(user: u, role: u.role, login: u.login, uid: session.uid, actingAdmin: real.login)
     }
@@ -79,12 +80,22 @@ public final class Dispatcher: Sendable {
     /// Handles one request. Notifications (no id) are handled the same; the caller drops the reply.
     func handle(_ request: Request, session: Session, reply: @escaping Reply) {
         stats.request()
+        guard let actor = actor(for: session) else {
+            reply(.failure(notAUser(session)))
+            return
+        }
         guard let method = Method(rawValue: request.method) else {
             reply(.failure(.methodNotFound(request.method)))
             return
         }
-        guard let actor = actor(for: session) else {
-            reply(.failure(notAUser(session)))
+        if let target = session.actingAsLogin, actor.actingAdmin == nil, method != .sessionActAs {
+            reply(
+                .failure(
+                    RPCError(
+                        code: ErrorCode.notAUser,
+                        message:
+                            "This connection acts as '\(target)', who is no longer an active user. Call session.act_as with another login, or with no login to act as yourself again.",
+                        data: ["reason": "not_a_user", "acting_as": .string(target)])))
             return
         }
         var params = request.params
@@ -179,8 +190,14 @@ public final class Dispatcher: Sendable {
         let key = call.actor.userID.map { "user:\($0)" } ?? "uid:\(call.actor.uid)"
         let method = call.method
         store.write({ tx -> JSON in
-            if let rid = requestID, let stored = try tx.processedResponse(actor: key, requestID: rid) {
-                return try JSONParser.parse(stored)
+            if let rid = requestID, let stored = try tx.processedRequest(actor: key, requestID: rid) {
+                guard stored.method == method.rawValue else {
+                    throw RPCError.invalidParams([
+                        FieldProblem(
+                            field: "request_id", problem: "'\(rid)' was already used for \(stored.method); use a new id for each operation")
+                    ])
+                }
+                return try JSONParser.parse(stored.response)
             }
             let now = clock.now()
             let result = try body(tx, now)

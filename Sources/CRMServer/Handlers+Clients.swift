@@ -126,7 +126,7 @@ extension Dispatcher {
         }
         guard u.active else { throw DomainError.invalid("owner", "'\(u.login)' is deactivated") }
         guard u.role == .manager || u.role == .head else {
-            throw DomainError.invalid("owner", "'\(u.login)' is a \(u.role.rawValue); only managers and heads lead clients")
+            throw DomainError.invalid("owner", "'\(u.login)' has the role \(u.role.rawValue); only managers and heads lead clients")
         }
         return u
     }
@@ -166,10 +166,11 @@ extension Dispatcher {
     }
 
     func forbiddenOnClient(_ c: Client, _ actor: Actor, _ what: String) -> DomainError {
-        let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
+        let owner = c.ownerID.flatMap { users.user(id: $0)?.login }
         return DomainError(
-            .forbidden, "You (\(actor.login), \(actor.role.rawValue)) may not \(what) client \(c.id) '\(c.name)'; it belongs to \(owner).",
-            details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
+            .forbidden,
+            "You (\(actor.login), \(actor.role.rawValue)) may not \(what) client \(c.id) '\(c.name)'; \(owner.map { "it belongs to \($0)" } ?? "it has no owner").",
+            details: [("client_id", .int(c.id)), ("owner_login", owner.map { .string($0) } ?? .null)])
     }
 
     // MARK: methods
@@ -227,6 +228,8 @@ extension Dispatcher {
             }
             if list.isEmpty || list.count > 10_000 { r.problem("clients", "must hold 1 to 10,000 clients") }
             var out: [(ClientFieldsInput, UserRef??)] = []
+            var seenPhones: [String: Int] = [:]
+            var seenEmails: [String: Int] = [:]
             for (i, item) in list.enumerated() {
                 var sub = ParamReader(item)
                 let fields = decodeClientFields(&sub, creating: true)
@@ -236,6 +239,24 @@ extension Dispatcher {
                         r.problem("clients[\(i)].\(p["field"]?.stringValue ?? "?")", p["problem"]?.stringValue ?? "is invalid")
                     }
                 } catch {}
+                if case .set(let ps) = fields.phones {
+                    for p in ps {
+                        if let j = seenPhones[p] {
+                            r.problem("clients[\(i)].phones", "\(p) is also in clients[\(j)]")
+                        } else {
+                            seenPhones[p] = i
+                        }
+                    }
+                }
+                if case .set(let es) = fields.emails {
+                    for e in es {
+                        if let j = seenEmails[e] {
+                            r.problem("clients[\(i)].emails", "\(e) is also in clients[\(j)]")
+                        } else {
+                            seenEmails[e] = i
+                        }
+                    }
+                }
                 out.append((fields, owner))
             }
             return out
@@ -272,7 +293,14 @@ extension Dispatcher {
     }
 
     func clientUpdate(_ call: Call) throws {
-        let (id, input) = try call.decode { r in (r.int("id"), decodeClientFields(&r, creating: false)) }
+        let (id, input) = try call.decode { r in
+            let id = r.int("id")
+            let input = decodeClientFields(&r, creating: false)
+            if r.problems.isEmpty, !input.touchesPersonalData, !input.touchesBusinessData {
+                r.problem("params", "name nothing to change (name, kind, phones, emails, segment, source, abc or fields)")
+            }
+            return (id, input)
+        }
         let actor = call.actor
         let rules = self.rules
         let personalRoles = settings.domain.personalDataRoles
@@ -331,7 +359,7 @@ extension Dispatcher {
             (
                 userRef(&r, "owner"), r.optionalEnum("zone", Zone.allCases.map(\.rawValue)).flatMap(Zone.init(rawValue:)),
                 r.optionalEnum("status", ClientStatus.allCases.map(\.rawValue)).flatMap(ClientStatus.init(rawValue:)),
-                r.optionalString("segment"), r.optionalString("query"), r.limit(), r.optionalString("cursor")
+                r.optionalString("segment"), r.optionalString("query"), r.limit(), r.cursor()
             )
         }
         try read(call) { tx, now in
@@ -416,7 +444,7 @@ extension Dispatcher {
     }
 
     func clientHistory(_ call: Call) throws {
-        let (id, limit, cursor) = try call.decode { r in (r.int("id"), r.limit(), r.optionalString("cursor")) }
+        let (id, limit, cursor) = try call.decode { r in (r.int("id"), r.limit(), r.cursor()) }
         let actor = call.actor
         try read(call) { tx, _ in
             guard let c = try tx.clientHeader(id: id) else { throw DomainError.notFound("client", id) }

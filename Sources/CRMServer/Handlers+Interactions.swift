@@ -70,7 +70,7 @@ extension Dispatcher {
     }
 
     func interactionList(_ call: Call) throws {
-        let (clientID, limit, cursor) = try call.decode { r in (r.int("client_id"), r.limit(), r.optionalString("cursor")) }
+        let (clientID, limit, cursor) = try call.decode { r in (r.int("client_id"), r.limit(), r.cursor()) }
         let actor = call.actor
         try read(call) { tx, _ in
             guard let c = try tx.clientHeader(id: clientID) else { throw DomainError.notFound("client", clientID) }

@@ -56,11 +56,17 @@ extension Dispatcher {
     }
 
     func userList(_ call: Call) throws {
-        let includeInactive = try call.decode { r in r.optionalBool("include_inactive") ?? false }
+        let (includeInactive, limit, cursor) = try call.decode { r in (r.optionalBool("include_inactive") ?? false, r.limit(), r.cursor()) }
         let detailed = Access.canSeeUserDetails(call.actor)
         try read(call) { tx, _ in
-            let list = try tx.allUsers().filter { $0.active || (includeInactive && detailed) }
-            return ["items": .array(list.map { wire.user($0, detailed: detailed) }), "next_cursor": .null]
+            let after = cursorID(cursor) ?? 0
+            var list = try tx.allUsers().filter { ($0.active || (includeInactive && detailed)) && $0.id > after }
+            let more = list.count > limit
+            if more { list.removeLast(list.count - limit) }
+            return [
+                "items": .array(list.map { wire.user($0, detailed: detailed) }),
+                "next_cursor": more ? .string(String(list.last!.id)) : .null,
+            ]
         }
     }
 

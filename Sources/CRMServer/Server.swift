@@ -30,6 +30,7 @@ public final class RPCServer: Service, Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.autoRead, value: true)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let id = counter.wrappingAdd(1, ordering: .relaxed).newValue

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Commits writes that arrive together in one transaction.
 ///
@@ -30,6 +31,8 @@ public final class GroupCommitter: @unchecked Sendable {
     private let lock = NSCondition()
     private var pending: [Job] = []
     private var running = false
+    /// Bumped after every commit, before its writes are acknowledged.
+    private let generationCounter = Atomic<Int>(0)
     private var _stats = Stats()
     private let queue = DispatchQueue(label: "crmd.group-commit", qos: .userInitiated)
 
@@ -37,6 +40,9 @@ public final class GroupCommitter: @unchecked Sendable {
         self.pool = pool
         self.maxBatch = max(1, maxBatch)
     }
+
+    /// The number of commits so far; readers compare it with their snapshot's.
+    var generation: Int { generationCounter.load(ordering: .acquiring) }
 
     var stats: Stats {
         lock.lock()
@@ -104,6 +110,7 @@ public final class GroupCommitter: @unchecked Sendable {
             } catch {
                 commitError = error
             }
+            if commitError == nil { generationCounter.wrappingAdd(1, ordering: .releasing) }
             lock.lock()
             _stats.commits += 1
             _stats.writes += batch.count

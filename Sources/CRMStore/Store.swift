@@ -31,6 +31,7 @@ public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
     let committer: GroupCommitter
+    let readers: SnapshotReaders
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String, options: StoreOptions = StoreOptions()) throws {
@@ -60,10 +61,18 @@ public final class Store: Sendable {
             throw StoreOpenError(description: "cannot open database \(path): \(e.message ?? "\(e.resultCode)")")
         }
         committer = GroupCommitter(pool: pool, maxBatch: options.maxBatch)
+        readers = SnapshotReaders(path: path)
     }
 
-    /// Runs `body` on a consistent snapshot, on the calling thread.
+    /// Runs `body` on a snapshot that includes every write acknowledged before the call, on the
+    /// calling thread. Snapshots are reused while nothing commits (see ``SnapshotReaders``).
     public func read<T>(_ body: (Tx) throws -> T) throws -> T {
+        try readers.read(generation: committer.generation) { db in try body(Tx(db: db)) }
+    }
+
+    /// Runs `body` on one snapshot (a read transaction), for reads that must be exact across
+    /// statements (reports, backups).
+    public func snapshotRead<T>(_ body: (Tx) throws -> T) throws -> T {
         try pool.read { db in try body(Tx(db: db)) }
     }
 
@@ -102,6 +111,7 @@ public final class Store: Sendable {
     /// Waits for queued writes, checkpoints the WAL and closes the file.
     public func close() throws {
         committer.waitIdle()
+        readers.close()
         pool.writeWithoutTransaction { db in _ = try? db.checkpoint(.truncate) }
         try pool.close()
     }

@@ -79,10 +79,24 @@ extension Tx {
             arguments: [clientID])
     }
 
-    /// The client with this id, with its phones and e-mails.
+    /// The client with this id, with its phones and e-mails, in one statement.
     public func client(id: Int64) throws -> Client? {
-        guard let r = try row("SELECT \(Self.clientColumns) FROM clients WHERE id = ?", [id]) else { return nil }
-        return client(from: r, phones: try phones(clientID: id, contactID: nil), emails: try emails(clientID: id, contactID: nil))
+        guard
+            let r = try row(
+                """
+                SELECT \(Self.clientColumns),
+                  (SELECT group_concat(phone, char(31)) FROM
+                    (SELECT phone FROM phones WHERE client_id = clients.id AND contact_id IS NULL ORDER BY position)),
+                  (SELECT group_concat(email, char(31)) FROM
+                    (SELECT email FROM emails WHERE client_id = clients.id AND contact_id IS NULL ORDER BY position))
+                FROM clients WHERE id = ?
+                """, [id])
+        else { return nil }
+        func split(_ v: String?) -> [String] {
+            guard let v, !v.isEmpty else { return [] }
+            return v.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        }
+        return client(from: r, phones: split(r[19]), emails: split(r[20]))
     }
 
     /// The client without phones and e-mails (for restricted views and checks).

@@ -60,10 +60,12 @@ extension Tx {
     /// Number of audit entries (tests and status).
     public func auditCount() throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM audit") ?? 0 }
 
-    /// The stored response of a request already processed for this actor, as JSON text.
-    public func processedResponse(actor: String, requestID: String) throws -> String? {
-        try String.fetchOne(
-            db.cachedStatement(sql: "SELECT response FROM requests WHERE actor = ? AND request_id = ?"), arguments: [actor, requestID])
+    /// The method and stored response (JSON text) of a request already processed for this actor.
+    public func processedRequest(actor: String, requestID: String) throws -> (method: String, response: String)? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT method, response FROM requests WHERE actor = ? AND request_id = ?"),
+            arguments: [actor, requestID]
+        ).map { (method: $0[0], response: $0[1]) }
     }
 
     /// Remembers a request's response, so a retry returns it and writes nothing.

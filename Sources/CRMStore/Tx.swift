@@ -28,8 +28,9 @@ public struct Tx {
     var lastID: Int64 { db.lastInsertedRowID }
 }
 
-/// Milliseconds since the epoch, the store's time unit.
-@inline(__always) func ms(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded(.down)) }
+/// Milliseconds since the epoch, the store's time unit. Rounded to the nearest: truncating would
+/// turn a Date read back from `date(_:)` into one millisecond less for some instants.
+@inline(__always) func ms(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1000).rounded()) }
 @inline(__always) func msOpt(_ d: Date?) -> Int64? { d.map { ms($0) } }
 @inline(__always) func date(_ v: Int64) -> Date { Date(timeIntervalSince1970: Double(v) / 1000) }
 @inline(__always) func dateOpt(_ v: Int64?) -> Date? { v.map { date($0) } }

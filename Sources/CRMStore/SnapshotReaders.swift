@@ -1,0 +1,120 @@
+import Dispatch
+import Foundation
+import GRDB
+
+/// Read connections that keep their read transaction open between requests while nothing has
+/// been committed, so a read costs no locking at all on the common path.
+///
+/// Every commit bumps the store's generation. A reader whose snapshot is older than the current
+/// generation ends its transaction and starts a new one before reading, so a read never sees
+/// less than every write acknowledged before it started (replies to writes are sent after the
+/// generation moved). An idle reader drops its snapshot after a second, so it never pins the WAL.
+final class SnapshotReaders: @unchecked Sendable {
+    private final class Reader {
+        let queue: DatabaseQueue
+        var generation = -1
+        var open = false
+        var lastUse: UInt64 = 0
+        init(queue: DatabaseQueue) { self.queue = queue }
+    }
+
+    private let path: String
+    private let lock = NSLock()
+    private var idle: [Reader] = []
+    private var all: [Reader] = []
+    private var closed = false
+    private let timer: any DispatchSourceTimer
+
+    init(path: String) {
+        self.path = path
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "crmd.snapshot-expiry"))
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        timer.setEventHandler { [weak self] in self?.expireIdle(olderThanNanoseconds: 1_000_000_000) }
+        timer.resume()
+    }
+
+    private func makeReader() throws -> Reader {
+        var config = Configuration()
+        config.readonly = true
+        config.allowsUnsafeTransactions = true
+        config.label = "crmd.reader"
+        return Reader(queue: try DatabaseQueue(path: path, configuration: config))
+    }
+
+    private func take() throws -> Reader {
+        lock.lock()
+        if let r = idle.popLast() {
+            lock.unlock()
+            return r
+        }
+        lock.unlock()
+        let r = try makeReader()
+        lock.lock()
+        all.append(r)
+        lock.unlock()
+        return r
+    }
+
+    private func give(_ r: Reader) {
+        r.lastUse = DispatchTime.now().uptimeNanoseconds
+        lock.lock()
+        idle.append(r)
+        lock.unlock()
+    }
+
+    func read<T>(generation: Int, _ body: (Database) throws -> T) throws -> T {
+        let r = try take()
+        defer { give(r) }
+        return try r.queue.inDatabase { db in
+            if r.open, r.generation != generation || !db.isInsideTransaction {
+                if db.isInsideTransaction { try db.commit() }
+                r.open = false
+            }
+            if !r.open {
+                try db.beginTransaction(.deferred)
+                r.open = true
+                r.generation = generation
+            }
+            do {
+                return try body(db)
+            } catch {
+                if db.isInsideTransaction { try? db.rollback() }
+                r.open = false
+                throw error
+            }
+        }
+    }
+
+    /// Ends the snapshots of readers unused for the given time.
+    func expireIdle(olderThanNanoseconds age: UInt64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        lock.lock()
+        let candidates = idle.filter { $0.open && now - $0.lastUse > age }
+        idle.removeAll { r in candidates.contains { $0 === r } }
+        lock.unlock()
+        for r in candidates {
+            r.queue.inDatabase { db in
+                if db.isInsideTransaction { try? db.commit() }
+            }
+            r.open = false
+            give(r)
+        }
+    }
+
+    /// Ends every snapshot and closes the connections.
+    func close() {
+        timer.cancel()
+        lock.lock()
+        let readers = all
+        all.removeAll()
+        idle.removeAll()
+        closed = true
+        lock.unlock()
+        for r in readers {
+            r.queue.inDatabase { db in
+                if db.isInsideTransaction { try? db.commit() }
+            }
+            try? r.queue.close()
+        }
+    }
+}

@@ -1,0 +1,323 @@
+import ArgumentParser
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Synchronization
+
+@main
+struct CRMBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crm-bench",
+        abstract: "Start crmd in a temporary folder, load clients, and measure throughput, latency, start-up and memory.",
+        discussion: "Build with `swift build -c release` and run `.build/release/crm-bench`. Figures print as a table and as JSON.")
+
+    @Option(help: "Clients to load.") var clients = 100_000
+    @Option(help: "Seconds each throughput phase runs.") var seconds = 3.0
+    @Option(help: "Concurrent connections for the multi-connection phases.") var connections = 16
+    @Option(help: "Write the JSON figures to this file too.") var jsonOut: String?
+    @Option(help: "Phases to run, comma-separated: ping, get, find, log, startup (default: all).") var phases: String?
+
+    func run() throws {
+        let bench = Bench(clients: clients, seconds: seconds, connections: connections)
+        if let phases { bench.phases = Set(phases.split(separator: ",").map(String.init)) }
+        try bench.run()
+        let json = bench.report.json
+        print("")
+        print(bench.report.table())
+        print("")
+        print(JSONWriter.string(json))
+        if let jsonOut { try JSONWriter.string(json).write(toFile: jsonOut, atomically: true, encoding: .utf8) }
+    }
+}
+
+/// One measured figure with its target.
+struct Figure {
+    var name: String
+    var value: Double
+    var unit: String
+    var target: String
+    var met: Bool?
+}
+
+final class Report {
+    var figures: [Figure] = []
+    var info: [(String, String)] = []
+
+    func add(_ name: String, _ value: Double, _ unit: String, target: String = "", met: Bool? = nil) {
+        figures.append(Figure(name: name, value: value, unit: unit, target: target, met: met))
+        let mark = met.map { $0 ? "ok" : "MISSED" } ?? ""
+        FileHandle.standardError.write(
+            Data("  \(name): \(format(value)) \(unit) \(target.isEmpty ? "" : "(target \(target)) ")\(mark)\n".utf8))
+    }
+
+    func format(_ v: Double) -> String {
+        v >= 100 ? String(Int(v.rounded())) : String(format: "%.3f", v)
+    }
+
+    func table() -> String {
+        var rows = [["figure", "value", "unit", "target", ""]]
+        for f in figures { rows.append([f.name, format(f.value), f.unit, f.target, f.met.map { $0 ? "ok" : "MISSED" } ?? ""]) }
+        var widths = [Int](repeating: 0, count: 5)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        var out = info.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n\n"
+        for r in rows {
+            out += r.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined() + "\n"
+        }
+        return out
+    }
+
+    var json: JSON {
+        var o = JSONObject()
+        for (k, v) in info { o[k] = .string(v) }
+        o["figures"] = .array(
+            figures.map { f in
+                [
+                    "name": .string(f.name), "value": .double(f.value), "unit": .string(f.unit), "target": .string(f.target),
+                    "met": f.met.map(JSON.bool) ?? .null,
+                ]
+            })
+        return .object(o)
+    }
+}
+
+/// Latency samples in nanoseconds.
+struct Samples {
+    var ns: [UInt64] = []
+    mutating func merge(_ other: [UInt64]) { ns += other }
+    func percentile(_ p: Double) -> Double {
+        guard !ns.isEmpty else { return 0 }
+        let sorted = ns.sorted()
+        let idx = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+        return Double(sorted[max(0, idx)]) / 1_000_000
+    }
+}
+
+@inline(__always) func nowNS() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+final class Bench {
+    let clients: Int
+    let seconds: Double
+    let connections: Int
+    let report = Report()
+    var daemon: TestDaemon!
+    var clientIDs: ClosedRange<Int64> = 1...1
+    var phases: Set<String> = ["ping", "get", "find", "log", "startup"]
+
+    init(clients: Int, seconds: Double, connections: Int) {
+        self.clients = clients
+        self.seconds = seconds
+        self.connections = connections
+    }
+
+    func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+    func run() throws {
+        report.info = [
+            ("machine", machineDescription()), ("clients", String(clients)), ("connections", String(connections)),
+            ("seconds_per_phase", String(seconds)), ("crmd", TestDaemon.binaryPath()),
+        ]
+        daemon = try TestDaemon()
+        try daemon.start()
+        defer { daemon.stop() }
+        try load()
+        if phases.contains("ping") { try pingPhase() }
+        if phases.contains("get") { try getPhase() }
+        if phases.contains("find") { try findPhase() }
+        if phases.contains("log") { try logPhase() }
+        if phases.contains("startup") { try startupAndMemory() }
+    }
+
+    func machineDescription() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces)
+        return
+            "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu ?? "unknown cpu"), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
+    }
+
+    // MARK: phases
+
+    func load() throws {
+        log("loading \(clients) clients ...")
+        let c = try daemon.connect()
+        for i in 0..<10 {
+            _ = try c.call(
+                "user.add", ["login": .string("m\(i)"), "name": .string("Manager \(i)"), "role": "manager", "uid": .int(Int64(60_000 + i))])
+        }
+        let start = nowNS()
+        var first: Int64? = nil
+        var last: Int64 = 0
+        var made = 0
+        while made < clients {
+            let n = min(10_000, clients - made)
+            var items: [JSON] = []
+            items.reserveCapacity(n)
+            for k in made..<(made + n) {
+                items.append(["name": .string("Client \(k)"), "phones": [.string(Self.phone(k))], "owner": .string("m\(k % 10)")])
+            }
+            let r = try c.call("client.import", ["clients": .array(items)])
+            let ids = r["ids"]?.arrayValue?.compactMap(\.intValue) ?? []
+            if first == nil { first = ids.first }
+            last = ids.last ?? last
+            made += n
+        }
+        let secs = Double(nowNS() - start) / 1e9
+        clientIDs = (first ?? 1)...last
+        report.add("load clients (client.import, 10k per call)", Double(clients) / secs, "clients/s")
+    }
+
+    static func phone(_ k: Int) -> String {
+        let n = 9_000_000_000 + k
+        return "+7\(n)"
+    }
+
+    /// Runs `work` on `threads` connections for `seconds`; returns requests/s and latencies.
+    func closedLoop(threads: Int, seconds: Double, _ work: @escaping @Sendable (Connection, Int, inout UInt64) throws -> Void) throws -> (
+        Double, Samples
+    ) {
+        let deadline = nowNS() + UInt64(seconds * 1e9)
+        let counts = Mutex<[Int]>([Int](repeating: 0, count: threads))
+        let lat = Mutex<[[UInt64]]>([[UInt64]](repeating: [], count: threads))
+        let failure = Mutex<String?>(nil)
+        let group = DispatchGroup()
+        let daemon = self.daemon!
+        let go = DispatchSemaphore(value: 0)
+        let readyCount = Atomic<Int>(0)
+        for t in 0..<threads {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                do {
+                    let conn = try daemon.connect()
+                    readyCount.wrappingAdd(1, ordering: .relaxed)
+                    go.wait()
+                    var n = 0
+                    var samples: [UInt64] = []
+                    samples.reserveCapacity(200_000)
+                    var seed = UInt64(t + 1) &* 0x9E37_79B9_7F4A_7C15
+                    while nowNS() < deadline {
+                        let t0 = nowNS()
+                        try work(conn, n, &seed)
+                        samples.append(nowNS() - t0)
+                        n += 1
+                    }
+                    counts.withLock { $0[t] = n }
+                    lat.withLock { $0[t] = samples }
+                } catch {
+                    failure.withLock { $0 = "\(error)" }
+                    go.signal()
+                }
+            }
+        }
+        while readyCount.load(ordering: .relaxed) < threads && failure.withLock({ $0 }) == nil { usleep(1000) }
+        let start = nowNS()
+        for _ in 0..<threads { go.signal() }
+        group.wait()
+        if let f = failure.withLock({ $0 }) { throw ValidationError("benchmark client failed: \(f)") }
+        let elapsed = Double(nowNS() - start) / 1e9
+        let total = counts.withLock { $0.reduce(0, +) }
+        var s = Samples()
+        for l in lat.withLock({ $0 }) { s.merge(l) }
+        return (Double(total) / elapsed, s)
+    }
+
+    static func next(_ seed: inout UInt64) -> UInt64 {
+        seed ^= seed << 13
+        seed ^= seed >> 7
+        seed ^= seed << 17
+        return seed
+    }
+
+    func pingPhase() throws {
+        log("server.ping ...")
+        let (rate, s) = try closedLoop(threads: connections, seconds: seconds) { c, _, _ in _ = try c.call("server.ping") }
+        report.add("server.ping, \(connections) connections", rate, "req/s", target: ">= 80000", met: rate >= 80_000)
+        report.add("server.ping p99", s.percentile(0.99), "ms")
+    }
+
+    func getPhase() throws {
+        log("client.get ...")
+        let lo = clientIDs.lowerBound
+        let span = UInt64(clientIDs.count)
+        let (rate, s) = try closedLoop(threads: connections, seconds: seconds) { c, _, seed in
+            let id = lo + Int64(Bench.next(&seed) % span)
+            _ = try c.call("client.get", ["id": .int(id)])
+        }
+        report.add("client.get, \(connections) connections", rate, "req/s", target: ">= 40000", met: rate >= 40_000)
+        report.add("client.get p50", s.percentile(0.50), "ms")
+        report.add("client.get p99", s.percentile(0.99), "ms", target: "<= 1", met: s.percentile(0.99) <= 1)
+    }
+
+    func findPhase() throws {
+        log("client.find_by_phone ...")
+        let n = UInt64(clients)
+        let (rate1, s1) = try closedLoop(threads: 1, seconds: seconds) { c, _, seed in
+            let k = Int(Bench.next(&seed) % n)
+            _ = try c.call("client.find_by_phone", ["phone": .string("8 (9\(String(Bench.phone(k).dropFirst(3))))")])
+        }
+        report.add("client.find_by_phone, 1 connection", rate1, "req/s")
+        report.add("client.find_by_phone p99, 1 connection", s1.percentile(0.99), "ms", target: "<= 1", met: s1.percentile(0.99) <= 1)
+        let (rate, s) = try closedLoop(threads: connections, seconds: seconds) { c, _, seed in
+            let k = Int(Bench.next(&seed) % n)
+            _ = try c.call("client.find_by_phone", ["phone": .string(Bench.phone(k))])
+        }
+        report.add("client.find_by_phone, \(connections) connections", rate, "req/s")
+        report.add("client.find_by_phone p99, \(connections) connections", s.percentile(0.99), "ms")
+    }
+
+    func logPhase() throws {
+        log("interaction.log (durable) ...")
+        let lo = clientIDs.lowerBound
+        let span = UInt64(clientIDs.count)
+        let body: @Sendable (Connection, Int, inout UInt64) throws -> Void = { c, _, seed in
+            let id = lo + Int64(Bench.next(&seed) % span)
+            _ = try c.call("interaction.log", ["client_id": .int(id), "kind": "note", "note": "bench"])
+        }
+        let before = try daemon.connect().call("server.status")["store"]
+        let (rate, s) = try closedLoop(threads: connections, seconds: seconds, body)
+        let after = try daemon.connect().call("server.status")["store"]
+        let commits = Double((after?["commits"]?.intValue ?? 0) - (before?["commits"]?.intValue ?? 0))
+        let writes = Double((after?["writes"]?.intValue ?? 0) - (before?["writes"]?.intValue ?? 0))
+        report.add("interaction.log durable, \(connections) connections", rate, "req/s", target: ">= 8000", met: rate >= 8000)
+        report.add("interaction.log p99, \(connections) connections", s.percentile(0.99), "ms")
+        report.add("group commit: writes per commit", commits > 0 ? writes / commits : 0, "writes")
+        let (rate1, s1) = try closedLoop(threads: 1, seconds: seconds, body)
+        report.add("interaction.log durable, 1 connection", rate1, "req/s", target: ">= 2000", met: rate1 >= 2000)
+        report.add("interaction.log p99, 1 connection", s1.percentile(0.99), "ms")
+    }
+
+    func startupAndMemory() throws {
+        log("restart, start-up time and memory ...")
+        daemon.stop()
+        let t0 = nowNS()
+        try daemon.start()
+        var answered = false
+        while !answered {
+            if let c = try? daemon.connect(), (try? c.call("server.ping")) != nil { answered = true } else { usleep(500) }
+        }
+        let ms = Double(nowNS() - t0) / 1e6
+        report.add("start to first answer (\(clients) clients)", ms, "ms", target: "<= 500", met: ms <= 500)
+        var conns: [Connection] = []
+        for _ in 0..<100 {
+            let c = try daemon.connect()
+            _ = try c.call("server.ping")
+            conns.append(c)
+        }
+        // Touch the data the way a working day does: reads across the whole table.
+        let c = conns[0]
+        for k in stride(from: 0, to: clients, by: max(1, clients / 2000)) {
+            _ = try c.call("client.find_by_phone", ["phone": .string(Self.phone(k))])
+        }
+        let rss = rssMiB(pid: daemon.pid ?? 0)
+        report.add("crmd RSS, 100 open connections (\(clients) clients)", rss, "MiB", target: "<= 150", met: rss <= 150)
+        withExtendedLifetime(conns) {}
+    }
+
+    func rssMiB(pid: Int32) -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return -1 }
+        let kb = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? -1
+        return kb / 1024
+    }
+}

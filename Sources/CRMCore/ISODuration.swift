@@ -29,6 +29,9 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
         var inTime = false
         var number = ""
         var any = false
+        var anyInTime = false
+        // Designators must come in order (Y M W D T H M S), each at most once.
+        var rank = 0
         for c in s {
             if c.isASCII, c.isNumber {
                 number.append(c)
@@ -42,18 +45,22 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
             guard let n = Int(number), n >= 0, n < 100_000 else { return nil }
             number = ""
             any = true
+            let r: Int
             switch (c, inTime) {
-            case ("Y", false): years = n
-            case ("M", false): months = n
-            case ("W", false): weeks = n
-            case ("D", false): days = n
-            case ("H", true): hours = n
-            case ("M", true): minutes = n
-            case ("S", true): seconds = n
+            case ("Y", false): years = n; r = 1
+            case ("M", false): months = n; r = 2
+            case ("W", false): weeks = n; r = 3
+            case ("D", false): days = n; r = 4
+            case ("H", true): hours = n; r = 5
+            case ("M", true): minutes = n; r = 6
+            case ("S", true): seconds = n; r = 7
             default: return nil
             }
+            guard r > rank else { return nil }
+            rank = r
+            if inTime { anyInTime = true }
         }
-        guard number.isEmpty, any else { return nil }
+        guard number.isEmpty, any, !inTime || anyInTime else { return nil }
     }
 
     /// `true` when every part is zero.

@@ -87,7 +87,10 @@ public enum InteractionRules {
             if missing { out.append((field, "is required for a \(d.kind.rawValue)")) }
         }
         if let at = d.occurredAt, at.timeIntervalSince(now) > Double(settings.maxFutureSeconds) {
-            out.append(("occurred_at", "is more than \(settings.maxFutureSeconds / 60) minutes in the future"))
+            let limit = settings.maxFutureSeconds
+            let words =
+                limit % 60 == 0 ? (limit == 60 ? "1 minute" : "\(limit / 60) minutes") : (limit == 1 ? "1 second" : "\(limit) seconds")
+            out.append(("occurred_at", "is more than \(words) in the future"))
         }
         return out
     }

@@ -152,7 +152,9 @@ public struct ParamReader {
     public mutating func cursor() -> String? {
         guard let c = optionalString("cursor") else { return nil }
         let parts = c.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) && $0.count <= 19 }) else {
+        guard (1...2).contains(parts.count),
+            parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && $0.count <= 19 })
+        else {
             problem("cursor", "is not a cursor crmd gave out; pass next_cursor from the previous page unchanged")
             return nil
         }

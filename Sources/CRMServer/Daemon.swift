@@ -27,6 +27,25 @@ public enum Daemon {
         return nil
     }
 
+    /// Loads the settings and prints the effective values; 0 if they are valid, 78 if not.
+    public static func checkConfig(_ options: Options) async -> Int32 {
+        let env = ProcessInfo.processInfo.environment
+        do {
+            let file = configPath(options, env: env)
+            let s = try await Settings.load(configFile: file, socket: options.socket ?? env["CRMD_SOCKET"], database: options.database)
+            let z = s.domain.zones
+            printOut("config \(file ?? "(none: built-in defaults)") is valid")
+            printOut("server.socket \(s.socketPath) (mode \(String(s.socketMode, radix: 8)))")
+            printOut("store.path \(s.databasePath) (synchronous \(s.synchronous))")
+            printOut(
+                "zones \(z.timeZone.identifier): yellow after \(z.yellowAfter), red after \(z.redAfter), release after \(z.releaseAfter)")
+            return 0
+        } catch {
+            printError("crmd: \(error)")
+            return 78
+        }
+    }
+
     /// Runs crmd until SIGTERM or SIGINT. Returns the process exit code.
     public static func run(_ options: Options) async -> Int32 {
         let env = ProcessInfo.processInfo.environment

@@ -3,6 +3,7 @@ public import CRMStore
 import Configuration
 public import Foundation
 import SystemPackage
+import Yams
 
 /// Every setting crmd reads, with its default. `config/crmd.yaml` documents each one; every key
 /// can also be set by an environment variable `CRMD_` + the key in upper case with `_` for `.`
@@ -80,6 +81,7 @@ extension Settings {
             guard FileManager.default.fileExists(atPath: configFile) else {
                 throw SettingsError(key: "--config", problem: "the file \(configFile) does not exist")
             }
+            try checkKeys(ofYAMLFile: configFile)
             do {
                 providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
             } catch {
@@ -92,6 +94,68 @@ extension Settings {
             databasePath: database ?? reader.string(forKey: "store.path") ?? DefaultPaths.database(environment: environment))
         try s.apply(reader)
         return s
+    }
+
+    /// Every key crmd reads. A key in the file that is not here is a mistake worth stopping for.
+    static let knownKeys: Set<String> = {
+        var keys: Set<String> = [
+            "server.socket", "server.socket_mode", "server.max_connections", "server.idle_timeout",
+            "protocol.max_line_bytes", "store.path", "store.synchronous", "store.group_commit_max", "log.level",
+            "zones.time_zone", "zones.yellow_after", "zones.red_after", "zones.release_after",
+            "interactions.resetting_kinds", "interactions.max_future", "phones.default_country_code",
+            "phones.national_length", "rights.personal_data_roles",
+        ]
+        for kind in InteractionKind.allCases { keys.insert("interactions.required.\(kind.rawValue)") }
+        return keys
+    }()
+
+    /// Fails on a key crmd does not know (a typo would otherwise be ignored silently), naming the
+    /// closest known key.
+    static func checkKeys(ofYAMLFile path: String) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw SettingsError(key: "--config", problem: "cannot read \(path): \(error.localizedDescription)")
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw SettingsError(key: "--config", problem: "\(path) is not valid YAML: \(error)")
+        }
+        guard let node else { return }  // an empty file: all defaults
+        guard case .mapping(let top) = node else {
+            throw SettingsError(key: "--config", problem: "\(path) must be a YAML mapping of sections (server:, store:, zones:...)")
+        }
+        var found: [String] = []
+        let sections = Set(
+            knownKeys.flatMap { key in
+                let parts = key.split(separator: ".")
+                return (1..<parts.count).map { parts[0..<$0].joined(separator: ".") }
+            })
+        func walk(_ mapping: Node.Mapping, _ prefix: String) throws {
+            for (k, v) in mapping {
+                let key = prefix.isEmpty ? (k.string ?? "?") : prefix + "." + (k.string ?? "?")
+                guard sections.contains(key) else {
+                    found.append(key)
+                    continue
+                }
+                switch v {
+                case .mapping(let inner): try walk(inner, key)
+                case .scalar(let s) where s.string.isEmpty || s.string == "~" || s.string == "null":
+                    continue  // a section whose settings are all commented out
+                default:
+                    throw SettingsError(key: key, problem: "must be a section of settings (a YAML mapping), see config/crmd.yaml")
+                }
+            }
+        }
+        try walk(top, "")
+        for key in found where !knownKeys.contains(key) {
+            let suggestion = knownKeys.min { editDistance($0, key) < editDistance($1, key) }
+            throw SettingsError(
+                key: key, problem: "is not a crmd setting\(suggestion.map { "; did you mean '\($0)'?" } ?? "") (see config/crmd.yaml)")
+        }
     }
 
     mutating func apply(_ r: ConfigReader) throws {
@@ -212,4 +276,19 @@ extension Settings {
     public var storeOptions: StoreOptions {
         StoreOptions(synchronous: synchronous, maxBatch: groupCommitMax)
     }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8)
+    let b = Array(b.utf8)
+    var prev = Array(0...b.count)
+    for i in 1...max(1, a.count) where !a.isEmpty {
+        var cur = [i] + [Int](repeating: 0, count: b.count)
+        for j in 1...max(1, b.count) where !b.isEmpty {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        prev = cur
+    }
+    return prev[b.count]
 }

@@ -24,8 +24,17 @@ struct CRMD: AsyncParsableCommand {
     @Option(help: "YAML configuration file (also CRMD_CONFIG).")
     var config: String?
 
+    @Flag(help: "Check the settings (file and CRMD_* environment), print them, and exit.")
+    var checkConfig = false
+
     func run() async throws {
-        let code = await Daemon.run(.init(socket: socket, database: database, config: config))
+        let options = Daemon.Options(socket: socket, database: database, config: config)
+        if checkConfig {
+            let code = await Daemon.checkConfig(options)
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        let code = await Daemon.run(options)
         if code != 0 { throw ExitCode(code) }
     }
 }

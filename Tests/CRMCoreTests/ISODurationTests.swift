@@ -31,7 +31,7 @@ struct ISODurationTests {
 
     @Test(arguments: [
         "", "P", "1M", "PT", "P1H", "P1S", "PT1D", "PT1Y", "PT1W", "P1", "PT1", "P-1M", "P1.5M", "P 1M", "M1P", "P1X",
-        "hello", "PTT1H", "P1MT1HT", "PP1M", "1 month", "P1M ", " P1M", "P100000M", "P١M",
+        "hello", "PTT1H", "P1MT1HT", "PP1M", "1 month", "P1M ", " P1M", "P100000M", "P١M", "P1MT", "P1M2M", "P1D1M", "PT1S1H", "P1M1Y",
     ])
     func rejects(_ text: String) {
         #expect(ISODuration(text) == nil)

@@ -102,6 +102,16 @@ struct DurabilityTests {
         let env = try d.runToExit(arguments: [], environment: ["CRMD_STORE_SYNCHRONOUS": "sometimes"])
         #expect(env.status == 78)
         #expect(env.stderr.contains("store.synchronous"), "\(env.stderr)")
+        try "zones:\n  yelow_after: P2M\n".write(to: file, atomically: true, encoding: .utf8)
+        let typo = try d.runToExit(arguments: ["--config", file.path])
+        #expect(typo.status == 78)
+        #expect(typo.stderr.contains("zones.yelow_after"), "\(typo.stderr)")
+        #expect(typo.stderr.contains("did you mean 'zones.yellow_after'"), "\(typo.stderr)")
+        // The shipped, fully commented example file loads as it is.
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/crmd.yaml").path
+        let good = try d.runToExit(arguments: ["--config", shipped, "--check-config"])
+        #expect(good.status == 0, "\(good.stderr)")
         let missing = try d.runToExit(arguments: ["--config", "/nonexistent/crmd.yaml"])
         #expect(missing.status == 78)
         #expect(missing.stderr.contains("does not exist"))

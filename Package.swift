@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "crmd",
             dependencies: [
-                "CRMServer",
+                "CRMServer", "CRMProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

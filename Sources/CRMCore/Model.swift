@@ -97,6 +97,18 @@ public struct Client: Sendable, Equatable, Identifiable {
     public var updatedAt: Date
     /// The zone instants as stored (nil unless assigned).
     public var schedule: ZoneSchedule? = nil
+    /// The zone last applied by the scheduler (nil unless assigned).
+    public var appliedZone: Zone? = nil
+    /// Reminder marks handled in the current cycle.
+    public var alertStage: Int = 0
+    /// The next instant the scheduler has work for this client.
+    public var nextDueAt: Date? = nil
+
+    /// The clock state as the scheduler sees it.
+    public var clockState: ClockState? {
+        guard status == .assigned else { return nil }
+        return ClockState(zone: appliedZone ?? .green, stage: alertStage)
+    }
 
     public init(
         id: Int64, name: String, kind: ClientKind, phones: [String], emails: [String], ownerID: Int64?,

@@ -15,6 +15,23 @@ public struct DomainSettings: Sendable {
     public var nationalNumberLength: Int
     /// Roles that may edit personal data (managers only on their own clients).
     public var personalDataRoles: Set<Role>
+    /// Days-to-release reminder marks.
+    public var reminders = ReminderPolicy()
+    /// Working hours for reminders: minutes after midnight and ISO weekdays.
+    public var workStartMinute = 9 * 60
+    public var workEndMinute = 19 * 60
+    public var workDays: Set<Int> = [1, 2, 3, 4, 5]
+    /// How long the manager a client left may not claim it back (default P6M).
+    public var exchangeCooldown = ISODuration(months: 6)
+    /// Claims per manager per day (0 = no limit).
+    public var maxClaimsPerDay = 0
+    /// Clients one manager may own (0 = no limit).
+    public var maxClientsPerManager = 0
+
+    /// The working hours in the configured time zone.
+    public var workingHours: WorkingHours {
+        WorkingHours(startMinute: workStartMinute, endMinute: workEndMinute, days: workDays, timeZone: zones.timeZone)
+    }
 
     public init(
         zones: ZoneThresholds = .default,

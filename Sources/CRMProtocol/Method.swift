@@ -24,15 +24,28 @@ public enum Method: String, CaseIterable, Sendable {
     case contactUpdate = "contact.update"
     case contactList = "contact.list"
     case contactMove = "contact.move"
+    case clientRelease = "client.release"
+    case clientExplain = "client.explain"
+    case exchangeList = "exchange.list"
+    case exchangeClaim = "exchange.claim"
+    case exchangePreview = "exchange.preview"
+    case subscribe = "subscribe"
+    case unsubscribe = "unsubscribe"
+    case alertList = "alert.list"
+    case alertAck = "alert.ack"
+    case reportZones = "report.zones"
+    case clockAdvance = "clock.advance"
+    case clockSet = "clock.set"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
         switch self {
         case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
-            .interactionLog, .contactCreate, .contactUpdate, .contactMove:
+            .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck:
             return true
         case .serverPing, .serverStatus, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone, .clientHistory,
-            .interactionList, .contactGet, .contactList:
+            .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
+            .alertList, .reportZones, .clockAdvance, .clockSet:
             return false
         }
     }
@@ -63,6 +76,18 @@ public enum Method: String, CaseIterable, Sendable {
         case .contactUpdate: return "Change a contact's fields."
         case .contactList: return "A company's contacts."
         case .contactMove: return "Move a contact to another company, keeping the past affiliation."
+        case .clientRelease: return "Release a client to the exchange, with a reason (owner, head or admin)."
+        case .clientExplain: return "Why a client is in its zone, what comes next, and what would reset it."
+        case .exchangeList: return "Clients on the exchange (and unassigned ones) that a manager may claim."
+        case .exchangeClaim: return "Claim a client from the exchange: it becomes yours, green, with a handover summary."
+        case .exchangePreview: return "Releases due in the next N days per manager, optionally under proposed thresholds."
+        case .subscribe: return "Receive events (zone changes, releases, claims, alerts...) on this connection, from a seq on."
+        case .unsubscribe: return "Stop a subscription."
+        case .alertList: return "Your alerts, newest first."
+        case .alertAck: return "Acknowledge alerts."
+        case .reportZones: return "Clients per zone and on the exchange per manager, claims and releases per period."
+        case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
+        case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }
     }
 }

@@ -152,13 +152,21 @@ public struct ParamReader {
     public mutating func cursor() -> String? {
         guard let c = optionalString("cursor") else { return nil }
         let parts = c.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count),
-            parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && $0.count <= 19 })
-        else {
+        guard (1...2).contains(parts.count), parts.allSatisfy({ Int64($0) != nil }) else {
             problem("cursor", "is not a cursor crmd gave out; pass next_cursor from the previous page unchanged")
             return nil
         }
         return c
+    }
+
+    /// A `cursor` for lists paged by id (a single whole number).
+    public mutating func idCursor() -> Int64? {
+        guard let c = optionalString("cursor") else { return nil }
+        guard let id = Int64(c), id >= 0 else {
+            problem("cursor", "is not a cursor crmd gave out; pass next_cursor from the previous page unchanged")
+            return nil
+        }
+        return id
     }
 
     /// A list `limit` (default 100, at most 1000).

@@ -18,7 +18,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let dispatcher: Dispatcher
     private let connectionID: Int
     private let maxConnections: Int
-    private var session: Session?
+    fileprivate var session: Session?
     /// What waits to be handled, in arrival order.
     private enum Item {
         case line(ByteBuffer)
@@ -29,14 +29,29 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var inputClosed = false
     private var busy = false
     private var paused = false
-    private var closing = false
+    fileprivate var closing = false
     private var counted = false
     private static let maxQueued = 1024
+    /// This connection's subscriptions and the hub registration that wakes them.
+    private var subscriptions: [Subscription] = []
+    private var listener: ConnectionListener?
+    private var context: ChannelHandlerContext?
+    private var stalledSince: Date?
+    private static let pageSize = 256
+    private var stallLimit: TimeAmount { .seconds(Int64(dispatcher.settings.subscriberStallSeconds)) }
 
     init(dispatcher: Dispatcher, connectionID: Int, maxConnections: Int) {
         self.dispatcher = dispatcher
         self.connectionID = connectionID
         self.maxConnections = maxConnections
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -45,7 +60,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if open > maxConnections {
             let err = RPCError(
                 code: ErrorCode.unavailable,
-                message: "crmd is at its limit of \(maxConnections) connections (server.max_connections); retry later.",
+                message: "crmd is at its connection limit (server.max_connections = \(maxConnections)); retry later.",
                 data: ["reason": "too_many_connections", "limit": .int(maxConnections)])
             send(Response.failure(id: .null, error: err), context: context, flush: true)
             closing = true
@@ -70,6 +85,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let listener {
+            dispatcher.hub.remove(listener)
+            self.listener = nil
+        }
+        if !subscriptions.isEmpty {
+            dispatcher.hub.subscriptionClosed(subscriptions.count)
+            subscriptions.removeAll()
+        }
         if counted { dispatcher.stats.connectionClosed() }
         counted = false
         closing = true
@@ -88,6 +111,14 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, stalledSince != nil {
+            stalledSince = nil
+            pump()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -131,11 +162,16 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: processing
 
-    private func send(_ value: JSON, context: ChannelHandlerContext, flush: Bool) {
+    fileprivate func encode(_ value: JSON, allocator: ByteBufferAllocator) -> ByteBuffer {
         var bytes = JSONWriter.bytes(value)
         bytes.append(UInt8(ascii: "\n"))
-        var buf = context.channel.allocator.buffer(capacity: bytes.count)
+        var buf = allocator.buffer(capacity: bytes.count)
         buf.writeBytes(bytes)
+        return buf
+    }
+
+    fileprivate func send(_ value: JSON, context: ChannelHandlerContext, flush: Bool) {
+        let buf = encode(value, allocator: context.channel.allocator)
         if flush {
             context.writeAndFlush(wrapOutboundOut(buf), promise: nil)
         } else {
@@ -236,6 +272,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .success(let r):
                 request = r
             }
+            if request.method == "subscribe" || request.method == "unsubscribe" {
+                record(request: request, result: subscriptionRequest(request, session: session), job: job)
+                continue
+            }
             let slot = ReplySlot()
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context, job), eventLoop: loop)
@@ -293,6 +333,135 @@ final class ConnectionHandler: ChannelInboundHandler {
             if !job.replies.isEmpty { send(.array(job.replies), context: context, flush: flush) }
         } else if let reply = job.replies.first {
             send(reply, context: context, flush: flush)
+        }
+    }
+}
+
+extension ConnectionHandler {
+    /// `subscribe` and `unsubscribe` live here: a subscription belongs to its connection.
+    fileprivate func subscriptionRequest(_ request: Request, session: Session) -> Result<JSON, RPCError> {
+        guard let actor = dispatcher.actor(for: session) else { return .failure(dispatcher.notAUser(session)) }
+        do {
+            if request.method == "unsubscribe" {
+                var r = ParamReader(request.params)
+                let id = r.int("subscription")
+                try r.finish()
+                guard let i = subscriptions.firstIndex(where: { $0.id == id }) else {
+                    throw DomainError(.notFound, "This connection has no subscription \(id).", details: [("subscription", .int(id))])
+                }
+                subscriptions.remove(at: i)
+                dispatcher.hub.subscriptionClosed()
+                return .success(.object(JSONObject()))
+            }
+            let (topics, since) = try dispatcher.decodeSubscribe(request.params)
+            let last = try dispatcher.store.read { try $0.lastSeq() }
+            let id = dispatcher.hub.newSubscriptionID()
+            subscriptions.append(Subscription(id: id, topics: topics, cursor: min(since ?? last, last)))
+            dispatcher.hub.subscriptionOpened()
+            if listener == nil, let context {
+                let l = ConnectionListener(loop: context.eventLoop, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+                listener = l
+                dispatcher.hub.add(l)
+            }
+            // Replay (if `since` is behind) right after this reply goes out.
+            if let context {
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                context.eventLoop.execute { bound.value.pump() }
+            }
+            _ = actor
+            return .success(["subscription": .int(id), "seq": .int(last)])
+        } catch let e as RPCError {
+            return .failure(e)
+        } catch let e as DomainError {
+            return .failure(e.rpc)
+        } catch {
+            return .failure(RPCError(code: ErrorCode.internalError, message: "Could not read the event log: \(error)"))
+        }
+    }
+
+    /// Sends every event after each subscription's cursor that it wants and may see, a page at
+    /// a time, while the socket accepts data. A subscriber that stays unwritable past the stall
+    /// limit gets one final notice and is closed; it can resume with `since`.
+    func pump() {
+        guard let context, !subscriptions.isEmpty, !closing, context.channel.isActive else { return }
+        guard context.channel.isWritable else {
+            if stalledSince == nil {
+                stalledSince = Date()
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: stallLimit) { bound.value.checkStall() }
+            }
+            return
+        }
+        guard let session, let actor = dispatcher.actor(for: session) else {
+            dropSubscriber(reason: "not_a_user", message: "This connection's user is no longer active.")
+            return
+        }
+        var more = false
+        for i in subscriptions.indices {
+            let sub = subscriptions[i]
+            guard let events = try? dispatcher.store.read({ try $0.events(after: sub.cursor, limit: Self.pageSize) }) else { continue }
+            for e in events {
+                if sub.topics?.contains(e.topic) ?? true, dispatcher.visible(e, to: actor) {
+                    send(dispatcher.notification(e, subscription: sub.id), context: context, flush: false)
+                }
+                subscriptions[i].cursor = e.seq
+            }
+            if events.count == Self.pageSize { more = true }
+        }
+        context.flush()
+        if more {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { bound.value.pump() }
+        }
+    }
+
+    func checkStall() {
+        guard let since = stalledSince, let context, context.channel.isActive else { return }
+        if context.channel.isWritable {
+            stalledSince = nil
+            pump()
+        } else if Date().timeIntervalSince(since) >= Double(dispatcher.settings.subscriberStallSeconds) - 0.5 {
+            dropSubscriber(
+                reason: "too_slow",
+                message:
+                    "This subscriber did not read its events for \(dispatcher.settings.subscriberStallSeconds) s; resume with subscribe since=<last seq seen>."
+            )
+        }
+    }
+
+    private func dropSubscriber(reason: String, message: String) {
+        guard let context else { return }
+        let last = subscriptions.map(\.cursor).min() ?? 0
+        let note = Response.notification(
+            method: "subscription.closed", params: ["reason": .string(reason), "message": .string(message), "last_seq_sent": .int(last)])
+        closing = true
+        // The notice queues behind what the subscriber has not read; it gets a few seconds to
+        // take it, then the connection is cut regardless.
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(encode(note, allocator: channel.allocator))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+}
+
+/// Wakes one connection's subscriptions from the hub, at most once per event-loop turn.
+final class ConnectionListener: EventListener {
+    let loop: any EventLoop
+    let handler: NIOLoopBound<ConnectionHandler>
+    private let scheduled = Atomic<Bool>(false)
+
+    init(loop: any EventLoop, handler: NIOLoopBound<ConnectionHandler>) {
+        self.loop = loop
+        self.handler = handler
+    }
+
+    func eventsRecorded() {
+        guard !scheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let handler = self.handler
+        loop.execute {
+            self.scheduled.store(false, ordering: .releasing)
+            handler.value.pump()
         }
     }
 }

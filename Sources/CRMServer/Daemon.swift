@@ -1,5 +1,5 @@
 import CRMStore
-import Foundation
+public import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -11,10 +11,16 @@ public enum Daemon {
         public var socket: String?
         public var database: String?
         public var config: String?
-        public init(socket: String?, database: String?, config: String?) {
+        /// `--clock manual` with its start instant: the clock moves only by `clock.advance`/`clock.set`.
+        public var manualClockStart: Date?
+        /// `--demo`: sample team and clients, and a clock 43,200 times faster than real time.
+        public var demo = false
+        public init(socket: String?, database: String?, config: String?, manualClockStart: Date? = nil, demo: Bool = false) {
             self.socket = socket
             self.database = database
             self.config = config
+            self.manualClockStart = manualClockStart
+            self.demo = demo
         }
     }
 
@@ -76,6 +82,8 @@ public enum Daemon {
         let lock: InstanceLock
         let store: Store
         let server: RPCServer
+        let scheduler: Scheduler
+        let deliverer: AlertDeliverer
         do {
             lock = try InstanceLock(databasePath: settings.databasePath)
             do {
@@ -83,16 +91,46 @@ public enum Daemon {
             } catch {
                 throw StartupError("cannot open the database \(settings.databasePath): \(storageFailureMessage(error) ?? "\(error)")")
             }
-            let dispatcher = try Dispatcher(store: store, settings: settings, logger: logger)
+            let clock: any WallClock
+            if let start = options.manualClockStart {
+                clock = ManualClock(start: start)
+            } else if options.demo {
+                clock = AcceleratedClock(start: Date(), factor: Demo.factor)
+            } else {
+                clock = SystemClock()
+            }
+            if options.demo { try Demo.seed(store, settings: settings, now: clock.now()) }
+            let dispatcher = try Dispatcher(store: store, settings: settings, clock: clock, logger: logger)
+            scheduler = Scheduler(dispatcher: dispatcher, logger: logger)
+            deliverer = AlertDeliverer(dispatcher: dispatcher, command: settings.deliveryCommand, logger: logger)
+            dispatcher.engineRunner.withLock {
+                $0 = { [scheduler, deliverer] in
+                    let n = try await scheduler.runDue()
+                    return n + (try await deliverer.runDue())
+                }
+            }
+            // Catch up on everything that fell due while crmd was down, in order, before serving.
+            let started = Date()
+            let caughtUp = try await scheduler.runDue()
+            if caughtUp > 0 {
+                logger.info(
+                    "caught up after downtime", metadata: ["events": "\(caughtUp)", "seconds": "\(Date().timeIntervalSince(started))"])
+            }
             server = try RPCServer(dispatcher: dispatcher, settings: settings, logger: logger)
         } catch {
             printError("crmd: \(error)")
             return 1
         }
         printOut("crmd \(crmdVersion) listening on \(settings.socketPath) (database \(settings.databasePath))")
+        if options.demo {
+            printOut(
+                "demo: a sample team and clients; the clock runs \(Int(Demo.factor))x (a month per minute). Try: crmctl client list --socket \(settings.socketPath)"
+            )
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: server), .init(service: scheduler), .init(service: deliverer)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         var code: Int32 = 0
         do {
             try await group.run()

@@ -3,6 +3,7 @@ public import CRMProtocol
 public import CRMStore
 import Foundation
 public import Logging
+import Synchronization
 
 /// Turns a decoded request into a reply: resolves who is calling, checks params at the edge,
 /// runs reads on the caller's thread and queues writes for group commit. One exhaustive switch
@@ -17,6 +18,12 @@ public final class Dispatcher: Sendable {
     let clock: any WallClock
     let users = UserDirectory()
     let stats = ServerStats()
+    let hub = Hub()
+    /// Wakes the scheduler and the alert deliverer after commits that may move their next instant.
+    let schedulerWaker = Waker()
+    let deliveryWaker = Waker()
+    /// Runs the scheduler and the alert delivery now, to completion (for `clock.advance`).
+    let engineRunner = Mutex<(@Sendable () async throws -> Int)?>(nil)
     let startedAt: Date
     let wire: Wire
     let logger: Logger
@@ -84,11 +91,7 @@ public final class Dispatcher: Sendable {
             reply(.failure(notAUser(session)))
             return
         }
-        guard let method = Method(rawValue: request.method) else {
-            reply(.failure(.methodNotFound(request.method)))
-            return
-        }
-        if let target = session.actingAsLogin, actor.actingAdmin == nil, method != .sessionActAs {
+        if let target = session.actingAsLogin, actor.actingAdmin == nil, request.method != Method.sessionActAs.rawValue {
             reply(
                 .failure(
                     RPCError(
@@ -96,6 +99,10 @@ public final class Dispatcher: Sendable {
                         message:
                             "This connection acts as '\(target)', who is no longer an active user. Call session.act_as with another login, or with no login to act as yourself again.",
                         data: ["reason": "not_a_user", "acting_as": .string(target)])))
+            return
+        }
+        guard let method = Method(rawValue: request.method) else {
+            reply(.failure(.methodNotFound(request.method)))
             return
         }
         var params = request.params
@@ -137,6 +144,18 @@ public final class Dispatcher: Sendable {
             case .contactUpdate: try contactUpdate(call)
             case .contactList: try contactList(call)
             case .contactMove: try contactMove(call)
+            case .clientRelease: try clientRelease(call)
+            case .clientExplain: try clientExplain(call)
+            case .exchangeList: try exchangeList(call)
+            case .exchangeClaim: try exchangeClaim(call)
+            case .exchangePreview: try exchangePreview(call)
+            case .subscribe, .unsubscribe:
+                // Subscriptions belong to a connection; the connection handler answers these.
+                throw RPCError(code: ErrorCode.invalidRequest, message: "\(method.rawValue) works only on a socket connection.")
+            case .alertList: try alertList(call)
+            case .alertAck: try alertAck(call)
+            case .reportZones: try reportZones(call)
+            case .clockAdvance, .clockSet: try clockMove(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method)))
@@ -209,6 +228,9 @@ public final class Dispatcher: Sendable {
             switch outcome {
             case .success(let json):
                 after?()
+                schedulerWaker.wake()
+                deliveryWaker.wake()
+                eventsAppended()
                 call.reply(.success(json))
             case .failure(let error):
                 call.reply(.failure(rpcError(error, method: method)))

@@ -211,7 +211,8 @@ extension Dispatcher {
             abc: value(input.abc), fieldsJSON: JSONWriter.string(.object(input.fields ?? JSONObject())), lastInteractionAt: nil,
             assignedAt: owner == nil ? nil : now, releasedAt: nil, releasedFrom: nil, releaseReason: nil, createdAt: now,
             updatedAt: now)
-        c = try tx.insertClient(c, schedule: owner == nil ? nil : rules.schedule(from: now))
+        startCycle(&c)
+        c = try tx.insertClient(c, schedule: c.schedule)
         let json = wire.client(c, now: now, full: true)
         try audit(tx, actor, "client", c.id, action, before: nil, after: json, at: now)
         try event(tx, "client.created", clientID: c.id, ownerID: c.ownerID, ["client_id": .int(c.id), "owner": .int(c.ownerID)], at: now)
@@ -297,7 +298,7 @@ extension Dispatcher {
             let id = r.int("id")
             let input = decodeClientFields(&r, creating: false)
             if r.problems.isEmpty, !input.touchesPersonalData, !input.touchesBusinessData {
-                r.problem("params", "name nothing to change (name, kind, phones, emails, segment, source, abc or fields)")
+                r.problem("params", "must change something: name, kind, phones, emails, segment, source, abc or fields")
             }
             return (id, input)
         }
@@ -359,11 +360,11 @@ extension Dispatcher {
             (
                 userRef(&r, "owner"), r.optionalEnum("zone", Zone.allCases.map(\.rawValue)).flatMap(Zone.init(rawValue:)),
                 r.optionalEnum("status", ClientStatus.allCases.map(\.rawValue)).flatMap(ClientStatus.init(rawValue:)),
-                r.optionalString("segment"), r.optionalString("query"), r.limit(), r.cursor()
+                r.optionalString("segment"), r.optionalString("query"), r.limit(), r.idCursor()
             )
         }
         try read(call) { tx, now in
-            var filter = ClientFilter(status: status, zone: zone, segment: segment, now: now, afterID: cursorID(cursor), limit: limit)
+            var filter = ClientFilter(status: status, zone: zone, segment: segment, now: now, afterID: cursor, limit: limit)
             switch ownerRef {
             case .some(.some(let ref)):
                 switch ref {
@@ -415,7 +416,6 @@ extension Dispatcher {
             if ref == nil { r.problem("owner", "is required (a user id or login, or null to unassign)") }
             return (id, ref)
         }
-        let rules = self.rules
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
             let before = wire.client(c, now: now, full: true)
@@ -430,10 +430,19 @@ extension Dispatcher {
                 c.status = .unassigned
                 c.assignedAt = nil
             }
+            // A head's assignment is not bound by the exchange cooldown (it is audited).
+            c.releasedAt = nil
+            c.releasedFrom = nil
+            c.releaseReason = nil
             c.updatedAt = now
-            let schedule = c.clockStart.map(rules.schedule(from:))
-            c.schedule = schedule
-            try tx.saveClient(c, schedule: schedule, phonesChanged: false, emailsChanged: false)
+            let previous = startCycle(&c)
+            try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
+            try tx.supersedeAlerts(clientID: c.id)
+            if let previous, previous != c.appliedZone {
+                try event(
+                    tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: previous, to: c.appliedZone, at: now),
+                    at: now)
+            }
             let after = wire.client(c, now: now, full: true)
             try audit(tx, actor, "client", c.id, "assign", before: before, after: after, at: now)
             try event(
@@ -444,12 +453,12 @@ extension Dispatcher {
     }
 
     func clientHistory(_ call: Call) throws {
-        let (id, limit, cursor) = try call.decode { r in (r.int("id"), r.limit(), r.cursor()) }
+        let (id, limit, cursor) = try call.decode { r in (r.int("id"), r.limit(), r.idCursor()) }
         let actor = call.actor
         try read(call) { tx, _ in
             guard let c = try tx.clientHeader(id: id) else { throw DomainError.notFound("client", id) }
             guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "see the history of") }
-            return wire.page(try tx.auditHistory(entity: "client", id: id, afterID: cursorID(cursor), limit: limit), wire.audit)
+            return wire.page(try tx.auditHistory(entity: "client", id: id, afterID: cursor, limit: limit), wire.audit)
         }
     }
 }

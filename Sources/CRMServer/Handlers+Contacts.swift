@@ -91,12 +91,12 @@ extension Dispatcher {
     }
 
     func contactList(_ call: Call) throws {
-        let (clientID, limit, cursor) = try call.decode { r in (r.int("client_id"), r.limit(), r.cursor()) }
+        let (clientID, limit, cursor) = try call.decode { r in (r.int("client_id"), r.limit(), r.idCursor()) }
         let actor = call.actor
         try read(call) { tx, _ in
             guard let c = try tx.clientHeader(id: clientID) else { throw DomainError.notFound("client", clientID) }
             guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "see the contacts of") }
-            return wire.page(try tx.contacts(clientID: clientID, afterID: cursorID(cursor), limit: limit), wire.contact)
+            return wire.page(try tx.contacts(clientID: clientID, afterID: cursor, limit: limit), wire.contact)
         }
     }
 

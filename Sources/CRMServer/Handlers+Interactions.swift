@@ -44,9 +44,14 @@ extension Dispatcher {
             var client = c
             if resets, occurredAt > (c.lastInteractionAt ?? .distantPast) {
                 client.lastInteractionAt = occurredAt
-                let schedule = client.clockStart.map(rules.schedule(from:))
-                client.schedule = schedule
-                try tx.saveClientClock(id: c.id, lastInteractionAt: occurredAt, schedule: schedule, now: now)
+                let previous = startCycle(&client)
+                try tx.saveClientClock(client, now: now)
+                try tx.supersedeAlerts(clientID: c.id)
+                if let previous, previous != .green {
+                    try event(
+                        tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(client, from: previous, to: .green, at: now),
+                        at: now)
+                }
             }
             let ij = wire.interaction(saved)
             try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: ij, at: now)

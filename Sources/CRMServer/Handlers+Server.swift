@@ -9,19 +9,25 @@ extension Dispatcher {
         let commit = store.commitStats
         try read(call) { tx, now in
             let c = try tx.zoneCounts(now: now)
+            let backlog = try tx.commandBacklog()
             return [
                 "version": .string(crmdVersion), "started_at": wire.time(startedAt), "now": wire.time(now),
                 "clients": [
                     "total": .int(c.total), "green": .int(c.green), "yellow": .int(c.yellow), "red": .int(c.red),
                     "exchange": .int(c.exchange), "unassigned": .int(c.unassigned),
                 ],
-                "connections": .int(stats.openConnections), "subscriptions": 0,
+                "connections": .int(stats.openConnections), "subscriptions": .int(hub.subscriptions),
                 "requests": .int(stats.totalRequests),
                 "store": [
                     "path": .string(store.path), "commits": .int(commit.commits), "writes": .int(commit.writes),
                     "largest_batch": .int(commit.largestBatch), "failed_commits": .int(commit.failedCommits),
                     "last_seq": .int(try tx.lastSeq()),
                 ],
+                "alerts": [
+                    "delivery_command": .bool(settings.deliveryCommand != nil), "command_pending": .int(backlog.pending),
+                    "command_failing": .int(backlog.failing), "next_delivery": wire.time(try tx.earliestAlertDelivery()),
+                ],
+                "scheduler": ["next_due": wire.time(try tx.earliestDue()), "clock": .string(clock is ManualClock ? "manual" : "system")],
             ]
         }
     }

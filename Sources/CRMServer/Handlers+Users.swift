@@ -56,10 +56,11 @@ extension Dispatcher {
     }
 
     func userList(_ call: Call) throws {
-        let (includeInactive, limit, cursor) = try call.decode { r in (r.optionalBool("include_inactive") ?? false, r.limit(), r.cursor()) }
+        let (includeInactive, limit, cursor) = try call.decode { r in (r.optionalBool("include_inactive") ?? false, r.limit(), r.idCursor())
+        }
         let detailed = Access.canSeeUserDetails(call.actor)
         try read(call) { tx, _ in
-            let after = cursorID(cursor) ?? 0
+            let after = cursor ?? 0
             var list = try tx.allUsers().filter { ($0.active || (includeInactive && detailed)) && $0.id > after }
             let more = list.count > limit
             if more { list.removeLast(list.count - limit) }
@@ -116,7 +117,6 @@ extension Dispatcher {
         try requireUserAdmin(call.actor)
         let (login, reassignTo) = try call.decode { r in (r.string("login"), r.optionalString("reassign_to")) }
         let actor = call.actor
-        let rules = self.rules
         write(call, after: reloadUsers) { [self] tx, now in
             guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
             var heir: User? = nil
@@ -143,8 +143,9 @@ extension Dispatcher {
                         c.ownerID = heir.id
                         c.assignedAt = now
                         c.updatedAt = now
-                        let schedule = c.clockStart.map(rules.schedule(from:))
-                        try tx.saveClient(c, schedule: schedule, phonesChanged: false, emailsChanged: false)
+                        startCycle(&c)
+                        try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
+                        try tx.supersedeAlerts(clientID: c.id)
                         try audit(
                             tx, actor, "client", c.id, "assign", before: ["owner": .int(old)], after: ["owner": .int(heir.id)], at: now)
                         try event(

@@ -31,6 +31,10 @@ public final class RPCServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.autoRead, value: true)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: min(32 * 1024, settings.subscriberQueueBytes / 2), high: settings.subscriberQueueBytes)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let id = counter.wrappingAdd(1, ordering: .relaxed).newValue

@@ -29,6 +29,13 @@ public struct Settings: Sendable {
     public var logLevel = "info"
     /// The domain rules' settings.
     public var domain = DomainSettings()
+    /// `alerts.delivery_command`: run for every delivered alert with the alert as JSON on stdin.
+    public var deliveryCommand: String? = nil
+    /// `subscriptions.max_queue_bytes`: unread notifications a subscriber may have pending.
+    public var subscriberQueueBytes = 4 << 20
+    /// `subscriptions.stall_timeout` in seconds: a subscriber that reads nothing for this long
+    /// while events wait is sent one final notice and closed (default PT10S).
+    public var subscriberStallSeconds = 10
 
     /// Settings with these paths and every other value at its default.
     public init(socketPath: String, databasePath: String) {
@@ -103,7 +110,9 @@ extension Settings {
             "protocol.max_line_bytes", "store.path", "store.synchronous", "store.group_commit_max", "log.level",
             "zones.time_zone", "zones.yellow_after", "zones.red_after", "zones.release_after",
             "interactions.resetting_kinds", "interactions.max_future", "phones.default_country_code",
-            "phones.national_length", "rights.personal_data_roles",
+            "phones.national_length", "rights.personal_data_roles", "alerts.marks", "alerts.on_yellow", "alerts.working_hours",
+            "alerts.working_days", "alerts.delivery_command", "exchange.cooldown", "exchange.max_claims_per_day",
+            "exchange.max_clients_per_manager", "subscriptions.max_queue_bytes", "subscriptions.stall_timeout",
         ]
         for kind in InteractionKind.allCases { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -258,6 +267,54 @@ extension Settings {
             domain.defaultCountryCode = cc
         }
         if let v = try int("phones.national_length", 4...14) { domain.nationalNumberLength = v }
+        if let marks = list("alerts.marks") {
+            var out: [Int] = []
+            for m in marks {
+                guard let d = Int(m), d >= 1, d <= 366 else {
+                    throw SettingsError(key: "alerts.marks", problem: "'\(m)' is not a number of days from 1 to 366")
+                }
+                out.append(d)
+            }
+            domain.reminders.marks = Array(Set(out)).sorted(by: >)
+        }
+        if let v = text("alerts.on_yellow") {
+            guard let b = ["true": true, "yes": true, "false": false, "no": false][v.lowercased()] else {
+                throw SettingsError(key: "alerts.on_yellow", problem: "'\(v)' must be true or false")
+            }
+            domain.reminders.onYellow = b
+        }
+        if let v = text("alerts.working_hours") {
+            let parts = v.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
+            func minutes(_ s: String) -> Int? {
+                let hm = s.split(separator: ":")
+                guard hm.count == 2, let h = Int(hm[0]), let m = Int(hm[1]), (0...24).contains(h), (0...59).contains(m) else { return nil }
+                return h * 60 + m
+            }
+            guard parts.count == 2, let a = minutes(parts[0]), let b = minutes(parts[1]), a < b, b <= 24 * 60 else {
+                throw SettingsError(key: "alerts.working_hours", problem: "'\(v)' must be a range like 09:00-19:00")
+            }
+            domain.workStartMinute = a
+            domain.workEndMinute = b
+        }
+        if let days = list("alerts.working_days") {
+            let names = ["mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7]
+            var set = Set<Int>()
+            for d in days {
+                guard let n = names[d.lowercased().prefix(3).description] else {
+                    throw SettingsError(key: "alerts.working_days", problem: "'\(d)' is not a weekday (mon, tue, wed, thu, fri, sat, sun)")
+                }
+                set.insert(n)
+            }
+            domain.workDays = set
+        }
+        if let cmd = text("alerts.delivery_command") { deliveryCommand = cmd }
+        if let d = try duration("exchange.cooldown") { domain.exchangeCooldown = d }
+        if let v = try int("exchange.max_claims_per_day", 0...100_000) { domain.maxClaimsPerDay = v }
+        if let v = try int("exchange.max_clients_per_manager", 0...10_000_000) { domain.maxClientsPerManager = v }
+        if let v = try int("subscriptions.max_queue_bytes", 4096...(1 << 30)) { subscriberQueueBytes = v }
+        if let d = try duration("subscriptions.stall_timeout") {
+            subscriberStallSeconds = max(1, try clockSeconds(d, "subscriptions.stall_timeout"))
+        }
         if let roles = list("rights.personal_data_roles") {
             var set = Set<Role>()
             for name in roles {

@@ -7,8 +7,67 @@ enum Migrations {
         m.registerMigration("v1: users, clients, contacts, interactions, audit, requests, events") { db in
             try db.execute(sql: v1)
         }
+        m.registerMigration("v2: applied zones, scheduler index, exchange bans, claims, alerts") { db in
+            try db.execute(sql: v2)
+        }
         return m
     }
+
+    static let v2 = """
+        ALTER TABLE clients ADD COLUMN zone TEXT;
+        ALTER TABLE clients ADD COLUMN alert_stage INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE clients ADD COLUMN next_due_at INTEGER;
+        UPDATE clients SET zone = 'green', next_due_at = yellow_at WHERE status = 'assigned';
+        CREATE INDEX clients_next_due ON clients(next_due_at) WHERE next_due_at IS NOT NULL;
+        CREATE INDEX clients_released_at ON clients(released_at) WHERE status = 'exchange';
+
+        CREATE TABLE exchange_bans(
+          client_id INTEGER NOT NULL REFERENCES clients(id),
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          until INTEGER NOT NULL,
+          PRIMARY KEY(client_id, user_id)) WITHOUT ROWID;
+
+        CREATE TABLE claims(
+          id INTEGER PRIMARY KEY,
+          client_id INTEGER NOT NULL REFERENCES clients(id),
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          at INTEGER NOT NULL);
+        CREATE INDEX claims_user ON claims(user_id, at);
+
+        CREATE TABLE releases(
+          id INTEGER PRIMARY KEY,
+          client_id INTEGER NOT NULL REFERENCES clients(id),
+          user_id INTEGER REFERENCES users(id),
+          at INTEGER NOT NULL,
+          manual INTEGER NOT NULL,
+          reason TEXT);
+        CREATE INDEX releases_user ON releases(user_id, at);
+
+        CREATE TABLE alerts(
+          id INTEGER PRIMARY KEY,
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          client_id INTEGER REFERENCES clients(id),
+          kind TEXT NOT NULL,
+          days_left INTEGER,
+          zone TEXT,
+          message TEXT NOT NULL,
+          due_at INTEGER NOT NULL,
+          deliver_at INTEGER NOT NULL,
+          delivered_at INTEGER,
+          acked_at INTEGER,
+          superseded INTEGER NOT NULL DEFAULT 0,
+          command_status TEXT,
+          command_attempts INTEGER NOT NULL DEFAULT 0,
+          command_next_at INTEGER,
+          command_error TEXT,
+          created_at INTEGER NOT NULL);
+        CREATE INDEX alerts_pending ON alerts(deliver_at) WHERE delivered_at IS NULL AND superseded = 0;
+        CREATE INDEX alerts_user ON alerts(user_id, id);
+        CREATE INDEX alerts_client ON alerts(client_id, user_id) WHERE delivered_at IS NULL AND superseded = 0;
+        CREATE INDEX alerts_command ON alerts(command_next_at) WHERE command_status = 'pending';
+
+        CREATE INDEX events_client ON events(client_id, seq);
+        """
 
     static let v1 = """
         CREATE TABLE users(

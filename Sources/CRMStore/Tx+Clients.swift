@@ -12,6 +12,8 @@ public struct ClientFilter: Sendable {
     /// Case-insensitive substring of the name, or a phone in any spelling.
     public var nameQuery: String?
     public var phone: String?
+    /// Only clients a manager may claim: on the exchange or unassigned.
+    public var claimable = false
     public var now: Date
     public var afterID: Int64?
     public var limit: Int
@@ -41,7 +43,8 @@ public struct ZoneCounts: Sendable, Equatable {
 extension Tx {
     static let clientColumns = """
         id, name, kind, owner_id, status, segment, source, abc, fields, last_interaction_at, assigned_at, \
-        released_at, released_from, release_reason, created_at, updated_at, yellow_at, red_at, release_at
+        released_at, released_from, release_reason, created_at, updated_at, yellow_at, red_at, release_at, zone, alert_stage, \
+        next_due_at
         """
 
     func client(from r: Row, phones: [String], emails: [String]) -> Client {
@@ -54,6 +57,9 @@ extension Tx {
         if let y = r[16] as Int64?, let red = r[17] as Int64?, let rel = r[18] as Int64?, let start = c.clockStart {
             c.schedule = ZoneSchedule(start: start, yellowAt: date(y), redAt: date(red), releaseAt: date(rel))
         }
+        c.appliedZone = (r[19] as String?).flatMap(Zone.init(rawValue:))
+        c.alertStage = r[20]
+        c.nextDueAt = dateOpt(r[21] as Int64?)
         return c
     }
 
@@ -96,7 +102,7 @@ extension Tx {
             guard let v, !v.isEmpty else { return [] }
             return v.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         }
-        return client(from: r, phones: split(r[19]), emails: split(r[20]))
+        return client(from: r, phones: split(r[22]), emails: split(r[23]))
     }
 
     /// The client without phones and e-mails (for restricted views and checks).
@@ -109,13 +115,15 @@ extension Tx {
         try exec(
             """
             INSERT INTO clients(name, name_fold, kind, owner_id, status, segment, source, abc, fields, last_interaction_at,
-              assigned_at, yellow_at, red_at, release_at, released_at, released_from, release_reason, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              assigned_at, yellow_at, red_at, release_at, released_at, released_from, release_reason, created_at, updated_at,
+              zone, alert_stage, next_due_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
                 c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
                 msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.createdAt), ms(c.updatedAt),
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt),
             ])
         var saved = c
         saved.id = lastID
@@ -131,23 +139,43 @@ extension Tx {
             """
             UPDATE clients SET name = ?, name_fold = ?, kind = ?, owner_id = ?, status = ?, segment = ?, source = ?, abc = ?,
               fields = ?, last_interaction_at = ?, assigned_at = ?, yellow_at = ?, red_at = ?, release_at = ?, released_at = ?,
-              released_from = ?, release_reason = ?, updated_at = ?
+              released_from = ?, release_reason = ?, updated_at = ?, zone = ?, alert_stage = ?, next_due_at = ?
             WHERE id = ?
             """,
             [
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
                 c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
-                msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.updatedAt), c.id,
+                msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.updatedAt),
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.id,
             ])
         if phonesChanged { try replacePhones(clientID: c.id, contactID: nil, c.phones) }
         if emailsChanged { try replaceEmails(clientID: c.id, contactID: nil, c.emails) }
     }
 
-    /// Sets only the clock columns of a client (the hot path of `interaction.log`).
-    public func saveClientClock(id: Int64, lastInteractionAt: Date?, schedule: ZoneSchedule?, now: Date) throws {
+    /// Sets only the clock columns of a client (the hot path of `interaction.log` and the scheduler).
+    public func saveClientClock(_ c: Client, now: Date) throws {
         try exec(
-            "UPDATE clients SET last_interaction_at = ?, yellow_at = ?, red_at = ?, release_at = ?, updated_at = ? WHERE id = ?",
-            [msOpt(lastInteractionAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt), msOpt(schedule?.releaseAt), ms(now), id])
+            """
+            UPDATE clients SET last_interaction_at = ?, yellow_at = ?, red_at = ?, release_at = ?, zone = ?, alert_stage = ?,
+              next_due_at = ?, updated_at = ? WHERE id = ?
+            """,
+            [
+                msOpt(c.lastInteractionAt), msOpt(c.schedule?.yellowAt), msOpt(c.schedule?.redAt), msOpt(c.schedule?.releaseAt),
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), ms(now), c.id,
+            ])
+    }
+
+    /// Assigned clients with work due at or before `instant`, earliest first.
+    public func dueClients(upTo instant: Date, limit: Int) throws -> [Client] {
+        try rows(
+            "SELECT \(Self.clientColumns) FROM clients WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
+            [ms(instant), limit]
+        ).map { client(from: $0, phones: [], emails: []) }
+    }
+
+    /// The earliest instant any client has work due.
+    public func earliestDue() throws -> Date? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(next_due_at) FROM clients WHERE next_due_at IS NOT NULL")).map { date($0) }
     }
 
     func replacePhones(clientID: Int64, contactID: Int64?, _ list: [String]) throws {
@@ -190,6 +218,7 @@ extension Tx {
         var args: StatementArguments = []
         if let o = f.ownerID { whereSQL.append("owner_id = ?"); args += [o] }
         if let s = f.status { whereSQL.append("status = ?"); args += [s.rawValue] }
+        if f.claimable { whereSQL.append("status IN ('exchange', 'unassigned')") }
         if let z = f.zone {
             let now = ms(f.now)
             whereSQL.append("status = 'assigned'")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMProtocol
 import CRMServer
 import Foundation
 
@@ -27,8 +28,28 @@ struct CRMD: AsyncParsableCommand {
     @Flag(help: "Check the settings (file and CRMD_* environment), print them, and exit.")
     var checkConfig = false
 
+    @Option(help: "system (default) or manual: a clock that moves only by clock.advance / clock.set (for tests).")
+    var clock: String = "system"
+
+    @Option(help: "With --clock manual: the starting instant (RFC 3339).")
+    var clockStart: String?
+
+    @Flag(help: "Demo mode: a sample team and clients, and a clock that runs a month per minute.")
+    var demo = false
+
+    func validate() throws {
+        guard clock == "system" || clock == "manual" else { throw ValidationError("--clock is system or manual, not '\(clock)'") }
+        if clock == "manual", clockStart.flatMap(RFC3339.parse) == nil {
+            throw ValidationError("--clock manual needs --clock-start with an RFC 3339 instant, like 2026-01-01T09:00:00Z")
+        }
+        if clock == "system", clockStart != nil { throw ValidationError("--clock-start goes with --clock manual") }
+        if demo, clock == "manual" { throw ValidationError("--demo runs its own fast clock; leave out --clock manual") }
+    }
+
     func run() async throws {
-        let options = Daemon.Options(socket: socket, database: database, config: config)
+        let options = Daemon.Options(
+            socket: socket, database: database, config: config,
+            manualClockStart: clock == "manual" ? clockStart.flatMap(RFC3339.parse) : nil, demo: demo)
         if checkConfig {
             let code = await Daemon.checkConfig(options)
             if code != 0 { throw ExitCode(code) }

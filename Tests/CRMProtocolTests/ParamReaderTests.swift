@@ -197,11 +197,23 @@ struct ParamReaderTests {
         var absent = ParamReader(.object(JSONObject()))
         #expect(absent.cursor() == nil)
         #expect(finishError(absent) == nil)
-        for bad in ["", "abc", "1:2:3", ":5", "5:", "-1", "12345678901234567890"] {
+        for bad in ["", "abc", "1:2:3", ":5", "5:", "12345678901234567890"] {
             var r = ParamReader(["cursor": .string(bad)])
             #expect(r.cursor() == nil)
             #expect(fieldProblems(finishError(r)).map(\.first) == ["cursor"], "\(bad)")
         }
+        // Interaction cursors carry an instant, which may be before 1970.
+        var early = ParamReader(["cursor": "-3600000:1"])
+        #expect(early.cursor() == "-3600000:1")
+        #expect(finishError(early) == nil)
+        // Id cursors are one non-negative whole number that fits in 64 bits.
+        for bad in ["-1", "5:1", "9999999999999999999", "x"] {
+            var r = ParamReader(["cursor": .string(bad)])
+            #expect(r.idCursor() == nil)
+            #expect(fieldProblems(finishError(r)).map(\.first) == ["cursor"], "\(bad)")
+        }
+        var good = ParamReader(["cursor": "42"])
+        #expect(good.idCursor() == 42)
         var wrongType = ParamReader(["cursor": 5])
         #expect(wrongType.cursor() == nil)
         #expect(fieldProblems(finishError(wrongType)) == [["cursor", "must be a string, not an integer"]])

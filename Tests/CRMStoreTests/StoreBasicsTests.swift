@@ -157,12 +157,20 @@ struct StoreBasicsTests {
             let c = try await store.write { tx in try tx.insert(newClient("Clocked", owner: owner.id)) }
             let later = t0.addingTimeInterval(10 * 86_400)
             let schedule = zoneRules.schedule(from: later)
-            try await store.write { tx in try tx.saveClientClock(id: c.id, lastInteractionAt: later, schedule: schedule, now: later) }
+            var moved = c
+            moved.lastInteractionAt = later
+            moved.schedule = schedule
+            moved.appliedZone = .green
+            moved.nextDueAt = schedule.yellowAt
+            try await store.write { [moved] tx in try tx.saveClientClock(moved, now: later) }
             let got = try #require(try store.read { try $0.client(id: c.id) })
             #expect(got.lastInteractionAt == later)
             #expect(got.clockStart == later)
             #expect(got.schedule == schedule)
             #expect(got.updatedAt == later)
+            #expect(got.appliedZone == .green)
+            #expect(got.nextDueAt == schedule.yellowAt)
+            #expect(try store.read { try $0.earliestDue() } == schedule.yellowAt)
         }
     }
 

@@ -1,0 +1,157 @@
+public import Foundation
+
+/// Where an assigned client stands on its clock: the zone last applied and how many reminder
+/// marks of the current cycle have been handled.
+public struct ClockState: Sendable, Equatable {
+    public var zone: Zone
+    /// Number of reminder marks already handled (index into ``ReminderPolicy/marks``).
+    public var stage: Int
+
+    public init(zone: Zone, stage: Int) {
+        self.zone = zone
+        self.stage = stage
+    }
+
+    /// A fresh cycle: green, no reminder sent.
+    public static let fresh = ClockState(zone: .green, stage: 0)
+}
+
+/// When days-to-release reminders fall due (RULES §6).
+public struct ReminderPolicy: Sendable, Equatable {
+    /// Days before release, largest first (default 30, 14, 7, 3, 1).
+    public var marks: [Int]
+    /// Remind the owner when the client turns yellow.
+    public var onYellow: Bool
+
+    public init(marks: [Int] = [30, 14, 7, 3, 1], onYellow: Bool = true) {
+        self.marks = marks.sorted(by: >)
+        self.onYellow = onYellow
+    }
+}
+
+/// One thing that happens to a client's clock at an instant.
+public enum TimelineStep: Sendable, Equatable {
+    /// The client moved from one zone to the next.
+    case zone(from: Zone, to: Zone, at: Date)
+    /// The client is released to the exchange.
+    case release(at: Date)
+    /// A days-to-release reminder mark was reached (`daysLeft` is the mark).
+    case reminder(daysLeft: Int, at: Date)
+
+    /// The instant of the step.
+    public var at: Date {
+        switch self {
+        case .zone(_, _, let at), .release(let at), .reminder(_, let at): return at
+        }
+    }
+}
+
+extension ZoneRules {
+    /// The instant of a reminder mark: `days` calendar days before the release instant.
+    public func markInstant(_ schedule: ZoneSchedule, daysBefore days: Int) -> Date {
+        ISODuration(days: days).subtracted(from: schedule.releaseAt, in: calendar)
+    }
+
+    /// The next instant anything is due for a client in `state`, or `nil` if nothing is left.
+    public func nextDue(_ schedule: ZoneSchedule, _ state: ClockState, policy: ReminderPolicy) -> Date {
+        let boundary: Date
+        switch state.zone {
+        case .green: boundary = schedule.yellowAt
+        case .yellow: boundary = schedule.redAt
+        case .red: boundary = schedule.releaseAt
+        }
+        guard state.stage < policy.marks.count else { return boundary }
+        return min(boundary, markInstant(schedule, daysBefore: policy.marks[state.stage]))
+    }
+
+    /// Every step due at or before `now`, in order, and the state after them. Stops at the
+    /// release (a released client has no clock). Marks that fall before the client's clock
+    /// started (a short cycle) are skipped silently. With `coalesceReminders`, only the newest
+    /// reminder of the run is kept: after downtime a manager gets the current reminder, not a
+    /// burst of stale ones.
+    public func steps(
+        _ schedule: ZoneSchedule, from state: ClockState, upTo now: Date, policy: ReminderPolicy, coalesceReminders: Bool
+    ) -> (steps: [TimelineStep], state: ClockState, released: Bool) {
+        var st = state
+        var out: [TimelineStep] = []
+        // Marks already in the past when the cycle began are not reminders of this cycle.
+        while st.stage < policy.marks.count, markInstant(schedule, daysBefore: policy.marks[st.stage]) < schedule.start {
+            st.stage += 1
+        }
+        while true {
+            let due = nextDue(schedule, st, policy: policy)
+            guard due <= now else { break }
+            let boundary: Date
+            switch st.zone {
+            case .green: boundary = schedule.yellowAt
+            case .yellow: boundary = schedule.redAt
+            case .red: boundary = schedule.releaseAt
+            }
+            if st.stage < policy.marks.count, markInstant(schedule, daysBefore: policy.marks[st.stage]) == due, due < boundary {
+                out.append(.reminder(daysLeft: policy.marks[st.stage], at: due))
+                st.stage += 1
+                continue
+            }
+            // A zone boundary (a mark on the same instant follows it).
+            switch st.zone {
+            case .green:
+                out.append(.zone(from: .green, to: .yellow, at: due))
+                st.zone = .yellow
+            case .yellow:
+                out.append(.zone(from: .yellow, to: .red, at: due))
+                st.zone = .red
+            case .red:
+                out.append(.release(at: due))
+                st.stage = policy.marks.count
+                return (coalesce(out, coalesceReminders), st, true)
+            }
+        }
+        return (coalesce(out, coalesceReminders), st, false)
+    }
+
+    private func coalesce(_ steps: [TimelineStep], _ on: Bool) -> [TimelineStep] {
+        guard on else { return steps }
+        guard let last = steps.lastIndex(where: { if case .reminder = $0 { return true } else { return false } }) else { return steps }
+        return steps.enumerated().filter { i, s in
+            if case .reminder = s { return i == last }
+            return true
+        }.map(\.element)
+    }
+}
+
+/// Working hours for reminders to people (zone changes themselves happen at their instant).
+public struct WorkingHours: Sendable, Equatable {
+    /// Minutes after local midnight when the working day starts and ends.
+    public var startMinute: Int
+    public var endMinute: Int
+    /// ISO weekdays that are working days (1 = Monday ... 7 = Sunday).
+    public var days: Set<Int>
+    public var timeZone: TimeZone
+
+    public init(startMinute: Int = 9 * 60, endMinute: Int = 19 * 60, days: Set<Int> = [1, 2, 3, 4, 5], timeZone: TimeZone) {
+        self.startMinute = startMinute
+        self.endMinute = endMinute
+        self.days = days
+        self.timeZone = timeZone
+    }
+
+    /// `at` itself if it falls inside working hours, else the next working-day start.
+    public func nextDeliveryInstant(at: Date) -> Date {
+        guard !days.isEmpty, startMinute < endMinute else { return at }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = timeZone
+        var day = cal.startOfDay(for: at)
+        for _ in 0..<15 {
+            let weekday = cal.component(.weekday, from: day)  // 1 = Sunday
+            let iso = weekday == 1 ? 7 : weekday - 1
+            if days.contains(iso) {
+                let open = cal.date(byAdding: .minute, value: startMinute, to: day) ?? day
+                let close = cal.date(byAdding: .minute, value: endMinute, to: day) ?? day
+                if at < open { return open }
+                if at < close { return at }
+            }
+            day = cal.date(byAdding: .day, value: 1, to: day) ?? day.addingTimeInterval(86_400)
+        }
+        return at
+    }
+}

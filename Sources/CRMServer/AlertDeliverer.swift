@@ -1,0 +1,144 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Delivers stored alerts (the durable outbox) when their working-hours instant comes: records
+/// an `alert` event for the addressee's live subscriptions, then, if configured, runs the
+/// delivery command with the alert as JSON on stdin, retrying with back-off until it succeeds.
+/// The command runs in its own task with a time limit: a hanging or crashing gateway never
+/// stalls the scheduler or the daemon.
+public final class AlertDeliverer: Service, Sendable {
+    let dispatcher: Dispatcher
+    let command: String?
+    let logger: Logger
+    let commandTimeout: Duration = .seconds(30)
+    let failures = Atomic<Int>(0)
+    /// One delivery pass at a time (the loop and `clock.advance` may both start one).
+    let gate = AsyncGate()
+
+    init(dispatcher: Dispatcher, command: String?, logger: Logger) {
+        self.dispatcher = dispatcher
+        self.command = command
+        self.logger = logger
+    }
+
+    /// Delivers every alert due now; returns how many.
+    @discardableResult
+    func runDue() async throws -> Int {
+        try await gate.run { try await self.deliverDue() }
+    }
+
+    func deliverDue() async throws -> Int {
+        let now = dispatcher.clock.now()
+        let hasCommand = command != nil
+        let delivered = try await dispatcher.store.write { [dispatcher] tx -> Int in
+            var n = 0
+            while true {
+                let due = try tx.alertsToDeliver(upTo: now, limit: 1_000)
+                for a in due {
+                    try tx.markDelivered(alertID: a.id, at: now, command: hasCommand)
+                    var shown = a
+                    shown.deliveredAt = now
+                    try dispatcher.event(tx, "alert", clientID: a.clientID, ownerID: a.userID, dispatcher.alertJSON(shown), at: now)
+                }
+                n += due.count
+                if due.count < 1_000 { return n }
+            }
+        }
+        if delivered > 0 { dispatcher.eventsAppended() }
+        if hasCommand { try await runCommands(now: now) }
+        return delivered
+    }
+
+    func runCommands(now: Date) async throws {
+        guard let command else { return }
+        let due = try dispatcher.store.read { try $0.alertsForCommand(upTo: now, limit: 100) }
+        for a in due {
+            let payload = JSONWriter.string(dispatcher.alertJSON(a))
+            let outcome = await runCommand(command, input: payload)
+            let attempts = a.commandAttempts + 1
+            let backoff = min(3600.0, 5.0 * pow(2.0, Double(min(attempts - 1, 12))))
+            let next = outcome == nil ? nil : now.addingTimeInterval(backoff)
+            if let outcome {
+                failures.wrappingAdd(1, ordering: .relaxed)
+                logger.warning(
+                    "alert delivery command failed; will retry",
+                    metadata: ["alert": "\(a.id)", "error": "\(outcome)", "attempt": "\(attempts)"])
+            }
+            _ = try await dispatcher.store.write { tx in
+                try tx.commandOutcome(alertID: a.id, ok: outcome == nil, error: outcome, nextAttempt: next)
+            }
+        }
+    }
+
+    /// Runs the command with `input` on stdin; nil on success, else what went wrong.
+    func runCommand(_ command: String, input: String) async -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        let stdin = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        let done = AsyncStream<Int32>.makeStream()
+        p.terminationHandler = { proc in
+            done.continuation.yield(proc.terminationStatus)
+            done.continuation.finish()
+        }
+        do {
+            try p.run()
+        } catch {
+            return "cannot start: \(error)"
+        }
+        stdin.fileHandleForWriting.write(Data((input + "\n").utf8))
+        try? stdin.fileHandleForWriting.close()
+        let timeout = commandTimeout
+        let status: Int32? = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask {
+                for await s in done.stream { return s }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let status else {
+            if p.isRunning { p.terminate() }
+            return "timed out after \(timeout)"
+        }
+        return status == 0 ? nil : "exit status \(status)"
+    }
+
+    public func run() async throws {
+        let waker = dispatcher.deliveryWaker
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                do {
+                    try await runDue()
+                    let next = try dispatcher.store.read { tx -> Date? in
+                        [try tx.earliestAlertDelivery(), command == nil ? nil : try tx.earliestCommandAttempt()].compactMap { $0 }.min()
+                    }
+                    var delay = next.flatMap { dispatcher.clock.realDelay(until: $0) }
+                    if dispatcher.clock.realDelay(until: dispatcher.clock.now()) != nil {
+                        delay = min(delay ?? .seconds(60), .seconds(60))
+                    }
+                    if let d = delay, d <= .zero { continue }
+                    await waker.wait(timeout: delay)
+                } catch {
+                    logger.error("alert delivery pass failed; retrying in 1 s", metadata: ["error": "\(error)"])
+                    await waker.wait(timeout: .seconds(1))
+                }
+            }
+        } onGracefulShutdown: {
+            waker.wake()
+        }
+    }
+}

@@ -1,0 +1,150 @@
+public import Foundation
+import Synchronization
+
+extension WallClock {
+    /// How long to sleep in real time until `instant` on this clock, or `nil` if only an explicit
+    /// move of the clock can bring it (a manual clock).
+    public func realDelay(until instant: Date) -> Duration? {
+        let s = max(0, instant.timeIntervalSince(now()))
+        return .milliseconds(Int64((s * 1000).rounded(.up)))
+    }
+}
+
+/// A clock that moves only when told (`--clock manual`): tests and rehearsals of a whole story.
+public final class ManualClock: WallClock, Sendable {
+    private let current: Mutex<Date>
+
+    public init(start: Date) { current = Mutex(start) }
+
+    public func now() -> Date { current.withLock { $0 } }
+
+    /// Moves the clock; it never goes back.
+    public func set(_ date: Date) {
+        current.withLock { $0 = max($0, date) }
+    }
+
+    public func realDelay(until instant: Date) -> Duration? { nil }
+}
+
+/// A clock that runs `factor` times faster than real time from `start` (`--demo`), so a
+/// newcomer sees zones change within a minute.
+public struct AcceleratedClock: WallClock {
+    let start: Date
+    let realStart: Date
+    let factor: Double
+
+    public init(start: Date, factor: Double) {
+        self.start = start
+        self.realStart = Date()
+        self.factor = factor
+    }
+
+    public func now() -> Date {
+        start.addingTimeInterval(Date().timeIntervalSince(realStart) * factor)
+    }
+
+    public func realDelay(until instant: Date) -> Duration? {
+        let s = max(0, instant.timeIntervalSince(now())) / factor
+        return .milliseconds(Int64((s * 1000).rounded(.up)))
+    }
+}
+
+/// Wakes a sleeping loop early. A wake with nobody waiting is remembered for the next wait.
+final class Waker: Sendable {
+    private struct State {
+        var pending = false
+        var continuation: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func wake() {
+        let c: CheckedContinuation<Void, Never>? = state.withLock { s in
+            if let c = s.continuation {
+                s.continuation = nil
+                return c
+            }
+            s.pending = true
+            return nil
+        }
+        c?.resume()
+    }
+
+    /// Waits for a wake, or for `timeout` (forever when nil), or for cancellation.
+    func wait(timeout: Duration?) async {
+        if state.withLock({ s in
+            if s.pending {
+                s.pending = false
+                return true
+            }
+            return false
+        }) {
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                        let resumeNow: Bool = self.state.withLock { s in
+                            if s.pending {
+                                s.pending = false
+                                return true
+                            }
+                            s.continuation = c
+                            return false
+                        }
+                        if resumeNow { c.resume() }
+                    }
+                } onCancel: {
+                    self.wake()
+                }
+            }
+            if let timeout {
+                group.addTask { try? await Task.sleep(for: timeout) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        // A wake that raced with the timeout must not leak into the next wait as stale state.
+        state.withLock { $0.continuation = nil }
+    }
+}
+
+/// A first-come first-served async lock: one holder at a time, waiters resume in order.
+final class AsyncGate: Sendable {
+    private struct State {
+        var held = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now: Bool = state.withLock { s in
+                if s.held {
+                    s.waiters.append(c)
+                    return false
+                }
+                s.held = true
+                return true
+            }
+            if now { c.resume() }
+        }
+    }
+
+    private func release() {
+        let next: CheckedContinuation<Void, Never>? = state.withLock { s in
+            if s.waiters.isEmpty {
+                s.held = false
+                return nil
+            }
+            return s.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

@@ -1,0 +1,143 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+/// The clock rules applied to stored clients, shared by handlers (which start cycles) and the
+/// scheduler (which applies what falls due). Every change is recorded as an event with its true
+/// instant, inside the same transaction as the change.
+extension Dispatcher {
+    /// Starts a new clock cycle from R for an assigned client: green, no reminder sent yet, and
+    /// the next due instant set for the scheduler. Returns the previous applied zone.
+    @discardableResult
+    func startCycle(_ c: inout Client) -> Zone? {
+        let previous = c.appliedZone
+        guard c.status == .assigned, let start = c.clockStart else {
+            c.schedule = nil
+            c.appliedZone = nil
+            c.alertStage = 0
+            c.nextDueAt = nil
+            return previous
+        }
+        let schedule = rules.schedule(from: start)
+        c.schedule = schedule
+        c.appliedZone = .green
+        c.alertStage = 0
+        c.nextDueAt = rules.nextDue(schedule, .fresh, policy: settings.domain.reminders)
+        return previous
+    }
+
+    /// The `zone.changed` event data.
+    func zoneEventData(_ c: Client, from: Zone?, to: Zone?, at: Date) -> JSON {
+        [
+            "client_id": .int(c.id), "name": .string(c.name), "owner": .int(c.ownerID), "owner_login": wire.login(c.ownerID),
+            "from": .string(from?.rawValue), "to": .string(to?.rawValue),
+            "days_to_release": c.schedule.map { .int(Int64(rules.daysToRelease(now: at, releaseAt: $0.releaseAt))) } ?? .null,
+            "release_at": wire.time(c.schedule?.releaseAt),
+        ]
+    }
+
+    /// Applies every step due for `c` up to `now` inside `tx`: zone changes, reminders (the
+    /// newest only), and the release to the exchange. Returns the number of events recorded.
+    func applyDue(_ tx: Tx, _ client: Client, upTo now: Date) throws -> Int {
+        var c = client
+        guard let schedule = c.schedule, let state = c.clockState else {
+            c.nextDueAt = nil
+            try tx.saveClientClock(c, now: now)
+            return 0
+        }
+        let policy = settings.domain.reminders
+        let (steps, newState, released) = rules.steps(schedule, from: state, upTo: now, policy: policy, coalesceReminders: true)
+        var events = 0
+        for step in steps {
+            switch step {
+            case .zone(let from, let to, let at):
+                try event(tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: from, to: to, at: at), at: at)
+                events += 1
+                if to == .yellow, policy.onYellow, let owner = c.ownerID {
+                    let days = rules.daysToRelease(now: at, releaseAt: schedule.releaseAt)
+                    try remind(tx, userID: owner, c, kind: "zone_yellow", daysLeft: days, zone: .yellow, at: at, now: now)
+                }
+            case .reminder(let daysLeft, let at):
+                let zone = schedule.zone(at: at) ?? .red
+                if let owner = c.ownerID {
+                    try remind(tx, userID: owner, c, kind: "days_to_release", daysLeft: daysLeft, zone: zone, at: at, now: now)
+                }
+                if zone == .red {
+                    for head in try tx.allUsers() where head.role == .head && head.active && head.id != c.ownerID {
+                        try remind(tx, userID: head.id, c, kind: "red_copy", daysLeft: daysLeft, zone: zone, at: at, now: now)
+                    }
+                }
+            case .release(let at):
+                events += try release(
+                    tx, &c, at: at, by: nil, reason: "no resetting contact for \(rules.thresholds.releaseAfter)", now: now)
+            }
+        }
+        if !released {
+            c.appliedZone = newState.zone
+            c.alertStage = newState.stage
+            c.nextDueAt = rules.nextDue(schedule, newState, policy: policy)
+            try tx.saveClientClock(c, now: now)
+        }
+        return events
+    }
+
+    /// Stores a reminder for delivery in working hours.
+    func remind(_ tx: Tx, userID: Int64, _ c: Client, kind: String, daysLeft: Int, zone: Zone, at: Date, now: Date) throws {
+        let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
+        let releaseDate = c.schedule.map { RFC3339.format($0.releaseAt) } ?? "?"
+        let message: String
+        switch kind {
+        case "zone_yellow":
+            message =
+                "Client '\(c.name)' (id \(c.id)) turned yellow: \(daysLeft) days until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
+        case "red_copy":
+            message = "Client '\(c.name)' (id \(c.id)) of \(owner) is red: \(daysLeft) days until it goes to the exchange (\(releaseDate))."
+        default:
+            message =
+                "Client '\(c.name)' (id \(c.id)) is \(zone.rawValue): \(daysLeft) day\(daysLeft == 1 ? "" : "s") until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
+        }
+        let deliverAt = settings.domain.workingHours.nextDeliveryInstant(at: at)
+        try tx.insertAlert(
+            userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
+            deliverAt: deliverAt, now: now)
+    }
+
+    /// Releases a client to the exchange at `at` (by the scheduler, or by its owner or a head):
+    /// the owner goes, the history stays, and the manager it left may not claim it back for the
+    /// cooldown. Returns the number of events recorded.
+    func release(_ tx: Tx, _ c: inout Client, at: Date, by actor: Actor?, reason: String, now: Date) throws -> Int {
+        let from = c.ownerID
+        let fromZone = c.appliedZone
+        c.status = .exchange
+        c.ownerID = nil
+        c.releasedAt = at
+        c.releasedFrom = from
+        c.releaseReason = reason
+        c.assignedAt = nil
+        c.appliedZone = nil
+        c.alertStage = 0
+        c.nextDueAt = nil
+        c.updatedAt = now
+        try tx.saveClient(c, schedule: nil, phonesChanged: false, emailsChanged: false)
+        try tx.supersedeAlerts(clientID: c.id)
+        var until: Date? = nil
+        if let from {
+            let cal = {
+                var k = Calendar(identifier: .gregorian); k.timeZone = rules.thresholds.timeZone; return k
+            }()
+            let u = settings.domain.exchangeCooldown.added(to: at, in: cal)
+            try tx.ban(clientID: c.id, userID: from, until: u)
+            until = u
+        }
+        try tx.recordRelease(clientID: c.id, userID: from, at: at, manual: actor != nil, reason: reason)
+        try event(
+            tx, "client.released", clientID: c.id, ownerID: from,
+            [
+                "client_id": .int(c.id), "name": .string(c.name), "from": .int(from), "from_login": wire.login(from),
+                "previous_zone": .string(fromZone?.rawValue), "reason": .string(reason), "manual": .bool(actor != nil),
+                "by": .string(actor?.login), "released_at": wire.time(at), "cooldown_until": wire.time(until),
+            ], at: at)
+        return 1
+    }
+}

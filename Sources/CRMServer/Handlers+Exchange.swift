@@ -1,0 +1,256 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+extension Dispatcher {
+    func clientRelease(_ call: Call) throws {
+        let actor = call.actor
+        let (id, reason) = try call.decode { r in (r.int("id"), r.string("reason")) }
+        write(call) { [self] tx, now in
+            var c = try loadClient(tx, id)
+            guard c.status == .assigned else {
+                throw DomainError(.conflict, "Client \(c.id) '\(c.name)' is not assigned (it is \(c.status.rawValue)); nothing to release.")
+            }
+            let mayRelease = actor.role == .admin || actor.role == .head || (actor.role == .manager && c.ownerID == actor.userID)
+            guard mayRelease else { throw forbiddenOnClient(c, actor, "release") }
+            let before = wire.client(c, now: now, full: true)
+            _ = try release(tx, &c, at: now, by: actor, reason: reason, now: now)
+            let after = wire.client(c, now: now, full: true)
+            try audit(tx, actor, "client", c.id, "release", before: before, after: after, at: now)
+            return after
+        }
+    }
+
+    /// The exchange view of a client: enough to decide whether to claim it, no contact data.
+    func exchangeItem(_ c: Client, now: Date) -> JSON {
+        [
+            "id": .int(c.id), "name": .string(c.name), "kind": .string(c.kind.rawValue), "status": .string(c.status.rawValue),
+            "segment": .string(c.segment), "source": .string(c.source), "abc": .string(c.abc),
+            "released_at": wire.time(c.releasedAt), "released_from": .int(c.releasedFrom),
+            "released_from_login": wire.login(c.releasedFrom),
+            "release_reason": .string(c.releaseReason), "created_at": wire.time(c.createdAt),
+        ]
+    }
+
+    func exchangeList(_ call: Call) throws {
+        let (limit, cursor, includeUnassigned) = try call.decode { r in
+            (r.limit(), r.idCursor(), r.optionalBool("include_unassigned") ?? true)
+        }
+        try read(call) { tx, now in
+            var filter = ClientFilter(status: includeUnassigned ? nil : .exchange, now: now, afterID: cursor, limit: limit)
+            filter.claimable = includeUnassigned
+            return wire.page(try tx.listClients(filter)) { exchangeItem($0, now: now) }
+        }
+    }
+
+    func exchangeClaim(_ call: Call) throws {
+        let actor = call.actor
+        let id = try call.decode { r in r.int("id") }
+        guard actor.role == .manager || actor.role == .head, let me = actor.user else {
+            throw DomainError.forbidden(
+                "Only managers and heads claim clients from the exchange (you are \(actor.login), \(actor.role.rawValue)).")
+        }
+        let domain = settings.domain
+        write(call) { [self] tx, now in
+            var c = try loadClient(tx, id)
+            guard c.status == .exchange || c.status == .unassigned else {
+                let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "someone"
+                throw DomainError(
+                    .conflict, "Client \(c.id) '\(c.name)' is no longer on the exchange: \(owner) has it.",
+                    details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
+            }
+            if let until = try tx.banUntil(clientID: c.id, userID: me.id, now: now) {
+                throw DomainError(
+                    .claimBanned,
+                    "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
+                    details: [("client_id", .int(c.id)), ("until", .date(until))])
+            }
+            if domain.maxClaimsPerDay > 0 {
+                let today = Date(
+                    timeIntervalSince1970: Double(rules.localDayNumber(now)) * 86_400
+                        - Double(rules.thresholds.timeZone.secondsFromGMT(for: now)))
+                let n = try tx.claimCount(userID: me.id, since: today)
+                if n >= domain.maxClaimsPerDay {
+                    throw DomainError(
+                        .limitReached, "You have claimed \(n) clients today, the limit (exchange.max_claims_per_day); try tomorrow.",
+                        details: [("limit", .int(Int64(domain.maxClaimsPerDay))), ("kind", .string("claims_per_day"))])
+                }
+            }
+            if domain.maxClientsPerManager > 0 {
+                let n = try tx.ownedCount(userID: me.id)
+                if n >= domain.maxClientsPerManager {
+                    throw DomainError(
+                        .limitReached, "You already lead \(n) clients, the limit (exchange.max_clients_per_manager).",
+                        details: [("limit", .int(Int64(domain.maxClientsPerManager))), ("kind", .string("clients_per_manager"))])
+                }
+            }
+            let before = wire.client(c, now: now, full: true)
+            let from = c.releasedFrom
+            let reason = c.releaseReason
+            c.ownerID = me.id
+            c.status = .assigned
+            c.assignedAt = now
+            c.releasedAt = nil
+            c.releasedFrom = nil
+            c.releaseReason = nil
+            c.updatedAt = now
+            startCycle(&c)
+            try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
+            try tx.recordClaim(clientID: c.id, userID: me.id, at: now)
+            let after = wire.client(c, now: now, full: true)
+            try audit(tx, actor, "client", c.id, "claim", before: before, after: after, at: now)
+            try event(
+                tx, "client.claimed", clientID: c.id, ownerID: me.id,
+                [
+                    "client_id": .int(c.id), "name": .string(c.name), "by": .string(me.login), "owner": .int(me.id),
+                    "released_from": .int(from),
+                ],
+                at: now)
+            // A handover summary, so the new manager starts informed.
+            let recent = try tx.interactions(clientID: c.id, cursor: nil, limit: 5).items
+            let contacts = try tx.contacts(clientID: c.id, limit: 50).items
+            guard case .object(var o) = after else { return after }
+            o["handover"] = [
+                "released_from_login": wire.login(from), "release_reason": .string(reason),
+                "last_interactions": .array(recent.map(wire.interaction)), "contacts": .array(contacts.map(wire.contact)),
+                "open_deals": .array([]),
+            ]
+            return .object(o)
+        }
+    }
+
+    func clientExplain(_ call: Call) throws {
+        let id = try call.decode { r in r.int("id") }
+        let actor = call.actor
+        try read(call) { tx, now in
+            guard let c = try tx.client(id: id) else { throw DomainError.notFound("client", id) }
+            guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "explain") }
+            var o: JSONObject = ["client_id": .int(c.id), "name": .string(c.name), "status": .string(c.status.rawValue)]
+            let resetting = settings.domain.resettingKinds.map(\.rawValue).sorted()
+            switch c.status {
+            case .exchange:
+                o["explanation"] = .string(
+                    "On the exchange since \(RFC3339.format(c.releasedAt ?? now)) (\(c.releaseReason ?? "released")); any manager but the one it left may claim it."
+                )
+                o["released_from_login"] = wire.login(c.releasedFrom)
+                return .object(o)
+            case .unassigned:
+                o["explanation"] = .string("No owner yet: a head may assign it, or any manager may claim it (no cooldown applies).")
+                return .object(o)
+            case .assigned: break
+            }
+            guard let schedule = c.schedule ?? c.clockStart.map(rules.schedule(from:)) else { return .object(o) }
+            let zone = schedule.zone(at: now) ?? .red
+            let last = try tx.lastResettingInteraction(clientID: c.id)
+            var setBy: JSON
+            if let last, let a = c.assignedAt, last.occurredAt >= a {
+                setBy = [
+                    "kind": "interaction", "interaction_id": .int(last.id), "interaction_kind": .string(last.kind.rawValue),
+                    "at": wire.time(last.occurredAt), "by": .string(last.authorLogin),
+                ]
+            } else {
+                setBy = ["kind": "assignment", "at": wire.time(c.assignedAt), "to": wire.login(c.ownerID)]
+            }
+            let nextName: String
+            let nextAt: Date
+            switch zone {
+            case .green: (nextName, nextAt) = ("yellow", schedule.yellowAt)
+            case .yellow: (nextName, nextAt) = ("red", schedule.redAt)
+            case .red: (nextName, nextAt) = ("released to the exchange", schedule.releaseAt)
+            }
+            let marks = settings.domain.reminders.marks.map { ($0, rules.markInstant(schedule, daysBefore: $0)) }.filter { $0.1 > now }
+            o["zone"] = .string(zone.rawValue)
+            o["clock_started_at"] = wire.time(schedule.start)
+            o["clock_set_by"] = setBy
+            o["next_change"] = ["becomes": .string(nextName), "at": wire.time(nextAt)]
+            o["release_at"] = wire.time(schedule.releaseAt)
+            o["days_to_release"] = .int(Int64(rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)))
+            o["upcoming_reminders"] = .array(marks.map { ["days_before": .int(Int64($0.0)), "at": wire.time($0.1)] })
+            o["what_resets"] = .string(
+                "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(wire.login(c.ownerID).stringValue ?? "the owner") (or a head/admin for them) turns it green again, with the release moved to \(rules.thresholds.releaseAfter) after that contact."
+            )
+            o["explanation"] = .string(
+                "\(zone.rawValue.capitalized) because the clock started \(RFC3339.format(schedule.start)) by \(setBy["kind"]?.stringValue ?? "?"); it becomes \(nextName) at \(RFC3339.format(nextAt))."
+            )
+            return .object(o)
+        }
+    }
+
+    func exchangePreview(_ call: Call) throws {
+        let actor = call.actor
+        guard [.admin, .head, .director].contains(actor.role) || actor.role == .manager else {
+            throw DomainError.forbidden("Only managers, heads, directors and admins see the release preview.")
+        }
+        let (days, proposed) = try call.decode { r -> (Int, ZoneThresholds?) in
+            let days = Int(r.optionalInt("days") ?? 7)
+            if days < 1 || days > 366 { r.problem("days", "must be from 1 to 366") }
+            var proposed: ZoneThresholds? = nil
+            if let t = r.optionalObject("thresholds") {
+                var z = settings.domain.zones
+                for m in t.members {
+                    guard let s = m.value.stringValue, let d = ISODuration(s) else {
+                        r.problem("thresholds.\(m.key)", "must be an ISO 8601 duration like P6M")
+                        continue
+                    }
+                    switch m.key {
+                    case "yellow_after": z.yellowAfter = d
+                    case "red_after": z.redAfter = d
+                    case "release_after": z.releaseAfter = d
+                    default: r.problem("thresholds.\(m.key)", "is not a threshold (yellow_after, red_after, release_after)")
+                    }
+                }
+                if let problem = ZoneRules(z).validate() { r.problem("thresholds", problem) }
+                proposed = z
+            }
+            return (days, proposed)
+        }
+        try read(call) { tx, now in
+            let end = ISODuration(days: days).added(
+                to: now,
+                in: {
+                    var k = Calendar(identifier: .gregorian); k.timeZone = rules.thresholds.timeZone; return k
+                }())
+            var byOwner: [Int64: [JSON]] = [:]
+            var total = 0
+            if let proposed {
+                let what = ZoneRules(proposed)
+                var after: Int64 = 0
+                while true {
+                    let page = try tx.assignedClocks(afterID: after, limit: 5_000)
+                    for row in page {
+                        let release = what.schedule(from: row.start).releaseAt
+                        if release < end, let owner = row.ownerID, actor.role != .manager || owner == actor.userID {
+                            total += 1
+                            if byOwner[owner, default: []].count < 100 {
+                                byOwner[owner, default: []].append(["client_id": .int(row.id), "release_at": wire.time(max(release, now))])
+                            }
+                        }
+                    }
+                    guard let last = page.last else { break }
+                    after = last.id
+                }
+            } else {
+                for c in try tx.releasesDue(from: .distantPast, to: end, limit: 100_000) {
+                    guard let owner = c.ownerID, actor.role != .manager || owner == actor.userID else { continue }
+                    total += 1
+                    if byOwner[owner, default: []].count < 100 {
+                        byOwner[owner, default: []].append([
+                            "client_id": .int(c.id), "name": .string(c.name), "release_at": wire.time(c.schedule?.releaseAt),
+                        ])
+                    }
+                }
+            }
+            let managers = byOwner.keys.sorted().map { owner -> JSON in
+                [
+                    "owner": .int(owner), "owner_login": wire.login(owner), "count": .int(byOwner[owner]?.count ?? 0),
+                    "clients": .array(byOwner[owner] ?? []),
+                ]
+            }
+            return [
+                "from": wire.time(now), "to": wire.time(end), "thresholds": proposed == nil ? "current" : "proposed",
+                "total": .int(total), "managers": .array(managers),
+            ]
+        }
+    }
+}

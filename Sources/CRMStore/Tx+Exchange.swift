@@ -1,0 +1,243 @@
+public import CRMCore
+public import Foundation
+import GRDB
+
+/// One stored alert.
+public struct StoredAlert: Sendable, Equatable {
+    public var id: Int64
+    public var userID: Int64
+    public var clientID: Int64?
+    public var kind: String
+    public var daysLeft: Int?
+    public var zone: String?
+    public var message: String
+    public var dueAt: Date
+    public var deliverAt: Date
+    public var deliveredAt: Date?
+    public var ackedAt: Date?
+    public var superseded: Bool
+    public var commandStatus: String?
+    public var commandAttempts: Int
+    public var commandError: String?
+    public var createdAt: Date
+}
+
+extension Tx {
+    // MARK: exchange
+
+    /// Forbids `userID` from claiming `clientID` until `until`.
+    public func ban(clientID: Int64, userID: Int64, until: Date) throws {
+        try exec(
+            "INSERT INTO exchange_bans(client_id, user_id, until) VALUES (?, ?, ?) ON CONFLICT(client_id, user_id) DO UPDATE SET until = excluded.until",
+            [clientID, userID, ms(until)])
+    }
+
+    /// Until when `userID` may not claim `clientID`, if a ban is in force at `now`.
+    public func banUntil(clientID: Int64, userID: Int64, now: Date) throws -> Date? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT until FROM exchange_bans WHERE client_id = ? AND user_id = ? AND until > ?"),
+            arguments: [clientID, userID, ms(now)]
+        ).map { date($0) }
+    }
+
+    /// Records a claim (for limits and reports).
+    public func recordClaim(clientID: Int64, userID: Int64, at: Date) throws {
+        try exec("INSERT INTO claims(client_id, user_id, at) VALUES (?, ?, ?)", [clientID, userID, ms(at)])
+    }
+
+    /// Claims by a user since an instant.
+    public func claimCount(userID: Int64, since: Date) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM claims WHERE user_id = ? AND at >= ?"), arguments: [userID, ms(since)]) ?? 0
+    }
+
+    /// Records a release (for reports).
+    public func recordRelease(clientID: Int64, userID: Int64?, at: Date, manual: Bool, reason: String?) throws {
+        try exec(
+            "INSERT INTO releases(client_id, user_id, at, manual, reason) VALUES (?, ?, ?, ?, ?)",
+            [clientID, userID, ms(at), manual, reason])
+    }
+
+    /// Clients a user owns.
+    public func ownedCount(userID: Int64) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM clients WHERE owner_id = ? AND status = 'assigned'"), arguments: [userID]) ?? 0
+    }
+
+    /// Claims and releases per user in `[from, to)`: (user id, claims, releases, manual releases).
+    public func exchangeActivity(from: Date, to: Date) throws -> [(userID: Int64, claims: Int, releases: Int, manual: Int)] {
+        try rows(
+            """
+            SELECT user_id, sum(c), sum(r), sum(m) FROM (
+              SELECT user_id, 1 AS c, 0 AS r, 0 AS m FROM claims WHERE at >= ? AND at < ?
+              UNION ALL
+              SELECT user_id, 0, 1, manual FROM releases WHERE at >= ? AND at < ? AND user_id IS NOT NULL)
+            GROUP BY user_id ORDER BY user_id
+            """, [ms(from), ms(to), ms(from), ms(to)]
+        ).map { (userID: $0[0], claims: $0[1], releases: $0[2], manual: $0[3]) }
+    }
+
+    /// Clients whose release falls in `[from, to)`, by release instant (for the preview).
+    public func releasesDue(from: Date, to: Date, limit: Int) throws -> [Client] {
+        try rows(
+            "SELECT \(Self.clientColumns) FROM clients WHERE status = 'assigned' AND release_at >= ? AND release_at < ? ORDER BY release_at, id LIMIT ?",
+            [ms(from), ms(to), limit]
+        ).map { client(from: $0, phones: [], emails: []) }
+    }
+
+    /// All assigned clients' owner and clock start, for a what-if preview of new thresholds.
+    public func assignedClocks(afterID: Int64, limit: Int) throws -> [(id: Int64, ownerID: Int64?, start: Date)] {
+        try rows(
+            """
+            SELECT id, owner_id, max(coalesce(last_interaction_at, 0), coalesce(assigned_at, 0)) FROM clients
+            WHERE status = 'assigned' AND id > ? ORDER BY id LIMIT ?
+            """, [afterID, limit]
+        ).map { (id: $0[0], ownerID: $0[1], start: date($0[2] as Int64)) }
+    }
+
+    /// Per owner: clients in each applied zone, and on the exchange.
+    public func zonesByOwner() throws -> [(ownerID: Int64?, green: Int, yellow: Int, red: Int)] {
+        try rows(
+            """
+            SELECT owner_id, sum(zone = 'green'), sum(zone = 'yellow'), sum(zone = 'red')
+            FROM clients WHERE status = 'assigned' GROUP BY owner_id ORDER BY owner_id
+            """
+        ).map { (ownerID: $0[0], green: $0[1], yellow: $0[2], red: $0[3]) }
+    }
+
+    /// The latest interaction that reset the clock, with its author (for `client.explain`).
+    public func lastResettingInteraction(clientID: Int64) throws -> Interaction? {
+        try row(
+            "SELECT \(Self.interactionColumns) FROM interactions WHERE client_id = ? AND resets_clock = 1 ORDER BY occurred_at DESC, id DESC LIMIT 1",
+            [clientID]
+        ).map(interaction(from:))
+    }
+
+    /// Events touching one client after `seq`, oldest first.
+    public func events(clientID: Int64, after seq: Int64, limit: Int) throws -> [StoredEvent] {
+        try rows(
+            "SELECT seq, at, topic, client_id, owner_id, data FROM events WHERE client_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            [clientID, seq, limit]
+        ).map { StoredEvent(seq: $0[0], at: date($0[1] as Int64), topic: $0[2], clientID: $0[3], ownerID: $0[4], data: $0[5]) }
+    }
+
+    // MARK: alerts
+
+    static let alertColumns = """
+        id, user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, delivered_at, acked_at, superseded, \
+        command_status, command_attempts, command_error, created_at
+        """
+
+    func alert(from r: Row) -> StoredAlert {
+        StoredAlert(
+            id: r[0], userID: r[1], clientID: r[2], kind: r[3], daysLeft: r[4], zone: r[5], message: r[6], dueAt: date(r[7] as Int64),
+            deliverAt: date(r[8] as Int64), deliveredAt: dateOpt(r[9] as Int64?), ackedAt: dateOpt(r[10] as Int64?), superseded: r[11],
+            commandStatus: r[12], commandAttempts: r[13], commandError: r[14], createdAt: date(r[15] as Int64))
+    }
+
+    /// Stores an alert for delivery at `deliverAt`; older undelivered alerts of the same kind
+    /// family for the same client and user are superseded (only the newest reminder matters).
+    @discardableResult
+    public func insertAlert(
+        userID: Int64, clientID: Int64?, kind: String, daysLeft: Int?, zone: String?, message: String, dueAt: Date, deliverAt: Date,
+        now: Date
+    ) throws -> Int64 {
+        if let clientID {
+            try exec(
+                "UPDATE alerts SET superseded = 1 WHERE client_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0",
+                [clientID, userID])
+        }
+        try exec(
+            """
+            INSERT INTO alerts(user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [userID, clientID, kind, daysLeft, zone, message, ms(dueAt), ms(deliverAt), ms(now)])
+        return lastID
+    }
+
+    /// Drops undelivered reminders for a client (its clock was reset or it changed hands).
+    public func supersedeAlerts(clientID: Int64) throws {
+        try exec("UPDATE alerts SET superseded = 1 WHERE client_id = ? AND delivered_at IS NULL AND superseded = 0", [clientID])
+    }
+
+    /// Alerts whose delivery time has come.
+    public func alertsToDeliver(upTo instant: Date, limit: Int) throws -> [StoredAlert] {
+        try rows(
+            "SELECT \(Self.alertColumns) FROM alerts WHERE delivered_at IS NULL AND superseded = 0 AND deliver_at <= ? ORDER BY deliver_at, id LIMIT ?",
+            [ms(instant), limit]
+        ).map(alert(from:))
+    }
+
+    /// The next instant an alert is due for delivery.
+    public func earliestAlertDelivery() throws -> Date? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT min(deliver_at) FROM alerts WHERE delivered_at IS NULL AND superseded = 0")
+        ).map { date($0) }
+    }
+
+    /// Marks an alert delivered; `command` says whether a delivery command must also run.
+    public func markDelivered(alertID: Int64, at: Date, command: Bool) throws {
+        try exec(
+            "UPDATE alerts SET delivered_at = ?, command_status = ?, command_next_at = ? WHERE id = ?",
+            [ms(at), command ? "pending" : nil, command ? ms(at) : nil, alertID])
+    }
+
+    /// Alerts waiting for the delivery command.
+    public func alertsForCommand(upTo instant: Date, limit: Int) throws -> [StoredAlert] {
+        try rows(
+            "SELECT \(Self.alertColumns) FROM alerts WHERE command_status = 'pending' AND command_next_at <= ? ORDER BY command_next_at, id LIMIT ?",
+            [ms(instant), limit]
+        ).map(alert(from:))
+    }
+
+    /// The next instant the delivery command has work.
+    public func earliestCommandAttempt() throws -> Date? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(command_next_at) FROM alerts WHERE command_status = 'pending'")).map {
+            date($0)
+        }
+    }
+
+    /// Records a delivery-command outcome: done, or failed with the next attempt time.
+    public func commandOutcome(alertID: Int64, ok: Bool, error: String?, nextAttempt: Date?) throws {
+        try exec(
+            """
+            UPDATE alerts SET command_status = ?, command_attempts = command_attempts + 1, command_error = ?, command_next_at = ?
+            WHERE id = ?
+            """, [ok ? "done" : "pending", error, msOpt(nextAttempt), alertID])
+    }
+
+    /// Delivery-command figures: pending, failed attempts so far.
+    public func commandBacklog() throws -> (pending: Int, failing: Int) {
+        guard
+            let r = try row(
+                "SELECT count(*), coalesce(sum(command_error IS NOT NULL), 0) FROM alerts WHERE command_status = 'pending'")
+        else { return (0, 0) }
+        return (r[0], r[1])
+    }
+
+    /// A page of a user's alerts, newest first.
+    public func alerts(userID: Int64, unackedOnly: Bool, beforeID: Int64?, limit: Int) throws -> Page<StoredAlert> {
+        let found = try rows(
+            """
+            SELECT \(Self.alertColumns) FROM alerts
+            WHERE user_id = ? AND delivered_at IS NOT NULL AND (? = 0 OR acked_at IS NULL) AND id < ?
+            ORDER BY id DESC LIMIT ?
+            """, [userID, unackedOnly, beforeID ?? Int64.max, limit + 1])
+        var items = found.map(alert(from:))
+        let more = items.count > limit
+        if more { items.removeLast() }
+        return Page(items: items, nextCursor: more ? items.last.map { String($0.id) } : nil)
+    }
+
+    /// Acknowledges a user's delivered alerts; returns how many changed.
+    public func ackAlerts(userID: Int64, ids: [Int64], at: Date) throws -> Int {
+        var n = 0
+        for id in ids {
+            try exec(
+                "UPDATE alerts SET acked_at = ? WHERE id = ? AND user_id = ? AND acked_at IS NULL AND delivered_at IS NOT NULL",
+                [ms(at), id, userID])
+            n += db.changesCount
+        }
+        return n
+    }
+}

@@ -1,0 +1,271 @@
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// Zones, the exchange, alerts and subscriptions on a manual clock: the whole story over the socket.
+@Suite("Colored clients on a manual clock")
+struct ExchangeTests {
+    static let start = "2026-01-12T09:00:00Z"  // a Monday, 12:00 in Moscow: inside working hours
+
+    func daemon(_ env: [String: String] = [:], start: String = ExchangeTests.start) throws -> TestDaemon {
+        let d = try TestDaemon(environment: env, arguments: ["--clock", "manual", "--clock-start", start])
+        try d.start()
+        return d
+    }
+
+    /// Reads notifications until `count` events arrived (a barrier on the stream, not a sleep).
+    func events(_ c: Connection, _ count: Int) throws -> [JSON] {
+        var out: [JSON] = []
+        while out.count < count, let line = try c.readJSON() {
+            if line["method"] == "event" { out.append(line["params"]!) }
+        }
+        return out
+    }
+
+    @Test("green → yellow → red → released → claimed, with events and alerts at their instants")
+    func wholeStory() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let admin = try d.connect()
+        try seedTeam(admin)
+        let client = try admin.call("client.create", ["name": "Story Ltd", "owner": "ivanov"])
+        let id = client["id"]!
+        #expect(client["release_at"] == "2026-07-12T09:00:00Z")
+
+        let watcher = try d.connect()
+        let sub = try watcher.call("subscribe", ["topics": ["zone.changed", "client.released", "client.claimed"]])
+        #expect(sub["subscription"] != nil)
+
+        let a1 = try admin.call("clock.advance", ["by": "P1M"])
+        #expect(a1["now"] == "2026-02-12T09:00:00Z")
+        #expect(try admin.call("client.get", ["id": id])["zone"] == "yellow")
+        _ = try admin.call("clock.advance", ["by": "P4M"])
+        #expect(try admin.call("client.get", ["id": id])["zone"] == "red")
+        _ = try admin.call("clock.advance", ["by": "P1M"])
+        let released = try admin.call("client.get", ["id": id])
+        #expect(released["status"] == "exchange")
+        #expect(released["released_at"] == "2026-07-12T09:00:00Z")
+        #expect(released["owner"] == .null)
+
+        let seen = try events(watcher, 3)
+        #expect(seen.map { $0["topic"]!.stringValue! } == ["zone.changed", "zone.changed", "client.released"])
+        #expect(seen.map { $0["at"]!.stringValue! } == ["2026-02-12T09:00:00Z", "2026-06-12T09:00:00Z", "2026-07-12T09:00:00Z"])
+        #expect(seen[0]["data"]?["from"] == "green")
+        #expect(seen[0]["data"]?["to"] == "yellow")
+        let seqs = seen.compactMap { $0["seq"]?.intValue }
+        #expect(seqs == seqs.sorted())
+
+        // The owner's alerts: entering yellow, then the newest days-to-release reminder.
+        _ = try admin.call("session.act_as", ["login": "ivanov"])
+        let alerts = try admin.call("alert.list")["items"]?.arrayValue ?? []
+        let kinds = alerts.compactMap { $0["kind"]?.stringValue }
+        #expect(kinds.contains("zone_yellow"))
+        #expect(kinds.contains("days_to_release"))
+        #expect(alerts.allSatisfy { $0["client_id"] == id })
+        let ack = try admin.call("alert.ack", ["ids": .array(alerts.compactMap { $0["id"] })])
+        #expect(ack["acked"] == .int(Int64(alerts.count)))
+        #expect(try admin.call("alert.list", ["unacked": true])["items"]?.arrayValue?.isEmpty == true)
+
+        // The manager it left may not claim it for six months.
+        do {
+            _ = try admin.call("exchange.claim", ["id": id])
+            Issue.record("expected claim_banned")
+        } catch let e as RPCError {
+            #expect(e.code == 1004)
+            #expect(e.data?["until"] == "2027-01-12T09:00:00Z")
+        }
+        _ = try admin.call("session.act_as", ["login": "sidorov"])
+        let claimed = try admin.call("exchange.claim", ["id": id])
+        #expect(claimed["owner_login"] == "sidorov")
+        #expect(claimed["zone"] == "green")
+        #expect(claimed["handover"]?["released_from_login"] == "ivanov")
+        let claimEvent = try events(watcher, 1)
+        #expect(claimEvent.first?["topic"] == "client.claimed")
+        // A head's assignment bypasses the cooldown.
+        _ = try admin.call("session.act_as", ["login": "petrova"])
+        #expect(try admin.call("client.assign", ["id": id, "owner": "ivanov"])["owner_login"] == "ivanov")
+    }
+
+    @Test("an interaction by the owner turns a red client green again")
+    func reset() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let c = try d.connect()
+        try seedTeam(c)
+        let id = try c.call("client.create", ["name": "Reset Co", "owner": "ivanov"])["id"]!
+        _ = try c.call("clock.advance", ["by": "P5M"])
+        #expect(try c.call("client.get", ["id": id])["zone"] == "red")
+        _ = try c.call("session.act_as", ["login": "ivanov"])
+        let logged = try c.call("interaction.log", ["client_id": id, "kind": "call", "result": "back in touch"])
+        #expect(logged["client"]?["zone"] == "green")
+        #expect(logged["client"]?["release_at"] == "2026-12-12T09:00:00Z")
+        let explain = try c.call("client.explain", ["id": id])
+        #expect(explain["clock_set_by"]?["kind"] == "interaction")
+        #expect(explain["next_change"]?["becomes"] == "yellow")
+    }
+
+    @Test("100 managers claim one client at once: exactly one wins, the others get 1003")
+    func concurrentClaims() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let admin = try d.connect()
+        for i in 0..<100 {
+            _ = try admin.call(
+                "user.add", ["login": .string("m\(i)"), "name": .string("M\(i)"), "role": "manager", "uid": .int(Int64(70_000 + i))])
+        }
+        let id = try admin.call("client.create", ["name": "Prize"])["id"]!
+        let codes = Mutex<[Int]>([])
+        let winners = Mutex<[String]>([])
+        let group = DispatchGroup()
+        let gate = DispatchSemaphore(value: 0)
+        for i in 0..<100 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let c = try? d.connect(), (try? c.call("session.act_as", ["login": .string("m\(i)")])) != nil else {
+                    codes.withLock { $0.append(-1) }
+                    return
+                }
+                gate.wait()
+                do {
+                    _ = try c.call("exchange.claim", ["id": id])
+                    winners.withLock { $0.append("m\(i)") }
+                } catch let e as RPCError {
+                    codes.withLock { $0.append(e.code) }
+                } catch {
+                    codes.withLock { $0.append(-2) }
+                }
+            }
+        }
+        for _ in 0..<100 { gate.signal() }
+        group.wait()
+        #expect(winners.withLock { $0.count } == 1)
+        #expect(codes.withLock { $0 }.allSatisfy { $0 == 1003 })
+        #expect(codes.withLock { $0.count } == 99)
+        #expect(try admin.call("client.get", ["id": id])["owner_login"] == .string(winners.withLock { $0.first }))
+    }
+
+    @Test("after downtime, every missed transition is applied in order before serving, with one newest reminder")
+    func catchUp() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", ExchangeTests.start])
+        try d.start()
+        let c = try d.connect()
+        try seedTeam(c)
+        let id = try c.call("client.create", ["name": "Sleeper", "owner": "ivanov"])["id"]!
+        d.stop()
+        d.arguments = ["--clock", "manual", "--clock-start", "2026-07-01T09:00:00Z"]  // 11 days before release
+        try d.start()
+        defer { d.stop() }
+        let c2 = try d.connect()
+        let s = try c2.call("subscribe", ["since": 0, "topics": ["zone.changed"]])
+        #expect(s["seq"]?.intValue ?? 0 >= 3)
+        let evs = try events(c2, 2)
+        #expect(evs.map { $0["data"]?["to"]?.stringValue ?? "" } == ["yellow", "red"])
+        #expect(evs.map { $0["at"]?.stringValue ?? "" } == ["2026-02-12T09:00:00Z", "2026-06-12T09:00:00Z"])
+        #expect(try c2.call("client.get", ["id": id])["zone"] == "red")
+        _ = try c2.call("session.act_as", ["login": "ivanov"])
+        let reminders = (try c2.call("alert.list")["items"]?.arrayValue ?? []).filter { $0["kind"] == "days_to_release" }
+        #expect(reminders.count == 1, "one newest reminder, not a burst: \(reminders)")
+        #expect(reminders.first?["days_left"] == 14)
+    }
+
+    @Test("subscriptions replay with no gap and no duplicate across a reconnect and a restart")
+    func replay() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", ExchangeTests.start])
+        try d.start()
+        let c = try d.connect()
+        try seedTeam(c)
+        for i in 0..<5 { _ = try c.call("client.create", ["name": .string("R\(i)"), "owner": "ivanov"]) }
+        let s1 = try d.connect()
+        _ = try s1.call("subscribe", ["since": 0])
+        let first = try events(s1, 3)
+        let lastSeen = first.last!["seq"]!.intValue!
+        _ = try c.call("clock.advance", ["by": "P1M"])  // 5 zone changes and alerts
+        d.stop()
+        try d.start()
+        defer { d.stop() }
+        let s2 = try d.connect()
+        let info = try s2.call("subscribe", ["since": .int(lastSeen)])
+        let total = info["seq"]!.intValue!
+        var seqs = first.compactMap { $0["seq"]?.intValue }
+        // Root sees everything except other users' alerts; read until the last visible seq.
+        let all = try d.connect().call("server.status")["store"]?["last_seq"]?.intValue ?? 0
+        #expect(all == total)
+        let admin = try d.connect()
+        _ = admin
+        var more = try events(s2, 6)  // 1 remaining create + 5 zone changes at least
+        seqs += more.compactMap { $0["seq"]?.intValue }
+        more.removeAll()
+        #expect(seqs == seqs.sorted())
+        #expect(Set(seqs).count == seqs.count, "no duplicate")
+        #expect(seqs.first == 1)
+    }
+
+    @Test("a subscriber that never reads is closed after the stall limit and slows nobody")
+    func stalledSubscriber() throws {
+        let d = try daemon(["CRMD_SUBSCRIPTIONS_STALL_TIMEOUT": "PT2S", "CRMD_SUBSCRIPTIONS_MAX_QUEUE_BYTES": "16384"])
+        defer { d.stop() }
+        let c = try d.connect()
+        try seedTeam(c)
+        let lazy = try d.connect()
+        _ = try lazy.call("subscribe", ["topics": ["*"]])
+        // Enough events to fill the lazy subscriber's socket and its queue.
+        var items: [JSON] = []
+        for i in 0..<3000 { items.append(["name": .string("Bulk \(i) " + String(repeating: "x", count: 100)), "owner": "ivanov"]) }
+        _ = try c.call("client.import", ["clients": .array(items)])
+        let other = try d.connect()
+        let t0 = Date()
+        for _ in 0..<200 { _ = try other.call("server.ping") }
+        #expect(Date().timeIntervalSince(t0) < 2, "others are not slowed")
+        // Now read: events, then the final notice, then the end of the stream.
+        var closedNotice: JSON? = nil
+        Thread.sleep(forTimeInterval: 3)  // let the stall limit pass (the point of this test is time)
+        while let line = try? lazy.readJSON() {
+            if line["method"] == "subscription.closed" { closedNotice = line }
+        }
+        #expect(closedNotice?["params"]?["reason"] == "too_slow")
+    }
+}
+
+@Suite("Alert delivery command")
+struct DeliveryCommandTests {
+    @Test("a failing delivery command is retried with back-off and the alert is not lost")
+    func retries() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("crmd-deliver-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("deliver.sh")
+        try """
+        #!/bin/sh
+        n=$(cat "\(dir.path)/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "\(dir.path)/count"
+        if [ "$n" -le 2 ]; then exit 3; fi
+        cat >> "\(dir.path)/delivered.jsonl"
+        """.write(to: script, atomically: true, encoding: .utf8)
+        chmod(script.path, 0o755)
+        let d = try TestDaemon(
+            environment: ["CRMD_ALERTS_DELIVERY_COMMAND": script.path],
+            arguments: ["--clock", "manual", "--clock-start", ExchangeTests.start])
+        try d.start()
+        defer { d.stop() }
+        let c = try d.connect()
+        try seedTeam(c)
+        _ = try c.call("client.create", ["name": "Gateway Test", "owner": "ivanov"])
+        _ = try c.call("clock.advance", ["by": "P1M"])  // the yellow alert: first attempt fails
+        #expect(try c.call("server.status")["alerts"]?["command_pending"] == 1)
+        _ = try c.call("clock.advance", ["by": "PT10S"])  // second attempt fails
+        #expect(try c.call("server.status")["alerts"]?["command_failing"] == 1)
+        _ = try c.call("clock.advance", ["by": "PT1M"])  // third succeeds
+        let status = try c.call("server.status")["alerts"]
+        #expect(status?["command_pending"] == 0)
+        let delivered = try String(contentsOf: dir.appendingPathComponent("delivered.jsonl"), encoding: .utf8)
+        let alert = try JSONParser.parse(delivered.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(alert["kind"] == "zone_yellow")
+        #expect(alert["message"]?.stringValue?.contains("Gateway Test") == true)
+        #expect(
+            try String(contentsOf: dir.appendingPathComponent("count"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                == "3")
+    }
+}

@@ -111,7 +111,7 @@ public enum Daemon {
             }
             // Catch up on everything that fell due while crmd was down, in order, before serving.
             let started = Date()
-            let caughtUp = try await scheduler.runDue()
+            let caughtUp = try await scheduler.runDue() + (try await deliverer.runDue())
             if caughtUp > 0 {
                 logger.info(
                     "caught up after downtime", metadata: ["events": "\(caughtUp)", "seconds": "\(Date().timeIntervalSince(started))"])

@@ -23,7 +23,8 @@ public enum ClientError: Error, CustomStringConvertible {
 
 /// A blocking connection to crmd: send a request line, read reply lines. Used by crmctl, the
 /// benchmark and tests; other programs can speak the same protocol with any JSON library.
-public final class Connection {
+/// Use one connection from one thread at a time (it may be handed between threads).
+public final class Connection: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0

@@ -54,14 +54,22 @@ extension ZoneRules {
 
     /// The next instant anything is due for a client in `state`, or `nil` if nothing is left.
     public func nextDue(_ schedule: ZoneSchedule, _ state: ClockState, policy: ReminderPolicy) -> Date {
-        let boundary: Date
-        switch state.zone {
-        case .green: boundary = schedule.yellowAt
-        case .yellow: boundary = schedule.redAt
-        case .red: boundary = schedule.releaseAt
-        }
+        let boundary = Self.boundary(schedule, state.zone)
         guard state.stage < policy.marks.count else { return boundary }
         return min(boundary, markInstant(schedule, daysBefore: policy.marks[state.stage]))
+    }
+
+    static func boundary(_ schedule: ZoneSchedule, _ zone: Zone) -> Date {
+        switch zone {
+        case .green: return schedule.yellowAt
+        case .yellow: return schedule.redAt
+        case .red: return schedule.releaseAt
+        }
+    }
+
+    /// `duration` after `date` in the configured calendar and time zone.
+    public func add(_ duration: ISODuration, to date: Date) -> Date {
+        duration.added(to: date, in: calendar)
     }
 
     /// Every step due at or before `now`, in order, and the state after them. Stops at the
@@ -74,20 +82,17 @@ extension ZoneRules {
     ) -> (steps: [TimelineStep], state: ClockState, released: Bool) {
         var st = state
         var out: [TimelineStep] = []
+        // Calendar arithmetic is the costly part: every mark's instant is computed once.
+        let marks = policy.marks.map { markInstant(schedule, daysBefore: $0) }
         // Marks already in the past when the cycle began are not reminders of this cycle.
-        while st.stage < policy.marks.count, markInstant(schedule, daysBefore: policy.marks[st.stage]) < schedule.start {
+        while st.stage < marks.count, marks[st.stage] < schedule.start {
             st.stage += 1
         }
         while true {
-            let due = nextDue(schedule, st, policy: policy)
+            let boundary = Self.boundary(schedule, st.zone)
+            let due = st.stage < marks.count ? min(boundary, marks[st.stage]) : boundary
             guard due <= now else { break }
-            let boundary: Date
-            switch st.zone {
-            case .green: boundary = schedule.yellowAt
-            case .yellow: boundary = schedule.redAt
-            case .red: boundary = schedule.releaseAt
-            }
-            if st.stage < policy.marks.count, markInstant(schedule, daysBefore: policy.marks[st.stage]) == due, due < boundary {
+            if st.stage < marks.count, marks[st.stage] == due, due < boundary {
                 out.append(.reminder(daysLeft: policy.marks[st.stage], at: due))
                 st.stage += 1
                 continue
@@ -126,20 +131,29 @@ public struct WorkingHours: Sendable, Equatable {
     public var endMinute: Int
     /// ISO weekdays that are working days (1 = Monday ... 7 = Sunday).
     public var days: Set<Int>
-    public var timeZone: TimeZone
+    public var timeZone: TimeZone {
+        didSet { calendar.timeZone = timeZone }
+    }
+    private var calendar: Calendar
 
     public init(startMinute: Int = 9 * 60, endMinute: Int = 19 * 60, days: Set<Int> = [1, 2, 3, 4, 5], timeZone: TimeZone) {
         self.startMinute = startMinute
         self.endMinute = endMinute
         self.days = days
         self.timeZone = timeZone
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = timeZone
+        self.calendar = cal
+    }
+
+    public static func == (a: WorkingHours, b: WorkingHours) -> Bool {
+        a.startMinute == b.startMinute && a.endMinute == b.endMinute && a.days == b.days && a.timeZone == b.timeZone
     }
 
     /// `at` itself if it falls inside working hours, else the next working-day start.
     public func nextDeliveryInstant(at: Date) -> Date {
         guard !days.isEmpty, startMinute < endMinute else { return at }
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = timeZone
+        let cal = calendar
         var day = cal.startOfDay(for: at)
         for _ in 0..<15 {
             let weekday = cal.component(.weekday, from: day)  // 1 = Sunday

@@ -148,7 +148,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             drain(context: context)
             return
         }
-        if event is IdleStateHandler.IdleStateEvent, !busy, queue.isEmpty {
+        if event is IdleStateHandler.IdleStateEvent, !busy, queue.isEmpty, subscriptions.isEmpty {
             let note = Response.notification(
                 method: "server.closing",
                 params: ["reason": "idle_timeout", "message": "Closed after the idle timeout (server.idle_timeout)."])
@@ -340,7 +340,10 @@ final class ConnectionHandler: ChannelInboundHandler {
 extension ConnectionHandler {
     /// `subscribe` and `unsubscribe` live here: a subscription belongs to its connection.
     fileprivate func subscriptionRequest(_ request: Request, session: Session) -> Result<JSON, RPCError> {
-        guard let actor = dispatcher.actor(for: session) else { return .failure(dispatcher.notAUser(session)) }
+        guard let actor = dispatcher.actor(for: session), session.actingAsLogin == nil || actor.actingAdmin != nil else {
+            return .failure(dispatcher.notAUser(session))
+        }
+        dispatcher.stats.request()
         do {
             if request.method == "unsubscribe" {
                 var r = ParamReader(request.params)
@@ -392,14 +395,21 @@ extension ConnectionHandler {
             }
             return
         }
-        guard let session, let actor = dispatcher.actor(for: session) else {
+        guard let session, let actor = dispatcher.actor(for: session), session.actingAsLogin == nil || actor.actingAdmin != nil else {
             dropSubscriber(reason: "not_a_user", message: "This connection's user is no longer active.")
             return
         }
         var more = false
         for i in subscriptions.indices {
             let sub = subscriptions[i]
-            guard let events = try? dispatcher.store.read({ try $0.events(after: sub.cursor, limit: Self.pageSize) }) else { continue }
+            let narrow = actor.role == .manager ? actor.userID : nil
+            guard
+                let events = try? dispatcher.store.read({ tx in
+                    if let me = narrow { return try tx.events(after: sub.cursor, visibleTo: me, limit: Self.pageSize) }
+                    return try tx.events(after: sub.cursor, limit: Self.pageSize)
+                })
+            else { continue }
+            // A page may end early on the filtered query; the cursor still moves to what was read.
             for e in events {
                 if sub.topics?.contains(e.topic) ?? true, dispatcher.visible(e, to: actor) {
                     send(dispatcher.notification(e, subscription: sub.id), context: context, flush: false)

@@ -15,6 +15,7 @@ public final class Dispatcher: Sendable {
     let store: Store
     let settings: Settings
     let rules: ZoneRules
+    let workingHours: WorkingHours
     let clock: any WallClock
     let users = UserDirectory()
     let stats = ServerStats()
@@ -35,6 +36,7 @@ public final class Dispatcher: Sendable {
         self.store = store
         self.settings = settings
         self.rules = ZoneRules(settings.domain.zones)
+        self.workingHours = settings.domain.workingHours
         self.clock = clock
         self.logger = logger
         self.startedAt = clock.now()

@@ -39,7 +39,7 @@ extension Dispatcher {
 
     /// Applies every step due for `c` up to `now` inside `tx`: zone changes, reminders (the
     /// newest only), and the release to the exchange. Returns the number of events recorded.
-    func applyDue(_ tx: Tx, _ client: Client, upTo now: Date) throws -> Int {
+    func applyDue(_ tx: Tx, _ client: Client, upTo now: Date, heads: [User]) throws -> Int {
         var c = client
         guard let schedule = c.schedule, let state = c.clockState else {
             c.nextDueAt = nil
@@ -49,22 +49,26 @@ extension Dispatcher {
         let policy = settings.domain.reminders
         let (steps, newState, released) = rules.steps(schedule, from: state, upTo: now, policy: policy, coalesceReminders: true)
         var events = 0
+        // A client released in this same pass (catch-up after downtime) needs no reminders: they
+        // would be superseded by the release at once.
+        let remindersMatter = !released
         for step in steps {
             switch step {
             case .zone(let from, let to, let at):
                 try event(tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: from, to: to, at: at), at: at)
                 events += 1
-                if to == .yellow, policy.onYellow, let owner = c.ownerID {
+                if to == .yellow, policy.onYellow, remindersMatter, let owner = c.ownerID {
                     let days = rules.daysToRelease(now: at, releaseAt: schedule.releaseAt)
                     try remind(tx, userID: owner, c, kind: "zone_yellow", daysLeft: days, zone: .yellow, at: at, now: now)
                 }
             case .reminder(let daysLeft, let at):
+                guard remindersMatter else { continue }
                 let zone = schedule.zone(at: at) ?? .red
                 if let owner = c.ownerID {
                     try remind(tx, userID: owner, c, kind: "days_to_release", daysLeft: daysLeft, zone: zone, at: at, now: now)
                 }
                 if zone == .red {
-                    for head in try tx.allUsers() where head.role == .head && head.active && head.id != c.ownerID {
+                    for head in heads where head.id != c.ownerID {
                         try remind(tx, userID: head.id, c, kind: "red_copy", daysLeft: daysLeft, zone: zone, at: at, now: now)
                     }
                 }
@@ -97,7 +101,7 @@ extension Dispatcher {
             message =
                 "Client '\(c.name)' (id \(c.id)) is \(zone.rawValue): \(daysLeft) day\(daysLeft == 1 ? "" : "s") until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
         }
-        let deliverAt = settings.domain.workingHours.nextDeliveryInstant(at: at)
+        let deliverAt = workingHours.nextDeliveryInstant(at: at)
         try tx.insertAlert(
             userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
             deliverAt: deliverAt, now: now)
@@ -123,14 +127,18 @@ extension Dispatcher {
         try tx.supersedeAlerts(clientID: c.id)
         var until: Date? = nil
         if let from {
-            let cal = {
-                var k = Calendar(identifier: .gregorian); k.timeZone = rules.thresholds.timeZone; return k
-            }()
-            let u = settings.domain.exchangeCooldown.added(to: at, in: cal)
+            let u = rules.add(settings.domain.exchangeCooldown, to: at)
             try tx.ban(clientID: c.id, userID: from, until: u)
             until = u
         }
         try tx.recordRelease(clientID: c.id, userID: from, at: at, manual: actor != nil, reason: reason)
+        if actor == nil {
+            // The scheduler's own change is audited like any other (the card's story stays whole).
+            let system = Actor.builtinAdmin(uid: daemonUID, login: "crmd scheduler")
+            try audit(
+                tx, system, "client", c.id, "release", before: ["owner": .int(from), "zone": .string(fromZone?.rawValue)],
+                after: ["status": "exchange", "released_at": wire.time(at), "reason": .string(reason)], at: at)
+        }
         try event(
             tx, "client.released", clientID: c.id, ownerID: from,
             [

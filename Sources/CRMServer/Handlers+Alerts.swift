@@ -51,7 +51,7 @@ extension Dispatcher {
         }
         let (from, to) = try call.decode { r in (r.optionalTimestamp("from"), r.optionalTimestamp("to")) }
         try read(call) { tx, now in
-            let periodTo = to ?? now
+            let periodTo = to ?? now.addingTimeInterval(0.001)  // "until now" includes now
             let periodFrom = from ?? periodTo.addingTimeInterval(-30 * 86_400)
             var rows: [Int64: JSONObject] = [:]
             for z in try tx.zonesByOwner() {
@@ -97,9 +97,7 @@ extension Dispatcher {
                     r.problem("by", "must be an ISO 8601 duration like P30D or PT1H")
                     return now
                 }
-                var cal = Calendar(identifier: .gregorian)
-                cal.timeZone = rules.thresholds.timeZone
-                return d.added(to: now, in: cal)
+                return rules.add(d, to: now)
             }
             guard let to = r.optionalTimestamp("to") else {
                 r.problem("to", "is required (an RFC 3339 timestamp)")

@@ -10,7 +10,9 @@ extension Dispatcher {
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
             guard c.status == .assigned else {
-                throw DomainError(.conflict, "Client \(c.id) '\(c.name)' is not assigned (it is \(c.status.rawValue)); nothing to release.")
+                throw DomainError(
+                    .conflict, "Client \(c.id) '\(c.name)' is not assigned (it is \(c.status.rawValue)); nothing to release.",
+                    details: [("client_id", .int(c.id)), ("status", .string(c.status.rawValue))])
             }
             let mayRelease = actor.role == .admin || actor.role == .head || (actor.role == .manager && c.ownerID == actor.userID)
             guard mayRelease else { throw forbiddenOnClient(c, actor, "release") }
@@ -73,7 +75,8 @@ extension Dispatcher {
                 let n = try tx.claimCount(userID: me.id, since: today)
                 if n >= domain.maxClaimsPerDay {
                     throw DomainError(
-                        .limitReached, "You have claimed \(n) clients today, the limit (exchange.max_claims_per_day); try tomorrow.",
+                        .limitReached,
+                        "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
                         details: [("limit", .int(Int64(domain.maxClaimsPerDay))), ("kind", .string("claims_per_day"))])
                 }
             }
@@ -81,7 +84,7 @@ extension Dispatcher {
                 let n = try tx.ownedCount(userID: me.id)
                 if n >= domain.maxClientsPerManager {
                     throw DomainError(
-                        .limitReached, "You already lead \(n) clients, the limit (exchange.max_clients_per_manager).",
+                        .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
                         details: [("limit", .int(Int64(domain.maxClientsPerManager))), ("kind", .string("clients_per_manager"))])
                 }
             }
@@ -125,7 +128,9 @@ extension Dispatcher {
         let actor = call.actor
         try read(call) { tx, now in
             guard let c = try tx.client(id: id) else { throw DomainError.notFound("client", id) }
-            guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "explain") }
+            guard c.status != .assigned || Access.canSeeFullCard(actor, ownerID: c.ownerID) else {
+                throw forbiddenOnClient(c, actor, "explain")
+            }
             var o: JSONObject = ["client_id": .int(c.id), "name": .string(c.name), "status": .string(c.status.rawValue)]
             let resetting = settings.domain.resettingKinds.map(\.rawValue).sorted()
             switch c.status {
@@ -206,12 +211,9 @@ extension Dispatcher {
             return (days, proposed)
         }
         try read(call) { tx, now in
-            let end = ISODuration(days: days).added(
-                to: now,
-                in: {
-                    var k = Calendar(identifier: .gregorian); k.timeZone = rules.thresholds.timeZone; return k
-                }())
+            let end = rules.add(ISODuration(days: days), to: now)
             var byOwner: [Int64: [JSON]] = [:]
+            var counts: [Int64: Int] = [:]
             var total = 0
             if let proposed {
                 let what = ZoneRules(proposed)
@@ -222,6 +224,7 @@ extension Dispatcher {
                         let release = what.schedule(from: row.start).releaseAt
                         if release < end, let owner = row.ownerID, actor.role != .manager || owner == actor.userID {
                             total += 1
+                            counts[owner, default: 0] += 1
                             if byOwner[owner, default: []].count < 100 {
                                 byOwner[owner, default: []].append(["client_id": .int(row.id), "release_at": wire.time(max(release, now))])
                             }
@@ -234,6 +237,7 @@ extension Dispatcher {
                 for c in try tx.releasesDue(from: .distantPast, to: end, limit: 100_000) {
                     guard let owner = c.ownerID, actor.role != .manager || owner == actor.userID else { continue }
                     total += 1
+                    counts[owner, default: 0] += 1
                     if byOwner[owner, default: []].count < 100 {
                         byOwner[owner, default: []].append([
                             "client_id": .int(c.id), "name": .string(c.name), "release_at": wire.time(c.schedule?.releaseAt),
@@ -243,7 +247,7 @@ extension Dispatcher {
             }
             let managers = byOwner.keys.sorted().map { owner -> JSON in
                 [
-                    "owner": .int(owner), "owner_login": wire.login(owner), "count": .int(byOwner[owner]?.count ?? 0),
+                    "owner": .int(owner), "owner_login": wire.login(owner), "count": .int(counts[owner] ?? 0),
                     "clients": .array(byOwner[owner] ?? []),
                 ]
             }

@@ -27,7 +27,10 @@ extension Dispatcher {
                     "delivery_command": .bool(settings.deliveryCommand != nil), "command_pending": .int(backlog.pending),
                     "command_failing": .int(backlog.failing), "next_delivery": wire.time(try tx.earliestAlertDelivery()),
                 ],
-                "scheduler": ["next_due": wire.time(try tx.earliestDue()), "clock": .string(clock is ManualClock ? "manual" : "system")],
+                "scheduler": [
+                    "next_due": wire.time(try tx.earliestDue()),
+                    "clock": .string(clock is ManualClock ? "manual" : (clock is AcceleratedClock ? "accelerated" : "system")),
+                ],
             ]
         }
     }

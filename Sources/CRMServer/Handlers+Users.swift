@@ -143,9 +143,14 @@ extension Dispatcher {
                         c.ownerID = heir.id
                         c.assignedAt = now
                         c.updatedAt = now
-                        startCycle(&c)
+                        let previous = startCycle(&c)
                         try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
                         try tx.supersedeAlerts(clientID: c.id)
+                        if let previous, previous != c.appliedZone {
+                            try event(
+                                tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
+                                zoneEventData(c, from: previous, to: c.appliedZone, at: now), at: now)
+                        }
                         try audit(
                             tx, actor, "client", c.id, "assign", before: ["owner": .int(old)], after: ["owner": .int(heir.id)], at: now)
                         try event(

@@ -46,8 +46,9 @@ public final class Scheduler: Service, Sendable {
             let now = dispatcher.clock.now()
             let (clients, events) = try await dispatcher.store.write { [dispatcher, batch] tx -> (Int, Int) in
                 let due = try tx.dueClients(upTo: now, limit: batch)
+                let heads = try tx.allUsers().filter { $0.role == .head && $0.active }
                 var events = 0
-                for c in due { events += try dispatcher.applyDue(tx, c, upTo: now) }
+                for c in due { events += try dispatcher.applyDue(tx, c, upTo: now, heads: heads) }
                 return (due.count, events)
             }
             total += events

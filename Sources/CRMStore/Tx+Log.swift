@@ -90,6 +90,19 @@ extension Tx {
         }
     }
 
+    /// Events after `seq` that concern `ownerID` or the exchange, oldest first: the SQL side of a
+    /// manager's visibility, so a manager's subscription never reads other managers' events.
+    public func events(after seq: Int64, visibleTo ownerID: Int64, limit: Int) throws -> [StoredEvent] {
+        try rows(
+            """
+            SELECT seq, at, topic, client_id, owner_id, data FROM events
+            WHERE seq > ? AND (owner_id = ? OR topic IN ('client.released', 'client.claimed')) ORDER BY seq LIMIT ?
+            """, [seq, ownerID, limit]
+        ).map {
+            StoredEvent(seq: $0[0], at: date($0[1] as Int64), topic: $0[2], clientID: $0[3], ownerID: $0[4], data: $0[5])
+        }
+    }
+
     /// The newest seq, 0 when the log is empty.
     public func lastSeq() throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM events") ?? 0

@@ -16,11 +16,15 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Seconds each throughput phase runs.") var seconds = 3.0
     @Option(help: "Concurrent connections for the multi-connection phases.") var connections = 16
     @Option(help: "Write the JSON figures to this file too.") var jsonOut: String?
-    @Option(help: "Phases to run, comma-separated: ping, get, find, log, startup (default: all).") var phases: String?
+    @Option(help: "Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle (default: all).") var phases: String?
+    @Option(help: "Clients due at the same instant in the zones phase.") var dueClients = 100_000
+    @Option(help: "Seconds the idle phase watches crmd's CPU.") var idleSeconds = 60.0
 
     func run() throws {
         let bench = Bench(clients: clients, seconds: seconds, connections: connections)
         if let phases { bench.phases = Set(phases.split(separator: ",").map(String.init)) }
+        bench.dueClients = min(dueClients, clients)
+        bench.idleSeconds = idleSeconds
         try bench.run()
         let json = bench.report.json
         print("")
@@ -131,7 +135,9 @@ final class Bench {
     let report = Report()
     var daemon: TestDaemon!
     var clientIDs: ClosedRange<Int64> = 1...1
-    var phases: Set<String> = ["ping", "get", "find", "log", "startup"]
+    var phases: Set<String> = ["ping", "get", "find", "log", "startup", "zones", "catchup", "idle"]
+    var dueClients = 100_000
+    var idleSeconds = 60.0
 
     init(clients: Int, seconds: Double, connections: Int) {
         self.clients = clients
@@ -146,15 +152,18 @@ final class Bench {
             ("machine", machineDescription()), ("clients", String(clients)), ("connections", String(connections)),
             ("seconds_per_phase", String(seconds)), ("crmd", TestDaemon.binaryPath()),
         ]
-        daemon = try TestDaemon()
-        try daemon.start()
-        defer { daemon.stop() }
-        try load()
-        if phases.contains("ping") { try pingPhase() }
-        if phases.contains("get") { try getPhase() }
-        if phases.contains("find") { try findPhase() }
-        if phases.contains("log") { try logPhase() }
-        if phases.contains("startup") { try startupAndMemory() }
+        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup"]) {
+            daemon = try TestDaemon()
+            try daemon.start()
+            try load()
+            if phases.contains("ping") { try pingPhase() }
+            if phases.contains("get") { try getPhase() }
+            if phases.contains("find") { try findPhase() }
+            if phases.contains("log") { try logPhase() }
+            if phases.contains("startup") { try startupAndMemory() }
+            daemon.stop()
+        }
+        if !phases.isDisjoint(with: ["zones", "catchup", "idle"]) { try zonePhases() }
     }
 
     func machineDescription() -> String {
@@ -343,6 +352,101 @@ final class Bench {
         let rss = rssMiB(pid: daemon.pid ?? 0)
         report.add("crmd RSS, 100 open connections (\(clients) clients)", rss, "MiB", target: "<= 150", met: rss <= 150)
         withExtendedLifetime(conns) {}
+    }
+
+    /// The scheduler under load, on a manual clock: `dueClients` of `clients` turn yellow at one
+    /// instant; 100 managers subscribed receive their events; then a year of downtime is caught
+    /// up at start-up; then crmd idles.
+    func zonePhases() throws {
+        let t0 = "2026-01-05T09:00:00Z"  // a Monday, inside working hours in Moscow
+        let z = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", t0])
+        try z.start()
+        defer { z.stop() }
+        let c = try z.connect()
+        log("zones: loading \(clients) clients for 100 managers (\(dueClients) due at one instant) ...")
+        for i in 0..<100 { _ = try c.call("user.add", ["login": .string("z\(i)"), "name": .string("Z\(i)"), "role": "manager"]) }
+        func importClients(_ from: Int, _ to: Int) throws {
+            var k = from
+            while k < to {
+                let n = min(10_000, to - k)
+                let items: [JSON] = (k..<(k + n)).map { ["name": .string("Z client \($0)"), "owner": .string("z\($0 % 100)")] }
+                _ = try c.call("client.import", ["clients": .array(items)])
+                k += n
+            }
+        }
+        try importClients(0, dueClients)
+        _ = try c.call("clock.advance", ["by": "P1D"])
+        try importClients(dueClients, clients)
+        // 100 managers subscribe to their zone changes.
+        var subs: [Connection] = []
+        for i in 0..<100 {
+            let s = try z.connect()
+            _ = try s.call("session.act_as", ["login": .string("z\(i)")])
+            _ = try s.call("subscribe", ["topics": ["zone.changed"]])
+            subs.append(s)
+        }
+        let expected = dueClients / 100
+        let received = Mutex<[Int]>([Int](repeating: 0, count: 100))
+        let done = DispatchGroup()
+        let start = nowNS()
+        let finishTimes = Mutex<[UInt64]>([])
+        for (i, s) in subs.enumerated() {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                var n = 0
+                while n < expected, let line = try? s.readLine() {
+                    if RawCall.contains(line, Array("\"zone.changed\"".utf8)) { n += 1 }
+                }
+                received.withLock { $0[i] = n }
+                finishTimes.withLock { $0.append(nowNS()) }
+            }
+        }
+        if phases.contains("zones") {
+            let t = nowNS()
+            _ = try c.call("clock.set", ["to": "2026-02-05T09:00:00Z"])
+            let applied = Double(nowNS() - t) / 1e9
+            report.add(
+                "zones: \(dueClients) of \(clients) clients due at one instant, applied and recorded", applied, "s", target: "<= 2",
+                met: applied <= 2)
+            done.wait()
+            let delivered = Double((finishTimes.withLock { $0.max() } ?? start) - t) / 1e9
+            let got = received.withLock { $0.reduce(0, +) }
+            report.add(
+                "zones: their events delivered to 100 subscribers (\(got) notifications)", delivered, "s", target: "<= 3",
+                met: delivered <= 3 && got == expected * 100)
+        }
+        for s in subs { s.finishSending() }
+        if phases.contains("catchup") {
+            z.stop()
+            z.arguments = ["--clock", "manual", "--clock-start", "2027-02-05T09:00:00Z"]
+            log("catch-up after a year of downtime at \(clients) clients ...")
+            let t = nowNS()
+            try z.start(timeout: 600)
+            let secs = Double(nowNS() - t) / 1e9
+            report.add("catch-up after a year of downtime (\(clients) clients) to ready", secs, "s", target: "<= 30", met: secs <= 30)
+            let st = try z.connect().call("server.status")
+            report.info.append(("after catch-up", JSONWriter.string(st["clients"] ?? .null)))
+        }
+        if phases.contains("idle") {
+            log("idle CPU for \(idleSeconds) s ...")
+            let pid = z.pid ?? 0
+            let before = cpuSeconds(pid: pid)
+            Thread.sleep(forTimeInterval: idleSeconds)
+            let used = cpuSeconds(pid: pid) - before
+            let pct = used / idleSeconds * 100
+            report.add("idle crmd CPU over \(Int(idleSeconds)) s (\(clients) clients)", pct, "% of a core", target: "< 1", met: pct < 1)
+        }
+    }
+
+    /// User + system CPU seconds of a process, from /proc.
+    func cpuSeconds(pid: Int32) -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = s.lastIndex(of: ")")
+        else { return 0 }
+        let fields = s[s.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let u = Double(fields[11]), let k = Double(fields[12]) else { return 0 }
+        return (u + k) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func rssMiB(pid: Int32) -> Double {

@@ -49,6 +49,10 @@ struct ExchangeTests {
         #expect(released["status"] == "exchange")
         #expect(released["released_at"] == "2026-07-12T09:00:00Z")
         #expect(released["owner"] == .null)
+        let history = try admin.call("client.history", ["id": id])["items"]?.arrayValue ?? []
+        #expect(history.last?["action"] == "release")
+        #expect(history.last?["actor_login"] == "crmd scheduler")
+        #expect(history.last?["at"] == "2026-07-12T09:00:00Z")
 
         let seen = try events(watcher, 3)
         #expect(seen.map { $0["topic"]!.stringValue! } == ["zone.changed", "zone.changed", "client.released"])

@@ -27,6 +27,11 @@ extension Dispatcher {
         return previous
     }
 
+    /// The calendar day of `date` in the configured time zone, as `YYYY-MM-DD`.
+    func localDay(_ date: Date) -> String {
+        String(RFC3339.format(milliseconds: rules.localDayNumber(date) * 86_400_000).prefix(10))
+    }
+
     /// The `zone.changed` event data.
     func zoneEventData(_ c: Client, from: Zone?, to: Zone?, at: Date) -> JSON {
         [

@@ -74,6 +74,15 @@ extension Dispatcher {
             }
             var list = rows.keys.sorted().compactMap { rows[$0] }
             if actor.role == .manager { list = list.filter { $0["owner"] == .int(actor.userID ?? -1) } }
+            var days: [String: [JSON]] = [:]
+            for s in try tx.zoneSeries(fromDay: localDay(periodFrom), toDay: localDay(periodTo)) {
+                if actor.role == .manager, s.userID != actor.userID { continue }
+                days[s.day, default: []].append([
+                    "owner": .int(s.userID), "owner_login": wire.login(s.userID), "green": .int(s.green), "yellow": .int(s.yellow),
+                    "red": .int(s.red), "exchange": .int(s.exchange),
+                ])
+            }
+            let series = days.keys.sorted().map { day -> JSON in ["day": .string(day), "managers": .array(days[day] ?? [])] }
             let counts = try tx.zoneCounts(now: now)
             return [
                 "now": wire.time(now), "from": wire.time(periodFrom), "to": wire.time(periodTo),
@@ -82,6 +91,7 @@ extension Dispatcher {
                     "unassigned": .int(counts.unassigned),
                 ],
                 "managers": .array(list.map(JSON.object)),
+                "series": .array(series),
             ]
         }
     }

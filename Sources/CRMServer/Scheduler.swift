@@ -20,6 +20,7 @@ public final class Scheduler: Service, Sendable {
     private let running = Mutex<Bool>(false)
     /// Figures for status: transitions applied, runs.
     let applied = Atomic<Int>(0)
+    private let lastSnapshot = Mutex<String?>(nil)
     /// When the loop last completed a pass (for health).
     let lastPass = Atomic<Int64>(0)
 
@@ -57,6 +58,13 @@ public final class Scheduler: Service, Sendable {
         if total > 0 {
             applied.wrappingAdd(total, ordering: .relaxed)
             dispatcher.eventsAppended()
+        }
+        // The first pass of each local day records the day's zone counts per manager (the daily
+        // series of report.zones).
+        let day = dispatcher.localDay(dispatcher.clock.now())
+        if lastSnapshot.withLock({ $0 }) != day {
+            _ = try await dispatcher.store.write { tx in try tx.snapshotZones(day: day) }
+            lastSnapshot.withLock { $0 = day }
         }
         lastPass.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
         return total

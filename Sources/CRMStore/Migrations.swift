@@ -10,8 +10,22 @@ enum Migrations {
         m.registerMigration("v2: applied zones, scheduler index, exchange bans, claims, alerts") { db in
             try db.execute(sql: v2)
         }
+        m.registerMigration("v3: daily zone snapshots per manager") { db in
+            try db.execute(sql: v3)
+        }
         return m
     }
+
+    static let v3 = """
+        CREATE TABLE zone_daily(
+          day TEXT NOT NULL,
+          user_id INTEGER NOT NULL,
+          green INTEGER NOT NULL,
+          yellow INTEGER NOT NULL,
+          red INTEGER NOT NULL,
+          exchange INTEGER NOT NULL,
+          PRIMARY KEY(day, user_id)) WITHOUT ROWID;
+        """
 
     static let v2 = """
         ALTER TABLE clients ADD COLUMN zone TEXT;

@@ -105,6 +105,36 @@ extension Tx {
         ).map { (ownerID: $0[0], green: $0[1], yellow: $0[2], red: $0[3]) }
     }
 
+    /// Records today's per-manager zone counts once (the first scheduler pass of each local day).
+    /// Returns false if the day was already recorded.
+    @discardableResult
+    public func snapshotZones(day: String) throws -> Bool {
+        guard try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM zone_daily WHERE day = ?"), arguments: [day]) == 0 else {
+            return false
+        }
+        try exec(
+            """
+            INSERT INTO zone_daily(day, user_id, green, yellow, red, exchange)
+            SELECT ?, u, sum(g), sum(y), sum(r), sum(e) FROM (
+              SELECT owner_id AS u, zone = 'green' AS g, zone = 'yellow' AS y, zone = 'red' AS r, 0 AS e
+                FROM clients WHERE status = 'assigned' AND owner_id IS NOT NULL
+              UNION ALL
+              SELECT released_from, 0, 0, 0, 1 FROM clients WHERE status = 'exchange' AND released_from IS NOT NULL)
+            GROUP BY u
+            """, [day])
+        return true
+    }
+
+    /// The daily snapshots between two local days (inclusive), by day then manager.
+    public func zoneSeries(fromDay: String, toDay: String) throws -> [(
+        day: String, userID: Int64, green: Int, yellow: Int, red: Int, exchange: Int
+    )] {
+        try rows(
+            "SELECT day, user_id, green, yellow, red, exchange FROM zone_daily WHERE day >= ? AND day <= ? ORDER BY day, user_id",
+            [fromDay, toDay]
+        ).map { (day: $0[0], userID: $0[1], green: $0[2], yellow: $0[3], red: $0[4], exchange: $0[5]) }
+    }
+
     /// The latest interaction that reset the clock, with its author (for `client.explain`).
     public func lastResettingInteraction(clientID: Int64) throws -> Interaction? {
         try row(

@@ -111,6 +111,29 @@ struct ExchangeTests {
         #expect(explain["next_change"]?["becomes"] == "yellow")
     }
 
+    @Test("report.zones gives the counts now and a daily series per manager")
+    func reportSeries() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let c = try d.connect()
+        try seedTeam(c)
+        _ = try c.call("client.create", ["name": "A", "owner": "ivanov"])
+        _ = try c.call("client.create", ["name": "B", "owner": "ivanov"])
+        _ = try c.call("client.create", ["name": "C", "owner": "sidorov"])
+        _ = try c.call("clock.advance", ["by": "P1D"])
+        _ = try c.call("clock.set", ["to": "2026-02-13T09:00:00Z"])  // all yellow
+        let r = try c.call("report.zones", ["from": "2026-01-12T00:00:00Z"])
+        let ivanovNow = r["managers"]?.arrayValue?.first { $0["owner_login"] == "ivanov" }
+        #expect(ivanovNow?["yellow"] == 2)
+        let series = r["series"]?.arrayValue ?? []
+        #expect(series.map { $0["day"]?.stringValue ?? "" } == ["2026-01-13", "2026-02-13"])
+        let lastDay = series.last?["managers"]?.arrayValue?.first { $0["owner_login"] == "ivanov" }
+        #expect(lastDay?["yellow"] == 2)
+        #expect(lastDay?["green"] == 0)
+        let firstDay = series.first?["managers"]?.arrayValue?.first { $0["owner_login"] == "sidorov" }
+        #expect(firstDay?["green"] == 1)
+    }
+
     @Test("100 managers claim one client at once: exactly one wins, the others get 1003")
     func concurrentClaims() throws {
         let d = try daemon()

@@ -51,7 +51,7 @@ extension Dispatcher {
         }
         let (from, to) = try call.decode { r in (r.optionalTimestamp("from"), r.optionalTimestamp("to")) }
         try read(call) { tx, now in
-            let periodTo = to ?? now.addingTimeInterval(0.001)  // "until now" includes now
+            let periodTo = to ?? now
             let periodFrom = from ?? periodTo.addingTimeInterval(-30 * 86_400)
             var rows: [Int64: JSONObject] = [:]
             for z in try tx.zonesByOwner() {

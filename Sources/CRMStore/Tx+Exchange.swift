@@ -69,9 +69,9 @@ extension Tx {
         try rows(
             """
             SELECT user_id, sum(c), sum(r), sum(m) FROM (
-              SELECT user_id, 1 AS c, 0 AS r, 0 AS m FROM claims WHERE at >= ? AND at < ?
+              SELECT user_id, 1 AS c, 0 AS r, 0 AS m FROM claims WHERE at >= ? AND at <= ?
               UNION ALL
-              SELECT user_id, 0, 1, manual FROM releases WHERE at >= ? AND at < ? AND user_id IS NOT NULL)
+              SELECT user_id, 0, 1, manual FROM releases WHERE at >= ? AND at <= ? AND user_id IS NOT NULL)
             GROUP BY user_id ORDER BY user_id
             """, [ms(from), ms(to), ms(from), ms(to)]
         ).map { (userID: $0[0], claims: $0[1], releases: $0[2], manual: $0[3]) }

@@ -453,7 +453,10 @@ extension Dispatcher {
             try audit(tx, actor, "client", c.id, "assign", before: before, after: after, at: now)
             try event(
                 tx, "client.assigned", clientID: c.id, ownerID: c.ownerID,
-                ["client_id": .int(c.id), "from": .int(old), "to": .int(c.ownerID), "by": .string(actor.login)], at: now)
+                [
+                    "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(c.ownerID),
+                    "to_login": wire.login(c.ownerID), "by": .string(actor.login),
+                ], at: now)
             return after
         }
     }

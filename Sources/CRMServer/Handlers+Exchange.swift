@@ -107,7 +107,7 @@ extension Dispatcher {
                 tx, "client.claimed", clientID: c.id, ownerID: me.id,
                 [
                     "client_id": .int(c.id), "name": .string(c.name), "by": .string(me.login), "owner": .int(me.id),
-                    "released_from": .int(from),
+                    "owner_login": .string(me.login), "released_from": .int(from), "released_from_login": wire.login(from),
                 ],
                 at: now)
             // A handover summary, so the new manager starts informed.

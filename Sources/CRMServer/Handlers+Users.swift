@@ -155,7 +155,10 @@ extension Dispatcher {
                             tx, actor, "client", c.id, "assign", before: ["owner": .int(old)], after: ["owner": .int(heir.id)], at: now)
                         try event(
                             tx, "client.assigned", clientID: c.id, ownerID: heir.id,
-                            ["client_id": .int(c.id), "from": .int(old), "to": .int(heir.id), "by": .string(actor.login)], at: now)
+                            [
+                                "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(heir.id),
+                                "to_login": .string(heir.login), "by": .string(actor.login),
+                            ], at: now)
                         moved += 1
                     }
                     guard let next = page.nextCursor else { break }

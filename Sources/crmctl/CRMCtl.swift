@@ -16,7 +16,8 @@ struct CRMCtl: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Status.self, Ping.self, WhoAmI.self, UserCommand.self, ClientCommand.self, LogCommand.self, InteractionsCommand.self,
-            ContactCommand.self, RPC.self,
+            ContactCommand.self, ExchangeCommand.self, Claim.self, Release.self, Explain.self, Preview.self, AlertsCommand.self, Watch.self,
+            ReportCommand.self, ClockCommand.self, RPC.self,
         ])
 }
 

@@ -424,41 +424,42 @@ extension Dispatcher {
         }
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
+            var owner: User? = nil
+            if case .some(.some(let ref)) = ownerRef { owner = try resolveOwner(tx, ref) }
             let before = wire.client(c, now: now, full: true)
-            let old = c.ownerID
-            if case .some(.some(let ref)) = ownerRef {
-                let u = try resolveOwner(tx, ref)
-                c.ownerID = u.id
-                c.status = .assigned
-                c.assignedAt = now
-            } else {
-                c.ownerID = nil
-                c.status = .unassigned
-                c.assignedAt = nil
-            }
-            // A head's assignment is not bound by the exchange cooldown (it is audited).
-            c.releasedAt = nil
-            c.releasedFrom = nil
-            c.releaseReason = nil
-            c.updatedAt = now
-            let previous = startCycle(&c)
-            try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
-            try tx.supersedeAlerts(clientID: c.id)
-            if let previous, previous != c.appliedZone {
-                try event(
-                    tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: previous, to: c.appliedZone, at: now),
-                    at: now)
-            }
+            try setOwner(tx, &c, to: owner, by: actor, now: now)
             let after = wire.client(c, now: now, full: true)
             try audit(tx, actor, "client", c.id, "assign", before: before, after: after, at: now)
-            try event(
-                tx, "client.assigned", clientID: c.id, ownerID: c.ownerID,
-                [
-                    "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(c.ownerID),
-                    "to_login": wire.login(c.ownerID), "by": .string(actor.login),
-                ], at: now)
             return after
         }
+    }
+
+    /// Gives a client to `owner` (or to nobody) with a fresh green clock: the one path for a
+    /// head's assignment and for handing over a departing manager's clients. Not bound by the
+    /// exchange cooldown; the caller audits it.
+    func setOwner(_ tx: Tx, _ c: inout Client, to owner: User?, by actor: Actor, now: Date) throws {
+        let old = c.ownerID
+        c.ownerID = owner?.id
+        c.status = owner == nil ? .unassigned : .assigned
+        c.assignedAt = owner == nil ? nil : now
+        c.releasedAt = nil
+        c.releasedFrom = nil
+        c.releaseReason = nil
+        c.updatedAt = now
+        let previous = startCycle(&c)
+        try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
+        try tx.supersedeAlerts(clientID: c.id)
+        if let previous, previous != c.appliedZone {
+            try event(
+                tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: previous, to: c.appliedZone, at: now),
+                at: now)
+        }
+        try event(
+            tx, "client.assigned", clientID: c.id, ownerID: c.ownerID,
+            [
+                "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(c.ownerID),
+                "to_login": .string(owner?.login), "by": .string(actor.login),
+            ], at: now)
     }
 
     func clientHistory(_ call: Call) throws {

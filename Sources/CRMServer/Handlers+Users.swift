@@ -140,25 +140,9 @@ extension Dispatcher {
                     let page = try tx.listClients(ClientFilter(ownerID: u.id, now: now, afterID: cursor, limit: 500))
                     for var c in page.items where c.status == .assigned {
                         let old = c.ownerID
-                        c.ownerID = heir.id
-                        c.assignedAt = now
-                        c.updatedAt = now
-                        let previous = startCycle(&c)
-                        try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
-                        try tx.supersedeAlerts(clientID: c.id)
-                        if let previous, previous != c.appliedZone {
-                            try event(
-                                tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
-                                zoneEventData(c, from: previous, to: c.appliedZone, at: now), at: now)
-                        }
+                        try setOwner(tx, &c, to: heir, by: actor, now: now)
                         try audit(
                             tx, actor, "client", c.id, "assign", before: ["owner": .int(old)], after: ["owner": .int(heir.id)], at: now)
-                        try event(
-                            tx, "client.assigned", clientID: c.id, ownerID: heir.id,
-                            [
-                                "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(heir.id),
-                                "to_login": .string(heir.login), "by": .string(actor.login),
-                            ], at: now)
                         moved += 1
                     }
                     guard let next = page.nextCursor else { break }

@@ -41,20 +41,11 @@ struct GlobalOptions: ParsableArguments {
     /// Calls one method and prints its result with `render` (or as JSON), mapping failures to
     /// a message on stderr and a non-zero exit.
     func run(_ method: String, _ params: JSONObject = JSONObject(), render: (JSON) -> Void) throws {
-        do {
-            let conn = try connect()
-            let result = try conn.call(method, .object(params))
-            if json {
-                print(JSONWriter.string(result))
-            } else {
-                render(result)
-            }
-        } catch let e as RPCError {
-            printError(e)
-            throw ExitCode(1)
-        } catch let e as ClientError {
-            FileHandle.standardError.write(Data("crmctl: \(e)\n".utf8))
-            throw ExitCode(69)
+        let result = try session { conn in try conn.call(method, .object(params)) }
+        if json {
+            print(JSONWriter.string(result))
+        } else {
+            render(result)
         }
     }
 }

@@ -258,16 +258,7 @@ struct ContactCommand: ParsableCommand {
 
         func run() throws {
             try global.run("contact.list", ["client_id": .int(clientID)]) { r in
-                var t = Table(["id", "name", "position", "phones", "emails", "dm"])
-                for k in r["items"]?.arrayValue ?? [] {
-                    t.add([
-                        str(k["id"]), str(k["name"]), str(k["position"]),
-                        (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-                        (k["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-                        k["decision_maker"] == .bool(true) ? "yes" : "",
-                    ])
-                }
-                t.print()
+                printContacts(r["items"]?.arrayValue ?? [])
             }
         }
     }

@@ -120,16 +120,7 @@ struct Claim: ParsableCommand {
             let contacts = h["contacts"]?.arrayValue ?? []
             print(contacts.isEmpty ? "\nno contacts" : "\ncontacts")
             if !contacts.isEmpty {
-                var t = Table(["id", "name", "position", "phones", "emails", "dm"])
-                for k in contacts {
-                    t.add([
-                        str(k["id"]), str(k["name"]), str(k["position"]),
-                        (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-                        (k["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-                        k["decision_maker"] == .bool(true) ? "yes" : "",
-                    ])
-                }
-                t.print()
+                printContacts(contacts)
             }
         }
     }

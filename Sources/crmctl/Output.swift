@@ -144,3 +144,17 @@ func printClientList(_ r: JSON) {
     t.print()
     if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
 }
+
+/// A table of contacts: id, name, position, phones, e-mails, decision maker.
+func printContacts(_ list: [JSON]) {
+    var t = Table(["id", "name", "position", "phones", "emails", "dm"])
+    for k in list {
+        t.add([
+            str(k["id"]), str(k["name"]), str(k["position"]),
+            (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
+            (k["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
+            k["decision_maker"] == .bool(true) ? "yes" : "",
+        ])
+    }
+    t.print()
+}

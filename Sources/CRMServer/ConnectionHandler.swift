@@ -340,9 +340,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 extension ConnectionHandler {
     /// `subscribe` and `unsubscribe` live here: a subscription belongs to its connection.
     fileprivate func subscriptionRequest(_ request: Request, session: Session) -> Result<JSON, RPCError> {
-        guard let actor = dispatcher.actor(for: session), session.actingAsLogin == nil || actor.actingAdmin != nil else {
-            return .failure(dispatcher.notAUser(session))
-        }
+        guard dispatcher.actor(for: session) != nil else { return .failure(dispatcher.notAUser(session)) }
         dispatcher.stats.request()
         do {
             if request.method == "unsubscribe" {
@@ -371,7 +369,6 @@ extension ConnectionHandler {
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 context.eventLoop.execute { bound.value.pump() }
             }
-            _ = actor
             return .success(["subscription": .int(id), "seq": .int(last)])
         } catch let e as RPCError {
             return .failure(e)
@@ -395,7 +392,7 @@ extension ConnectionHandler {
             }
             return
         }
-        guard let session, let actor = dispatcher.actor(for: session), session.actingAsLogin == nil || actor.actingAdmin != nil else {
+        guard let session, let actor = dispatcher.actor(for: session) else {
             dropSubscriber(reason: "not_a_user", message: "This connection's user is no longer active.")
             return
         }

@@ -50,34 +50,35 @@ public final class Dispatcher: Sendable {
 
     // MARK: identity
 
-    /// The actor for a session: its act-as user, its uid's user, or a built-in admin.
+    /// The actor for a session: its act-as user, else its uid's user or a built-in admin. `nil`
+    /// when the uid is no active user, or the user acted as is no longer active (the connection
+    /// has no identity until `session.act_as` is called again).
     func actor(for session: Session) -> Actor? {
-        let real: Actor
-        if session.uid == 0 {
-            real = .builtinAdmin(uid: 0, login: "root")
-        } else if session.uid == daemonUID {
-            real = .builtinAdmin(uid: session.uid, login: systemLogin(uid: session.uid) ?? "uid:\(session.uid)")
-        } else if let u = users.user(uid: session.uid), u.active {
-            real = Actor(user: u, role: u.role, login: u.login, uid: session.uid)
-        } else {
-            return nil
-        }
+        guard let real = realActor(for: session) else { return nil }
         guard let target = session.actingAsLogin else { return real }
-        // A deactivated target leaves actingAdmin nil; `handle` refuses such requests.
-        guard let u = users.user(login: target), u.active else { return real }
+        guard let u = users.user(login: target), u.active else { return nil }
         return Actor(user: u, role: u.role, login: u.login, uid: session.uid, actingAdmin: real.login)
     }
 
-    /// The real (not acted-as) actor of a session.
+    /// The real (not acted-as) actor of a session: root and crmd's uid are built-in admins.
     func realActor(for session: Session) -> Actor? {
-        let acting = session.actingAsLogin
-        session.actingAsLogin = nil
-        defer { session.actingAsLogin = acting }
-        return actor(for: session)
+        if session.uid == 0 { return .builtinAdmin(uid: 0, login: "root") }
+        if session.uid == daemonUID {
+            return .builtinAdmin(uid: session.uid, login: systemLogin(uid: session.uid) ?? "uid:\(session.uid)")
+        }
+        guard let u = users.user(uid: session.uid), u.active else { return nil }
+        return Actor(user: u, role: u.role, login: u.login, uid: session.uid)
     }
 
     func notAUser(_ session: Session) -> RPCError {
-        RPCError(
+        if let target = session.actingAsLogin, realActor(for: session) != nil {
+            return RPCError(
+                code: ErrorCode.notAUser,
+                message:
+                    "This connection acts as '\(target)', who is no longer an active user. Call session.act_as with another login, or with no login to act as yourself again.",
+                data: ["reason": "not_a_user", "acting_as": .string(target)])
+        }
+        return RPCError(
             code: ErrorCode.notAUser,
             message:
                 "Your Unix account (uid \(session.uid)) is not a crmd user. Ask an administrator to run: crmctl user add LOGIN --name NAME --role ROLE --uid \(session.uid)",
@@ -89,18 +90,11 @@ public final class Dispatcher: Sendable {
     /// Handles one request. Notifications (no id) are handled the same; the caller drops the reply.
     func handle(_ request: Request, session: Session, reply: @escaping Reply) {
         stats.request()
-        guard let actor = actor(for: session) else {
+        // session.act_as stays open to the real user, so a connection acting as someone who was
+        // deactivated can go back to itself.
+        let resolved = request.method == Method.sessionActAs.rawValue ? realActor(for: session) : actor(for: session)
+        guard let actor = resolved else {
             reply(.failure(notAUser(session)))
-            return
-        }
-        if let target = session.actingAsLogin, actor.actingAdmin == nil, request.method != Method.sessionActAs.rawValue {
-            reply(
-                .failure(
-                    RPCError(
-                        code: ErrorCode.notAUser,
-                        message:
-                            "This connection acts as '\(target)', who is no longer an active user. Call session.act_as with another login, or with no login to act as yourself again.",
-                        data: ["reason": "not_a_user", "acting_as": .string(target)])))
             return
         }
         guard let method = Method(rawValue: request.method) else {

@@ -4,7 +4,6 @@ import CRMStore
 import Foundation
 import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// Delivers stored alerts (the durable outbox) when their working-hours instant comes: records
 /// an `alert` event for the addressee's live subscriptions, then, if configured, runs the
@@ -16,7 +15,6 @@ public final class AlertDeliverer: Service, Sendable {
     let command: String?
     let logger: Logger
     let commandTimeout: Duration = .seconds(30)
-    let failures = Atomic<Int>(0)
     /// One delivery pass at a time (the loop and `clock.advance` may both start one).
     let gate = AsyncGate()
 
@@ -64,7 +62,6 @@ public final class AlertDeliverer: Service, Sendable {
             let backoff = min(3600.0, 5.0 * pow(2.0, Double(min(attempts - 1, 12))))
             let next = outcome == nil ? nil : now.addingTimeInterval(backoff)
             if let outcome {
-                failures.wrappingAdd(1, ordering: .relaxed)
                 logger.warning(
                     "alert delivery command failed; will retry",
                     metadata: ["alert": "\(a.id)", "error": "\(outcome)", "attempt": "\(attempts)"])

@@ -17,12 +17,7 @@ public final class Scheduler: Service, Sendable {
     var waker: Waker { dispatcher.schedulerWaker }
     let logger: Logger
     let batch = 2_000
-    private let running = Mutex<Bool>(false)
-    /// Figures for status: transitions applied, runs.
-    let applied = Atomic<Int>(0)
     private let lastSnapshot = Mutex<String?>(nil)
-    /// When the loop last completed a pass (for health).
-    let lastPass = Atomic<Int64>(0)
 
     init(dispatcher: Dispatcher, logger: Logger) {
         self.dispatcher = dispatcher
@@ -55,10 +50,7 @@ public final class Scheduler: Service, Sendable {
             total += events
             if clients < batch { break }
         }
-        if total > 0 {
-            applied.wrappingAdd(total, ordering: .relaxed)
-            dispatcher.eventsAppended()
-        }
+        if total > 0 { dispatcher.eventsAppended() }
         // The first pass of each local day records the day's zone counts per manager (the daily
         // series of report.zones).
         let day = dispatcher.localDay(dispatcher.clock.now())
@@ -66,7 +58,6 @@ public final class Scheduler: Service, Sendable {
             _ = try await dispatcher.store.write { tx in try tx.snapshotZones(day: day) }
             lastSnapshot.withLock { $0 = day }
         }
-        lastPass.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
         return total
     }
 

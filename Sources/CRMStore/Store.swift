@@ -74,12 +74,6 @@ public final class Store: Sendable {
         try readers.read(generation: committer.generation) { db in try body(Tx(db: db)) }
     }
 
-    /// Runs `body` on one snapshot (a read transaction), for reads that must be exact across
-    /// statements (reports, backups).
-    public func snapshotRead<T>(_ body: (Tx) throws -> T) throws -> T {
-        try pool.read { db in try body(Tx(db: db)) }
-    }
-
     /// Queues a write; `completion` runs after the commit that includes it is durable (or failed).
     /// A write that throws is rolled back alone; the others in its batch still commit.
     public func write<T: Sendable>(

@@ -143,14 +143,6 @@ extension Tx {
         ).map(interaction(from:))
     }
 
-    /// Events touching one client after `seq`, oldest first.
-    public func events(clientID: Int64, after seq: Int64, limit: Int) throws -> [StoredEvent] {
-        try rows(
-            "SELECT seq, at, topic, client_id, owner_id, data FROM events WHERE client_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            [clientID, seq, limit]
-        ).map { StoredEvent(seq: $0[0], at: date($0[1] as Int64), topic: $0[2], clientID: $0[3], ownerID: $0[4], data: $0[5]) }
-    }
-
     // MARK: alerts
 
     static let alertColumns = """

@@ -1,5 +1,5 @@
 public import CRMCore
-public import Foundation
+import Foundation
 import GRDB
 
 extension Tx {
@@ -47,13 +47,5 @@ extension Tx {
         if more { items.removeLast() }
         let next = more ? items.last.map { "\(ms($0.occurredAt)):\($0.id)" } : nil
         return Page(items: items, nextCursor: next)
-    }
-
-    /// The latest `occurred_at` of a clock-resetting interaction on a client.
-    public func latestResettingInteraction(clientID: Int64) throws -> Date? {
-        try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT max(occurred_at) FROM interactions WHERE client_id = ? AND resets_clock = 1"),
-            arguments: [clientID]
-        ).map { date($0) }
     }
 }

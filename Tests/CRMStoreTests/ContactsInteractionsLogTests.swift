@@ -133,13 +133,13 @@ struct InteractionStoreTests {
     @Test func latestResettingInteraction() async throws {
         try await withStore { store, _ in
             let c = try await store.write { tx in try tx.insert(newClient("C")) }
-            #expect(try store.read { try $0.latestResettingInteraction(clientID: c.id) } == nil)
+            #expect(try store.read { try $0.lastResettingInteraction(clientID: c.id)?.occurredAt } == nil)
             try await store.write { tx in
                 _ = try tx.insertInteraction(self.interaction(c.id, at: t0))
                 _ = try tx.insertInteraction(self.interaction(c.id, at: t0.addingTimeInterval(7200)))
                 _ = try tx.insertInteraction(self.interaction(c.id, at: t0.addingTimeInterval(9000), kind: .note, resets: false))
             }
-            #expect(try store.read { try $0.latestResettingInteraction(clientID: c.id) } == t0.addingTimeInterval(7200))
+            #expect(try store.read { try $0.lastResettingInteraction(clientID: c.id)?.occurredAt } == t0.addingTimeInterval(7200))
         }
     }
 }

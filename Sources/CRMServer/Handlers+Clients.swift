@@ -309,7 +309,6 @@ extension Dispatcher {
             return (id, input)
         }
         let actor = call.actor
-        let rules = self.rules
         let personalRoles = settings.domain.personalDataRoles
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
@@ -351,7 +350,7 @@ extension Dispatcher {
             }
             c.updatedAt = now
             try tx.saveClient(
-                c, schedule: c.schedule ?? c.clockStart.map(rules.schedule(from:)), phonesChanged: phonesChanged,
+                c, schedule: wire.schedule(c), phonesChanged: phonesChanged,
                 emailsChanged: emailsChanged)
             let after = wire.client(c, now: now, full: true)
             try audit(tx, actor, "client", c.id, "update", before: before, after: after, at: now)
@@ -434,11 +433,24 @@ extension Dispatcher {
         }
     }
 
-    /// Gives a client to `owner` (or to nobody) with a fresh green clock: the one path for a
-    /// head's assignment and for handing over a departing manager's clients. Not bound by the
-    /// exchange cooldown; the caller audits it.
+    /// Gives a client to `owner` (or to nobody) with a fresh green clock and records
+    /// `client.assigned`: a head's assignment and the hand-over of a departing manager's clients.
+    /// Not bound by the exchange cooldown; the caller audits it.
     func setOwner(_ tx: Tx, _ c: inout Client, to owner: User?, by actor: Actor, now: Date) throws {
         let old = c.ownerID
+        try takeOver(tx, &c, to: owner, now: now)
+        try event(
+            tx, "client.assigned", clientID: c.id, ownerID: c.ownerID,
+            [
+                "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(c.ownerID),
+                "to_login": .string(owner?.login), "by": .string(actor.login),
+            ], at: now)
+    }
+
+    /// The change of hands itself, shared by assignment and claims: new owner (or none), release
+    /// fields cleared, a fresh clock cycle, stale reminders dropped, and `zone.changed` when the
+    /// applied zone moved.
+    func takeOver(_ tx: Tx, _ c: inout Client, to owner: User?, now: Date) throws {
         c.ownerID = owner?.id
         c.status = owner == nil ? .unassigned : .assigned
         c.assignedAt = owner == nil ? nil : now
@@ -454,12 +466,6 @@ extension Dispatcher {
                 tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: previous, to: c.appliedZone, at: now),
                 at: now)
         }
-        try event(
-            tx, "client.assigned", clientID: c.id, ownerID: c.ownerID,
-            [
-                "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(c.ownerID),
-                "to_login": .string(owner?.login), "by": .string(actor.login),
-            ], at: now)
     }
 
     func clientHistory(_ call: Call) throws {

@@ -91,15 +91,7 @@ extension Dispatcher {
             let before = wire.client(c, now: now, full: true)
             let from = c.releasedFrom
             let reason = c.releaseReason
-            c.ownerID = me.id
-            c.status = .assigned
-            c.assignedAt = now
-            c.releasedAt = nil
-            c.releasedFrom = nil
-            c.releaseReason = nil
-            c.updatedAt = now
-            startCycle(&c)
-            try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
+            try takeOver(tx, &c, to: me, now: now)
             try tx.recordClaim(clientID: c.id, userID: me.id, at: now)
             let after = wire.client(c, now: now, full: true)
             try audit(tx, actor, "client", c.id, "claim", before: before, after: after, at: now)
@@ -145,7 +137,7 @@ extension Dispatcher {
                 return .object(o)
             case .assigned: break
             }
-            guard let schedule = c.schedule ?? c.clockStart.map(rules.schedule(from:)) else { return .object(o) }
+            guard let schedule = wire.schedule(c) else { return .object(o) }
             let zone = schedule.zone(at: now) ?? .red
             let last = try tx.lastResettingInteraction(clientID: c.id)
             var setBy: JSON

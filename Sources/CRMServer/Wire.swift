@@ -26,10 +26,16 @@ struct Wire {
         return .string(users.user(id: id)?.login)
     }
 
+    /// The zone instants of an assigned client: as stored, else derived from R.
+    func schedule(_ c: Client) -> ZoneSchedule? {
+        guard c.status == .assigned else { return nil }
+        return c.schedule ?? c.clockStart.map(rules.schedule(from:))
+    }
+
     /// The client's zone now (`nil` unless assigned). A client past its release instant stays
     /// red until the scheduler releases it.
     func zone(_ c: Client, now: Date) -> Zone? {
-        guard c.status == .assigned, let s = c.schedule ?? c.clockStart.map(rules.schedule(from:)) else { return nil }
+        guard let s = schedule(c) else { return nil }
         return s.zone(at: now) ?? .red
     }
 
@@ -43,7 +49,7 @@ struct Wire {
                 "status": .string(c.status.rawValue), "zone": .string(z?.rawValue), "restricted": true,
             ]
         }
-        let schedule = c.status == .assigned ? (c.schedule ?? c.clockStart.map(rules.schedule(from:))) : nil
+        let schedule = schedule(c)
         let fields = (try? JSONParser.parse(c.fieldsJSON)) ?? .object(JSONObject())
         var o: JSONObject = [
             "id": .int(c.id), "name": .string(c.name), "kind": .string(c.kind.rawValue),

@@ -61,9 +61,7 @@ public final class TestDaemon: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binaryPath())
         p.arguments = ["--socket", socketPath, "--database", databasePath] + arguments
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
+        p.environment = childEnvironment(environment)
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
@@ -135,19 +133,62 @@ public final class TestDaemon: @unchecked Sendable {
     /// its exit status and stderr.
     public func runToExit(arguments extra: [String], environment extraEnv: [String: String] = [:]) throws -> (status: Int32, stderr: String)
     {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binaryPath())
-        p.arguments = ["--socket", socketPath, "--database", databasePath] + extra
+        let r = try runProcess(
+            Self.binaryPath(), ["--socket", socketPath, "--database", databasePath] + extra,
+            environment: childEnvironment(environment.merging(extraEnv, uniquingKeysWith: { $1 })), inherit: false)
+        return (r.status, r.err)
+    }
+
+    /// This process's environment without any CRMD_* setting, plus `extra`: a test's crmd sees
+    /// only the settings the test gives it.
+    func childEnvironment(_ extra: [String: String]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRMD_") }
-        for (k, v) in environment.merging(extraEnv, uniquingKeysWith: { $1 }) { env[k] = v }
-        p.environment = env
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+}
+
+/// Runs a program to completion and returns its exit status, stdout and stderr (both read at
+/// once, so neither pipe can fill and stall it). With `inherit`, `environment` is added to this
+/// process's environment; otherwise it is the whole environment.
+public func runProcess(
+    _ path: String, _ args: [String], environment: [String: String] = [:], inherit: Bool = true
+) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    var env = inherit ? ProcessInfo.processInfo.environment : [:]
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let errData = LockedData()
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        errData.set(err.fileHandleForReading.readDataToEndOfFile())
+        done.signal()
+    }
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errData.value, as: UTF8.self))
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) {
+        lock.lock()
+        data = d
+        lock.unlock()
+    }
+    var value: Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return data
     }
 }
 

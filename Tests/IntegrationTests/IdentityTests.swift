@@ -9,7 +9,7 @@ import Testing
 struct IdentityTests {
     func crmctl(_ d: TestDaemon, uid: Int, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
         let bin = TestDaemon.binaryPath(named: "crmctl")
-        return try runProgram(
+        return try runProcess(
             "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", bin] + args + ["--socket", d.socketPath, "--json"],
             environment: ["HOME": "/tmp"])
     }

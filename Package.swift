@@ -37,11 +37,13 @@ let package = Package(
             dependencies: ["CRMCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // libsystemd (Debian's libsystemd-dev): sd_notify, sd_listen_fds_with_names, sd_journal_sendv.
+        .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon: socket listener, framing, peer credentials, dispatcher, settings.
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMCore", "CRMProtocol", "CRMStore",
+                "CRMCore", "CRMProtocol", "CRMStore", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,9 +1,17 @@
 # crmd: the two commands a fresh machine needs are `make run` and `make test`.
 SWIFT ?= swift
 PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
 DESTDIR ?=
+# `sudo make install` resets PATH: fall back to the toolchain's usual place.
+export PATH := $(PATH):/opt/swift/usr/bin
+# Installed binaries carry the Swift runtime (a server needs no toolchain), built in their own
+# folder so `make run`'s .build/release is not rebuilt back and forth.
+INSTALL_BUILD = $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-install
+# Under sudo, build as the user who called it, so no root-owned files end up in the checkout.
+AS_USER = $(if $(SUDO_USER),sudo -H -u $(SUDO_USER) env PATH="$(PATH)",)
 
-.PHONY: run test build release lint format bench clean
+.PHONY: run test build release lint format bench clean install install-build uninstall
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -37,5 +45,18 @@ format:
 bench: release
 	.build/release/crm-bench $(ARGS)
 
+## Install crmd, crmctl, the systemd units and the default config (sudo make install; see README).
+install: install-build
+	./scripts/install.sh install PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" DESTDIR="$(DESTDIR)" BUILDDIR=.build-install/release
+
+install-build:
+	@./scripts/setup.sh
+	$(AS_USER) $(INSTALL_BUILD) --product crmd
+	$(AS_USER) $(INSTALL_BUILD) --product crmctl
+
+## Remove what install put in place; keeps /etc/crmd, /var/lib/crmd and the accounts.
+uninstall:
+	./scripts/install.sh uninstall PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" DESTDIR="$(DESTDIR)"
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-install

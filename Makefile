@@ -11,7 +11,7 @@ INSTALL_BUILD = $(SWIFT) build -c release --static-swift-stdlib --scratch-path .
 # Under sudo, build as the user who called it, so no root-owned files end up in the checkout.
 AS_USER = $(if $(SUDO_USER),sudo -H -u $(SUDO_USER) env PATH="$(PATH)",)
 
-.PHONY: run test build release lint format bench clean install install-build uninstall
+.PHONY: run test build release lint format bench clean install install-build uninstall verify-units
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -25,6 +25,7 @@ test:
 	@./scripts/setup.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./scripts/verify-units.sh
 
 build:
 	@./scripts/setup.sh
@@ -57,6 +58,10 @@ install-build:
 ## Remove what install put in place; keeps /etc/crmd, /var/lib/crmd and the accounts.
 uninstall:
 	./scripts/install.sh uninstall PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" DESTDIR="$(DESTDIR)"
+
+## Lint the systemd units offline (systemd-analyze verify and security, sysusers); make test runs it.
+verify-units:
+	./scripts/verify-units.sh
 
 clean:
 	rm -rf .build .build-install

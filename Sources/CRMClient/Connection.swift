@@ -5,6 +5,8 @@ public import Foundation
 public enum ClientError: Error, CustomStringConvertible {
     /// No crmd answers on the socket.
     case cannotConnect(path: String, reason: String)
+    /// The socket is there but this account may not use it (EACCES); `hint` says what to do.
+    case permissionDenied(path: String, hint: String)
     /// The connection broke or crmd closed it.
     case connectionClosed(String)
     /// crmd sent something that is not a JSON-RPC reply.
@@ -13,8 +15,15 @@ public enum ClientError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotConnect(let path, let reason):
-            return
-                "cannot connect to crmd at \(path): \(reason). Is crmd running? Start it with `crmd`, or point --socket / CRMD_SOCKET at its socket."
+            var text = "cannot connect to crmd at \(path): \(reason). "
+            if path == systemSocketPath {
+                text +=
+                    "Is crmd's socket enabled? sudo systemctl enable --now crmd.socket (or point --socket / CRMD_SOCKET at another crmd)."
+            } else {
+                text += "Is crmd running? Start it with `crmd`, or point --socket / CRMD_SOCKET at its socket."
+            }
+            return text
+        case .permissionDenied(let path, let hint): return "permission denied on \(path): \(hint)"
         case .connectionClosed(let why): return "the connection to crmd closed: \(why)"
         case .badReply(let why): return "crmd sent an unexpected reply: \(why)"
         }
@@ -52,9 +61,12 @@ public final class Connection: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         if r != 0 {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             close(fd)
-            throw ClientError.cannotConnect(path: path, reason: reason)
+            if code == EACCES || code == EPERM {
+                throw ClientError.permissionDenied(path: path, hint: permissionHint(socket: path))
+            }
+            throw ClientError.cannotConnect(path: path, reason: String(cString: strerror(code)))
         }
         buffer.reserveCapacity(1 << 16)
     }
@@ -146,21 +158,58 @@ public final class Connection: @unchecked Sendable {
     }
 }
 
-/// Where crmd's socket is when nothing says: `CRMD_SOCKET`; else the per-user socket
-/// (`$XDG_RUNTIME_DIR/crmd/crmd.sock`, or `/tmp/crmd-UID/crmd.sock`) if it exists; else the system
-/// socket `/run/crmd/crmd.sock` if it exists (an installed crmd); else the per-user path.
-public func defaultSocketPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+/// The socket of an installed crmd (systemd's `crmd.socket`).
+public let systemSocketPath = "/run/crmd/crmd.sock"
+
+/// Where crmd's socket is when `--socket` does not say: `CRMD_SOCKET`; else the per-user socket
+/// (`$XDG_RUNTIME_DIR/crmd/crmd.sock`, or `/tmp/crmd-UID/crmd.sock`; root's is the system one) if it
+/// exists, so a developer's own `make run` wins; else the system socket `/run/crmd/crmd.sock` if it
+/// exists (an installed crmd); else the per-user path, so the error names what `make run` would use.
+public func defaultSocketPath(
+    environment env: [String: String] = ProcessInfo.processInfo.environment, uid: uid_t = getuid(),
+    exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+) -> String {
     if let s = env["CRMD_SOCKET"], !s.isEmpty { return s }
-    let system = "/run/crmd/crmd.sock"
-    if getuid() == 0 { return system }
+    if uid == 0 { return systemSocketPath }
     let personal: String
     if let rt = env["XDG_RUNTIME_DIR"], !rt.isEmpty {
         personal = rt + "/crmd/crmd.sock"
     } else {
         let tmp = env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        personal = "\(tmp)/crmd-\(getuid())/crmd.sock"
+        personal = "\(tmp)/crmd-\(uid)/crmd.sock"
     }
-    if FileManager.default.fileExists(atPath: personal) { return personal }
-    if FileManager.default.fileExists(atPath: system) { return system }
+    if exists(personal) { return personal }
+    if exists(systemSocketPath) { return systemSocketPath }
     return personal
+}
+
+/// What to do about EACCES on `socket`: join the group that owns it (crmd.socket gives it to
+/// group `crm`), or log in again if the account was added to it after this session began.
+func permissionHint(socket: String) -> String {
+    var st = stat()
+    guard stat(socket, &st) == 0 else {
+        return "this account may not enter the folder that holds it; ask the administrator, or use your own crmd (--socket)"
+    }
+    let me = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(getuid())"
+    var groups = [gid_t](repeating: 0, count: Int(getgroups(0, nil)))
+    groups = Array(groups.prefix(Int(getgroups(Int32(groups.count), &groups))))
+    if st.st_uid == getuid() || st.st_gid == getegid() || groups.contains(st.st_gid) {
+        let mode = String(st.st_mode & 0o777, radix: 8)
+        return "its mode \(mode) does not let this account connect even though it owns it or is in its group; check how it was created"
+    }
+    guard let gr = getgrgid(st.st_gid) else {
+        return "only members of group \(st.st_gid) may connect; ask the administrator to add \(me) to it"
+    }
+    let group = String(cString: gr.pointee.gr_name)
+    var members: [String] = []
+    var m = gr.pointee.gr_mem
+    while let p = m?.pointee {
+        members.append(String(cString: p))
+        m = m?.advanced(by: 1)
+    }
+    if members.contains(me) {
+        return
+            "\(me) is in the '\(group)' group, but this login session started before that: log out and in again (or run `newgrp \(group)`)"
+    }
+    return "your account must be in the '\(group)' group (sudo usermod -aG \(group) \(me), then log in again)"
 }

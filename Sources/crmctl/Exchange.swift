@@ -18,8 +18,16 @@ extension GlobalOptions {
             throw ExitCode(1)
         } catch let e as ClientError {
             FileHandle.standardError.write(Data("crmctl: \(e)\n".utf8))
-            throw ExitCode(69)
+            throw ExitCode(e.exitCode)
         }
+    }
+}
+
+extension ClientError {
+    /// 77 (EX_NOPERM) when the socket refuses this account, else 69 (EX_UNAVAILABLE).
+    var exitCode: Int32 {
+        if case .permissionDenied = self { return 77 }
+        return 69
     }
 }
 
@@ -591,7 +599,7 @@ struct Watcher {
             } catch let e as ClientError {
                 guard connectedOnce else {
                     FileHandle.standardError.write(Data("crmctl: \(e)\n".utf8))
-                    throw ExitCode(69)
+                    throw ExitCode(e.exitCode)
                 }
                 // Said once per outage; the retries are quiet.
                 if !outage { note("\(clause("\(e)")); reconnecting ...") }

@@ -12,15 +12,15 @@ public import ServiceLifecycle
 /// stalls the scheduler or the daemon.
 public final class AlertDeliverer: Service, Sendable {
     let dispatcher: Dispatcher
-    let command: String?
+    /// `alerts.delivery_command` as now in force (a reload may change it).
+    var command: String? { dispatcher.settings.deliveryCommand }
     let logger: Logger
     let commandTimeout: Duration = .seconds(30)
     /// One delivery pass at a time (the loop and `clock.advance` may both start one).
     let gate = AsyncGate()
 
-    init(dispatcher: Dispatcher, command: String?, logger: Logger) {
+    init(dispatcher: Dispatcher, logger: Logger) {
         self.dispatcher = dispatcher
-        self.command = command
         self.logger = logger
     }
 
@@ -30,8 +30,9 @@ public final class AlertDeliverer: Service, Sendable {
         try await gate.run { try await self.deliverDue() }
     }
 
-    func deliverDue() async throws -> Int {
+    func deliverDue(commandsUntil deadline: ContinuousClock.Instant? = nil) async throws -> Int {
         let now = dispatcher.clock.now()
+        let command = self.command
         let hasCommand = command != nil
         let delivered = try await dispatcher.store.write { [dispatcher] tx -> Int in
             var n = 0
@@ -48,14 +49,15 @@ public final class AlertDeliverer: Service, Sendable {
             }
         }
         if delivered > 0 { dispatcher.eventsAppended() }
-        if hasCommand { try await runCommands(now: now) }
+        if let command { try await runCommands(command, now: now, until: deadline) }
         return delivered
     }
 
-    func runCommands(now: Date) async throws {
-        guard let command else { return }
+    func runCommands(_ command: String, now: Date, until deadline: ContinuousClock.Instant?) async throws {
         let due = try dispatcher.store.read { try $0.alertsForCommand(upTo: now, limit: 100) }
         for a in due {
+            if let deadline, ContinuousClock.now >= deadline { return }
+            if deadline == nil, Task.isShuttingDownGracefully { return }
             let payload = JSONWriter.string(dispatcher.alertJSON(a))
             let outcome = await runCommand(command, input: payload)
             let attempts = a.commandAttempts + 1
@@ -136,6 +138,16 @@ public final class AlertDeliverer: Service, Sendable {
             }
         } onGracefulShutdown: {
             waker.wake()
+        }
+        // Flush the outbox before exit: alerts due now reach their subscribers' log, and the
+        // delivery command gets a bounded last chance. What is left stays stored and is delivered
+        // after the next start.
+        do {
+            let n = try await gate.run { try await self.deliverDue(commandsUntil: .now + .seconds(5)) }
+            if n > 0 { logger.info("delivered alerts due at shutdown", metadata: ["alerts": "\(n)"]) }
+        } catch {
+            logger.error(
+                "could not flush the alert outbox at shutdown; it is delivered after the next start", metadata: ["error": "\(error)"])
         }
     }
 }

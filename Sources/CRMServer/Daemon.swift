@@ -24,11 +24,16 @@ public enum Daemon {
         }
     }
 
-    /// The config file to read: `--config`, else `CRMD_CONFIG`, else `/etc/crmd/crmd.yaml` when it
-    /// exists and crmd runs as root; else none (built-in defaults).
+    /// The config file to read: `--config`, else `CRMD_CONFIG`, else `crmd.yaml` in systemd's
+    /// `$CONFIGURATION_DIRECTORY` (`ConfigurationDirectory=crmd` → /etc/crmd) when it exists, else
+    /// `/etc/crmd/crmd.yaml` when it exists and crmd runs as root; else none (built-in defaults).
     static func configPath(_ options: Options, env: [String: String]) -> String? {
         if let c = options.config { return c }
         if let c = env["CRMD_CONFIG"], !c.isEmpty { return c }
+        if let dir = env["CONFIGURATION_DIRECTORY"]?.split(separator: ":").first {
+            let file = "\(dir)/crmd.yaml"
+            if FileManager.default.fileExists(atPath: file) { return file }
+        }
         if getuid() == 0, FileManager.default.fileExists(atPath: "/etc/crmd/crmd.yaml") { return "/etc/crmd/crmd.yaml" }
         return nil
     }
@@ -54,11 +59,28 @@ public enum Daemon {
 
     /// Runs crmd until SIGTERM or SIGINT. Returns the process exit code.
     public static func run(_ options: Options) async -> Int32 {
+        // A SIGHUP before the reload handler is installed must not kill a starting crmd.
+        signal(SIGHUP, SIG_IGN)
         let env = ProcessInfo.processInfo.environment
+        // Socket activation: systemd passes the listening socket (named by FileDescriptorName=).
+        let listener: RPCServer.Listener
+        var socketOverride = options.socket ?? env["CRMD_SOCKET"]
+        switch adoptSystemdSocket() {
+        case .failure(let e):
+            printError("crmd: \(e)")
+            return 78
+        case .success(let adopted?):
+            listener = .inherited(fd: adopted.fd)
+            socketOverride = adopted.path
+        case .success(nil):
+            listener = .bind
+        }
+        let load: @Sendable () async throws -> Settings = { [socketOverride] in
+            try await Settings.load(configFile: configPath(options, env: env), socket: socketOverride, database: options.database)
+        }
         let settings: Settings
         do {
-            settings = try await Settings.load(
-                configFile: configPath(options, env: env), socket: options.socket ?? env["CRMD_SOCKET"], database: options.database)
+            settings = try await load()
         } catch {
             printError("crmd: \(error)")
             return 78  // EX_CONFIG
@@ -84,6 +106,7 @@ public enum Daemon {
         let server: RPCServer
         let scheduler: Scheduler
         let deliverer: AlertDeliverer
+        let supervisor: Supervisor
         do {
             lock = try InstanceLock(databasePath: settings.databasePath)
             do {
@@ -102,34 +125,47 @@ public enum Daemon {
             if options.demo { try Demo.seed(store, settings: settings, now: clock.now()) }
             let dispatcher = try Dispatcher(store: store, settings: settings, clock: clock, logger: logger)
             scheduler = Scheduler(dispatcher: dispatcher, logger: logger)
-            deliverer = AlertDeliverer(dispatcher: dispatcher, command: settings.deliveryCommand, logger: logger)
+            deliverer = AlertDeliverer(dispatcher: dispatcher, logger: logger)
             dispatcher.engineRunner.withLock {
                 $0 = { [scheduler, deliverer] in
                     let n = try await scheduler.runDue()
                     return n + (try await deliverer.runDue())
                 }
             }
+            supervisor = Supervisor(
+                dispatcher: dispatcher, scheduler: scheduler,
+                reload: {
+                    let new = try await load()
+                    let waiting = dispatcher.live.replace(with: new)
+                    guard !waiting.isEmpty else { return "settings reloaded" }
+                    return "settings reloaded; \(waiting.joined(separator: ", ")) take effect after a restart"
+                }, logger: logger)
             // Catch up on everything that fell due while crmd was down, in order, before serving.
             let started = Date()
+            let watch = Task { await supervisor.watchStartup() }
+            defer { watch.cancel() }
             let caughtUp = try await scheduler.runDue() + (try await deliverer.runDue())
             if caughtUp > 0 {
                 logger.info(
                     "caught up after downtime", metadata: ["events": "\(caughtUp)", "seconds": "\(Date().timeIntervalSince(started))"])
             }
-            server = try RPCServer(dispatcher: dispatcher, settings: settings, logger: logger)
+            server = try RPCServer(dispatcher: dispatcher, listener: listener, logger: logger)
         } catch {
             printError("crmd: \(error)")
             return 1
         }
-        printOut("crmd \(crmdVersion) listening on \(settings.socketPath) (database \(settings.databasePath))")
+        let from = if case .inherited = listener { " (socket passed by systemd)" } else { "" }
+        printOut("crmd \(crmdVersion) listening on \(settings.socketPath)\(from) (database \(settings.databasePath))")
         if options.demo {
             printOut(
                 "demo: a sample team and clients; the clock runs \(Int(Demo.factor))x (a month per minute). Try: crmctl client list --socket \(settings.socketPath)"
             )
         }
+        // Shutdown runs in reverse order: systemd hears STOPPING=1, the listener closes and the
+        // requests in flight finish, the scheduler stops, and the alert outbox is flushed last.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server), .init(service: scheduler), .init(service: deliverer)],
+                services: [.init(service: deliverer), .init(service: scheduler), .init(service: server), .init(service: supervisor)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         var code: Int32 = 0
         do {
@@ -144,10 +180,43 @@ public enum Daemon {
             logger.error("closing the database failed", metadata: ["error": "\(error)"])
             code = 1
         }
-        unlink(settings.socketPath)
+        // A socket passed by systemd belongs to crmd.socket: it stays for the next start.
+        if case .bind = listener { unlink(settings.socketPath) }
         withExtendedLifetime(lock) {}
         logger.info("crmd stopped")
         return code
+    }
+
+    /// The listening socket systemd passed, if any: the one named `crmd` (FileDescriptorName=),
+    /// or the only one. It must be a Unix stream socket: crmd knows who calls from the peer's
+    /// credentials, which only a Unix socket carries.
+    static func adoptSystemdSocket() -> Result<(fd: Int32, path: String)?, StartupError> {
+        let fds = Systemd.listenFDs()
+        guard !fds.isEmpty else { return .success(nil) }
+        guard let chosen = fds.first(where: { $0.name == "crmd" }) ?? (fds.count == 1 ? fds[0] : nil) else {
+            let names = fds.map(\.name).joined(separator: ", ")
+            return .failure(
+                StartupError(
+                    "systemd passed \(fds.count) sockets (\(names)) and none is named 'crmd'; set FileDescriptorName=crmd in crmd.socket"))
+        }
+        var addr = sockaddr_un()
+        var len = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let got = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(chosen.fd, $0, &len) }
+        }
+        var type: Int32 = 0
+        var typeLen = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(chosen.fd, SOL_SOCKET, SO_TYPE, &type, &typeLen)
+        guard got == 0, addr.sun_family == sa_family_t(AF_UNIX), type == Int32(SOCK_STREAM.rawValue) else {
+            return .failure(
+                StartupError(
+                    "the socket systemd passed (fd \(chosen.fd), '\(chosen.name)') is not a Unix stream socket; crmd.socket needs ListenStream=/run/crmd/crmd.sock"
+                ))
+        }
+        let path = withUnsafeBytes(of: addr.sun_path) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        return .success((chosen.fd, path.isEmpty ? "fd \(chosen.fd) from systemd" : path))
     }
 }
 

@@ -13,9 +13,11 @@ public final class Dispatcher: Sendable {
     public typealias Reply = @Sendable (Result<JSON, RPCError>) -> Void
 
     let store: Store
-    let settings: Settings
-    let rules: ZoneRules
-    let workingHours: WorkingHours
+    /// The settings in force; a reload (SIGHUP) replaces them between requests.
+    let live: LiveSettings
+    var settings: Settings { live.current.settings }
+    var rules: ZoneRules { live.current.rules }
+    var workingHours: WorkingHours { live.current.workingHours }
     let clock: any WallClock
     let users = UserDirectory()
     let stats = ServerStats()
@@ -34,14 +36,12 @@ public final class Dispatcher: Sendable {
     /// A dispatcher over an open store.
     public init(store: Store, settings: Settings, clock: any WallClock = SystemClock(), logger: Logger) throws {
         self.store = store
-        self.settings = settings
-        self.rules = ZoneRules(settings.domain.zones)
-        self.workingHours = settings.domain.workingHours
+        self.live = LiveSettings(settings)
         self.clock = clock
         self.logger = logger
         self.startedAt = clock.now()
         self.daemonUID = getuid()
-        self.wire = Wire(rules: rules, users: users)
+        self.wire = Wire(live: live, users: users)
         users.reload(try store.read { try $0.allUsers() })
     }
 

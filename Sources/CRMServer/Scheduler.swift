@@ -18,6 +18,13 @@ public final class Scheduler: Service, Sendable {
     let logger: Logger
     let batch = 2_000
     private let lastSnapshot = Mutex<String?>(nil)
+    /// When the scheduler last finished a batch or a pass, in monotonic nanoseconds: the
+    /// watchdog's evidence that the engine and the store's write path are alive.
+    private let heartbeat = Atomic<UInt64>(0)
+    /// Zone changes, reminders and releases recorded since start (catch-up progress).
+    let recorded = Atomic<Int>(0)
+    /// The error of the last failed pass, nil once a pass succeeds (shown in systemd's status).
+    let lastError = Mutex<String?>(nil)
 
     init(dispatcher: Dispatcher, logger: Logger) {
         self.dispatcher = dispatcher
@@ -48,6 +55,8 @@ public final class Scheduler: Service, Sendable {
                 return (due.count, events)
             }
             total += events
+            recorded.add(events, ordering: .relaxed)
+            beat()
             if clients < batch { break }
         }
         if total > 0 { dispatcher.eventsAppended() }
@@ -61,11 +70,30 @@ public final class Scheduler: Service, Sendable {
         return total
     }
 
+    private func beat() { heartbeat.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
+
+    /// Wakes the scheduler and waits up to `limit` for it to finish a batch or a pass (each one a
+    /// write transaction through the group committer). False means the engine or the store's
+    /// write path is stuck: the watchdog then stops pinging and systemd restarts crmd. A pass that
+    /// fails (disk full, say) still answers: that is an error to report, not a hang to restart.
+    func probe(within limit: Duration) async -> Bool {
+        let asked = DispatchTime.now().uptimeNanoseconds
+        poke()
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if heartbeat.load(ordering: .acquiring) >= asked { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return heartbeat.load(ordering: .acquiring) >= asked
+    }
+
     public func run() async throws {
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
                     try await runDue()
+                    beat()
+                    lastError.withLock { $0 = nil }
                     let next = try dispatcher.store.read { try $0.earliestDue() }
                     var delay: Duration? = next.flatMap { dispatcher.clock.realDelay(until: $0) }
                     if dispatcher.clock.realDelay(until: dispatcher.clock.now()) != nil {
@@ -75,6 +103,8 @@ public final class Scheduler: Service, Sendable {
                     if let d = delay, d <= .zero { continue }
                     await waker.wait(timeout: delay)
                 } catch {
+                    beat()
+                    lastError.withLock { $0 = "\(storageFailureMessage(error) ?? "\(error)")" }
                     logger.error("scheduler pass failed; retrying in 1 s", metadata: ["error": "\(error)"])
                     await waker.wait(timeout: .seconds(1))
                 }

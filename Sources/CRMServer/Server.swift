@@ -16,40 +16,52 @@ public final class RPCServer: Service, Sendable {
     /// The socket path it listens on.
     public let socketPath: String
 
-    /// Binds the socket (or adopts `fd` from systemd) and starts accepting.
-    public init(dispatcher: Dispatcher, settings: Settings, inheritedFD: Int32? = nil, logger: Logger) throws {
+    /// Where the listening socket came from.
+    public enum Listener: Sendable {
+        /// Bind `settings.socketPath` (replacing a stale socket file, refusing a live one).
+        case bind
+        /// Adopt a listening socket passed by systemd (socket activation); crmd neither creates
+        /// nor removes its file.
+        case inherited(fd: Int32)
+    }
+
+    /// Binds the socket (or adopts one from systemd) and starts accepting. Settings that shape a
+    /// connection (line cap, idle timeout, connection limit, subscriber queue) are read from the
+    /// settings in force when it is accepted, so a reload applies to new connections.
+    public init(dispatcher: Dispatcher, listener: Listener = .bind, logger: Logger) throws {
         self.dispatcher = dispatcher
         self.logger = logger
+        let settings = dispatcher.settings
         self.socketPath = settings.socketPath
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         self.group = group
         let counter = Atomic<Int>(0)
-        let maxLine = settings.maxLineBytes
-        let maxConnections = settings.maxConnections
-        let idle = settings.idleTimeoutSeconds
+        let live = dispatcher.live
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.autoRead, value: true)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: .init(low: min(32 * 1024, settings.subscriberQueueBytes / 2), high: settings.subscriberQueueBytes)
-            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let s = live.current.settings
                     let id = counter.wrappingAdd(1, ordering: .relaxed).newValue
-                    if idle > 0 {
-                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(idle))))
+                    let queue = s.subscriberQueueBytes
+                    try channel.syncOptions?.setOption(
+                        .writeBufferWaterMark, value: .init(low: min(32 * 1024, queue / 2), high: queue))
+                    if s.idleTimeoutSeconds > 0 {
+                        try channel.pipeline.syncOperations.addHandler(
+                            IdleStateHandler(readTimeout: .seconds(Int64(s.idleTimeoutSeconds))))
                     }
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLine)))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: s.maxLineBytes)))
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(dispatcher: dispatcher, connectionID: id, maxConnections: maxConnections))
+                        ConnectionHandler(dispatcher: dispatcher, connectionID: id, maxConnections: s.maxConnections))
                 }
             }
         do {
-            if let fd = inheritedFD {
+            switch listener {
+            case .inherited(let fd):
                 channel = try bootstrap.withBoundSocket(fd).wait()
-            } else {
+            case .bind:
                 try prepareSocketPath(settings.socketPath)
                 channel = try bootstrap.bind(unixDomainSocketPath: settings.socketPath).wait()
                 chmod(settings.socketPath, mode_t(settings.socketMode))

@@ -2,6 +2,7 @@ public import CRMCore
 public import CRMStore
 import Configuration
 public import Foundation
+import Synchronization
 import SystemPackage
 import Yams
 
@@ -62,9 +63,11 @@ public enum DefaultPaths {
         return "\(tmp)/crmd-\(getuid())/crmd.sock"
     }
 
-    /// `/var/lib/crmd/crmd.sqlite` for root; else `$XDG_STATE_HOME/crmd/crmd.sqlite`
+    /// `crmd.sqlite` in systemd's `$STATE_DIRECTORY` (`StateDirectory=crmd` → /var/lib/crmd) when
+    /// set; else `/var/lib/crmd/crmd.sqlite` for root; else `$XDG_STATE_HOME/crmd/crmd.sqlite`
     /// (`~/.local/state/crmd/crmd.sqlite`).
     public static func database(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let dir = env["STATE_DIRECTORY"]?.split(separator: ":").first { return "\(dir)/crmd.sqlite" }
         if getuid() == 0 { return "/var/lib/crmd/crmd.sqlite" }
         if let st = env["XDG_STATE_HOME"], !st.isEmpty { return st + "/crmd/crmd.sqlite" }
         let home = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
@@ -348,4 +351,49 @@ func editDistance(_ a: String, _ b: String) -> Int {
         prev = cur
     }
     return prev[b.count]
+}
+
+/// The settings in force, replaced as a whole when crmd reloads its configuration (SIGHUP).
+/// Readers take a consistent snapshot: settings, zone rules and working hours always agree.
+public final class LiveSettings: Sendable {
+    /// One consistent set of values.
+    public struct Snapshot: Sendable {
+        public let settings: Settings
+        public let rules: ZoneRules
+        public let workingHours: WorkingHours
+        init(_ s: Settings) {
+            settings = s
+            rules = ZoneRules(s.domain.zones)
+            workingHours = s.domain.workingHours
+        }
+    }
+
+    private let state: Mutex<Snapshot>
+
+    init(_ settings: Settings) { state = Mutex(Snapshot(settings)) }
+
+    /// The values in force now.
+    public var current: Snapshot { state.withLock { $0 } }
+
+    /// Puts `new` in force and returns the keys whose new value waits for a restart (the socket,
+    /// the database and its durability are fixed while crmd runs; those keep their old values).
+    func replace(with new: Settings) -> [String] {
+        state.withLock { snap in
+            let old = snap.settings
+            var kept = new
+            var pending: [String] = []
+            if new.socketPath != old.socketPath { pending.append("server.socket") }
+            if new.socketMode != old.socketMode { pending.append("server.socket_mode") }
+            if new.databasePath != old.databasePath { pending.append("store.path") }
+            if new.synchronous != old.synchronous { pending.append("store.synchronous") }
+            if new.groupCommitMax != old.groupCommitMax { pending.append("store.group_commit_max") }
+            kept.socketPath = old.socketPath
+            kept.socketMode = old.socketMode
+            kept.databasePath = old.databasePath
+            kept.synchronous = old.synchronous
+            kept.groupCommitMax = old.groupCommitMax
+            snap = Snapshot(kept)
+            return pending
+        }
+    }
 }

@@ -5,8 +5,9 @@ import Foundation
 
 /// Domain → wire mapping, in one place, so every method shows an entity the same way.
 struct Wire {
-    let rules: ZoneRules
+    let live: LiveSettings
     let users: UserDirectory
+    var rules: ZoneRules { live.current.rules }
 
     func time(_ d: Date?) -> JSON { d.map { .string(RFC3339.format($0)) } ?? .null }
 

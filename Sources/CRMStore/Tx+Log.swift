@@ -107,4 +107,10 @@ extension Tx {
     public func lastSeq() throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM events") ?? 0
     }
+
+    /// A cheap fingerprint of the clients' zone counts: the last event seq (every change of zone,
+    /// owner or status records one) and the newest client id (creations). Two index lookups.
+    public func zoneCountsVersion() throws -> [Int64] {
+        [try lastSeq(), try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM clients") ?? 0]
+    }
 }

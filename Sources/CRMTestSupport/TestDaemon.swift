@@ -102,7 +102,7 @@ public final class TestDaemon: @unchecked Sendable {
         }
     }
 
-    func currentStderr() -> String {
+    public func currentStderr() -> String {
         stderrLock.lock()
         defer { stderrLock.unlock() }
         return stderrText

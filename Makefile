@@ -11,7 +11,7 @@ INSTALL_BUILD = $(SWIFT) build -c release --static-swift-stdlib --scratch-path .
 # Under sudo, build as the user who called it, so no root-owned files end up in the checkout.
 AS_USER = $(if $(SUDO_USER),sudo -H -u $(SUDO_USER) env PATH="$(PATH)",)
 
-.PHONY: run test build release lint format bench clean install install-build uninstall verify-units
+.PHONY: run test build release lint format bench clean install install-build uninstall verify-units e2e
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -62,6 +62,10 @@ uninstall:
 ## Lint the systemd units offline (systemd-analyze verify and security, sysusers); make test runs it.
 verify-units:
 	./scripts/verify-units.sh
+
+## Boot a real systemd in a container, install crmd there and drive it (root; about a minute).
+e2e: install-build
+	./scripts/e2e-systemd.sh .build-install/release
 
 clean:
 	rm -rf .build .build-install

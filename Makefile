@@ -8,8 +8,9 @@ export PATH := $(PATH):/opt/swift/usr/bin
 # Installed binaries carry the Swift runtime (a server needs no toolchain), built in their own
 # folder so `make run`'s .build/release is not rebuilt back and forth.
 INSTALL_BUILD = $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-install
-# Under sudo, build as the user who called it, so no root-owned files end up in the checkout.
-AS_USER = $(if $(SUDO_USER),sudo -H -u $(SUDO_USER) env PATH="$(PATH)",)
+# Under sudo, build as the user who called it when the checkout is theirs, so no root-owned
+# files end up in it.
+AS_USER = $(if $(and $(SUDO_USER),$(filter $(SUDO_USER),$(shell stat -c %U .))),sudo -H -u $(SUDO_USER) env PATH="$(PATH)",)
 
 .PHONY: run test build release lint format bench clean install install-build uninstall verify-units e2e
 

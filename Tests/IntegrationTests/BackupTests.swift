@@ -2,14 +2,159 @@ import CRMClient
 import CRMProtocol
 import CRMTestSupport
 import Foundation
+import Synchronization
 import Testing
 
-/// `server.backup` and `server.backup_read` against the real crmd.
+/// `crmctl backup` and `server.backup` against the real crmd, the copy opened by the sqlite3
+/// command-line shell.
 @Suite("Online backup")
 struct BackupTests {
+    /// The sqlite3 shell (scripts/setup.sh installs it).
+    static func sqlite3() throws -> String {
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin"]
+        for d in dirs where FileManager.default.isExecutableFile(atPath: d + "/sqlite3") { return d + "/sqlite3" }
+        throw TestFailure("the sqlite3 shell is not installed; run scripts/setup.sh (apt package sqlite3)")
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Runs one SQL statement on `file` with the sqlite3 shell and returns its output lines.
+    func sql(_ file: String, _ statement: String) throws -> [String] {
+        let r = try runProcess(try Self.sqlite3(), ["-readonly", "-batch", file, statement])
+        guard r.status == 0 else { throw TestFailure("sqlite3 \(statement): \(r.err)") }
+        return r.out.split(separator: "\n").map(String.init)
+    }
+
+    func crmctl(_ d: TestDaemon, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        try runProcess(TestDaemon.binaryPath(named: "crmctl"), args + ["--socket", d.socketPath])
+    }
+
     /// The backup copies crmd holds in its folder now.
     func copies(_ d: TestDaemon) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: d.directory.path)) ?? []).filter { $0.contains(".crmd-backup-") }
+    }
+
+    func importClients(_ c: Connection, _ n: Int, from start: Int = 0) throws {
+        var made = 0
+        while made < n {
+            let k = min(5_000, n - made)
+            let items: [JSON] = (0..<k).map { i in
+                let x = start + made + i
+                return ["name": .string("Imported \(x)"), "phones": [.string("+7\(9_100_000_000 + x)")], "owner": "ivanov"]
+            }
+            _ = try c.call("client.import", ["clients": .array(items)])
+            made += k
+        }
+    }
+
+    @Test("a backup taken under write load opens, passes integrity_check and holds every write acknowledged before it")
+    func backupUnderLoad() throws {
+        try withDaemon { d in
+            let admin = try d.connect()
+            try seedTeam(admin)
+            try importClients(admin, 10_000)
+            let base = try admin.call("client.create", ["name": "Busy LLC", "owner": "ivanov"])["id"]!.intValue!
+
+            // Eight writers: each creates a client and logs a note, over and over.
+            let acked = Mutex<[String]>([])
+            let stop = Atomic<Bool>(false)
+            let failure = Mutex<String?>(nil)
+            let group = DispatchGroup()
+            for w in 0..<8 {
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave() }
+                    do {
+                        let c = try d.connect()
+                        var n = 0
+                        while !stop.load(ordering: .relaxed) {
+                            let made = try c.call("client.create", ["name": .string("w\(w)-\(n)"), "owner": "sidorov"])
+                            acked.withLock { $0.append("client:\(made["id"]!.intValue!)") }
+                            _ = try c.call("interaction.log", ["client_id": .int(base), "kind": "note", "note": .string("w\(w)-\(n)")])
+                            acked.withLock { $0.append("note:w\(w)-\(n)") }
+                            n += 1
+                        }
+                    } catch {
+                        failure.withLock { $0 = "\(error)" }
+                    }
+                }
+            }
+            while acked.withLock({ $0.count }) < 400 && failure.withLock({ $0 }) == nil { usleep(1000) }
+            let before = acked.withLock { $0 }
+            let file = d.directory.appendingPathComponent("backup.sqlite").path
+            let started = Date()
+            let r = try crmctl(d, ["backup", file, "--json"])
+            let seconds = Date().timeIntervalSince(started)
+            let during = acked.withLock { $0.count } - before.count
+            stop.store(true, ordering: .relaxed)
+            group.wait()
+            #expect(failure.withLock { $0 } == nil, "a writer failed: \(failure.withLock { $0 } ?? "")")
+            #expect(r.status == 0, "crmctl backup failed: \(r.err)")
+            let result = try JSONParser.parse(r.out.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(result["integrity"] == "ok")
+            #expect(result["file"] == .string(file))
+            // Writes went on while the backup was made and read.
+            #expect(during > 0, "no write was acknowledged during the \(seconds) s backup")
+
+            // The copy is a healthy SQLite file of the announced size, readable only by its owner.
+            let attrs = try FileManager.default.attributesOfItem(atPath: file)
+            #expect((attrs[.size] as? NSNumber)?.int64Value == result["bytes"]?.intValue)
+            #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
+            #expect(try sql(file, "PRAGMA integrity_check") == ["ok"])
+            #expect(try sql(file, "SELECT max(seq) FROM events") == [String(result["last_seq"]!.intValue!)])
+
+            // Every write acknowledged before the backup started is in it.
+            let ids = Set(try sql(file, "SELECT id FROM clients"))
+            let notes = Set(try sql(file, "SELECT note FROM interactions WHERE note IS NOT NULL"))
+            let missing = before.filter { item in
+                if item.hasPrefix("client:") { return !ids.contains(String(item.dropFirst(7))) }
+                return !notes.contains(String(item.dropFirst(5)))
+            }
+            #expect(missing.isEmpty, "acknowledged before the backup but not in it: \(missing.prefix(10))")
+            #expect(ids.count >= 10_001 + before.filter { $0.hasPrefix("client:") }.count)
+
+            // Read to the end, crmd's temporary copy is gone.
+            #expect(copies(d).isEmpty, "\(copies(d))")
+
+            // An existing file is not replaced without --force.
+            let again = try crmctl(d, ["backup", file])
+            #expect(again.status == 73)
+            #expect(again.err.contains("exists"), "\(again.err)")
+            let forced = try crmctl(d, ["backup", file, "--force"])
+            #expect(forced.status == 0, "\(forced.err)")
+            #expect(forced.out.contains("integrity ok"), "\(forced.out)")
+            #expect(try sql(file, "PRAGMA integrity_check") == ["ok"])
+        }
+    }
+
+    @Test("crmctl backup: clear errors for a file it cannot write and for no crmd; refuses the live database")
+    func crmctlErrors() throws {
+        try withDaemon { d in
+            let noFolder = d.directory.appendingPathComponent("no/such/folder/b.sqlite").path
+            let r = try crmctl(d, ["backup", noFolder])
+            #expect(r.status == 73)
+            #expect(r.err.contains("cannot write \(noFolder).partial"), "\(r.err)")
+            #expect(copies(d).isEmpty)
+
+            let live = try crmctl(d, ["backup", d.databasePath, "--force"])
+            #expect(live.status == 74, "\(live.err)")
+            #expect(live.err.contains("live database"), "\(live.err)")
+            #expect(!FileManager.default.fileExists(atPath: d.databasePath + ".partial"))
+            #expect(try d.connect().call("server.ping")["pong"] == .bool(true))
+
+            let file = d.directory.appendingPathComponent("b.sqlite").path
+            let none = try runProcess(
+                TestDaemon.binaryPath(named: "crmctl"),
+                ["backup", file, "--socket", d.directory.appendingPathComponent("nobody.sock").path])
+            #expect(none.status == 69)
+            #expect(none.err.contains("Is crmd running?"), "\(none.err)")
+            #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
+            #expect(!FileManager.default.fileExists(atPath: file))
+        }
     }
 
     @Test("only an admin may back up: 1002 for anyone else, and nothing is left behind")
@@ -23,6 +168,26 @@ struct BackupTests {
             #expect(copies(d).isEmpty)
             _ = try admin.call("session.act_as")
             #expect(try admin.call("whoami")["user"]?["role"] == "admin")
+
+            // The real crmctl as a manager's uid (needs root to switch uids).
+            guard getuid() == 0 else { return }
+            let out = d.directory.appendingPathComponent("drop")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            chmod(out.path, 0o777)
+            let file = out.appendingPathComponent("b.sqlite").path
+            let r = try runProcess(
+                "/usr/bin/setpriv",
+                [
+                    "--reuid=50002", "--regid=50002", "--clear-groups", TestDaemon.binaryPath(named: "crmctl"), "backup", file, "--socket",
+                    d.socketPath,
+                ],
+                environment: ["HOME": "/tmp"])
+            #expect(r.status == 1)
+            #expect(r.err.contains("Only an admin may take a backup"), "\(r.err)")
+            #expect(r.err.contains("1002"), "\(r.err)")
+            #expect(!FileManager.default.fileExists(atPath: file))
+            #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
+            #expect(copies(d).isEmpty)
         }
     }
 

@@ -18,7 +18,7 @@ struct Backup: ParsableCommand {
             crmd makes a snapshot of the database with VACUUM INTO beside the database, checks it with \
             PRAGMA integrity_check, and crmctl streams it into FILE.partial (mode 0600, owned by you), \
             fsyncs it and renames it to FILE. Writes go on meanwhile; the copy holds every change up to \
-            the event seq it prints. To \
+            the event seq it prints. `crmd --check --database FILE` checks a backup again later. To \
             restore: stop crmd, delete the database's -wal and -shm files, put FILE in place of the \
             database (owned by crmd's user), and start crmd.
             """)

@@ -6,8 +6,8 @@ import Synchronization
 import Testing
 
 /// `crmctl backup` and `server.backup` against the real crmd, the copy opened by the sqlite3
-/// command-line shell.
-@Suite("Online backup")
+/// command-line shell; `crmd --check` on healthy, damaged and missing files.
+@Suite("Online backup and crmd --check")
 struct BackupTests {
     /// The sqlite3 shell (scripts/setup.sh installs it).
     static func sqlite3() throws -> String {
@@ -30,6 +30,11 @@ struct BackupTests {
 
     func crmctl(_ d: TestDaemon, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
         try runProcess(TestDaemon.binaryPath(named: "crmctl"), args + ["--socket", d.socketPath])
+    }
+
+    func crmdCheck(_ path: String) throws -> (status: Int32, out: String, err: String) {
+        try runProcess(
+            TestDaemon.binaryPath(), ["--check", "--database", path], environment: ["HOME": NSTemporaryDirectory()], inherit: false)
     }
 
     /// The backup copies crmd holds in its folder now.
@@ -265,5 +270,62 @@ struct BackupTests {
         }
         #expect(copies(d).count == 1)
         #expect(try c.call("server.ping")["pong"] == .bool(true))
+    }
+
+    @Test("crmd --check: ok on a healthy database (while crmd serves), 1 on a damaged one, 66 on a missing one")
+    func check() throws {
+        let d = try TestDaemon()
+        try d.start()
+        let c = try d.connect()
+        try seedTeam(c)
+        try importClients(c, 3_000)
+        let live = try crmdCheck(d.databasePath)
+        #expect(live.status == 0, "\(live.out)\(live.err)")
+        #expect(live.out.hasSuffix("ok\n"), "\(live.out)")
+        #expect(live.out.contains("3000 clients"), "\(live.out)")
+        #expect(live.out.contains("3 users"), "\(live.out)")
+        #expect(live.out.contains("migrations"), "\(live.out)")
+        #expect(try c.call("server.ping")["pong"] == .bool(true))  // crmd is undisturbed
+        d.stop()
+
+        let healthy = try crmdCheck(d.databasePath)
+        #expect(healthy.status == 0, "\(healthy.out)\(healthy.err)")
+
+        // A copy with garbage written over pages in the middle.
+        let damaged = d.directory.appendingPathComponent("damaged.sqlite").path
+        try FileManager.default.copyItem(atPath: d.databasePath, toPath: damaged)
+        let h = try FileHandle(forUpdating: URL(fileURLWithPath: damaged))
+        let size = try h.seekToEnd()
+        #expect(size > 200 * 4096, "the database is too small to damage in the middle: \(size) bytes")
+        var rng = SystemRandomNumberGenerator()
+        try h.seek(toOffset: (size / 2) / 4096 * 4096)
+        try h.write(contentsOf: Data((0..<(8 * 4096)).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+        try h.close()
+        let bad = try crmdCheck(damaged)
+        #expect(bad.status == 1, "\(bad.out)\(bad.err)")
+        #expect(bad.out.contains("problem"), "\(bad.out)")
+        #expect(bad.err.contains("is damaged"), "\(bad.err)")
+        #expect(!bad.out.hasSuffix("ok\n"))
+
+        // Not a database at all.
+        let text = d.directory.appendingPathComponent("notes.txt").path
+        try String(repeating: "not a database\n", count: 500).write(toFile: text, atomically: true, encoding: .utf8)
+        let notDB = try crmdCheck(text)
+        #expect(notDB.status == 1)
+        #expect(notDB.err.contains("is not a SQLite database"), "\(notDB.err)")
+
+        // A SQLite database that is not crmd's.
+        let foreign = d.directory.appendingPathComponent("foreign.sqlite").path
+        _ = try runProcess(try Self.sqlite3(), [foreign, "CREATE TABLE t(x); INSERT INTO t VALUES(1);"])
+        let notOurs = try crmdCheck(foreign)
+        #expect(notOurs.status == 1)
+        #expect(notOurs.err.contains("not crmd's"), "\(notOurs.err)")
+
+        // Missing: 66, and nothing is created.
+        let missing = d.directory.appendingPathComponent("absent.sqlite").path
+        let none = try crmdCheck(missing)
+        #expect(none.status == 66, "\(none.err)")
+        #expect(none.err.contains("There is no database at \(missing)"), "\(none.err)")
+        #expect(!FileManager.default.fileExists(atPath: missing))
     }
 }

@@ -272,6 +272,59 @@ struct BackupTests {
         #expect(try c.call("server.ping")["pong"] == .bool(true))
     }
 
+    /// Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN; not in every container).
+    static let canMountTmpfs: Bool = {
+        guard getuid() == 0 else { return false }
+        let dir = NSTemporaryDirectory() + "crmd-mount-probe-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard (try? runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]))?.status == 0 else { return false }
+        _ = try? runProcess("/bin/umount", [dir])
+        return true
+    }()
+
+    @Test(
+        "a full disk beside the database: a clear error, nothing left behind, crmd goes on",
+        .enabled(if: canMountTmpfs, "needs root allowed to mount a tmpfs"))
+    func diskFull() throws {
+        let d = try TestDaemon()
+        // crmd's whole folder (database and socket) on a 4 MiB file system.
+        let mounted = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.directory.path])
+        try #require(mounted.status == 0, "\(mounted.err)")
+        defer { _ = try? runProcess("/bin/umount", [d.directory.path]) }
+        try d.start()
+        defer { d.stop() }
+        let c = try d.connect()
+        func free() -> Int {
+            var st = statvfs()
+            statvfs(d.directory.path, &st)
+            return Int(st.f_bavail) * Int(st.f_frsize)
+        }
+        // Fill it until the copy (about the size of the data) cannot fit.
+        var n = 0
+        while free() > 1 << 20 {
+            let items: [JSON] = (0..<250).map { i in
+                [
+                    "name": .string("Client \(n + i) with a name long enough to take room"),
+                    "phones": [.string("+7\(9_100_000_000 + n + i)")],
+                ]
+            }
+            _ = try c.call("client.import", ["clients": .array(items)])
+            n += 250
+        }
+        let file = NSTemporaryDirectory() + "crmd-full-\(UUID().uuidString).sqlite"
+        let r = try crmctl(d, ["backup", file])
+        #expect(r.status == 1)
+        #expect(r.err.contains("The disk holding the database is full"), "\(r.err)")
+        #expect(r.err.contains("-32603"), "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: file))
+        #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
+        #expect(copies(d).isEmpty, "\(copies(d))")
+        #expect(try c.call("client.list", ["limit": 1])["items"]?.arrayValue?.count == 1)
+        let raw = try roundTrip(c, #"{"jsonrpc":"2.0","id":1,"method":"server.backup"}"#)
+        #expect(raw["error"]?["data"]?["reason"] == "disk_full", "\(raw)")
+    }
+
     @Test("crmd --check: ok on a healthy database (while crmd serves), 1 on a damaged one, 66 on a missing one")
     func check() throws {
         let d = try TestDaemon()

@@ -139,9 +139,6 @@ final class Backups: Sendable {
         }
     }
 
-    /// How many copies exist now.
-    var count: Int { entries.withLock { $0.count } }
-
     private func scheduleExpiry(_ token: String, after seconds: TimeInterval) {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
             let idle: TimeInterval? = entries.withLock { e in e[token].map { Date().timeIntervalSince($0.lastUse) } }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what crmd needs to build and test on a fresh Debian machine with Swift:
-# the system libraries it links (SQLite, systemd), time zone data, and the tools the tests use.
+# the system libraries it links (SQLite, systemd), time zone data, and the tools the tests use
+# (socat, setpriv from util-linux, the sqlite3 shell that opens backups).
 set -euo pipefail
 need=()
-for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux; do
+for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -93,10 +93,16 @@ public final class Connection: @unchecked Sendable {
         try send(raw: bytes)
     }
 
-    /// Reads the next line (without its `\n`); `nil` at end of stream.
+    /// Reads the next line (without its `\n`); `nil` at end of stream. Each byte is searched for
+    /// the newline once, so a long line (a backup chunk is ~700 KB) costs linear time.
     public func readLine() throws -> [UInt8]? {
+        var scanned = start
         while true {
-            if let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            let found: Int? = buffer.withUnsafeBufferPointer { b in
+                guard scanned < b.count, let p = memchr(b.baseAddress! + scanned, 0x0A, b.count - scanned) else { return nil }
+                return b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            }
+            if let nl = found {
                 let line = Array(buffer[start..<nl])
                 start = nl + 1
                 if start == buffer.count {
@@ -109,6 +115,7 @@ public final class Connection: @unchecked Sendable {
                 buffer.removeFirst(start)
                 start = 0
             }
+            scanned = buffer.count
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }

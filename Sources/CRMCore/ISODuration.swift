@@ -84,6 +84,10 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
 
     /// `date` moved forward by this duration in `calendar` (its time zone decides days and DST).
     public func added(to date: Date, in calendar: Calendar) -> Date {
+        if let fast = Self.shiftedByDays(date, years == 0 && months == 0 ? days + weeks * 7 : nil, in: calendar.timeZone) {
+            let clockSeconds = hours * 3600 + minutes * 60 + seconds
+            return fast.addingTimeInterval(TimeInterval(clockSeconds))
+        }
         var c = DateComponents()
         c.year = years
         c.month = months
@@ -96,6 +100,10 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
 
     /// `date` moved back by this duration.
     public func subtracted(from date: Date, in calendar: Calendar) -> Date {
+        if let fast = Self.shiftedByDays(date, years == 0 && months == 0 ? -(days + weeks * 7) : nil, in: calendar.timeZone) {
+            let clockSeconds = hours * 3600 + minutes * 60 + seconds
+            return fast.addingTimeInterval(-TimeInterval(clockSeconds))
+        }
         var c = DateComponents()
         c.year = -years
         c.month = -months
@@ -104,5 +112,16 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
         let clockSeconds = hours * 3600 + minutes * 60 + seconds
         if clockSeconds > 0 { result = result.addingTimeInterval(-TimeInterval(clockSeconds)) }
         return result
+    }
+
+    /// `date` moved by whole calendar days, keeping its wall-clock time, without `Calendar` (the
+    /// scheduler computes reminder marks for every due client): exact when the time zone's offset
+    /// is the same at both ends, which is every day but the few around a DST change; those (and
+    /// nil `days`) return nil and take the calendar's path.
+    static func shiftedByDays(_ date: Date, _ days: Int?, in zone: TimeZone) -> Date? {
+        guard let days else { return nil }
+        if days == 0 { return date }
+        let candidate = date.addingTimeInterval(TimeInterval(days) * 86_400)
+        return zone.secondsFromGMT(for: candidate) == zone.secondsFromGMT(for: date) ? candidate : nil
     }
 }

@@ -153,6 +153,13 @@ public struct WorkingHours: Sendable, Equatable {
     /// `at` itself if it falls inside working hours, else the next working-day start.
     public func nextDeliveryInstant(at: Date) -> Date {
         guard !days.isEmpty, startMinute < endMinute else { return at }
+        // Inside working hours (the common case for a scheduler pass by day): the local wall
+        // clock decides, no calendar needed. 1970-01-01 was a Thursday (ISO weekday 4).
+        let local = at.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: at))
+        let dayNumber = Int((local / 86_400).rounded(.down))
+        let minute = Int(((local - Double(dayNumber) * 86_400) / 60).rounded(.down))
+        let isoWeekday = ((dayNumber + 3) % 7 + 7) % 7 + 1
+        if days.contains(isoWeekday), minute >= startMinute, minute < endMinute { return at }
         let cal = calendar
         var day = cal.startOfDay(for: at)
         for _ in 0..<15 {

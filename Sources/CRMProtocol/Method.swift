@@ -3,6 +3,8 @@
 public enum Method: String, CaseIterable, Sendable {
     case serverPing = "server.ping"
     case serverStatus = "server.status"
+    case serverBackup = "server.backup"
+    case serverBackupRead = "server.backup_read"
     case whoami = "whoami"
     case sessionActAs = "session.act_as"
     case userAdd = "user.add"
@@ -43,7 +45,8 @@ public enum Method: String, CaseIterable, Sendable {
         case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck:
             return true
-        case .serverPing, .serverStatus, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone, .clientHistory,
+        case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
+            .clientHistory,
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
             .alertList, .reportZones, .clockAdvance, .clockSet:
             return false
@@ -55,6 +58,8 @@ public enum Method: String, CaseIterable, Sendable {
         switch self {
         case .serverPing: return "Check that crmd answers."
         case .serverStatus: return "Version, uptime, clients per zone, connections."
+        case .serverBackup: return "Admin only: make a consistent, checked copy of the database to read with server.backup_read."
+        case .serverBackupRead: return "Admin only: read the next chunk (base64, up to 512 KiB) of a backup copy."
         case .whoami: return "The user this connection runs as."
         case .sessionActAs: return "Admin only: run the rest of this connection as another user (audited)."
         case .userAdd: return "Add a user (admin)."

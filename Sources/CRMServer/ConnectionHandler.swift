@@ -95,6 +95,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if counted { dispatcher.stats.connectionClosed() }
         counted = false
+        if let session { dispatcher.connectionClosed(session) }
         closing = true
         context.fireChannelInactive()
     }

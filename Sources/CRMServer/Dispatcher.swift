@@ -32,6 +32,8 @@ public final class Dispatcher: Sendable {
     let logger: Logger
     /// The uid crmd runs as: an admin without a user row, like root.
     let daemonUID: UInt32
+    /// Backup copies waiting to be read (`server.backup`).
+    let backups: Backups
 
     /// A dispatcher over an open store.
     public init(store: Store, settings: Settings, clock: any WallClock = SystemClock(), logger: Logger) throws {
@@ -42,6 +44,8 @@ public final class Dispatcher: Sendable {
         self.startedAt = clock.now()
         self.daemonUID = getuid()
         self.wire = Wire(live: live, users: users)
+        self.backups = Backups(databasePath: store.path, logger: logger)
+        backups.removeLeftovers()
         users.reload(try store.read { try $0.allUsers() })
     }
 
@@ -119,6 +123,8 @@ public final class Dispatcher: Sendable {
             switch method {
             case .serverPing: reply(.success(["pong": true, "version": .string(crmdVersion)]))
             case .serverStatus: try serverStatus(call)
+            case .serverBackup: try serverBackup(call)
+            case .serverBackupRead: try serverBackupRead(call)
             case .whoami: try whoami(call)
             case .sessionActAs: try sessionActAs(call)
             case .userAdd: try userAdd(call)

@@ -356,8 +356,8 @@ func editDistance(_ a: String, _ b: String) -> Int {
 /// The settings in force, replaced as a whole when crmd reloads its configuration (SIGHUP).
 /// Readers take a consistent snapshot: settings, zone rules and working hours always agree.
 public final class LiveSettings: Sendable {
-    /// One consistent set of values.
-    public struct Snapshot: Sendable {
+    /// One consistent set of values (a class, so taking it costs one reference, not a copy).
+    public final class Snapshot: Sendable {
         public let settings: Settings
         public let rules: ZoneRules
         public let workingHours: WorkingHours

@@ -17,7 +17,7 @@ struct CRMCtl: ParsableCommand {
         subcommands: [
             Status.self, Ping.self, WhoAmI.self, UserCommand.self, ClientCommand.self, LogCommand.self, InteractionsCommand.self,
             ContactCommand.self, ExchangeCommand.self, Claim.self, Release.self, Explain.self, Preview.self, AlertsCommand.self, Watch.self,
-            ReportCommand.self, ClockCommand.self, RPC.self,
+            ReportCommand.self, ClockCommand.self, Backup.self, RPC.self,
         ])
 }
 

@@ -28,6 +28,12 @@ struct CRMD: AsyncParsableCommand {
     @Flag(help: "Check the settings (file and CRMD_* environment), print them, and exit.")
     var checkConfig = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Check the database (read-only, also while crmd runs): integrity, schema and counts; print ok and exit 0, or the problems and exit 1.",
+            discussion: "Exit 66 when the database file does not exist (nothing is created), 77 when it cannot be read."))
+    var check = false
+
     @Option(help: "system (default) or manual: a clock that moves only by clock.advance / clock.set (for tests).")
     var clock: String = "system"
 
@@ -44,12 +50,21 @@ struct CRMD: AsyncParsableCommand {
         }
         if clock == "system", clockStart != nil { throw ValidationError("--clock-start goes with --clock manual") }
         if demo, clock == "manual" { throw ValidationError("--demo runs its own fast clock; leave out --clock manual") }
+        if check, checkConfig || demo || clock != "system" {
+            throw ValidationError(
+                "--check only reads the database; it goes with --database and --config, not --check-config, --demo or --clock")
+        }
     }
 
     func run() async throws {
         let options = Daemon.Options(
             socket: socket, database: database, config: config,
             manualClockStart: clock == "manual" ? clockStart.flatMap(RFC3339.parse) : nil, demo: demo)
+        if check {
+            let code = await Daemon.check(options)
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
         if checkConfig {
             let code = await Daemon.checkConfig(options)
             if code != 0 { throw ExitCode(code) }

@@ -96,6 +96,22 @@ struct GoldenTests {
         )
     }
 
+    @Test func backupReplies() {
+        expectBytes(
+            Response.success(
+                id: .int(1),
+                result: [
+                    "backup": "1270b254b013a739701d50c56bc9fdfe", "bytes": 192512, "integrity": "ok", "last_seq": 2,
+                    "taken_at": "2026-11-23T11:43:15.808Z",
+                ]),
+            #"{"jsonrpc":"2.0","id":1,"result":{"backup":"1270b254b013a739701d50c56bc9fdfe","bytes":192512,"integrity":"ok","last_seq":2,"taken_at":"2026-11-23T11:43:15.808Z"}}"#
+        )
+        // Base64 goes out as is: '/' and '+' are not escaped.
+        expectBytes(
+            Response.success(id: .int(4), result: ["data": "AAAAHBAEB+/Q==", "offset": 192464, "eof": true]),
+            #"{"jsonrpc":"2.0","id":4,"result":{"data":"AAAAHBAEB+/Q==","offset":192464,"eof":true}}"#)
+    }
+
     @Test func escapingInsideGoldenMessages() {
         expectBytes(
             Response.failure(id: .string("a\"b"), error: RPCError(code: 1005, message: "Line one\nline two\ttab \\ \u{1}")),

@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+
+/// What `crmd --check` found in a database file.
+public struct DatabaseCheck: Sendable {
+    /// The file's size, and its WAL's (nil when there is none).
+    public var bytes: Int64
+    public var walBytes: Int64?
+    /// Migrations recorded in the file, and those this build knows, in order.
+    public var appliedMigrations: [String]
+    public var knownMigrations: [String]
+    /// Rows per table (users, clients, contacts, interactions) and the newest event seq; nil
+    /// when the table could not be read.
+    public var counts: [(table: String, rows: Int64?)]
+    public var lastSeq: Int64?
+    /// What `PRAGMA integrity_check` reported, and errors met while reading; empty when healthy.
+    public var problems: [String]
+    public var seconds: Double
+
+    /// Migrations in the file that this build does not know: the file is from a newer crmd.
+    public var unknownMigrations: [String] { appliedMigrations.filter { !knownMigrations.contains($0) } }
+    public var healthy: Bool { problems.isEmpty }
+}
+
+/// Why a database file could not be checked at all.
+public struct DatabaseCheckError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case missing, notADatabase, notCRMD, noPermission, busy, other }
+    public var kind: Kind
+    public var description: String
+}
+
+extension Store {
+    /// Checks the database at `path` without changing it: opens it read-only (no migration, no
+    /// file created, no instance lock, so it works while crmd serves), runs `PRAGMA
+    /// integrity_check` (every page, every index against its table) and counts the main tables.
+    /// A file that is missing, unreadable, not SQLite or not crmd's throws; damage found by the
+    /// check is returned in ``DatabaseCheck/problems``.
+    public static func check(path: String, maxProblems: Int = 100) throws(DatabaseCheckError) -> DatabaseCheck {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw DatabaseCheckError(kind: .missing, description: "There is no database at \(path).")
+        }
+        guard !isDir.boolValue else {
+            throw DatabaseCheckError(kind: .notADatabase, description: "\(path) is a folder, not a database file.")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw DatabaseCheckError(
+                kind: .noPermission,
+                description: "Cannot read \(path): \(String(cString: strerror(errno))). Run the check as root or as the user crmd runs as.")
+        }
+        func size(_ p: String) -> Int64? {
+            (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? NSNumber)?.int64Value
+        }
+        let started = Date()
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(5)
+        config.label = "crmd.check"
+        let migrator = Migrations.migrator()
+        var report = DatabaseCheck(
+            bytes: size(path) ?? 0, walBytes: size(path + "-wal"), appliedMigrations: [], knownMigrations: migrator.migrations,
+            counts: [], lastSeq: nil, problems: [], seconds: 0)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            try queue.inDatabase { db in
+                // Reading the schema fails at once on a file that is not SQLite.
+                _ = try Int.fetchOne(db, sql: "PRAGMA schema_version")
+                let applied = try migrator.appliedIdentifiers(db)
+                guard !applied.isEmpty, try db.tableExists("clients") else {
+                    throw DatabaseCheckError(
+                        kind: .notCRMD,
+                        description: "\(path) is a SQLite database, but not crmd's: it has no crmd schema (no migrations recorded).")
+                }
+                report.appliedMigrations =
+                    migrator.migrations.filter { applied.contains($0) } + applied.subtracting(migrator.migrations).sorted()
+                do {
+                    let rows = try Row.fetchCursor(db, sql: "PRAGMA integrity_check(\(maxProblems))")
+                    while let row = try rows.next() {
+                        let text: String = row[0]
+                        // One row may hold several lines, under a "*** in database main ***" heading.
+                        for line in text.split(separator: "\n") where line != "ok" && !line.hasPrefix("*** in database") {
+                            report.problems.append(String(line))
+                        }
+                    }
+                } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
+                    report.problems.append("integrity_check stopped: \(e.message ?? "\(e.resultCode)")")
+                }
+                for table in ["users", "clients", "contacts", "interactions"] {
+                    do {
+                        report.counts.append((table, try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(table)")))
+                    } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT {
+                        report.counts.append((table, nil))
+                        report.problems.append("counting \(table) failed: \(e.message ?? "\(e.resultCode)")")
+                    }
+                }
+                do {
+                    report.lastSeq = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM events")
+                } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT {
+                    report.problems.append("reading the event log failed: \(e.message ?? "\(e.resultCode)")")
+                }
+            }
+        } catch let e as DatabaseCheckError {
+            throw e
+        } catch let e as DatabaseError {
+            let detail = e.message ?? "\(e.resultCode)"
+            switch e.resultCode {
+            case .SQLITE_NOTADB:
+                throw DatabaseCheckError(kind: .notADatabase, description: "\(path) is not a SQLite database (\(detail)).")
+            case .SQLITE_CORRUPT:
+                report.problems.append("reading the schema failed: \(detail)")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                throw DatabaseCheckError(kind: .busy, description: "\(path) stayed locked for 5 s (\(detail)); retry.")
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+                throw DatabaseCheckError(
+                    kind: .noPermission,
+                    description:
+                        "Cannot open \(path) (\(detail)). Its folder must be readable, and its -wal and -shm files readable and writable, by you."
+                )
+            default:
+                throw DatabaseCheckError(kind: .other, description: "Cannot check \(path): \(detail).")
+            }
+        } catch {
+            throw DatabaseCheckError(kind: .other, description: "Cannot check \(path): \(error).")
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+}

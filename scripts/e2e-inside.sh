@@ -132,6 +132,12 @@ check "every acknowledged note is still there after the SIGKILL${lost:+ (lost: $
 expect "the last acknowledged note is stored" "$(printf '%s\n' "$stored" | grep -cx "$(tail -1 "$acked")")" 1
 rm -f "$acked"
 
+# --- a backup works inside the sandbox (VACUUM INTO beside the database in /var/lib/crmd) ---
+quiet() { "$@" >/dev/null; }
+check "crmctl backup (as root) while crmd runs sandboxed" quiet crmctl backup /root/crm-backup.sqlite
+check "crmd --check on the backup" quiet crmd --check --database /root/crm-backup.sqlite
+expect "no temporary backup left in /var/lib/crmd" "$(ls /var/lib/crmd | grep -v '^crmd\.sqlite\(-wal\|-shm\|\.lock\)\?$' | tr '\n' ' ')" ""
+
 # --- the watchdog is pinged: with WatchdogSec=2s, crmd stays up ----------------------------
 mkdir -p /run/systemd/system/crmd.service.d
 printf '[Service]\nWatchdogSec=2s\n' >/run/systemd/system/crmd.service.d/e2e-watchdog.conf

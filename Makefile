@@ -64,7 +64,7 @@ uninstall:
 verify-units:
 	./scripts/verify-units.sh
 
-## Boot a real systemd in a container, install crmd there and drive it (root; about a minute).
+## Boot a real systemd in a container, install crmd there and drive it (root; ~15 s once built).
 e2e: install-build
 	./scripts/e2e-systemd.sh .build-install/release
 

@@ -1,8 +1,10 @@
+import CRMProtocol
 import Foundation
 import Logging
 import Testing
 
 @testable import CRMServer
+@testable import CRMStore
 
 @Suite("Logging: journal fields, priorities, targets, levels")
 struct LoggingTests {
@@ -119,6 +121,69 @@ struct LoggingTests {
         let stamp = line.prefix(while: { $0 != " " })
         #expect(stamp.count == 28, "\(stamp)")
         #expect(stamp.contains(".007"), "\(stamp)")
+    }
+
+    @Test("a zone change reads as a sentence and carries event, seq, client, owner and zone")
+    func zoneChangedEntry() {
+        let data = """
+            {"client_id":42,"name":"Acme","owner":7,"owner_login":"ivanov","from":"yellow","to":"red","days_to_release":29,
+             "release_at":"2026-07-12T09:00:00Z"}
+            """
+        let e = StoredEvent(
+            seq: 1234, at: Date(timeIntervalSince1970: 1_767_225_600), topic: "zone.changed", clientID: 42, ownerID: 7, data: data)
+        let (message, metadata) = EventLogger.entry(e) { _ in "someone-else" }
+        #expect(message == "zone.changed: client 42 \"Acme\" yellow → red (owner ivanov, 29 days to release)")
+        #expect(metadata["event"] == "zone.changed")
+        #expect(metadata["seq"]?.description == "1234")
+        #expect(metadata["client_id"]?.description == "42")
+        #expect(metadata["user"] == "ivanov")
+        #expect(metadata["zone"] == "red")
+        #expect(metadata["at"] == "2026-01-01T00:00:00Z")
+    }
+
+    @Test("other topics: the owner comes from the users when the data has no owner_login")
+    func otherEntries() {
+        func entry(_ topic: String, owner: Int64? = 7, _ data: String) -> (String, Logger.Metadata) {
+            let e = StoredEvent(seq: 1, at: Date(timeIntervalSince1970: 0), topic: topic, clientID: 5, ownerID: owner, data: data)
+            return EventLogger.entry(e) { $0 == 7 ? "ivanov" : nil }
+        }
+        let logged = entry(
+            "interaction.logged", #"{"client_id":5,"interaction_id":9,"kind":"call","author_login":"petrova","occurred_at":"x"}"#)
+        #expect(logged.0 == "interaction.logged: client 5: call by petrova (interaction 9, owner ivanov)")
+        #expect(logged.1["user"] == "ivanov")
+        #expect(logged.1["by"] == "petrova")
+        let released = entry(
+            "client.released",
+            #"{"client_id":5,"name":"Beta","from":7,"from_login":"ivanov","previous_zone":"red","reason":"no resetting contact for P6M","manual":false,"by":null}"#
+        )
+        #expect(
+            released.0 == "client.released: client 5 \"Beta\" released to the exchange from ivanov (was red): no resetting contact for P6M")
+        #expect(released.1["user"] == "ivanov")
+        let claimed = entry(
+            "client.claimed", owner: 8,
+            #"{"client_id":5,"name":"Beta","by":"sidorov","owner":8,"owner_login":"sidorov","released_from":7,"released_from_login":"ivanov"}"#
+        )
+        #expect(claimed.0 == "client.claimed: client 5 \"Beta\" claimed by sidorov (released from ivanov)")
+        #expect(claimed.1["user"] == "sidorov")
+        let alert = entry("alert", #"{"id":3,"user":7,"client_id":5,"kind":"days_to_release","message":"Client 'Beta' is red."}"#)
+        #expect(alert.0 == "alert: to ivanov about client 5: Client 'Beta' is red.")
+        #expect(alert.1["user"] == "ivanov")
+        let unowned = entry("client.created", owner: nil, #"{"client_id":5,"owner":null}"#)
+        #expect(unowned.0 == "client.created: client 5")
+        #expect(unowned.1["user"] == nil)
+    }
+
+    @Test("requests: the client a request is about, and durations in milliseconds")
+    func requestFields() {
+        #expect(Dispatcher.clientID(method: "client.get", params: ["id": 42]) == 42)
+        #expect(Dispatcher.clientID(method: "interaction.log", params: ["client_id": 7, "kind": "call"]) == 7)
+        #expect(Dispatcher.clientID(method: "contact.get", params: ["id": 3]) == nil)
+        #expect(Dispatcher.clientID(method: "client.get", params: ["id": "42"]) == nil)
+        #expect(Dispatcher.clientID(method: "client.list", params: .object(JSONObject())) == nil)
+        #expect(Dispatcher.milliseconds(.microseconds(412)) == "0.412")
+        #expect(Dispatcher.milliseconds(.milliseconds(1250)) == "1250.000")
+        #expect(Dispatcher.milliseconds(.nanoseconds(5_000)) == "0.005")
+        #expect(Dispatcher.milliseconds(.microseconds(12_345_678)) == "12345.678")
     }
 
     @Test("log.level and log.target are read, and a bad value names its key")

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what crmd needs to build and test on a fresh Debian machine with Swift:
 # the system libraries it links (SQLite, systemd), time zone data, and the tools the tests use
-# (socat, setpriv from util-linux, the sqlite3 shell that opens backups).
+# (socat, setpriv from util-linux, the sqlite3 shell that opens backups, and systemd's
+# systemd-journald and journalctl for the journal test, run by scripts/with-journald.sh).
 set -euo pipefail
 need=()
-for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3; do
+for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3 systemd; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

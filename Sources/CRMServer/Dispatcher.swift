@@ -254,8 +254,9 @@ public final class Dispatcher: Sendable {
     }
 
     /// Records an event in the durable log.
-    func event(_ tx: Tx, _ topic: String, clientID: Int64?, ownerID: Int64?, _ data: JSON, at: Date) throws {
-        try tx.appendEvent(topic: topic, clientID: clientID, ownerID: ownerID, data: JSONWriter.string(data), at: at)
+    func event(_ tx: Tx, _ topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64? = nil, _ data: JSON, at: Date) throws {
+        try tx.appendEvent(
+            topic: topic, clientID: clientID, ownerID: ownerID, previousOwnerID: previousOwnerID, data: JSONWriter.string(data), at: at)
     }
 }
 

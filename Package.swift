@@ -85,6 +85,13 @@ let package = Package(
         .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
         .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMCore"], swiftSettings: strict),
         .testTarget(
+            name: "CRMServerTests",
+            dependencies: [
+                "CRMServer", "CRMStore", "CRMProtocol", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol"],
             swiftSettings: strict

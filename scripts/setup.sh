@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what crmd needs to build and test on a fresh Debian machine with Swift:
 # the system libraries it links (SQLite, systemd), time zone data, and the tools the tests use
-# (socat, setpriv from util-linux, the sqlite3 shell that opens backups; systemd-analyze and
-# systemd-sysusers for the unit checks, systemd-nspawn for make e2e).
+# (socat, setpriv from util-linux, the sqlite3 shell that opens backups, systemd's
+# systemd-journald and journalctl for the journal test run by scripts/with-journald.sh,
+# systemd-analyze and systemd-sysusers for the unit checks, systemd-nspawn for make e2e).
 set -euo pipefail
 need=()
 for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3 systemd systemd-container; do

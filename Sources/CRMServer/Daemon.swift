@@ -85,11 +85,7 @@ public enum Daemon {
             printError("crmd: \(error)")
             return 78  // EX_CONFIG
         }
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-            return h
-        }
+        CRMLogging.bootstrap(settings)
         let logger = Logger(label: "crmd")
         do {
             let dbDir = (settings.databasePath as NSString).deletingLastPathComponent

@@ -22,6 +22,8 @@ public final class Dispatcher: Sendable {
     let users = UserDirectory()
     let stats = ServerStats()
     let hub = Hub()
+    /// Logs each durable event after its commit (a listener on the hub).
+    let eventLog: EventLogger
     /// Wakes the scheduler and the alert deliverer after commits that may move their next instant.
     let schedulerWaker = Waker()
     let deliveryWaker = Waker()
@@ -47,6 +49,9 @@ public final class Dispatcher: Sendable {
         self.backups = Backups(databasePath: store.path, logger: logger)
         backups.removeLeftovers()
         users.reload(try store.read { try $0.allUsers() })
+        eventLog = try EventLogger(store: store, users: users, logger: logger)
+        hub.add(eventLog)
+        store.beforeClose { [weak eventLog] in eventLog?.drain() }
     }
 
     /// Number of open connections.
@@ -94,6 +99,7 @@ public final class Dispatcher: Sendable {
     /// Handles one request. Notifications (no id) are handled the same; the caller drops the reply.
     func handle(_ request: Request, session: Session, reply: @escaping Reply) {
         stats.request()
+        let reply = loggingReply(request, session: session, reply)
         // session.act_as stays open to the real user, so a connection acting as someone who was
         // deactivated can go back to itself.
         let resolved = request.method == Method.sessionActAs.rawValue ? realActor(for: session) : actor(for: session)
@@ -248,8 +254,9 @@ public final class Dispatcher: Sendable {
     }
 
     /// Records an event in the durable log.
-    func event(_ tx: Tx, _ topic: String, clientID: Int64?, ownerID: Int64?, _ data: JSON, at: Date) throws {
-        try tx.appendEvent(topic: topic, clientID: clientID, ownerID: ownerID, data: JSONWriter.string(data), at: at)
+    func event(_ tx: Tx, _ topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64? = nil, _ data: JSON, at: Date) throws {
+        try tx.appendEvent(
+            topic: topic, clientID: clientID, ownerID: ownerID, previousOwnerID: previousOwnerID, data: JSONWriter.string(data), at: at)
     }
 }
 

@@ -440,7 +440,7 @@ extension Dispatcher {
         let old = c.ownerID
         try takeOver(tx, &c, to: owner, now: now)
         try event(
-            tx, "client.assigned", clientID: c.id, ownerID: c.ownerID,
+            tx, "client.assigned", clientID: c.id, ownerID: c.ownerID, previousOwnerID: old == c.ownerID ? nil : old,
             [
                 "client_id": .int(c.id), "from": .int(old), "from_login": wire.login(old), "to": .int(c.ownerID),
                 "to_login": .string(owner?.login), "by": .string(actor.login),

@@ -59,7 +59,8 @@ extension Dispatcher {
         switch actor.role {
         case .admin, .head, .director: return true
         case .manager:
-            return (e.ownerID != nil && e.ownerID == actor.userID) || e.topic == "client.released" || e.topic == "client.claimed"
+            return (e.ownerID != nil && e.ownerID == actor.userID) || (e.previousOwnerID != nil && e.previousOwnerID == actor.userID)
+                || e.topic == "client.released" || e.topic == "client.claimed"
         case .operator, .accountant:
             return e.topic == "client.released" || e.topic == "client.claimed"
         }

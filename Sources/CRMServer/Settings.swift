@@ -2,6 +2,7 @@ public import CRMCore
 public import CRMStore
 import Configuration
 public import Foundation
+public import Logging
 import Synchronization
 import SystemPackage
 import Yams
@@ -26,8 +27,10 @@ public struct Settings: Sendable {
     public var maxConnections = 4096
     /// `server.idle_timeout` in seconds (0 = never; default PT0S).
     public var idleTimeoutSeconds = 0
-    /// `log.level` (info).
-    public var logLevel = "info"
+    /// `log.level` (info): the least severe level logged; a reload changes it while crmd runs.
+    public var logLevel = Logger.Level.info
+    /// `log.target` (auto): the journal, stderr, or the journal when stderr is connected to it.
+    public var logTarget = CRMLogging.Target.auto
     /// The domain rules' settings.
     public var domain = DomainSettings()
     /// `alerts.delivery_command`: run for every delivered alert with the alert as JSON on stdin.
@@ -110,7 +113,7 @@ extension Settings {
     static let knownKeys: Set<String> = {
         var keys: Set<String> = [
             "server.socket", "server.socket_mode", "server.max_connections", "server.idle_timeout",
-            "protocol.max_line_bytes", "store.path", "store.synchronous", "store.group_commit_max", "log.level",
+            "protocol.max_line_bytes", "store.path", "store.synchronous", "store.group_commit_max", "log.level", "log.target",
             "zones.time_zone", "zones.yellow_after", "zones.red_after", "zones.release_after",
             "interactions.resetting_kinds", "interactions.max_future", "phones.default_country_code",
             "phones.national_length", "rights.personal_data_roles", "alerts.marks", "alerts.on_yellow", "alerts.working_hours",
@@ -218,11 +221,19 @@ extension Settings {
         }
         if let v = try int("store.group_commit_max", 1...100_000) { groupCommitMax = v }
         if let v = text("log.level") {
-            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-            guard levels.contains(v.lowercased()) else {
-                throw SettingsError(key: "log.level", problem: "'\(v)' must be one of \(levels.joined(separator: ", "))")
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw SettingsError(
+                    key: "log.level", problem: "'\(v)' must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            logLevel = v.lowercased()
+            logLevel = level
+        }
+        if let v = text("log.target") {
+            guard let t = CRMLogging.Target(rawValue: v.lowercased()) else {
+                throw SettingsError(
+                    key: "log.target",
+                    problem: "'\(v)' must be one of \(CRMLogging.Target.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            logTarget = t
         }
 
         if let tz = text("zones.time_zone") {
@@ -377,8 +388,9 @@ public final class LiveSettings: Sendable {
 
     /// Puts `new` in force and returns the keys whose new value waits for a restart (the socket,
     /// the database and its durability are fixed while crmd runs; those keep their old values).
+    /// `log.level` applies to every logger at once; `log.target` waits for a restart.
     func replace(with new: Settings) -> [String] {
-        state.withLock { snap in
+        let pending = state.withLock { snap in
             let old = snap.settings
             var kept = new
             var pending: [String] = []
@@ -387,13 +399,17 @@ public final class LiveSettings: Sendable {
             if new.databasePath != old.databasePath { pending.append("store.path") }
             if new.synchronous != old.synchronous { pending.append("store.synchronous") }
             if new.groupCommitMax != old.groupCommitMax { pending.append("store.group_commit_max") }
+            if new.logTarget != old.logTarget { pending.append("log.target") }
             kept.socketPath = old.socketPath
             kept.socketMode = old.socketMode
             kept.databasePath = old.databasePath
             kept.synchronous = old.synchronous
             kept.groupCommitMax = old.groupCommitMax
+            kept.logTarget = old.logTarget
             snap = Snapshot(kept)
             return pending
         }
+        CRMLogging.setLevel(new.logLevel)
+        return pending
     }
 }

@@ -13,8 +13,16 @@ enum Migrations {
         m.registerMigration("v3: daily zone snapshots per manager") { db in
             try db.execute(sql: v3)
         }
+        m.registerMigration("v4: events name the owner a client left") { db in
+            try db.execute(sql: v4)
+        }
         return m
     }
+
+    /// A change of hands concerns two managers: the one it left sees its `client.assigned` too.
+    static let v4 = """
+        ALTER TABLE events ADD COLUMN previous_owner_id INTEGER;
+        """
 
     static let v3 = """
         CREATE TABLE zone_daily(

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import Synchronization
 
 /// How the store was opened.
 public struct StoreOptions: Sendable {
@@ -32,6 +33,8 @@ public final class Store: Sendable {
     let pool: DatabasePool
     let committer: GroupCommitter
     let readers: SnapshotReaders
+    /// What runs in `close()` before the read connections go.
+    private let closeHooks = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String, options: StoreOptions = StoreOptions()) throws {
@@ -106,9 +109,16 @@ public final class Store: Sendable {
     /// Blocks until every queued write has committed and replied.
     public func waitForPendingWrites() { committer.waitIdle() }
 
-    /// Waits for queued writes, checkpoints the WAL and closes the file.
+    /// Runs `body` in `close()`, once the last queued write has committed and replied and while
+    /// reads still work (crmd's event log catches up there).
+    public func beforeClose(_ body: @escaping @Sendable () -> Void) {
+        closeHooks.withLock { $0.append(body) }
+    }
+
+    /// Waits for queued writes, runs the `beforeClose` hooks, checkpoints the WAL and closes the file.
     public func close() throws {
         committer.waitIdle()
+        for hook in closeHooks.withLock({ $0 }) { hook() }
         readers.close()
         pool.writeWithoutTransaction { db in _ = try? db.checkpoint(.truncate) }
         try pool.close()

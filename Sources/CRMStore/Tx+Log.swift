@@ -24,6 +24,8 @@ public struct StoredEvent: Sendable, Equatable {
     public var topic: String
     public var clientID: Int64?
     public var ownerID: Int64?
+    /// The owner a client left, for a change of hands (they see the event too).
+    public var previousOwnerID: Int64? = nil
     /// The event's data as JSON text.
     public var data: String
 }
@@ -77,16 +79,23 @@ extension Tx {
 
     /// Appends an event to the durable log and returns its seq.
     @discardableResult
-    public func appendEvent(topic: String, clientID: Int64?, ownerID: Int64?, data: String, at: Date) throws -> Int64 {
+    public func appendEvent(
+        topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64? = nil, data: String, at: Date
+    ) throws -> Int64 {
         try exec(
-            "INSERT INTO events(at, topic, client_id, owner_id, data) VALUES (?, ?, ?, ?, ?)", [ms(at), topic, clientID, ownerID, data])
+            "INSERT INTO events(at, topic, client_id, owner_id, previous_owner_id, data) VALUES (?, ?, ?, ?, ?, ?)",
+            [ms(at), topic, clientID, ownerID, previousOwnerID, data])
         return lastID
     }
 
     /// Events after `seq`, oldest first.
     public func events(after seq: Int64, limit: Int) throws -> [StoredEvent] {
-        try rows("SELECT seq, at, topic, client_id, owner_id, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit]).map {
-            StoredEvent(seq: $0[0], at: date($0[1] as Int64), topic: $0[2], clientID: $0[3], ownerID: $0[4], data: $0[5])
+        try rows(
+            "SELECT seq, at, topic, client_id, owner_id, data, previous_owner_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            [seq, limit]
+        ).map {
+            StoredEvent(
+                seq: $0[0], at: date($0[1] as Int64), topic: $0[2], clientID: $0[3], ownerID: $0[4], previousOwnerID: $0[6], data: $0[5])
         }
     }
 
@@ -95,11 +104,13 @@ extension Tx {
     public func events(after seq: Int64, visibleTo ownerID: Int64, limit: Int) throws -> [StoredEvent] {
         try rows(
             """
-            SELECT seq, at, topic, client_id, owner_id, data FROM events
-            WHERE seq > ? AND (owner_id = ? OR topic IN ('client.released', 'client.claimed')) ORDER BY seq LIMIT ?
-            """, [seq, ownerID, limit]
+            SELECT seq, at, topic, client_id, owner_id, data, previous_owner_id FROM events
+            WHERE seq > ? AND (owner_id = ? OR previous_owner_id = ? OR topic IN ('client.released', 'client.claimed'))
+            ORDER BY seq LIMIT ?
+            """, [seq, ownerID, ownerID, limit]
         ).map {
-            StoredEvent(seq: $0[0], at: date($0[1] as Int64), topic: $0[2], clientID: $0[3], ownerID: $0[4], data: $0[5])
+            StoredEvent(
+                seq: $0[0], at: date($0[1] as Int64), topic: $0[2], clientID: $0[3], ownerID: $0[4], previousOwnerID: $0[6], data: $0[5])
         }
     }
 

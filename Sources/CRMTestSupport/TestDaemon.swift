@@ -12,6 +12,11 @@ public final class TestDaemon: @unchecked Sendable {
     /// Extra environment (e.g. `CRMD_PROTOCOL_MAX_LINE_BYTES`).
     public var environment: [String: String]
     public var arguments: [String]
+    /// A command that runs crmd (given as its last arguments), e.g.
+    /// `["scripts/with-journald.sh", DIR, "--"]`; empty runs crmd directly. `stop()` signals the
+    /// launcher's pid, so it should exec crmd; whatever else it leaves running must not keep the
+    /// descriptors it inherited (Foundation's Process sees the exit when they close).
+    public var launcher: [String] = []
     private(set) var process: Process?
     private var output = Pipe()
     /// Everything crmd wrote to stderr, for failure messages.
@@ -59,8 +64,14 @@ public final class TestDaemon: @unchecked Sendable {
     /// Starts crmd and returns once it listens. Throws with crmd's own message if it exits first.
     public func start(timeout: TimeInterval = 60) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binaryPath())
-        p.arguments = ["--socket", socketPath, "--database", databasePath] + arguments
+        let crmdArguments = ["--socket", socketPath, "--database", databasePath] + arguments
+        if let first = launcher.first {
+            p.executableURL = URL(fileURLWithPath: first)
+            p.arguments = Array(launcher.dropFirst()) + [Self.binaryPath()] + crmdArguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: Self.binaryPath())
+            p.arguments = crmdArguments
+        }
         p.environment = childEnvironment(environment)
         let out = Pipe()
         let err = Pipe()

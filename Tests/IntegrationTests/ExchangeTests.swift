@@ -25,6 +25,33 @@ struct ExchangeTests {
         return out
     }
 
+    @Test("the manager a client is taken from hears client.assigned; the next events go to the new owner only")
+    func previousOwnerHearsTheAssignment() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let admin = try d.connect()
+        try seedTeam(admin)
+        let id = try admin.call("client.create", ["name": "Moving LLC", "owner": "ivanov"])["id"]!
+        let ivanov = try d.connect()
+        _ = try ivanov.call("session.act_as", ["login": "ivanov"])
+        _ = try ivanov.call("subscribe", ["topics": ["client.assigned", "zone.changed"]])
+        let sidorov = try d.connect()
+        _ = try sidorov.call("session.act_as", ["login": "sidorov"])
+        _ = try sidorov.call("subscribe", ["topics": ["client.assigned", "zone.changed"]])
+        _ = try admin.call("client.assign", ["id": id, "owner": "sidorov"])
+        // A month later the client turns yellow: that is sidorov's business alone.
+        _ = try admin.call("clock.advance", ["by": "P1M1D"])
+        let toSidorov = try events(sidorov, 2)
+        #expect(toSidorov.map { $0["topic"] } == ["client.assigned", "zone.changed"])
+        let toIvanov = try events(ivanov, 1)
+        #expect(toIvanov.first?["topic"] == "client.assigned")
+        #expect(toIvanov.first?["data"]?["from_login"] == "ivanov")
+        #expect(toIvanov.first?["data"]?["to_login"] == "sidorov")
+        // Nothing more reaches ivanov: a ping's reply is the next line on his connection.
+        try ivanov.send(["jsonrpc": "2.0", "id": 99, "method": "server.ping"])
+        #expect(try ivanov.readJSON()?["id"] == 99)
+    }
+
     @Test("green → yellow → red → released → claimed, with events and alerts at their instants")
     func wholeStory() throws {
         let d = try daemon()

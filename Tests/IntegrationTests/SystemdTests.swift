@@ -90,7 +90,7 @@ struct SystemdTests {
         let first = try #require(notify.wait(forLine: "WATCHDOG=1"))
         #expect(notify.wait(forLine: "WATCHDOG=1", after: first.index + 1, timeout: 2) != nil)
 
-        // Another process holds the database's write lock for 4 s: the scheduler's probe
+        // Another process holds the database's write lock for 4.5 s (under crmd's 5 s busy timeout): the scheduler's probe
         // (a write transaction) cannot finish, so the pings stop, though reads still work.
         let locker = Process()
         locker.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -99,7 +99,7 @@ struct SystemdTests {
             """
             import sqlite3, sys, time
             c = sqlite3.connect(sys.argv[1], isolation_level=None)
-            c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(4); c.execute('COMMIT')
+            c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(4.5); c.execute('COMMIT')
             """, d.databasePath,
         ]
         let out = Pipe()
@@ -114,8 +114,10 @@ struct SystemdTests {
         let pings = notify.messages.filter { $0.text.contains("WATCHDOG=1") }.map(\.at)
         let lastBefore = try #require(pings.last { $0 < resumed.message.at })
         let gap = resumed.message.at.timeIntervalSince(lastBefore)
-        #expect(gap > 2.5, "pings went on while the engine was stuck (gap \(gap) s)")
-        #expect(lastBefore < lockedAt.addingTimeInterval(1.2))
+        // A probe that succeeded just before the lock may still be reported a little later on a
+        // loaded machine; after that, nothing until the lock is gone.
+        #expect(gap > 3, "pings went on while the engine was stuck (gap \(gap) s)")
+        #expect(lastBefore < lockedAt.addingTimeInterval(2.5))
         d.stop()
     }
 

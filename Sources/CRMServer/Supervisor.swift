@@ -29,6 +29,9 @@ public final class Supervisor: Service, Sendable {
     /// the event log moved (and every ten minutes, as time alone moves clients between zones).
     private let counts = Mutex<(version: [Int64], at: ContinuousClock.Instant, counts: ZoneCounts)?>(nil)
 
+    /// A failed reload stays in the status until a reload succeeds (the file is still wrong).
+    private let failedReload = Mutex<String?>(nil)
+
     init(dispatcher: Dispatcher, scheduler: Scheduler, reload: @escaping Reload, logger: Logger) {
         self.dispatcher = dispatcher
         self.scheduler = scheduler
@@ -50,6 +53,7 @@ public final class Supervisor: Service, Sendable {
         var line =
             "serving \(c.total) clients: \(c.green) green, \(c.yellow) yellow, \(c.red) red, \(c.exchange) on the exchange; \(dispatcher.openConnections) connections"
         if let e = scheduler.lastError.withLock({ $0 }) { line = "scheduler failing: \(e); " + line }
+        if let r = failedReload.withLock({ $0 }) { line += " (\(r))" }
         return line
     }
 
@@ -130,13 +134,16 @@ public final class Supervisor: Service, Sendable {
             let outcome: String
             do {
                 outcome = try await reload()
+                failedReload.withLock { $0 = nil }
                 logger.notice("settings reloaded", metadata: ["outcome": "\(outcome)"])
             } catch {
                 outcome = "reload failed, the previous settings stay in force: \(error)"
+                failedReload.withLock { $0 = String(outcome.prefix(200)) }
                 logger.error("settings not reloaded; the previous settings stay in force", metadata: ["error": "\(error)"])
             }
-            let line = (try? statusLine()) ?? "serving"
-            Systemd.notify("READY=1\nSTATUS=\(line) (\(outcome.prefix(200)))")
+            var line = (try? statusLine()) ?? "serving"
+            if failedReload.withLock({ $0 }) == nil { line += " (\(outcome.prefix(200)))" }
+            Systemd.notify("READY=1\nSTATUS=\(line)")
         }
     }
 }

@@ -3,7 +3,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: run test build release lint format bench clean
+.PHONY: run test build release lint format bench crash-test clean
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -36,6 +36,14 @@ format:
 ## The benchmark; pass ARGS="--clients 1000000" for the full size.
 bench: release
 	.build/release/crm-bench $(ARGS)
+
+## The crash-safety test: 100 rounds of SIGKILL under 16 writers (docs/reliability.md).
+## Pass ARGS="--rounds 10" for fewer.
+crash-test:
+	@./scripts/setup.sh
+	$(SWIFT) build -c release --product crmd
+	$(SWIFT) build -c release --product crm-crash
+	.build/release/crm-crash $(ARGS)
 
 clean:
 	rm -rf .build

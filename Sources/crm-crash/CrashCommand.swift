@@ -26,7 +26,8 @@ struct CRMCrash: ParsableCommand {
         options.writers = writers
         options.minDelay = minDelay
         options.maxDelay = max(maxDelay, minDelay)
-        let test = try CrashTest(options: options) { line in print(line) }
+        // Unbuffered: a line per round as it happens, also into a file.
+        let test = try CrashTest(options: options) { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         let summary = try test.run()
         print("")
         print(summary)

@@ -54,7 +54,7 @@ public final class CrashTest: @unchecked Sendable {
             return """
                 \(rounds) rounds, \(acknowledged) acknowledged writes, \(lost) lost, \(duplicated) duplicated, \
                 \(halfApplied) half-applied, \(otherViolations) other violations
-                  acknowledged by method: \(kinds)
+                  by method (acknowledged, or resent after a kill): \(kinds)
                   in flight at the kills: \(pending) (\(pendingApplied) had committed, \(pending - pendingApplied) had not); \
                 each resent with its request_id and applied exactly once
                   event log: seqs 1...\(events), no gap; PRAGMA integrity_check ok after every kill

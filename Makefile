@@ -3,7 +3,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: run test build release lint format bench crash-test clean
+.PHONY: run test build release lint format bench clean
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -37,6 +37,7 @@ format:
 bench: release
 	.build/release/crm-bench $(ARGS)
 
+.PHONY: crash-test
 ## The crash-safety test: 100 rounds of SIGKILL under 16 writers (docs/reliability.md).
 ## Pass ARGS="--rounds 10" for fewer.
 crash-test:

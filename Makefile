@@ -36,6 +36,15 @@ release:
 	@./scripts/setup.sh
 	$(SWIFT) build -c release
 
+.PHONY: crash-test
+## The crash-safety test: 100 rounds of SIGKILL under 16 writers (docs/reliability.md).
+## Pass ARGS="--rounds 10" for fewer.
+crash-test:
+	@./scripts/setup.sh
+	$(SWIFT) build -c release --product crmd
+	$(SWIFT) build -c release --product crm-crash
+	.build/release/crm-crash $(ARGS)
+
 ## Fail if any file is not formatted (CI runs this).
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "crmd", targets: ["crmd"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
+        .executable(name: "crm-crash", targets: ["crm-crash"]),
         .library(name: "CRMClient", targets: ["CRMClient"]),
     ],
     dependencies: [
@@ -81,6 +82,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The crash-safety test: SIGKILL under load, restart, check (docs/reliability.md).
+        .executableTarget(
+            name: "crm-crash",
+            dependencies: ["CRMTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore"], swiftSettings: strict),
         .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
         .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMCore"], swiftSettings: strict),
@@ -93,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol"],
+            dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol", "CRMCore"],
             swiftSettings: strict
         ),
     ]

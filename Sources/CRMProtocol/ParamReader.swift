@@ -60,8 +60,16 @@ public struct ParamReader {
             problem(key, "must be \(expected), not \(v.kindDescription)")
             return nil
         }
+        if let s = t as? String, s.utf8.contains(0) {
+            problem(key, Self.nulProblem)
+            return nil
+        }
         return t
     }
+
+    /// Text may hold any character but U+0000: SQLite (through GRDB) would store it cut at the NUL,
+    /// so it is refused rather than silently truncated.
+    static let nulProblem = "must not contain the NUL character (U+0000)"
 
     /// A required integer.
     public mutating func int(_ key: String) -> Int64 { typed(key, "an integer", required: true, \.intValue) ?? 0 }
@@ -86,7 +94,11 @@ public struct ParamReader {
         guard let items = typed(key, "an array of strings", required: false, \.arrayValue) else { return nil }
         var out: [String] = []
         for (i, item) in items.enumerated() {
-            if let s = item.stringValue { out.append(s) } else { problem("\(key)[\(i)]", "must be a string, not \(item.kindDescription)") }
+            if let s = item.stringValue {
+                if s.utf8.contains(0) { problem("\(key)[\(i)]", Self.nulProblem) } else { out.append(s) }
+            } else {
+                problem("\(key)[\(i)]", "must be a string, not \(item.kindDescription)")
+            }
         }
         return out
     }
@@ -136,6 +148,10 @@ public struct ParamReader {
         if v.isNull { return .clear }
         guard let s = v.stringValue else {
             problem(key, "must be a string or null, not \(v.kindDescription)")
+            return .unchanged
+        }
+        if s.utf8.contains(0) {
+            problem(key, Self.nulProblem)
             return .unchanged
         }
         return .set(s)

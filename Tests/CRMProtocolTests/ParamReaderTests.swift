@@ -19,6 +19,20 @@ func fieldProblems(_ e: RPCError?) -> [[String]] {
 
 @Suite("ParamReader")
 struct ParamReaderTests {
+    @Test("U+0000 in any text is refused (the database would cut the text there); other control characters are kept")
+    func refusesNUL() {
+        var r = ParamReader([
+            "name": "a\u{0}b", "note": "x\u{0}", "phones": ["ok", "1\u{0}2"], "segment": "\u{0}", "topic": "\u{1}\u{1F}\u{7F}",
+        ])
+        _ = r.string("name")
+        #expect(r.optionalString("note") == nil)
+        #expect(r.optionalStringArray("phones") == ["ok"])
+        if case .set = r.patchString("segment") { Issue.record("a NUL segment was accepted") }
+        #expect(r.optionalString("topic") == "\u{1}\u{1F}\u{7F}")
+        #expect(
+            fieldProblems(finishError(r)).map(\.[0]).sorted() == ["name", "note", "phones[1]", "segment"])
+    }
+
     @Test func readsGoodParams() throws {
         var r = ParamReader(
             [

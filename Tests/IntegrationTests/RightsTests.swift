@@ -1,0 +1,200 @@
+import CRMClient
+import CRMCore
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// Every method against every role, from the one table (`RightsTable`) that docs/protocol.md shows.
+@Suite("Rights table")
+struct RightsTests {
+    static let docsPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/protocol.md").path
+
+    @Test("every method has a row, and no row names a method crmd does not have")
+    func everyMethodHasARow() {
+        let inTable = RightsTable.rows.flatMap(\.methods)
+        let methods = Method.allCases.map(\.rawValue)
+        #expect(Set(methods).subtracting(inTable).sorted() == [], "methods without a row in RightsTable")
+        #expect(Set(inTable).subtracting(methods).sorted() == [], "rows naming no method")
+        #expect(RightsTable.rows.allSatisfy { $0.cells.count == RightsTable.roles.count })
+        #expect(Set(RightsTable.roles) == Set(Role.allCases))
+    }
+
+    @Test("docs/protocol.md shows exactly RightsTable.markdown")
+    func docsShowTheTable() throws {
+        let lines = try String(contentsOfFile: Self.docsPath, encoding: .utf8).components(separatedBy: "\n")
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("| method | admin |") }) else {
+            Issue.record("no rights table in docs/protocol.md")
+            return
+        }
+        let table = Array(lines[start...].prefix { $0.hasPrefix("|") })
+        let expected = RightsTable.markdown
+        #expect(
+            table == expected,
+            "docs/protocol.md's rights table differs from RightsTable.markdown; paste:\n\(expected.joined(separator: "\n"))")
+    }
+
+    /// Users of every role (and a second manager who owns "other" clients), acted as by root.
+    final class Fixture: @unchecked Sendable {
+        let d: TestDaemon
+        let root: Connection
+        var counter = 0
+        var connections: [Role: Connection] = [:]
+        var clockNow = ""
+        static let uidBase = 52_000
+
+        init(_ d: TestDaemon) throws {
+            self.d = d
+            root = try d.connect()
+            for (i, role) in RightsTable.roles.enumerated() {
+                _ = try root.call(
+                    "user.add",
+                    [
+                        "login": .string(login(role)), "name": .string("R \(role.rawValue)"), "role": .string(role.rawValue),
+                        "uid": .int(Self.uidBase + i),
+                    ])
+                let c = try d.connect()
+                _ = try c.call("session.act_as", ["login": .string(login(role))])
+                connections[role] = c
+            }
+            _ = try root.call("user.add", ["login": "r-other", "name": "R other", "role": "manager"])
+        }
+
+        func login(_ role: Role) -> String { "r-\(role.rawValue)" }
+        func unique() -> Int {
+            counter += 1
+            return counter
+        }
+        /// A fresh client owned by `owner` (nil: unassigned), with a unique phone.
+        func client(owner: String?) throws -> Int64 {
+            let n = unique()
+            return try root.call(
+                "client.create",
+                ["name": .string("Rights \(n)"), "owner": .string(owner), "phones": .array([.string(String(format: "+7 901 %07d", n))])])[
+                    "id"]!.intValue!
+        }
+        func contact(_ clientID: Int64) throws -> Int64 {
+            try root.call("contact.create", ["client_id": .int(clientID), "name": .string("Contact \(unique())")])["id"]!.intValue!
+        }
+        func user() throws -> String {
+            let l = "r-user-\(unique())"
+            _ = try root.call("user.add", ["login": .string(l), "name": "Temp", "role": "manager"])
+            return l
+        }
+
+        /// The params of a valid call of `method` on something owned by `owner`, made as `role` on `c`.
+        func params(_ method: Method, variant: String, owner: String, role: Role, on c: Connection) throws -> JSON {
+            switch method {
+            case .serverPing, .serverStatus, .whoami, .userList, .clientList, .exchangeList, .exchangePreview, .reportZones, .alertList,
+                .serverBackup:
+                return [:]
+            case .sessionActAs: return ["login": "r-other"]
+            case .serverBackupRead:
+                if role == .admin { return ["backup": try c.call("server.backup")["backup"]!] }
+                return ["backup": .string(String(repeating: "0", count: 32))]
+            case .userAdd: return ["login": .string("r-new-\(unique())"), "name": "New", "role": "manager"]
+            case .userUpdate: return ["login": .string(try user()), "name": "Renamed"]
+            case .userDeactivate: return ["login": .string(try user())]
+            case .clientCreate: return ["name": .string("Created \(unique())"), "owner": .string(owner)]
+            case .clientGet, .clientHistory, .clientExplain: return ["id": .int(try client(owner: owner))]
+            case .clientFindByPhone:
+                _ = try client(owner: owner)
+                return ["phone": .string(String(format: "8 901 %07d", counter))]
+            case .clientUpdate:
+                let id = try client(owner: owner)
+                return variant == "pd" ? ["id": .int(id), "name": .string("Renamed \(unique())")] : ["id": .int(id), "segment": "retail"]
+            case .clientAssign: return ["id": .int(try client(owner: owner)), "owner": "r-other"]
+            case .clientImport: return ["clients": [["name": .string("Imported \(unique())")]]]
+            case .interactionLog: return ["client_id": .int(try client(owner: owner)), "kind": "note", "note": "hello"]
+            case .interactionList, .contactList: return ["client_id": .int(try client(owner: owner))]
+            case .contactCreate: return ["client_id": .int(try client(owner: owner)), "name": "New contact"]
+            case .contactUpdate: return ["id": .int(try contact(try client(owner: owner))), "position": "CFO"]
+            case .contactGet: return ["id": .int(try contact(try client(owner: owner)))]
+            case .contactMove:
+                return ["id": .int(try contact(try client(owner: owner))), "client_id": .int(try client(owner: owner))]
+            case .clientRelease: return ["id": .int(try client(owner: owner)), "reason": "rights test"]
+            case .exchangeClaim: return ["id": .int(try client(owner: nil))]
+            case .alertAck: return ["ids": [1]]
+            case .subscribe: return ["topics": ["client.created"]]
+            case .unsubscribe:
+                let s = try c.call("subscribe", ["topics": ["client.created"]])
+                return ["subscription": s["subscription"]!]
+            case .clockAdvance: return ["by": "PT1S"]
+            case .clockSet:
+                clockNow = try root.call("clock.advance", ["by": "PT1S"])["now"]!.stringValue!
+                return ["to": .string(clockNow)]
+            }
+        }
+    }
+
+    /// The code a call answered with, or nil for a success.
+    static func code(_ c: Connection, _ method: String, _ params: JSON) -> Int? {
+        do {
+            _ = try c.call(method, params)
+            return nil
+        } catch let e as RPCError {
+            return e.code
+        } catch {
+            return -1
+        }
+    }
+
+    @Test("each method as each role: allowed, or 1002 (own: allowed on one's own client, 1002 on another manager's)")
+    func everyMethodEveryRole() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", "2026-01-12T09:00:00Z"], world: true)
+        try d.start()
+        defer { d.stop() }
+        let f = try Fixture(d)
+        var checked = 0
+        for row in RightsTable.rows {
+            for name in row.methods {
+                let method = Method(rawValue: name)!
+                for role in RightsTable.roles {
+                    let right = row.right(for: role)
+                    let label = "\(name)\(row.variant.isEmpty ? "" : " (\(row.variant))") as \(role.rawValue)"
+                    if method == .sessionActAs {
+                        // Decided by the real identity: connect as the role's uid through crmctl.
+                        guard getuid() == 0 else { continue }
+                        let uid = Fixture.uidBase + RightsTable.roles.firstIndex(of: role)!
+                        let r = try runProcess(
+                            "/usr/bin/setpriv",
+                            [
+                                "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", TestDaemon.binaryPath(named: "crmctl"), "rpc",
+                                "session.act_as", #"{"login":"r-other"}"#, "--socket", d.socketPath, "--json",
+                            ],
+                            environment: ["HOME": "/tmp"])
+                        if right == .allowed {
+                            #expect(r.status == 0, "\(label): \(r.err)")
+                        } else {
+                            #expect(r.err.contains("1002"), "\(label): \(r.status) \(r.out) \(r.err)")
+                        }
+                        checked += 1
+                        continue
+                    }
+                    let c = f.connections[role]!
+                    let me = f.login(role)
+                    switch right {
+                    case .allowed:
+                        let p = try f.params(method, variant: row.variant, owner: "r-other", role: role, on: c)
+                        let got = Self.code(c, name, p)
+                        #expect(got == nil, "\(label): expected allowed, got \(got.map(String.init) ?? "ok")")
+                    case .denied:
+                        let p = try f.params(method, variant: row.variant, owner: "r-other", role: role, on: c)
+                        let got = Self.code(c, name, p)
+                        #expect(got == 1002, "\(label): expected 1002, got \(got.map(String.init) ?? "success")")
+                    case .own:
+                        let mine = try f.params(method, variant: row.variant, owner: me, role: role, on: c)
+                        let gotMine = Self.code(c, name, mine)
+                        #expect(gotMine == nil, "\(label) on own: expected allowed, got \(gotMine.map(String.init) ?? "ok")")
+                        let theirs = try f.params(method, variant: row.variant, owner: "r-other", role: role, on: c)
+                        let gotTheirs = Self.code(c, name, theirs)
+                        #expect(gotTheirs == 1002, "\(label) on another's: expected 1002, got \(gotTheirs.map(String.init) ?? "success")")
+                    }
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked >= Method.allCases.count * RightsTable.roles.count - (getuid() == 0 ? 0 : RightsTable.roles.count))
+    }
+}

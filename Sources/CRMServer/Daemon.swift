@@ -91,6 +91,7 @@ public enum Daemon {
             return h
         }
         let logger = Logger(label: "crmd")
+        raiseOpenFileLimit(for: settings.maxConnections, logger: logger)
         do {
             let dbDir = (settings.databasePath as NSString).deletingLastPathComponent
             if !dbDir.isEmpty {

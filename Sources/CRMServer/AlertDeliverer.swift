@@ -75,6 +75,10 @@ public final class AlertDeliverer: Service, Sendable {
     }
 
     /// Runs the command with `input` on stdin; nil on success, else what went wrong.
+    /// SIGPIPE's default action ends the process: without this, a delivery command that exits
+    /// before reading its stdin killed crmd silently when the write raced its exit.
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     func runCommand(_ command: String, input: String) async -> String? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -93,7 +97,10 @@ public final class AlertDeliverer: Service, Sendable {
         } catch {
             return "cannot start: \(error)"
         }
-        stdin.fileHandleForWriting.write(Data((input + "\n").utf8))
+        _ = Self.ignoreBrokenPipes
+        // A command that exits (or crashes) before reading its input closes the pipe: the write
+        // fails with EPIPE, and the exit status says what happened.
+        try? stdin.fileHandleForWriting.write(contentsOf: Data((input + "\n").utf8))
         try? stdin.fileHandleForWriting.close()
         let timeout = commandTimeout
         let status: Int32? = await withTaskGroup(of: Int32?.self) { group in

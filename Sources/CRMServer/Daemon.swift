@@ -87,6 +87,7 @@ public enum Daemon {
         }
         CRMLogging.bootstrap(settings)
         let logger = Logger(label: "crmd")
+        raiseOpenFileLimit(for: settings.maxConnections, logger: logger)
         do {
             let dbDir = (settings.databasePath as NSString).deletingLastPathComponent
             if !dbDir.isEmpty {

@@ -109,15 +109,14 @@ struct SystemdTests {
         let lockedAt = Date()
         #expect(try c.call("server.ping")["pong"] == true)
         locker.waitUntilExit()
-        let releasedAt = Date()
-        let resumed = try #require(notify.wait(timeout: 5) { $0.at > releasedAt && $0.text.contains("WATCHDOG=1") })
-        let pings = notify.messages.filter { $0.text.contains("WATCHDOG=1") }.map(\.at)
-        let lastBefore = try #require(pings.last { $0 < resumed.message.at })
-        let gap = resumed.message.at.timeIntervalSince(lastBefore)
-        // A probe that succeeded just before the lock may still be reported a little later on a
-        // loaded machine; after that, nothing until the lock is gone.
-        #expect(gap > 3, "pings went on while the engine was stuck (gap \(gap) s)")
-        #expect(lastBefore < lockedAt.addingTimeInterval(2.5))
+        // After the lock, the pings come back.
+        let resumed = try #require(notify.wait(timeout: 5) { $0.at > lockedAt.addingTimeInterval(4.5) && $0.text.contains("WATCHDOG=1") })
+        // While it was held, they stopped: the longest silence between two pings around the lock
+        // is most of its 4.5 s (exit and reply timing on a loaded machine take the rest).
+        let pings = notify.messages.filter { $0.text.contains("WATCHDOG=1") && $0.at <= resumed.message.at }.map(\.at)
+        let gaps = zip(pings, pings.dropFirst()).map { $1.timeIntervalSince($0) }
+        let longest = gaps.max() ?? 0
+        #expect(longest > 3, "pings went on while the engine was stuck (longest silence \(longest) s)")
         d.stop()
     }
 

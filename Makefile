@@ -3,7 +3,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: run test build release lint format bench clean
+.PHONY: run test build release lint format bench clean fuzz fuzz-ci
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -37,5 +37,16 @@ format:
 bench: release
 	.build/release/crm-bench $(ARGS)
 
+## Fuzz framing and request decoding (libFuzzer + ASan) for 5,000,000 inputs; ARGS for more
+## libFuzzer options, e.g. ARGS="-jobs=2". See docs/reliability.md, "Bad input".
+fuzz:
+	@./scripts/setup.sh
+	./scripts/fuzz.sh -runs=5000000 $(ARGS)
+
+## The bounded fuzz run CI does (60 seconds).
+fuzz-ci:
+	@./scripts/setup.sh
+	./scripts/fuzz.sh 60
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -12,7 +12,7 @@ INSTALL_BUILD = $(SWIFT) build -c release --static-swift-stdlib --scratch-path .
 # files end up in it.
 AS_USER = $(if $(and $(SUDO_USER),$(filter $(SUDO_USER),$(shell stat -c %U .))),sudo -H -u $(SUDO_USER) env PATH="$(PATH)",)
 
-.PHONY: run test build release lint format bench clean install install-build uninstall verify-units e2e
+.PHONY: run test build release lint format bench clean install install-build uninstall verify-units e2e fuzz fuzz-ci
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -77,5 +77,16 @@ verify-units:
 e2e: install-build
 	./scripts/e2e-systemd.sh .build-install/release
 
+## Fuzz framing and request decoding (libFuzzer + ASan) for 5,000,000 inputs; ARGS for more
+## libFuzzer options, e.g. ARGS="-jobs=2". See docs/reliability.md, "Bad input".
+fuzz:
+	@./scripts/setup.sh
+	./scripts/fuzz.sh -runs=5000000 $(ARGS)
+
+## The bounded fuzz run CI does (60 seconds).
+fuzz-ci:
+	@./scripts/setup.sh
+	./scripts/fuzz.sh 60
+
 clean:
-	rm -rf .build .build-install
+	rm -rf .build .build-install .build-fuzz

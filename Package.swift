@@ -88,6 +88,16 @@ let package = Package(
             dependencies: ["CRMTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
+        // libFuzzer target for framing and request decoding; a stub unless built by scripts/fuzz.sh.
+        .executableTarget(
+            name: "crm-fuzz",
+            dependencies: [
+                "CRMServer", "CRMProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore"], swiftSettings: strict),
         .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
         .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMCore"], swiftSettings: strict),

@@ -1,25 +1,25 @@
-import NIOCore
+package import NIOCore
 
 /// A line longer than the limit: the connection gets `-32600` and is closed.
-struct LineTooLongError: Error {
-    let limit: Int
+package struct LineTooLongError: Error {
+    package let limit: Int
 }
 
 /// Splits the byte stream into `\n`-terminated lines (a trailing `\r` is dropped), refusing any
 /// line longer than `maxLength` bytes. NIO's own line decoder has no cap, and a peer that never
 /// sends a newline must not be able to grow our memory.
-struct LineFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
+package struct LineFrameDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = ByteBuffer
 
-    let maxLength: Int
+    package let maxLength: Int
     /// Where the newline search resumes, so a long partial line is not rescanned on every read.
     private var scanned = 0
 
-    init(maxLength: Int) {
+    package init(maxLength: Int) {
         self.maxLength = maxLength
     }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
         let start = view.startIndex + scanned
         if let nl = view[start...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -39,7 +39,7 @@ struct LineFrameDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A last line without its newline is still a request.
         while try decode(context: context, buffer: &buffer) == .continue {}
         if buffer.readableBytes > 0 {

@@ -119,6 +119,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             stalledSince = nil
             pump()
         }
+        // Replies waiting for a peer that reads slowly hold the queue; it moves on when they drain.
+        if context.channel.isWritable { drain(context: context) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -180,10 +182,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Handles queued lines until one must wait for a commit.
+    /// Handles queued lines until one must wait for a commit, or until the peer stops reading its
+    /// replies (the outbound buffer is past its high-water mark): then the queue fills, reading
+    /// pauses, and the peer's own writes block — its backlog lives in the kernel and in its own
+    /// process, never unbounded in crmd.
     private func drain(context: ChannelHandlerContext) {
         guard let session, !busy else { return }
-        while !busy, !closing, let item = queue.popFirst() {
+        while !busy, !closing, context.channel.isWritable, let item = queue.popFirst() {
             switch item {
             case .line(let line):
                 start(line: line, session: session, context: context)

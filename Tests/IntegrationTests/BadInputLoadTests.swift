@@ -147,6 +147,53 @@ struct LoadTests {
         }
     }
 
+    @Test("a peer that pipelines requests and never reads its replies is held back, not buffered without bound")
+    func pipelinerThatNeverReads() throws {
+        try withDaemon { d in
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                for (i, b) in d.socketPath.utf8.enumerated() { raw[i] = b }
+            }
+            let r = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            try #require(r == 0)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            // Write pings until the kernel refuses more for a whole second (crmd stopped reading),
+            // or until far more than crmd's bounds could hold (it kept reading: the bug).
+            let line = Array(#"{"jsonrpc":"2.0","id":1,"method":"server.ping"}"#.utf8) + [10]
+            var chunk: [UInt8] = []
+            for _ in 0..<1000 { chunk += line }
+            var written = 0
+            var blockedSince: Date? = nil
+            let started = Date()
+            while written < 64 << 20, Date().timeIntervalSince(started) < 30 {
+                let n = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n > 0 {
+                    written += n
+                    blockedSince = nil
+                } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                    if let b = blockedSince, Date().timeIntervalSince(b) > 1 { break }
+                    if blockedSince == nil { blockedSince = Date() }
+                    usleep(10_000)
+                } else {
+                    Issue.record("send failed: \(errno)")
+                    break
+                }
+            }
+            print("pipeliner: \(written >> 10) KiB of requests accepted before crmd held back")
+            #expect(blockedSince != nil, "crmd kept reading \(written >> 20) MiB of requests nobody reads the replies of")
+            // Its bound: subscriptions.max_queue_bytes (4 MiB) of unread replies, 1,024 queued lines
+            // and the kernel's buffers. Without back-pressure crmd took in 36 MiB here.
+            #expect(written < 16 << 20, "\(written >> 20) MiB of requests accepted")
+            // Others are served meanwhile.
+            #expect(try d.connect().call("server.ping")["pong"] == .bool(true))
+        }
+    }
+
     @Test("over server.max_connections a new connection gets 1009 and is closed; the others go on")
     func connectionLimit() throws {
         try withDaemon(environment: ["CRMD_SERVER_MAX_CONNECTIONS": "20"]) { d in

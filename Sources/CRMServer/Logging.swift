@@ -39,9 +39,9 @@ public enum CRMLogging {
         let level = sharedLevel
         switch target {
         case .journald:
-            LoggingSystem.bootstrap { label in JournalLogHandler(label: label, level: level, metadataProvider: nil) }
+            LoggingSystem.bootstrap { label in CRMLogHandler(label: label, sink: .journal, level: level, metadataProvider: nil) }
         case .auto, .stderr:
-            LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level, metadataProvider: nil) }
+            LoggingSystem.bootstrap { label in CRMLogHandler(label: label, sink: .stderr, level: level, metadataProvider: nil) }
         }
         return target
     }
@@ -230,19 +230,27 @@ final class SharedLogLevel: Sendable {
     private static func index(_ level: Logger.Level) -> UInt8 { UInt8(levels.firstIndex(of: level) ?? 2) }
 }
 
-/// Writes each log call to the journal (native protocol) as one entry with MESSAGE, PRIORITY,
-/// SYSLOG_IDENTIFIER=crmd, CODE_FILE/CODE_LINE/CODE_FUNC, CRM_LOGGER (the label), CRM_LEVEL, and
-/// every metadata key as a `CRM_*` field. If the journal refuses an entry, the line goes to stderr.
-public struct JournalLogHandler: LogHandler {
+/// crmd's log handler: one entry per log call, to the journal or to standard error.
+///
+/// - `.journal`: the native protocol, with MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=crmd,
+///   CODE_FILE/CODE_LINE/CODE_FUNC, CRM_LOGGER (the label), CRM_LEVEL, and every metadata key as a
+///   `CRM_*` field. If the journal refuses an entry, the line goes to stderr.
+/// - `.stderr`: one readable line, `2026-11-23T14:02:03.123+0300 info crmd: message key=value ...`.
+public struct CRMLogHandler: LogHandler {
+    /// Where entries go.
+    public enum Sink: Sendable { case journal, stderr }
+
     let label: String
+    let sink: Sink
     let shared: SharedLogLevel
     /// A level assigned to this handler's logger alone; nil follows the shared level.
     var ownLevel: Logger.Level?
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
 
-    init(label: String, level: SharedLogLevel, metadataProvider: Logger.MetadataProvider?) {
+    init(label: String, sink: Sink, level: SharedLogLevel, metadataProvider: Logger.MetadataProvider?) {
         self.label = label
+        self.sink = sink
         self.shared = level
         self.metadataProvider = metadataProvider
     }
@@ -260,47 +268,14 @@ public struct JournalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let all = CRMLogging.merged(metadata, metadataProvider, event.metadata, error: event.error)
         let message = event.message.description
-        let fields = CRMLogging.journalFields(
-            level: event.level, message: message, metadata: all, label: label, file: event.file, function: event.function,
-            line: event.line)
-        if CRMLogging.sendToJournal(fields) < 0 {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            CRMLogging.writeStderr(CRMLogging.stderrLine(level: event.level, message: message, metadata: all, label: label, at: now))
+        if sink == .journal {
+            let fields = CRMLogging.journalFields(
+                level: event.level, message: message, metadata: all, label: label, file: event.file, function: event.function,
+                line: event.line)
+            if CRMLogging.sendToJournal(fields) >= 0 { return }
         }
-    }
-}
-
-/// Writes each log call as one readable line on standard error:
-/// `2026-11-23T14:02:03.123+0300 info crmd: message key=value ...`.
-public struct StderrLogHandler: LogHandler {
-    let label: String
-    let shared: SharedLogLevel
-    var ownLevel: Logger.Level?
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-
-    init(label: String, level: SharedLogLevel, metadataProvider: Logger.MetadataProvider?) {
-        self.label = label
-        self.shared = level
-        self.metadataProvider = metadataProvider
-    }
-
-    public var logLevel: Logger.Level {
-        get { ownLevel ?? shared.value }
-        set { ownLevel = newValue }
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let all = CRMLogging.merged(metadata, metadataProvider, event.metadata, error: event.error)
-        CRMLogging.writeStderr(
-            CRMLogging.stderrLine(level: event.level, message: event.message.description, metadata: all, label: label, at: now))
+        CRMLogging.writeStderr(CRMLogging.stderrLine(level: event.level, message: message, metadata: all, label: label, at: now))
     }
 }

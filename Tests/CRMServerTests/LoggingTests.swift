@@ -80,8 +80,8 @@ struct LoggingTests {
     @Test("the shared level changes existing loggers at once; a logger's own level stays its own")
     func sharedLevel() {
         let shared = SharedLogLevel(.info)
-        let a = Logger(label: "a") { StderrLogHandler(label: $0, level: shared, metadataProvider: nil) }
-        var b = Logger(label: "b") { JournalLogHandler(label: $0, level: shared, metadataProvider: nil) }
+        let a = Logger(label: "a") { CRMLogHandler(label: $0, sink: .stderr, level: shared, metadataProvider: nil) }
+        var b = Logger(label: "b") { CRMLogHandler(label: $0, sink: .journal, level: shared, metadataProvider: nil) }
         #expect(a.logLevel == .info && b.logLevel == .info)
         shared.value = .debug
         #expect(a.logLevel == .debug && b.logLevel == .debug)

@@ -101,7 +101,7 @@ public final class CrashTest: @unchecked Sendable {
     let log: @Sendable (String) -> Void
     var writers: [Writer] = []
     var summary = Summary()
-    let stopFlag = Flag()
+    let stopFlag = LockedFlag()
 
     public init(options: Options, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
@@ -344,41 +344,35 @@ public final class CrashTest: @unchecked Sendable {
         var expectedNotes = Set<String>()
         var expectedValues = Set<String>()
         var expectedReasons = Set<String>()
+        /// Checks a logged note, a field value or a release reason (a claim is counted by the
+        /// caller) and remembers it as expected.
+        func account(_ op: Op, acknowledged: Bool, applied: Bool) {
+            switch op.kind {
+            case .log:
+                expectedNotes.insert(op.payload!)
+                check(label, op, found: notes[op.payload!] ?? 0, acknowledged: acknowledged, applied: applied)
+            case .update:
+                expectedValues.insert(op.payload!)
+                check(label, op, found: values[op.payload!] ?? 0, acknowledged: acknowledged, applied: applied)
+            case .release:
+                expectedReasons.insert(op.payload!)
+                check(label, op, found: reasons[op.payload!] ?? 0, acknowledged: acknowledged, applied: applied)
+            case .claim: break
+            }
+        }
         for w in writers {
             var claimCount = 0
             for op in w.acked {
                 if !requests.contains(op.requestID) {
                     violation(.halfApplied, "\(label): acknowledged \(op.requestID) has no stored request_id")
                 }
-                switch op.kind {
-                case .log:
-                    expectedNotes.insert(op.payload!)
-                    check(label, op, found: notes[op.payload!] ?? 0, acknowledged: true, applied: true)
-                case .update:
-                    expectedValues.insert(op.payload!)
-                    check(label, op, found: values[op.payload!] ?? 0, acknowledged: true, applied: true)
-                case .release:
-                    expectedReasons.insert(op.payload!)
-                    check(label, op, found: reasons[op.payload!] ?? 0, acknowledged: true, applied: true)
-                case .claim: claimCount += 1
-                }
+                if op.kind == .claim { claimCount += 1 } else { account(op, acknowledged: true, applied: true) }
             }
             var pendingClaim = 0
             if let op = w.pending {
                 if !pendingExpected { violation(.other, "\(label): \(op.requestID) still pending") }
                 let applied = requests.contains(op.requestID)
-                switch op.kind {
-                case .log:
-                    expectedNotes.insert(op.payload!)
-                    check(label, op, found: notes[op.payload!] ?? 0, acknowledged: false, applied: applied)
-                case .update:
-                    expectedValues.insert(op.payload!)
-                    check(label, op, found: values[op.payload!] ?? 0, acknowledged: false, applied: applied)
-                case .release:
-                    expectedReasons.insert(op.payload!)
-                    check(label, op, found: reasons[op.payload!] ?? 0, acknowledged: false, applied: applied)
-                case .claim: pendingClaim = applied ? 1 : 0
-                }
+                if op.kind == .claim { pendingClaim = applied ? 1 : 0 } else { account(op, acknowledged: false, applied: applied) }
             }
             let foundClaims = claims[String(w.claimClientID)] ?? 0
             if foundClaims < claimCount {
@@ -511,25 +505,5 @@ enum CrashTestError: Error, CustomStringConvertible {
         switch self {
         case .sqlite(let s): return "sqlite3: \(s)"
         }
-    }
-}
-
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    func set() {
-        lock.lock()
-        flag = true
-        lock.unlock()
-    }
-    func clear() {
-        lock.lock()
-        flag = false
-        lock.unlock()
-    }
-    var value: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return flag
     }
 }

@@ -221,6 +221,11 @@ final class LockedFlag: @unchecked Sendable {
         flag = true
         lock.unlock()
     }
+    func clear() {
+        lock.lock()
+        flag = false
+        lock.unlock()
+    }
     var value: Bool {
         lock.lock()
         defer { lock.unlock() }

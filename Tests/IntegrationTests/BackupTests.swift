@@ -272,25 +272,13 @@ struct BackupTests {
         #expect(try c.call("server.ping")["pong"] == .bool(true))
     }
 
-    /// Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN; not in every container).
-    static let canMountTmpfs: Bool = {
-        guard getuid() == 0 else { return false }
-        let dir = NSTemporaryDirectory() + "crmd-mount-probe-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard (try? runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]))?.status == 0 else { return false }
-        _ = try? runProcess("/bin/umount", [dir])
-        return true
-    }()
-
     @Test(
         "a full disk beside the database: a clear error, nothing left behind, crmd goes on",
         .enabled(if: canMountTmpfs, "needs root allowed to mount a tmpfs"))
     func diskFull() throws {
         let d = try TestDaemon()
         // crmd's whole folder (database and socket) on a 4 MiB file system.
-        let mounted = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.directory.path])
-        try #require(mounted.status == 0, "\(mounted.err)")
+        try mountTmpfs(d.directory.path, size: "4m")
         defer { _ = try? runProcess("/bin/umount", [d.directory.path]) }
         try d.start()
         defer { d.stop() }

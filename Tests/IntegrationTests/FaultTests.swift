@@ -6,17 +6,12 @@ import Testing
 
 @Suite("Faults: a full disk, a bad database file, a bad delivery command")
 struct FaultTests {
-    private static func mountTmpfs(_ dir: String, size: String) throws {
-        let r = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", dir])
-        try #require(r.status == 0, "\(r.err)")
-    }
-
     @Test(
         "database on a full tmpfs: writes fail with the storage error, reads work, writes resume, nothing acknowledged is lost",
-        .enabled(if: BackupTests.canMountTmpfs, "needs root allowed to mount a tmpfs"))
+        .enabled(if: canMountTmpfs, "needs root allowed to mount a tmpfs"))
     func fullDisk() throws {
         let d = try TestDaemon()
-        try Self.mountTmpfs(d.directory.path, size: "4m")
+        try mountTmpfs(d.directory.path, size: "4m")
         defer { _ = try? runProcess("/bin/umount", [d.directory.path]) }
         try d.start()
         let c = try d.connect()
@@ -68,10 +63,10 @@ struct FaultTests {
 
     @Test(
         "a database on a read-only file system at start: a clear message and a non-zero exit",
-        .enabled(if: BackupTests.canMountTmpfs, "needs root allowed to mount a tmpfs"))
+        .enabled(if: canMountTmpfs, "needs root allowed to mount a tmpfs"))
     func readOnlyAtStart() throws {
         let d = try TestDaemon()
-        try Self.mountTmpfs(d.directory.path, size: "8m")
+        try mountTmpfs(d.directory.path, size: "8m")
         defer { _ = try? runProcess("/bin/umount", [d.directory.path]) }
         try d.start()
         _ = try d.connect().call("client.create", ["name": "Kept"])

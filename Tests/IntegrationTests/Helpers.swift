@@ -44,3 +44,20 @@ func seedTeam(_ c: Connection) throws -> (head: Int64, ivanov: Int64, sidorov: I
     let s = try c.call("user.add", ["login": "sidorov", "name": "Petr Sidorov", "role": "manager", "uid": 50_003])
     return (h["id"]!.intValue!, i["id"]!.intValue!, s["id"]!.intValue!)
 }
+
+/// Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN; not in every container).
+let canMountTmpfs: Bool = {
+    guard getuid() == 0 else { return false }
+    let dir = NSTemporaryDirectory() + "crmd-mount-probe-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    guard (try? runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]))?.status == 0 else { return false }
+    _ = try? runProcess("/bin/umount", [dir])
+    return true
+}()
+
+/// Mounts a private tmpfs of `size` (like "4m") on `dir`, for tests of a full or read-only disk.
+func mountTmpfs(_ dir: String, size: String) throws {
+    let r = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", dir])
+    try #require(r.status == 0, "\(r.err)")
+}

@@ -35,7 +35,9 @@ let package = Package(
         // Persistence: GRDB migrations, the store facade, group commit, event log.
         .target(
             name: "CRMStore",
-            dependencies: ["CRMCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CRMCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         // libsystemd (Debian's libsystemd-dev): sd_notify, sd_listen_fds_with_names, sd_journal_sendv.

@@ -105,3 +105,52 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+/// Writes one JSON object member by member straight to bytes, for hot paths that would otherwise
+/// build a `JSON` value only to serialize it (the events the scheduler records by the hundred
+/// thousand). The output is what `JSONWriter` writes for the same members in the same order.
+/// Keys are literals and are written as they are.
+public struct JSONObjectWriter {
+    private var out: [UInt8]
+    private var first = true
+
+    public init(capacity: Int = 256) {
+        out = []
+        out.reserveCapacity(capacity)
+        out.append(UInt8(ascii: "{"))
+    }
+
+    private mutating func key(_ k: StaticString) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        first = false
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func null() { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+
+    public mutating func add(_ k: StaticString, _ v: Int64?) {
+        key(k)
+        if let v { JSONWriter.writeInt(v, into: &out) } else { null() }
+    }
+
+    public mutating func add(_ k: StaticString, _ v: Int?) { add(k, v.map(Int64.init)) }
+
+    public mutating func add(_ k: StaticString, _ v: String?) {
+        key(k)
+        if let v { JSONWriter.writeString(v, into: &out) } else { null() }
+    }
+
+    public mutating func add(_ k: StaticString, _ v: Bool) {
+        key(k)
+        JSONWriter.write(.bool(v), into: &out)
+    }
+
+    /// The object, closed.
+    public consuming func string() -> String {
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -42,7 +42,7 @@ public final class AlertDeliverer: Service, Sendable {
                     try tx.markDelivered(alertID: a.id, at: now, command: hasCommand)
                     var shown = a
                     shown.deliveredAt = now
-                    try dispatcher.event(tx, "alert", clientID: a.clientID, ownerID: a.userID, dispatcher.alertJSON(shown), at: now)
+                    try dispatcher.event(tx, "alert", clientID: a.clientID, ownerID: a.userID, text: dispatcher.alertText(shown), at: now)
                 }
                 n += due.count
                 if due.count < 1_000 { return n }
@@ -58,7 +58,7 @@ public final class AlertDeliverer: Service, Sendable {
         for a in due {
             if let deadline, ContinuousClock.now >= deadline { return }
             if deadline == nil, Task.isShuttingDownGracefully { return }
-            let payload = JSONWriter.string(dispatcher.alertJSON(a))
+            let payload = dispatcher.alertText(a)
             let outcome = await runCommand(command, input: payload)
             let attempts = a.commandAttempts + 1
             let backoff = min(3600.0, 5.0 * pow(2.0, Double(min(attempts - 1, 12))))

@@ -1,5 +1,6 @@
 import CRMCore
 import CRMProtocol
+import CRMStore
 import Foundation
 import Logging
 import NIOCore
@@ -38,6 +39,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var stalledSince: Date?
     private static let pageSize = 256
+    /// Events held in memory looked at per subscription and pump (most are other managers').
+    private static let scanSize = 4_096
     private var stallLimit: TimeAmount { .seconds(Int64(dispatcher.settings.subscriberStallSeconds)) }
 
     init(dispatcher: Dispatcher, connectionID: Int, maxConnections: Int) {
@@ -171,6 +174,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         var buf = allocator.buffer(capacity: bytes.count)
         buf.writeBytes(bytes)
         return buf
+    }
+
+    /// Writes a ready line (newline included) without flushing.
+    fileprivate func sendLine(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        var buf = context.channel.allocator.buffer(capacity: bytes.count)
+        buf.writeBytes(bytes)
+        context.write(wrapOutboundOut(buf), promise: nil)
     }
 
     fileprivate func send(_ value: JSON, context: ChannelHandlerContext, flush: Bool) {
@@ -405,21 +415,27 @@ extension ConnectionHandler {
         var more = false
         for i in subscriptions.indices {
             let sub = subscriptions[i]
-            let narrow = actor.role == .manager ? actor.userID : nil
-            guard
-                let events = try? dispatcher.store.read({ tx in
-                    if let me = narrow { return try tx.events(after: sub.cursor, visibleTo: me, limit: Self.pageSize) }
-                    return try tx.events(after: sub.cursor, limit: Self.pageSize)
-                })
-            else { continue }
-            // A page may end early on the filtered query; the cursor still moves to what was read.
-            for e in events {
-                if sub.topics?.contains(e.topic) ?? true, dispatcher.visible(e, to: actor) {
-                    send(dispatcher.notification(e, subscription: sub.id), context: context, flush: false)
-                }
-                subscriptions[i].cursor = e.seq
+            // Visibility first: for a manager it is two integer compares that drop most events.
+            let wanted = { [dispatcher] (e: StoredEvent) in dispatcher.visible(e, to: actor) && (sub.topics?.contains(e.topic) ?? true) }
+            // Live: from the events held in memory. Behind them (a replay, a slow reader): from
+            // the store.
+            let page: (events: [StoredEvent], cursor: Int64, more: Bool)
+            if let held = dispatcher.hub.recent.scan(after: sub.cursor, maxScan: Self.scanSize, maxMatch: Self.pageSize, wanted) {
+                page = held
+            } else {
+                let narrow = actor.role == .manager ? actor.userID : nil
+                guard
+                    let events = try? dispatcher.store.read({ tx in
+                        if let me = narrow { return try tx.events(after: sub.cursor, visibleTo: me, limit: Self.pageSize) }
+                        return try tx.events(after: sub.cursor, limit: Self.pageSize)
+                    })
+                else { continue }
+                // A page may end early on the filtered query; the cursor still moves to what was read.
+                page = (events.filter(wanted), events.last?.seq ?? sub.cursor, events.count == Self.pageSize)
             }
-            if events.count == Self.pageSize { more = true }
+            for e in page.events { sendLine(Dispatcher.notificationLine(e, subscription: sub.id), context: context) }
+            subscriptions[i].cursor = page.cursor
+            if page.more { more = true }
         }
         context.flush()
         if more {

@@ -51,6 +51,7 @@ public final class Dispatcher: Sendable {
         users.reload(try store.read { try $0.allUsers() })
         eventLog = try EventLogger(store: store, users: users, logger: logger)
         hub.add(eventLog)
+        store.onCommit { [hub] events in hub.recent.publish(events) }
         store.beforeClose { [weak eventLog] in eventLog?.drain() }
     }
 
@@ -255,8 +256,14 @@ public final class Dispatcher: Sendable {
 
     /// Records an event in the durable log.
     func event(_ tx: Tx, _ topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64? = nil, _ data: JSON, at: Date) throws {
-        try tx.appendEvent(
-            topic: topic, clientID: clientID, ownerID: ownerID, previousOwnerID: previousOwnerID, data: JSONWriter.string(data), at: at)
+        try event(tx, topic, clientID: clientID, ownerID: ownerID, previousOwnerID: previousOwnerID, text: JSONWriter.string(data), at: at)
+    }
+
+    /// Records an event whose data is already JSON text.
+    func event(
+        _ tx: Tx, _ topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64? = nil, text: String, at: Date
+    ) throws {
+        try tx.appendEvent(topic: topic, clientID: clientID, ownerID: ownerID, previousOwnerID: previousOwnerID, data: text, at: at)
     }
 }
 

@@ -32,14 +32,18 @@ extension Dispatcher {
         String(RFC3339.format(milliseconds: rules.localDayNumber(date) * 86_400_000).prefix(10))
     }
 
-    /// The `zone.changed` event data.
-    func zoneEventData(_ c: Client, from: Zone?, to: Zone?, at: Date) -> JSON {
-        [
-            "client_id": .int(c.id), "name": .string(c.name), "owner": .int(c.ownerID), "owner_login": wire.login(c.ownerID),
-            "from": .string(from?.rawValue), "to": .string(to?.rawValue),
-            "days_to_release": c.schedule.map { .int(Int64(rules.daysToRelease(now: at, releaseAt: $0.releaseAt))) } ?? .null,
-            "release_at": wire.time(c.schedule?.releaseAt),
-        ]
+    /// The `zone.changed` event data, as JSON text.
+    func zoneEventData(_ c: Client, from: Zone?, to: Zone?, at: Date) -> String {
+        var o = JSONObjectWriter(capacity: 192)
+        o.add("client_id", c.id)
+        o.add("name", c.name)
+        o.add("owner", c.ownerID)
+        o.add("owner_login", c.ownerID.flatMap { users.user(id: $0)?.login })
+        o.add("from", from?.rawValue)
+        o.add("to", to?.rawValue)
+        o.add("days_to_release", c.schedule.map { rules.daysToRelease(now: at, releaseAt: $0.releaseAt) })
+        o.add("release_at", c.schedule.map { RFC3339.format($0.releaseAt) })
+        return o.string()
     }
 
     /// Applies every step due for `c` up to `now` inside `tx`: zone changes, reminders (the
@@ -48,7 +52,7 @@ extension Dispatcher {
         var c = client
         guard let schedule = c.schedule, let state = c.clockState else {
             c.nextDueAt = nil
-            try tx.saveClientClock(c, now: now)
+            try tx.saveAppliedClock(c, now: now)
             return 0
         }
         let policy = settings.domain.reminders
@@ -60,7 +64,8 @@ extension Dispatcher {
         for step in steps {
             switch step {
             case .zone(let from, let to, let at):
-                try event(tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: from, to: to, at: at), at: at)
+                try event(
+                    tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, text: zoneEventData(c, from: from, to: to, at: at), at: at)
                 events += 1
                 if to == .yellow, policy.onYellow, remindersMatter, let owner = c.ownerID {
                     let days = rules.daysToRelease(now: at, releaseAt: schedule.releaseAt)
@@ -86,7 +91,7 @@ extension Dispatcher {
             c.appliedZone = newState.zone
             c.alertStage = newState.stage
             c.nextDueAt = rules.nextDue(schedule, newState, policy: policy)
-            try tx.saveClientClock(c, now: now)
+            try tx.saveAppliedClock(c, now: now)
         }
         return events
     }
@@ -107,9 +112,22 @@ extension Dispatcher {
                 "Client '\(c.name)' (id \(c.id)) is \(zone.rawValue): \(daysLeft) day\(daysLeft == 1 ? "" : "s") until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
         }
         let deliverAt = workingHours.nextDeliveryInstant(at: at)
-        try tx.insertAlert(
+        // Due inside working hours (or its hour has already come, after downtime): stored as
+        // delivered with its `alert` event in this transaction, the same outcome the deliverer
+        // would record a moment later, at a third of the statements. Otherwise the deliverer
+        // takes it when its hour comes.
+        let deliverNow = deliverAt <= now
+        let command = deliverNow && settings.deliveryCommand != nil
+        let id = try tx.insertAlert(
             userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
-            deliverAt: deliverAt, now: now)
+            deliverAt: deliverAt, now: now, deliveredAt: deliverNow ? now : nil, command: command)
+        if deliverNow {
+            let shown = StoredAlert(
+                id: id, userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
+                deliverAt: deliverAt, deliveredAt: now, ackedAt: nil, superseded: false, commandStatus: command ? "pending" : nil,
+                commandAttempts: 0, commandError: nil, createdAt: now)
+            try event(tx, "alert", clientID: c.id, ownerID: userID, text: alertText(shown), at: now)
+        }
     }
 
     /// Releases a client to the exchange at `at` (by the scheduler, or by its owner or a head):
@@ -128,7 +146,8 @@ extension Dispatcher {
         c.alertStage = 0
         c.nextDueAt = nil
         c.updatedAt = now
-        try tx.saveClient(c, schedule: nil, phonesChanged: false, emailsChanged: false)
+        c.schedule = nil
+        try tx.releaseClient(id: c.id, from: from, at: at, reason: reason, now: now)
         try tx.supersedeAlerts(clientID: c.id)
         var until: Date? = nil
         if let from {
@@ -140,17 +159,27 @@ extension Dispatcher {
         if actor == nil {
             // The scheduler's own change is audited like any other (the card's story stays whole).
             let system = Actor.builtinAdmin(uid: daemonUID, login: "crmd scheduler")
-            try audit(
-                tx, system, "client", c.id, "release", before: ["owner": .int(from), "zone": .string(fromZone?.rawValue)],
-                after: ["status": "exchange", "released_at": wire.time(at), "reason": .string(reason)], at: at)
+            var before = JSONObjectWriter(capacity: 48)
+            before.add("owner", from)
+            before.add("zone", fromZone?.rawValue)
+            var after = JSONObjectWriter(capacity: 96 + reason.utf8.count)
+            after.add("status", "exchange")
+            after.add("released_at", RFC3339.format(at))
+            after.add("reason", reason)
+            try tx.audit(system, entity: "client", id: c.id, action: "release", before: before.string(), after: after.string(), at: at)
         }
-        try event(
-            tx, "client.released", clientID: c.id, ownerID: from,
-            [
-                "client_id": .int(c.id), "name": .string(c.name), "from": .int(from), "from_login": wire.login(from),
-                "previous_zone": .string(fromZone?.rawValue), "reason": .string(reason), "manual": .bool(actor != nil),
-                "by": .string(actor?.login), "released_at": wire.time(at), "cooldown_until": wire.time(until),
-            ], at: at)
+        var data = JSONObjectWriter(capacity: 256 + reason.utf8.count)
+        data.add("client_id", c.id)
+        data.add("name", c.name)
+        data.add("from", from)
+        data.add("from_login", from.flatMap { users.user(id: $0)?.login })
+        data.add("previous_zone", fromZone?.rawValue)
+        data.add("reason", reason)
+        data.add("manual", actor != nil)
+        data.add("by", actor?.login)
+        data.add("released_at", RFC3339.format(at))
+        data.add("cooldown_until", until.map { RFC3339.format($0) })
+        try event(tx, "client.released", clientID: c.id, ownerID: from, text: data.string(), at: at)
         return 1
     }
 }

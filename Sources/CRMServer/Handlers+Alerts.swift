@@ -12,6 +12,22 @@ extension Dispatcher {
         ]
     }
 
+    /// ``alertJSON(_:)`` written straight to text (events and the delivery command's input).
+    func alertText(_ a: StoredAlert) -> String {
+        var o = JSONObjectWriter(capacity: 160 + a.message.utf8.count)
+        o.add("id", a.id)
+        o.add("user", a.userID)
+        o.add("client_id", a.clientID)
+        o.add("kind", a.kind)
+        o.add("days_left", a.daysLeft)
+        o.add("zone", a.zone)
+        o.add("message", a.message)
+        o.add("due_at", RFC3339.format(a.dueAt))
+        o.add("delivered_at", a.deliveredAt.map { RFC3339.format($0) })
+        o.add("acked_at", a.ackedAt.map { RFC3339.format($0) })
+        return o.string()
+    }
+
     func alertList(_ call: Call) throws {
         let (unacked, limit, cursor) = try call.decode { r in (r.optionalBool("unacked") ?? false, r.limit(), r.idCursor()) }
         guard let me = call.actor.user else {

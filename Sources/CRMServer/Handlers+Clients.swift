@@ -463,7 +463,7 @@ extension Dispatcher {
         try tx.supersedeAlerts(clientID: c.id)
         if let previous, previous != c.appliedZone {
             try event(
-                tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(c, from: previous, to: c.appliedZone, at: now),
+                tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, text: zoneEventData(c, from: previous, to: c.appliedZone, at: now),
                 at: now)
         }
     }

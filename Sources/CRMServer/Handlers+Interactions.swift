@@ -49,7 +49,8 @@ extension Dispatcher {
                 try tx.supersedeAlerts(clientID: c.id)
                 if let previous, previous != .green {
                     try event(
-                        tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, zoneEventData(client, from: previous, to: .green, at: now),
+                        tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
+                        text: zoneEventData(client, from: previous, to: .green, at: now),
                         at: now)
                 }
             }

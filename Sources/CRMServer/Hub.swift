@@ -14,11 +14,14 @@ protocol EventListener: AnyObject, Sendable {
 /// subscribed connection that there is something new, and the connection pulls what it has
 /// not sent yet from its own cursor. So a subscriber that falls behind costs no memory beyond its
 /// socket buffer, replay after a reconnect is the same code path as live delivery, and nothing is
-/// sent twice or skipped.
+/// sent twice or skipped. The newest committed events are also kept in memory (``recent``), so
+/// live subscribers pull from there instead of querying the store; a cursor older than what is
+/// held reads the store.
 final class Hub: Sendable {
     private let listeners = Mutex<[ObjectIdentifier: any EventListener]>([:])
     private let subscriptionCount = Atomic<Int>(0)
     private let nextID = Atomic<Int64>(0)
+    let recent = RecentEvents(capacity: 32_768)
 
     func add(_ l: any EventListener) { listeners.withLock { $0[ObjectIdentifier(l)] = l } }
     func remove(_ l: any EventListener) { _ = listeners.withLock { $0.removeValue(forKey: ObjectIdentifier(l)) } }
@@ -31,6 +34,71 @@ final class Hub: Sendable {
     func subscriptionOpened() { subscriptionCount.wrappingAdd(1, ordering: .relaxed) }
     func subscriptionClosed(_ n: Int = 1) { subscriptionCount.wrappingSubtract(n, ordering: .relaxed) }
     var subscriptions: Int { subscriptionCount.load(ordering: .relaxed) }
+}
+
+/// The newest committed events in seq order, a bounded window of the durable log: the store
+/// hands each commit's events here before acknowledging its writes. The window is contiguous;
+/// an event that does not follow the last one held (written outside group commit) starts a new
+/// window, and older cursors read the store.
+final class RecentEvents: Sendable {
+    private struct Window {
+        var ring: [StoredEvent?]
+        /// Ring index of the oldest event held.
+        var start = 0
+        var count = 0
+        /// Seq of the oldest event held.
+        var firstSeq: Int64 = 0
+    }
+    private let window: Mutex<Window>
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        window = Mutex(Window(ring: [StoredEvent?](repeating: nil, count: max(1, capacity))))
+    }
+
+    /// Adds committed events, in seq order; the oldest fall out.
+    func publish(_ events: [StoredEvent]) {
+        let capacity = self.capacity
+        window.withLock { w in
+            for e in events {
+                if w.count > 0, e.seq != w.firstSeq + Int64(w.count) { w.count = 0 }
+                if w.count == 0 {
+                    w.start = 0
+                    w.firstSeq = e.seq
+                } else if w.count == capacity {
+                    w.ring[w.start] = nil
+                    w.start = (w.start + 1) % capacity
+                    w.firstSeq += 1
+                    w.count -= 1
+                }
+                w.ring[(w.start + w.count) % capacity] = e
+                w.count += 1
+            }
+        }
+    }
+
+    /// The events after `cursor` that `match`, oldest first: at most `maxMatch` of them, looking
+    /// at no more than `maxScan` events. Returns the seq looked at last (the new cursor) and
+    /// whether more are held; nil when events after `cursor` are no longer (or not yet) held.
+    func scan(
+        after cursor: Int64, maxScan: Int, maxMatch: Int, _ match: (StoredEvent) -> Bool
+    ) -> (events: [StoredEvent], cursor: Int64, more: Bool)? {
+        let capacity = self.capacity
+        return window.withLock { w in
+            guard w.count > 0, cursor >= w.firstSeq - 1 else { return nil }
+            let last = w.firstSeq + Int64(w.count) - 1
+            var seq = cursor
+            var found: [StoredEvent] = []
+            var scanned = 0
+            while seq < last, scanned < maxScan, found.count < maxMatch {
+                seq += 1
+                scanned += 1
+                if let e = w.ring[(w.start + Int(seq - w.firstSeq)) % capacity], match(e) { found.append(e) }
+            }
+            return (found, seq, seq < last)
+        }
+    }
 }
 
 /// Every event topic a subscriber may ask for.
@@ -79,13 +147,22 @@ extension Dispatcher {
         return (topics.contains("*") ? nil : Set(topics), since)
     }
 
-    /// The notification for one event.
-    func notification(_ e: StoredEvent, subscription: Int64) -> JSON {
-        let data = (try? JSONParser.parse(e.data)) ?? .null
-        return Response.notification(
-            method: "event",
-            params: [
-                "subscription": .int(subscription), "seq": .int(e.seq), "topic": .string(e.topic), "at": wire.time(e.at), "data": data,
-            ])
+    /// The notification line for one event, newline included. The stored data is JSON text
+    /// written by crmd, so it is copied in as it is instead of being parsed and written again.
+    static func notificationLine(_ e: StoredEvent, subscription: Int64) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(e.data.utf8.count + 160)
+        line += #"{"jsonrpc":"2.0","method":"event","params":{"subscription":"#.utf8
+        line += String(subscription).utf8
+        line += #","seq":"#.utf8
+        line += String(e.seq).utf8
+        line += #","topic":"#.utf8
+        line += JSONWriter.bytes(.string(e.topic))
+        line += #","at":""#.utf8
+        line += RFC3339.format(e.at).utf8
+        line += #"","data":"#.utf8
+        line += e.data.utf8
+        line += "}}\n".utf8
+        return line
     }
 }

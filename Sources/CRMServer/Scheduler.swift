@@ -16,7 +16,7 @@ public final class Scheduler: Service, Sendable {
     let dispatcher: Dispatcher
     var waker: Waker { dispatcher.schedulerWaker }
     let logger: Logger
-    let batch = 2_000
+    let batch = 5_000
     private let lastSnapshot = Mutex<String?>(nil)
     /// When the scheduler last finished a batch or a pass, in monotonic nanoseconds: the
     /// watchdog's evidence that the engine and the store's write path are alive.
@@ -57,14 +57,21 @@ public final class Scheduler: Service, Sendable {
             total += events
             recorded.add(events, ordering: .relaxed)
             beat()
+            // Subscribers start pulling this batch while the next one is applied.
+            if events > 0 { dispatcher.eventsAppended() }
             if clients < batch { break }
         }
-        if total > 0 { dispatcher.eventsAppended() }
+        // Reminders stored for a later hour, or queued for the delivery command.
+        if total > 0 { dispatcher.deliveryWaker.wake() }
         // The first pass of each local day records the day's zone counts per manager (the daily
         // series of report.zones).
         let day = dispatcher.localDay(dispatcher.clock.now())
         if lastSnapshot.withLock({ $0 }) != day {
-            _ = try await dispatcher.store.write { tx in try tx.snapshotZones(day: day) }
+            let store = dispatcher.store
+            if try !store.read({ try $0.hasZoneSnapshot(day: day) }) {
+                let tally = try store.read { try $0.zoneTally() }
+                _ = try await store.write { tx in try tx.recordZoneSnapshot(day: day, tally) }
+            }
             lastSnapshot.withLock { $0 = day }
         }
         return total

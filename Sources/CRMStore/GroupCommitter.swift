@@ -18,9 +18,10 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     private final class Job {
-        let run: (Database) -> Void
+        /// Runs the write in its savepoint; returns the events it appended (none if it rolled back).
+        let run: (Database) -> [StoredEvent]
         let finish: ((any Error)?) -> Void
-        init(run: @escaping (Database) -> Void, finish: @escaping ((any Error)?) -> Void) {
+        init(run: @escaping (Database) -> [StoredEvent], finish: @escaping ((any Error)?) -> Void) {
             self.run = run
             self.finish = finish
         }
@@ -35,9 +36,14 @@ public final class GroupCommitter: @unchecked Sendable {
     private let generationCounter = Atomic<Int>(0)
     private var _stats = Stats()
     private let queue = DispatchQueue(label: "crmd.group-commit", qos: .userInitiated)
+    /// Receives the events of each commit, in seq order, on the commit queue.
+    let onCommitHook = Mutex<(@Sendable ([StoredEvent]) -> Void)?>(nil)
 
-    init(pool: DatabasePool, maxBatch: Int) {
+    private let raw: RawStatements
+
+    init(pool: DatabasePool, maxBatch: Int, raw: RawStatements) {
         self.pool = pool
+        self.raw = raw
         self.maxBatch = max(1, maxBatch)
     }
 
@@ -54,14 +60,18 @@ public final class GroupCommitter: @unchecked Sendable {
         var outcome: Result<T, any Error>? = nil
         let job = Job(
             run: { db in
+                let appended = AppendedEvents()
+                let raw = self.raw
                 do {
                     try db.inSavepoint {
-                        outcome = .success(try body(Tx(db: db)))
+                        outcome = .success(try body(Tx(db: db, appended: appended, raw: raw)))
                         return .commit
                     }
                 } catch {
                     outcome = .failure(error)
+                    return []
                 }
+                return appended.events
             },
             finish: { commitError in
                 if let commitError {
@@ -100,17 +110,24 @@ public final class GroupCommitter: @unchecked Sendable {
             lock.unlock()
 
             var commitError: (any Error)? = nil
+            var events: [StoredEvent] = []
             do {
                 try pool.writeWithoutTransaction { db in
+                    events = []
                     try db.inTransaction(.immediate) {
-                        for job in batch { job.run(db) }
+                        for job in batch { events += job.run(db) }
                         return .commit
                     }
                 }
             } catch {
                 commitError = error
             }
-            if commitError == nil { generationCounter.wrappingAdd(1, ordering: .releasing) }
+            if commitError == nil {
+                generationCounter.wrappingAdd(1, ordering: .releasing)
+                // Before any write of the batch is acknowledged: whoever hears of a write can
+                // already find its events.
+                if !events.isEmpty, let onCommit = onCommitHook.withLock({ $0 }) { onCommit(events) }
+            }
             lock.lock()
             _stats.commits += 1
             _stats.writes += batch.count

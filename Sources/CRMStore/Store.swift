@@ -33,6 +33,8 @@ public final class Store: Sendable {
     let pool: DatabasePool
     let committer: GroupCommitter
     let readers: SnapshotReaders
+    /// The write path's raw prepared statements (finalized in `close()`).
+    let raw = RawStatements()
     /// What runs in `close()` before the read connections go.
     private let closeHooks = Mutex<[@Sendable () -> Void]>([])
 
@@ -67,7 +69,7 @@ public final class Store: Sendable {
         } catch let e as DatabaseError {
             throw StoreOpenError(description: "cannot open database \(path): \(e.message ?? "\(e.resultCode)")")
         }
-        committer = GroupCommitter(pool: pool, maxBatch: options.maxBatch)
+        committer = GroupCommitter(pool: pool, maxBatch: options.maxBatch, raw: raw)
         readers = SnapshotReaders(path: path)
     }
 
@@ -95,7 +97,14 @@ public final class Store: Sendable {
 
     /// Writes synchronously outside group commit (start-up and tools only).
     public func writeNow<T>(_ body: (Tx) throws -> T) throws -> T {
-        try pool.write { db in try body(Tx(db: db)) }
+        try pool.write { db in try body(Tx(db: db, raw: raw)) }
+    }
+
+    /// Hands the events of every group commit to `body`, in seq order, right after the commit is
+    /// durable and before its writes are acknowledged (on the commit queue: keep it short).
+    /// Writes through ``writeNow(_:)`` are not reported.
+    public func onCommit(_ body: @escaping @Sendable ([StoredEvent]) -> Void) {
+        committer.onCommitHook.withLock { $0 = body }
     }
 
     /// Group-commit figures: commits, writes, and the largest batch so far.
@@ -120,7 +129,10 @@ public final class Store: Sendable {
         committer.waitIdle()
         for hook in closeHooks.withLock({ $0 }) { hook() }
         readers.close()
-        pool.writeWithoutTransaction { db in _ = try? db.checkpoint(.truncate) }
+        pool.writeWithoutTransaction { db in
+            raw.finalizeAll()
+            _ = try? db.checkpoint(.truncate)
+        }
         try pool.close()
     }
 }

@@ -165,12 +165,66 @@ extension Tx {
             ])
     }
 
-    /// Assigned clients with work due at or before `instant`, earliest first.
+    /// Assigned clients with work due at or before `instant`, earliest first, read in a write
+    /// transaction for the scheduler. Only what the clock needs is loaded — id, name, owner,
+    /// status, the clock columns — so the rest of each `Client` holds defaults: save these only
+    /// through ``saveAppliedClock(_:now:)`` and ``releaseClient(id:from:at:reason:now:)``.
     public func dueClients(upTo instant: Date, limit: Int) throws -> [Client] {
-        try rows(
-            "SELECT \(Self.clientColumns) FROM clients WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
-            [ms(instant), limit]
-        ).map { client(from: $0, phones: [], emails: []) }
+        let s = try prepared(
+            """
+            SELECT id, name, owner_id, status, last_interaction_at, assigned_at, yellow_at, red_at, release_at, zone, alert_stage,
+              next_due_at, created_at, updated_at
+            FROM clients WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?
+            """)
+        s.bind(1, ms(instant))
+        s.bind(2, limit)
+        defer { s.reset() }
+        var due: [Client] = []
+        due.reserveCapacity(limit)
+        while try s.step() {
+            var c = Client(
+                id: s.int64(0), name: s.string(1), kind: .company, phones: [], emails: [], ownerID: s.optionalInt64(2),
+                status: ClientStatus(rawValue: s.string(3)) ?? .unassigned, segment: nil, source: nil, abc: nil, fieldsJSON: "{}",
+                lastInteractionAt: dateOpt(s.optionalInt64(4)), assignedAt: dateOpt(s.optionalInt64(5)), releasedAt: nil,
+                releasedFrom: nil, releaseReason: nil, createdAt: date(s.int64(12)), updatedAt: date(s.int64(13)))
+            if let y = s.optionalInt64(6), let red = s.optionalInt64(7), let rel = s.optionalInt64(8), let start = c.clockStart {
+                c.schedule = ZoneSchedule(start: start, yellowAt: date(y), redAt: date(red), releaseAt: date(rel))
+            }
+            c.appliedZone = s.optionalString(9).flatMap(Zone.init(rawValue:))
+            c.alertStage = Int(s.int64(10))
+            c.nextDueAt = dateOpt(s.optionalInt64(11))
+            due.append(c)
+        }
+        return due
+    }
+
+    /// Saves what the scheduler moved: the applied zone, the reminder stage and the next due
+    /// instant (the clock itself is unchanged).
+    public func saveAppliedClock(_ c: Client, now: Date) throws {
+        let s = try prepared("UPDATE clients SET zone = ?, alert_stage = ?, next_due_at = ?, updated_at = ? WHERE id = ?")
+        s.bind(1, c.appliedZone?.rawValue)
+        s.bind(2, c.alertStage)
+        s.bind(3, msOpt(c.nextDueAt))
+        s.bind(4, ms(now))
+        s.bind(5, c.id)
+        try s.run()
+    }
+
+    /// Puts a client on the exchange: no owner, no clock, the release recorded on the row.
+    public func releaseClient(id: Int64, from: Int64?, at: Date, reason: String, now: Date) throws {
+        let s = try prepared(
+            """
+            UPDATE clients SET status = 'exchange', owner_id = NULL, released_at = ?, released_from = ?, release_reason = ?,
+              assigned_at = NULL, yellow_at = NULL, red_at = NULL, release_at = NULL, zone = NULL, alert_stage = 0,
+              next_due_at = NULL, updated_at = ?
+            WHERE id = ?
+            """)
+        s.bind(1, ms(at))
+        s.bind(2, from)
+        s.bind(3, reason)
+        s.bind(4, ms(now))
+        s.bind(5, id)
+        try s.run()
     }
 
     /// The earliest instant any client has work due.

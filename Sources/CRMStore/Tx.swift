@@ -6,8 +6,25 @@ import GRDB
 public struct Tx {
     /// The GRDB connection, kept inside the store module.
     let db: Database
+    /// The events this write appended, handed to ``Store/onCommit(_:)`` once it commits (nil for
+    /// reads and for writes outside group commit).
+    let appended: AppendedEvents?
+    /// The writer connection's raw statements (nil in reads).
+    let raw: RawStatements?
 
-    init(db: Database) { self.db = db }
+    init(db: Database, appended: AppendedEvents? = nil, raw: RawStatements? = nil) {
+        self.db = db
+        self.appended = appended
+        self.raw = raw
+    }
+
+    /// A raw prepared statement of the write path (see ``RawStatements``).
+    func prepared(_ sql: String) throws -> RawStatement {
+        guard let raw else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "a write statement was used in a read transaction", sql: sql)
+        }
+        return try raw.statement(sql, db: db)
+    }
 
     @inline(__always) func row(_ sql: String, _ args: StatementArguments = []) throws -> Row? {
         let st = try db.cachedStatement(sql: sql)
@@ -53,4 +70,9 @@ extension Page: Sendable where Item: Sendable {}
 public func cursorID(_ cursor: String?) -> Int64? {
     guard let c = cursor else { return nil }
     return Int64(c)
+}
+
+/// The events one write appended, in seq order, kept until its transaction commits.
+final class AppendedEvents {
+    var events: [StoredEvent] = []
 }

@@ -161,6 +161,47 @@ struct ExchangeTests {
         #expect(firstDay?["green"] == 1)
     }
 
+    @Test("a reminder due at night reaches its owner when working hours start; one due in hours at once, as alert.list shows it")
+    func remindersInAndOutOfHours() throws {
+        let d = try daemon(start: "2026-01-12T20:00:00Z")  // Monday 23:00 in Moscow
+        defer { d.stop() }
+        let admin = try d.connect()
+        try seedTeam(admin)
+        let night = try admin.call("client.create", ["name": "Night Ltd", "owner": "ivanov"])["id"]!
+        let owner = try d.connect()
+        _ = try owner.call("session.act_as", ["login": "ivanov"])
+        _ = try owner.call("subscribe", ["topics": ["alert"]])
+
+        let view = try d.connect()
+        _ = try view.call("session.act_as", ["login": "ivanov"])
+        func listed() throws -> [JSON] { try view.call("alert.list")["items"]?.arrayValue ?? [] }
+
+        // Yellow on Thursday 23:00 Moscow: the reminder is stored for the morning, not listed yet.
+        _ = try admin.call("clock.advance", ["by": "P1M"])
+        #expect(try view.call("client.get", ["id": night])["zone"] == "yellow")
+        #expect(try listed().isEmpty)
+        #expect(try admin.call("server.status")["alerts"]?["next_delivery"] == "2026-02-13T06:00:00Z")
+
+        // Friday 09:00 Moscow: delivered, and the event carries what alert.list shows.
+        _ = try admin.call("clock.set", ["to": "2026-02-13T06:00:00Z"])
+        let first = try events(owner, 1)
+        let delivered = try listed()
+        #expect(delivered.count == 1)
+        #expect(delivered.first?["client_id"] == night)
+        #expect(delivered.first?["delivered_at"] == "2026-02-13T06:00:00Z")
+        #expect(first.first?["data"] == delivered.first)
+
+        // A client turning yellow inside working hours: delivered in the same pass.
+        let day = try admin.call("client.create", ["name": "Day Ltd", "owner": "ivanov"])["id"]!
+        _ = try admin.call("clock.advance", ["by": "P1M"])  // Friday 13 March, 09:00 Moscow
+        let second = try events(owner, 1)
+        #expect(second.first?["data"]?["client_id"] == day)
+        #expect(second.first?["data"]?["kind"] == "zone_yellow")
+        let now = try listed().first { $0["client_id"] == day }
+        #expect(now?["delivered_at"] == "2026-03-13T06:00:00Z")
+        #expect(second.first?["data"] == now)
+    }
+
     @Test("100 managers claim one client at once: exactly one wins, the others get 1003")
     func concurrentClaims() throws {
         let d = try daemon()

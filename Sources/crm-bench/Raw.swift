@@ -333,6 +333,7 @@ extension Bench {
         }
         let (rate1, _) = try timedLoop(threads: 1, seconds: seconds, open: { committer }, body)
         report.add("raw group commit (GRDB, no daemon), 1 thread", rate1, "writes/s")
+        if let crmdLog1 { report.add("interaction.log / raw group commit, 1 connection", crmdLog1 / rate1, "ratio") }
         report.info.append(("rawlog JSON sizes, crmd's last note", crmdSizes))
         report.info.append(("rawlog JSON sizes, raw's last note", rawSizes))
     }

@@ -79,8 +79,10 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMClient", "CRMProtocol", "CRMTestSupport",
+                "CRMClient", "CRMProtocol", "CRMTestSupport", "CRMStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // Plain GRDB for the raw group-commit phase (the same SQL with no daemon).
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

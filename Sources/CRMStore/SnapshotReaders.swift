@@ -89,7 +89,9 @@ final class SnapshotReaders: @unchecked Sendable {
     func expireIdle(olderThanNanoseconds age: UInt64) {
         let now = DispatchTime.now().uptimeNanoseconds
         lock.lock()
-        let candidates = idle.filter { $0.open && now - $0.lastUse > age }
+        // A reader given back after `now` was read has `lastUse > now`: compare by addition, since
+        // `now - lastUse` would overflow and trap (crmd died of it under crm-bench's log phase).
+        let candidates = idle.filter { $0.open && $0.lastUse + age < now }
         idle.removeAll { r in candidates.contains { $0 === r } }
         lock.unlock()
         for r in candidates {

@@ -16,7 +16,12 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Seconds each throughput phase runs.") var seconds = 3.0
     @Option(help: "Concurrent connections for the multi-connection phases.") var connections = 16
     @Option(help: "Write the JSON figures to this file too.") var jsonOut: String?
-    @Option(help: "Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle (default: all).") var phases: String?
+    @Option(
+        help: """
+            Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog (default: all). \
+            ping also runs echo and log also runs rawlog: their ratios are part of those figures.
+            """)
+    var phases: String?
     @Option(help: "Clients due at the same instant in the zones phase.") var dueClients = 100_000
     @Option(help: "Seconds the idle phase watches crmd's CPU.") var idleSeconds = 60.0
 
@@ -135,9 +140,13 @@ final class Bench {
     let report = Report()
     var daemon: TestDaemon!
     var clientIDs: ClosedRange<Int64> = 1...1
-    var phases: Set<String> = ["ping", "get", "find", "log", "startup", "zones", "catchup", "idle"]
+    var phases: Set<String> = ["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog"]
     var dueClients = 100_000
     var idleSeconds = 60.0
+    /// crmd's figures the raw phases divide by (same process, same run).
+    var crmdPing: Double?
+    var crmdLog: Double?
+    var crmdLog1: Double?
 
     init(clients: Int, seconds: Double, connections: Int) {
         self.clients = clients
@@ -157,7 +166,10 @@ final class Bench {
             ("seconds_per_phase", String(seconds)), ("crmd", TestDaemon.binaryPath()),
             ("crmd_log_level", Self.crmdEnvironment["CRMD_LOG_LEVEL"] ?? "info"),
         ]
-        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup"]) {
+        // The raw equivalents go with crmd's figures they divide.
+        if phases.contains("ping") { phases.insert("echo") }
+        if phases.contains("log") { phases.insert("rawlog") }
+        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup", "rawlog"]) {
             daemon = try TestDaemon(environment: Self.crmdEnvironment)
             try daemon.start()
             try load()
@@ -168,6 +180,9 @@ final class Bench {
             if phases.contains("startup") { try startupAndMemory() }
             daemon.stop()
         }
+        // With crmd stopped: nothing else runs on the cores or writes to the file.
+        if phases.contains("echo") { try echoPhase() }
+        if phases.contains("rawlog") { try rawLogPhase() }
         if !phases.isDisjoint(with: ["zones", "catchup", "idle"]) { try zonePhases() }
     }
 
@@ -214,16 +229,25 @@ final class Bench {
         return "+7\(n)"
     }
 
-    /// Runs `work` on `threads` connections for `seconds`; returns requests/s and latencies.
+    /// Runs `work` on `threads` connections to crmd for `seconds`; returns requests/s and latencies.
     func closedLoop(threads: Int, seconds: Double, _ work: @escaping @Sendable (Connection, Int, inout UInt64) throws -> Void) throws -> (
         Double, Samples
     ) {
+        let daemon = self.daemon!
+        return try timedLoop(threads: threads, seconds: seconds, open: { try daemon.connect() }, work)
+    }
+
+    /// Runs `work` on `threads` threads for `seconds`, each with its own `open()` (a connection);
+    /// returns operations/s and latencies.
+    func timedLoop<State>(
+        threads: Int, seconds: Double, open: @escaping @Sendable () throws -> State,
+        _ work: @escaping @Sendable (State, Int, inout UInt64) throws -> Void
+    ) throws -> (Double, Samples) {
         let deadline = nowNS() + UInt64(seconds * 1e9)
         let counts = Mutex<[Int]>([Int](repeating: 0, count: threads))
         let lat = Mutex<[[UInt64]]>([[UInt64]](repeating: [], count: threads))
         let failure = Mutex<String?>(nil)
         let group = DispatchGroup()
-        let daemon = self.daemon!
         let go = DispatchSemaphore(value: 0)
         let readyCount = Atomic<Int>(0)
         for t in 0..<threads {
@@ -231,7 +255,7 @@ final class Bench {
             Thread.detachNewThread {
                 defer { group.leave() }
                 do {
-                    let conn = try daemon.connect()
+                    let conn = try open()
                     readyCount.wrappingAdd(1, ordering: .relaxed)
                     go.wait()
                     var n = 0
@@ -276,6 +300,7 @@ final class Bench {
         let ping = RawCall.line(id: 1, method: "server.ping", params: "{}")
         let (rate, s) = try closedLoop(threads: connections, seconds: seconds) { c, _, _ in try RawCall.run(c, ping) }
         report.add("server.ping, \(connections) connections", rate, "req/s", target: ">= 80000", met: rate >= 80_000)
+        crmdPing = rate
         report.add("server.ping p99", s.percentile(0.99), "ms")
     }
 
@@ -325,10 +350,12 @@ final class Bench {
         let commits = Double((after?["commits"]?.intValue ?? 0) - (before?["commits"]?.intValue ?? 0))
         let writes = Double((after?["writes"]?.intValue ?? 0) - (before?["writes"]?.intValue ?? 0))
         report.add("interaction.log durable, \(connections) connections", rate, "req/s", target: ">= 8000", met: rate >= 8000)
+        crmdLog = rate
         report.add("interaction.log p99, \(connections) connections", s.percentile(0.99), "ms")
         report.add("group commit: writes per commit", commits > 0 ? writes / commits : 0, "writes")
         let (rate1, s1) = try closedLoop(threads: 1, seconds: seconds, body)
         report.add("interaction.log durable, 1 connection", rate1, "req/s", target: ">= 2000", met: rate1 >= 2000)
+        crmdLog1 = rate1
         report.add("interaction.log p99, 1 connection", s1.percentile(0.99), "ms")
     }
 

@@ -85,9 +85,10 @@ final class SnapshotReaders: @unchecked Sendable {
         }
     }
 
-    /// Ends the snapshots of readers unused for the given time.
-    func expireIdle(olderThanNanoseconds age: UInt64) {
-        let now = DispatchTime.now().uptimeNanoseconds
+    /// Ends the snapshots of readers unused for the given time. Returns how many it ended.
+    /// `now` is read before the lock, so a reader given back meanwhile is newer than `now`.
+    @discardableResult
+    func expireIdle(olderThanNanoseconds age: UInt64, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Int {
         lock.lock()
         // A reader given back after `now` was read has `lastUse > now`: compare by addition, since
         // `now - lastUse` would overflow and trap (crmd died of it under crm-bench's log phase).
@@ -101,6 +102,7 @@ final class SnapshotReaders: @unchecked Sendable {
             r.open = false
             give(r)
         }
+        return candidates.count
     }
 
     /// Ends every snapshot and closes the connections.

@@ -32,10 +32,13 @@ let package = Package(
         .target(name: "CRMCore", swiftSettings: strict),
         // The wire contract: JSON values, JSON-RPC envelope, error codes, method names and params.
         .target(name: "CRMProtocol", swiftSettings: strict),
+        // ThreadSanitizer annotations (no-ops in a normal build) and the lock that uses them.
+        .target(name: "CTSan"),
+        .target(name: "CRMSync", dependencies: ["CTSan"], swiftSettings: strict),
         // Persistence: GRDB migrations, the store facade, group commit, event log.
         .target(
             name: "CRMStore",
-            dependencies: ["CRMCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CRMCore", "CRMSync", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // libsystemd (Debian's libsystemd-dev): sd_notify, sd_listen_fds_with_names, sd_journal_sendv.
@@ -44,7 +47,7 @@ let package = Package(
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMCore", "CRMProtocol", "CRMStore", "CSystemd",
+                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol", "CRMCore"],
+            dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol", "CRMCore", "CRMSync"],
             swiftSettings: strict
         ),
     ]

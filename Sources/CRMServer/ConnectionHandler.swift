@@ -1,5 +1,6 @@
 import CRMCore
 import CRMProtocol
+import CRMSync
 import Foundation
 import Logging
 import NIOCore
@@ -263,7 +264,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// How a reply came back: during `handle` (a read) or later from the commit thread (a write).
     private final class ReplySlot: Sendable {
         enum State { case waiting, returned, done(Result<JSON, RPCError>) }
-        let state = Mutex<State>(.waiting)
+        let state = Locked<State>(.waiting)
     }
 
     private func advance(_ job: LineJob, session: Session, context: ChannelHandlerContext) {

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMSync
 import Foundation
 import Synchronization
 
@@ -16,7 +17,7 @@ protocol EventListener: AnyObject, Sendable {
 /// socket buffer, replay after a reconnect is the same code path as live delivery, and nothing is
 /// sent twice or skipped.
 final class Hub: Sendable {
-    private let listeners = Mutex<[ObjectIdentifier: any EventListener]>([:])
+    private let listeners = Locked<[ObjectIdentifier: any EventListener]>([:])
     private let subscriptionCount = Atomic<Int>(0)
     private let nextID = Atomic<Int64>(0)
 

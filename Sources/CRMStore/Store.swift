@@ -1,7 +1,7 @@
+import CRMSync
 import Dispatch
 import Foundation
 import GRDB
-import Synchronization
 
 /// How the store was opened.
 public struct StoreOptions: Sendable {
@@ -34,7 +34,7 @@ public final class Store: Sendable {
     let committer: GroupCommitter
     let readers: SnapshotReaders
     /// What runs in `close()` before the read connections go.
-    private let closeHooks = Mutex<[@Sendable () -> Void]>([])
+    private let closeHooks = Locked<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String, options: StoreOptions = StoreOptions()) throws {

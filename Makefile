@@ -12,7 +12,7 @@ INSTALL_BUILD = $(SWIFT) build -c release --static-swift-stdlib --scratch-path .
 # files end up in it.
 AS_USER = $(if $(and $(SUDO_USER),$(filter $(SUDO_USER),$(shell stat -c %U .))),sudo -H -u $(SUDO_USER) env PATH="$(PATH)",)
 
-.PHONY: run test build release lint format bench clean install install-build uninstall verify-units e2e fuzz fuzz-ci
+.PHONY: run test build release lint format bench clean install install-build uninstall verify-units e2e fuzz fuzz-ci tsan
 
 ## Build and start crmd on the per-user default paths (Ctrl-C stops it).
 run:
@@ -44,6 +44,19 @@ crash-test:
 	$(SWIFT) build -c release --product crmd
 	$(SWIFT) build -c release --product crm-crash
 	.build/release/crm-crash $(ARGS)
+
+## Every test under ThreadSanitizer, the crmd processes they start included (docs/reliability.md,
+## "Sanitizers"). Each process writes its reports to .build-tsan/reports/; any report fails.
+TSAN_REPORTS = $(CURDIR)/.build-tsan/reports
+tsan:
+	@./scripts/setup.sh
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	status=0; TSAN_OPTIONS="log_path=$(TSAN_REPORTS)/tsan halt_on_error=0" \
+		$(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread || status=$$?; \
+	if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then \
+		cat $(TSAN_REPORTS)/tsan.*; echo "ThreadSanitizer reports: $(TSAN_REPORTS)"; exit 1; fi; \
+	echo "ThreadSanitizer: no reports"; exit $$status
 
 ## Fail if any file is not formatted (CI runs this).
 lint:
@@ -89,4 +102,4 @@ fuzz-ci:
 	./scripts/fuzz.sh 60
 
 clean:
-	rm -rf .build .build-install .build-fuzz
+	rm -rf .build .build-install .build-fuzz .build-tsan

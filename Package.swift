@@ -32,11 +32,15 @@ let package = Package(
         .target(name: "CRMCore", swiftSettings: strict),
         // The wire contract: JSON values, JSON-RPC envelope, error codes, method names and params.
         .target(name: "CRMProtocol", swiftSettings: strict),
+        // ThreadSanitizer annotations (no-ops in a normal build) and the lock that uses them.
+        .target(name: "CTSan"),
+        .target(name: "CRMSync", dependencies: ["CTSan"], swiftSettings: strict),
         // Persistence: GRDB migrations, the store facade, group commit, event log.
         .target(
             name: "CRMStore",
             dependencies: [
-                "CRMCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CRMCore", "CRMSync", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
@@ -46,7 +50,7 @@ let package = Package(
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMCore", "CRMProtocol", "CRMStore", "CSystemd",
+                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol", "CRMCore"],
+            dependencies: ["CRMTestSupport", "CRMClient", "CRMProtocol", "CRMCore", "CRMSync"],
             swiftSettings: strict
         ),
     ]

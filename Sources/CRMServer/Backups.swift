@@ -1,8 +1,8 @@
 import CRMStore
+import CRMSync
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
 
 /// The backup copies crmd holds for `server.backup` / `server.backup_read`.
 ///
@@ -33,7 +33,7 @@ final class Backups: Sendable {
     let directory: String
     let prefix: String
     let suffix = ".tmp"
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Locked<[String: Entry]>([:])
     /// Copies are made one at a time, off the event loops.
     let makeQueue = DispatchQueue(label: "crmd.backup")
     let logger: Logger

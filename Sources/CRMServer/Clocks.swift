@@ -1,5 +1,5 @@
+import CRMSync
 public import Foundation
-import Synchronization
 
 extension WallClock {
     /// How long to sleep in real time until `instant` on this clock, or `nil` if only an explicit
@@ -12,9 +12,9 @@ extension WallClock {
 
 /// A clock that moves only when told (`--clock manual`): tests and rehearsals of a whole story.
 public final class ManualClock: WallClock, Sendable {
-    private let current: Mutex<Date>
+    private let current: Locked<Date>
 
-    public init(start: Date) { current = Mutex(start) }
+    public init(start: Date) { current = Locked(start) }
 
     public func now() -> Date { current.withLock { $0 } }
 
@@ -55,7 +55,7 @@ final class Waker: Sendable {
         var pending = false
         var continuation: CheckedContinuation<Void, Never>?
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func wake() {
         let c: CheckedContinuation<Void, Never>? = state.withLock { s in
@@ -115,7 +115,7 @@ final class AsyncGate: Sendable {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await acquire()

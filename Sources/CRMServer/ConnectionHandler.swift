@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMSync
 import Foundation
 import Logging
 import NIOCore
@@ -271,10 +272,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// How a reply came back: during `handle` (a read) or later from the commit thread (a write).
-    private final class ReplySlot: Sendable {
-        enum State { case waiting, returned, done(Result<JSON, RPCError>) }
-        let state = Mutex<State>(.waiting)
-    }
+    private enum ReplyState { case waiting, returned, done(Result<JSON, RPCError>) }
 
     private func advance(_ job: LineJob, session: Session, context: ChannelHandlerContext) {
         while job.index < job.items.count {
@@ -292,11 +290,11 @@ final class ConnectionHandler: ChannelInboundHandler {
                 record(request: request, result: subscriptionRequest(request, session: session), job: job)
                 continue
             }
-            let slot = ReplySlot()
+            let slot = Locked<ReplyState>(.waiting)
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context, job), eventLoop: loop)
             dispatcher.handle(request, session: session) { result in
-                let later: Bool = slot.state.withLock { state in
+                let later: Bool = slot.withLock { state in
                     if case .waiting = state {
                         state = .done(result)
                         return false
@@ -310,7 +308,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     }
                 }
             }
-            let immediate: Result<JSON, RPCError>? = slot.state.withLock { state in
+            let immediate: Result<JSON, RPCError>? = slot.withLock { state in
                 if case .done(let r) = state { return r }
                 state = .returned
                 return nil

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMSync
 public import Foundation
 import Synchronization
 
@@ -23,7 +24,7 @@ final class UserDirectory: Sendable {
         var byUID: [UInt32: User] = [:]
         var byLogin: [String: User] = [:]
     }
-    private let state = Mutex(Snapshot())
+    private let state = Locked(Snapshot())
 
     func reload(_ users: [User]) {
         var s = Snapshot()
@@ -45,7 +46,7 @@ final class Session: Sendable {
     let uid: UInt32
     let pid: Int32
     let id: Int
-    private let actingAs = Mutex<String?>(nil)
+    private let actingAs = Locked<String?>(nil)
 
     init(id: Int, uid: UInt32, pid: Int32) {
         self.id = id

@@ -1,9 +1,9 @@
 import CRMCore
 public import CRMProtocol
 public import CRMStore
+import CRMSync
 import Foundation
 public import Logging
-import Synchronization
 
 /// Turns a decoded request into a reply: resolves who is calling, checks params at the edge,
 /// runs reads on the caller's thread and queues writes for group commit. One exhaustive switch
@@ -28,7 +28,7 @@ public final class Dispatcher: Sendable {
     let schedulerWaker = Waker()
     let deliveryWaker = Waker()
     /// Runs the scheduler and the alert delivery now, to completion (for `clock.advance`).
-    let engineRunner = Mutex<(@Sendable () async throws -> Int)?>(nil)
+    let engineRunner = Locked<(@Sendable () async throws -> Int)?>(nil)
     let startedAt: Date
     let wire: Wire
     let logger: Logger

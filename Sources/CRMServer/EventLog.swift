@@ -1,5 +1,6 @@
 import CRMProtocol
 import CRMStore
+import CRMSync
 import Dispatch
 import Foundation
 import Logging
@@ -20,7 +21,7 @@ final class EventLogger: EventListener {
     private let logger: Logger
     private let queue = DispatchQueue(label: "crmd.event-log", qos: .utility)
     /// The last seq logged (or skipped); read and moved only on `queue`.
-    private let cursor: Mutex<Int64>
+    private let cursor: Locked<Int64>
     /// A pass is queued and has not started yet: further pokes need not queue another.
     private let scheduled = Atomic<Bool>(false)
     /// Commits happened while the level was above info: their events are skipped.
@@ -32,7 +33,7 @@ final class EventLogger: EventListener {
         self.store = store
         self.users = users
         self.logger = logger
-        self.cursor = Mutex(try store.read { try $0.lastSeq() })
+        self.cursor = Locked(try store.read { try $0.lastSeq() })
     }
 
     func eventsRecorded() {

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMSync
 import Foundation
 import Synchronization
 
@@ -18,7 +19,7 @@ protocol EventListener: AnyObject, Sendable {
 /// live subscribers pull from there instead of querying the store; a cursor older than what is
 /// held reads the store.
 final class Hub: Sendable {
-    private let listeners = Mutex<[ObjectIdentifier: any EventListener]>([:])
+    private let listeners = Locked<[ObjectIdentifier: any EventListener]>([:])
     private let subscriptionCount = Atomic<Int>(0)
     private let nextID = Atomic<Int64>(0)
     let recent = RecentEvents(capacity: 32_768)
@@ -49,12 +50,12 @@ final class RecentEvents: Sendable {
         /// Seq of the oldest event held.
         var firstSeq: Int64 = 0
     }
-    private let window: Mutex<Window>
+    private let window: Locked<Window>
     let capacity: Int
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
-        window = Mutex(Window(ring: [StoredEvent?](repeating: nil, count: max(1, capacity))))
+        window = Locked(Window(ring: [StoredEvent?](repeating: nil, count: max(1, capacity))))
     }
 
     /// Adds committed events, in seq order; the oldest fall out.

@@ -1,3 +1,4 @@
+import CRMSync
 import CSystemd
 public import Foundation
 public import Logging
@@ -195,7 +196,7 @@ public enum CRMLogging {
     }
 
     /// Serializes whole lines on stderr, so lines from different threads never interleave.
-    static let stderrLock = Mutex(())
+    static let stderrLock = Locked(())
 
     static func writeStderr(_ line: String) {
         var line = line

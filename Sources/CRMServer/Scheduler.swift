@@ -1,5 +1,6 @@
 import CRMCore
 import CRMStore
+import CRMSync
 import Foundation
 import Logging
 public import ServiceLifecycle
@@ -17,14 +18,14 @@ public final class Scheduler: Service, Sendable {
     var waker: Waker { dispatcher.schedulerWaker }
     let logger: Logger
     let batch = 5_000
-    private let lastSnapshot = Mutex<String?>(nil)
+    private let lastSnapshot = Locked<String?>(nil)
     /// When the scheduler last finished a batch or a pass, in monotonic nanoseconds: the
     /// watchdog's evidence that the engine and the store's write path are alive.
     private let heartbeat = Atomic<UInt64>(0)
     /// Zone changes, reminders and releases recorded since start (catch-up progress).
     let recorded = Atomic<Int>(0)
     /// The error of the last failed pass, nil once a pass succeeds (shown in systemd's status).
-    let lastError = Mutex<String?>(nil)
+    let lastError = Locked<String?>(nil)
 
     init(dispatcher: Dispatcher, logger: Logger) {
         self.dispatcher = dispatcher

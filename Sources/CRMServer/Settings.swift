@@ -1,9 +1,9 @@
 public import CRMCore
 public import CRMStore
+import CRMSync
 import Configuration
 public import Foundation
 public import Logging
-import Synchronization
 import SystemPackage
 import Yams
 
@@ -379,9 +379,9 @@ public final class LiveSettings: Sendable {
         }
     }
 
-    private let state: Mutex<Snapshot>
+    private let state: Locked<Snapshot>
 
-    init(_ settings: Settings) { state = Mutex(Snapshot(settings)) }
+    init(_ settings: Settings) { state = Locked(Snapshot(settings)) }
 
     /// The values in force now.
     public var current: Snapshot { state.withLock { $0 } }

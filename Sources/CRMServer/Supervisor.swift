@@ -1,8 +1,8 @@
 import CRMStore
+import CRMSync
 import Foundation
 import Logging
 public import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// crmd's side of being supervised by systemd, as a Service.
@@ -27,10 +27,10 @@ public final class Supervisor: Service, Sendable {
     let logger: Logger
     /// Zone counts are a scan of the clients table: recounted only when a client was created or
     /// the event log moved (and every ten minutes, as time alone moves clients between zones).
-    private let counts = Mutex<(version: [Int64], at: ContinuousClock.Instant, counts: ZoneCounts)?>(nil)
+    private let counts = Locked<(version: [Int64], at: ContinuousClock.Instant, counts: ZoneCounts)?>(nil)
 
     /// A failed reload stays in the status until a reload succeeds (the file is still wrong).
-    private let failedReload = Mutex<String?>(nil)
+    private let failedReload = Locked<String?>(nil)
 
     init(dispatcher: Dispatcher, scheduler: Scheduler, reload: @escaping Reload, logger: Logger) {
         self.dispatcher = dispatcher

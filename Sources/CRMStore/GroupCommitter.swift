@@ -1,3 +1,4 @@
+import CRMSync
 import Foundation
 import GRDB
 import Synchronization
@@ -37,7 +38,7 @@ public final class GroupCommitter: @unchecked Sendable {
     private var _stats = Stats()
     private let queue = DispatchQueue(label: "crmd.group-commit", qos: .userInitiated)
     /// Receives the events of each commit, in seq order, on the commit queue.
-    let onCommitHook = Mutex<(@Sendable ([StoredEvent]) -> Void)?>(nil)
+    let onCommitHook = Locked<(@Sendable ([StoredEvent]) -> Void)?>(nil)
 
     private let raw: RawStatements
 

@@ -1,7 +1,7 @@
+import CRMSync
 import Foundation
 import GRDB
 import GRDBSQLite
-import Synchronization
 
 /// Prepared statements of the scheduler's hot path, on the writer connection, driven through
 /// SQLite's C interface.
@@ -19,7 +19,7 @@ final class RawStatements: Sendable {
         var connection: OpaquePointer?
         var statements: [String: OpaquePointer] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// The statement for `sql` on `db`'s connection, prepared once. Statements of another
     /// connection (the pool reopened it) are finalized first.

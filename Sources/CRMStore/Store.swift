@@ -1,7 +1,7 @@
+import CRMSync
 import Dispatch
 import Foundation
 import GRDB
-import Synchronization
 
 /// How the store was opened.
 public struct StoreOptions: Sendable {
@@ -36,7 +36,7 @@ public final class Store: Sendable {
     /// The write path's raw prepared statements (finalized in `close()`).
     let raw = RawStatements()
     /// What runs in `close()` before the read connections go.
-    private let closeHooks = Mutex<[@Sendable () -> Void]>([])
+    private let closeHooks = Locked<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String, options: StoreOptions = StoreOptions()) throws {

@@ -1,5 +1,6 @@
 import CRMClient
 import CRMProtocol
+import CRMSync
 import CRMTestSupport
 import Foundation
 import Synchronization
@@ -64,9 +65,9 @@ struct BackupTests {
             let base = try admin.call("client.create", ["name": "Busy LLC", "owner": "ivanov"])["id"]!.intValue!
 
             // Eight writers: each creates a client and logs a note, over and over.
-            let acked = Mutex<[String]>([])
+            let acked = Locked<[String]>([])
             let stop = Atomic<Bool>(false)
-            let failure = Mutex<String?>(nil)
+            let failure = Locked<String?>(nil)
             let group = DispatchGroup()
             for w in 0..<8 {
                 group.enter()

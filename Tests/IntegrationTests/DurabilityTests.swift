@@ -1,8 +1,8 @@
 import CRMClient
 import CRMProtocol
+import CRMSync
 import CRMTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 @Suite("Durability and start-up")
@@ -34,7 +34,7 @@ struct DurabilityTests {
         let setup = try d.connect()
         let client = try setup.call("client.create", ["name": "Crash Test", "owner": .null])
         let id = client["id"]!.intValue!
-        let acked = Mutex<[String]>([])
+        let acked = Locked<[String]>([])
         let writers = 8
         let group = DispatchGroup()
         let stopAfter = 150  // acknowledged writes before the kill

@@ -1,8 +1,8 @@
 import CRMClient
 import CRMProtocol
+import CRMSync
 import CRMTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 /// Zones, the exchange, alerts and subscriptions on a manual clock: the whole story over the socket.
@@ -212,8 +212,8 @@ struct ExchangeTests {
                 "user.add", ["login": .string("m\(i)"), "name": .string("M\(i)"), "role": "manager", "uid": .int(Int64(70_000 + i))])
         }
         let id = try admin.call("client.create", ["name": "Prize"])["id"]!
-        let codes = Mutex<[Int]>([])
-        let winners = Mutex<[String]>([])
+        let codes = Locked<[Int]>([])
+        let winners = Locked<[String]>([])
         let group = DispatchGroup()
         let gate = DispatchSemaphore(value: 0)
         for i in 0..<100 {

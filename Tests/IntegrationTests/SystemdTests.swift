@@ -129,10 +129,10 @@ struct SystemdTests {
         let notify = try NotifyListener(path: d.directory.appendingPathComponent("notify.sock").path)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: activate)
-        p.arguments = [
-            "-l", socket, "--fdname=crmd", "-E", "NOTIFY_SOCKET=\(notify.path)",
-            TestDaemon.binaryPath(), "--database", d.databasePath,
-        ]
+        p.arguments =
+            [
+                "-l", socket, "--fdname=crmd", "-E", "NOTIFY_SOCKET=\(notify.path)",
+            ] + sanitizerSettings() + [TestDaemon.binaryPath(), "--database", d.databasePath]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
@@ -166,10 +166,10 @@ struct SystemdTests {
         let a = d.directory.appendingPathComponent("a.sock").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        p.arguments = [
-            "-l", a, "-l", d.directory.appendingPathComponent("b.sock").path, "--fdname=web:admin",
-            TestDaemon.binaryPath(), "--database", d.databasePath,
-        ]
+        p.arguments =
+            [
+                "-l", a, "-l", d.directory.appendingPathComponent("b.sock").path, "--fdname=web:admin",
+            ] + sanitizerSettings() + [TestDaemon.binaryPath(), "--database", d.databasePath]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
@@ -223,4 +223,12 @@ struct SystemdTests {
         #expect(count >= acked, "acknowledged \(acked), stored \(count)")
         d.stop()
     }
+}
+
+/// `-E` options for systemd-socket-activate passing on this process's sanitizer settings: it
+/// gives crmd a reduced environment, and a sanitized crmd needs them (where to write reports,
+/// no leak check at exit).
+private func sanitizerSettings() -> [String] {
+    let env = ProcessInfo.processInfo.environment
+    return ["ASAN_OPTIONS", "TSAN_OPTIONS"].flatMap { key in env[key].map { ["-E", "\(key)=\($0)"] } ?? [] }
 }

@@ -52,7 +52,7 @@ tsan:
 	@./scripts/setup.sh
 	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
 	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
-	status=0; TSAN_OPTIONS="log_path=$(TSAN_REPORTS)/tsan halt_on_error=0" \
+	status=0; CRMD_TEST_SLOWDOWN=5 TSAN_OPTIONS="log_path=$(TSAN_REPORTS)/tsan halt_on_error=0" \
 		$(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread || status=$$?; \
 	if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then \
 		cat $(TSAN_REPORTS)/tsan.*; echo "ThreadSanitizer reports: $(TSAN_REPORTS)"; exit 1; fi; \

@@ -39,9 +39,21 @@ public final class AlertDeliverer: Service, Sendable {
             while true {
                 let due = try tx.alertsToDeliver(upTo: now, limit: 1_000)
                 for a in due {
-                    try tx.markDelivered(alertID: a.id, at: now, command: hasCommand)
                     var shown = a
                     shown.deliveredAt = now
+                    // Delivered later than due (after a weekend or a night): the days left are
+                    // counted again at delivery, so "30 days" due on Saturday reads "28" on Monday.
+                    if let id = a.clientID, Dispatcher.reminderKinds.contains(a.kind), let c = try tx.clientHeader(id: id),
+                        let schedule = c.schedule
+                    {
+                        let days = dispatcher.rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)
+                        if days != a.daysLeft {
+                            shown.daysLeft = days
+                            shown.message = dispatcher.reminderMessage(
+                                kind: a.kind, c, daysLeft: days, zone: a.zone.flatMap(Zone.init(rawValue:)) ?? .red)
+                        }
+                    }
+                    try tx.markDelivered(alertID: a.id, at: now, command: hasCommand, daysLeft: shown.daysLeft, message: shown.message)
                     try dispatcher.event(tx, "alert", clientID: a.clientID, ownerID: a.userID, text: dispatcher.alertText(shown), at: now)
                 }
                 n += due.count

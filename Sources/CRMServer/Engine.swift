@@ -96,27 +96,35 @@ extension Dispatcher {
         return events
     }
 
-    /// Stores a reminder for delivery in working hours.
-    func remind(_ tx: Tx, userID: Int64, _ c: Client, kind: String, daysLeft: Int, zone: Zone, at: Date, now: Date) throws {
+    /// Reminder kinds whose wording counts the days to release (recounted when delivered late).
+    static let reminderKinds: Set<String> = ["zone_yellow", "days_to_release", "red_copy"]
+
+    /// The words of a reminder about `c`, `daysLeft` days before its release.
+    func reminderMessage(kind: String, _ c: Client, daysLeft: Int, zone: Zone) -> String {
         let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
         let releaseDate = c.schedule.map { RFC3339.format($0.releaseAt) } ?? "?"
-        let message: String
         switch kind {
         case "zone_yellow":
-            message =
+            return
                 "Client '\(c.name)' (id \(c.id)) turned yellow: \(daysLeft) days until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
         case "red_copy":
-            message = "Client '\(c.name)' (id \(c.id)) of \(owner) is red: \(daysLeft) days until it goes to the exchange (\(releaseDate))."
+            return "Client '\(c.name)' (id \(c.id)) of \(owner) is red: \(daysLeft) days until it goes to the exchange (\(releaseDate))."
         default:
-            message =
+            return
                 "Client '\(c.name)' (id \(c.id)) is \(zone.rawValue): \(daysLeft) day\(daysLeft == 1 ? "" : "s") until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
         }
+    }
+
+    /// Stores a reminder for delivery in working hours.
+    func remind(_ tx: Tx, userID: Int64, _ c: Client, kind: String, daysLeft mark: Int, zone: Zone, at: Date, now: Date) throws {
         let deliverAt = workingHours.nextDeliveryInstant(at: at)
         // Due inside working hours (or its hour has already come, after downtime): stored as
         // delivered with its `alert` event in this transaction, the same outcome the deliverer
         // would record a moment later, at a third of the statements. Otherwise the deliverer
-        // takes it when its hour comes.
+        // takes it when its hour comes. Either way the days left are those at delivery.
         let deliverNow = deliverAt <= now
+        let daysLeft = deliverNow && at < now ? c.schedule.map { rules.daysToRelease(now: now, releaseAt: $0.releaseAt) } ?? mark : mark
+        let message = reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone)
         let command = deliverNow && settings.deliveryCommand != nil
         let id = try tx.insertAlert(
             userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,

@@ -275,11 +275,12 @@ extension Tx {
         ).map { date($0) }
     }
 
-    /// Marks an alert delivered; `command` says whether a delivery command must also run.
-    public func markDelivered(alertID: Int64, at: Date, command: Bool) throws {
+    /// Marks an alert delivered with its days left and words as of delivery; `command` says
+    /// whether a delivery command must also run.
+    public func markDelivered(alertID: Int64, at: Date, command: Bool, daysLeft: Int?, message: String) throws {
         try exec(
-            "UPDATE alerts SET delivered_at = ?, command_status = ?, command_next_at = ? WHERE id = ?",
-            [ms(at), command ? "pending" : nil, command ? ms(at) : nil, alertID])
+            "UPDATE alerts SET delivered_at = ?, command_status = ?, command_next_at = ?, days_left = ?, message = ? WHERE id = ?",
+            [ms(at), command ? "pending" : nil, command ? ms(at) : nil, daysLeft, message, alertID])
     }
 
     /// Alerts waiting for the delivery command.

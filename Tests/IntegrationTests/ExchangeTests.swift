@@ -202,6 +202,28 @@ struct ExchangeTests {
         #expect(second.first?["data"] == now)
     }
 
+    @Test("a reminder due on Saturday and delivered on Monday counts the days left on Monday")
+    func weekendReminderRecounts() throws {
+        let d = try daemon(start: "2026-01-14T09:00:00Z")  // Wednesday; yellow on Saturday 14 February
+        defer { d.stop() }
+        let admin = try d.connect()
+        try seedTeam(admin)
+        let id = try admin.call("client.create", ["name": "Weekend Ltd", "owner": "ivanov"])["id"]!
+        let owner = try d.connect()
+        _ = try owner.call("session.act_as", ["login": "ivanov"])
+        _ = try owner.call("subscribe", ["topics": ["alert"]])
+        _ = try admin.call("clock.set", ["to": "2026-02-14T09:00:00Z"])
+        #expect(try owner.call("alert.list")["items"]?.arrayValue?.isEmpty == true)
+        _ = try admin.call("clock.set", ["to": "2026-02-16T06:00:00Z"])  // Monday 09:00 Moscow
+        let alert = try #require(try events(owner, 1).first?["data"])
+        #expect(alert["client_id"] == id)
+        #expect(alert["due_at"] == "2026-02-14T09:00:00Z")
+        #expect(alert["days_left"] == 148)  // 150 on Saturday; release on 14 July
+        #expect(alert["message"]?.stringValue?.contains(": 148 days until it goes to the exchange") == true)
+        let listed = try owner.call("alert.list")["items"]?.arrayValue?.first
+        #expect(listed == alert)
+    }
+
     @Test("100 managers claim one client at once: exactly one wins, the others get 1003")
     func concurrentClaims() throws {
         let d = try daemon()
@@ -264,7 +286,9 @@ struct ExchangeTests {
         _ = try c2.call("session.act_as", ["login": "ivanov"])
         let reminders = (try c2.call("alert.list")["items"]?.arrayValue ?? []).filter { $0["kind"] == "days_to_release" }
         #expect(reminders.count == 1, "one newest reminder, not a burst: \(reminders)")
-        #expect(reminders.first?["days_left"] == 14)
+        // The newest mark passed was 14 days before the release; delivered now, it counts 11.
+        #expect(reminders.first?["due_at"] == "2026-06-28T09:00:00Z")
+        #expect(reminders.first?["days_left"] == 11)
     }
 
     @Test("subscriptions replay with no gap and no duplicate across a reconnect and a restart")

@@ -55,25 +55,57 @@ final class RawStatements: Sendable {
     }
 }
 
-/// One prepared statement: bind by 1-based index, step, read columns by 0-based index.
+/// A value a ``RawStatement`` binds to a parameter.
+protocol RawBindable {
+    func bind(to statement: OpaquePointer, at index: Int32)
+}
+
+extension Int64: RawBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) { sqlite3_bind_int64(statement, index, self) }
+}
+
+extension Int: RawBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) { sqlite3_bind_int64(statement, index, Int64(self)) }
+}
+
+extension Bool: RawBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) { sqlite3_bind_int64(statement, index, self ? 1 : 0) }
+}
+
+extension String: RawBindable {
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    func bind(to statement: OpaquePointer, at index: Int32) {
+        var text = self
+        text.withUTF8 { b in _ = sqlite3_bind_text(statement, index, b.baseAddress, Int32(b.count), Self.transient) }
+    }
+}
+
+extension Optional: RawBindable where Wrapped: RawBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) {
+        if let value = self { value.bind(to: statement, at: index) } else { sqlite3_bind_null(statement, index) }
+    }
+}
+
+/// One prepared statement: bind parameters in order, step, read columns by 0-based index.
 struct RawStatement {
     let handle: OpaquePointer
     let db: OpaquePointer
 
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(handle, i, v) }
-    func bind(_ i: Int32, _ v: Int) { sqlite3_bind_int64(handle, i, Int64(v)) }
-    func bind(_ i: Int32, _ v: Int64?) {
-        if let v { sqlite3_bind_int64(handle, i, v) } else { sqlite3_bind_null(handle, i) }
-    }
-    func bind(_ i: Int32, _ v: Int?) { bind(i, v.map(Int64.init)) }
-    func bind(_ i: Int32, _ v: String?) {
-        guard var v else {
-            sqlite3_bind_null(handle, i)
-            return
+    /// Binds `values` to the statement's parameters 1, 2, 3… in order. A parameter pack, so
+    /// each value binds through its own type with no boxing.
+    func bind<each V: RawBindable>(_ values: repeat each V) {
+        var index: Int32 = 1
+        for value in repeat each values {
+            value.bind(to: handle, at: index)
+            index += 1
         }
-        v.withUTF8 { b in _ = sqlite3_bind_text(handle, i, b.baseAddress, Int32(b.count), Self.transient) }
+    }
+
+    /// Binds `values` (see ``bind(_:)``) and runs a statement that returns no rows.
+    func run<each V: RawBindable>(_ values: repeat each V) throws {
+        bind(repeat each values)
+        try run()
     }
 
     /// Steps once: true when a row is ready. Resets and throws on an error.

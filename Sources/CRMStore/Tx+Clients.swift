@@ -176,8 +176,7 @@ extension Tx {
               next_due_at, created_at, updated_at
             FROM clients WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?
             """)
-        s.bind(1, ms(instant))
-        s.bind(2, limit)
+        s.bind(ms(instant), limit)
         defer { s.reset() }
         var due: [Client] = []
         due.reserveCapacity(limit)
@@ -201,30 +200,20 @@ extension Tx {
     /// Saves what the scheduler moved: the applied zone, the reminder stage and the next due
     /// instant (the clock itself is unchanged).
     public func saveAppliedClock(_ c: Client, now: Date) throws {
-        let s = try prepared("UPDATE clients SET zone = ?, alert_stage = ?, next_due_at = ?, updated_at = ? WHERE id = ?")
-        s.bind(1, c.appliedZone?.rawValue)
-        s.bind(2, c.alertStage)
-        s.bind(3, msOpt(c.nextDueAt))
-        s.bind(4, ms(now))
-        s.bind(5, c.id)
-        try s.run()
+        try prepared("UPDATE clients SET zone = ?, alert_stage = ?, next_due_at = ?, updated_at = ? WHERE id = ?").run(
+            c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), ms(now), c.id)
     }
 
     /// Puts a client on the exchange: no owner, no clock, the release recorded on the row.
     public func releaseClient(id: Int64, from: Int64?, at: Date, reason: String, now: Date) throws {
-        let s = try prepared(
+        try prepared(
             """
             UPDATE clients SET status = 'exchange', owner_id = NULL, released_at = ?, released_from = ?, release_reason = ?,
               assigned_at = NULL, yellow_at = NULL, red_at = NULL, release_at = NULL, zone = NULL, alert_stage = 0,
               next_due_at = NULL, updated_at = ?
             WHERE id = ?
-            """)
-        s.bind(1, ms(at))
-        s.bind(2, from)
-        s.bind(3, reason)
-        s.bind(4, ms(now))
-        s.bind(5, id)
-        try s.run()
+            """
+        ).run(ms(at), from, reason, ms(now), id)
     }
 
     /// The earliest instant any client has work due.

@@ -50,13 +50,9 @@ extension Tx {
 
     /// Forbids `userID` from claiming `clientID` until `until`.
     public func ban(clientID: Int64, userID: Int64, until: Date) throws {
-        let s = try prepared(
+        try prepared(
             "INSERT INTO exchange_bans(client_id, user_id, until) VALUES (?, ?, ?) ON CONFLICT(client_id, user_id) DO UPDATE SET until = excluded.until"
-        )
-        s.bind(1, clientID)
-        s.bind(2, userID)
-        s.bind(3, ms(until))
-        try s.run()
+        ).run(clientID, userID, ms(until))
     }
 
     /// Until when `userID` may not claim `clientID`, if a ban is in force at `now`.
@@ -80,13 +76,8 @@ extension Tx {
 
     /// Records a release (for reports).
     public func recordRelease(clientID: Int64, userID: Int64?, at: Date, manual: Bool, reason: String?) throws {
-        let s = try prepared("INSERT INTO releases(client_id, user_id, at, manual, reason) VALUES (?, ?, ?, ?, ?)")
-        s.bind(1, clientID)
-        s.bind(2, userID)
-        s.bind(3, ms(at))
-        s.bind(4, manual ? 1 : 0)
-        s.bind(5, reason)
-        try s.run()
+        try prepared("INSERT INTO releases(client_id, user_id, at, manual, reason) VALUES (?, ?, ?, ?, ?)").run(
+            clientID, userID, ms(at), manual ? 1 : 0, reason)
     }
 
     /// Clients a user owns.
@@ -224,40 +215,26 @@ extension Tx {
         now: Date, deliveredAt: Date? = nil, command: Bool = false
     ) throws -> Int64 {
         if let clientID {
-            let s = try prepared(
-                "UPDATE alerts SET superseded = 1 WHERE client_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0")
-            s.bind(1, clientID)
-            s.bind(2, userID)
-            try s.run()
+            try prepared(
+                "UPDATE alerts SET superseded = 1 WHERE client_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0"
+            ).run(clientID, userID)
         }
         let queued = deliveredAt != nil && command
-        let s = try prepared(
+        try prepared(
             """
             INSERT INTO alerts(user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, created_at, delivered_at,
               command_status, command_next_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        s.bind(1, userID)
-        s.bind(2, clientID)
-        s.bind(3, kind)
-        s.bind(4, daysLeft)
-        s.bind(5, zone)
-        s.bind(6, message)
-        s.bind(7, ms(dueAt))
-        s.bind(8, ms(deliverAt))
-        s.bind(9, ms(now))
-        s.bind(10, msOpt(deliveredAt))
-        s.bind(11, queued ? "pending" : nil)
-        s.bind(12, queued ? msOpt(deliveredAt) : nil)
-        try s.run()
+            """
+        ).run(
+            userID, clientID, kind, daysLeft, zone, message, ms(dueAt), ms(deliverAt), ms(now), msOpt(deliveredAt),
+            queued ? "pending" : nil, queued ? msOpt(deliveredAt) : nil)
         return lastID
     }
 
     /// Drops undelivered reminders for a client (its clock was reset or it changed hands).
     public func supersedeAlerts(clientID: Int64) throws {
-        let s = try prepared("UPDATE alerts SET superseded = 1 WHERE client_id = ? AND delivered_at IS NULL AND superseded = 0")
-        s.bind(1, clientID)
-        try s.run()
+        try prepared("UPDATE alerts SET superseded = 1 WHERE client_id = ? AND delivered_at IS NULL AND superseded = 0").run(clientID)
     }
 
     /// Alerts whose delivery time has come.

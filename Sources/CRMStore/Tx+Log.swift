@@ -33,22 +33,12 @@ public struct StoredEvent: Sendable, Equatable {
 extension Tx {
     /// Appends an audit entry for `actor`.
     public func audit(_ actor: Actor, entity: String, id: Int64?, action: String, before: String?, after: String?, at: Date) throws {
-        let s = try prepared(
+        try prepared(
             """
             INSERT INTO audit(at, actor_id, actor_login, actor_uid, acting_admin, entity, entity_id, action, before, after)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        s.bind(1, ms(at))
-        s.bind(2, actor.userID)
-        s.bind(3, actor.login)
-        s.bind(4, Int64(actor.uid))
-        s.bind(5, actor.actingAdmin)
-        s.bind(6, entity)
-        s.bind(7, id)
-        s.bind(8, action)
-        s.bind(9, before)
-        s.bind(10, after)
-        try s.run()
+            """
+        ).run(ms(at), actor.userID, actor.login, Int64(actor.uid), actor.actingAdmin, entity, id, action, before, after)
     }
 
     /// A page of the audit history of one entity, oldest first.
@@ -93,14 +83,8 @@ extension Tx {
         topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64? = nil, data: String, at: Date
     ) throws -> Int64 {
         let stored = ms(at)
-        let s = try prepared("INSERT INTO events(at, topic, client_id, owner_id, previous_owner_id, data) VALUES (?, ?, ?, ?, ?, ?)")
-        s.bind(1, stored)
-        s.bind(2, topic)
-        s.bind(3, clientID)
-        s.bind(4, ownerID)
-        s.bind(5, previousOwnerID)
-        s.bind(6, data)
-        try s.run()
+        try prepared("INSERT INTO events(at, topic, client_id, owner_id, previous_owner_id, data) VALUES (?, ?, ?, ?, ?, ?)").run(
+            stored, topic, clientID, ownerID, previousOwnerID, data)
         let seq = lastID
         appended?.events.append(
             StoredEvent(

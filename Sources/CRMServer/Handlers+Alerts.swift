@@ -4,15 +4,8 @@ import CRMStore
 import Foundation
 
 extension Dispatcher {
-    func alertJSON(_ a: StoredAlert) -> JSON {
-        [
-            "id": .int(a.id), "user": .int(a.userID), "client_id": .int(a.clientID), "kind": .string(a.kind),
-            "days_left": a.daysLeft.map { .int(Int64($0)) } ?? .null, "zone": .string(a.zone), "message": .string(a.message),
-            "due_at": wire.time(a.dueAt), "delivered_at": wire.time(a.deliveredAt), "acked_at": wire.time(a.ackedAt),
-        ]
-    }
-
-    /// ``alertJSON(_:)`` written straight to text (events and the delivery command's input).
+    /// The wire form of an alert as JSON text: the `alert` event's data, the delivery command's
+    /// input, and (parsed) an `alert.list` item — one definition of its shape.
     func alertText(_ a: StoredAlert) -> String {
         var o = JSONObjectWriter(capacity: 160 + a.message.utf8.count)
         o.add("id", a.id)
@@ -27,6 +20,9 @@ extension Dispatcher {
         o.add("acked_at", a.ackedAt.map { RFC3339.format($0) })
         return o.string()
     }
+
+    /// ``alertText(_:)`` as a `JSON` value (crmd wrote the text, so it parses).
+    func alertJSON(_ a: StoredAlert) -> JSON { (try? JSONParser.parse(alertText(a))) ?? .null }
 
     func alertList(_ call: Call) throws {
         let (unacked, limit, cursor) = try call.decode { r in (r.optionalBool("unacked") ?? false, r.limit(), r.idCursor()) }

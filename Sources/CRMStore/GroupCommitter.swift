@@ -114,7 +114,6 @@ public final class GroupCommitter: @unchecked Sendable {
             var events: [StoredEvent] = []
             do {
                 try pool.writeWithoutTransaction { db in
-                    events = []
                     try db.inTransaction(.immediate) {
                         for job in batch { events += job.run(db) }
                         return .commit

@@ -7,6 +7,7 @@ extension Dispatcher {
     func serverStatus(_ call: Call) throws {
         try call.decode { _ in }
         let commit = store.commitStats
+        let wal = store.walStats
         try read(call) { tx, now in
             let c = try tx.zoneCounts(now: now)
             let backlog = try tx.commandBacklog()
@@ -21,7 +22,8 @@ extension Dispatcher {
                 "store": [
                     "path": .string(store.path), "commits": .int(commit.commits), "writes": .int(commit.writes),
                     "largest_batch": .int(commit.largestBatch), "failed_commits": .int(commit.failedCommits),
-                    "last_seq": .int(try tx.lastSeq()),
+                    "last_seq": .int(try tx.lastSeq()), "wal_pages": .int(wal.frames), "checkpoints": .int(wal.checkpoints),
+                    "checkpoint_error": wal.error.map(JSON.string) ?? .null,
                 ],
                 "alerts": [
                     "delivery_command": .bool(settings.deliveryCommand != nil), "command_pending": .int(backlog.pending),

@@ -35,6 +35,8 @@ public final class Store: Sendable {
     let readers: SnapshotReaders
     /// The write path's raw prepared statements (finalized in `close()`).
     let raw = RawStatements()
+    /// Copies the WAL into the database file off the writer's path.
+    let checkpointer: Checkpointer
     /// What runs in `close()` before the read connections go.
     private let closeHooks = Locked<[@Sendable () -> Void]>([])
 
@@ -71,6 +73,12 @@ public final class Store: Sendable {
         }
         committer = GroupCommitter(pool: pool, maxBatch: options.maxBatch, raw: raw)
         readers = SnapshotReaders(path: path)
+        checkpointer = Checkpointer(path: path, synchronous: sync)
+        try pool.writeWithoutTransaction { [checkpointer] db in
+            checkpointer.attach(to: db)
+            // A log grown by a burst is cut back to this size once it starts over.
+            try db.execute(sql: "PRAGMA journal_size_limit = \(64 << 20)")
+        }
     }
 
     /// Runs `body` on a snapshot that includes every write acknowledged before the call, on the
@@ -110,6 +118,15 @@ public final class Store: Sendable {
     /// Group-commit figures: commits, writes, and the largest batch so far.
     public var commitStats: GroupCommitter.Stats { committer.stats }
 
+    /// The WAL's length in pages after the last commit, checkpoints run so far, and the last
+    /// checkpoint's failure (nil when the last one succeeded).
+    public var walStats: (frames: Int, checkpoints: Int, error: String?) {
+        (
+            Int(checkpointer.walFrames.load(ordering: .relaxed)), checkpointer.checkpoints.load(ordering: .relaxed),
+            checkpointer.lastError.withLock { $0 }
+        )
+    }
+
     /// Runs `PRAGMA integrity_check`; "ok" when healthy.
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
@@ -129,7 +146,9 @@ public final class Store: Sendable {
         committer.waitIdle()
         for hook in closeHooks.withLock({ $0 }) { hook() }
         readers.close()
+        checkpointer.stop()
         pool.writeWithoutTransaction { db in
+            checkpointer.detach(from: db)
             raw.finalizeAll()
             _ = try? db.checkpoint(.truncate)
         }

@@ -166,3 +166,40 @@ struct GroupCommitTests {
         try store.close()
     }
 }
+
+@Suite("Store: checkpoints off the writer")
+struct CheckpointTests {
+    /// Enough writes to pass the checkpoint threshold: the checkpointer thread copies the log
+    /// into the database file (the count goes up, the log starts over and stays bounded), and
+    /// every write is still there after the store is closed and opened again.
+    @Test func theLogIsCopiedBackInTheBackgroundAndNothingIsLost() async throws {
+        let tmp = try TempDB()
+        defer { tmp.remove() }
+        var store = try tmp.open()
+        let note = String(repeating: "n", count: 2_000)
+        var ids: [Int64] = []
+        // ~4 KiB pages: a client with a 2 KB name per write, 40 writes per commit, until the
+        // log has been checkpointed at least twice.
+        var round = 0
+        while store.walStats.checkpoints < 2 {
+            round += 1
+            #expect(round < 400, "no checkpoint after \(round) commits; WAL at \(store.walStats.frames) pages")
+            if round >= 400 { break }
+            let prefix = "\(note) \(round)"
+            ids += try await store.write { tx in
+                try (0..<40).map { i in try tx.insert(newClient("\(prefix)-\(i)")).id }
+            }
+            // Give the checkpoint thread a moment once it has been woken.
+            if store.walStats.frames >= 4_096 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(store.walStats.error == nil)
+        // Once a checkpoint has copied everything, the writer starts the log over: it stays
+        // far below the pages written in all (several times the threshold by now).
+        #expect(store.walStats.frames < 3 * 4_096)
+        try store.close()
+        store = try tmp.open()
+        let found = try store.read { tx in try ids.filter { try tx.client(id: $0) != nil }.count }
+        #expect(found == ids.count)
+        try store.close()
+    }
+}

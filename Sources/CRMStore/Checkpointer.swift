@@ -1,0 +1,126 @@
+import CRMSync
+import Foundation
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// Copies the write-ahead log back into the database file on its own thread and connection.
+///
+/// SQLite's default auto-checkpoint runs inside the commit that crosses 1,000 WAL pages, on the
+/// writer: the commit (and every write queued behind it) waits while pages are copied into the
+/// database file and that file is synced. The scheduler's big passes crossed it every batch. Here
+/// the writer's auto-checkpoint is off; its WAL hook only records the log's length after each
+/// commit and wakes this thread past ``threshold`` frames, which runs a PASSIVE checkpoint: it
+/// never blocks the writer or readers, it copies what no reader still needs, and the writer starts
+/// the log over once everything has been copied. Durability is SQLite's: the checkpoint syncs the
+/// log before copying and the database file before the log may be reused (`synchronous` as the
+/// writer's).
+final class Checkpointer: @unchecked Sendable {
+    /// WAL frames (pages) after which a checkpoint is started: 16 MiB at 4 KiB pages.
+    static let threshold: Int32 = 4_096
+
+    private let path: String
+    private let synchronous: String
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    private var requested = false
+    private var stopping = false
+    private var finished = false
+    /// The WAL's length in frames after the last commit (written by the writer's hook).
+    let walFrames = Atomic<Int32>(0)
+    let checkpoints = Atomic<Int>(0)
+    /// The last checkpoint's failure, nil once one succeeds (shown in `server.status`).
+    let lastError = Locked<String?>(nil)
+
+    init(path: String, synchronous: String) {
+        self.path = path
+        self.synchronous = synchronous
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "crmd.checkpoint"
+        thread.start()
+    }
+
+    /// Takes over checkpointing from the writer connection `db`: auto-checkpoint off, the WAL
+    /// hook reports to this checkpointer. Call on the writer.
+    func attach(to db: Database) {
+        guard let conn = db.sqliteConnection else { return }
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        sqlite3_wal_hook(
+            conn,
+            { ctx, _, _, frames in
+                guard let ctx else { return SQLITE_OK }
+                Unmanaged<Checkpointer>.fromOpaque(ctx).takeUnretainedValue().committed(frames: frames)
+                return SQLITE_OK
+            }, me)
+    }
+
+    /// Removes the hook from the writer connection `db` (before the checkpointer goes).
+    func detach(from db: Database) {
+        guard let conn = db.sqliteConnection else { return }
+        sqlite3_wal_hook(conn, nil, nil)
+    }
+
+    private func committed(frames: Int32) {
+        walFrames.store(frames, ordering: .relaxed)
+        guard frames >= Self.threshold else { return }
+        condition.lock()
+        if !requested {
+            requested = true
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
+    /// Stops the thread and waits for a checkpoint in progress to end.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func loop() {
+        var conn: OpaquePointer? = nil
+        defer {
+            if let conn { sqlite3_close_v2(conn) }
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        while true {
+            condition.lock()
+            while !requested && !stopping { condition.wait() }
+            requested = false
+            let stop = stopping
+            condition.unlock()
+            if stop { return }
+            if conn == nil { conn = open() }
+            guard let conn else { continue }
+            var log: Int32 = 0
+            var copied: Int32 = 0
+            let code = sqlite3_wal_checkpoint_v2(conn, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+            if code == SQLITE_OK {
+                checkpoints.add(1, ordering: .relaxed)
+                lastError.withLock { $0 = nil }
+            } else if code != SQLITE_BUSY {
+                lastError.withLock { $0 = "checkpoint failed: \(String(cString: sqlite3_errmsg(conn)))" }
+                // Disk full, say: try again after the next commits, not in a tight loop.
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    private func open() -> OpaquePointer? {
+        var conn: OpaquePointer? = nil
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        guard sqlite3_open_v2(path, &conn, flags, nil) == SQLITE_OK, let conn else {
+            lastError.withLock { $0 = "checkpoint connection: cannot open \(path)" }
+            if let conn { sqlite3_close_v2(conn) }
+            return nil
+        }
+        sqlite3_exec(conn, "PRAGMA synchronous = \(synchronous)", nil, nil, nil)
+        return conn
+    }
+}

@@ -16,8 +16,18 @@ enum Migrations {
         m.registerMigration("v4: events name the owner a client left") { db in
             try db.execute(sql: v4)
         }
+        m.registerMigration("v5: drop indexes no query uses") { db in
+            try db.execute(sql: v5)
+        }
         return m
     }
+
+    /// Every event and release paid for an index entry no query reads: events are read by seq
+    /// (the key), releases by period over the whole (small) table.
+    static let v5 = """
+        DROP INDEX events_client;
+        DROP INDEX releases_user;
+        """
 
     /// A change of hands concerns two managers: the one it left sees its `client.assigned` too.
     static let v4 = """

@@ -108,6 +108,13 @@ struct RawStatement {
         try run()
     }
 
+    /// Binds `values` (see ``bind(_:)``) and says whether the query returns a row, then resets.
+    func exists<each V: RawBindable>(_ values: repeat each V) throws -> Bool {
+        bind(repeat each values)
+        defer { sqlite3_reset(handle) }
+        return try step()
+    }
+
     /// Steps once: true when a row is ready. Resets and throws on an error.
     func step() throws -> Bool {
         switch sqlite3_step(handle) {

@@ -214,7 +214,13 @@ extension Tx {
         userID: Int64, clientID: Int64?, kind: String, daysLeft: Int?, zone: String?, message: String, dueAt: Date, deliverAt: Date,
         now: Date, deliveredAt: Date? = nil, command: Bool = false
     ) throws -> Int64 {
-        if let clientID {
+        // Looked up before updating: an UPDATE that clears the very condition of the partial
+        // index it searches collects the row ids in a temporary table first, a cost paid even
+        // when (as almost always) nothing is pending.
+        if let clientID,
+            try prepared("SELECT 1 FROM alerts WHERE client_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1")
+                .exists(clientID, userID)
+        {
             try prepared(
                 "UPDATE alerts SET superseded = 1 WHERE client_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0"
             ).run(clientID, userID)
@@ -234,6 +240,9 @@ extension Tx {
 
     /// Drops undelivered reminders for a client (its clock was reset or it changed hands).
     public func supersedeAlerts(clientID: Int64) throws {
+        // Looked up first, as in ``insertAlert``.
+        guard try prepared("SELECT 1 FROM alerts WHERE client_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1").exists(clientID)
+        else { return }
         try prepared("UPDATE alerts SET superseded = 1 WHERE client_id = ? AND delivered_at IS NULL AND superseded = 0").run(clientID)
     }
 

@@ -29,6 +29,28 @@ public final class Dispatcher: Sendable {
     let deliveryWaker = Waker()
     /// Runs the scheduler and the alert delivery now, to completion (for `clock.advance`).
     let engineRunner = Locked<(@Sendable () async throws -> Int)?>(nil)
+    /// The day's zone snapshot being recorded, if any (see ``Scheduler``).
+    private let daySnapshot = Locked<Task<Void, Never>?>(nil)
+
+    /// Records the day's zone counts in the background; ``daySnapshotSettled()`` waits for it.
+    func startDaySnapshot(_ body: @escaping @Sendable () async -> Void) {
+        daySnapshot.withLock { $0 = Task { await body() } }
+    }
+
+    /// Returns once no day snapshot is being recorded.
+    func daySnapshotSettled() async {
+        if let task = daySnapshot.withLock({ $0 }) { await task.value }
+    }
+
+    /// Runs `body` once no day snapshot is being recorded: at once when none is, else from a task
+    /// after it, replying with the error `body` throws.
+    func afterDaySnapshot(_ call: Call, _ body: @escaping @Sendable () throws -> Void) throws {
+        guard let task = daySnapshot.withLock({ $0 }) else { return try body() }
+        Task {
+            await task.value
+            do { try body() } catch { call.reply(.failure(rpcError(error, method: call.method))) }
+        }
+    }
     let startedAt: Date
     let wire: Wire
     let logger: Logger

@@ -57,6 +57,11 @@ extension Dispatcher {
     }
 
     func reportZones(_ call: Call) throws {
+        // The daily series includes today's snapshot once the scheduler has recorded it.
+        try afterDaySnapshot(call) { [self] in try reportZonesNow(call) }
+    }
+
+    private func reportZonesNow(_ call: Call) throws {
         let actor = call.actor
         guard [.admin, .head, .director, .manager].contains(actor.role) else {
             throw DomainError.forbidden("Reports are for managers, heads, directors and admins.")

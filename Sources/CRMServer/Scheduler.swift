@@ -45,6 +45,8 @@ public final class Scheduler: Service, Sendable {
     let gate = AsyncGate()
 
     func applyAllDue() async throws -> Int {
+        // The previous pass's day snapshot reads the state that pass left, before this one moves it.
+        await dispatcher.daySnapshotSettled()
         var total = 0
         while true {
             let now = dispatcher.clock.now()
@@ -65,13 +67,21 @@ public final class Scheduler: Service, Sendable {
         // Reminders stored for a later hour, or queued for the delivery command.
         if total > 0 { dispatcher.deliveryWaker.wake() }
         // The first pass of each local day records the day's zone counts per manager (the daily
-        // series of report.zones).
+        // series of report.zones). Counting a million clients takes a good part of a second, so
+        // it runs beside the pass's reply (and its subscribers' deliveries) instead of before
+        // them; the next pass and report.zones wait for it.
         let day = dispatcher.localDay(dispatcher.clock.now())
         if lastSnapshot.withLock({ $0 }) != day {
             let store = dispatcher.store
             if try !store.read({ try $0.hasZoneSnapshot(day: day) }) {
-                let tally = try store.read { try $0.zoneTally() }
-                _ = try await store.write { tx in try tx.recordZoneSnapshot(day: day, tally) }
+                dispatcher.startDaySnapshot { [logger] in
+                    do {
+                        let tally = try store.read { try $0.zoneTally() }
+                        _ = try await store.write { tx in try tx.recordZoneSnapshot(day: day, tally) }
+                    } catch {
+                        logger.error("daily zone snapshot failed", metadata: ["day": "\(day)", "error": "\(error)"])
+                    }
+                }
             }
             lastSnapshot.withLock { $0 = day }
         }
@@ -120,5 +130,6 @@ public final class Scheduler: Service, Sendable {
         } onGracefulShutdown: {
             self.waker.wake()
         }
+        await dispatcher.daySnapshotSettled()
     }
 }

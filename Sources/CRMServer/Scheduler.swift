@@ -51,11 +51,14 @@ public final class Scheduler: Service, Sendable {
         while true {
             let now = dispatcher.clock.now()
             let (clients, events) = try await dispatcher.store.write { [dispatcher, batch] tx -> (Int, Int) in
-                let due = try tx.dueClients(upTo: now, limit: batch)
-                let heads = try tx.allUsers().filter { $0.role == .head && $0.active }
-                var events = 0
-                for c in due { events += try dispatcher.applyDue(tx, c, upTo: now, heads: heads) }
-                return (due.count, events)
+                // Events and reminders go in many rows per statement at the end of the batch.
+                try tx.buffered { tx in
+                    let due = try tx.dueClients(upTo: now, limit: batch)
+                    let heads = try tx.allUsers().filter { $0.role == .head && $0.active }
+                    var events = 0
+                    for c in due { events += try dispatcher.applyDue(tx, c, upTo: now, heads: heads) }
+                    return (due.count, events)
+                }
             }
             total += events
             recorded.add(events, ordering: .relaxed)

@@ -95,7 +95,12 @@ struct RawStatement {
     /// Binds `values` to the statement's parameters 1, 2, 3… in order. A parameter pack, so
     /// each value binds through its own type with no boxing.
     func bind<each V: RawBindable>(_ values: repeat each V) {
-        var index: Int32 = 1
+        bind(from: 1, repeat each values)
+    }
+
+    /// Binds `values` to the parameters `first`, `first + 1`… (one row of a many-row insert).
+    func bind<each V: RawBindable>(from first: Int32, _ values: repeat each V) {
+        var index = first
         for value in repeat each values {
             value.bind(to: handle, at: index)
             index += 1

@@ -226,6 +226,17 @@ extension Tx {
             ).run(clientID, userID)
         }
         let queued = deliveredAt != nil && command
+        if let buffer {
+            if let clientID { supersedeBuffered(buffer, clientID: clientID, userID: userID) }
+            let id = try nextBufferedAlertID(buffer)
+            buffer.alerts.append(
+                .init(
+                    id: id, userID: userID, clientID: clientID, kind: kind, daysLeft: daysLeft, zone: zone, message: message,
+                    dueAt: ms(dueAt), deliverAt: ms(deliverAt), createdAt: ms(now), deliveredAt: msOpt(deliveredAt),
+                    commandStatus: queued ? "pending" : nil, commandNextAt: queued ? msOpt(deliveredAt) : nil, superseded: false))
+            if deliveredAt == nil, let clientID { buffer.pending[.init(clientID: clientID, userID: userID)] = buffer.alerts.count - 1 }
+            return id
+        }
         try prepared(
             """
             INSERT INTO alerts(user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, created_at, delivered_at,
@@ -240,6 +251,7 @@ extension Tx {
 
     /// Drops undelivered reminders for a client (its clock was reset or it changed hands).
     public func supersedeAlerts(clientID: Int64) throws {
+        if let buffer { supersedeBuffered(buffer, clientID: clientID, userID: nil) }
         // Looked up first, as in ``insertAlert``.
         guard try prepared("SELECT 1 FROM alerts WHERE client_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1").exists(clientID)
         else { return }

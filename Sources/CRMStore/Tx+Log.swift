@@ -83,9 +83,17 @@ extension Tx {
         topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64? = nil, data: String, at: Date
     ) throws -> Int64 {
         let stored = ms(at)
-        try prepared("INSERT INTO events(at, topic, client_id, owner_id, previous_owner_id, data) VALUES (?, ?, ?, ?, ?, ?)").run(
-            stored, topic, clientID, ownerID, previousOwnerID, data)
-        let seq = lastID
+        let seq: Int64
+        if let buffer {
+            seq = try nextBufferedSeq(buffer)
+            buffer.events.append(
+                .init(
+                    seq: seq, at: stored, topic: topic, clientID: clientID, ownerID: ownerID, previousOwnerID: previousOwnerID, data: data))
+        } else {
+            try prepared("INSERT INTO events(at, topic, client_id, owner_id, previous_owner_id, data) VALUES (?, ?, ?, ?, ?, ?)").run(
+                stored, topic, clientID, ownerID, previousOwnerID, data)
+            seq = lastID
+        }
         appended?.events.append(
             StoredEvent(
                 seq: seq, at: date(stored), topic: topic, clientID: clientID, ownerID: ownerID, previousOwnerID: previousOwnerID, data: data

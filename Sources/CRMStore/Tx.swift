@@ -11,11 +11,14 @@ public struct Tx {
     let appended: AppendedEvents?
     /// The writer connection's raw statements (nil in reads).
     let raw: RawStatements?
+    /// Inside ``buffered(_:)``: the events and alerts held back to be inserted many per statement.
+    let buffer: BufferedRows?
 
-    init(db: Database, appended: AppendedEvents? = nil, raw: RawStatements? = nil) {
+    init(db: Database, appended: AppendedEvents? = nil, raw: RawStatements? = nil, buffer: BufferedRows? = nil) {
         self.db = db
         self.appended = appended
         self.raw = raw
+        self.buffer = buffer
     }
 
     /// A raw prepared statement of the write path (see ``RawStatements``).

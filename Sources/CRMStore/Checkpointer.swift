@@ -12,12 +12,18 @@ import Synchronization
 /// the writer's auto-checkpoint is off; its WAL hook only records the log's length after each
 /// commit and wakes this thread past ``threshold`` frames, which runs a PASSIVE checkpoint: it
 /// never blocks the writer or readers, it copies what no reader still needs, and the writer starts
-/// the log over once everything has been copied. Durability is SQLite's: the checkpoint syncs the
-/// log before copying and the database file before the log may be reused (`synchronous` as the
-/// writer's).
+/// the log over once everything has been copied. Under writes that never pause the log could not
+/// start over, so past ``writerLimit`` frames the writer's hook finishes the copy itself, as
+/// auto-checkpoint would, and the log stays bounded. Durability is SQLite's: the checkpoint syncs
+/// the log before copying and the database file before the log may be reused (`synchronous` as
+/// the writer's).
 final class Checkpointer: @unchecked Sendable {
     /// WAL frames (pages) after which a checkpoint is started: 16 MiB at 4 KiB pages.
     static let threshold: Int32 = 4_096
+    /// WAL frames past which the writer checkpoints itself, as auto-checkpoint would: under
+    /// writes that never pause (a long catch-up) the log cannot start over behind the background
+    /// thread, since the writer always has a newer frame in it. 64 MiB at 4 KiB pages.
+    static let writerLimit: Int32 = 16_384
 
     private let path: String
     private let synchronous: String
@@ -47,9 +53,17 @@ final class Checkpointer: @unchecked Sendable {
         let me = Unmanaged.passUnretained(self).toOpaque()
         sqlite3_wal_hook(
             conn,
-            { ctx, _, _, frames in
+            { ctx, conn, _, frames in
                 guard let ctx else { return SQLITE_OK }
-                Unmanaged<Checkpointer>.fromOpaque(ctx).takeUnretainedValue().committed(frames: frames)
+                let me = Unmanaged<Checkpointer>.fromOpaque(ctx).takeUnretainedValue()
+                me.committed(frames: frames)
+                if frames >= Checkpointer.writerLimit, let conn {
+                    // Most of the log is copied already; this copies the rest, so the next
+                    // write transaction starts the log over (what SQLite's own hook does).
+                    if sqlite3_wal_checkpoint_v2(conn, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil) == SQLITE_OK {
+                        me.checkpoints.add(1, ordering: .relaxed)
+                    }
+                }
                 return SQLITE_OK
             }, me)
     }

@@ -414,7 +414,7 @@ extension ConnectionHandler {
         for i in subscriptions.indices {
             let sub = subscriptions[i]
             // Visibility first: for a manager it is two integer compares that drop most events.
-            let wanted = { [dispatcher] (e: StoredEvent) in dispatcher.visible(e, to: actor) && (sub.topics?.contains(e.topic) ?? true) }
+            let wanted = { [dispatcher] (k: EventKey) in dispatcher.visible(k, to: actor) && k.topic & sub.topics != 0 }
             // Live: from the events held in memory. Behind them (a replay, a slow reader): from
             // the store.
             let page: (events: [StoredEvent], cursor: Int64, more: Bool)
@@ -429,7 +429,7 @@ extension ConnectionHandler {
                     })
                 else { continue }
                 // A page may end early on the filtered query; the cursor still moves to what was read.
-                page = (events.filter(wanted), events.last?.seq ?? sub.cursor, events.count == Self.pageSize)
+                page = (events.filter { wanted(EventKey($0)) }, events.last?.seq ?? sub.cursor, events.count == Self.pageSize)
             }
             for e in page.events { sendLine(Dispatcher.notificationLine(e, subscription: sub.id), context: context) }
             subscriptions[i].cursor = page.cursor

@@ -44,6 +44,10 @@ final class Hub: Sendable {
 final class RecentEvents: Sendable {
     private struct Window {
         var ring: [StoredEvent?]
+        /// What subscriptions filter on, beside each event: plain values, so a scan past events
+        /// meant for others touches no reference counts (a hundred subscribers each look at every
+        /// event of a 100,000-client pass).
+        var keys: [EventKey]
         /// Ring index of the oldest event held.
         var start = 0
         var count = 0
@@ -55,14 +59,18 @@ final class RecentEvents: Sendable {
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
-        window = Locked(Window(ring: [StoredEvent?](repeating: nil, count: max(1, capacity))))
+        window = Locked(
+            Window(
+                ring: [StoredEvent?](repeating: nil, count: max(1, capacity)),
+                keys: [EventKey](repeating: EventKey(ownerID: nil, previousOwnerID: nil, topic: 0), count: max(1, capacity))))
     }
 
     /// Adds committed events, in seq order; the oldest fall out.
     func publish(_ events: [StoredEvent]) {
         let capacity = self.capacity
+        let keys = events.map(EventKey.init)
         window.withLock { w in
-            for e in events {
+            for (e, key) in zip(events, keys) {
                 if w.count > 0, e.seq != w.firstSeq + Int64(w.count) { w.count = 0 }
                 if w.count == 0 {
                     w.start = 0
@@ -73,17 +81,19 @@ final class RecentEvents: Sendable {
                     w.firstSeq += 1
                     w.count -= 1
                 }
-                w.ring[(w.start + w.count) % capacity] = e
+                let i = (w.start + w.count) % capacity
+                w.ring[i] = e
+                w.keys[i] = key
                 w.count += 1
             }
         }
     }
 
-    /// The events after `cursor` that `match`, oldest first: at most `maxMatch` of them, looking
-    /// at no more than `maxScan` events. Returns the seq looked at last (the new cursor) and
-    /// whether more are held; nil when events after `cursor` are no longer (or not yet) held.
+    /// The events after `cursor` whose key `match`es, oldest first: at most `maxMatch` of them,
+    /// looking at no more than `maxScan` events. Returns the seq looked at last (the new cursor)
+    /// and whether more are held; nil when events after `cursor` are no longer (or not yet) held.
     func scan(
-        after cursor: Int64, maxScan: Int, maxMatch: Int, _ match: (StoredEvent) -> Bool
+        after cursor: Int64, maxScan: Int, maxMatch: Int, _ match: (EventKey) -> Bool
     ) -> (events: [StoredEvent], cursor: Int64, more: Bool)? {
         let capacity = self.capacity
         return window.withLock { w in
@@ -95,11 +105,43 @@ final class RecentEvents: Sendable {
             while seq < last, scanned < maxScan, found.count < maxMatch {
                 seq += 1
                 scanned += 1
-                if let e = w.ring[(w.start + Int(seq - w.firstSeq)) % capacity], match(e) { found.append(e) }
+                let i = (w.start + Int(seq - w.firstSeq)) % capacity
+                if match(w.keys[i]), let e = w.ring[i] { found.append(e) }
             }
             return (found, seq, seq < last)
         }
     }
+}
+
+/// What a subscription filters an event on: its owners and its topic, as plain values.
+struct EventKey: Equatable {
+    var ownerID: Int64?
+    var previousOwnerID: Int64?
+    /// The topic's bit (see ``EventKey/bit(_:)``); 0 for a topic no subscription can name.
+    var topic: UInt16
+
+    init(ownerID: Int64?, previousOwnerID: Int64?, topic: UInt16) {
+        self.ownerID = ownerID
+        self.previousOwnerID = previousOwnerID
+        self.topic = topic
+    }
+
+    init(_ e: StoredEvent) {
+        self.init(ownerID: e.ownerID, previousOwnerID: e.previousOwnerID, topic: Self.bit(e.topic))
+    }
+
+    /// One bit per topic of ``eventTopics``, in that order.
+    static func bit(_ topic: String) -> UInt16 {
+        eventTopics.firstIndex(of: topic).map { UInt16(1) << UInt16($0) } ?? 0
+    }
+
+    /// The bits of `topics`; every bit for nil (all topics).
+    static func mask(_ topics: Set<String>?) -> UInt16 {
+        topics.map { $0.reduce(0) { $0 | bit($1) } } ?? .max
+    }
+
+    static let alert = bit("alert")
+    static let exchange = bit("client.released") | bit("client.claimed")
 }
 
 /// Every event topic a subscriber may ask for.
@@ -111,8 +153,15 @@ let eventTopics = [
 /// One subscription of a connection: what it wants and how far it has been sent.
 struct Subscription {
     let id: Int64
-    let topics: Set<String>?  // nil = everything the user may see
+    /// The topics' bits (``EventKey/mask(_:)``): every bit for everything the user may see.
+    let topics: UInt16
     var cursor: Int64
+
+    init(id: Int64, topics: Set<String>?, cursor: Int64) {
+        self.id = id
+        self.topics = EventKey.mask(topics)
+        self.cursor = cursor
+    }
 }
 
 extension Dispatcher {
@@ -123,15 +172,18 @@ extension Dispatcher {
 
     /// Whether `actor` may see event `e` (RULES: managers see their own clients and the exchange;
     /// alerts only reach their addressee).
-    func visible(_ e: StoredEvent, to actor: Actor) -> Bool {
-        if e.topic == "alert" { return e.ownerID != nil && e.ownerID == actor.userID }
+    func visible(_ e: StoredEvent, to actor: Actor) -> Bool { visible(EventKey(e), to: actor) }
+
+    /// ``visible(_:to:)`` on an event's key.
+    func visible(_ k: EventKey, to actor: Actor) -> Bool {
+        if k.topic == EventKey.alert { return k.ownerID != nil && k.ownerID == actor.userID }
         switch actor.role {
         case .admin, .head, .director: return true
         case .manager:
-            return (e.ownerID != nil && e.ownerID == actor.userID) || (e.previousOwnerID != nil && e.previousOwnerID == actor.userID)
-                || e.topic == "client.released" || e.topic == "client.claimed"
+            return (k.ownerID != nil && k.ownerID == actor.userID) || (k.previousOwnerID != nil && k.previousOwnerID == actor.userID)
+                || k.topic & EventKey.exchange != 0
         case .operator, .accountant:
-            return e.topic == "client.released" || e.topic == "client.claimed"
+            return k.topic & EventKey.exchange != 0
         }
     }
 

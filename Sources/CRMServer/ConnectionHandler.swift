@@ -1,4 +1,5 @@
 import CRMCore
+import CRMFraming
 import CRMProtocol
 import CRMStore
 import CRMSync

@@ -536,13 +536,18 @@ final class Bench {
         let subscribed = nowNS()
         // crmd logs the close when the stall limit passes (during the round or after it); the
         // final notice waits behind what the subscriber has not read, for 5 s, so it is read then.
+        // Reading before that would make it writable again, so with too few events to fill its
+        // buffers (crmd never closes it) it is not read at all.
         let closed = Mutex<(after: Double, lines: Int, bytes: Int, notice: JSON?)?>(nil)
+        let giveUp = Atomic<Bool>(false)
         let reader = DispatchGroup()
         reader.enter()
         Thread.detachNewThread { [daemon = daemon!] in
             defer { reader.leave() }
-            let deadline = nowNS() + 180 * 1_000_000_000
-            while !daemon.currentStderr().contains("closing a subscriber"), nowNS() < deadline { usleep(20_000) }
+            while !daemon.currentStderr().contains("closing a subscriber") {
+                if giveUp.load(ordering: .relaxed) { return }
+                usleep(20_000)
+            }
             let after = Double(nowNS() - subscribed) / 1e9
             var (lines, bytes) = (0, 0)
             var notice: JSON? = nil
@@ -557,7 +562,12 @@ final class Bench {
             closed.withLock { $0 = (after, lines, bytes, notice) }
         }
         let stalled = try round()
-        reader.wait()
+        // The stall limit (10 s by default) runs from when its buffers filled, during the round.
+        if reader.wait(timeout: .now() + 30) == .timedOut {
+            giveUp.store(true, ordering: .relaxed)
+            reader.wait()
+            log("crmd did not close the subscriber: too few events to fill its buffers? (raise --stalled-events)")
+        }
         let (closedAfter, heldLines, heldBytes, notice) = closed.withLock { $0 } ?? (0, 0, 0, nil)
         usleep(500_000)
         let after = Self.rssMiB(pid: pid)

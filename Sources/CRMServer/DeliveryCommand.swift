@@ -25,6 +25,8 @@ struct DeliveryCommand {
         case signaled(Int32)
         case timedOut
         case cannotStart(String)
+        /// The task waiting for it was cancelled (crmd stopping): the group was killed at once.
+        case interrupted
 
         /// Nil when delivered (exit status 0), else what went wrong, for the log and the store.
         func failure(timeout: Duration) -> String? {
@@ -34,6 +36,7 @@ struct DeliveryCommand {
             case .signaled(let s): return "killed by signal \(s)"
             case .timedOut: return "timed out after \(timeout); its process group was killed"
             case .cannotStart(let why): return "cannot start: \(why)"
+            case .interrupted: return "interrupted by crmd stopping; its process group was killed"
             }
         }
     }
@@ -71,8 +74,16 @@ struct DeliveryCommand {
             try? await Task.sleep(for: grace)
             killpg(pid, SIGKILL)
         }
-        var outcome = Outcome.cannotStart("lost track of the command (pid \(pid))")
-        for await o in exit.stream { outcome = o }
+        var exited: Outcome? = nil
+        for await o in exit.stream { exited = o }
+        guard let outcome = exited else {
+            // Cancelled before the shell exited: nothing will wait for the command any more.
+            stopper.cancel()
+            killpg(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return .interrupted
+        }
         // Back before the limit: the stopper is still asleep and never signals. Past it: the
         // shell may be gone at the SIGTERM, but what is left of its group gets its grace, then
         // the SIGKILL, before the shell is reaped.

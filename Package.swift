@@ -44,13 +44,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // crmd's line framing (a NIO decoder with a size cap), apart so the fuzz target links only
+        // it, the protocol and NIOCore, not the whole server.
+        .target(name: "CRMFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         // libsystemd (Debian's libsystemd-dev): sd_notify, sd_listen_fds_with_names, sd_journal_sendv.
         .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon: socket listener, framing, peer credentials, dispatcher, settings.
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd",
+                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "crm-fuzz",
             dependencies: [
-                "CRMServer", "CRMProtocol",
+                "CRMFraming", "CRMProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

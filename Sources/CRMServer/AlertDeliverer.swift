@@ -8,14 +8,14 @@ public import ServiceLifecycle
 /// Delivers stored alerts (the durable outbox) when their working-hours instant comes: records
 /// an `alert` event for the addressee's live subscriptions, then, if configured, runs the
 /// delivery command with the alert as JSON on stdin, retrying with back-off until it succeeds.
-/// The command runs in its own task with a time limit: a hanging or crashing gateway never
-/// stalls the scheduler or the daemon.
+/// The command runs in its own task and process group with a time limit (`alerts.delivery_timeout`),
+/// past which the whole group is killed: a hanging or crashing gateway never stalls the scheduler
+/// or the daemon, and leaves nothing running behind it.
 public final class AlertDeliverer: Service, Sendable {
     let dispatcher: Dispatcher
     /// `alerts.delivery_command` as now in force (a reload may change it).
     var command: String? { dispatcher.settings.deliveryCommand }
     let logger: Logger
-    let commandTimeout: Duration = .seconds(30)
     /// One delivery pass at a time (the loop and `clock.advance` may both start one).
     let gate = AsyncGate()
 
@@ -86,53 +86,16 @@ public final class AlertDeliverer: Service, Sendable {
         }
     }
 
-    /// Runs the command with `input` on stdin; nil on success, else what went wrong.
     /// SIGPIPE's default action ends the process: without this, a delivery command that exits
     /// before reading its stdin killed crmd silently when the write raced its exit.
     private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
+    /// Runs the command with `input` on stdin (``DeliveryCommand``: its own process group, killed
+    /// whole past `alerts.delivery_timeout`); nil on success, else what went wrong.
     func runCommand(_ command: String, input: String) async -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        let stdin = Pipe()
-        p.standardInput = stdin
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        let done = AsyncStream<Int32>.makeStream()
-        p.terminationHandler = { proc in
-            done.continuation.yield(proc.terminationStatus)
-            done.continuation.finish()
-        }
-        do {
-            try p.run()
-        } catch {
-            return "cannot start: \(error)"
-        }
         _ = Self.ignoreBrokenPipes
-        // A command that exits (or crashes) before reading its input closes the pipe: the write
-        // fails with EPIPE, and the exit status says what happened.
-        try? stdin.fileHandleForWriting.write(contentsOf: Data((input + "\n").utf8))
-        try? stdin.fileHandleForWriting.close()
-        let timeout = commandTimeout
-        let status: Int32? = await withTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                for await s in done.stream { return s }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        guard let status else {
-            if p.isRunning { p.terminate() }
-            return "timed out after \(timeout)"
-        }
-        return status == 0 ? nil : "exit status \(status)"
+        let timeout = Duration.seconds(dispatcher.settings.deliveryTimeoutSeconds)
+        return await DeliveryCommand(command: command, timeout: timeout).run(input: input).failure(timeout: timeout)
     }
 
     public func run() async throws {

@@ -1,4 +1,5 @@
 import CRMCore
+import CRMFraming
 import CRMProtocol
 import CRMStore
 import CRMSync
@@ -462,6 +463,9 @@ extension ConnectionHandler {
         let note = Response.notification(
             method: "subscription.closed", params: ["reason": .string(reason), "message": .string(message), "last_seq_sent": .int(last)])
         closing = true
+        dispatcher.logger.warning(
+            "closing a subscriber",
+            metadata: ["reason": "\(reason)", "subscriptions": "\(subscriptions.count)", "last_seq_sent": "\(last)"])
         // The notice queues behind what the subscriber has not read; it gets a few seconds to
         // take it, then the connection is cut regardless.
         let channel = context.channel

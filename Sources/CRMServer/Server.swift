@@ -1,3 +1,4 @@
+import CRMFraming
 import CRMStore
 import Foundation
 public import Logging

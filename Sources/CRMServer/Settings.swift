@@ -35,6 +35,9 @@ public struct Settings: Sendable {
     public var domain = DomainSettings()
     /// `alerts.delivery_command`: run for every delivered alert with the alert as JSON on stdin.
     public var deliveryCommand: String? = nil
+    /// `alerts.delivery_timeout` in seconds (default PT30S): a delivery command still running
+    /// after this long is killed with its whole process group, and its alert retried.
+    public var deliveryTimeoutSeconds = 30
     /// `subscriptions.max_queue_bytes`: unread notifications a subscriber may have pending.
     public var subscriberQueueBytes = 4 << 20
     /// `subscriptions.stall_timeout` in seconds: a subscriber that reads nothing for this long
@@ -117,7 +120,7 @@ extension Settings {
             "zones.time_zone", "zones.yellow_after", "zones.red_after", "zones.release_after",
             "interactions.resetting_kinds", "interactions.max_future", "phones.default_country_code",
             "phones.national_length", "rights.personal_data_roles", "alerts.marks", "alerts.on_yellow", "alerts.working_hours",
-            "alerts.working_days", "alerts.delivery_command", "exchange.cooldown", "exchange.max_claims_per_day",
+            "alerts.working_days", "alerts.delivery_command", "alerts.delivery_timeout", "exchange.cooldown", "exchange.max_claims_per_day",
             "exchange.max_clients_per_manager", "subscriptions.max_queue_bytes", "subscriptions.stall_timeout",
         ]
         for kind in InteractionKind.allCases { keys.insert("interactions.required.\(kind.rawValue)") }
@@ -322,6 +325,11 @@ extension Settings {
             domain.workDays = set
         }
         if let cmd = text("alerts.delivery_command") { deliveryCommand = cmd }
+        if let d = try duration("alerts.delivery_timeout") {
+            let seconds = try clockSeconds(d, "alerts.delivery_timeout")
+            guard seconds >= 1 else { throw SettingsError(key: "alerts.delivery_timeout", problem: "'\(d)' must be at least PT1S") }
+            deliveryTimeoutSeconds = seconds
+        }
         if let d = try duration("exchange.cooldown") { domain.exchangeCooldown = d }
         if let v = try int("exchange.max_claims_per_day", 0...100_000) { domain.maxClaimsPerDay = v }
         if let v = try int("exchange.max_clients_per_manager", 0...10_000_000) { domain.maxClientsPerManager = v }

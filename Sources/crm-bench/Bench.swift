@@ -18,10 +18,12 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Write the JSON figures to this file too.") var jsonOut: String?
     @Option(
         help: """
-            Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog (default: all). \
-            ping also runs echo and log also runs rawlog: their ratios are part of those figures.
+            Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled \
+            (default: all). ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
+            crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients).
             """)
     var phases: String?
+    @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
     @Option(help: "Clients due at the same instant in the zones phase.") var dueClients = 100_000
     @Option(help: "Seconds the idle phase watches crmd's CPU.") var idleSeconds = 60.0
 
@@ -30,6 +32,7 @@ struct CRMBench: ParsableCommand {
         if let phases { bench.phases = Set(phases.split(separator: ",").map(String.init)) }
         bench.dueClients = min(dueClients, clients)
         bench.idleSeconds = idleSeconds
+        bench.stalledEvents = stalledEvents
         try bench.run()
         let json = bench.report.json
         print("")
@@ -140,9 +143,10 @@ final class Bench {
     let report = Report()
     var daemon: TestDaemon!
     var clientIDs: ClosedRange<Int64> = 1...1
-    var phases: Set<String> = ["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog"]
+    var phases: Set<String> = ["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"]
     var dueClients = 100_000
     var idleSeconds = 60.0
+    var stalledEvents = 100_000
     /// crmd's figures the raw phases divide by (same process, same run).
     var crmdPing: Double?
     var crmdLog: Double?
@@ -169,7 +173,7 @@ final class Bench {
         // The raw equivalents go with crmd's figures they divide.
         if phases.contains("ping") { phases.insert("echo") }
         if phases.contains("log") { phases.insert("rawlog") }
-        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup", "rawlog"]) {
+        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup", "rawlog", "stalled"]) {
             daemon = try TestDaemon(environment: Self.crmdEnvironment)
             try daemon.start()
             try load()
@@ -183,6 +187,12 @@ final class Bench {
         // With crmd stopped: nothing else runs on the cores or writes to the file.
         if phases.contains("echo") { try echoPhase() }
         if phases.contains("rawlog") { try rawLogPhase() }
+        // On the same loaded database, after everything that measures it: this phase adds clients.
+        if phases.contains("stalled") {
+            try daemon.start()
+            defer { daemon.stop() }
+            try stalledPhase()
+        }
         if !phases.isDisjoint(with: ["zones", "catchup", "idle"]) { try zonePhases() }
     }
 
@@ -203,25 +213,31 @@ final class Bench {
                 "user.add", ["login": .string("m\(i)"), "name": .string("Manager \(i)"), "role": "manager", "uid": .int(Int64(60_000 + i))])
         }
         let start = nowNS()
-        var first: Int64? = nil
-        var last: Int64 = 0
-        var made = 0
-        while made < clients {
-            let n = min(10_000, clients - made)
-            var items: [JSON] = []
-            items.reserveCapacity(n)
-            for k in made..<(made + n) {
-                items.append(["name": .string("Client \(k)"), "phones": [.string(Self.phone(k))], "owner": .string("m\(k % 10)")])
-            }
-            let r = try c.call("client.import", ["clients": .array(items)])
-            let ids = r["ids"]?.arrayValue?.compactMap(\.intValue) ?? []
-            if first == nil { first = ids.first }
-            last = ids.last ?? last
-            made += n
+        let ids = try Self.importClients(c, 0..<clients) {
+            ["name": .string("Client \($0)"), "phones": [.string(Self.phone($0))], "owner": .string("m\($0 % 10)")]
         }
         let secs = Double(nowNS() - start) / 1e9
-        clientIDs = (first ?? 1)...last
+        clientIDs = ids ?? 1...1
         report.add("load clients (client.import, 10k per call)", Double(clients) / secs, "clients/s")
+    }
+
+    /// Imports the clients `item(k)` for every k of `range`, 10,000 per `client.import`; returns
+    /// the range of their ids.
+    @discardableResult
+    static func importClients(_ c: Connection, _ range: Range<Int>, _ item: (Int) -> JSON) throws -> ClosedRange<Int64>? {
+        var first: Int64? = nil
+        var last: Int64? = nil
+        var k = range.lowerBound
+        while k < range.upperBound {
+            let n = min(10_000, range.upperBound - k)
+            let r = try c.call("client.import", ["clients": .array((k..<(k + n)).map(item))])
+            let ids = r["ids"]?.arrayValue?.compactMap(\.intValue) ?? []
+            first = first ?? ids.first
+            last = ids.last ?? last
+            k += n
+        }
+        guard let first, let last else { return nil }
+        return first...last
     }
 
     static func phone(_ k: Int) -> String {
@@ -381,7 +397,7 @@ final class Bench {
         for k in stride(from: 0, to: clients, by: max(1, clients / 2000)) {
             _ = try c.call("client.find_by_phone", ["phone": .string(Self.phone(k))])
         }
-        let rss = rssMiB(pid: daemon.pid ?? 0)
+        let rss = Self.rssMiB(pid: daemon.pid ?? 0)
         report.add("crmd RSS, 100 open connections (\(clients) clients)", rss, "MiB", target: "<= 150", met: rss <= 150)
         withExtendedLifetime(conns) {}
     }
@@ -397,18 +413,10 @@ final class Bench {
         let c = try z.connect()
         log("zones: loading \(clients) clients for 100 managers (\(dueClients) due at one instant) ...")
         for i in 0..<100 { _ = try c.call("user.add", ["login": .string("z\(i)"), "name": .string("Z\(i)"), "role": "manager"]) }
-        func importClients(_ from: Int, _ to: Int) throws {
-            var k = from
-            while k < to {
-                let n = min(10_000, to - k)
-                let items: [JSON] = (k..<(k + n)).map { ["name": .string("Z client \($0)"), "owner": .string("z\($0 % 100)")] }
-                _ = try c.call("client.import", ["clients": .array(items)])
-                k += n
-            }
-        }
-        try importClients(0, dueClients)
+        let item = { (k: Int) -> JSON in ["name": .string("Z client \(k)"), "owner": .string("z\(k % 100)")] }
+        try Self.importClients(c, 0..<dueClients, item)
         _ = try c.call("clock.advance", ["by": "P1D"])
-        try importClients(dueClients, clients)
+        try Self.importClients(c, dueClients..<clients, item)
         // 100 managers subscribe to their zone changes.
         var subs: [Connection] = []
         for i in 0..<100 {
@@ -471,6 +479,124 @@ final class Bench {
         }
     }
 
+    /// A subscriber that never reads: what crmd holds for it must stay bounded by
+    /// `subscriptions.max_queue_bytes` (its socket's write-buffer high-water mark, 4 MiB by
+    /// default), whatever the volume of events, until `subscriptions.stall_timeout` closes it.
+    /// On the loaded daemon, three rounds each import `stalledEvents` new clients (one
+    /// `client.created` event each): the first warms SQLite's caches and the allocator for this
+    /// work; the second, also with no subscriber, is the control; the third runs while an admin
+    /// connection subscribed to every topic never reads. crmd's RSS is sampled from /proc every
+    /// 20 ms, with a `server.ping` on another connection; a round's growth is its peak over its
+    /// start, and what the subscriber costs is the third round's growth over the second's. Then,
+    /// once crmd says it closes the subscriber, its socket is read to the end: it must end with
+    /// `subscription.closed`.
+    func stalledPhase() throws {
+        log("stalled subscriber: \(stalledEvents) events per round, three rounds ...")
+        let pid = daemon.pid ?? 0
+        let c = try daemon.connect()
+        let pinger = try daemon.connect()
+        let ping = RawCall.line(id: 1, method: "server.ping", params: "{}")
+        // (peak RSS MiB, worst ping ms) since the last reset.
+        let sampled = Mutex<(rss: Double, ping: Double)>((0, 0))
+        let sampling = Atomic<Bool>(true)
+        let sampler = DispatchGroup()
+        sampler.enter()
+        Thread.detachNewThread {
+            defer { sampler.leave() }
+            while sampling.load(ordering: .relaxed) {
+                let rss = Self.rssMiB(pid: pid)
+                let t = nowNS()
+                let ok = (try? RawCall.run(pinger, ping)) != nil
+                let ms = ok ? Double(nowNS() - t) / 1e6 : .infinity
+                sampled.withLock { $0 = (max($0.rss, rss), max($0.ping, ms)) }
+                usleep(20_000)
+            }
+        }
+        func lastSeq() throws -> Int64 { try c.call("server.status")["store"]?["last_seq"]?.intValue ?? 0 }
+        var made = clients
+        func round() throws -> (start: Double, growth: Double, ping: Double, events: Int64, seconds: Double) {
+            let start = Self.rssMiB(pid: pid)
+            sampled.withLock { $0 = (start, 0) }
+            let (seq, t) = (try lastSeq(), nowNS())
+            try Self.importClients(c, made..<(made + stalledEvents)) {
+                ["name": .string("Stalled \($0)"), "owner": .string("m\($0 % 10)")]
+            }
+            made += stalledEvents
+            let seconds = Double(nowNS() - t) / 1e9
+            let events = try lastSeq() - seq
+            usleep(100_000)
+            let (peak, worst) = sampled.withLock { $0 }
+            return (start, peak - start, worst, events, seconds)
+        }
+        let before = Self.rssMiB(pid: pid)
+        _ = try round()
+        let quiet = try round()
+        let subscriber = try daemon.connect()
+        _ = try subscriber.call("subscribe", ["topics": ["*"]])
+        let subscribed = nowNS()
+        // crmd logs the close when the stall limit passes (during the round or after it); the
+        // final notice waits behind what the subscriber has not read, for 5 s, so it is read then.
+        // Reading before that would make it writable again, so with too few events to fill its
+        // buffers (crmd never closes it) it is not read at all.
+        let closed = Mutex<(after: Double, lines: Int, bytes: Int, notice: JSON?)?>(nil)
+        let giveUp = Atomic<Bool>(false)
+        let reader = DispatchGroup()
+        reader.enter()
+        Thread.detachNewThread { [daemon = daemon!] in
+            defer { reader.leave() }
+            while !daemon.currentStderr().contains("closing a subscriber") {
+                if giveUp.load(ordering: .relaxed) { return }
+                usleep(20_000)
+            }
+            let after = Double(nowNS() - subscribed) / 1e9
+            var (lines, bytes) = (0, 0)
+            var notice: JSON? = nil
+            while let line = try? subscriber.readLine() {
+                if RawCall.contains(line, Array("\"subscription.closed\"".utf8)) {
+                    notice = try? JSONParser.parse(line)
+                } else {
+                    lines += 1
+                    bytes += line.count + 1
+                }
+            }
+            closed.withLock { $0 = (after, lines, bytes, notice) }
+        }
+        let stalled = try round()
+        // The stall limit (10 s by default) runs from when its buffers filled, during the round.
+        if reader.wait(timeout: .now() + 30) == .timedOut {
+            giveUp.store(true, ordering: .relaxed)
+            reader.wait()
+            log("crmd did not close the subscriber: too few events to fill its buffers? (raise --stalled-events)")
+        }
+        let (closedAfter, heldLines, heldBytes, notice) = closed.withLock { $0 } ?? (0, 0, 0, nil)
+        usleep(500_000)
+        let after = Self.rssMiB(pid: pid)
+        sampling.store(false, ordering: .relaxed)
+        sampler.wait()
+
+        report.add("stalled: crmd RSS before (\(clients) clients)", before, "MiB")
+        report.add(
+            "stalled: RSS growth, \(quiet.events) events in \(Int(quiet.seconds)) s, no subscriber (after a warm-up round)", quiet.growth,
+            "MiB")
+        report.add("stalled: crmd RSS when the subscriber stopped reading (after two rounds)", stalled.start, "MiB")
+        report.add(
+            "stalled: RSS growth, \(stalled.events) events in \(Int(stalled.seconds)) s, a subscriber that never reads", stalled.growth,
+            "MiB")
+        // What crmd holds for the subscriber: its write buffer up to the 4 MiB high-water mark,
+        // plus the page of notifications being written when the mark is crossed, in buffers of up
+        // to twice their bytes; the in-memory event window has a fixed size and is already full.
+        // 16 MiB is that with room for the allocator.
+        let growth = stalled.growth - quiet.growth
+        report.add("stalled: RSS growth the subscriber caused (difference)", growth, "MiB", target: "<= 16", met: growth <= 16)
+        report.add("stalled: worst server.ping while it stalled", stalled.ping, "ms")
+        report.add("stalled: notifications it had waiting when closed (\(heldLines))", Double(heldBytes) / 1_048_576, "MiB")
+        let reason = notice?["params"]?["reason"]?.stringValue ?? "none"
+        report.add(
+            "stalled: closed with subscription.closed (reason \(reason)) after", closedAfter, "s", target: "too_slow",
+            met: reason == "too_slow")
+        report.add("stalled: crmd RSS after it was closed", after, "MiB")
+    }
+
     /// User + system CPU seconds of a process, from /proc.
     func cpuSeconds(pid: Int32) -> Double {
         guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -481,7 +607,7 @@ final class Bench {
         return (u + k) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    func rssMiB(pid: Int32) -> Double {
+    static func rssMiB(pid: Int32) -> Double {
         guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return -1 }

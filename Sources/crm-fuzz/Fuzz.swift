@@ -1,37 +1,41 @@
 // The libFuzzer target for crmd's bad-input path: bytes go through the real line framing
-// (LineFrameDecoder in an EmbeddedChannel, fed in chunks the input chooses), then every line
-// through JSONParser, Request.decode and a ParamReader, as ConnectionHandler does.
+// (LineFrameDecoder in a ByteToMessageHandler, fed in chunks the input chooses, ended by the
+// half-close crmd sees at EOF), then every line through JSONParser, Request.decode and a
+// ParamReader, as ConnectionHandler does.
 //
-// Built only by scripts/fuzz.sh (`-sanitize=fuzzer,address -DCRM_FUZZ`); a plain `swift build`
-// gets a stub that says how to run it.
+// Built only by scripts/fuzz.sh (`-c release -sanitize=fuzzer,address -DCRM_FUZZ`); a plain
+// `swift build` gets a stub that says how to run it.
 #if CRM_FUZZ
+    import CRMFraming
     import CRMProtocol
-    import CRMServer
     import NIOCore
     import NIOEmbedded
 
     /// Line cap for the fuzz run: small, so the over-long path is reached often.
     private let maxLine = 4096
 
+    /// One channel for the whole run (libFuzzer calls the target from one thread). Each input gets
+    /// a new framing handler on it, as each crmd connection does, and leaves it empty: the handler
+    /// is removed, every line read and any error taken before the next input. Building an
+    /// EmbeddedChannel, its event loop and pipeline for every input cost more than most inputs.
+    nonisolated(unsafe) private let channel = EmbeddedChannel()
+
     @_cdecl("LLVMFuzzerTestOneInput")
     public func crmFuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-        let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+        let bytes = UnsafeRawBufferPointer(start: data, count: size)
         // The first byte picks the chunk size the stream arrives in (1...256 bytes per read).
         let chunk = Int(bytes.first ?? 0) + 1
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(LineFrameDecoder(maxLength: maxLine)))
+        let framing = ByteToMessageHandler(LineFrameDecoder(maxLength: maxLine))
+        try! channel.pipeline.syncOperations.addHandler(framing)
         var lines: [ByteBuffer] = []
         var tooLong = false
-        var offset = bytes.isEmpty ? 0 : 1
         func collect() {
             while let line = try? channel.readInbound(as: ByteBuffer.self) { lines.append(line) }
         }
-        while offset < bytes.count, !tooLong {
-            let end = min(bytes.count, offset + chunk)
-            var buf = channel.allocator.buffer(capacity: end - offset)
-            buf.writeBytes(bytes[offset..<end])
-            offset = end
+        /// Runs one step of the stream; an over-long line ends it, as it ends a connection.
+        func step(_ body: () throws -> Void) {
             do {
-                try channel.writeInbound(buf)
+                try body()
             } catch is LineTooLongError {
                 tooLong = true
             } catch {
@@ -39,18 +43,26 @@
             }
             collect()
         }
-        if !tooLong {
-            do {
-                _ = try channel.finish()
-            } catch is LineTooLongError {
-                tooLong = true
-            } catch {
-                fatalError("unexpected framing error at EOF: \(error)")
-            }
-            collect()
-        } else {
-            _ = try? channel.finish()
+        var offset = bytes.isEmpty ? 0 : 1
+        while offset < bytes.count, !tooLong {
+            let end = min(bytes.count, offset + chunk)
+            var buf = channel.allocator.buffer(capacity: end - offset)
+            buf.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+            offset = end
+            step { try channel.writeInbound(buf) }
         }
+        if !tooLong {
+            // crmd allows half-closure: EOF reaches the framing as `inputClosed`, and a last
+            // line without its newline is still a request.
+            step {
+                channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+                try channel.throwIfErrorCaught()
+            }
+        }
+        let removed = channel.pipeline.syncOperations.removeHandler(framing)
+        channel.embeddedEventLoop.run()
+        try! removed.wait()
+        precondition((try? channel.readInbound(as: ByteBuffer.self)) == nil, "bytes left over for the next input")
         for line in lines {
             // Framing invariants: no newline inside a line, never over the cap.
             precondition(line.readableBytes <= maxLine, "line over the cap came through")

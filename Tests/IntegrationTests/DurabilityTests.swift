@@ -102,6 +102,10 @@ struct DurabilityTests {
         let env = try d.runToExit(arguments: [], environment: ["CRMD_STORE_SYNCHRONOUS": "sometimes"])
         #expect(env.status == 78)
         #expect(env.stderr.contains("store.synchronous"), "\(env.stderr)")
+        // A delivery command must get at least a second before it is killed.
+        let timeout = try d.runToExit(arguments: ["--check-config"], environment: ["CRMD_ALERTS_DELIVERY_TIMEOUT": "PT0S"])
+        #expect(timeout.status == 78)
+        #expect(timeout.stderr.contains("'alerts.delivery_timeout': 'PT0S' must be at least PT1S"), "\(timeout.stderr)")
         try "zones:\n  yelow_after: P2M\n".write(to: file, atomically: true, encoding: .utf8)
         let typo = try d.runToExit(arguments: ["--config", file.path])
         #expect(typo.status == 78)

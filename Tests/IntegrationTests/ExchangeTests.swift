@@ -353,17 +353,16 @@ struct ExchangeTests {
 struct DeliveryCommandTests {
     @Test("a failing delivery command is retried with back-off and the alert is not lost")
     func retries() throws {
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("crmd-deliver-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryFolder("crmd-deliver")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let script = dir.appendingPathComponent("deliver.sh")
-        try """
-        #!/bin/sh
-        n=$(cat "\(dir.path)/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "\(dir.path)/count"
-        if [ "$n" -le 2 ]; then exit 3; fi
-        cat >> "\(dir.path)/delivered.jsonl"
-        """.write(to: script, atomically: true, encoding: .utf8)
-        chmod(script.path, 0o755)
+        let script = try deliveryScript(
+            in: dir,
+            """
+            #!/bin/sh
+            n=$(cat "\(dir.path)/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "\(dir.path)/count"
+            if [ "$n" -le 2 ]; then exit 3; fi
+            cat >> "\(dir.path)/delivered.jsonl"
+            """)
         let d = try TestDaemon(
             environment: ["CRMD_ALERTS_DELIVERY_COMMAND": script.path],
             arguments: ["--clock", "manual", "--clock-start", ExchangeTests.start])

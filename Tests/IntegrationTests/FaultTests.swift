@@ -97,9 +97,9 @@ struct FaultTests {
         print("corrupt: exit \(r.status): \(r.stderr.split(separator: "\n").last ?? "")")
     }
 
-    private static func deliveryDaemon(_ command: String) throws -> TestDaemon {
+    private static func deliveryDaemon(_ command: String, environment: [String: String] = [:]) throws -> TestDaemon {
         let d = try TestDaemon(
-            environment: ["CRMD_ALERTS_DELIVERY_COMMAND": command],
+            environment: environment.merging(["CRMD_ALERTS_DELIVERY_COMMAND": command], uniquingKeysWith: { $1 }),
             arguments: ["--clock", "manual", "--clock-start", ExchangeTests.start])
         try d.start()
         return d
@@ -151,6 +151,68 @@ struct FaultTests {
         #expect(worst < 1, "worst round trip while the command hangs: \(worst) s")
         print("hanging delivery command: worst round trip \(worst) s, advance done: \(done.get() != nil)")
     }
+
+    @Test("a delivery command past its time limit is killed with its whole process group; its alert is retried")
+    func timedOutCommandKillsGroup() throws {
+        let dir = try temporaryFolder("crmd-group")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A gateway that leaves two background children (one ignoring SIGTERM, so only the
+        // SIGKILL that follows reaches it) and then hangs in a pipeline.
+        let script = try deliveryScript(
+            in: dir,
+            """
+            #!/bin/sh
+            sleep 1000 &
+            echo $! >> "\(dir.path)/pids"
+            sh -c 'trap "" TERM; exec sleep 1000' &
+            echo $! >> "\(dir.path)/pids"
+            cat > /dev/null
+            echo run >> "\(dir.path)/runs"
+            sleep 1000 | cat
+            """)
+        let d = try Self.deliveryDaemon(script.path, environment: ["CRMD_ALERTS_DELIVERY_TIMEOUT": "PT2S"])
+        defer { d.stop() }
+        let c = try d.connect()
+        try seedTeam(c)
+        _ = try c.call("client.create", ["name": "Group Test", "owner": "ivanov"])
+        func lines(_ name: String) -> [String] {
+            ((try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        // Each advance runs the delivery (the first attempt, then the retry 5 s later) and waits
+        // for it; meanwhile the children are seen alive.
+        for (round, advance) in ["P1M", "PT10S"].enumerated() {
+            let advancer = try d.connect()
+            let done = LockedBox<Bool>(false)
+            Thread.detachNewThread {
+                _ = try? advancer.call("clock.advance", ["by": .string(advance)])
+                done.set(true)
+            }
+            let deadline = Date().addingTimeInterval(20 * testSlowdown)
+            while lines("runs").count <= round, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            let pids = lines("pids").dropFirst(2 * round).compactMap { pid_t($0) }
+            try #require(pids.count == 2, "attempt \(round + 1) did not start: \(d.currentStderr())")
+            #expect(pids.allSatisfy(isRunning), "the children run while the command hangs")
+            while !done.get(), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            #expect(done.get(), "clock.advance returned once the command was stopped")
+            for pid in pids { #expect(!isRunning(pid), "child \(pid) of attempt \(round + 1) was killed with the group") }
+            let alerts = try c.call("server.status")["alerts"]
+            #expect(alerts?["command_pending"] == 1, "\(alerts.map(JSONWriter.string) ?? "")")
+            #expect(alerts?["command_failing"] == 1, "\(alerts.map(JSONWriter.string) ?? "")")
+            #expect(try d.connect().call("server.ping")["pong"] == .bool(true))
+        }
+        #expect(lines("runs").count == 2, "one first attempt and one retry")
+        #expect(d.currentStderr().contains("timed out after 2"), "\(d.currentStderr().suffix(2000))")
+        #expect(d.pid.map { kill($0, 0) == 0 } == true, "crmd is alive")
+    }
+}
+
+/// Whether `pid` is a live process: it exists and is not a zombie (an orphan killed here is
+/// reparented to a pid 1 that may not reap it).
+private func isRunning(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+        return false
+    }
+    return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
 }
 
 private final class LockedBox<T: Sendable>: @unchecked Sendable {

@@ -36,6 +36,21 @@ func withDaemon<T>(environment: [String: String] = [:], world: Bool = false, _ b
     return try body(d)
 }
 
+/// A new empty temporary folder (the caller removes it).
+func temporaryFolder(_ prefix: String) throws -> URL {
+    let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Writes an executable shell script `deliver.sh` into `dir` (a delivery command for crmd).
+func deliveryScript(in dir: URL, _ text: String) throws -> URL {
+    let script = dir.appendingPathComponent("deliver.sh")
+    try text.write(to: script, atomically: true, encoding: .utf8)
+    chmod(script.path, 0o755)
+    return script
+}
+
 /// Sets up a head and two managers with uids that no real process uses.
 @discardableResult
 func seedTeam(_ c: Connection) throws -> (head: Int64, ivanov: Int64, sidorov: Int64) {

@@ -120,16 +120,6 @@ struct EventKey: Equatable {
     /// The topic's bit (see ``EventKey/bit(_:)``); 0 for a topic no subscription can name.
     var topic: UInt16
 
-    init(ownerID: Int64?, previousOwnerID: Int64?, topic: UInt16) {
-        self.ownerID = ownerID
-        self.previousOwnerID = previousOwnerID
-        self.topic = topic
-    }
-
-    init(_ e: StoredEvent) {
-        self.init(ownerID: e.ownerID, previousOwnerID: e.previousOwnerID, topic: Self.bit(e.topic))
-    }
-
     /// One bit per topic of ``eventTopics``, in that order.
     static func bit(_ topic: String) -> UInt16 {
         eventTopics.firstIndex(of: topic).map { UInt16(1) << UInt16($0) } ?? 0
@@ -142,6 +132,12 @@ struct EventKey: Equatable {
 
     static let alert = bit("alert")
     static let exchange = bit("client.released") | bit("client.claimed")
+}
+
+extension EventKey {
+    init(_ e: StoredEvent) {
+        self.init(ownerID: e.ownerID, previousOwnerID: e.previousOwnerID, topic: Self.bit(e.topic))
+    }
 }
 
 /// Every event topic a subscriber may ask for.
@@ -170,11 +166,8 @@ extension Dispatcher {
         hub.notify()
     }
 
-    /// Whether `actor` may see event `e` (RULES: managers see their own clients and the exchange;
-    /// alerts only reach their addressee).
-    func visible(_ e: StoredEvent, to actor: Actor) -> Bool { visible(EventKey(e), to: actor) }
-
-    /// ``visible(_:to:)`` on an event's key.
+    /// Whether `actor` may see the event keyed `k` (RULES: managers see their own clients and the
+    /// exchange; alerts only reach their addressee).
     func visible(_ k: EventKey, to actor: Actor) -> Bool {
         if k.topic == EventKey.alert { return k.ownerID != nil && k.ownerID == actor.userID }
         switch actor.role {

@@ -234,28 +234,36 @@ public final class Dispatcher: Sendable {
 
     /// Queues a write for group commit and replies once it is durable. With a `request_id`, a
     /// retry finds the stored first answer and writes nothing.
-    func write(_ call: Call, after: (@Sendable () -> Void)? = nil, _ body: @escaping @Sendable (Tx, Date) throws -> JSON) {
+    func write(
+        _ call: Call, _ mode: GroupCommitter.WriteMode = .grouped, after: (@Sendable () -> Void)? = nil,
+        _ body: @escaping @Sendable (Tx, Date) throws -> JSON
+    ) {
         let clock = self.clock
         let requestID = call.requestID
         let key = call.actor.userID.map { "user:\($0)" } ?? "uid:\(call.actor.uid)"
         let method = call.method
-        store.write({ tx -> JSON in
-            if let rid = requestID, let stored = try tx.processedRequest(actor: key, requestID: rid) {
-                guard stored.method == method.rawValue else {
-                    throw RPCError.invalidParams([
-                        FieldProblem(
-                            field: "request_id", problem: "'\(rid)' was already used for \(stored.method); use a new id for each operation")
-                    ])
+        store.write(
+            mode,
+            { tx -> JSON in
+                if let rid = requestID, let stored = try tx.processedRequest(actor: key, requestID: rid) {
+                    guard stored.method == method.rawValue else {
+                        throw RPCError.invalidParams([
+                            FieldProblem(
+                                field: "request_id",
+                                problem: "'\(rid)' was already used for \(stored.method); use a new id for each operation")
+                        ])
+                    }
+                    return try JSONParser.parse(stored.response)
                 }
-                return try JSONParser.parse(stored.response)
+                let now = clock.now()
+                let result = try body(tx, now)
+                if let rid = requestID {
+                    try tx.rememberResponse(
+                        actor: key, requestID: rid, method: method.rawValue, response: JSONWriter.string(result), at: now)
+                }
+                return result
             }
-            let now = clock.now()
-            let result = try body(tx, now)
-            if let rid = requestID {
-                try tx.rememberResponse(actor: key, requestID: rid, method: method.rawValue, response: JSONWriter.string(result), at: now)
-            }
-            return result
-        }) { [self] outcome in
+        ) { [self] outcome in
             switch outcome {
             case .success(let json):
                 after?()

@@ -6,10 +6,25 @@ import Synchronization
 /// Commits writes that arrive together in one transaction.
 ///
 /// Each write runs in its own savepoint inside the shared transaction, so one failing write
-/// rolls back alone. Completions run only after the commit is on disk: nothing is acknowledged
+/// rolls back alone. A write alone in its transaction needs no savepoint: if it fails, the
+/// transaction rolls back. Large writes (the scheduler's batches) ask to go alone: a savepoint
+/// copies the original of every page the write touches to a statement journal, which for a batch
+/// of thousands of clients spills to a temporary file and costs a write per page. Completions run only after the commit is on disk: nothing is acknowledged
 /// before it is durable. While one commit's fsync is in flight, new writes queue up and form the
 /// next batch, so throughput grows with concurrency instead of being capped at one fsync per write.
 public final class GroupCommitter: @unchecked Sendable {
+    /// How a write shares its transaction.
+    public enum WriteMode: Sendable {
+        /// With whatever else is queued, in a savepoint of its own (requests).
+        case grouped
+        /// In a transaction of its own, without a savepoint.
+        case alone
+        /// Alone, and with foreign keys not enforced: for the engine's batches, whose every
+        /// reference comes from rows read in the same transaction. Checking them cost a third of
+        /// the update that releases a client (the lookups and the statement journal they need).
+        case bulk
+    }
+
     /// Counters for `server.status` and the benchmark.
     public struct Stats: Sendable {
         public var commits = 0
@@ -19,10 +34,14 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     private final class Job {
-        /// Runs the write in its savepoint; returns the events it appended (none if it rolled back).
-        let run: (Database) -> [StoredEvent]
+        /// Runs the write, in its own savepoint when the flag says so; returns the events it
+        /// appended, or nil if it failed (and its savepoint, if any, rolled back).
+        let run: (Database, _ savepoint: Bool) -> [StoredEvent]?
         let finish: ((any Error)?) -> Void
-        init(run: @escaping (Database) -> [StoredEvent], finish: @escaping ((any Error)?) -> Void) {
+        let mode: WriteMode
+        var alone: Bool { mode != .grouped }
+        init(mode: WriteMode, run: @escaping (Database, Bool) -> [StoredEvent]?, finish: @escaping ((any Error)?) -> Void) {
+            self.mode = mode
             self.run = run
             self.finish = finish
         }
@@ -57,20 +76,27 @@ public final class GroupCommitter: @unchecked Sendable {
         return _stats
     }
 
-    func submit<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> T, completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+    func submit<T: Sendable>(
+        _ mode: WriteMode, _ body: @escaping @Sendable (Tx) throws -> T, completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
         var outcome: Result<T, any Error>? = nil
         let job = Job(
-            run: { db in
+            mode: mode,
+            run: { db, savepoint in
                 let appended = AppendedEvents()
                 let raw = self.raw
                 do {
-                    try db.inSavepoint {
+                    if savepoint {
+                        try db.inSavepoint {
+                            outcome = .success(try body(Tx(db: db, appended: appended, raw: raw)))
+                            return .commit
+                        }
+                    } else {
                         outcome = .success(try body(Tx(db: db, appended: appended, raw: raw)))
-                        return .commit
                     }
                 } catch {
                     outcome = .failure(error)
-                    return []
+                    return nil
                 }
                 return appended.events
             },
@@ -105,31 +131,49 @@ public final class GroupCommitter: @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            let n = min(maxBatch, pending.count)
+            // Writes in arrival order; one that asks to go alone goes in a transaction of its own.
+            var n = 1
+            if !pending[0].alone {
+                while n < min(maxBatch, pending.count) && !pending[n].alone { n += 1 }
+            }
             let batch = Array(pending.prefix(n))
             pending.removeFirst(n)
             lock.unlock()
 
             var commitError: (any Error)? = nil
             var events: [StoredEvent] = []
+            var rolledBack = false
             do {
                 try pool.writeWithoutTransaction { db in
+                    // The pragma is a no-op inside a transaction: off before, on again after.
+                    let unchecked = batch.count == 1 && batch[0].mode == .bulk
+                    if unchecked { try db.execute(sql: "PRAGMA foreign_keys = OFF") }
+                    defer { if unchecked { try? db.execute(sql: "PRAGMA foreign_keys = ON") } }
                     try db.inTransaction(.immediate) {
-                        for job in batch { events += job.run(db) }
+                        if batch.count == 1 {
+                            // Alone: the transaction is the savepoint.
+                            guard let appended = batch[0].run(db, false) else {
+                                rolledBack = true
+                                return .rollback
+                            }
+                            events = appended
+                        } else {
+                            for job in batch { events += job.run(db, true) ?? [] }
+                        }
                         return .commit
                     }
                 }
             } catch {
                 commitError = error
             }
-            if commitError == nil {
+            if commitError == nil && !rolledBack {
                 generationCounter.wrappingAdd(1, ordering: .releasing)
                 // Before any write of the batch is acknowledged: whoever hears of a write can
                 // already find its events.
                 if !events.isEmpty, let onCommit = onCommitHook.withLock({ $0 }) { onCommit(events) }
             }
             lock.lock()
-            _stats.commits += 1
+            if !rolledBack { _stats.commits += 1 }
             _stats.writes += batch.count
             _stats.largestBatch = max(_stats.largestBatch, batch.count)
             if commitError != nil { _stats.failedCommits += 1 }

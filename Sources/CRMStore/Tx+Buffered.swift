@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 
-/// Events and alerts a write holds back and inserts many rows per statement when it ends.
+/// Events, alerts and the rows of releases (audit, release record, cooldown) a write holds back
+/// and inserts many rows per statement when it ends.
 ///
 /// A single-row insert pays SQLite's per-statement work (opening the table's and indexes'
 /// cursors, the statement journal, the autoincrement bookkeeping) for one row; the scheduler
@@ -20,18 +21,35 @@ final class BufferedRows {
         var superseded: Bool
     }
 
+    struct Audit {
+        var at: Int64, actorID: Int64?, actorLogin: String, actorUID: Int64, actingAdmin: String?, entity: String
+        var entityID: Int64?, action: String, before: String?, after: String?
+    }
+
+    struct Release {
+        var clientID: Int64, userID: Int64?, at: Int64, manual: Bool, reason: String?
+    }
+
+    struct Ban {
+        var clientID: Int64, userID: Int64, until: Int64
+    }
+
     struct Holder: Hashable {
         var clientID: Int64, userID: Int64
     }
 
     var events: [Event] = []
     var alerts: [Alert] = []
+    var audits: [Audit] = []
+    var releases: [Release] = []
+    var bans: [Ban] = []
     var nextSeq: Int64?
     var nextAlertID: Int64?
     /// Buffered alerts not yet delivered or superseded, by client and addressee.
     var pending: [Holder: Int] = [:]
 
-    /// Rows per multi-row statement: 64 events are 448 parameters, 64 alerts 896.
+    /// Rows per multi-row statement: 64 events are 448 parameters, 64 alerts 896 (SQLite allows
+    /// 32,766).
     static let rowsPerStatement = 64
 }
 
@@ -99,19 +117,39 @@ extension Tx {
                 from: first, a.id, a.userID, a.clientID, a.kind, a.daysLeft, a.zone, a.message, a.dueAt, a.deliverAt, a.createdAt,
                 a.deliveredAt, a.commandStatus, a.commandNextAt, a.superseded)
         }
+        try insertMany(
+            b.audits, table: "audit",
+            columns: "at, actor_id, actor_login, actor_uid, acting_admin, entity, entity_id, action, before, after",
+            count: 10
+        ) { s, first, a in
+            s.bind(
+                from: first, a.at, a.actorID, a.actorLogin, a.actorUID, a.actingAdmin, a.entity, a.entityID, a.action, a.before, a.after)
+        }
+        try insertMany(b.releases, table: "releases", columns: "client_id, user_id, at, manual, reason", count: 5) { s, first, r in
+            s.bind(from: first, r.clientID, r.userID, r.at, r.manual ? 1 : 0, r.reason)
+        }
+        try insertMany(
+            b.bans, table: "exchange_bans", columns: "client_id, user_id, until", count: 3,
+            suffix: " ON CONFLICT(client_id, user_id) DO UPDATE SET until = excluded.until"
+        ) { s, first, ban in
+            s.bind(from: first, ban.clientID, ban.userID, ban.until)
+        }
         b.events = []
         b.alerts = []
+        b.audits = []
+        b.releases = []
+        b.bans = []
         b.pending = [:]
     }
 
     /// Inserts `rows` in statements of ``BufferedRows/rowsPerStatement`` rows, the rest one by one.
     private func insertMany<Row>(
-        _ rows: [Row], table: String, columns: String, count: Int, bind: (RawStatement, Int32, Row) -> Void
+        _ rows: [Row], table: String, columns: String, count: Int, suffix: String = "", bind: (RawStatement, Int32, Row) -> Void
     ) throws {
         guard !rows.isEmpty else { return }
         let one = "(" + Array(repeating: "?", count: count).joined(separator: ", ") + ")"
         func sql(_ n: Int) -> String {
-            "INSERT INTO \(table)(\(columns)) VALUES " + Array(repeating: one, count: n).joined(separator: ", ")
+            "INSERT INTO \(table)(\(columns)) VALUES " + Array(repeating: one, count: n).joined(separator: ", ") + suffix
         }
         let k = BufferedRows.rowsPerStatement
         var i = 0

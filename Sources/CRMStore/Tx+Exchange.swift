@@ -50,6 +50,10 @@ extension Tx {
 
     /// Forbids `userID` from claiming `clientID` until `until`.
     public func ban(clientID: Int64, userID: Int64, until: Date) throws {
+        if let buffer {
+            buffer.bans.append(.init(clientID: clientID, userID: userID, until: ms(until)))
+            return
+        }
         try prepared(
             "INSERT INTO exchange_bans(client_id, user_id, until) VALUES (?, ?, ?) ON CONFLICT(client_id, user_id) DO UPDATE SET until = excluded.until"
         ).run(clientID, userID, ms(until))
@@ -76,6 +80,10 @@ extension Tx {
 
     /// Records a release (for reports).
     public func recordRelease(clientID: Int64, userID: Int64?, at: Date, manual: Bool, reason: String?) throws {
+        if let buffer {
+            buffer.releases.append(.init(clientID: clientID, userID: userID, at: ms(at), manual: manual, reason: reason))
+            return
+        }
         try prepared("INSERT INTO releases(client_id, user_id, at, manual, reason) VALUES (?, ?, ?, ?, ?)").run(
             clientID, userID, ms(at), manual ? 1 : 0, reason)
     }

@@ -33,6 +33,13 @@ public struct StoredEvent: Sendable, Equatable {
 extension Tx {
     /// Appends an audit entry for `actor`.
     public func audit(_ actor: Actor, entity: String, id: Int64?, action: String, before: String?, after: String?, at: Date) throws {
+        if let buffer {
+            buffer.audits.append(
+                .init(
+                    at: ms(at), actorID: actor.userID, actorLogin: actor.login, actorUID: Int64(actor.uid), actingAdmin: actor.actingAdmin,
+                    entity: entity, entityID: id, action: action, before: before, after: after))
+            return
+        }
         try prepared(
             """
             INSERT INTO audit(at, actor_id, actor_login, actor_uid, acting_admin, entity, entity_id, action, before, after)

@@ -76,4 +76,41 @@ struct BufferedRowsTests {
             #expect(next.1 == alertIDs.last! + 1)
         }
     }
+
+    /// A release's rows held back (audit entry, release record, cooldown) land like the
+    /// row-by-row ones, and a cooldown already on record is extended, not duplicated.
+    @Test func releaseRowsAsOneByOne() async throws {
+        try await withStore { store, _ in
+            let (userID, clientIDs) = try await store.write { tx in
+                let u = try tx.insertUser(login: "petrov", name: "Petrov", role: .manager, uid: nil, now: t0)
+                let ids = try (0..<70).map { i in try tx.insert(newClient("Client \(i)", owner: u.id)).id }
+                try tx.ban(clientID: ids[0], userID: u.id, until: t0.addingTimeInterval(60))
+                return (u.id, ids)
+            }
+            let system = Actor.builtinAdmin(uid: 0, login: "crmd scheduler")
+            let until = t0.addingTimeInterval(86_400)
+            try await store.write(.bulk) { tx in
+                try tx.buffered { tx in
+                    for (i, id) in clientIDs.enumerated() {
+                        try tx.ban(clientID: id, userID: userID, until: until)
+                        try tx.recordRelease(clientID: id, userID: userID, at: t0, manual: false, reason: "silence \(i)")
+                        try tx.audit(system, entity: "client", id: id, action: "release", before: "{\"i\":\(i)}", after: nil, at: t0)
+                    }
+                }
+            }
+            try store.read { tx in
+                for (i, id) in clientIDs.enumerated() {
+                    #expect(try tx.banUntil(clientID: id, userID: userID, now: t0) == until)
+                    let history = try tx.auditHistory(entity: "client", id: id, afterID: nil, limit: 10).items
+                    #expect(history.map(\.action) == ["create", "release"] || history.map(\.action) == ["release"])
+                    #expect(history.last?.before == "{\"i\":\(i)}")
+                    #expect(history.last?.actorLogin == "crmd scheduler")
+                }
+                let activity = try tx.exchangeActivity(from: t0, to: t0.addingTimeInterval(1))
+                #expect(activity.count == 1)
+                #expect(activity.first?.releases == clientIDs.count)
+                #expect(activity.first?.manual == 0)
+            }
+        }
+    }
 }

@@ -135,6 +135,48 @@ struct GroupCommitTests {
         }
     }
 
+    /// A write that goes alone has no savepoint: when it fails its whole transaction rolls back,
+    /// and the writes queued around it still commit in theirs. A bulk write turns foreign-key
+    /// checks off only for itself.
+    @Test func aWriteAloneRollsBackWholeAndBulkLeavesForeignKeysOn() async throws {
+        try await withStore { store, _ in
+            let gate = CommitGate()
+            gate.hold(store)
+            let results = Locked<[String: Result<Int64, any Error>]>([:])
+            func submit(_ tag: String, _ mode: GroupCommitter.WriteMode, _ body: @escaping @Sendable (Tx) throws -> Int64) {
+                store.write(mode, body) { r in results.withLock { $0[tag] = r } }
+            }
+            submit("a", .grouped) { tx in try tx.insert(newClient("A")).id }
+            submit("b", .alone) { tx in
+                _ = try tx.insert(newClient("B1"))
+                _ = try tx.insert(newClient("B2"))
+                throw Deliberate(tag: "b")
+            }
+            submit("c", .bulk) { tx in try tx.insert(newClient("C")).id }
+            // After the bulk write: a client owned by a user that does not exist is refused.
+            submit("d", .grouped) { tx in try tx.insert(newClient("D", owner: 9_999)).id }
+            gate.open()
+            store.waitForPendingWrites()
+
+            let r = results.current
+            #expect((try? r["a"]?.get()) != nil)
+            #expect((try? r["c"]?.get()) != nil)
+            guard case .failure(let bError)? = r["b"] else {
+                Issue.record("b should have failed")
+                return
+            }
+            #expect(bError as? Deliberate == Deliberate(tag: "b"))
+            guard case .failure(let dError)? = r["d"] else {
+                Issue.record("d should have been refused by its foreign key")
+                return
+            }
+            #expect(storageFailureMessage(dError) != nil)
+            try store.read { tx throws in
+                #expect(try tx.listClients(ClientFilter(now: t0)).items.map(\.name) == ["A", "C"])
+            }
+        }
+    }
+
     @Test func completionRunsOnlyAfterTheCommitIsVisible() async throws {
         try await withStore { store, _ in
             // Each acknowledged write is readable from a new snapshot right away.

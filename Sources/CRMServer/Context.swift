@@ -24,7 +24,7 @@ final class UserDirectory: Sendable {
         var byUID: [UInt32: User] = [:]
         var byLogin: [String: User] = [:]
     }
-    private let state = Locked(Snapshot())
+    private let state = ReadMostly(Snapshot())
 
     func reload(_ users: [User]) {
         var s = Snapshot()
@@ -33,12 +33,12 @@ final class UserDirectory: Sendable {
             s.byLogin[u.login] = u
             if let uid = u.uid { s.byUID[uid] = u }
         }
-        state.withLock { $0 = s }
+        state.write { $0 = s }
     }
 
-    func user(id: Int64) -> User? { state.withLock { $0.byID[id] } }
-    func user(uid: UInt32) -> User? { state.withLock { $0.byUID[uid] } }
-    func user(login: String) -> User? { state.withLock { $0.byLogin[login] } }
+    func user(id: Int64) -> User? { state.read { $0.byID[id] } }
+    func user(uid: UInt32) -> User? { state.read { $0.byUID[uid] } }
+    func user(login: String) -> User? { state.read { $0.byLogin[login] } }
 }
 
 /// One connection's identity: the kernel-reported uid and pid, and an admin's `session.act_as`.

@@ -46,53 +46,94 @@ extension Dispatcher {
         return o.string()
     }
 
-    /// Applies every step due for `c` up to `now` inside `tx`: zone changes, reminders (the
-    /// newest only), and the release to the exchange. Returns the number of events recorded.
-    func applyDue(_ tx: Tx, _ client: Client, upTo now: Date, heads: [User]) throws -> Int {
+    /// Works out what applying every step due for `client` up to `now` writes: zone changes,
+    /// reminders (the newest only), and the release to the exchange. Reads no store, so the plans
+    /// of a batch are made on every core (see ``planDue(_:upTo:heads:)``); ``store(_:_:now:)``
+    /// then writes them in order on the writer.
+    func planDue(_ client: Client, upTo now: Date, heads: [User]) -> DuePlan {
         var c = client
         guard let schedule = c.schedule, let state = c.clockState else {
             c.nextDueAt = nil
-            try tx.saveAppliedClock(c, now: now)
-            return 0
+            return DuePlan(client: c)
         }
         let policy = settings.domain.reminders
         let (steps, newState, released) = rules.steps(schedule, from: state, upTo: now, policy: policy, coalesceReminders: true)
-        var events = 0
+        var plan = DuePlan(client: c)
         // A client released in this same pass (catch-up after downtime) needs no reminders: they
         // would be superseded by the release at once.
         let remindersMatter = !released
         for step in steps {
             switch step {
             case .zone(let from, let to, let at):
-                try event(
-                    tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, text: zoneEventData(c, from: from, to: to, at: at), at: at)
-                events += 1
+                plan.writes.append(.zoneEvent(text: zoneEventData(c, from: from, to: to, at: at), at: at))
                 if to == .yellow, policy.onYellow, remindersMatter, let owner = c.ownerID {
                     let days = rules.daysToRelease(now: at, releaseAt: schedule.releaseAt)
-                    try remind(tx, userID: owner, c, kind: "zone_yellow", daysLeft: days, zone: .yellow, at: at, now: now)
+                    plan.writes.append(
+                        .reminder(reminder(userID: owner, c, kind: "zone_yellow", daysLeft: days, zone: .yellow, at: at, now: now)))
                 }
             case .reminder(let daysLeft, let at):
                 guard remindersMatter else { continue }
                 let zone = schedule.zone(at: at) ?? .red
                 if let owner = c.ownerID {
-                    try remind(tx, userID: owner, c, kind: "days_to_release", daysLeft: daysLeft, zone: zone, at: at, now: now)
+                    plan.writes.append(
+                        .reminder(reminder(userID: owner, c, kind: "days_to_release", daysLeft: daysLeft, zone: zone, at: at, now: now)))
                 }
                 if zone == .red {
                     for head in heads where head.id != c.ownerID {
-                        try remind(tx, userID: head.id, c, kind: "red_copy", daysLeft: daysLeft, zone: zone, at: at, now: now)
+                        plan.writes.append(
+                            .reminder(reminder(userID: head.id, c, kind: "red_copy", daysLeft: daysLeft, zone: zone, at: at, now: now)))
                     }
                 }
             case .release(let at):
-                events += try release(
-                    tx, &c, at: at, by: nil, reason: "no resetting contact for \(rules.thresholds.releaseAfter)", now: now)
+                let reason = "no resetting contact for \(rules.thresholds.releaseAfter)"
+                plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
+                plan.released = true
             }
         }
         if !released {
             c.appliedZone = newState.zone
             c.alertStage = newState.stage
             c.nextDueAt = rules.nextDue(schedule, newState, policy: policy)
-            try tx.saveAppliedClock(c, now: now)
         }
+        plan.client = c
+        return plan
+    }
+
+    /// The plans of a batch of due clients, in their order, made on all cores: text and calendar
+    /// work is most of a plan, and the writer is busy with SQLite meanwhile only on one.
+    func planDue(_ clients: [Client], upTo now: Date, heads: [User]) -> [DuePlan] {
+        let parts = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, clients.count / 256))
+        guard parts > 1 else { return clients.map { planDue($0, upTo: now, heads: heads) } }
+        let plans = UnsafeMutableBufferPointer<DuePlan?>.allocate(capacity: clients.count)
+        plans.initialize(repeating: nil)
+        defer { plans.deallocate() }
+        nonisolated(unsafe) let out = plans
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            // Each part writes only its own slots.
+            let range = (clients.count * part / parts)..<(clients.count * (part + 1) / parts)
+            for i in range { out[i] = planDue(clients[i], upTo: now, heads: heads) }
+        }
+        return plans.map { $0! }
+    }
+
+    /// Writes a plan inside `tx`: its events, reminders and release in order, then the client's
+    /// applied clock (unless it was released). Returns the number of events recorded.
+    func store(_ tx: Tx, _ plan: DuePlan, now: Date) throws -> Int {
+        var events = 0
+        let c = plan.client
+        for write in plan.writes {
+            switch write {
+            case .zoneEvent(let text, let at):
+                try event(tx, "zone.changed", clientID: c.id, ownerID: plan.owner, text: text, at: at)
+                events += 1
+            case .reminder(let r):
+                try store(tx, r, clientID: c.id, now: now)
+            case .release(let r):
+                try store(tx, r, clientID: c.id, now: now)
+                events += 1
+            }
+        }
+        if !plan.released { try tx.saveAppliedClock(c, now: now) }
         return events
     }
 
@@ -115,26 +156,34 @@ extension Dispatcher {
         }
     }
 
-    /// Stores a reminder for delivery in working hours.
-    func remind(_ tx: Tx, userID: Int64, _ c: Client, kind: String, daysLeft mark: Int, zone: Zone, at: Date, now: Date) throws {
+    /// A reminder about `c` for `userID`, `mark` days before its release, due at `at`: delivered
+    /// in working hours.
+    func reminder(userID: Int64, _ c: Client, kind: String, daysLeft mark: Int, zone: Zone, at: Date, now: Date) -> DuePlan.Reminder {
         let deliverAt = workingHours.nextDeliveryInstant(at: at)
         // Due inside working hours (or its hour has already come, after downtime): stored as
-        // delivered with its `alert` event in this transaction, the same outcome the deliverer
+        // delivered with its `alert` event in the same transaction, the same outcome the deliverer
         // would record a moment later, at a third of the statements. Otherwise the deliverer
         // takes it when its hour comes. Either way the days left are those at delivery.
         let deliverNow = deliverAt <= now
         let daysLeft = deliverNow && at < now ? c.schedule.map { rules.daysToRelease(now: now, releaseAt: $0.releaseAt) } ?? mark : mark
-        let message = reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone)
-        let command = deliverNow && settings.deliveryCommand != nil
+        return DuePlan.Reminder(
+            userID: userID, kind: kind, daysLeft: daysLeft, zone: zone,
+            message: reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone),
+            at: at, deliverAt: deliverAt, deliverNow: deliverNow, command: deliverNow && settings.deliveryCommand != nil)
+    }
+
+    /// Stores a reminder (and, if delivered at once, its `alert` event).
+    func store(_ tx: Tx, _ r: DuePlan.Reminder, clientID: Int64, now: Date) throws {
         let id = try tx.insertAlert(
-            userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
-            deliverAt: deliverAt, now: now, deliveredAt: deliverNow ? now : nil, command: command)
-        if deliverNow {
+            userID: r.userID, clientID: clientID, kind: r.kind, daysLeft: r.daysLeft, zone: r.zone.rawValue, message: r.message,
+            dueAt: r.at,
+            deliverAt: r.deliverAt, now: now, deliveredAt: r.deliverNow ? now : nil, command: r.command)
+        if r.deliverNow {
             let shown = StoredAlert(
-                id: id, userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
-                deliverAt: deliverAt, deliveredAt: now, ackedAt: nil, superseded: false, commandStatus: command ? "pending" : nil,
-                commandAttempts: 0, commandError: nil, createdAt: now)
-            try event(tx, "alert", clientID: c.id, ownerID: userID, text: alertText(shown), at: now)
+                id: id, userID: r.userID, clientID: clientID, kind: r.kind, daysLeft: r.daysLeft, zone: r.zone.rawValue, message: r.message,
+                dueAt: r.at, deliverAt: r.deliverAt, deliveredAt: now, ackedAt: nil, superseded: false,
+                commandStatus: r.command ? "pending" : nil, commandAttempts: 0, commandError: nil, createdAt: now)
+            try event(tx, "alert", clientID: clientID, ownerID: r.userID, text: alertText(shown), at: now)
         }
     }
 
@@ -142,6 +191,12 @@ extension Dispatcher {
     /// the owner goes, the history stays, and the manager it left may not claim it back for the
     /// cooldown. Returns the number of events recorded.
     func release(_ tx: Tx, _ c: inout Client, at: Date, by actor: Actor?, reason: String, now: Date) throws -> Int {
+        try store(tx, releasePlan(&c, at: at, by: actor, reason: reason, now: now), clientID: c.id, now: now)
+        return 1
+    }
+
+    /// Moves `c` to the exchange in memory and works out what its release writes.
+    func releasePlan(_ c: inout Client, at: Date, by actor: Actor?, reason: String, now: Date) -> DuePlan.Release {
         let from = c.ownerID
         let fromZone = c.appliedZone
         c.status = .exchange
@@ -155,18 +210,10 @@ extension Dispatcher {
         c.nextDueAt = nil
         c.updatedAt = now
         c.schedule = nil
-        try tx.releaseClient(id: c.id, from: from, at: at, reason: reason, now: now)
-        try tx.supersedeAlerts(clientID: c.id)
-        var until: Date? = nil
-        if let from {
-            let u = rules.add(settings.domain.exchangeCooldown, to: at)
-            try tx.ban(clientID: c.id, userID: from, until: u)
-            until = u
-        }
-        try tx.recordRelease(clientID: c.id, userID: from, at: at, manual: actor != nil, reason: reason)
+        let until = from.map { _ in rules.add(settings.domain.exchangeCooldown, to: at) }
+        var audit: (before: String, after: String)? = nil
         if actor == nil {
             // The scheduler's own change is audited like any other (the card's story stays whole).
-            let system = Actor.builtinAdmin(uid: daemonUID, login: "crmd scheduler")
             var before = JSONObjectWriter(capacity: 48)
             before.add("owner", from)
             before.add("zone", fromZone?.rawValue)
@@ -174,7 +221,7 @@ extension Dispatcher {
             after.add("status", "exchange")
             after.add("released_at", RFC3339.format(at))
             after.add("reason", reason)
-            try tx.audit(system, entity: "client", id: c.id, action: "release", before: before.string(), after: after.string(), at: at)
+            audit = (before.string(), after.string())
         }
         var data = JSONObjectWriter(capacity: 256 + reason.utf8.count)
         data.add("client_id", c.id)
@@ -187,7 +234,65 @@ extension Dispatcher {
         data.add("by", actor?.login)
         data.add("released_at", RFC3339.format(at))
         data.add("cooldown_until", until.map { RFC3339.format($0) })
-        try event(tx, "client.released", clientID: c.id, ownerID: from, text: data.string(), at: at)
-        return 1
+        return DuePlan.Release(
+            from: from, at: at, reason: reason, manual: actor != nil, until: until, audit: audit, eventText: data.string())
+    }
+
+    /// Writes a release: the client row, its pending reminders superseded, the cooldown, the
+    /// release record, the scheduler's audit entry and the `client.released` event.
+    func store(_ tx: Tx, _ r: DuePlan.Release, clientID: Int64, now: Date) throws {
+        try tx.releaseClient(id: clientID, from: r.from, at: r.at, reason: r.reason, now: now)
+        try tx.supersedeAlerts(clientID: clientID)
+        if let from = r.from, let until = r.until { try tx.ban(clientID: clientID, userID: from, until: until) }
+        try tx.recordRelease(clientID: clientID, userID: r.from, at: r.at, manual: r.manual, reason: r.reason)
+        if let audit = r.audit {
+            let system = Actor.builtinAdmin(uid: daemonUID, login: "crmd scheduler")
+            try tx.audit(system, entity: "client", id: clientID, action: "release", before: audit.before, after: audit.after, at: r.at)
+        }
+        try event(tx, "client.released", clientID: clientID, ownerID: r.from, text: r.eventText, at: r.at)
+    }
+}
+
+/// What applying a client's due steps writes (see ``Dispatcher/planDue(_:upTo:heads:)``).
+struct DuePlan: Sendable {
+    struct Reminder: Sendable {
+        let userID: Int64
+        let kind: String
+        let daysLeft: Int
+        let zone: Zone
+        let message: String
+        let at: Date
+        let deliverAt: Date
+        let deliverNow: Bool
+        let command: Bool
+    }
+
+    struct Release: Sendable {
+        let from: Int64?
+        let at: Date
+        let reason: String
+        let manual: Bool
+        let until: Date?
+        /// The scheduler's audit entry (before, after); a person's release is audited by its handler.
+        let audit: (before: String, after: String)?
+        let eventText: String
+    }
+
+    enum Write: Sendable {
+        case zoneEvent(text: String, at: Date)
+        case reminder(Reminder)
+        case release(Release)
+    }
+
+    /// The client as the steps leave it (its applied clock, or released).
+    var client: Client
+    /// The owner before the steps: zone events are addressed to them.
+    let owner: Int64?
+    var writes: [Write] = []
+    var released = false
+
+    init(client: Client) {
+        self.client = client
+        self.owner = client.ownerID
     }
 }

@@ -58,7 +58,7 @@ public final class Scheduler: Service, Sendable {
                     let due = try tx.dueClients(upTo: now, limit: batch)
                     let heads = try tx.allUsers().filter { $0.role == .head && $0.active }
                     var events = 0
-                    for c in due { events += try dispatcher.applyDue(tx, c, upTo: now, heads: heads) }
+                    for plan in dispatcher.planDue(due, upTo: now, heads: heads) { events += try dispatcher.store(tx, plan, now: now) }
                     return (due.count, events)
                 }
             }

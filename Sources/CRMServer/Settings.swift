@@ -387,18 +387,18 @@ public final class LiveSettings: Sendable {
         }
     }
 
-    private let state: Locked<Snapshot>
+    private let state: ReadMostly<Snapshot>
 
-    init(_ settings: Settings) { state = Locked(Snapshot(settings)) }
+    init(_ settings: Settings) { state = ReadMostly(Snapshot(settings)) }
 
     /// The values in force now.
-    public var current: Snapshot { state.withLock { $0 } }
+    public var current: Snapshot { state.read { $0 } }
 
     /// Puts `new` in force and returns the keys whose new value waits for a restart (the socket,
     /// the database and its durability are fixed while crmd runs; those keep their old values).
     /// `log.level` applies to every logger at once; `log.target` waits for a restart.
     func replace(with new: Settings) -> [String] {
-        let pending = state.withLock { snap in
+        let pending = state.write { snap in
             let old = snap.settings
             var kept = new
             var pending: [String] = []

@@ -50,6 +50,10 @@ public final class Scheduler: Service, Sendable {
         var total = 0
         while true {
             let now = dispatcher.clock.now()
+            // A write only when something is due: every request that moves a clock wakes the
+            // scheduler, and a batch has a transaction of its own (and turns foreign keys off and
+            // on, which makes SQLite prepare the writer's statements again).
+            guard let next = try dispatcher.store.read({ try $0.earliestDue() }), next <= now else { break }
             // A transaction of its own: no savepoint journal for thousands of clients' pages, and
             // no foreign-key lookups for references read from the rows themselves.
             let (clients, events) = try await dispatcher.store.write(.bulk) { [dispatcher, batch] tx -> (Int, Int) in

@@ -22,6 +22,8 @@ public final class Scheduler: Service, Sendable {
     /// When the scheduler last finished a batch or a pass, in monotonic nanoseconds: the
     /// watchdog's evidence that the engine and the store's write path are alive.
     private let heartbeat = Atomic<UInt64>(0)
+    /// Set by ``probe(within:)``: the next pass writes even if nothing is due.
+    private let probeAsked = Atomic<Bool>(false)
     /// Zone changes, reminders and releases recorded since start (catch-up progress).
     let recorded = Atomic<Int>(0)
     /// The error of the last failed pass, nil once a pass succeeds (shown in systemd's status).
@@ -52,8 +54,12 @@ public final class Scheduler: Service, Sendable {
             let now = dispatcher.clock.now()
             // A write only when something is due: every request that moves a clock wakes the
             // scheduler, and a batch has a transaction of its own (and turns foreign keys off and
-            // on, which makes SQLite prepare the writer's statements again).
-            guard let next = try dispatcher.store.read({ try $0.earliestDue() }), next <= now else { break }
+            // on, which makes SQLite prepare the writer's statements again). The watchdog's probe
+            // asks for the write anyway: it is the evidence that the write path is alive.
+            let probing = probeAsked.exchange(false, ordering: .acquiringAndReleasing)
+            if !probing {
+                guard let next = try dispatcher.store.read({ try $0.earliestDue() }), next <= now else { break }
+            }
             // A transaction of its own: no savepoint journal for thousands of clients' pages, and
             // no foreign-key lookups for references read from the rows themselves.
             let (clients, events) = try await dispatcher.store.write(.bulk) { [dispatcher, batch] tx -> (Int, Int) in
@@ -105,6 +111,7 @@ public final class Scheduler: Service, Sendable {
     /// fails (disk full, say) still answers: that is an error to report, not a hang to restart.
     func probe(within limit: Duration) async -> Bool {
         let asked = DispatchTime.now().uptimeNanoseconds
+        probeAsked.store(true, ordering: .releasing)
         poke()
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {

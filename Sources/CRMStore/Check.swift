@@ -86,6 +86,21 @@ extension Store {
                 } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
                     report.problems.append("integrity_check stopped: \(e.message ?? "\(e.resultCode)")")
                 }
+                // Every reference resolves: crmd enforces foreign keys on every write but the
+                // scheduler's batches, which write only references they have just read.
+                do {
+                    let rows = try Row.fetchCursor(db, sql: "PRAGMA foreign_key_check")
+                    var found = 0
+                    while let row = try rows.next(), found < maxProblems {
+                        let table: String = row[0]
+                        let rowID: Int64? = row[1]
+                        let parent: String = row[2]
+                        report.problems.append("\(table) row \(rowID.map { String($0) } ?? "?") refers to a missing row of \(parent)")
+                        found += 1
+                    }
+                } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT {
+                    report.problems.append("foreign_key_check stopped: \(e.message ?? "\(e.resultCode)")")
+                }
                 for table in ["users", "clients", "contacts", "interactions"] {
                     do {
                         report.counts.append((table, try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(table)")))

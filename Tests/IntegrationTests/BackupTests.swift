@@ -314,7 +314,7 @@ struct BackupTests {
         #expect(raw["error"]?["data"]?["reason"] == "disk_full", "\(raw)")
     }
 
-    @Test("crmd --check: ok on a healthy database (while crmd serves), 1 on a damaged one, 66 on a missing one")
+    @Test("crmd --check: ok on a healthy database (while crmd serves), 1 on a damaged one or a dangling reference, 66 on a missing one")
     func check() throws {
         let d = try TestDaemon()
         try d.start()
@@ -348,6 +348,14 @@ struct BackupTests {
         #expect(bad.out.contains("problem"), "\(bad.out)")
         #expect(bad.err.contains("is damaged"), "\(bad.err)")
         #expect(!bad.out.hasSuffix("ok\n"))
+
+        // A copy with a client whose owner does not exist (written with foreign keys off).
+        let dangling = d.directory.appendingPathComponent("dangling.sqlite").path
+        try FileManager.default.copyItem(atPath: d.databasePath, toPath: dangling)
+        _ = try runProcess(try Self.sqlite3(), [dangling, "UPDATE clients SET owner_id = 9999 WHERE id = 7;"])
+        let orphan = try crmdCheck(dangling)
+        #expect(orphan.status == 1, "\(orphan.out)\(orphan.err)")
+        #expect(orphan.out.contains("clients row 7 refers to a missing row of users"), "\(orphan.out)")
 
         // Not a database at all.
         let text = d.directory.appendingPathComponent("notes.txt").path

@@ -289,6 +289,16 @@ struct ExchangeTests {
         // The newest mark passed was 14 days before the release; delivered now, it counts 11.
         #expect(reminders.first?["due_at"] == "2026-06-28T09:00:00Z")
         #expect(reminders.first?["days_left"] == 11)
+
+        // A year later: released during the catch-up (a batch written with foreign keys
+        // unenforced), and every reference it wrote resolves.
+        d.stop()
+        d.arguments = ["--clock", "manual", "--clock-start", "2027-07-01T09:00:00Z"]
+        try d.start()
+        #expect(try d.connect().call("client.get", ["id": id])["status"] == "exchange")
+        d.stop()
+        let check = try runProcess(TestDaemon.binaryPath(), ["--check", "--database", d.databasePath])
+        #expect(check.status == 0, "\(check.out) \(check.err)")
     }
 
     @Test("subscriptions replay with no gap and no duplicate across a reconnect and a restart")

@@ -11,6 +11,8 @@ public enum ClientError: Error, CustomStringConvertible {
     case connectionClosed(String)
     /// crmd sent something that is not a JSON-RPC reply.
     case badReply(String)
+    /// Nothing arrived within the read timeout set by ``Connection/setReadTimeout(seconds:)``.
+    case timedOut(seconds: Double)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum ClientError: Error, CustomStringConvertible {
         case .permissionDenied(let path, let hint): return "permission denied on \(path): \(hint)"
         case .connectionClosed(let why): return "the connection to crmd closed: \(why)"
         case .badReply(let why): return "crmd sent an unexpected reply: \(why)"
+        case .timedOut(let seconds): return "crmd sent nothing for \(seconds) s (the connection's read timeout)"
         }
     }
 }
@@ -73,6 +76,17 @@ public final class Connection: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// How long a read may wait for crmd before it throws ``ClientError/timedOut(seconds:)``
+    /// (0: forever, the default). Tests set one so a missing reply fails instead of hanging.
+    public private(set) var readTimeout: Double = 0
+
+    /// Sets ``readTimeout``.
+    public func setReadTimeout(seconds: Double) {
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        readTimeout = seconds
+    }
+
     /// Sends raw bytes (a line must end with `\n`).
     public func send(raw: [UInt8]) throws {
         var off = 0
@@ -119,6 +133,7 @@ public final class Connection: @unchecked Sendable {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK, readTimeout > 0 { throw ClientError.timedOut(seconds: readTimeout) }
                 throw ClientError.connectionClosed(String(cString: strerror(errno)))
             }
             if n == 0 {

@@ -99,14 +99,17 @@ extension Dispatcher {
         return plan
     }
 
-    /// The plans of a batch of due clients, in their order, made on all cores: text and calendar
-    /// work is most of a plan, and the writer is busy with SQLite meanwhile only on one.
+    /// The plans of a batch of due clients, in their order, made on all cores (the writer waits
+    /// for them inside its transaction): text and calendar work is most of a plan.
     func planDue(_ clients: [Client], upTo now: Date, heads: [User]) -> [DuePlan] {
         let parts = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, clients.count / 256))
         guard parts > 1 else { return clients.map { planDue($0, upTo: now, heads: heads) } }
         let plans = UnsafeMutableBufferPointer<DuePlan?>.allocate(capacity: clients.count)
         plans.initialize(repeating: nil)
-        defer { plans.deallocate() }
+        defer {
+            plans.deinitialize()
+            plans.deallocate()
+        }
         nonisolated(unsafe) let out = plans
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             // Each part writes only its own slots.

@@ -58,7 +58,7 @@ public final class Scheduler: Service, Sendable {
             // asks for the write anyway: it is the evidence that the write path is alive.
             let probing = probeAsked.exchange(false, ordering: .acquiringAndReleasing)
             if !probing {
-                guard let next = try dispatcher.store.read({ try $0.earliestDue() }), next <= now else { break }
+                guard try dispatcher.store.read({ try $0.anyDue(upTo: now) }) else { break }
             }
             // A transaction of its own: no savepoint journal for thousands of clients' pages, and
             // no foreign-key lookups for references read from the rows themselves.

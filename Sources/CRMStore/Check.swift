@@ -98,7 +98,7 @@ extension Store {
                         report.problems.append("\(table) row \(rowID.map { String($0) } ?? "?") refers to a missing row of \(parent)")
                         found += 1
                     }
-                } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT {
+                } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
                     report.problems.append("foreign_key_check stopped: \(e.message ?? "\(e.resultCode)")")
                 }
                 for table in ["users", "clients", "contacts", "interactions"] {

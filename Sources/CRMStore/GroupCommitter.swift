@@ -7,9 +7,9 @@ import Synchronization
 ///
 /// Each write runs in its own savepoint inside the shared transaction, so one failing write
 /// rolls back alone. A write alone in its transaction needs no savepoint: if it fails, the
-/// transaction rolls back. Large writes (the scheduler's batches) ask to go alone: a savepoint
-/// copies the original of every page the write touches to a statement journal, which for a batch
-/// of thousands of clients spills to a temporary file and costs a write per page. Completions run only after the commit is on disk: nothing is acknowledged
+/// transaction rolls back. Large writes (the scheduler's batches, imports) ask to go alone: a
+/// savepoint keeps the original of every page its write touches in a statement journal (before
+/// `temp_store = MEMORY`, a temporary file written page by page). Completions run only after the commit is on disk: nothing is acknowledged
 /// before it is durable. While one commit's fsync is in flight, new writes queue up and form the
 /// next batch, so throughput grows with concurrency instead of being capped at one fsync per write.
 public final class GroupCommitter: @unchecked Sendable {
@@ -60,6 +60,9 @@ public final class GroupCommitter: @unchecked Sendable {
     let onCommitHook = Locked<(@Sendable ([StoredEvent]) -> Void)?>(nil)
 
     private let raw: RawStatements
+    /// Foreign keys are off on the writer connection (a bulk write's; only the commit queue
+    /// touches it).
+    private var foreignKeysOff = false
 
     init(pool: DatabasePool, maxBatch: Int, raw: RawStatements) {
         self.pool = pool
@@ -147,8 +150,19 @@ public final class GroupCommitter: @unchecked Sendable {
                 try pool.writeWithoutTransaction { db in
                     // The pragma is a no-op inside a transaction: off before, on again after.
                     let unchecked = batch.count == 1 && batch[0].mode == .bulk
-                    if unchecked { try db.execute(sql: "PRAGMA foreign_keys = OFF") }
-                    defer { if unchecked { try? db.execute(sql: "PRAGMA foreign_keys = ON") } }
+                    // Checks come back on after a bulk write; should that have failed, before any
+                    // other write (which then fails rather than run unchecked).
+                    if foreignKeysOff && !unchecked {
+                        try db.execute(sql: "PRAGMA foreign_keys = ON")
+                        foreignKeysOff = false
+                    }
+                    if unchecked {
+                        foreignKeysOff = true
+                        try db.execute(sql: "PRAGMA foreign_keys = OFF")
+                    }
+                    defer {
+                        if unchecked, (try? db.execute(sql: "PRAGMA foreign_keys = ON")) != nil { foreignKeysOff = false }
+                    }
                     try db.inTransaction(.immediate) {
                         if batch.count == 1 {
                             // Alone: the transaction is the savepoint.

@@ -58,9 +58,10 @@ public final class Store: Sendable {
                 // The writer gets a larger page cache, so a big group commit (or the scheduler's
                 // batch of thousands of clients) does not spill pages to the WAL mid-transaction.
                 try db.execute(sql: "PRAGMA cache_size = -32768")
-                // A statement's journal (the original of each page it changes, kept in case it
-                // fails halfway) stays in memory: in a file, an UPDATE of an indexed client row
-                // paid a write per page touched. It only ever holds one statement's pages.
+                // Statement and savepoint journals (the original of each page a statement or a
+                // grouped write changes, kept in case it fails halfway) stay in memory: in a
+                // file, an UPDATE of an indexed client row paid a write per page touched. Large
+                // writes go alone, without a savepoint, so these hold a few pages per write.
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
         }

@@ -9,7 +9,7 @@ import GRDB
 /// inserts hundreds of thousands of events and reminders in a pass, and 64 rows per statement
 /// take about half the time per row. Ids are assigned as the rows are buffered (the write runs on
 /// the single writer, so the next seq and alert id are known), so callers get them at once as
-/// before; rows reach the database in the same order, inside the same savepoint.
+/// before; rows reach the database in the same order, inside the same transaction.
 final class BufferedRows {
     struct Event {
         var seq: Int64, at: Int64, topic: String, clientID: Int64?, ownerID: Int64?, previousOwnerID: Int64?, data: String
@@ -54,8 +54,8 @@ final class BufferedRows {
 }
 
 extension Tx {
-    /// Runs `body` with events and alerts held back, then inserts them many rows per statement
-    /// (see ``BufferedRows``). For long writes of many events (the scheduler's batches).
+    /// Runs `body` with events, alerts and release rows held back, then inserts them many rows per
+    /// statement (see ``BufferedRows``). For long writes of many events (the scheduler's batches).
     public func buffered<T>(_ body: (Tx) throws -> T) throws -> T {
         let tx = Tx(db: db, appended: appended, raw: raw, buffer: BufferedRows())
         let result = try body(tx)

@@ -216,6 +216,14 @@ extension Tx {
         ).run(ms(at), from, reason, ms(now), id)
     }
 
+    /// Whether any client has work due at `now`: the same test as ``dueClients(upTo:limit:)``.
+    public func anyDue(upTo now: Date) throws -> Bool {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM clients WHERE next_due_at IS NOT NULL AND next_due_at <= ? LIMIT 1"),
+            arguments: [ms(now)]
+        ) != nil
+    }
+
     /// The earliest instant any client has work due.
     public func earliestDue() throws -> Date? {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(next_due_at) FROM clients WHERE next_due_at IS NOT NULL")).map { date($0) }

@@ -120,7 +120,14 @@ public final class TestDaemon: @unchecked Sendable {
     }
 
     /// A new connection to the daemon.
-    public func connect() throws -> Connection { try Connection(path: socketPath) }
+    /// A connection to this crmd whose reads give up after `readTimeout` seconds (scaled by
+    /// `CRMD_TEST_SLOWDOWN` under a sanitizer), so a reply or event that never comes fails the
+    /// test instead of hanging the suite.
+    public func connect(readTimeout: Double = 120) throws -> Connection {
+        let c = try Connection(path: socketPath)
+        c.setReadTimeout(seconds: readTimeout * testSlowdown)
+        return c
+    }
 
     /// SIGTERM and wait: the graceful path. Returns the exit status.
     @discardableResult
@@ -232,3 +239,8 @@ final class LockedFlag: @unchecked Sendable {
         return flag
     }
 }
+
+/// How much slower than a plain build this test run is allowed to be: `CRMD_TEST_SLOWDOWN` (set
+/// by `make tsan`, whose instrumented crmd runs several times slower), 1 otherwise. The tests
+/// that bound a latency scale their bound by it, and so do test connections' read timeouts.
+public let testSlowdown: Double = Double(ProcessInfo.processInfo.environment["CRMD_TEST_SLOWDOWN"] ?? "").map { max(1, $0) } ?? 1

@@ -301,6 +301,55 @@ struct ExchangeTests {
         #expect(check.status == 0, "\(check.out) \(check.err)")
     }
 
+    @Test("a batch large enough to be planned on every core: one event and one reminder per client, in order, each its own")
+    func parallelPlannedBatch() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let c = try d.connect()
+        try seedTeam(c)
+        // 1,200 clients turning yellow at one instant: planned in parts (256 or more clients a
+        // part), stored in the batch's order.
+        let n = 1_200
+        let items: [JSON] = (0..<n).map { i in ["name": .string("Batch \(i)"), "owner": i % 2 == 0 ? "ivanov" : "sidorov"] }
+        let ids = try c.call("client.import", ["clients": .array(items)])["ids"]?.arrayValue?.compactMap(\.intValue) ?? []
+        #expect(ids.count == n)
+        // Zone changes to an admin; each reminder only to its addressee (RULES: an alert event
+        // reaches its addressee alone), so each manager subscribes for their own.
+        let watcher = try d.connect()
+        _ = try watcher.call("subscribe", ["topics": ["zone.changed"]])
+        var managers: [Connection] = []
+        for login in ["ivanov", "sidorov"] {
+            let m = try d.connect()
+            _ = try m.call("session.act_as", ["login": .string(login)])
+            _ = try m.call("subscribe", ["topics": ["alert"]])
+            managers.append(m)
+        }
+        _ = try c.call("clock.advance", ["by": "P1M"])
+        let zones = try events(watcher, n)
+        #expect(zones.map { $0["data"]?["client_id"]?.intValue ?? 0 } == ids)
+        #expect(zones.allSatisfy { $0["topic"] == "zone.changed" && $0["data"]?["from"] == "green" && $0["data"]?["to"] == "yellow" })
+        for (i, e) in zones.enumerated() {
+            #expect(e["data"]?["name"] == .string("Batch \(i)"))
+            #expect(e["data"]?["owner_login"] == (i % 2 == 0 ? "ivanov" : "sidorov"))
+        }
+        var seqs = zones.compactMap { $0["seq"]?.intValue }
+        // Each manager's reminders, one per client of theirs, in the batch's order, each after
+        // the client's own zone change.
+        for (k, m) in managers.enumerated() {
+            let alerts = try events(m, n / 2)
+            let mine = ids.enumerated().filter { $0.offset % 2 == k }.map(\.element)
+            #expect(alerts.map { $0["data"]?["client_id"]?.intValue ?? 0 } == mine)
+            #expect(alerts.allSatisfy { $0["topic"] == "alert" && $0["data"]?["kind"] == "zone_yellow" })
+            let zoneSeq = Dictionary(
+                uniqueKeysWithValues: zones.map { ($0["data"]?["client_id"]?.intValue ?? 0, $0["seq"]?.intValue ?? 0) })
+            for a in alerts {
+                #expect((a["seq"]?.intValue ?? 0) > (zoneSeq[a["data"]?["client_id"]?.intValue ?? 0] ?? .max))
+            }
+            seqs += alerts.compactMap { $0["seq"]?.intValue }
+        }
+        #expect(seqs.count == 2 * n && Set(seqs).count == seqs.count)
+    }
+
     @Test("subscriptions replay with no gap and no duplicate across a reconnect and a restart")
     func replay() throws {
         let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", ExchangeTests.start])

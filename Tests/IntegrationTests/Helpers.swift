@@ -76,8 +76,3 @@ func mountTmpfs(_ dir: String, size: String) throws {
     let r = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", dir])
     try #require(r.status == 0, "\(r.err)")
 }
-
-/// How much slower than a plain build this test run is allowed to be: `CRMD_TEST_SLOWDOWN` (set
-/// by `make tsan`, whose instrumented crmd runs several times slower), 1 otherwise. Only the
-/// few tests that bound a latency scale their bound by it.
-let testSlowdown: Double = Double(ProcessInfo.processInfo.environment["CRMD_TEST_SLOWDOWN"] ?? "").map { max(1, $0) } ?? 1

@@ -169,10 +169,19 @@ extension Dispatcher {
         // takes it when its hour comes. Either way the days left are those at delivery.
         let deliverNow = deliverAt <= now
         let daysLeft = deliverNow && at < now ? c.schedule.map { rules.daysToRelease(now: now, releaseAt: $0.releaseAt) } ?? mark : mark
+        let message = reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone)
+        let command = deliverNow && settings.deliveryCommand != nil
+        // Delivered at once: its `alert` event's text, all but the id, written here (on any core).
+        let eventText =
+            deliverNow
+            ? alertTextAfterID(
+                StoredAlert(
+                    id: 0, userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
+                    deliverAt: deliverAt, deliveredAt: now, ackedAt: nil, superseded: false, commandStatus: command ? "pending" : nil,
+                    commandAttempts: 0, commandError: nil, createdAt: now)) : nil
         return DuePlan.Reminder(
-            userID: userID, kind: kind, daysLeft: daysLeft, zone: zone,
-            message: reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone),
-            at: at, deliverAt: deliverAt, deliverNow: deliverNow, command: deliverNow && settings.deliveryCommand != nil)
+            userID: userID, kind: kind, daysLeft: daysLeft, zone: zone, message: message, at: at, deliverAt: deliverAt,
+            deliverNow: deliverNow, command: command, eventTextAfterID: eventText)
     }
 
     /// Stores a reminder (and, if delivered at once, its `alert` event).
@@ -181,12 +190,8 @@ extension Dispatcher {
             userID: r.userID, clientID: clientID, kind: r.kind, daysLeft: r.daysLeft, zone: r.zone.rawValue, message: r.message,
             dueAt: r.at,
             deliverAt: r.deliverAt, now: now, deliveredAt: r.deliverNow ? now : nil, command: r.command)
-        if r.deliverNow {
-            let shown = StoredAlert(
-                id: id, userID: r.userID, clientID: clientID, kind: r.kind, daysLeft: r.daysLeft, zone: r.zone.rawValue, message: r.message,
-                dueAt: r.at, deliverAt: r.deliverAt, deliveredAt: now, ackedAt: nil, superseded: false,
-                commandStatus: r.command ? "pending" : nil, commandAttempts: 0, commandError: nil, createdAt: now)
-            try event(tx, "alert", clientID: clientID, ownerID: r.userID, text: alertText(shown), at: now)
+        if let rest = r.eventTextAfterID {
+            try event(tx, "alert", clientID: clientID, ownerID: r.userID, text: Self.alertText(id: id, rest: rest), at: now)
         }
     }
 
@@ -256,6 +261,43 @@ extension Dispatcher {
     }
 }
 
+/// The plans of the scheduler's next batch, made on a thread of their own while the writer
+/// stores the current batch: planning (texts, calendar work) then costs the writer nothing.
+///
+/// They were made from the clients as the previous batch's transaction read them. The next
+/// transaction reads its batch again and takes these plans only if it is the very same: the same
+/// clients with the same columns, the same instant, heads and settings. A write that moved one
+/// of these clients in between (a logged call, a reassignment) makes it plan again, as before.
+final class PlansAhead: @unchecked Sendable {
+    private let clients: [Client]
+    private let now: Date
+    private let heads: [Int64]
+    private let settings: LiveSettings.Snapshot
+    /// Written once by the planning thread before `done` is signalled; read after waiting on it.
+    private var plans: [DuePlan] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ clients: [Client], upTo now: Date, heads: [User], dispatcher: Dispatcher) {
+        self.clients = clients
+        self.now = now
+        self.heads = heads.map(\.id)
+        self.settings = dispatcher.live.current
+        DispatchQueue.global().async { [self] in
+            // One thread: the writer keeps the other core.
+            plans = clients.map { dispatcher.planDue($0, upTo: now, heads: heads) }
+            done.signal()
+        }
+    }
+
+    /// The plans, once made, if they were made for exactly `due` at `now`; nil otherwise.
+    func plans(for due: [Client], upTo now: Date, heads: [User], dispatcher: Dispatcher) -> [DuePlan]? {
+        done.wait()
+        done.signal()  // a second look (there is none today) would not block
+        guard now == self.now, due == clients, heads.map(\.id) == self.heads, dispatcher.live.current === settings else { return nil }
+        return plans
+    }
+}
+
 /// What applying a client's due steps writes (see ``Dispatcher/planDue(_:upTo:heads:)``).
 struct DuePlan: Sendable {
     struct Reminder: Sendable {
@@ -268,6 +310,8 @@ struct DuePlan: Sendable {
         let deliverAt: Date
         let deliverNow: Bool
         let command: Bool
+        /// When delivered at once: its `alert` event's text but the id (``Dispatcher/alertTextAfterID(_:)``).
+        let eventTextAfterID: String?
     }
 
     struct Release: Sendable {

@@ -6,9 +6,15 @@ import Foundation
 extension Dispatcher {
     /// The wire form of an alert as JSON text: the `alert` event's data, the delivery command's
     /// input, and (parsed) an `alert.list` item — one definition of its shape.
-    func alertText(_ a: StoredAlert) -> String {
+    func alertText(_ a: StoredAlert) -> String { Self.alertText(id: a.id, rest: alertTextAfterID(a)) }
+
+    /// An alert's text from its id and ``alertTextAfterID(_:)``: the scheduler writes the rest
+    /// while it plans, on any core, and the id (known only when the row is stored) on the writer.
+    static func alertText(id: Int64, rest: String) -> String { "{\"id\":\(id)," + rest.dropFirst() }
+
+    /// The members of ``alertText(_:)`` after `id`, as an object's text (`{"user":…}`).
+    func alertTextAfterID(_ a: StoredAlert) -> String {
         var o = JSONObjectWriter(capacity: 160 + a.message.utf8.count)
-        o.add("id", a.id)
         o.add("user", a.userID)
         o.add("client_id", a.clientID)
         o.add("kind", a.kind)

@@ -50,8 +50,11 @@ public final class Scheduler: Service, Sendable {
         // The previous pass's day snapshot reads the state that pass left, before this one moves it.
         await dispatcher.daySnapshotSettled()
         var total = 0
+        // One instant for the whole pass: what falls due while it runs is the next pass's.
+        let now = dispatcher.clock.now()
+        // The next batch's plans, made on another core while the writer stores this one.
+        var ahead: PlansAhead? = nil
         while true {
-            let now = dispatcher.clock.now()
             // A write only when something is due: every request that moves a clock wakes the
             // scheduler, and a batch has a transaction of its own (and turns foreign keys off and
             // on, which makes SQLite prepare the writer's statements again). The watchdog's probe
@@ -62,16 +65,29 @@ public final class Scheduler: Service, Sendable {
             }
             // A transaction of its own: no savepoint journal for thousands of clients' pages, and
             // no foreign-key lookups for references read from the rows themselves.
-            let (clients, events) = try await dispatcher.store.write(.bulk) { [dispatcher, batch] tx -> (Int, Int) in
+            let planned = ahead
+            let (clients, events, next) = try await dispatcher.store.write(.bulk) {
+                [dispatcher, batch] tx -> (Int, Int, PlansAhead?) in
                 // Events and reminders go in many rows per statement at the end of the batch.
                 try tx.buffered { tx in
                     let due = try tx.dueClients(upTo: now, limit: batch)
                     let heads = try tx.allUsers().filter { $0.role == .head && $0.active }
+                    // The batch after this one, as this transaction sees it (this batch writes
+                    // none of its clients), planned meanwhile on another core.
+                    var next: PlansAhead? = nil
+                    if due.count == batch, let last = due.last {
+                        let following = try tx.dueClients(upTo: now, after: last, limit: batch)
+                        if !following.isEmpty { next = PlansAhead(following, upTo: now, heads: heads, dispatcher: dispatcher) }
+                    }
+                    let plans =
+                        planned?.plans(for: due, upTo: now, heads: heads, dispatcher: dispatcher)
+                        ?? dispatcher.planDue(due, upTo: now, heads: heads)
                     var events = 0
-                    for plan in dispatcher.planDue(due, upTo: now, heads: heads) { events += try dispatcher.store(tx, plan, now: now) }
-                    return (due.count, events)
+                    for plan in plans { events += try dispatcher.store(tx, plan, now: now) }
+                    return (due.count, events, next)
                 }
             }
+            ahead = next
             total += events
             recorded.add(events, ordering: .relaxed)
             beat()

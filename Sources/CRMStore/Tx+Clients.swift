@@ -165,18 +165,30 @@ extension Tx {
             ])
     }
 
-    /// Assigned clients with work due at or before `instant`, earliest first, read in a write
-    /// transaction for the scheduler. Only what the clock needs is loaded — id, name, owner,
-    /// status, the clock columns — so the rest of each `Client` holds defaults: save these only
-    /// through ``saveAppliedClock(_:now:)`` and ``releaseClient(id:from:at:reason:now:)``.
-    public func dueClients(upTo instant: Date, limit: Int) throws -> [Client] {
-        let s = try prepared(
-            """
+    /// Assigned clients with work due at or before `instant`, earliest first (by due instant,
+    /// then id), read in a write transaction for the scheduler; with `after`, only those that
+    /// come after that client in this order (the next batch). Only what the clock needs is loaded
+    /// — id, name, owner, status, the clock columns — so the rest of each `Client` holds
+    /// defaults: save these only through ``saveAppliedClock(_:now:)`` and
+    /// ``releaseClient(id:from:at:reason:now:)``.
+    public func dueClients(upTo instant: Date, after: Client? = nil, limit: Int) throws -> [Client] {
+        let columns = """
             SELECT id, name, owner_id, status, last_interaction_at, assigned_at, yellow_at, red_at, release_at, zone, alert_stage,
               next_due_at, created_at, updated_at
-            FROM clients WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?
-            """)
-        s.bind(ms(instant), limit)
+            FROM clients
+            """
+        let s: RawStatement
+        if let after, let afterDue = after.nextDueAt {
+            // A row value: the scan starts in the index (next_due_at, then the row id) right after
+            // the given client.
+            s = try prepared(
+                columns
+                    + " WHERE next_due_at IS NOT NULL AND (next_due_at, id) > (?, ?) AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?")
+            s.bind(ms(afterDue), after.id, ms(instant), limit)
+        } else {
+            s = try prepared(columns + " WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?")
+            s.bind(ms(instant), limit)
+        }
         defer { s.reset() }
         var due: [Client] = []
         due.reserveCapacity(limit)

@@ -443,6 +443,7 @@ final class Bench {
             }
         }
         if phases.contains("zones") {
+            log("zones: moving the clock a month: \(dueClients) clients turn yellow ...")
             let t = nowNS()
             _ = try c.call("clock.set", ["to": "2026-02-05T09:00:00Z"])
             let applied = Double(nowNS() - t) / 1e9

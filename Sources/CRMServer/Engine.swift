@@ -273,9 +273,10 @@ final class PlansAhead: @unchecked Sendable {
     private let now: Date
     private let heads: [Int64]
     private let settings: LiveSettings.Snapshot
-    /// Written once by the planning thread before `done` is signalled; read after waiting on it.
-    private var plans: [DuePlan] = []
-    private let done = DispatchSemaphore(value: 0)
+    /// Guarded by `condition`: written once by the planning thread. (A condition rather than a
+    /// semaphore: ThreadSanitizer sees the hand-over through the mutex.)
+    private var plans: [DuePlan]? = nil
+    private let condition = NSCondition()
 
     init(_ clients: [Client], upTo now: Date, heads: [User], dispatcher: Dispatcher) {
         self.clients = clients
@@ -284,17 +285,22 @@ final class PlansAhead: @unchecked Sendable {
         self.settings = dispatcher.live.current
         DispatchQueue.global().async { [self] in
             // One thread: the writer keeps the other core.
-            plans = clients.map { dispatcher.planDue($0, upTo: now, heads: heads) }
-            done.signal()
+            let made = clients.map { dispatcher.planDue($0, upTo: now, heads: heads) }
+            condition.lock()
+            plans = made
+            condition.broadcast()
+            condition.unlock()
         }
     }
 
     /// The plans, once made, if they were made for exactly `due` at `now`; nil otherwise.
     func plans(for due: [Client], upTo now: Date, heads: [User], dispatcher: Dispatcher) -> [DuePlan]? {
-        done.wait()
-        done.signal()  // a second look (there is none today) would not block
+        condition.lock()
+        while plans == nil { condition.wait() }
+        let made = plans
+        condition.unlock()
         guard now == self.now, due == clients, heads.map(\.id) == self.heads, dispatcher.live.current === settings else { return nil }
-        return plans
+        return made
     }
 }
 

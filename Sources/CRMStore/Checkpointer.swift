@@ -10,7 +10,7 @@ import Synchronization
 /// writer: the commit (and every write queued behind it) waits while pages are copied into the
 /// database file and that file is synced. The scheduler's big passes crossed it every batch. Here
 /// the writer's auto-checkpoint is off; its WAL hook only records the log's length after each
-/// commit and wakes this thread (idle CPU priority) past ``threshold`` frames, which runs a PASSIVE checkpoint: it
+/// commit and wakes this thread (nice 10) past ``threshold`` frames, which runs a PASSIVE checkpoint: it
 /// never blocks the writer or readers, it copies what no reader still needs, and the writer starts
 /// the log over once everything has been copied. Under writes that never pause the log could not
 /// start over, so past ``writerLimit`` frames the writer's hook finishes the copy itself, as
@@ -98,10 +98,13 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     private func loop() {
-        // Below the writer and the event loops: copying pages back can wait for a free core
-        // (past ``writerLimit`` the writer does it itself).
-        var param = sched_param()
-        pthread_setschedparam(pthread_self(), 5 /* SCHED_IDLE */, &param)
+        // Below the writer and the event loops, but not starved: at nice 10 this thread gets
+        // about a tenth of a core both of them keep busy. At idle priority (`SCHED_IDLE`) it got
+        // none during a long burst (loading a million clients), the log reached ``writerLimit``,
+        // and the writer then stopped to copy all of it back, in the middle of the next
+        // scheduler pass. On Linux the nice value is the calling thread's; raising it needs no
+        // privilege.
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
         var conn: OpaquePointer? = nil
         defer {
             if let conn { sqlite3_close_v2(conn) }

@@ -24,8 +24,7 @@ final class Checkpointer: @unchecked Sendable {
     /// writes that never pause (a long catch-up) the log cannot start over behind the background
     /// thread, since the writer always has a newer frame in it. 256 MiB at 4 KiB pages: a
     /// scheduler pass of 100,000 zone changes writes about 150 MB of log, and at 64 MiB the
-    /// writer stopped twice in such a pass to copy pages back (the 100,000-client pass went
-    /// from 2.8 s to 2.1 s at 256 MiB; the catch-up from 34 s to 31 s).
+    /// writer stopped twice in such a pass to copy pages back (docs/performance.md).
     static let writerLimit: Int32 = 65_536
 
     private let path: String

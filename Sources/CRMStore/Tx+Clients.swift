@@ -228,7 +228,7 @@ extension Tx {
         ).run(ms(at), from, reason, ms(now), id)
     }
 
-    /// Whether any client has work due at `now`: the same test as ``dueClients(upTo:limit:)``.
+    /// Whether any client has work due at `now`: the same test as ``dueClients(upTo:after:limit:)``.
     public func anyDue(upTo now: Date) throws -> Bool {
         try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT 1 FROM clients WHERE next_due_at IS NOT NULL AND next_due_at <= ? LIMIT 1"),

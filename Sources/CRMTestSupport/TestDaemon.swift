@@ -119,8 +119,7 @@ public final class TestDaemon: @unchecked Sendable {
         return stderrText
     }
 
-    /// A new connection to the daemon.
-    /// A connection to this crmd whose reads give up after `readTimeout` seconds (scaled by
+    /// A new connection to this crmd whose reads give up after `readTimeout` seconds (scaled by
     /// `CRMD_TEST_SLOWDOWN` under a sanitizer), so a reply or event that never comes fails the
     /// test instead of hanging the suite.
     public func connect(readTimeout: Double = 120) throws -> Connection {

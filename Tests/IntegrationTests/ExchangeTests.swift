@@ -333,6 +333,7 @@ struct ExchangeTests {
             #expect(e["data"]?["owner_login"] == (i % 2 == 0 ? "ivanov" : "sidorov"))
         }
         var seqs = zones.compactMap { $0["seq"]?.intValue }
+        let zoneSeq = Dictionary(uniqueKeysWithValues: zones.map { ($0["data"]?["client_id"]?.intValue ?? 0, $0["seq"]?.intValue ?? 0) })
         // Each manager's reminders, one per client of theirs, in the batch's order, each after
         // the client's own zone change.
         for (k, m) in managers.enumerated() {
@@ -340,8 +341,6 @@ struct ExchangeTests {
             let mine = ids.enumerated().filter { $0.offset % 2 == k }.map(\.element)
             #expect(alerts.map { $0["data"]?["client_id"]?.intValue ?? 0 } == mine)
             #expect(alerts.allSatisfy { $0["topic"] == "alert" && $0["data"]?["kind"] == "zone_yellow" })
-            let zoneSeq = Dictionary(
-                uniqueKeysWithValues: zones.map { ($0["data"]?["client_id"]?.intValue ?? 0, $0["seq"]?.intValue ?? 0) })
             for a in alerts {
                 #expect((a["seq"]?.intValue ?? 0) > (zoneSeq[a["data"]?["client_id"]?.intValue ?? 0] ?? .max))
             }

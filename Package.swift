@@ -18,7 +18,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -44,9 +43,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // crmd's line framing (a NIO decoder with a size cap), apart so the fuzz target links only
-        // it, the protocol and NIOCore, not the whole server.
-        .target(name: "CRMFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        // crmd's line framing (a line buffer with a size cap), apart so the fuzz target links only
+        // it and the protocol, not the whole server.
+        .target(name: "CRMFraming", swiftSettings: strict),
         // libsystemd (Debian's libsystemd-dev): sd_notify, sd_listen_fds_with_names, sd_journal_sendv.
         .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon: socket listener, framing, peer credentials, dispatcher, settings.
@@ -54,8 +53,6 @@ let package = Package(
             name: "CRMServer",
             dependencies: [
                 "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -104,8 +101,6 @@ let package = Package(
             name: "crm-fuzz",
             dependencies: [
                 "CRMFraming", "CRMProtocol",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

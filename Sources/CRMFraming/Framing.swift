@@ -1,52 +1,98 @@
-package import NIOCore
-
 /// A line longer than the limit: the connection gets `-32600` and is closed.
 package struct LineTooLongError: Error {
     package let limit: Int
 }
 
-/// Splits the byte stream into `\n`-terminated lines (a trailing `\r` is dropped), refusing any
-/// line longer than `maxLength` bytes. NIO's own line decoder has no cap, and a peer that never
-/// sends a newline must not be able to grow our memory.
-package struct LineFrameDecoder: ByteToMessageDecoder {
-    package typealias InboundOut = ByteBuffer
-
+/// The bytes read from one connection, cut into `\n`-terminated lines (a trailing `\r` is
+/// dropped), refusing any line longer than `maxLength` bytes, so a peer that never sends a newline
+/// cannot grow crmd's memory past the cap.
+///
+/// One buffer per connection, used by the one thread that reads it: `read` fills the free space
+/// at the end, `nextLine` hands out each complete line in place (no copy), and the consumed front
+/// is reclaimed before the next read.
+package struct LineBuffer: ~Copyable {
     package let maxLength: Int
+    private var storage: UnsafeMutableRawBufferPointer
+    /// The first byte not yet handed out.
+    private var start = 0
+    /// One past the last byte read.
+    private var end = 0
     /// Where the newline search resumes, so a long partial line is not rescanned on every read.
     private var scanned = 0
 
-    package init(maxLength: Int) {
+    package init(maxLength: Int, initialCapacity: Int = 16 * 1024) {
         self.maxLength = maxLength
+        storage = .allocate(byteCount: max(64, initialCapacity), alignment: 8)
     }
 
-    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        let start = view.startIndex + scanned
-        if let nl = view[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            let length = nl - view.startIndex
+    deinit { storage.deallocate() }
+
+    /// Bytes read and not yet handed out as a line.
+    package var pendingBytes: Int { end - start }
+
+    /// Lets `body` read into the free space at the end (at least 4 KiB; the buffer grows, up to
+    /// what one line of the maximum length needs). `body` returns how many bytes it stored, or
+    /// zero or less for none; its value is returned.
+    package mutating func read(_ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        if start == end {
+            start = 0
+            end = 0
             scanned = 0
-            if length > maxLength { throw LineTooLongError(limit: maxLength) }
-            var line = buffer.readSlice(length: length)!
-            buffer.moveReaderIndex(forwardBy: 1)
-            if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
-                line.moveWriterIndex(to: line.writerIndex - 1)
+        } else if start > 0, storage.count - end < 4096 {
+            // Move the partial line to the front.
+            let count = end - start
+            storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: count)
+            scanned -= start
+            start = 0
+            end = count
+        }
+        if storage.count - end < 4096 {
+            // Room for a whole line of the maximum length, its newline, and one read beyond.
+            let wanted = min(max(storage.count * 2, end + 4096), maxLength + 4096 + 1)
+            if wanted > storage.count {
+                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: wanted, alignment: 8)
+                bigger.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: end - start)
+                storage.deallocate()
+                storage = bigger
+                scanned -= start
+                end -= start
+                start = 0
             }
-            context.fireChannelRead(wrapInboundOut(line))
-            return .continue
         }
-        scanned = view.count
-        if view.count > maxLength { throw LineTooLongError(limit: maxLength) }
-        return .needMoreData
+        let n = body(UnsafeMutableRawBufferPointer(rebasing: storage[end...]))
+        if n > 0 { end += n }
+        return n
     }
 
-    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        // A last line without its newline is still a request.
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        if buffer.readableBytes > 0 {
-            let line = buffer.readSlice(length: buffer.readableBytes)!
-            scanned = 0
-            context.fireChannelRead(wrapInboundOut(line))
+    /// The next complete line, without its newline (or `\r\n`), valid until the next `read`;
+    /// `nil` when no complete line is buffered. Throws when the line (complete or not) is longer
+    /// than the limit: the connection ends there, since the rest of its stream cannot be framed.
+    package mutating func nextLine() throws(LineTooLongError) -> UnsafeRawBufferPointer? {
+        let base = UnsafeRawPointer(storage.baseAddress!)
+        var i = max(scanned, start)
+        while i < end, base.load(fromByteOffset: i, as: UInt8.self) != 0x0A { i += 1 }
+        guard i < end else {
+            scanned = end
+            if end - start > maxLength { throw LineTooLongError(limit: maxLength) }
+            return nil
         }
-        return .needMoreData
+        let length = i - start
+        if length > maxLength { throw LineTooLongError(limit: maxLength) }
+        var line = UnsafeRawBufferPointer(start: base + start, count: length)
+        if length > 0, line[length - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
+        start = i + 1
+        scanned = start
+        return line
+    }
+
+    /// At end of input: what is left after the last newline, as a last line (a request without its
+    /// newline is still a request), or `nil` when nothing is left.
+    package mutating func lastLine() throws(LineTooLongError) -> UnsafeRawBufferPointer? {
+        guard end > start else { return nil }
+        if end - start > maxLength { throw LineTooLongError(limit: maxLength) }
+        let line = UnsafeRawBufferPointer(start: UnsafeRawPointer(storage.baseAddress!) + start, count: end - start)
+        start = end
+        scanned = end
+        return line
     }
 }

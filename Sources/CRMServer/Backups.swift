@@ -34,7 +34,7 @@ final class Backups: Sendable {
     let prefix: String
     let suffix = ".tmp"
     private let entries = Locked<[String: Entry]>([:])
-    /// Copies are made one at a time, off the event loops.
+    /// Copies are made one at a time, off the connections' threads.
     let makeQueue = DispatchQueue(label: "crmd.backup")
     let logger: Logger
 

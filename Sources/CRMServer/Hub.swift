@@ -23,6 +23,11 @@ final class Hub: Sendable {
     private let subscriptionCount = Atomic<Int>(0)
     private let nextID = Atomic<Int64>(0)
     let recent = RecentEvents(capacity: 32_768)
+    /// Subscriber pumps that may gather pages at once: one per core. Each subscribing connection
+    /// has a pump thread, and a commit wakes them all; unbounded, a hundred of them scanning the
+    /// window under its lock at once queued the writer's next append behind them (a 100,000-client
+    /// zone pass took 2.1-2.7 s; gated, 1.8-2.1 s).
+    let pumpGate = DispatchSemaphore(value: max(1, ProcessInfo.processInfo.activeProcessorCount))
 
     func add(_ l: any EventListener) { listeners.withLock { $0[ObjectIdentifier(l)] = l } }
     func remove(_ l: any EventListener) { _ = listeners.withLock { $0.removeValue(forKey: ObjectIdentifier(l)) } }

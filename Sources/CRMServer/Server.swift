@@ -1,17 +1,22 @@
-import CRMFraming
+import CRMProtocol
 import CRMStore
+import CSystemd
+import Dispatch
 import Foundation
 public import Logging
-import NIOCore
-import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 
-/// The Unix-socket listener as a Service: it serves until graceful shutdown, then stops
-/// accepting, lets in-flight requests finish and their writes commit, and returns.
+/// The Unix-socket listener as a Service: an accept thread hands each connection to a thread of
+/// its own (``ClientConnection``). On graceful shutdown it stops accepting, ends every
+/// connection's input so in-flight requests finish and their writes commit and are answered, and
+/// returns once the connections have closed.
 public final class RPCServer: Service, Sendable {
-    private let group: MultiThreadedEventLoopGroup
-    private let channel: any Channel
+    private let listenFD: Int32
+    /// Written to wake the accept thread when crmd stops.
+    private let wakePipe: (read: Int32, write: Int32)
+    private let registry: ConnectionRegistry
+    private let accepting = DispatchSemaphore(value: 0)
     private let dispatcher: Dispatcher
     private let logger: Logger
     /// The socket path it listens on.
@@ -26,67 +31,192 @@ public final class RPCServer: Service, Sendable {
         case inherited(fd: Int32)
     }
 
+    /// A connection's thread: its stack is reserved, not used; a request needs a few dozen KiB.
+    static let connectionStackBytes = 2 << 20
+
     /// Binds the socket (or adopts one from systemd) and starts accepting. Settings that shape a
-    /// connection (line cap, idle timeout, connection limit, subscriber queue) are read from the
+    /// connection (line cap, idle timeout, connection limit, stall timeout) are read from the
     /// settings in force when it is accepted, so a reload applies to new connections.
     public init(dispatcher: Dispatcher, listener: Listener = .bind, logger: Logger) throws {
         self.dispatcher = dispatcher
         self.logger = logger
         let settings = dispatcher.settings
         self.socketPath = settings.socketPath
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
-        self.group = group
-        let counter = Atomic<Int>(0)
-        let live = dispatcher.live
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.autoRead, value: true)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let s = live.current.settings
-                    let id = counter.wrappingAdd(1, ordering: .relaxed).newValue
-                    let queue = s.subscriberQueueBytes
-                    try channel.syncOptions?.setOption(
-                        .writeBufferWaterMark, value: .init(low: min(32 * 1024, queue / 2), high: queue))
-                    if s.idleTimeoutSeconds > 0 {
-                        try channel.pipeline.syncOperations.addHandler(
-                            IdleStateHandler(readTimeout: .seconds(Int64(s.idleTimeoutSeconds))))
-                    }
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: s.maxLineBytes)))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(dispatcher: dispatcher, connectionID: id, maxConnections: s.maxConnections))
-                }
-            }
-        do {
-            switch listener {
-            case .inherited(let fd):
-                channel = try bootstrap.withBoundSocket(fd).wait()
-            case .bind:
-                try prepareSocketPath(settings.socketPath)
-                channel = try bootstrap.bind(unixDomainSocketPath: settings.socketPath).wait()
-                chmod(settings.socketPath, mode_t(settings.socketMode))
-            }
-        } catch let e as StartupError {
-            try? group.syncShutdownGracefully()
-            throw e
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw StartupError("cannot listen on \(settings.socketPath): \(error)")
+        switch listener {
+        case .inherited(let fd):
+            listenFD = fd
+        case .bind:
+            try prepareSocketPath(settings.socketPath)
+            listenFD = try bindUnixSocket(settings.socketPath, backlog: 1024)
+            chmod(settings.socketPath, mode_t(settings.socketMode))
+        }
+        // The accept thread waits in poll; a connection that goes away before accept must not
+        // block it.
+        _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
+        var p: [Int32] = [0, 0]
+        guard pipe2(&p, O_CLOEXEC) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(listenFD)
+            throw StartupError("cannot create a pipe for the listener: \(message)")
+        }
+        wakePipe = (p[0], p[1])
+        registry = ConnectionRegistry()
+        let (fd, wake, registry, accepting) = (listenFD, wakePipe.read, registry, accepting)
+        guard
+            startThread(
+                name: "crmd-accept", stackBytes: 1 << 20,
+                {
+                    Self.acceptLoop(fd: fd, wake: wake, dispatcher: dispatcher, registry: registry, logger: logger)
+                    accepting.signal()
+                })
+        else {
+            close(listenFD)
+            close(p[0])
+            close(p[1])
+            throw StartupError("cannot start the listener thread")
         }
     }
 
     public func run() async throws {
-        let channel = self.channel
-        try await withGracefulShutdownHandler {
-            try await channel.closeFuture.get()
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
-        }
+        // Until crmd stops (or this task is cancelled): then the accept thread is woken and ends.
+        try? await gracefulShutdown()
+        var byte: UInt8 = 1
+        _ = write(wakePipe.write, &byte, 1)
+        await Self.background { self.accepting.wait() }
+        close(listenFD)
+        close(wakePipe.read)
+        close(wakePipe.write)
         logger.info("listener closed; finishing in-flight requests")
-        // In-flight writes finish and reply before the connections go.
+        // Input ends on every connection: each answers what it has read, its writes commit, and
+        // it closes. A peer that does not take its replies is cut after a few seconds.
+        registry.endInput()
+        let finished = await Self.background { self.registry.waitUntilEmpty(seconds: 5) }
+        if !finished {
+            registry.cutAll()
+            _ = await Self.background { self.registry.waitUntilEmpty(seconds: 5) }
+        }
         dispatcher.store.waitForPendingWrites()
-        try await Task.sleep(for: .milliseconds(50))
-        try await group.shutdownGracefully()
     }
+
+    /// Runs a blocking wait on a thread outside the cooperative pool.
+    private static func background<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { c in
+            DispatchQueue.global().async { c.resume(returning: body()) }
+        }
+    }
+
+    private static func acceptLoop(fd: Int32, wake: Int32, dispatcher: Dispatcher, registry: ConnectionRegistry, logger: Logger) {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        var nextID = 0
+        while true {
+            fds[0].revents = 0
+            fds[1].revents = 0
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                logger.critical("the listener cannot poll its socket", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                return
+            }
+            if fds[1].revents != 0 { return }
+            let c = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+            if c < 0 {
+                let e = errno
+                if e == EINTR || e == EAGAIN || e == EWOULDBLOCK || e == ECONNABORTED { continue }
+                if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
+                    logger.error("cannot accept a connection", metadata: ["error": "\(String(cString: strerror(e)))"])
+                    usleep(100_000)  // the limit stands until a connection closes
+                    continue
+                }
+                if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return }
+                logger.error("cannot accept a connection", metadata: ["error": "\(String(cString: strerror(e)))"])
+                continue
+            }
+            let settings = dispatcher.live.current.settings
+            nextID += 1
+            let open = dispatcher.stats.connectionOpened()
+            if open > settings.maxConnections {
+                refuse(c, limit: settings.maxConnections)
+                dispatcher.stats.connectionClosed()
+                continue
+            }
+            let connection = ClientConnection(fd: c, id: nextID, dispatcher: dispatcher, settings: settings, server: registry)
+            registry.add(connection)
+            if !startThread(name: "crmd-conn", stackBytes: connectionStackBytes, { connection.run() }) {
+                logger.error("cannot start a thread for a new connection; refusing it")
+                registry.remove(connection)
+                refuse(c, limit: nil)
+                dispatcher.stats.connectionClosed()
+            }
+        }
+    }
+
+    /// Tells a connection over the limit why, and closes it.
+    private static func refuse(_ fd: Int32, limit: Int?) {
+        let err: RPCError
+        if let limit {
+            err = RPCError(
+                code: ErrorCode.unavailable,
+                message: "crmd is at its connection limit (server.max_connections = \(limit)); retry later.",
+                data: ["reason": "too_many_connections", "limit": .int(limit)])
+        } else {
+            err = RPCError(
+                code: ErrorCode.unavailable, message: "crmd cannot start a thread for this connection; retry later.",
+                data: ["reason": "no_thread"])
+        }
+        var line = JSONWriter.bytes(Response.failure(id: .null, error: err))
+        line.append(UInt8(ascii: "\n"))
+        _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        close(fd)
+    }
+}
+
+/// The open connections, so crmd can end them when it stops. A connection's descriptor is closed
+/// here, under the same lock `endInput` and `cutAll` take, so they never touch a reused one.
+final class ConnectionRegistry: Sendable {
+    private let open = Mutex<[ObjectIdentifier: ClientConnection]>([:])
+    private let changed = NSCondition()
+
+    func add(_ c: ClientConnection) { open.withLock { $0[ObjectIdentifier(c)] = c } }
+
+    func remove(_ c: ClientConnection) { _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(c)) } }
+
+    /// A connection is done: its socket is closed and it leaves the registry.
+    func closed(_ c: ClientConnection) {
+        open.withLock { list in
+            list.removeValue(forKey: ObjectIdentifier(c))
+            close(c.fd)
+        }
+        changed.lock()
+        changed.broadcast()
+        changed.unlock()
+    }
+
+    /// Ends every connection's input, as if each peer had half-closed.
+    func endInput() { open.withLock { list in for c in list.values { shutdown(c.fd, Int32(SHUT_RD)) } } }
+
+    /// Cuts every connection both ways (a peer that does not read its replies).
+    func cutAll() { open.withLock { list in for c in list.values { shutdown(c.fd, Int32(SHUT_RDWR)) } } }
+
+    /// Waits until every connection has closed, or `seconds` pass; true if they all closed.
+    func waitUntilEmpty(seconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        changed.lock()
+        defer { changed.unlock() }
+        while !open.withLock({ $0.isEmpty }) {
+            if !changed.wait(until: deadline) { return open.withLock { $0.isEmpty } }
+        }
+        return true
+    }
+}
+
+/// Creates, binds and listens on a Unix stream socket at `path`.
+private func bindUnixSocket(_ path: String, backlog: Int32) throws -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw StartupError("cannot listen on \(path): socket: \(String(cString: strerror(errno)))") }
+    let bound = withUnixAddress(path) { bind(fd, $0, $1) }
+    guard bound == 0, listen(fd, backlog) == 0 else {
+        let message = String(cString: strerror(errno))
+        close(fd)
+        throw StartupError("cannot listen on \(path): \(message)")
+    }
+    return fd
 }

@@ -97,7 +97,7 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     private func loop() {
-        // Below the writer and the event loops, but not starved: at nice 10 this thread gets
+        // Below the writer and the connections' threads, but not starved: at nice 10 this thread gets
         // about a tenth of a core both of them keep busy. At idle priority (`SCHED_IDLE`) it got
         // none during a long burst (loading a million clients), the log reached ``writerLimit``,
         // and the writer then stopped to copy all of it back, in the middle of the next

@@ -3,3 +3,12 @@
 // From Debian's libsystemd-dev.
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+
+// Three glibc calls the listener needs that Glibc's Swift overlay hides behind _GNU_SOURCE:
+// accept4 and pipe2 give descriptors close-on-exec atomically (the delivery command never
+// inherits a client's socket), and thread names show in `top -H` and the journal's stack traces.
+#include <sys/socket.h>
+#include <pthread.h>
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *addr_len, int flags);
+extern int pipe2(int fds[2], int flags);
+extern int pthread_setname_np(pthread_t thread, const char *name);

@@ -1,86 +1,68 @@
 // The libFuzzer target for crmd's bad-input path: bytes go through the real line framing
-// (LineFrameDecoder in a ByteToMessageHandler, fed in chunks the input chooses, ended by the
-// half-close crmd sees at EOF), then every line through JSONParser, Request.decode and a
-// ParamReader, as ConnectionHandler does.
+// (LineBuffer, fed in reads whose size the input chooses, ended by the end of input crmd sees
+// when the peer half-closes), then every line through JSONParser, Request.decode and a
+// ParamReader, as ClientConnection does.
 //
 // Built only by scripts/fuzz.sh (`-c release -sanitize=fuzzer,address -DCRM_FUZZ`); a plain
 // `swift build` gets a stub that says how to run it.
 #if CRM_FUZZ
     import CRMFraming
     import CRMProtocol
-    import NIOCore
-    import NIOEmbedded
 
     /// Line cap for the fuzz run: small, so the over-long path is reached often.
     private let maxLine = 4096
 
-    /// One channel for the whole run (libFuzzer calls the target from one thread). Each input gets
-    /// a new framing handler on it, as each crmd connection does, and leaves it empty: the handler
-    /// is removed, every line read and any error taken before the next input. Building an
-    /// EmbeddedChannel, its event loop and pipeline for every input cost more than most inputs.
-    nonisolated(unsafe) private let channel = EmbeddedChannel()
-
     @_cdecl("LLVMFuzzerTestOneInput")
     public func crmFuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         let bytes = UnsafeRawBufferPointer(start: data, count: size)
-        // The first byte picks the chunk size the stream arrives in (1...256 bytes per read).
+        // The first byte picks how many bytes each read returns (1...256), as a socket may.
         let chunk = Int(bytes.first ?? 0) + 1
-        let framing = ByteToMessageHandler(LineFrameDecoder(maxLength: maxLine))
-        try! channel.pipeline.syncOperations.addHandler(framing)
-        var lines: [ByteBuffer] = []
-        var tooLong = false
-        func collect() {
-            while let line = try? channel.readInbound(as: ByteBuffer.self) { lines.append(line) }
-        }
-        /// Runs one step of the stream; an over-long line ends it, as it ends a connection.
-        func step(_ body: () throws -> Void) {
-            do {
-                try body()
-            } catch is LineTooLongError {
-                tooLong = true
-            } catch {
-                fatalError("unexpected framing error: \(error)")
-            }
-            collect()
-        }
+        var buffer = LineBuffer(maxLength: maxLine, initialCapacity: 64)
         var offset = bytes.isEmpty ? 0 : 1
-        while offset < bytes.count, !tooLong {
-            let end = min(bytes.count, offset + chunk)
-            var buf = channel.allocator.buffer(capacity: end - offset)
-            buf.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-            offset = end
-            step { try channel.writeInbound(buf) }
-        }
-        if !tooLong {
-            // crmd allows half-closure: EOF reaches the framing as `inputClosed`, and a last
-            // line without its newline is still a request.
-            step {
-                channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-                try channel.throwIfErrorCaught()
+        /// Takes every complete line; false once an over-long line ends the stream.
+        func takeLines(last: Bool) -> Bool {
+            do throws(LineTooLongError) {
+                while let line = try buffer.nextLine() { check(line) }
+                if last, let line = try buffer.lastLine() { check(line) }
+                return true
+            } catch {
+                precondition(error.limit == maxLine)
+                return false
             }
         }
-        let removed = channel.pipeline.syncOperations.removeHandler(framing)
-        channel.embeddedEventLoop.run()
-        try! removed.wait()
-        precondition((try? channel.readInbound(as: ByteBuffer.self)) == nil, "bytes left over for the next input")
-        for line in lines {
-            // Framing invariants: no newline inside a line, never over the cap.
-            precondition(line.readableBytes <= maxLine, "line over the cap came through")
-            precondition(!line.readableBytesView.contains(UInt8(ascii: "\n")), "a line holds a newline")
-            handle(line)
+        while offset < bytes.count {
+            let n = buffer.read { space in
+                let n = min(chunk, space.count, bytes.count - offset)
+                space.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+                return n
+            }
+            precondition(n > 0, "no room to read into")
+            offset += n
+            guard takeLines(last: false) else { return 0 }
+            // Framing invariant: what waits for its newline is never over the cap.
+            precondition(buffer.pendingBytes <= maxLine, "buffered past the cap")
         }
+        _ = takeLines(last: true)
+        precondition(buffer.pendingBytes == 0, "bytes left over at the end of input")
         return 0
     }
 
-    private func handle(_ line: ByteBuffer) {
-        let parsed: JSON? = line.withUnsafeReadableBytes { raw in
+    /// Framing invariants, then what crmd does with the line.
+    private func check(_ line: UnsafeRawBufferPointer) {
+        precondition(line.count <= maxLine, "line over the cap came through")
+        precondition(!line.contains(UInt8(ascii: "\n")), "a line holds a newline")
+        handle(line)
+    }
+
+    private func handle(_ raw: UnsafeRawBufferPointer) {
+        let parsed: JSON? = {
             do throws(JSONParseError) {
                 return try JSONParser.parse(buffer: raw)
             } catch {
                 precondition(error.offset >= 0 && error.offset <= raw.count, "parse error offset out of range")
                 return nil
             }
-        }
+        }()
         guard let parsed else { return }
         // What crmd writes back must parse again to the same value.
         let written = JSONWriter.bytes(parsed)

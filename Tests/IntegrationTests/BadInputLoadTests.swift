@@ -216,11 +216,13 @@ struct LoadTests {
         }
     }
 
-    @Test("server.idle_timeout closes an idle connection with a notice; a busy one stays")
+    @Test("server.idle_timeout closes an idle connection with a notice; a busy one and a silent subscriber stay")
     func idleTimeout() throws {
         try withDaemon(environment: ["CRMD_SERVER_IDLE_TIMEOUT": "PT1S"]) { d in
             let idle = try d.connect()
             let busy = try d.connect()
+            let subscriber = try d.connect()
+            _ = try subscriber.call("subscribe", ["topics": ["client.created"]])
             #expect(try idle.call("server.ping")["pong"] == .bool(true))
             let t0 = Date()
             while Date().timeIntervalSince(t0) < 2.5 {
@@ -232,6 +234,11 @@ struct LoadTests {
             #expect(note?["params"]?["reason"] == "idle_timeout")
             #expect(try idle.readLine() == nil)
             #expect(try busy.call("server.ping")["pong"] == .bool(true))
+            // The subscriber sent nothing for 2.5 s and still gets its events.
+            _ = try busy.call("client.create", ["name": "Idle check"])
+            let event = try subscriber.readJSON()
+            #expect(event?["method"] == "event" && event?["params"]?["topic"] == "client.created")
+            #expect(try subscriber.call("server.ping")["pong"] == .bool(true))
         }
     }
 }

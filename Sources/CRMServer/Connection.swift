@@ -1,0 +1,596 @@
+import CRMCore
+import CRMFraming
+import CRMProtocol
+import CRMStore
+import CRMSync
+import CSystemd
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// One client connection, served by a thread of its own that blocks in `read` (see
+/// docs/architecture.md, "Connections").
+///
+/// Lines are handled strictly in order on that thread. A read is answered at once; a write is
+/// queued for group commit and the thread waits for its reply before it takes the next line, so a
+/// pipelining client sees its own writes in order. Replies are written with blocking sends: a peer
+/// that stops reading them stops crmd reading its requests, and its backlog stays in the kernel and
+/// in its own process, never in crmd. A peer that takes nothing for `subscriptions.stall_timeout`
+/// is cut.
+///
+/// A connection that subscribes gets a second thread, the pump, that sends events after each
+/// subscription's cursor when the hub says there are new ones. Both threads write whole lines under
+/// one lock, so lines never interleave.
+final class ClientConnection: EventListener, @unchecked Sendable {
+    let fd: Int32
+    let id: Int
+    private let dispatcher: Dispatcher
+    private let settings: Settings
+    private let server: ConnectionRegistry
+
+    // The reader thread's own state.
+    private var session: Session?
+    /// Replies not yet sent.
+    private var out: [UInt8] = []
+    /// Subscriptions made by the line being handled: live once its reply is sent, so no event
+    /// reaches the peer before the subscription's id does.
+    private var pendingSubscriptions: [Subscription] = []
+    private var pumpStarted = false
+    /// The reader's reply slot: a handler answers here, at once (a read) or from the commit
+    /// thread (a write).
+    private let replySlot = ReplySlot()
+
+    // Shared between the reader and the pump.
+    private let writeLock = Mutex<Void>(())
+    private let subscriptions = Mutex<[Subscription]>([])
+    private let stopping = Atomic<Bool>(false)
+    private let pumpWake = DispatchSemaphore(value: 0)
+    private let pumpWakePending = Atomic<Bool>(false)
+    private let pumpDone = DispatchSemaphore(value: 0)
+    /// The socket's send buffer in bytes (as the kernel counts it).
+    private let sendBuffer = Atomic<Int>(212_992)
+
+    private static let pageSize = 256
+    /// Events held in memory looked at per subscription and pump (most are other managers').
+    private static let scanSize = 4_096
+    /// Replies gathered before they are sent even though more lines wait.
+    private static let flushBytes = 64 * 1024
+
+    init(fd: Int32, id: Int, dispatcher: Dispatcher, settings: Settings, server: ConnectionRegistry) {
+        self.fd = fd
+        self.id = id
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.server = server
+    }
+
+    // MARK: the reader thread
+
+    /// Serves the connection until the peer closes it, it breaks, or crmd stops; then closes it.
+    func run() {
+        defer { finish() }
+        guard let cred = peerCredentials(fd) else {
+            dispatcher.logger.warning("cannot read peer credentials; closing", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            return
+        }
+        let session = Session(id: id, uid: cred.uid, pid: cred.pid)
+        self.session = session
+        dispatcher.logger.debug("connection", metadata: ["uid": "\(cred.uid)", "pid": "\(cred.pid)"])
+        setTimeout(SO_SNDTIMEO, seconds: settings.subscriberStallSeconds)
+        // What may wait unread for this peer: the kernel's send buffer, sized from
+        // subscriptions.max_queue_bytes (the kernel caps it at net.core.wmem_max, and doubles it).
+        var size = Int32(clamping: settings.subscriberQueueBytes)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0 { sendBuffer.store(Int(size), ordering: .relaxed) }
+        if settings.idleTimeoutSeconds > 0 { setTimeout(SO_RCVTIMEO, seconds: settings.idleTimeoutSeconds) }
+
+        var buffer = LineBuffer(maxLength: settings.maxLineBytes)
+        while true {
+            do throws(LineTooLongError) {
+                while let line = try buffer.nextLine() {
+                    guard handle(line: line, session: session) else { return }
+                    if out.count >= Self.flushBytes, !flush() { return }
+                }
+            } catch {
+                refuseLongLine(limit: error.limit)
+                return
+            }
+            guard flush() else { return }
+            let fd = self.fd
+            let n = buffer.read { space in Glibc.read(fd, space.baseAddress, space.count) }
+            if n > 0 { continue }
+            if n == 0 {
+                // The peer sent all it will send (shutdown(SHUT_WR), `socat -`), or crmd is
+                // stopping: a last line without its newline is still a request; answer, then close.
+                do throws(LineTooLongError) {
+                    if let last = try buffer.lastLine(), handle(line: last, session: session) { _ = flush() }
+                } catch {
+                    refuseLongLine(limit: error.limit)
+                }
+                return
+            }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK {
+                // Nothing read for server.idle_timeout.
+                if subscriptions.withLock({ $0.isEmpty }) {
+                    let note = Response.notification(
+                        method: "server.closing",
+                        params: ["reason": "idle_timeout", "message": "Closed after the idle timeout (server.idle_timeout)."])
+                    append(note)
+                    _ = flush()
+                    return
+                }
+                continue
+            }
+            if e != ECONNRESET { dispatcher.logger.debug("connection error", metadata: ["error": "\(String(cString: strerror(e)))"]) }
+            return
+        }
+    }
+
+    /// Stops the pump, leaves the registry and closes the socket. Only the reader closes it, and
+    /// only after the pump has stopped, so no thread ever touches a reused descriptor.
+    private func finish() {
+        stopping.store(true, ordering: .releasing)
+        if pumpStarted {
+            // Unblocks a pump stuck in a send, then waits for it.
+            shutdown(fd, Int32(SHUT_RDWR))
+            pumpWake.signal()
+            pumpDone.wait()
+            dispatcher.hub.remove(self)
+        }
+        let open = subscriptions.withLock { list in
+            defer { list.removeAll() }
+            return list.count
+        }
+        if open > 0 { dispatcher.hub.subscriptionClosed(open) }
+        if let session { dispatcher.connectionClosed(session) }
+        dispatcher.stats.connectionClosed()
+        server.closed(self)
+    }
+
+    private func setTimeout(_ option: Int32, seconds: Int) {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// A line over the limit: answered in its turn, after the requests before it. Our side of the
+    /// connection is closed, so the reply is not lost to a reset while the peer is still sending;
+    /// the peer's close (or five seconds) ends it.
+    private func refuseLongLine(limit: Int) {
+        let err = RPCError(
+            code: ErrorCode.invalidRequest,
+            message: "Line longer than \(limit) bytes (protocol.max_line_bytes); the connection is closed.",
+            data: ["reason": "line_too_long", "limit": .int(limit)])
+        append(Response.failure(id: .null, error: err))
+        guard flush() else { return }
+        shutdown(fd, Int32(SHUT_WR))
+        setTimeout(SO_RCVTIMEO, seconds: 1)
+        let deadline = ContinuousClock.now + .seconds(5)
+        var sink = [UInt8](repeating: 0, count: 16 * 1024)
+        while ContinuousClock.now < deadline {
+            let n = Glibc.read(fd, &sink, sink.count)
+            if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) { break }
+        }
+    }
+
+    /// Handles one line: one request, or a batch. Returns false when the connection must close.
+    private func handle(line: UnsafeRawBufferPointer, session: Session) -> Bool {
+        if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
+        let parsed: JSON
+        do throws(JSONParseError) {
+            parsed = try JSONParser.parse(buffer: line)
+        } catch {
+            let err = RPCError(
+                code: ErrorCode.parseError,
+                message: "Parse error: \(error.message) at byte \(error.offset). Send one JSON-RPC object per line.",
+                data: ["reason": "parse_error", "offset": .int(error.offset)])
+            append(Response.failure(id: .null, error: err))
+            return true
+        }
+        if case .array(let items) = parsed {
+            if items.isEmpty {
+                append(
+                    Response.failure(
+                        id: .null, error: RPCError(code: ErrorCode.invalidRequest, message: "An empty batch is not a request.")))
+                return true
+            }
+            var replies: [JSON] = []
+            for item in items {
+                if let reply = answer(item, session: session) { replies.append(reply) }
+            }
+            if !replies.isEmpty { append(.array(replies)) }
+        } else if let reply = answer(parsed, session: session) {
+            append(reply)
+        }
+        return activatePendingSubscriptions()
+    }
+
+    /// The reply to one request (nil for a notification), once its handler has answered.
+    private func answer(_ item: JSON, session: Session) -> JSON? {
+        let request: Request
+        switch Request.decode(item) {
+        case .failure(let f): return Response.failure(id: f.id, error: f.error)
+        case .success(let r): request = r
+        }
+        let result: Result<JSON, RPCError>
+        if request.method == "subscribe" || request.method == "unsubscribe" {
+            result = subscriptionRequest(request, session: session)
+        } else {
+            let slot = replySlot
+            dispatcher.handle(request, session: session) { slot.put($0) }
+            if let now = slot.takeIfReady() {
+                result = now
+            } else {
+                // A write waits for its commit: what is already answered goes out meanwhile.
+                _ = flush()
+                result = slot.take()
+            }
+        }
+        guard let id = request.id else { return nil }
+        switch result {
+        case .success(let json): return Response.success(id: id, result: json)
+        case .failure(let e): return Response.failure(id: id, error: e)
+        }
+    }
+
+    private func append(_ value: JSON) {
+        JSONWriter.write(value, into: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// Sends the replies gathered so far. False when the peer is gone or took nothing for the
+    /// stall timeout.
+    private func flush() -> Bool {
+        guard !out.isEmpty else { return true }
+        let ok = send(out)
+        out.removeAll(keepingCapacity: out.capacity <= 1 << 20)
+        if !ok, errno == EAGAIN || errno == EWOULDBLOCK {
+            dispatcher.logger.warning(
+                "closing a connection that did not read its replies",
+                metadata: ["stall_timeout_s": "\(settings.subscriberStallSeconds)"])
+        }
+        return ok
+    }
+
+    /// Writes whole lines under the write lock; a send that moves nothing for the stall timeout
+    /// fails with EAGAIN.
+    private func send(_ bytes: [UInt8]) -> Bool {
+        writeLock.withLock { _ in
+            bytes.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = Glibc.send(fd, raw.baseAddress! + off, raw.count - off, Int32(MSG_NOSIGNAL))
+                    if n > 0 {
+                        off += n
+                    } else if n < 0, errno == EINTR {
+                        continue
+                    } else {
+                        return false
+                    }
+                }
+                return true
+            }
+        }
+    }
+
+    // MARK: subscriptions
+
+    /// `subscribe` and `unsubscribe` live here: a subscription belongs to its connection.
+    private func subscriptionRequest(_ request: Request, session: Session) -> Result<JSON, RPCError> {
+        guard dispatcher.actor(for: session) != nil else { return .failure(dispatcher.notAUser(session)) }
+        dispatcher.stats.request()
+        do {
+            if request.method == "unsubscribe" {
+                var r = ParamReader(request.params)
+                let id = r.int("subscription")
+                try r.finish()
+                if let i = pendingSubscriptions.firstIndex(where: { $0.id == id }) {
+                    pendingSubscriptions.remove(at: i)
+                } else {
+                    let found = subscriptions.withLock { list in
+                        guard let i = list.firstIndex(where: { $0.id == id }) else { return false }
+                        list.remove(at: i)
+                        return true
+                    }
+                    guard found else {
+                        throw DomainError(.notFound, "This connection has no subscription \(id).", details: [("subscription", .int(id))])
+                    }
+                }
+                dispatcher.hub.subscriptionClosed()
+                return .success(.object(JSONObject()))
+            }
+            let (topics, since) = try dispatcher.decodeSubscribe(request.params)
+            let last = try dispatcher.store.read { try $0.lastSeq() }
+            let id = dispatcher.hub.newSubscriptionID()
+            pendingSubscriptions.append(Subscription(id: id, topics: topics, cursor: min(since ?? last, last)))
+            dispatcher.hub.subscriptionOpened()
+            return .success(["subscription": .int(id), "seq": .int(last)])
+        } catch let e as RPCError {
+            return .failure(e)
+        } catch let e as DomainError {
+            return .failure(e.rpc)
+        } catch {
+            return .failure(RPCError(code: ErrorCode.internalError, message: "Could not read the event log: \(error)"))
+        }
+    }
+
+    /// After a line's replies: its new subscriptions go live, the pump starts with the first, and
+    /// a replay (when `since` is behind) begins. False if the pump thread cannot be started.
+    private func activatePendingSubscriptions() -> Bool {
+        guard !pendingSubscriptions.isEmpty else { return true }
+        guard flush() else { return false }
+        let added = pendingSubscriptions
+        pendingSubscriptions.removeAll()
+        subscriptions.withLock { $0.append(contentsOf: added) }
+        if !pumpStarted {
+            pumpStarted = true
+            dispatcher.hub.add(self)
+            let started = startThread(name: "crmd-events", stackBytes: 1 << 20) { [self] in
+                pumpLoop()
+                pumpDone.signal()
+            }
+            if !started {
+                pumpStarted = false
+                dispatcher.hub.remove(self)
+                dispatcher.logger.error("cannot start a thread for a subscriber; closing its connection")
+                return false
+            }
+        }
+        eventsRecorded()
+        return true
+    }
+
+    /// From the hub, after a commit that recorded events: wakes the pump, at most once per round.
+    func eventsRecorded() {
+        guard !pumpWakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        pumpWake.signal()
+    }
+
+    private func pumpLoop() {
+        while true {
+            pumpWake.wait()
+            if stopping.load(ordering: .acquiring) { return }
+            pumpWakePending.store(false, ordering: .releasing)
+            guard pump() else { return }
+        }
+    }
+
+    /// Sends every event after each subscription's cursor that it wants and may see, a page at a
+    /// time. A subscriber that takes nothing for the stall timeout gets a final notice if there is
+    /// room for it and is closed; it can resume with `since`. False once the connection is done.
+    private func pump() -> Bool {
+        guard let session else { return false }
+        while !stopping.load(ordering: .acquiring) {
+            guard let actor = dispatcher.actor(for: session) else {
+                dropSubscriber(reason: "not_a_user", message: "This connection's user is no longer active.")
+                return false
+            }
+            var subs = subscriptions.withLock { $0 }
+            if subs.isEmpty { return true }
+            // Pages are gathered by at most one pump per core at a time; sending is outside the
+            // gate, so a stalled subscriber holds nobody up.
+            dispatcher.hub.pumpGate.wait()
+            var lines: [UInt8] = []
+            /// Where each event's line ends in `lines`, and whose it is.
+            var marks: [(end: Int, sub: Int, seq: Int64)] = []
+            var more = false
+            for i in subs.indices {
+                let sub = subs[i]
+                // Visibility first: for a manager it is two integer compares that drop most events.
+                let wanted = { [dispatcher] (k: EventKey) in dispatcher.visible(k, to: actor) && k.topic & sub.topics != 0 }
+                // Live: from the events held in memory. Behind them (a replay, a slow reader):
+                // from the store.
+                let page: (events: [StoredEvent], cursor: Int64, more: Bool)
+                if let held = dispatcher.hub.recent.scan(after: sub.cursor, maxScan: Self.scanSize, maxMatch: Self.pageSize, wanted) {
+                    page = held
+                } else {
+                    let narrow = actor.role == .manager ? actor.userID : nil
+                    guard
+                        let events = try? dispatcher.store.read({ tx in
+                            if let me = narrow { return try tx.events(after: sub.cursor, visibleTo: me, limit: Self.pageSize) }
+                            return try tx.events(after: sub.cursor, limit: Self.pageSize)
+                        })
+                    else { continue }
+                    // A page may end early on the filtered query; the cursor still moves to what was read.
+                    page = (events.filter { wanted(EventKey($0)) }, events.last?.seq ?? sub.cursor, events.count == Self.pageSize)
+                }
+                for e in page.events {
+                    lines += Dispatcher.notificationLine(e, subscription: sub.id)
+                    marks.append((lines.count, i, e.seq))
+                }
+                subs[i].cursor = page.cursor
+                if page.more { more = true }
+            }
+            dispatcher.hub.pumpGate.signal()
+            let (outcome, sent) = lines.isEmpty ? (.sent, 0) : sendEvents(lines, lineEnds: marks.map(\.end))
+            if outcome != .sent {
+                // The cursors of a page cut short move to the last event sent.
+                var reached: [Int: Int64] = [:]
+                for m in marks where m.end <= sent { reached[m.sub] = m.seq }
+                subscriptions.withLock { list in
+                    for (i, seq) in reached {
+                        if let j = list.firstIndex(where: { $0.id == subs[i].id }) { list[j].cursor = seq }
+                    }
+                }
+            }
+            switch outcome {
+            case .sent: break
+            case .stalled:
+                dropSubscriber(
+                    reason: "too_slow",
+                    message:
+                        "This subscriber did not read its events for \(settings.subscriberStallSeconds) s; resume with subscribe since=<last seq seen>."
+                )
+                return false
+            case .gone:
+                shutdown(fd, Int32(SHUT_RDWR))  // the reader ends too
+                return false
+            }
+            // Cursors move only once their events are sent; a subscription removed meanwhile stays removed.
+            subscriptions.withLock { list in
+                for s in subs {
+                    if let j = list.firstIndex(where: { $0.id == s.id }) { list[j].cursor = s.cursor }
+                }
+            }
+            if !more { return true }
+        }
+        return false
+    }
+
+    private enum EventsSent { case sent, stalled, gone }
+
+    /// Sends event lines, whole lines at a time, without ever filling more than half the socket's
+    /// send buffer, so a subscriber that stops reading still has room for the notice that closes
+    /// it. Waits for the peer to read; `.stalled` when it takes nothing for the stall timeout.
+    /// Returns the outcome and how many bytes (whole lines) were sent.
+    private func sendEvents(_ bytes: [UInt8], lineEnds: [Int]) -> (EventsSent, Int) {
+        let half = sendBuffer.load(ordering: .relaxed) / 2
+        let stall = Duration.seconds(settings.subscriberStallSeconds)
+        return writeLock.withLock { _ in
+            bytes.withUnsafeBytes { raw in
+                var off = 0
+                var line = 0  // the first line not wholly sent
+                var progressAt = ContinuousClock.now
+                while off < raw.count {
+                    var queued: Int32 = 0
+                    let room = ioctl(fd, UInt(TIOCOUTQ), &queued) == 0 ? half - Int(queued) : 4096
+                    // The whole lines that fit; a line longer than half the buffer goes alone once
+                    // the buffer is empty (with a blocking send, bounded by the stall timeout).
+                    var end = line
+                    while end < lineEnds.count, lineEnds[end] - off <= room { end += 1 }
+                    let alone = end == line && queued == 0
+                    if end > line || alone {
+                        let upTo = alone ? lineEnds[line] : lineEnds[end - 1]
+                        while off < upTo {
+                            let flags = alone ? Int32(MSG_NOSIGNAL) : Int32(MSG_NOSIGNAL | MSG_DONTWAIT)
+                            let n = Glibc.send(fd, raw.baseAddress! + off, upTo - off, flags)
+                            if n > 0 {
+                                off += n
+                            } else if n < 0, errno == EINTR {
+                                continue
+                            } else if n < 0, errno == EAGAIN || errno == EWOULDBLOCK, !alone {
+                                usleep(1000)  // room by our count, not yet by the kernel's: rare and brief
+                            } else {
+                                let stalled = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                                return (stalled ? .stalled : .gone, lineEnds.last(where: { $0 <= off }) ?? 0)
+                            }
+                        }
+                        line = alone ? line + 1 : end
+                        progressAt = .now
+                        continue
+                    }
+                    let sent = line > 0 ? lineEnds[line - 1] : 0
+                    if ContinuousClock.now - progressAt >= stall { return (.stalled, sent) }
+                    if stopping.load(ordering: .acquiring) { return (.gone, sent) }
+                    // Writable again once the peer has read the buffer down to a quarter; checked
+                    // at least every 100 ms, since replies share the buffer.
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    if poll(&p, 1, 100) < 0, errno != EINTR { return (.gone, sent) }
+                    if p.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return (.gone, sent) }
+                }
+                return (.sent, off)
+            }
+        }
+    }
+
+    /// Closes a subscriber that cannot be served: one notice if the socket takes it, then the
+    /// connection is cut (the reader sees the end of input and closes it).
+    private func dropSubscriber(reason: String, message: String) {
+        let last = subscriptions.withLock { $0.map(\.cursor).min() ?? 0 }
+        dispatcher.logger.warning(
+            "closing a subscriber",
+            metadata: ["reason": "\(reason)", "subscriptions": "\(subscriptions.withLock { $0.count })", "last_seq_sent": "\(last)"])
+        let note = Response.notification(
+            method: "subscription.closed", params: ["reason": .string(reason), "message": .string(message), "last_seq_sent": .int(last)])
+        var line = JSONWriter.bytes(note)
+        line.append(UInt8(ascii: "\n"))
+        writeLock.withLock { _ in
+            _ = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        }
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+}
+
+/// Where a handler's answer waits for the reader thread: set once per request, from the reader
+/// itself (a read) or from the commit thread (a write).
+private final class ReplySlot: @unchecked Sendable {
+    private let value = Mutex<Result<JSON, RPCError>?>(nil)
+    private let ready = DispatchSemaphore(value: 0)
+
+    func put(_ result: Result<JSON, RPCError>) {
+        value.withLock { $0 = result }
+        ready.signal()
+    }
+
+    /// The answer if the handler already gave it (the semaphore is then taken too).
+    func takeIfReady() -> Result<JSON, RPCError>? {
+        guard
+            let r = value.withLock({ v -> Result<JSON, RPCError>? in
+                defer { v = nil }; return v
+            })
+        else { return nil }
+        ready.wait()
+        return r
+    }
+
+    /// Waits for the answer.
+    func take() -> Result<JSON, RPCError> {
+        ready.wait()
+        return value.withLock { v in
+            defer { v = nil }
+            return v!
+        }
+    }
+}
+
+/// The uid and pid of the process at the other end of a Unix socket, from the kernel.
+struct PeerCredentials: Sendable {
+    var pid: Int32
+    var uid: UInt32
+    var gid: UInt32
+}
+
+/// `SO_PEERCRED`: `struct ucred` (pid, uid, gid) is hidden behind _GNU_SOURCE in Glibc's Swift
+/// overlay; PeerCredentials has the same layout.
+func peerCredentials(_ fd: Int32) -> PeerCredentials? {
+    let soPeerCred: Int32 = 17
+    var cred = PeerCredentials(pid: 0, uid: 0, gid: 0)
+    var len = socklen_t(MemoryLayout<PeerCredentials>.size)
+    guard getsockopt(fd, SOL_SOCKET, soPeerCred, &cred, &len) == 0 else { return nil }
+    return cred
+}
+
+/// Starts a detached thread with its own stack size and name; false if the system refuses one.
+func startThread(name: String, stackBytes: Int, _ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box {
+        let name: String
+        let body: @Sendable () -> Void
+        init(name: String, body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
+        }
+    }
+    var attr = pthread_attr_t()
+    pthread_attr_init(&attr)
+    defer { pthread_attr_destroy(&attr) }
+    pthread_attr_setstacksize(&attr, stackBytes)
+    pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
+    let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(
+        &thread, &attr,
+        { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            pthread_setname_np(pthread_self(), String(box.name.prefix(15)))
+            box.body()
+            return nil
+        }, box)
+    if rc != 0 {
+        Unmanaged<Box>.fromOpaque(box).release()
+        return false
+    }
+    return true
+}

@@ -42,8 +42,8 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     private let replySlot = ReplySlot()
 
     // Shared between the reader and the pump.
-    private let writeLock = Mutex<Void>(())
-    private let subscriptions = Mutex<[Subscription]>([])
+    private let writeLock = Locked<Void>(())
+    private let subscriptions = Locked<[Subscription]>([])
     private let stopping = Atomic<Bool>(false)
     private let pumpWake = DispatchSemaphore(value: 0)
     private let pumpWakePending = Atomic<Bool>(false)
@@ -517,7 +517,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
 /// Where a handler's answer waits for the reader thread: set once per request, from the reader
 /// itself (a read) or from the commit thread (a write).
 private final class ReplySlot: @unchecked Sendable {
-    private let value = Mutex<Result<JSON, RPCError>?>(nil)
+    private let value = Locked<Result<JSON, RPCError>?>(nil)
     private let ready = DispatchSemaphore(value: 0)
 
     func put(_ result: Result<JSON, RPCError>) {

@@ -1,11 +1,11 @@
 import CRMProtocol
 import CRMStore
+import CRMSync
 import CSystemd
 import Dispatch
 import Foundation
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// The Unix-socket listener as a Service: an accept thread hands each connection to a thread of
 /// its own (``ClientConnection``). On graceful shutdown it stops accepting, ends every
@@ -172,7 +172,7 @@ public final class RPCServer: Service, Sendable {
 /// The open connections, so crmd can end them when it stops. A connection's descriptor is closed
 /// here, under the same lock `endInput` and `cutAll` take, so they never touch a reused one.
 final class ConnectionRegistry: Sendable {
-    private let open = Mutex<[ObjectIdentifier: ClientConnection]>([:])
+    private let open = Locked<[ObjectIdentifier: ClientConnection]>([:])
     private let changed = NSCondition()
 
     func add(_ c: ClientConnection) { open.withLock { $0[ObjectIdentifier(c)] = c } }

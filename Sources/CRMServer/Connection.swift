@@ -406,15 +406,16 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             }
             dispatcher.hub.pumpGate.signal()
             let (outcome, sent) = lines.isEmpty ? (.sent, 0) : sendEvents(lines, lineEnds: marks.map(\.end))
-            if outcome != .sent {
-                // The cursors of a page cut short move to the last event sent.
-                var reached: [Int: Int64] = [:]
-                for m in marks where m.end <= sent { reached[m.sub] = m.seq }
-                subscriptions.withLock { list in
-                    for (i, seq) in reached {
-                        if let j = list.firstIndex(where: { $0.id == subs[i].id }) { list[j].cursor = seq }
-                    }
-                }
+            // Cursors move only once their events are sent: all of them, or, for a page cut
+            // short, to the last event sent. A subscription removed meanwhile stays removed.
+            var cursors: [Int64: Int64] = [:]
+            if outcome == .sent {
+                for s in subs { cursors[s.id] = s.cursor }
+            } else {
+                for m in marks where m.end <= sent { cursors[subs[m.sub].id] = m.seq }
+            }
+            subscriptions.withLock { list in
+                for j in list.indices { if let c = cursors[list[j].id] { list[j].cursor = c } }
             }
             switch outcome {
             case .sent: break
@@ -428,12 +429,6 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             case .gone:
                 shutdown(fd, Int32(SHUT_RDWR))  // the reader ends too
                 return false
-            }
-            // Cursors move only once their events are sent; a subscription removed meanwhile stays removed.
-            subscriptions.withLock { list in
-                for s in subs {
-                    if let j = list.firstIndex(where: { $0.id == s.id }) { list[j].cursor = s.cursor }
-                }
             }
             if !more { return true }
         }
@@ -505,11 +500,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             metadata: ["reason": "\(reason)", "subscriptions": "\(subscriptions.withLock { $0.count })", "last_seq_sent": "\(last)"])
         let note = Response.notification(
             method: "subscription.closed", params: ["reason": .string(reason), "message": .string(message), "last_seq_sent": .int(last)])
-        var line = JSONWriter.bytes(note)
-        line.append(UInt8(ascii: "\n"))
-        writeLock.withLock { _ in
-            _ = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        }
+        writeLock.withLock { _ in sendLineNow(note, to: fd) }
         shutdown(fd, Int32(SHUT_RDWR))
     }
 }
@@ -544,6 +535,14 @@ private final class ReplySlot: @unchecked Sendable {
             return v!
         }
     }
+}
+
+/// Sends `value` as one line if the socket has room for it now, never waiting: a last word to a
+/// peer crmd is about to close (over the connection limit, a stalled subscriber).
+func sendLineNow(_ value: JSON, to fd: Int32) {
+    var line = JSONWriter.bytes(value)
+    line.append(UInt8(ascii: "\n"))
+    _ = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
 }
 
 /// The uid and pid of the process at the other end of a Unix socket, from the kernel.

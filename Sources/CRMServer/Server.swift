@@ -162,9 +162,7 @@ public final class RPCServer: Service, Sendable {
                 code: ErrorCode.unavailable, message: "crmd cannot start a thread for this connection; retry later.",
                 data: ["reason": "no_thread"])
         }
-        var line = JSONWriter.bytes(Response.failure(id: .null, error: err))
-        line.append(UInt8(ascii: "\n"))
-        _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        sendLineNow(Response.failure(id: .null, error: err), to: fd)
         close(fd)
     }
 }

@@ -34,7 +34,9 @@ public final class RPCServer: Service, Sendable {
     /// A connection's thread: its stack is reserved, not used; a request needs a few dozen KiB.
     static let connectionStackBytes = 2 << 20
 
-    /// Binds the socket (or adopts one from systemd) and starts accepting. Settings that shape a
+    /// Binds the socket (or adopts one from systemd); accepting starts in ``run()``, once the
+    /// service group has trapped SIGTERM: a connection served before that could see crmd die of a
+    /// SIGTERM meant to stop it gracefully. Until then connections wait in the backlog. Settings that shape a
     /// connection (line cap, idle timeout, connection limit, stall timeout) are read from the
     /// settings in force when it is accepted, so a reload applies to new connections.
     public init(dispatcher: Dispatcher, listener: Listener = .bind, logger: Logger) throws {
@@ -61,7 +63,10 @@ public final class RPCServer: Service, Sendable {
         }
         wakePipe = (p[0], p[1])
         registry = ConnectionRegistry()
-        let (fd, wake, registry, accepting) = (listenFD, wakePipe.read, registry, accepting)
+    }
+
+    public func run() async throws {
+        let (fd, wake, registry, accepting, dispatcher, logger) = (listenFD, wakePipe.read, registry, accepting, dispatcher, logger)
         guard
             startThread(
                 name: "crmd-accept", stackBytes: 1 << 20,
@@ -71,13 +76,10 @@ public final class RPCServer: Service, Sendable {
                 })
         else {
             close(listenFD)
-            close(p[0])
-            close(p[1])
+            close(wakePipe.read)
+            close(wakePipe.write)
             throw StartupError("cannot start the listener thread")
         }
-    }
-
-    public func run() async throws {
         // Until crmd stops (or this task is cancelled): then the accept thread is woken and ends.
         try? await gracefulShutdown()
         var byte: UInt8 = 1

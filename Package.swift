@@ -106,7 +106,11 @@ let package = Package(
         ),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore"], swiftSettings: strict),
         .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
-        .testTarget(name: "CRMStoreTests", dependencies: ["CRMStore", "CRMCore"], swiftSettings: strict),
+        .testTarget(
+            name: "CRMStoreTests",
+            dependencies: ["CRMStore", "CRMCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "CRMServerTests",
             dependencies: [

@@ -111,6 +111,14 @@ public enum Daemon {
             } catch {
                 throw StartupError("cannot open the database \(settings.databasePath): \(storageFailureMessage(error) ?? "\(error)")")
             }
+            // What every commit runs with, read back on the writer (Store refused to open otherwise).
+            if ["FULL", "EXTRA"].contains(store.writerSynchronous) {
+                logger.info("commits are synced before they are acknowledged", metadata: ["synchronous": "\(store.writerSynchronous)"])
+            } else {
+                logger.warning(
+                    "store.synchronous is \(store.writerSynchronous): acknowledged writes survive a crash of crmd but not a power cut",
+                    metadata: ["synchronous": "\(store.writerSynchronous)"])
+            }
             let clock: any WallClock
             if let start = options.manualClockStart {
                 clock = ManualClock(start: start)

@@ -20,7 +20,8 @@ extension Dispatcher {
                 "connections": .int(stats.openConnections), "subscriptions": .int(hub.subscriptions),
                 "requests": .int(stats.totalRequests),
                 "store": [
-                    "path": .string(store.path), "commits": .int(commit.commits), "writes": .int(commit.writes),
+                    "path": .string(store.path), "synchronous": .string(store.writerSynchronous), "commits": .int(commit.commits),
+                    "writes": .int(commit.writes),
                     "largest_batch": .int(commit.largestBatch), "failed_commits": .int(commit.failedCommits),
                     "last_seq": .int(try tx.lastSeq()), "wal_pages": .int(wal.frames), "checkpoints": .int(wal.checkpoints),
                     "checkpoint_error": wal.error.map(JSON.string) ?? .null,

@@ -37,6 +37,9 @@ public final class Store: Sendable {
     let raw = RawStatements()
     /// Copies the WAL into the database file off the writer's path.
     let checkpointer: Checkpointer
+    /// `PRAGMA synchronous` as read back on the writer connection once the pool was open (OFF,
+    /// NORMAL, FULL or EXTRA): what every commit actually runs with (`server.status` shows it).
+    public let writerSynchronous: String
     /// What runs in `close()` before the read connections go.
     private let closeHooks = Locked<[@Sendable () -> Void]>([])
 
@@ -79,11 +82,29 @@ public final class Store: Sendable {
         committer = GroupCommitter(pool: pool, maxBatch: options.maxBatch, raw: raw)
         readers = SnapshotReaders(path: path)
         checkpointer = Checkpointer(path: path, synchronous: sync)
-        try pool.writeWithoutTransaction { [checkpointer] db in
+        writerSynchronous = try pool.writeWithoutTransaction { [checkpointer] db in
             checkpointer.attach(to: db)
             // A log grown by a burst is cut back to this size once it starts over.
             try db.execute(sql: "PRAGMA journal_size_limit = \(64 << 20)")
+            return try Self.enforceSynchronous(sync, on: db)
         }
+    }
+
+    /// Sets `PRAGMA synchronous` on the writer connection `db` and reads it back; throws if it
+    /// does not hold. `prepareDatabase` is not enough: GRDB's `DatabasePool` runs its WAL set-up
+    /// on the writer after it, and that set-up executes `PRAGMA synchronous = NORMAL`, under which
+    /// a WAL commit is not synced (crmd acknowledged writes before any fsync until 2026-12-06).
+    static func enforceSynchronous(_ wanted: String, on db: Database) throws -> String {
+        try db.execute(sql: "PRAGMA synchronous = \(wanted)")
+        let names = ["OFF", "NORMAL", "FULL", "EXTRA"]
+        let level = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        let actual = names.indices.contains(level) ? names[level] : "unknown (\(level))"
+        guard actual == wanted else {
+            throw StoreOpenError(
+                description: "the writer connection runs with synchronous=\(actual), not the configured \(wanted): refusing to "
+                    + "acknowledge writes that may not be on disk")
+        }
+        return actual
     }
 
     /// Runs `body` on a snapshot that includes every write acknowledged before the call, on the

@@ -22,7 +22,16 @@ func openRawPool(path: String, synchronous: String = "FULL") throws -> DatabaseP
         try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -32768") }
     }
-    return try DatabasePool(path: path, configuration: config)
+    let pool = try DatabasePool(path: path, configuration: config)
+    // As crmd's store does: GRDB's WAL set-up sets NORMAL on the writer after prepareDatabase
+    // (raw figures before 2026-12-06 were measured so, without a sync per commit).
+    let level = try pool.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+    }
+    let wanted = ["OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3][synchronous.uppercased()]
+    guard level == wanted else { throw ValidationError("the raw writer runs with synchronous level \(level), not \(synchronous)") }
+    return pool
 }
 
 /// The least group commit that keeps crmd's promises (Sources/CRMStore/GroupCommitter.swift):

@@ -61,6 +61,7 @@ tsan:
 ## Fail if any file is not formatted (CI runs this).
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+	./scripts/lint-closures.sh
 
 format:
 	$(SWIFT) format format --in-place --recursive Package.swift Sources Tests

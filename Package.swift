@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
         .testTarget(
             name: "CRMStoreTests",
-            dependencies: ["CRMStore", "CRMCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CRMStore", "CRMCore", "CRMSync", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

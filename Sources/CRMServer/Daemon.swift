@@ -131,12 +131,11 @@ public enum Daemon {
             let dispatcher = try Dispatcher(store: store, settings: settings, clock: clock, logger: logger)
             scheduler = Scheduler(dispatcher: dispatcher, logger: logger)
             deliverer = AlertDeliverer(dispatcher: dispatcher, logger: logger)
-            dispatcher.engineRunner.withLock {
-                $0 = { [scheduler, deliverer] in
-                    let n = try await scheduler.runDue()
-                    return n + (try await deliverer.runDue())
-                }
+            let runner = EngineRunner { [scheduler, deliverer] in
+                let n = try await scheduler.runDue()
+                return n + (try await deliverer.runDue())
             }
+            dispatcher.engineRunner.withLock { $0 = runner }
             supervisor = Supervisor(
                 dispatcher: dispatcher, scheduler: scheduler,
                 reload: {

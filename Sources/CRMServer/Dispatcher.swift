@@ -28,7 +28,7 @@ public final class Dispatcher: Sendable {
     let schedulerWaker = Waker()
     let deliveryWaker = Waker()
     /// Runs the scheduler and the alert delivery now, to completion (for `clock.advance`).
-    let engineRunner = Locked<(@Sendable () async throws -> Int)?>(nil)
+    let engineRunner = Locked<EngineRunner?>(nil)
     /// The day's zone snapshot being recorded, if any (see ``Scheduler``).
     private let daySnapshot = Locked<Task<Void, Never>?>(nil)
 
@@ -307,4 +307,11 @@ func systemLogin(uid: UInt32) -> String? {
 func systemUID(login: String) -> UInt32? {
     guard let pw = getpwnam(login) else { return nil }
     return pw.pointee.pw_uid
+}
+
+/// Runs the scheduler and the alert delivery to completion, as a reference: a bare closure in a
+/// generic lock grows a thunk chain at every read (see CRMStore's `CommitHook`).
+final class EngineRunner: Sendable {
+    let run: @Sendable () async throws -> Int
+    init(_ run: @escaping @Sendable () async throws -> Int) { self.run = run }
 }

@@ -144,7 +144,7 @@ extension Dispatcher {
         let reply = call.reply
         Task {
             do {
-                let applied = try await run?() ?? 0
+                let applied = try await run?.run() ?? 0
                 reply(.success(["now": .string(RFC3339.format(target)), "events": .int(Int64(applied))]))
             } catch {
                 reply(.failure(rpcError(error, method: call.method)))

@@ -41,7 +41,7 @@ public final class Store: Sendable {
     /// NORMAL, FULL or EXTRA): what every commit actually runs with (`server.status` shows it).
     public let writerSynchronous: String
     /// What runs in `close()` before the read connections go.
-    private let closeHooks = Locked<[@Sendable () -> Void]>([])
+    private let closeHooks = Locked<[CloseHook]>([])
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String, options: StoreOptions = StoreOptions()) throws {
@@ -152,7 +152,8 @@ public final class Store: Sendable {
     /// durable and before its writes are acknowledged (on the commit queue: keep it short).
     /// Writes through ``writeNow(_:)`` are not reported.
     public func onCommit(_ body: @escaping @Sendable ([StoredEvent]) -> Void) {
-        committer.onCommitHook.withLock { $0 = body }
+        let hook = CommitHook(body)
+        committer.onCommitHook.withLock { $0 = hook }
     }
 
     /// Group-commit figures: commits, writes, and the largest batch so far.
@@ -178,13 +179,14 @@ public final class Store: Sendable {
     /// Runs `body` in `close()`, once the last queued write has committed and replied and while
     /// reads still work (crmd's event log catches up there).
     public func beforeClose(_ body: @escaping @Sendable () -> Void) {
-        closeHooks.withLock { $0.append(body) }
+        let hook = CloseHook(body)
+        closeHooks.withLock { $0.append(hook) }
     }
 
     /// Waits for queued writes, runs the `beforeClose` hooks, checkpoints the WAL and closes the file.
     public func close() throws {
         committer.waitIdle()
-        for hook in closeHooks.withLock({ $0 }) { hook() }
+        for hook in closeHooks.withLock({ $0 }) { hook.body() }
         readers.close()
         checkpointer.stop()
         pool.writeWithoutTransaction { db in
@@ -194,4 +196,10 @@ public final class Store: Sendable {
         }
         try pool.close()
     }
+}
+
+/// A `beforeClose` hook, as a reference (see ``CommitHook``).
+final class CloseHook: Sendable {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }

@@ -23,7 +23,10 @@ extension Dispatcher {
                     "path": .string(store.path), "synchronous": .string(store.writerSynchronous), "commits": .int(commit.commits),
                     "writes": .int(commit.writes),
                     "largest_batch": .int(commit.largestBatch), "failed_commits": .int(commit.failedCommits),
-                    "last_seq": .int(try tx.lastSeq()), "wal_pages": .int(wal.frames), "checkpoints": .int(wal.checkpoints),
+                    "last_seq": .int(try tx.lastSeq()), "wal_pages": .int(wal.frames),
+                    "wal_pages_max": .int(wal.maxFrames), "wal_limit_pages": .int(Store.walLimitPages),
+                    "checkpoints": .int(wal.checkpoints),
+                    "wal_restarts": .int(wal.restarts), "wal_forced_restarts": .int(wal.forcedRestarts),
                     "checkpoint_error": wal.error.map(JSON.string) ?? .null,
                 ],
                 "alerts": [

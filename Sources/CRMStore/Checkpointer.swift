@@ -27,8 +27,14 @@ final class Checkpointer: @unchecked Sendable {
     /// writer stopped twice in such a pass to copy pages back (docs/performance.md).
     static let writerLimit: Int32 = 65_536
 
+    /// The writer's busy timeout (the store's `busyMode`), restored after a forced restart.
+    static let writerBusyTimeoutMS: Int32 = 5_000
+
     private let path: String
     private let synchronous: String
+    /// The WAL length at which the writer's hook next forces a restart (only the writer's hook
+    /// reads and writes it, on the commit queue).
+    private var forceAt: Int32 = Checkpointer.writerLimit
     private let condition = NSCondition()
     /// Guarded by `condition`.
     private var requested = false
@@ -36,6 +42,16 @@ final class Checkpointer: @unchecked Sendable {
     private var finished = false
     /// The WAL's length in frames after the last commit (written by the writer's hook).
     let walFrames = Atomic<Int32>(0)
+    /// The largest the WAL has been, in frames (`server.status`, the soak benchmark).
+    let walFramesMax = Atomic<Int32>(0)
+    /// Log restarts forced by the writer at ``writerLimit``.
+    let forcedRestarts = Atomic<Int>(0)
+    /// Log restarts made by this thread once everything was copied.
+    let restarts = Atomic<Int>(0)
+
+    /// Whether readers should hold no snapshot between reads: the log is past ``threshold`` and
+    /// can start over only once no reader is in it.
+    var wantsReadersOut: Bool { walFrames.load(ordering: .relaxed) >= Self.threshold }
     let checkpoints = Atomic<Int>(0)
     /// The last checkpoint's failure, nil once one succeeds (shown in `server.status`).
     let lastError = Locked<String?>(nil)
@@ -59,11 +75,23 @@ final class Checkpointer: @unchecked Sendable {
                 guard let ctx else { return SQLITE_OK }
                 let me = Unmanaged<Checkpointer>.fromOpaque(ctx).takeUnretainedValue()
                 me.committed(frames: frames)
-                if frames >= Checkpointer.writerLimit, let conn {
-                    // Most of the log is copied already; this copies the rest, so the next
-                    // write transaction starts the log over (what SQLite's own hook does).
-                    if sqlite3_wal_checkpoint_v2(conn, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil) == SQLITE_OK {
+                if frames >= me.forceAt, let conn {
+                    // The background checkpoint could not start the log over (writes that never
+                    // pause, or a reader in the log): copy the rest and restart it here. RESTART
+                    // waits (busy timeout) for readers still in the log; readers hold no snapshot
+                    // between reads past the threshold, so that is at most one read's time. New
+                    // readers meanwhile read from the database file and do not hold it up.
+                    // A reader in a long read (a backup's copy) is waited for 100 ms at most, and
+                    // then not again until the log has grown by another threshold.
+                    sqlite3_busy_timeout(conn, 100)
+                    let code = sqlite3_wal_checkpoint_v2(conn, nil, SQLITE_CHECKPOINT_RESTART, nil, nil)
+                    sqlite3_busy_timeout(conn, Checkpointer.writerBusyTimeoutMS)
+                    if code == SQLITE_OK {
                         me.checkpoints.add(1, ordering: .relaxed)
+                        me.forcedRestarts.add(1, ordering: .relaxed)
+                        me.forceAt = Checkpointer.writerLimit
+                    } else {
+                        me.forceAt = frames + Checkpointer.threshold
                     }
                 }
                 return SQLITE_OK
@@ -78,6 +106,7 @@ final class Checkpointer: @unchecked Sendable {
 
     private func committed(frames: Int32) {
         walFrames.store(frames, ordering: .relaxed)
+        if frames > walFramesMax.load(ordering: .relaxed) { walFramesMax.store(frames, ordering: .relaxed) }
         guard frames >= Self.threshold else { return }
         condition.lock()
         if !requested {
@@ -127,6 +156,17 @@ final class Checkpointer: @unchecked Sendable {
             if code == SQLITE_OK {
                 checkpoints.add(1, ordering: .relaxed)
                 lastError.withLock { $0 = nil }
+                if log > 0 && copied == log {
+                    // All copied: start the log over now. The writer would do it at its next
+                    // transaction only if this had finished between two commits, which under a
+                    // steady stream it rarely does (the log grew past three thresholds in the
+                    // store test). RESTART takes the write lock only if it is free (else it is a
+                    // PASSIVE no-op, BUSY), copies the few frames committed since, and waits at
+                    // most the busy timeout for readers still in the log.
+                    if sqlite3_wal_checkpoint_v2(conn, nil, SQLITE_CHECKPOINT_RESTART, &log, &copied) == SQLITE_OK {
+                        restarts.add(1, ordering: .relaxed)
+                    }
+                }
             } else if code != SQLITE_BUSY {
                 lastError.withLock { $0 = "checkpoint failed: \(String(cString: sqlite3_errmsg(conn)))" }
                 // Disk full, say: try again after the next commits, not in a tight loop.
@@ -144,6 +184,8 @@ final class Checkpointer: @unchecked Sendable {
             return nil
         }
         sqlite3_exec(conn, "PRAGMA synchronous = \(synchronous)", nil, nil, nil)
+        // How long a RESTART waits for the write lock or a reader: never long.
+        sqlite3_busy_timeout(conn, 5)
         return conn
     }
 }

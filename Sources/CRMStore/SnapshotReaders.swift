@@ -8,7 +8,13 @@ import GRDB
 /// Every commit bumps the store's generation. A reader whose snapshot is older than the current
 /// generation ends its transaction and starts a new one before reading, so a read never sees
 /// less than every write acknowledged before it started (replies to writes are sent after the
-/// generation moved). An idle reader drops its snapshot after a second, so it never pins the WAL.
+/// generation moved). An idle reader drops its snapshot after a second.
+///
+/// A snapshot held open pins the write-ahead log: SQLite can start the log over only when no
+/// reader holds a snapshot in it, so readers that always kept one open between requests let the
+/// log grow without bound under a steady stream of requests (3.8 GB in issue 14). Once the log is
+/// past the checkpoint threshold, readers therefore end their snapshot after every read and drop
+/// the idle ones at once, until the log has started over (``Checkpointer``).
 final class SnapshotReaders: @unchecked Sendable {
     private final class Reader {
         let queue: DatabaseQueue
@@ -24,9 +30,12 @@ final class SnapshotReaders: @unchecked Sendable {
     private var all: [Reader] = []
     private var closed = false
     private let timer: any DispatchSourceTimer
+    /// Whether snapshots may stay open between reads (no while the log waits to start over).
+    private let checkpointer: Checkpointer?
 
-    init(path: String) {
+    init(path: String, checkpointer: Checkpointer? = nil) {
         self.path = path
+        self.checkpointer = checkpointer
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "crmd.snapshot-expiry"))
         timer.schedule(deadline: .now() + 1, repeating: 1)
         timer.setEventHandler { [weak self] in self?.expireIdle(olderThanNanoseconds: 1_000_000_000) }
@@ -64,8 +73,19 @@ final class SnapshotReaders: @unchecked Sendable {
 
     func read<T>(generation: Int, _ body: (Database) throws -> T) throws -> T {
         let r = try take()
-        defer { give(r) }
+        let release = checkpointer?.wantsReadersOut ?? false
+        defer {
+            give(r)
+            // The others' idle snapshots too, so the checkpoint can copy the whole log.
+            if release { expireIdle(olderThanNanoseconds: 0) }
+        }
         return try r.queue.inDatabase { db in
+            defer {
+                if release, r.open {
+                    if db.isInsideTransaction { try? db.commit() }
+                    r.open = false
+                }
+            }
             if r.open, r.generation != generation || !db.isInsideTransaction {
                 if db.isInsideTransaction { try db.commit() }
                 r.open = false

@@ -53,7 +53,7 @@ public final class Store: Sendable {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.maximumReaderCount = options.maxReaders
-        config.busyMode = .timeout(5)
+        config.busyMode = .timeout(Double(Checkpointer.writerBusyTimeoutMS) / 1000)
         config.label = "crmd"
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
@@ -70,6 +70,8 @@ public final class Store: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // Before anything is written, the migrations included.
+            writerSynchronous = try pool.writeWithoutTransaction { db in try Self.enforceSynchronous(sync, on: db) }
             // Reading the schema fails at once on a file that is not a database (a full integrity
             // check would read every page: seconds at a million clients; `integrityCheck()` has it).
             try pool.read { db in _ = try Int.fetchOne(db, sql: "PRAGMA schema_version") }
@@ -80,13 +82,12 @@ public final class Store: Sendable {
             throw StoreOpenError(description: "cannot open database \(path): \(e.message ?? "\(e.resultCode)")")
         }
         committer = GroupCommitter(pool: pool, maxBatch: options.maxBatch, raw: raw)
-        readers = SnapshotReaders(path: path)
         checkpointer = Checkpointer(path: path, synchronous: sync)
-        writerSynchronous = try pool.writeWithoutTransaction { [checkpointer] db in
+        readers = SnapshotReaders(path: path, checkpointer: checkpointer)
+        try pool.writeWithoutTransaction { [checkpointer] db in
             checkpointer.attach(to: db)
             // A log grown by a burst is cut back to this size once it starts over.
             try db.execute(sql: "PRAGMA journal_size_limit = \(64 << 20)")
-            return try Self.enforceSynchronous(sync, on: db)
         }
     }
 
@@ -161,12 +162,18 @@ public final class Store: Sendable {
 
     /// The WAL's length in pages after the last commit, checkpoints run so far, and the last
     /// checkpoint's failure (nil when the last one succeeded).
-    public var walStats: (frames: Int, checkpoints: Int, error: String?) {
+    public var walStats: (frames: Int, maxFrames: Int, checkpoints: Int, restarts: Int, forcedRestarts: Int, error: String?) {
         (
-            Int(checkpointer.walFrames.load(ordering: .relaxed)), checkpointer.checkpoints.load(ordering: .relaxed),
+            Int(checkpointer.walFrames.load(ordering: .relaxed)), Int(checkpointer.walFramesMax.load(ordering: .relaxed)),
+            checkpointer.checkpoints.load(ordering: .relaxed), checkpointer.restarts.load(ordering: .relaxed),
+            checkpointer.forcedRestarts.load(ordering: .relaxed),
             checkpointer.lastError.withLock { $0 }
         )
     }
+
+    /// The most frames the write-ahead log may hold before the writer restarts it itself (plus one
+    /// commit's frames): the documented bound, shown in `server.status`.
+    public static var walLimitPages: Int { Int(Checkpointer.writerLimit) }
 
     /// Runs `PRAGMA integrity_check`; "ok" when healthy.
     public func integrityCheck() throws -> String {

@@ -18,14 +18,17 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Write the JSON figures to this file too.") var jsonOut: String?
     @Option(
         help: """
-            Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled \
-            (default: all). ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
+            Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
+            soak (default: all but soak). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
             crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients).
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
     @Option(help: "Clients due at the same instant in the zones phase.") var dueClients = 100_000
     @Option(help: "Seconds the idle phase watches crmd's CPU.") var idleSeconds = 60.0
+    @Option(help: "Requests the soak phase sends on 1 connection, then again on --connections (cut into ten deciles).")
+    var soakRequests = 1_000_000
 
     func run() throws {
         let bench = Bench(clients: clients, seconds: seconds, connections: connections)
@@ -33,6 +36,7 @@ struct CRMBench: ParsableCommand {
         bench.dueClients = min(dueClients, clients)
         bench.idleSeconds = idleSeconds
         bench.stalledEvents = stalledEvents
+        bench.soakRequests = soakRequests
         try bench.run()
         let json = bench.report.json
         print("")
@@ -147,6 +151,7 @@ final class Bench {
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
+    var soakRequests = 1_000_000
     /// crmd's figures the raw phases divide by (same process, same run).
     var crmdPing: Double?
     var crmdLog: Double?
@@ -173,7 +178,7 @@ final class Bench {
         // The raw equivalents go with crmd's figures they divide.
         if phases.contains("ping") { phases.insert("echo") }
         if phases.contains("log") { phases.insert("rawlog") }
-        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup", "rawlog", "stalled"]) {
+        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup", "rawlog", "stalled", "soak"]) {
             daemon = try TestDaemon(environment: Self.crmdEnvironment)
             try daemon.start()
             try load()
@@ -182,6 +187,8 @@ final class Bench {
             if phases.contains("find") { try findPhase() }
             if phases.contains("log") { try logPhase() }
             if phases.contains("startup") { try startupAndMemory() }
+            // Last on this daemon: it adds a million interactions.
+            if phases.contains("soak") { try soakPhase() }
             daemon.stop()
         }
         // With crmd stopped: nothing else runs on the cores or writes to the file.

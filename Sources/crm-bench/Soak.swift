@@ -1,0 +1,125 @@
+import ArgumentParser
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Synchronization
+
+// The soak phase (issue 14): one daemon through a long stream of ordinary requests, as a
+// department works, watched per decile. A freshly started daemon hides decay; a figure that
+// drifts from the first decile to the last is a bug, however good its average.
+
+extension Bench {
+    /// `soakRequests` requests (`interaction.log` on a random client, and a `client.get` of it
+    /// after every fourth) on 1 connection, then the same on `connections`, each stream cut
+    /// into ten deciles. Per decile: crmd's CPU per request (from /proc, user + system), p99, RSS
+    /// and the write-ahead log. Targets: the last decile's CPU per request within 10 % of the
+    /// first's, the log never past its bound, RSS flat after the first decile (within 10 %).
+    func soakPhase() throws {
+        for threads in [1, connections] {
+            log("soak: \(soakRequests) requests on \(threads) connection(s), per decile ...")
+            let lo = clientIDs.lowerBound
+            let span = UInt64(clientIDs.count)
+            let work: @Sendable (Connection, Int, inout UInt64) throws -> Void = { c, n, seed in
+                let id = lo + Int64(Bench.next(&seed) % span)
+                try RawCall.run(
+                    c, RawCall.line(id: 1, method: "interaction.log", params: "{\"client_id\":\(id),\"kind\":\"note\",\"note\":\"soak\"}"))
+                if n % 4 == 3 { try RawCall.run(c, RawCall.line(id: 2, method: "client.get", params: "{\"id\":\(id)}")) }
+            }
+            let pid = daemon.pid ?? 0
+            let perDecile = max(1, soakRequests / 10)
+            var rows: [(cpu: Double, p99: Double, rate: Double, rss: Double, wal: Int, walFile: Double)] = []
+            for decile in 1...10 {
+                let cpu0 = Self.cpuSeconds(pid: pid)
+                let (elapsed, samples) = try countedLoop(threads: threads, total: perDecile, work)
+                let cpu = (Self.cpuSeconds(pid: pid) - cpu0) / Double(perDecile) * 1000
+                let status = try daemon.connect().call("server.status")["store"]
+                let wal = status?["wal_pages_max"]?.intValue.map(Int.init) ?? -1
+                let walFile = Self.fileMiB(daemon.databasePath + "-wal")
+                let row = (cpu, samples.percentile(0.99), Double(perDecile) / elapsed, Self.rssMiB(pid: pid), wal, walFile)
+                rows.append(row)
+                log(
+                    String(
+                        format:
+                            "  decile %2d: %.3f ms crmd CPU/request, p99 %.2f ms, %.0f req/s, RSS %.1f MiB, WAL max %d pages (file %.1f MiB)",
+                        decile, row.0, row.1, row.2, row.3, row.4, row.5))
+            }
+            let first = rows[0]
+            let last = rows[rows.count - 1]
+            let name = "soak, \(threads) connection\(threads == 1 ? "" : "s"), \(soakRequests) requests"
+            report.add("\(name): crmd CPU/request, first decile", first.cpu, "ms")
+            let drift = first.cpu > 0 ? last.cpu / first.cpu : 0
+            report.add("\(name): crmd CPU/request, last decile", last.cpu, "ms")
+            report.add("\(name): CPU/request last / first", drift, "ratio", target: "<= 1.10", met: drift <= 1.10)
+            report.add("\(name): p99, first decile", first.p99, "ms")
+            report.add("\(name): p99, last decile", last.p99, "ms")
+            report.add("\(name): req/s, first decile", first.rate, "req/s")
+            report.add("\(name): req/s, last decile", last.rate, "req/s")
+            let walMax = rows.map(\.wal).max() ?? -1
+            let limit = try daemon.connect().call("server.status")["store"]?["wal_limit_pages"]?.intValue.map(Int.init) ?? 0
+            report.add("\(name): WAL, largest", Double(walMax), "pages", target: "<= \(limit)", met: walMax <= limit)
+            let rssGrowth = rows[1].rss > 0 ? last.rss / rows[1].rss : 0
+            report.add("\(name): RSS, second decile", rows[1].rss, "MiB")
+            report.add("\(name): RSS last / second decile", rssGrowth, "ratio", target: "<= 1.10", met: rssGrowth <= 1.10)
+        }
+    }
+
+    /// Runs `work` on `threads` connections until `total` operations have been done between them;
+    /// returns the seconds it took and the latencies.
+    func countedLoop(threads: Int, total: Int, _ work: @escaping @Sendable (Connection, Int, inout UInt64) throws -> Void) throws -> (
+        Double, Samples
+    ) {
+        let daemon = self.daemon!
+        let taken = Atomic<Int>(0)
+        let lat = Mutex<[[UInt64]]>([[UInt64]](repeating: [], count: threads))
+        let failure = Mutex<String?>(nil)
+        let group = DispatchGroup()
+        let conns = try (0..<threads).map { _ in try daemon.connect() }
+        let start = nowNS()
+        for t in 0..<threads {
+            group.enter()
+            let conn = conns[t]
+            Thread.detachNewThread {
+                defer { group.leave() }
+                var samples: [UInt64] = []
+                var seed = UInt64(t + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(nowNS())
+                do {
+                    while true {
+                        let n = taken.wrappingAdd(1, ordering: .relaxed).oldValue
+                        if n >= total { break }
+                        let t0 = nowNS()
+                        try work(conn, n, &seed)
+                        samples.append(nowNS() - t0)
+                    }
+                } catch {
+                    failure.withLock { $0 = "\(error)" }
+                    taken.store(total, ordering: .relaxed)
+                }
+                lat.withLock { $0[t] = samples }
+            }
+        }
+        group.wait()
+        let elapsed = Double(nowNS() - start) / 1e9
+        if let f = failure.withLock({ $0 }) { throw ValidationError("benchmark client failed: \(f)") }
+        var s = Samples()
+        for l in lat.withLock({ $0 }) { s.merge(l) }
+        withExtendedLifetime(conns) {}
+        return (elapsed, s)
+    }
+
+    /// A process's user + system CPU time in seconds, from /proc/PID/stat.
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = s.lastIndex(of: ")")
+        else { return 0 }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = s[s.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func fileMiB(_ path: String) -> Double {
+        var st = stat()
+        return stat(path, &st) == 0 ? Double(st.st_size) / 1_048_576 : 0
+    }
+}

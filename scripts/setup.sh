@@ -3,10 +3,11 @@
 # the system libraries it links (SQLite, systemd), time zone data, and the tools the tests use
 # (socat, setpriv from util-linux, the sqlite3 shell that opens backups, systemd's
 # systemd-journald and journalctl for the journal test run by scripts/with-journald.sh,
-# systemd-analyze and systemd-sysusers for the unit checks, systemd-nspawn for make e2e).
+# systemd-analyze and systemd-sysusers for the unit checks, systemd-nspawn for make e2e; strace
+# for make order-check, FUSE 3 and pkg-config to build tools/powerfs for make power-test).
 set -euo pipefail
 need=()
-for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3 systemd systemd-container; do
+for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3 systemd systemd-container strace fuse3 libfuse3-dev pkg-config; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -29,12 +29,17 @@ public final class CrashTest: @unchecked Sendable {
         /// The kill comes after a random delay in this range (seconds) once the writers started.
         public var minDelay = 0.05
         public var maxDelay = 1.0
+        /// The powerfs binary (tools/powerfs): the database lives on a filesystem that forgets
+        /// unsynced writes, and each round cuts its power before crmd is killed. Nil: SIGKILL only.
+        public var powerFS: String? = nil
         public init() {}
     }
 
     /// The figures of a run.
     public struct Summary: Sendable, CustomStringConvertible {
         public var rounds = 0
+        /// "SIGKILL" or "power cut".
+        public var mode = "SIGKILL"
         public var acknowledged = 0
         public var byKind: [String: Int] = [:]
         public var pending = 0
@@ -52,7 +57,7 @@ public final class CrashTest: @unchecked Sendable {
             let kinds = ["interaction.log", "client.update", "exchange.claim", "client.release"]
                 .map { "\($0) \(byKind[$0] ?? 0)" }.joined(separator: ", ")
             return """
-                \(rounds) rounds, \(acknowledged) acknowledged writes, \(lost) lost, \(duplicated) duplicated, \
+                \(rounds) rounds (\(mode)), \(acknowledged) acknowledged writes, \(lost) lost, \(duplicated) duplicated, \
                 \(halfApplied) half-applied, \(otherViolations) other violations
                   by method (acknowledged, or resent after a kill): \(kinds)
                   in flight at the kills: \(pending) (\(pendingApplied) had committed, \(pending - pendingApplied) had not); \
@@ -102,12 +107,34 @@ public final class CrashTest: @unchecked Sendable {
     var writers: [Writer] = []
     var summary = Summary()
     let stopFlag = LockedFlag()
+    /// Set before the power is cut: an error reply after it (crmd's disk is gone) leaves the write
+    /// pending, as a lost reply does.
+    let powerCut = LockedFlag()
+    let fs: PowerFS?
+    let fsFolder: URL?
 
     public init(options: Options, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
+        if let binary = options.powerFS {
+            let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("crmd-power-\(UUID().uuidString.prefix(8))")
+            let fs = try PowerFS(binary: binary, folder: folder)
+            try fs.mount()
+            self.fs = fs
+            fsFolder = folder
+            summary.mode = "power cut"
+        } else {
+            fs = nil
+            fsFolder = nil
+        }
         // No cooldown, so a writer may claim back the client it just released and cycle forever.
-        daemon = try TestDaemon(environment: ["CRMD_EXCHANGE_COOLDOWN": "PT0S"])
+        daemon = try TestDaemon(environment: ["CRMD_EXCHANGE_COOLDOWN": "PT0S"], databaseDirectory: fs?.mountPoint)
+    }
+
+    deinit {
+        daemon.kill9()
+        fs?.unmount()
+        if let fsFolder { try? FileManager.default.removeItem(at: fsFolder) }
     }
 
     /// Runs every round and returns the figures (violations are in the summary, not thrown).
@@ -117,7 +144,9 @@ public final class CrashTest: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         try daemon.start()
         try setUp()
-        log("crmd \(daemon.pid ?? 0) on \(daemon.directory.path), \(options.writers) writers, \(options.rounds) rounds")
+        log(
+            "crmd \(daemon.pid ?? 0) on \(fs?.mountPoint.path ?? daemon.directory.path), \(options.writers) writers, "
+                + "\(options.rounds) rounds, \(fs == nil ? "SIGKILL" : "power cut (powerfs), then SIGKILL")")
         for round in 1...max(options.rounds, 1) {
             try runRound(round)
             summary.rounds = round
@@ -169,9 +198,18 @@ public final class CrashTest: @unchecked Sendable {
         for _ in writers { ready.wait() }
         let delay = Double.random(in: options.minDelay...options.maxDelay)
         usleep(UInt32(delay * 1_000_000))
+        if let fs {
+            // The power goes: what the filesystem had not been asked to sync is gone; crmd dies with it.
+            powerCut.set()
+            fs.cut()
+        }
         daemon.kill9()
         stopFlag.set()
         group.wait()
+        if let fs {
+            try fs.mount()
+            powerCut.clear()
+        }
         let acked = zip(writers, before).reduce(0) { $0 + $1.0.acked.count - $1.1 }
         let inFlight = writers.filter { $0.pending != nil }.count
         for w in writers where !w.unexpected.isEmpty {
@@ -183,7 +221,7 @@ public final class CrashTest: @unchecked Sendable {
         let figures = try verify(label: "round \(round)", pendingExpected: true)
         let retried = try retryPending(round: round)
         log(
-            "round \(round): killed after \(String(format: "%.2f", delay)) s, \(acked) acknowledged, \(inFlight) in flight; "
+            "round \(round): \(fs == nil ? "killed" : "power cut") after \(String(format: "%.2f", delay)) s, \(acked) acknowledged, \(inFlight) in flight; "
                 + "\(figures); integrity ok; \(retried)")
     }
 
@@ -205,7 +243,7 @@ public final class CrashTest: @unchecked Sendable {
                 let result = try c.call(op.kind.rawValue, params(op, w))
                 if let problem = checkResult(op, result, w) { w.unexpected.append(problem) }
                 acknowledge(op, w)
-            } catch let e as RPCError {
+            } catch let e as RPCError where !powerCut.value {
                 w.unexpected.append("\(op.kind.rawValue) \(op.requestID) refused: \(e)")
                 return
             } catch {

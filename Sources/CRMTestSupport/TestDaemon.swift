@@ -40,13 +40,17 @@ public final class TestDaemon: @unchecked Sendable {
 
     /// A daemon on a new temporary folder (not started). `world: true` makes the folder and socket
     /// reachable by other uids (for identity tests).
-    public init(environment: [String: String] = [:], arguments: [String] = [], world: Bool = false) throws {
+    /// `databaseDirectory` puts the database in another folder (the power-cut test's FUSE mount);
+    /// the socket stays in the temporary folder.
+    public init(
+        environment: [String: String] = [:], arguments: [String] = [], world: Bool = false, databaseDirectory: URL? = nil
+    ) throws {
         let base = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("crmd-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         if world { chmod(base.path, 0o755) }
         directory = base
         socketPath = base.appendingPathComponent("crmd.sock").path
-        databasePath = base.appendingPathComponent("crm.sqlite").path
+        databasePath = (databaseDirectory ?? base).appendingPathComponent("crm.sqlite").path
         var env = environment
         if world { env["CRMD_SERVER_SOCKET_MODE"] = "0666" }
         self.environment = env

@@ -19,6 +19,12 @@ struct CRMCrash: ParsableCommand {
     @Option(help: "Concurrent writers (one connection each).") var writers = 16
     @Option(help: "Shortest delay before the kill, in seconds.") var minDelay = 0.05
     @Option(help: "Longest delay before the kill, in seconds.") var maxDelay = 1.0
+    @Option(
+        help: """
+            Power cuts instead of crashes: the database on this powerfs binary (tools/powerfs), a filesystem that \
+            forgets what was not synced; each round cuts its power, then kills crmd (make power-test).
+            """)
+    var powerFS: String?
 
     func run() throws {
         var options = CrashTest.Options()
@@ -26,6 +32,7 @@ struct CRMCrash: ParsableCommand {
         options.writers = writers
         options.minDelay = minDelay
         options.maxDelay = max(maxDelay, minDelay)
+        options.powerFS = powerFS
         // Unbuffered: a line per round as it happens, also into a file.
         let test = try CrashTest(options: options) { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         let summary = try test.run()

@@ -210,6 +210,7 @@ extension Dispatcher {
         try ensureFree(tx, phones: phones, emails: emails, for: nil)
         var name = ""
         if case .set(let n) = input.name { name = n }
+        try ensureNotBanned(tx, name: name, actor: actor, owner: owner, now: now)
         func value(_ p: Patch<String>) -> String? { if case .set(let v) = p { return v } else { return nil } }
         var c = Client(
             id: 0, name: name, kind: input.kind ?? .company, phones: phones, emails: emails, ownerID: owner?.id,
@@ -322,7 +323,12 @@ extension Dispatcher {
             let before = wire.client(c, now: now, full: true)
             var phonesChanged = false
             var emailsChanged = false
-            if case .set(let n) = input.name { c.name = n }
+            if case .set(let n) = input.name {
+                if n != c.name {
+                    try ensureNotBanned(tx, name: n, actor: actor, owner: c.ownerID.flatMap { users.user(id: $0) }, now: now, except: c.id)
+                }
+                c.name = n
+            }
             if let k = input.kind { c.kind = k }
             if case .set(let p) = input.phones, p != c.phones {
                 try ensureFree(tx, phones: p, emails: [], for: c.id)

@@ -63,10 +63,7 @@ extension Dispatcher {
                     details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
             }
             if let until = try tx.banUntil(clientID: c.id, userID: me.id, now: now) {
-                throw DomainError(
-                    .claimBanned,
-                    "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
-                    details: [("client_id", .int(c.id)), ("until", .date(until))])
+                throw claimBanned(clientID: c.id, name: c.name, until: until)
             }
             if domain.maxClaimsPerDay > 0 {
                 let today = Date(
@@ -247,6 +244,31 @@ extension Dispatcher {
                 "from": wire.time(now), "to": wire.time(end), "thresholds": proposed == nil ? "current" : "proposed",
                 "total": .int(total), "managers": .array(managers),
             ]
+        }
+    }
+}
+
+extension Dispatcher {
+    /// The 1004 a manager gets for a client they may not take back yet.
+    func claimBanned(clientID: Int64, name: String, until: Date) -> DomainError {
+        DomainError(
+            .claimBanned,
+            "You released client \(clientID) '\(name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
+            details: [("client_id", .int(clientID)), ("until", .date(until))])
+    }
+
+    /// Refuses a manager a card they would lead whose name is that of a company they may not take
+    /// back yet (the cooldown holds for the company, not the card): a new card of their own, or a
+    /// rename of one they lead. Names are compared by ``CompanyName/key(_:)``. Admins and heads
+    /// who assign a client on purpose are not held to it (as with `client.assign`).
+    func ensureNotBanned(_ tx: Tx, name: String, actor: Actor, owner: User?, now: Date, except clientID: Int64? = nil) throws {
+        guard actor.role == .manager, let manager = owner, manager.id == actor.user?.id, let key = CompanyName.key(name) else { return }
+        for ban in try tx.bans(userID: manager.id, now: now) where ban.clientID != clientID && CompanyName.key(ban.name) == key {
+            throw DomainError(
+                .claimBanned,
+                "'\(name)' is client \(ban.clientID) '\(ban.name)', which \(manager.login) released (or which was released from them); "
+                    + "they may take it again from \(RFC3339.format(ban.until)), by claiming it on the exchange, not with a new card.",
+                details: [("client_id", .int(ban.clientID)), ("until", .date(ban.until))])
         }
     }
 }

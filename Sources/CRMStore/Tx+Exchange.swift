@@ -67,6 +67,18 @@ extension Tx {
         ).map { date($0) }
     }
 
+    /// The clients `userID` may not claim at `now` (their cooldown is in force), with their names
+    /// and until when: a manager's bans are few, so the caller compares names itself.
+    public func bans(userID: Int64, now: Date) throws -> [(clientID: Int64, name: String, until: Date)] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql:
+                    "SELECT b.client_id, c.name, b.until FROM exchange_bans b JOIN clients c ON c.id = b.client_id WHERE b.user_id = ? AND b.until > ?"
+            ),
+            arguments: [userID, ms(now)]
+        ).map { row in (row[0], row[1], date(row[2])) }
+    }
+
     /// Records a claim (for limits and reports).
     public func recordClaim(clientID: Int64, userID: Int64, at: Date) throws {
         try exec("INSERT INTO claims(client_id, user_id, at) VALUES (?, ?, ?)", [clientID, userID, ms(at)])

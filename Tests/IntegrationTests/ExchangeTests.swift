@@ -120,6 +120,44 @@ struct ExchangeTests {
         #expect(try admin.call("client.assign", ["id": id, "owner": "ivanov"])["owner_login"] == "ivanov")
     }
 
+    @Test("the cooldown holds for the company, not the card: a new card or a rename to its name is refused with 1004")
+    func cooldownCannotBeDodgedWithANewCard() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let admin = try d.connect()
+        try seedTeam(admin)
+        let lost = try admin.call("client.create", ["name": "ООО «Ромашка»", "owner": "ivanov"])["id"]!
+        _ = try admin.call("session.act_as", ["login": "ivanov"])
+        _ = try admin.call("client.release", ["id": lost, "reason": "no answer"])
+        // The same company under any spelling, with no phone or e-mail to give it away.
+        for name in ["ООО «Ромашка»", "Ромашка", "ооо \"ромашка\"", "Ромашка, ООО", "OOO Ромашка"] {
+            do {
+                _ = try admin.call("client.create", ["name": .string(name)])
+                Issue.record("'\(name)': expected claim_banned")
+            } catch let e as RPCError {
+                #expect(e.code == 1004, "'\(name)': \(e)")
+                #expect(e.data?["client_id"] == lost)
+                #expect(e.data?["until"] == "2026-07-12T09:00:00Z")
+                #expect(e.message.contains("Ромашка"))
+            }
+        }
+        // Another company is fine; renaming it into the lost one is not.
+        let other = try admin.call("client.create", ["name": "Ромашка Плюс"])["id"]!
+        do {
+            _ = try admin.call("client.update", ["id": other, "name": "ООО Ромашка"])
+            Issue.record("rename: expected claim_banned")
+        } catch let e as RPCError {
+            #expect(e.code == 1004)
+        }
+        // Another manager may create it (it is a duplicate for the team to sort out, not a dodge),
+        // and after the cooldown so may ivanov.
+        _ = try admin.call("session.act_as", ["login": "sidorov"])
+        _ = try admin.call("client.create", ["name": "Ромашка"])
+        _ = try admin.call("session.act_as", ["login": "ivanov"])
+        _ = try d.connect().call("clock.set", ["to": "2026-07-12T09:00:01Z"])
+        #expect(try admin.call("client.create", ["name": "Ромашка"])["owner_login"] == "ivanov")
+    }
+
     @Test("an interaction by the owner turns a red client green again")
     func reset() throws {
         let d = try daemon()

@@ -197,15 +197,73 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                         id: .null, error: RPCError(code: ErrorCode.invalidRequest, message: "An empty batch is not a request.")))
                 return true
             }
-            var replies: [JSON] = []
-            for item in items {
-                if let reply = answer(item, session: session) { replies.append(reply) }
+            // Every size a peer chooses is bounded: the items, and the reply built in memory (5,000
+            // `client.list` items in one line once took crmd to 11 GB).
+            if items.count > settings.maxBatchItems {
+                append(
+                    Response.failure(
+                        id: .null,
+                        error: RPCError(
+                            code: ErrorCode.invalidRequest,
+                            message:
+                                "A batch of \(items.count) requests is more than \(settings.maxBatchItems) (protocol.max_batch_items); nothing was run. Send it in smaller batches.",
+                            data: [
+                                "reason": "batch_too_large", "limit": .int(Int64(settings.maxBatchItems)),
+                                "items": .int(Int64(items.count)),
+                            ])))
+                dispatcher.logger.warning(
+                    "refused a batch over protocol.max_batch_items",
+                    metadata: ["items": "\(items.count)", "limit": "\(settings.maxBatchItems)", "uid": "\(session.uid)"])
+                return true
             }
-            if !replies.isEmpty { append(.array(replies)) }
+            var batch: [UInt8] = [UInt8(ascii: "[")]
+            var answered = 0
+            var skipped = 0
+            for item in items {
+                let reply: JSON?
+                if batch.count > settings.maxBatchReplyBytes {
+                    reply = batchReplyLimit(item)
+                    skipped += 1
+                } else {
+                    reply = answer(item, session: session)
+                }
+                guard let reply else { continue }
+                if answered > 0 { batch.append(UInt8(ascii: ",")) }
+                JSONWriter.write(reply, into: &batch)
+                answered += 1
+            }
+            if skipped > 0 {
+                dispatcher.logger.warning(
+                    "a batch's replies passed protocol.max_batch_reply_bytes; the rest was not run",
+                    metadata: ["skipped": "\(skipped)", "limit": "\(settings.maxBatchReplyBytes)", "uid": "\(session.uid)"])
+            }
+            if answered > 0 {
+                batch.append(UInt8(ascii: "]"))
+                out.append(contentsOf: batch)
+                out.append(UInt8(ascii: "\n"))
+            }
         } else if let reply = answer(parsed, session: session) {
             append(reply)
         }
         return activatePendingSubscriptions()
+    }
+
+    /// The reply to a batch item that is not run because the batch's replies already passed
+    /// `protocol.max_batch_reply_bytes` (nil for a notification, which gets none).
+    private func batchReplyLimit(_ item: JSON) -> JSON? {
+        switch Request.decode(item) {
+        case .failure(let f): return Response.failure(id: f.id, error: f.error)
+        case .success(let r):
+            guard let id = r.id else { return nil }
+            let limit = settings.maxBatchReplyBytes
+            return Response.failure(
+                id: id,
+                error: RPCError(
+                    code: ErrorCode.limitReached,
+                    message:
+                        "Not run: this batch's replies passed \(limit) bytes (protocol.max_batch_reply_bytes). Send this request again, in a smaller batch or alone.",
+                    data: ["reason": "limit_reached", "limit": .int(Int64(limit)), "kind": "batch_reply_bytes"]))
+        }
     }
 
     /// The reply to one request (nil for a notification), once its handler has answered.

@@ -23,6 +23,11 @@ public struct Settings: Sendable {
     public var groupCommitMax = 512
     /// `protocol.max_line_bytes` (1 MiB).
     public var maxLineBytes = 1 << 20
+    /// `protocol.max_batch_items` (100): a longer batch is refused whole, nothing run.
+    public var maxBatchItems = 100
+    /// `protocol.max_batch_reply_bytes` (4 MiB): once a batch's replies pass this, its remaining
+    /// items are not run and each gets 1007.
+    public var maxBatchReplyBytes = 4 << 20
     /// `server.max_connections` (4096).
     public var maxConnections = 4096
     /// `server.idle_timeout` in seconds (0 = never; default PT0S).
@@ -116,7 +121,8 @@ extension Settings {
     static let knownKeys: Set<String> = {
         var keys: Set<String> = [
             "server.socket", "server.socket_mode", "server.max_connections", "server.idle_timeout",
-            "protocol.max_line_bytes", "store.path", "store.synchronous", "store.group_commit_max", "log.level", "log.target",
+            "protocol.max_line_bytes", "protocol.max_batch_items", "protocol.max_batch_reply_bytes", "store.path", "store.synchronous",
+            "store.group_commit_max", "log.level", "log.target",
             "zones.time_zone", "zones.yellow_after", "zones.red_after", "zones.release_after",
             "interactions.resetting_kinds", "interactions.max_future", "phones.default_country_code",
             "phones.national_length", "rights.personal_data_roles", "alerts.marks", "alerts.on_yellow", "alerts.working_hours",
@@ -216,6 +222,8 @@ extension Settings {
         if let v = try int("server.max_connections", 1...1_000_000) { maxConnections = v }
         if let d = try duration("server.idle_timeout") { idleTimeoutSeconds = try clockSeconds(d, "server.idle_timeout") }
         if let v = try int("protocol.max_line_bytes", 1024...(256 << 20)) { maxLineBytes = v }
+        if let v = try int("protocol.max_batch_items", 1...10_000) { maxBatchItems = v }
+        if let v = try int("protocol.max_batch_reply_bytes", 4096...(1 << 30)) { maxBatchReplyBytes = v }
         if let v = text("store.synchronous") {
             guard ["OFF", "NORMAL", "FULL", "EXTRA"].contains(v.uppercased()) else {
                 throw SettingsError(key: "store.synchronous", problem: "'\(v)' must be one of OFF, NORMAL, FULL, EXTRA")

@@ -111,6 +111,46 @@ struct ProtocolTests {
         }
     }
 
+    @Test("a batch over protocol.max_batch_items is refused whole, nothing run; the connection stays usable")
+    func batchTooLarge() throws {
+        try withDaemon { d in
+            let c = try d.connect()
+            let create = #"{"jsonrpc":"2.0","id":0,"method":"client.create","params":{"name":"Never Co"}}"#
+            let pings = (1...100).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"server.ping"}"# }
+            let r = try roundTrip(c, "[" + ([create] + pings).joined(separator: ",") + "]")
+            #expect(errorCode(r) == -32600)
+            #expect(r["error"]?["data"]?["reason"] == "batch_too_large")
+            #expect(r["error"]?["data"]?["limit"] == 100)
+            #expect(r["error"]?["data"]?["items"] == 101)
+            #expect(try c.call("client.list")["items"]?.arrayValue?.isEmpty == true)
+            // 100 is allowed.
+            #expect(try roundTrip(c, "[" + pings.joined(separator: ",") + "]").arrayValue?.count == 100)
+        }
+    }
+
+    @Test("once a batch's replies pass protocol.max_batch_reply_bytes, the rest is not run and each gets 1007")
+    func batchReplyBytes() throws {
+        try withDaemon(environment: ["CRMD_PROTOCOL_MAX_BATCH_REPLY_BYTES": "8192"]) { d in
+            let c = try d.connect()
+            let names = (1...40).map { JSON.object(["name": .string("Client \($0) " + String(repeating: "x", count: 100))]) }
+            _ = try c.call("client.import", ["clients": .array(names)])
+            let list = (1...10).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"client.list","params":{"limit":40}}"# }
+            let create = #"{"jsonrpc":"2.0","id":99,"method":"client.create","params":{"name":"Late Co"}}"#
+            let items = try roundTrip(c, "[" + (list + [create]).joined(separator: ",") + "]").arrayValue ?? []
+            #expect(items.count == 11)
+            let ran = items.filter { $0["result"] != nil }.count
+            #expect(ran >= 1 && ran < 10, "\(ran) of 10 lists ran under an 8 KiB reply bound")
+            for skipped in items.dropFirst(ran) {
+                #expect(errorCode(skipped) == 1007)
+                #expect(skipped["error"]?["data"]?["kind"] == "batch_reply_bytes")
+            }
+            #expect(items.last?["id"] == 99)
+            // The write at the end was not run.
+            let found = try c.call("client.list", ["limit": 100])["items"]?.arrayValue ?? []
+            #expect(!found.contains { $0["name"] == "Late Co" })
+        }
+    }
+
     @Test("request_id makes a retry return the first answer and write nothing")
     func requestID() throws {
         try withDaemon { d in

@@ -7,7 +7,7 @@
 # for make order-check, FUSE 3 and pkg-config to build tools/powerfs for make power-test).
 set -euo pipefail
 need=()
-for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3 systemd systemd-container strace fuse3 libfuse3-dev pkg-config; do
+for pkg in libsqlite3-dev libsystemd-dev tzdata socat util-linux sqlite3 systemd systemd-container strace fuse3 libfuse3-dev pkg-config python3; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -78,12 +78,11 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         self.session = session
         dispatcher.logger.debug("connection", metadata: ["uid": "\(cred.uid)", "pid": "\(cred.pid)"])
         setTimeout(SO_SNDTIMEO, seconds: settings.subscriberStallSeconds)
-        // What may wait unread for this peer: the kernel's send buffer, sized from
-        // subscriptions.max_queue_bytes (the kernel caps it at net.core.wmem_max, and doubles it).
-        var size = Int32(clamping: settings.subscriberQueueBytes)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var len = socklen_t(MemoryLayout<Int32>.size)
-        if getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0 { sendBuffer.store(Int(size), ordering: .relaxed) }
+        // What may wait unread for this peer: the kernel's default send buffer. Only an admin's
+        // subscription gets subscriptions.max_queue_bytes (``activatePendingSubscriptions``):
+        // kernel memory pinned by a peer that never reads must stay small for everyone else
+        // (8 MiB on every connection let 300 connections pin 3.8 GiB, issue 15 §3).
+        readSendBuffer()
         if settings.idleTimeoutSeconds > 0 { setTimeout(SO_RCVTIMEO, seconds: settings.idleTimeoutSeconds) }
 
         var buffer = LineBuffer(maxLength: settings.maxLineBytes)
@@ -336,6 +335,13 @@ final class ClientConnection: EventListener, @unchecked Sendable {
 
     // MARK: subscriptions
 
+    /// Records the socket's send buffer as the kernel has it (the pump fills at most half).
+    private func readSendBuffer() {
+        var size: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0 { sendBuffer.store(Int(size), ordering: .relaxed) }
+    }
+
     /// `subscribe` and `unsubscribe` live here: a subscription belongs to its connection.
     private func subscriptionRequest(_ request: Request, session: Session) -> Result<JSON, RPCError> {
         guard dispatcher.actor(for: session) != nil else { return .failure(dispatcher.notAUser(session)) }
@@ -361,6 +367,17 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 return .success(.object(JSONObject()))
             }
             let (topics, since) = try dispatcher.decodeSubscribe(request.params)
+            let open = pendingSubscriptions.count + subscriptions.withLock { $0.count }
+            let limit = settings.maxSubscriptionsPerConnection
+            guard open < limit else {
+                dispatcher.logger.warning(
+                    "refused a subscription over subscriptions.max_per_connection",
+                    metadata: ["limit": "\(limit)", "uid": "\(session.uid)"])
+                throw DomainError(
+                    .limitReached,
+                    "This connection has \(open) subscriptions, the limit (subscriptions.max_per_connection); one subscription takes any number of topics.",
+                    details: [("limit", .int(Int64(limit))), ("kind", .string("subscriptions_per_connection"))])
+            }
             let last = try dispatcher.store.read { try $0.lastSeq() }
             let id = dispatcher.hub.newSubscriptionID()
             pendingSubscriptions.append(Subscription(id: id, topics: topics, cursor: min(since ?? last, last)))
@@ -383,6 +400,12 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         let added = pendingSubscriptions
         pendingSubscriptions.removeAll()
         subscriptions.withLock { $0.append(contentsOf: added) }
+        if !pumpStarted, let session, dispatcher.realActor(for: session)?.role == .admin {
+            // The kernel caps it at net.core.wmem_max, and doubles it.
+            var size = Int32(clamping: settings.subscriberQueueBytes)
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            readSendBuffer()
+        }
         if !pumpStarted {
             pumpStarted = true
             dispatcher.hub.add(self)

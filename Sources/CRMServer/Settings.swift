@@ -43,8 +43,11 @@ public struct Settings: Sendable {
     /// `alerts.delivery_timeout` in seconds (default PT30S): a delivery command still running
     /// after this long is killed with its whole process group, and its alert retried.
     public var deliveryTimeoutSeconds = 30
-    /// `subscriptions.max_queue_bytes`: unread notifications a subscriber may have pending.
+    /// `subscriptions.max_queue_bytes`: unread notifications an admin's subscriber may have
+    /// pending in the kernel (others keep the kernel's default send buffer).
     public var subscriberQueueBytes = 4 << 20
+    /// `subscriptions.max_per_connection` (16): open subscriptions one connection may hold.
+    public var maxSubscriptionsPerConnection = 16
     /// `subscriptions.stall_timeout` in seconds: a subscriber that reads nothing for this long
     /// while events wait is sent one final notice and closed (default PT10S).
     public var subscriberStallSeconds = 10
@@ -127,7 +130,8 @@ extension Settings {
             "interactions.resetting_kinds", "interactions.max_future", "phones.default_country_code",
             "phones.national_length", "rights.personal_data_roles", "alerts.marks", "alerts.on_yellow", "alerts.working_hours",
             "alerts.working_days", "alerts.delivery_command", "alerts.delivery_timeout", "exchange.cooldown", "exchange.max_claims_per_day",
-            "exchange.max_clients_per_manager", "subscriptions.max_queue_bytes", "subscriptions.stall_timeout",
+            "exchange.max_clients_per_manager", "subscriptions.max_queue_bytes", "subscriptions.max_per_connection",
+            "subscriptions.stall_timeout",
         ]
         for kind in InteractionKind.allCases { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -342,6 +346,7 @@ extension Settings {
         if let v = try int("exchange.max_claims_per_day", 0...100_000) { domain.maxClaimsPerDay = v }
         if let v = try int("exchange.max_clients_per_manager", 0...10_000_000) { domain.maxClientsPerManager = v }
         if let v = try int("subscriptions.max_queue_bytes", 4096...(1 << 30)) { subscriberQueueBytes = v }
+        if let v = try int("subscriptions.max_per_connection", 1...10_000) { maxSubscriptionsPerConnection = v }
         if let d = try duration("subscriptions.stall_timeout") {
             subscriberStallSeconds = max(1, try clockSeconds(d, "subscriptions.stall_timeout"))
         }

@@ -1,0 +1,83 @@
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// Issue 15: what one local uid that can reach the socket may cost. Real crmd, real uids.
+@Suite("Hostile local users: bounds on what a peer chooses")
+struct HostileTests {
+    @Test("a connection holds at most subscriptions.max_per_connection subscriptions; the next gets 1007")
+    func subscriptionsPerConnection() throws {
+        try withDaemon(environment: ["CRMD_SUBSCRIPTIONS_MAX_PER_CONNECTION": "4"]) { d in
+            let c = try d.connect()
+            for _ in 0..<4 { _ = try c.call("subscribe", ["topics": ["client.created"]]) }
+            do {
+                _ = try c.call("subscribe", ["topics": ["client.created"]])
+                Issue.record("a fifth subscription was accepted")
+            } catch let e as RPCError {
+                #expect(e.code == 1007)
+                #expect(e.data?["kind"] == "subscriptions_per_connection")
+                #expect(e.data?["limit"] == 4)
+            }
+            // In one batch line too: the ones over the limit are refused, the connection goes on.
+            let other = try d.connect()
+            let line =
+                "["
+                + (1...6).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"subscribe","params":{"topics":["client.created"]}}"# }
+                .joined(separator: ",") + "]\n"
+            try other.send(raw: Array(line.utf8))
+            let replies = try other.readJSON()?.arrayValue ?? []
+            #expect(replies.filter { $0["result"] != nil }.count == 4)
+            #expect(replies.filter { $0["error"]?["code"] == 1007 }.count == 2)
+            #expect(try other.call("server.ping")["pong"] == .bool(true))
+        }
+    }
+
+    /// What a subscriber that never reads leaves queued in the kernel, read on its own socket
+    /// (FIONREAD) by a client running as `uid`.
+    func unreadBytes(_ d: TestDaemon, uid: Int) throws -> Int {
+        let script = """
+            import socket, sys, time, fcntl, termios, struct
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+            s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"since":0}}\\n')
+            buf = b''
+            while b'\\n' not in buf: buf += s.recv(1)
+            last = -1
+            for _ in range(50):
+                time.sleep(0.1)
+                n = struct.unpack('i', fcntl.ioctl(s, termios.FIONREAD, b'\\0\\0\\0\\0'))[0]
+                if n == last: break
+                last = n
+            print(n)
+            """
+        let r = try runProcess(
+            "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath],
+            environment: ["HOME": "/tmp"])
+        #expect(r.status == 0, "\(r.err)")
+        return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    @Test(
+        "a non-admin subscriber that never reads pins only the kernel's default send buffer; an admin's gets max_queue_bytes",
+        .enabled(if: getuid() == 0, "needs root to connect as other uids"))
+    func sendBufferIsSmallForNonAdmins() throws {
+        try withDaemon(world: true) { d in
+            let admin = try d.connect()
+            _ = try admin.call("user.add", ["login": "ivanov", "name": "Ivan Ivanov", "role": "manager", "uid": 50_002])
+            _ = try admin.call("user.add", ["login": "boss", "name": "Boss", "role": "admin", "uid": 50_003])
+            // About 2 MB of events the manager may see: clients created for him.
+            for part in 0..<4 {
+                let items = (0..<2_500).map { k in
+                    JSON.object(["name": .string("Client \(part)-\(k) " + String(repeating: "x", count: 200)), "owner": "ivanov"])
+                }
+                _ = try admin.call("client.import", ["clients": .array(items)])
+            }
+            let manager = try unreadBytes(d, uid: 50_002)
+            let boss = try unreadBytes(d, uid: 50_003)
+            // The kernel's default (net.core.wmem_default, 208 KiB here), of which crmd fills half.
+            #expect(manager > 0 && manager <= 256 << 10, "a manager's unread events pinned \(manager) bytes")
+            #expect(boss > 1 << 20, "an admin's subscription got \(boss) bytes of room")
+        }
+    }
+}

@@ -57,7 +57,11 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// Replies gathered before they are sent even though more lines wait.
     private static let flushBytes = 64 * 1024
 
-    init(fd: Int32, id: Int, dispatcher: Dispatcher, settings: Settings, server: ConnectionRegistry) {
+    /// The peer's uid and whether it counts as an admin, as admitted (``ConnectionRegistry``).
+    let admitted: Admission
+
+    init(fd: Int32, id: Int, dispatcher: Dispatcher, settings: Settings, server: ConnectionRegistry, admitted: Admission) {
+        self.admitted = admitted
         self.fd = fd
         self.id = id
         self.dispatcher = dispatcher

@@ -110,10 +110,14 @@ public final class RPCServer: Service, Sendable {
     private static func acceptLoop(fd: Int32, wake: Int32, dispatcher: Dispatcher, registry: ConnectionRegistry, logger: Logger) {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
         var nextID = 0
+        var lingering = Lingering()
+        var refusals = RefusalLog()
+        defer { lingering.closeAll() }
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
-            if poll(&fds, 2, -1) < 0 {
+            lingering.closeExpired()
+            if poll(&fds, 2, lingering.timeoutMS) < 0 {
                 if errno == EINTR { continue }
                 logger.critical("the listener cannot poll its socket", metadata: ["error": "\(String(cString: strerror(errno)))"])
                 return
@@ -134,17 +138,35 @@ public final class RPCServer: Service, Sendable {
             }
             let settings = dispatcher.live.current.settings
             nextID += 1
-            let open = dispatcher.stats.connectionOpened()
-            if open > settings.maxConnections {
-                refuse(c, limit: settings.maxConnections)
-                dispatcher.stats.connectionClosed()
+            // Who it is decides whether it gets in: the kernel's word (SO_PEERCRED), at accept,
+            // before any thread is spent on it.
+            guard let cred = peerCredentials(c) else {
+                close(c)
                 continue
             }
-            let connection = ClientConnection(fd: c, id: nextID, dispatcher: dispatcher, settings: settings, server: registry)
+            let session = Session(id: nextID, uid: cred.uid, pid: cred.pid)
+            guard let real = dispatcher.realActor(for: session) else {
+                // An unknown uid: told so and closed, holding no thread (issue 15 §2).
+                refusals.note("unknown uid", uid: cred.uid, logger: logger)
+                sendLineNow(Response.failure(id: .null, error: dispatcher.notAUser(session)), to: c)
+                lingering.add(c)
+                continue
+            }
+            let admission = Admission(uid: cred.uid, admin: real.role == .admin)
+            if let refusal = registry.admit(admission, settings: settings) {
+                refusals.note(refusal.reason, uid: cred.uid, logger: logger)
+                sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
+                lingering.add(c)
+                continue
+            }
+            _ = dispatcher.stats.connectionOpened()
+            let connection = ClientConnection(
+                fd: c, id: nextID, dispatcher: dispatcher, settings: settings, server: registry, admitted: admission)
             registry.add(connection)
             if !startThread(name: "crmd-conn", stackBytes: connectionStackBytes, { connection.run() }) {
                 logger.error("cannot start a thread for a new connection; refusing it")
                 registry.remove(connection)
+                registry.release(admission)
                 refuse(c, limit: nil)
                 dispatcher.stats.connectionClosed()
             }
@@ -174,6 +196,71 @@ public final class RPCServer: Service, Sendable {
 final class ConnectionRegistry: Sendable {
     private let open = Locked<[ObjectIdentifier: ClientConnection]>([:])
     private let changed = NSCondition()
+    /// Open connections by kind and by uid, for admission.
+    private let counts = Locked<Counts>(Counts())
+
+    struct Counts {
+        var others = 0
+        var admins = 0
+        var byUID: [UInt32: Int] = [:]
+    }
+
+    /// Whether a new connection of `peer` may open; nil when it may (and it is then counted), else
+    /// why not. Everyone but admins shares `server.max_connections`, and one uid may hold
+    /// `server.max_connections_per_uid` of them; admins (root, crmd's own uid, users with the
+    /// admin role) have `server.admin_connections` more of their own, so an admin always gets in
+    /// (issue 15 §2: 4,096 connections of one uid locked root out).
+    func admit(_ peer: Admission, settings: Settings) -> Refusal? {
+        counts.withLock { c -> Refusal? in
+            if peer.admin {
+                guard c.admins < settings.adminConnections + max(0, settings.maxConnections - c.others) else {
+                    return Refusal(
+                        reason: "too_many_connections",
+                        error: RPCError(
+                            code: ErrorCode.unavailable,
+                            message:
+                                "crmd is at its connection limit, admins' reserve included (server.admin_connections = \(settings.adminConnections)); retry later.",
+                            data: ["reason": "too_many_connections", "limit": .int(settings.adminConnections)]))
+                }
+                c.admins += 1
+                return nil
+            }
+            guard c.others < settings.maxConnections else {
+                return Refusal(
+                    reason: "too_many_connections",
+                    error: RPCError(
+                        code: ErrorCode.unavailable,
+                        message: "crmd is at its connection limit (server.max_connections = \(settings.maxConnections)); retry later.",
+                        data: ["reason": "too_many_connections", "limit": .int(settings.maxConnections)]))
+            }
+            let mine = c.byUID[peer.uid, default: 0]
+            guard mine < settings.maxConnectionsPerUID else {
+                return Refusal(
+                    reason: "too_many_connections_for_uid",
+                    error: RPCError(
+                        code: ErrorCode.unavailable,
+                        message:
+                            "You have \(mine) connections open, the limit for one user (server.max_connections_per_uid); close some and retry.",
+                        data: ["reason": "too_many_connections_for_uid", "limit": .int(settings.maxConnectionsPerUID)]))
+            }
+            c.others += 1
+            c.byUID[peer.uid] = mine + 1
+            return nil
+        }
+    }
+
+    /// A connection admitted by ``admit(_:settings:)`` is gone.
+    func release(_ peer: Admission) {
+        counts.withLock { c in
+            if peer.admin {
+                c.admins -= 1
+                return
+            }
+            c.others -= 1
+            let left = c.byUID[peer.uid, default: 1] - 1
+            c.byUID[peer.uid] = left > 0 ? left : nil
+        }
+    }
 
     func add(_ c: ClientConnection) { open.withLock { $0[ObjectIdentifier(c)] = c } }
 
@@ -185,6 +272,7 @@ final class ConnectionRegistry: Sendable {
             list.removeValue(forKey: ObjectIdentifier(c))
             close(c.fd)
         }
+        release(c.admitted)
         changed.lock()
         changed.broadcast()
         changed.unlock()
@@ -219,4 +307,70 @@ private func bindUnixSocket(_ path: String, backlog: Int32) throws -> Int32 {
         throw StartupError("cannot listen on \(path): \(message)")
     }
     return fd
+}
+
+/// A connection's peer as admitted: its uid, and whether it counts against the admins' reserve.
+struct Admission: Sendable {
+    var uid: UInt32
+    var admin: Bool
+}
+
+/// Why a connection was not admitted, and what it is told.
+struct Refusal {
+    var reason: String
+    var error: RPCError
+}
+
+/// Refused connections, told why and closed a moment later, without a thread: the refusal is
+/// sent and our side shut for writing, so the peer's request (already on its way) does not meet
+/// a closed socket (EPIPE) before it reads why. At most ``limit`` wait; past that the oldest is
+/// closed at once. Only the accept thread uses it.
+struct Lingering {
+    static let limit = 256
+    static let seconds = 1.0
+    private var waiting: [(fd: Int32, until: ContinuousClock.Instant)] = []
+
+    mutating func add(_ fd: Int32) {
+        shutdown(fd, Int32(SHUT_WR))
+        if waiting.count >= Self.limit { close(waiting.removeFirst().fd) }
+        waiting.append((fd, .now + .seconds(Self.seconds)))
+    }
+
+    mutating func closeExpired() {
+        let now = ContinuousClock.now
+        while let first = waiting.first, first.until <= now {
+            close(first.fd)
+            waiting.removeFirst()
+        }
+    }
+
+    /// How long the accept thread may wait in poll: until the first refused socket is due.
+    var timeoutMS: Int32 {
+        guard let first = waiting.first else { return -1 }
+        let left = ContinuousClock.now.duration(to: first.until)
+        return Int32(max(1, min(1000, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)))
+    }
+
+    mutating func closeAll() {
+        for w in waiting { close(w.fd) }
+        waiting.removeAll()
+    }
+}
+
+/// Logs refused connections without letting a flood of them flood the journal: the first of a
+/// kind at once, then at most one line a second with how many more there were.
+struct RefusalLog {
+    private var last: [String: (at: ContinuousClock.Instant, suppressed: Int)] = [:]
+
+    mutating func note(_ reason: String, uid: UInt32, logger: Logger) {
+        let now = ContinuousClock.now
+        if let l = last[reason], l.at.duration(to: now) < .seconds(1) {
+            last[reason] = (l.at, l.suppressed + 1)
+            return
+        }
+        let more = last[reason]?.suppressed ?? 0
+        last[reason] = (now, 0)
+        logger.warning(
+            "refused a connection", metadata: ["reason": "\(reason)", "uid": "\(uid)", "refused_since_last_line": "\(more)"])
+    }
 }

@@ -28,8 +28,13 @@ public struct Settings: Sendable {
     /// `protocol.max_batch_reply_bytes` (4 MiB): once a batch's replies pass this, its remaining
     /// items are not run and each gets 1007.
     public var maxBatchReplyBytes = 4 << 20
-    /// `server.max_connections` (4096).
+    /// `server.max_connections` (4096): connections of everyone but admins.
     public var maxConnections = 4096
+    /// `server.max_connections_per_uid` (128): connections one non-admin uid may hold.
+    public var maxConnectionsPerUID = 128
+    /// `server.admin_connections` (64): connections admins may open beyond `max_connections`, so an
+    /// admin always gets in.
+    public var adminConnections = 64
     /// `server.idle_timeout` in seconds (0 = never; default PT0S).
     public var idleTimeoutSeconds = 0
     /// `log.level` (info): the least severe level logged; a reload changes it while crmd runs.
@@ -123,7 +128,8 @@ extension Settings {
     /// Every key crmd reads. A key in the file that is not here is a mistake worth stopping for.
     static let knownKeys: Set<String> = {
         var keys: Set<String> = [
-            "server.socket", "server.socket_mode", "server.max_connections", "server.idle_timeout",
+            "server.socket", "server.socket_mode", "server.max_connections", "server.max_connections_per_uid", "server.admin_connections",
+            "server.idle_timeout",
             "protocol.max_line_bytes", "protocol.max_batch_items", "protocol.max_batch_reply_bytes", "store.path", "store.synchronous",
             "store.group_commit_max", "log.level", "log.target",
             "zones.time_zone", "zones.yellow_after", "zones.red_after", "zones.release_after",
@@ -224,6 +230,8 @@ extension Settings {
             socketMode = v
         }
         if let v = try int("server.max_connections", 1...1_000_000) { maxConnections = v }
+        if let v = try int("server.max_connections_per_uid", 1...1_000_000) { maxConnectionsPerUID = v }
+        if let v = try int("server.admin_connections", 1...100_000) { adminConnections = v }
         if let d = try duration("server.idle_timeout") { idleTimeoutSeconds = try clockSeconds(d, "server.idle_timeout") }
         if let v = try int("protocol.max_line_bytes", 1024...(256 << 20)) { maxLineBytes = v }
         if let v = try int("protocol.max_batch_items", 1...10_000) { maxBatchItems = v }

@@ -80,4 +80,106 @@ struct HostileTests {
             #expect(boss > 1 << 20, "an admin's subscription got \(boss) bytes of room")
         }
     }
+
+    /// Opens `count` connections as `uid` (a python3 child under setpriv), sends each a ping and
+    /// reads its first line; reports them, then holds them all open until told to stop.
+    final class Holder {
+        let process = Process()
+        let input = Pipe()
+        let output = Pipe()
+        /// The first line each connection got, in order (a pong, or an error object).
+        var replies: [JSON] = []
+
+        init(_ d: TestDaemon, uid: Int, count: Int) throws {
+            let script = """
+                import socket, sys, json
+                conns = []
+                for i in range(int(sys.argv[2])):
+                    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+                    try:
+                        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"server.ping"}\\n')
+                    except OSError:
+                        pass
+                    f = s.makefile('rb'); line = f.readline()
+                    print(line.decode().strip() or '{"closed":true}', flush=True)
+                    conns.append((s, f))
+                print('held', flush=True)
+                sys.stdin.read()
+                """
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = [
+                "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath, String(count),
+            ]
+            process.environment = ["HOME": "/tmp"]
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            var text = ""
+            let reader = output.fileHandleForReading
+            while !text.contains("held\n") {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            replies = text.split(separator: "\n").filter { $0 != "held" }.compactMap { try? JSONParser.parse(String($0)) }
+        }
+
+        func release() {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+    }
+
+    @Test(
+        "one uid cannot lock the admins out: past server.max_connections others get 1009, admins still get in",
+        .enabled(if: getuid() == 0, "needs root to connect as other uids"))
+    func adminsAlwaysGetIn() throws {
+        try withDaemon(environment: ["CRMD_SERVER_MAX_CONNECTIONS": "20"], world: true) { d in
+            let admin = try d.connect()
+            _ = try admin.call("user.add", ["login": "ivanov", "name": "Ivan Ivanov", "role": "manager", "uid": 50_002])
+            let attacker = try Holder(d, uid: 50_002, count: 25)
+            defer { attacker.release() }
+            #expect(attacker.replies.count == 25)
+            #expect(attacker.replies.prefix(20).allSatisfy { $0["result"]?["pong"] == .bool(true) })
+            for r in attacker.replies.dropFirst(20) {
+                #expect(r["error"]?["code"] == 1009)
+                #expect(r["error"]?["data"]?["reason"] == "too_many_connections")
+            }
+            // While all 20 are held: root (an admin) gets in, many times over.
+            var mine: [Connection] = []
+            for _ in 0..<10 {
+                let c = try d.connect()
+                #expect(try c.call("server.ping")["pong"] == .bool(true))
+                mine.append(c)
+            }
+        }
+    }
+
+    @Test(
+        "one uid holds at most server.max_connections_per_uid connections; an unknown uid is answered 1006 and closed",
+        .enabled(if: getuid() == 0, "needs root to connect as other uids"))
+    func perUIDAndUnknown() throws {
+        try withDaemon(environment: ["CRMD_SERVER_MAX_CONNECTIONS_PER_UID": "5"], world: true) { d in
+            let admin = try d.connect()
+            _ = try admin.call("user.add", ["login": "ivanov", "name": "Ivan Ivanov", "role": "manager", "uid": 50_002])
+            _ = try admin.call("user.add", ["login": "sidorov", "name": "Petr Sidorov", "role": "manager", "uid": 50_003])
+            let one = try Holder(d, uid: 50_002, count: 7)
+            defer { one.release() }
+            #expect(one.replies.prefix(5).allSatisfy { $0["result"]?["pong"] == .bool(true) })
+            for r in one.replies.dropFirst(5) {
+                #expect(r["error"]?["code"] == 1009)
+                #expect(r["error"]?["data"]?["reason"] == "too_many_connections_for_uid")
+            }
+            // Another user is not held up by it.
+            let other = try Holder(d, uid: 50_003, count: 2)
+            defer { other.release() }
+            #expect(other.replies.allSatisfy { $0["result"]?["pong"] == .bool(true) })
+            // An unknown uid: 1006, then the connection is closed (no thread kept for it).
+            let stranger = try Holder(d, uid: 50_009, count: 3)
+            defer { stranger.release() }
+            #expect(stranger.replies.count == 3)
+            #expect(stranger.replies.allSatisfy { (r: JSON) in r["error"]?["code"]?.intValue == 1006 })
+            #expect(try admin.call("server.status")["connections"]?.intValue == 8)
+        }
+    }
 }

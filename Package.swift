@@ -34,11 +34,14 @@ let package = Package(
         // ThreadSanitizer annotations (no-ops in a normal build) and the lock that uses them.
         .target(name: "CTSan"),
         .target(name: "CRMSync", dependencies: ["CTSan"], swiftSettings: strict),
+        // Checks on files and folders another local user could plant (private folders, the live
+        // database's files), shared by the store, the server and the client. Foundation only.
+        .target(name: "CRMFiles", swiftSettings: strict),
         // Persistence: GRDB migrations, the store facade, group commit, event log.
         .target(
             name: "CRMStore",
             dependencies: [
-                "CRMCore", "CRMSync", .product(name: "GRDB", package: "GRDB.swift"),
+                "CRMCore", "CRMSync", "CRMFiles", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -52,7 +55,7 @@ let package = Package(
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming",
+                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming", "CRMFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -61,7 +64,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // A small blocking client over the Unix socket, for crmctl, crm-bench and scripts in Swift.
-        .target(name: "CRMClient", dependencies: ["CRMProtocol"], swiftSettings: strict),
+        .target(name: "CRMClient", dependencies: ["CRMProtocol", "CRMFiles"], swiftSettings: strict),
         // Test helpers: a TestDaemon that starts the real crmd binary on a temporary folder.
         .target(name: "CRMTestSupport", dependencies: ["CRMClient", "CRMProtocol"], swiftSettings: strict),
         .executableTarget(
@@ -75,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMClient", "CRMProtocol",
+                "CRMClient", "CRMProtocol", "CRMFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,3 +1,4 @@
+import CRMFiles
 public import CRMProtocol
 public import Foundation
 
@@ -13,6 +14,8 @@ public enum ClientError: Error, CustomStringConvertible {
     case badReply(String)
     /// Nothing arrived within the read timeout set by ``Connection/setReadTimeout(seconds:)``.
     case timedOut(seconds: Double)
+    /// The per-user socket folder is not this account's own with mode 0700 (`problem` says how).
+    case unsafeFolder(problem: String)
 
     public var description: String {
         switch self {
@@ -29,6 +32,9 @@ public enum ClientError: Error, CustomStringConvertible {
         case .connectionClosed(let why): return "the connection to crmd closed: \(why)"
         case .badReply(let why): return "crmd sent an unexpected reply: \(why)"
         case .timedOut(let seconds): return "crmd sent nothing for \(seconds) s (the connection's read timeout)"
+        case .unsafeFolder(let problem):
+            return
+                "refusing crmd's socket folder: \(problem). Another user could have made it to pose as crmd. Remove it (crmd makes its own, mode 700), or set XDG_RUNTIME_DIR, or point --socket / CRMD_SOCKET at crmd's socket"
         }
     }
 }
@@ -203,6 +209,20 @@ public func defaultSocketPath(
     if exists(personal) { return personal }
     if exists(systemSocketPath) { return systemSocketPath }
     return personal
+}
+
+/// ``defaultSocketPath(environment:uid:exists:)``, refusing the per-user socket when its folder
+/// is not this account's own with mode 0700: anyone may create `/tmp/crmd-UID` first and answer
+/// as crmd there.
+public func checkedDefaultSocketPath(
+    environment env: [String: String] = ProcessInfo.processInfo.environment, uid: uid_t = getuid()
+) throws(ClientError) -> String {
+    let path = defaultSocketPath(environment: env, uid: uid)
+    guard env["CRMD_SOCKET"]?.isEmpty ?? true, path != systemSocketPath else { return path }
+    if let problem = PrivateFolder.problem((path as NSString).deletingLastPathComponent, uid: uid) {
+        throw .unsafeFolder(problem: problem)
+    }
+    return path
 }
 
 /// What to do about EACCES on `socket`: join the group that owns it (crmd.socket gives it to

@@ -1,3 +1,4 @@
+import CRMFiles
 import CRMStore
 public import Foundation
 import Logging
@@ -61,6 +62,9 @@ public enum Daemon {
     public static func run(_ options: Options) async -> Int32 {
         // A SIGHUP before the reload handler is installed must not kill a starting crmd.
         signal(SIGHUP, SIG_IGN)
+        // The database is personal data: whatever crmd creates (the database, its -wal and -shm,
+        // the lock, backup copies) is its user's alone, whatever umask it was started with.
+        umask(0o077)
         let env = ProcessInfo.processInfo.environment
         // Socket activation: systemd passes the listening socket (named by FileDescriptorName=).
         let listener: RPCServer.Listener
@@ -106,6 +110,7 @@ public enum Daemon {
         let supervisor: Supervisor
         do {
             lock = try InstanceLock(databasePath: settings.databasePath)
+            makePrivate(databaseFilesOf: settings.databasePath, logger: logger)
             do {
                 store = try Store(path: settings.databasePath, options: settings.storeOptions)
             } catch {
@@ -184,11 +189,32 @@ public enum Daemon {
             logger.error("closing the database failed", metadata: ["error": "\(error)"])
             code = 1
         }
-        // A socket passed by systemd belongs to crmd.socket: it stays for the next start.
-        if case .bind = listener { unlink(settings.socketPath) }
+        // Only the socket crmd bound; one passed by systemd belongs to crmd.socket and stays.
+        server.removeSocketFile()
         withExtendedLifetime(lock) {}
         logger.info("crmd stopped")
         return code
+    }
+
+    /// Takes group and other permissions off the database files crmd finds open to them (a copy
+    /// restored by hand, a file made by an older crmd under umask 022): SQLite gives -wal and -shm
+    /// the database file's mode, so the database file decides. Logged, never fatal.
+    static func makePrivate(databaseFilesOf database: String, logger: Logger) {
+        for suffix in LiveDatabase.suffixes where suffix != ".lock" {
+            let file = database + suffix
+            var st = stat()
+            guard lstat(file, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o077 != 0 else { continue }
+            let old = String(st.st_mode & 0o7777, radix: 8)
+            if chmod(file, st.st_mode & 0o700) == 0 {
+                logger.warning(
+                    "a database file was readable by others (mode \(old)); crmd made it \(String(st.st_mode & 0o700, radix: 8))",
+                    metadata: ["file": "\(file)"])
+            } else {
+                logger.warning(
+                    "a database file is open to other users (mode \(old)) and crmd cannot change it; chmod 600 it",
+                    metadata: ["file": "\(file)", "error": "\(String(cString: strerror(errno)))"])
+            }
+        }
     }
 
     /// The listening socket systemd passed, if any: the one named `crmd` (FileDescriptorName=),

@@ -233,10 +233,12 @@ public final class Dispatcher: Sendable {
     }
 
     /// Queues a write for group commit and replies once it is durable. With a `request_id`, a
-    /// retry finds the stored first answer and writes nothing.
+    /// retry finds the stored first answer and writes nothing but what `replayed` writes (given
+    /// the stored answer). `after` runs once the reply (first or stored) is durable, before it is
+    /// sent.
     func write(
-        _ call: Call, _ mode: GroupCommitter.WriteMode = .grouped, after: (@Sendable () -> Void)? = nil,
-        _ body: @escaping @Sendable (Tx, Date) throws -> JSON
+        _ call: Call, _ mode: GroupCommitter.WriteMode = .grouped, after: (@Sendable (JSON) -> Void)? = nil,
+        replayed: (@Sendable (Tx, Date, JSON) throws -> Void)? = nil, _ body: @escaping @Sendable (Tx, Date) throws -> JSON
     ) {
         let clock = self.clock
         let requestID = call.requestID
@@ -253,7 +255,9 @@ public final class Dispatcher: Sendable {
                                 problem: "'\(rid)' was already used for \(stored.method); use a new id for each operation")
                         ])
                     }
-                    return try JSONParser.parse(stored.response)
+                    let reply = try JSONParser.parse(stored.response)
+                    try replayed?(tx, clock.now(), reply)
+                    return reply
                 }
                 let now = clock.now()
                 let result = try body(tx, now)
@@ -266,7 +270,7 @@ public final class Dispatcher: Sendable {
         ) { [self] outcome in
             switch outcome {
             case .success(let json):
-                after?()
+                after?(json)
                 schedulerWaker.wake()
                 deliveryWaker.wake()
                 eventsAppended()

@@ -66,7 +66,18 @@ extension Dispatcher {
         let target = found
         let session = call.session
         let realJSON = actorJSON(real)
-        write(call, after: { session.actingAsLogin = target?.login }) { [self] tx, now in
+        let requestID = call.requestID
+        // The identity follows the reply: on a replay of a request_id, the stored reply names the
+        // user acted as, not this call's login; the switch it makes is audited like the first.
+        write(
+            call, after: { reply in session.actingAsLogin = Self.actingAs(reply) },
+            replayed: { [self] tx, now, stored in
+                let login = Self.actingAs(stored)
+                try audit(
+                    tx, real, "session", login == nil ? nil : stored["user"]?["id"]?.intValue, login == nil ? "act_as_end" : "act_as",
+                    before: nil, after: ["as": .string(login), "replay_of": .string(requestID)], at: now)
+            }
+        ) { [self] tx, now in
             try audit(
                 tx, real, "session", target?.id, target == nil ? "act_as_end" : "act_as",
                 before: nil, after: ["as": .string(target?.login)], at: now)
@@ -75,5 +86,10 @@ extension Dispatcher {
                 "acting_admin": target == nil ? .null : .string(real.login),
             ]
         }
+    }
+
+    /// The login a `session.act_as` reply switches to: its user, or nil when it ended acting.
+    static func actingAs(_ reply: JSON) -> String? {
+        reply["acting_admin"]?.stringValue == nil ? nil : reply["user"]?["login"]?.stringValue
     }
 }

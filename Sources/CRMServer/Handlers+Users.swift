@@ -37,7 +37,7 @@ extension Dispatcher {
         }
         let uid = uidParam.map { UInt32($0) } ?? systemUID(login: login)
         let actor = call.actor
-        write(call, after: reloadUsers) { [self] tx, now in
+        write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             if let existing = try tx.user(login: login) {
                 throw DomainError(
                     .conflict, "A user with login '\(login)' already exists (id \(existing.id)).", details: [("user_id", .int(existing.id))]
@@ -91,7 +91,7 @@ extension Dispatcher {
             return (login, name, role, uid)
         }
         let actor = call.actor
-        write(call, after: reloadUsers) { [self] tx, now in
+        write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
             let before = wire.user(u, detailed: true)
             if case .set(let n) = name { u.name = n.trimmingCharacters(in: .whitespaces) }
@@ -117,7 +117,7 @@ extension Dispatcher {
         try requireUserAdmin(call.actor)
         let (login, reassignTo) = try call.decode { r in (r.string("login"), r.optionalString("reassign_to")) }
         let actor = call.actor
-        write(call, after: reloadUsers) { [self] tx, now in
+        write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
             var heir: User? = nil
             if let reassignTo {

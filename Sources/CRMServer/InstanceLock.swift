@@ -1,3 +1,4 @@
+import CRMFiles
 import Foundation
 
 /// An exclusive lock on `<database>.lock`, so two crmd never write one database.
@@ -7,13 +8,37 @@ public final class InstanceLock {
     /// The lock file.
     public let path: String
 
-    /// Takes the lock or throws naming the crmd that holds it.
+    /// Takes the lock or throws naming the crmd that holds it. The lock file is never followed
+    /// through a symbolic link (`O_NOFOLLOW`), and must be a regular file with one link, owned by
+    /// crmd's uid, before crmd writes its pid into it: a file another user planted there is
+    /// refused, never truncated.
     public init(databasePath: String) throws {
         path = databasePath + ".lock"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw StartupError("cannot create the lock file \(path): \(String(cString: strerror(errno)))")
+            let err = errno
+            if err == ELOOP { throw Self.notOurs(path, "it is a symbolic link, which crmd does not follow") }
+            if err == EISDIR { throw Self.notOurs(path, "it is a folder, not a regular file") }
+            throw StartupError("cannot create the lock file \(path): \(String(cString: strerror(err)))")
         }
+        var st = stat()
+        let problem: String? =
+            if fstat(fd, &st) != 0 {
+                "cannot read it: \(String(cString: strerror(errno)))"
+            } else if st.st_mode & S_IFMT != S_IFREG {
+                "it is not a regular file"
+            } else if st.st_uid != geteuid() {
+                "it is owned by uid \(st.st_uid), not by crmd's uid \(geteuid())"
+            } else if st.st_nlink != 1 {
+                "it has \(st.st_nlink) hard links, so it is also another file"
+            } else {
+                nil
+            }
+        if let problem {
+            close(fd)
+            throw Self.notOurs(path, problem)
+        }
+        if st.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buf = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buf, 31, 0)
@@ -25,6 +50,10 @@ public final class InstanceLock {
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
         _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    private static func notOurs(_ path: String, _ problem: String) -> StartupError {
+        StartupError("the lock file \(path) is not crmd's: \(problem). Remove it (crmd creates its own lock file) and start crmd again")
     }
 
     deinit {
@@ -39,13 +68,21 @@ public struct StartupError: Error, CustomStringConvertible {
 }
 
 /// Prepares the socket path: creates its folder, and refuses to steal a socket that a live crmd
-/// answers on. A stale socket file left by a crash is removed.
-func prepareSocketPath(_ path: String) throws {
+/// answers on. A stale socket file left by a crash is removed. The per-user folder (`privateFolder`,
+/// `/tmp/crmd-UID` or `$XDG_RUNTIME_DIR/crmd`) is created 0700 and must be crmd's own with mode
+/// 0700: one another user made first could hold a socket of theirs.
+func prepareSocketPath(_ path: String, privateFolder: String?) throws {
     guard path.utf8.count < 108 else {
         throw StartupError("the socket path \(path) is longer than the 107 bytes a Unix socket allows; choose a shorter --socket")
     }
     let dir = (path as NSString).deletingLastPathComponent
-    if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+    if !dir.isEmpty, dir == privateFolder {
+        if let problem = PrivateFolder.create(dir, uid: geteuid()) {
+            throw StartupError(
+                "refusing the socket folder: \(problem). Another user could have made it to take crmd's place. Remove it (crmd makes its own, mode 700), or set XDG_RUNTIME_DIR or --socket to a folder of your own"
+            )
+        }
+    } else if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         } catch {

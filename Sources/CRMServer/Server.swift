@@ -21,6 +21,9 @@ public final class RPCServer: Service, Sendable {
     private let logger: Logger
     /// The socket path it listens on.
     public let socketPath: String
+    /// The device and inode of the socket file crmd bound (nil for one passed by systemd): at
+    /// shutdown crmd removes the file at ``socketPath`` only if it is still this one.
+    private let boundSocket: (dev: UInt64, ino: UInt64)?
 
     /// Where the listening socket came from.
     public enum Listener: Sendable {
@@ -47,10 +50,13 @@ public final class RPCServer: Service, Sendable {
         switch listener {
         case .inherited(let fd):
             listenFD = fd
+            boundSocket = nil
         case .bind:
-            try prepareSocketPath(settings.socketPath)
+            try prepareSocketPath(settings.socketPath, privateFolder: DefaultPaths.privateSocketFolder())
             listenFD = try bindUnixSocket(settings.socketPath, backlog: 1024)
             chmod(settings.socketPath, mode_t(settings.socketMode))
+            var st = stat()
+            boundSocket = lstat(settings.socketPath, &st) == 0 ? (UInt64(st.st_dev), UInt64(st.st_ino)) : nil
         }
         // The accept thread waits in poll; a connection that goes away before accept must not
         // block it.
@@ -63,6 +69,21 @@ public final class RPCServer: Service, Sendable {
         }
         wakePipe = (p[0], p[1])
         registry = ConnectionRegistry()
+    }
+
+    /// Removes the socket file crmd bound, if the path still holds it (same device and inode):
+    /// whatever else was put there since is not crmd's to delete. A socket passed by systemd
+    /// belongs to crmd.socket and stays.
+    public func removeSocketFile() {
+        guard let bound = boundSocket else { return }
+        var st = stat()
+        guard lstat(socketPath, &st) == 0 else { return }
+        guard UInt64(st.st_dev) == bound.dev, UInt64(st.st_ino) == bound.ino else {
+            logger.warning(
+                "left the file at the socket path in place: it is not the socket crmd created", metadata: ["path": "\(socketPath)"])
+            return
+        }
+        unlink(socketPath)
     }
 
     public func run() async throws {

@@ -82,6 +82,13 @@ public enum DefaultPaths {
         return "\(tmp)/crmd-\(getuid())/crmd.sock"
     }
 
+    /// The folder of the per-user socket (`$XDG_RUNTIME_DIR/crmd` or `/tmp/crmd-UID`), which
+    /// crmd creates 0700 and refuses unless it is its own with mode 0700; nil for root, whose
+    /// `/run/crmd` only root can make.
+    public static func privateSocketFolder(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        getuid() == 0 ? nil : (socket(environment: env) as NSString).deletingLastPathComponent
+    }
+
     /// `crmd.sqlite` in systemd's `$STATE_DIRECTORY` (`StateDirectory=crmd` → /var/lib/crmd) when
     /// set; else `/var/lib/crmd/crmd.sqlite` for root; else `$XDG_STATE_HOME/crmd/crmd.sqlite`
     /// (`~/.local/state/crmd/crmd.sqlite`).
@@ -122,6 +129,8 @@ extension Settings {
             socketPath: socket ?? reader.string(forKey: "server.socket") ?? DefaultPaths.socket(environment: environment),
             databasePath: database ?? reader.string(forKey: "store.path") ?? DefaultPaths.database(environment: environment))
         try s.apply(reader)
+        // Absolute, so what server.status shows means the same file to crmctl in another folder.
+        if !s.databasePath.hasPrefix("/") { s.databasePath = FileManager.default.currentDirectoryPath + "/" + s.databasePath }
         return s
     }
 

@@ -1,3 +1,4 @@
+import CRMFiles
 import Foundation
 import GRDB
 
@@ -31,6 +32,10 @@ extension Store {
     /// it started. On failure the partial copy is removed.
     public func makeBackup(into path: String) throws(BackupError) -> BackupCopy {
         let dir = (path as NSString).deletingLastPathComponent
+        if let live = LiveDatabase.member(path, of: self.path) {
+            throw BackupError(
+                reason: "cannot_create", description: "Refusing to write the backup copy over \(live), a file of the live database.")
+        }
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let err = errno

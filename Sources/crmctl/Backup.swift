@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMClient
+import CRMFiles
 import CRMProtocol
 import Foundation
 
@@ -32,6 +33,17 @@ struct Backup: ParsableCommand {
 
     func run() throws {
         let partial = file + ".partial"
+        // Never over a file of the live database (the main file, -wal, -shm, -journal, .lock):
+        // renaming the copy onto the log would lose every write not yet checkpointed.
+        // (Someone who may not see it may not take a backup either: server.backup says so below.)
+        let database = try global.session { conn -> String? in
+            do { return try conn.call("server.status")["store"]?["path"]?.stringValue } catch is RPCError { return nil }
+        }
+        for target in [file, partial] {
+            if let database, let live = LiveDatabase.member(target, of: database) {
+                fail("\(target) is \(live), a file of crmd's live database; write the backup somewhere else", 74)
+            }
+        }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: file, isDirectory: &isDir) {
             if isDir.boolValue { fail("\(file) is a folder; give the name of the backup file to write, like \(file)/crmd.sqlite", 73) }
@@ -54,11 +66,6 @@ struct Backup: ParsableCommand {
         let meta: JSON
         do {
             meta = try global.session { conn -> JSON in
-                if FileManager.default.fileExists(atPath: file), let db = try conn.call("server.status")["store"]?["path"]?.stringValue,
-                    sameFile(file, db)
-                {
-                    throw FileError(description: "\(file) is crmd's live database; write the backup somewhere else")
-                }
                 let meta = try conn.call("server.backup")
                 guard let token = meta["backup"]?.stringValue, let total = meta["bytes"]?.intValue else {
                     throw ClientError.badReply("server.backup did not return a backup token and size")
@@ -123,14 +130,6 @@ struct Backup: ParsableCommand {
                 off += n
             }
         }
-    }
-
-    /// Whether two paths name the same file (same device and inode).
-    func sameFile(_ a: String, _ b: String) -> Bool {
-        var sa = stat()
-        var sb = stat()
-        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 
     /// fsyncs the folder holding `path`, so the rename is on disk too.

@@ -33,7 +33,7 @@ struct GlobalOptions: ParsableArguments {
     var actAs: String?
 
     func connect() throws -> Connection {
-        let c = try Connection(path: socket ?? defaultSocketPath())
+        let c = try Connection(path: socket ?? checkedDefaultSocketPath())
         if let actAs { _ = try c.call("session.act_as", ["login": .string(actAs)]) }
         return c
     }

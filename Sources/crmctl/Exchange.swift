@@ -485,7 +485,9 @@ struct Watch: ParsableCommand {
 
     func run() throws {
         let topicList = topics?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        var watcher = Watcher(global: global, topics: topicList, state: WatchState(socket: global.socket ?? defaultSocketPath()))
+        var watcher = Watcher(
+            global: global, topics: topicList,
+            state: WatchState(socket: global.socket ?? (try? checkedDefaultSocketPath()) ?? defaultSocketPath()))
         watcher.lastSeq = fromStart ? 0 : (since ?? watcher.state.load())
         try watcher.run()
     }

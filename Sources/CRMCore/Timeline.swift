@@ -59,6 +59,16 @@ extension ZoneRules {
         return min(boundary, markInstant(schedule, daysBefore: policy.marks[state.stage]))
     }
 
+    /// Where a clock started at `schedule.start` stands at `now`, when it starts then (a new
+    /// cycle, possibly from a backdated contact): the zone at `now`, and every mark before `now`
+    /// counted as handled, unsent (the contact that started the cycle is newer news than they).
+    /// A clock already past its release stays red with its release due at once.
+    public func state(_ schedule: ZoneSchedule, at now: Date, policy: ReminderPolicy) -> ClockState {
+        guard let zone = schedule.zone(at: now) else { return ClockState(zone: .red, stage: policy.marks.count) }
+        let stage = policy.marks.prefix { markInstant(schedule, daysBefore: $0) < now }.count
+        return ClockState(zone: zone, stage: stage)
+    }
+
     static func boundary(_ schedule: ZoneSchedule, _ zone: Zone) -> Date {
         switch zone {
         case .green: return schedule.yellowAt

@@ -36,6 +36,9 @@ public final class AlertDeliverer: Service, Sendable {
         let hasCommand = command != nil
         let delivered = try await dispatcher.store.write { [dispatcher] tx -> Int in
             var n = 0
+            // Outside working hours an alert whose hour came while crmd was down (or the manual
+            // clock jumped) waits for them again, unless they come only at its release or later.
+            let open = dispatcher.workingHours.nextDeliveryInstant(at: now)
             while true {
                 let due = try tx.alertsToDeliver(upTo: now, limit: 1_000)
                 for a in due {
@@ -46,6 +49,10 @@ public final class AlertDeliverer: Service, Sendable {
                     if let id = a.clientID, Dispatcher.reminderKinds.contains(a.kind), let c = try tx.clientHeader(id: id),
                         let schedule = c.schedule
                     {
+                        if open > now, open < schedule.releaseAt {
+                            try tx.postponeAlert(alertID: a.id, to: open)
+                            continue
+                        }
                         let days = dispatcher.rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)
                         if days != a.daysLeft {
                             shown.daysLeft = days
@@ -55,8 +62,8 @@ public final class AlertDeliverer: Service, Sendable {
                     }
                     try tx.markDelivered(alertID: a.id, at: now, command: hasCommand, daysLeft: shown.daysLeft, message: shown.message)
                     try dispatcher.event(tx, "alert", clientID: a.clientID, ownerID: a.userID, text: dispatcher.alertText(shown), at: now)
+                    n += 1
                 }
-                n += due.count
                 if due.count < 1_000 { return n }
             }
         }

@@ -7,10 +7,12 @@ import Foundation
 /// scheduler (which applies what falls due). Every change is recorded as an event with its true
 /// instant, inside the same transaction as the change.
 extension Dispatcher {
-    /// Starts a new clock cycle from R for an assigned client: green, no reminder sent yet, and
-    /// the next due instant set for the scheduler. Returns the previous applied zone.
+    /// Starts a new clock cycle from R for an assigned client, as it stands at `now`: green with
+    /// no reminder sent when R is now; from a backdated contact, the zone R gives at `now` with
+    /// the marks already passed counted as handled. Sets the next due instant for the scheduler
+    /// and returns the previous applied zone.
     @discardableResult
-    func startCycle(_ c: inout Client) -> Zone? {
+    func startCycle(_ c: inout Client, now: Date) -> Zone? {
         let previous = c.appliedZone
         guard c.status == .assigned, let start = c.clockStart else {
             c.schedule = nil
@@ -20,10 +22,12 @@ extension Dispatcher {
             return previous
         }
         let schedule = rules.schedule(from: start)
+        let policy = settings.domain.reminders
+        let state = rules.state(schedule, at: now, policy: policy)
         c.schedule = schedule
-        c.appliedZone = .green
-        c.alertStage = 0
-        c.nextDueAt = rules.nextDue(schedule, .fresh, policy: settings.domain.reminders)
+        c.appliedZone = state.zone
+        c.alertStage = state.stage
+        c.nextDueAt = rules.nextDue(schedule, state, policy: policy)
         return previous
     }
 
@@ -62,34 +66,27 @@ extension Dispatcher {
         // A client released in this same pass (catch-up after downtime) needs no reminders: they
         // would be superseded by the release at once.
         let remindersMatter = !released
+        // Only the newest reminder of the pass is written (entering yellow counts as one): after
+        // a gap a manager gets the current reminder, not a burst of stale ones.
+        var newest: (kind: String, mark: Int, at: Date)? = nil
         for step in steps {
             switch step {
             case .zone(let from, let to, let at):
                 plan.writes.append(.zoneEvent(text: zoneEventData(c, from: from, to: to, at: at), at: at))
-                if to == .yellow, policy.onYellow, remindersMatter, let owner = c.ownerID {
-                    let days = rules.daysToRelease(now: at, releaseAt: schedule.releaseAt)
-                    plan.writes.append(
-                        .reminder(reminder(userID: owner, c, kind: "zone_yellow", daysLeft: days, zone: .yellow, at: at, now: now)))
+                // The release's previous_zone is the zone the client was in just before it.
+                c.appliedZone = to
+                if to == .yellow, policy.onYellow, remindersMatter {
+                    newest = ("zone_yellow", rules.daysToRelease(now: at, releaseAt: schedule.releaseAt), at)
                 }
             case .reminder(let daysLeft, let at):
-                guard remindersMatter else { continue }
-                let zone = schedule.zone(at: at) ?? .red
-                if let owner = c.ownerID {
-                    plan.writes.append(
-                        .reminder(reminder(userID: owner, c, kind: "days_to_release", daysLeft: daysLeft, zone: zone, at: at, now: now)))
-                }
-                if zone == .red {
-                    for head in heads where head.id != c.ownerID {
-                        plan.writes.append(
-                            .reminder(reminder(userID: head.id, c, kind: "red_copy", daysLeft: daysLeft, zone: zone, at: at, now: now)))
-                    }
-                }
+                if remindersMatter { newest = ("days_to_release", daysLeft, at) }
             case .release(let at):
                 let reason = "no resetting contact for \(rules.thresholds.releaseAfter)"
                 plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
                 plan.released = true
             }
         }
+        if let newest { plan.writes += reminders(c, schedule, kind: newest.kind, mark: newest.mark, at: newest.at, now: now, heads: heads) }
         if !released {
             c.appliedZone = newState.zone
             c.alertStage = newState.stage
@@ -159,16 +156,44 @@ extension Dispatcher {
         }
     }
 
+    /// The reminders of a pass about `c` (its newest one, `kind` at `mark`, due at `at`): to the
+    /// owner, and copied to the heads if the client is red when it is delivered. Written as true
+    /// at delivery: the zone and days left then, and "turned yellow" only while it is yellow.
+    func reminders(
+        _ c: Client, _ schedule: ZoneSchedule, kind: String, mark: Int, at: Date, now: Date, heads: [User]
+    ) -> [DuePlan.Write] {
+        guard let owner = c.ownerID else { return [] }
+        let deliverAt = deliveryInstant(due: at, now: now, releaseAt: schedule.releaseAt)
+        let zone = schedule.zone(at: max(deliverAt, now)) ?? .red
+        let kind = kind == "zone_yellow" && zone != .yellow ? "days_to_release" : kind
+        var out = [DuePlan.Write.reminder(reminder(userID: owner, c, kind: kind, daysLeft: mark, zone: zone, at: at, now: now))]
+        if zone == .red {
+            for head in heads where head.id != owner {
+                out.append(.reminder(reminder(userID: head.id, c, kind: "red_copy", daysLeft: mark, zone: zone, at: at, now: now)))
+            }
+        }
+        return out
+    }
+
+    /// When a reminder due at `at` reaches people, as of `now`: at once if that is inside working
+    /// hours, else when they start (after downtime or a night, from `now`, not from the due
+    /// instant). A reminder those hours would hold until the release or later is delivered at once
+    /// instead: the last word before a client goes to the exchange is never dropped.
+    func deliveryInstant(due at: Date, now: Date, releaseAt: Date) -> Date {
+        let open = workingHours.nextDeliveryInstant(at: max(at, now))
+        return open >= releaseAt ? max(at, now) : open
+    }
+
     /// A reminder about `c` for `userID`, `mark` days before its release, due at `at`: delivered
-    /// in working hours.
+    /// in working hours (``deliveryInstant(due:now:releaseAt:)``).
     func reminder(userID: Int64, _ c: Client, kind: String, daysLeft mark: Int, zone: Zone, at: Date, now: Date) -> DuePlan.Reminder {
-        let deliverAt = workingHours.nextDeliveryInstant(at: at)
-        // Due inside working hours (or its hour has already come, after downtime): stored as
-        // delivered with its `alert` event in the same transaction, the same outcome the deliverer
-        // would record a moment later, at a third of the statements. Otherwise the deliverer
-        // takes it when its hour comes. Either way the days left are those at delivery.
+        let deliverAt = c.schedule.map { deliveryInstant(due: at, now: now, releaseAt: $0.releaseAt) } ?? at
+        // Due inside working hours: stored as delivered with its `alert` event in the same
+        // transaction, the same outcome the deliverer would record a moment later, at a third of
+        // the statements. Otherwise the deliverer takes it when its hour comes. Either way the
+        // days left are those at delivery.
         let deliverNow = deliverAt <= now
-        let daysLeft = deliverNow && at < now ? c.schedule.map { rules.daysToRelease(now: now, releaseAt: $0.releaseAt) } ?? mark : mark
+        let daysLeft = c.schedule.map { rules.daysToRelease(now: max(deliverAt, now), releaseAt: $0.releaseAt) } ?? mark
         let message = reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone)
         let command = deliverNow && settings.deliveryCommand != nil
         // Delivered at once: its `alert` event's text, all but the id, written here (on any core).

@@ -218,7 +218,7 @@ extension Dispatcher {
             abc: value(input.abc), fieldsJSON: JSONWriter.string(.object(input.fields ?? JSONObject())), lastInteractionAt: nil,
             assignedAt: owner == nil ? nil : now, releasedAt: nil, releasedFrom: nil, releaseReason: nil, createdAt: now,
             updatedAt: now)
-        startCycle(&c)
+        startCycle(&c, now: now)
         c = try tx.insertClient(c, schedule: c.schedule)
         let json = wire.client(c, now: now, full: true)
         try audit(tx, actor, "client", c.id, action, before: nil, after: json, at: now)
@@ -465,7 +465,7 @@ extension Dispatcher {
         c.releasedFrom = nil
         c.releaseReason = nil
         c.updatedAt = now
-        let previous = startCycle(&c)
+        let previous = startCycle(&c, now: now)
         try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
         try tx.supersedeAlerts(clientID: c.id)
         if let previous, previous != c.appliedZone {

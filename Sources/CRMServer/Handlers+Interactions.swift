@@ -33,26 +33,34 @@ extension Dispatcher {
                 }
             }
             let occurredAt = draft.occurredAt ?? now
-            // RULES §3: the owner's own contact (or a head/admin's on the owner's behalf) resets the clock.
+            // RULES §3: the owner's own contact (or a head/admin's on the owner's behalf) resets the
+            // clock, unless it is dated before the current cycle began (before the newest
+            // resetting contact or the assignment): such a contact moves nothing.
             let byOwnerSide = actor.userID == c.ownerID || actor.role == .head || actor.role == .admin
-            let resets = c.status == .assigned && settings.resettingKinds.contains(draft.kind) && byOwnerSide
+            let counts = c.status == .assigned && settings.resettingKinds.contains(draft.kind) && byOwnerSide
+            let cycleStart = c.clockStart ?? .distantFuture
+            let resets = counts && occurredAt >= cycleStart
             let saved = try tx.insertInteraction(
                 Interaction(
                     id: 0, clientID: c.id, contactID: draft.contactID, authorID: actor.userID, authorLogin: actor.login, kind: draft.kind,
                     direction: draft.direction, occurredAt: occurredAt, topic: draft.topic, result: draft.result, note: draft.note,
                     resetsClock: resets, createdAt: now))
             var client = c
-            if resets, occurredAt > (c.lastInteractionAt ?? .distantPast) {
+            if counts, occurredAt > (c.lastInteractionAt ?? .distantPast) {
+                // The newest contact, shown on the card; R moves only if it is past the cycle's start.
                 client.lastInteractionAt = occurredAt
-                let previous = startCycle(&client)
-                try tx.saveClientClock(client, now: now)
-                try tx.supersedeAlerts(clientID: c.id)
-                if let previous, previous != .green {
-                    try event(
-                        tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
-                        text: zoneEventData(client, from: previous, to: .green, at: now),
-                        at: now)
+                if occurredAt > cycleStart {
+                    // One change, from the zone the manager saw to the zone R now gives, stamped now.
+                    let previous = startCycle(&client, now: now)
+                    try tx.supersedeAlerts(clientID: c.id)
+                    if let previous, let zone = client.appliedZone, previous != zone {
+                        try event(
+                            tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
+                            text: zoneEventData(client, from: previous, to: zone, at: now),
+                            at: now)
+                    }
                 }
+                try tx.saveClientClock(client, now: now)
             }
             let ij = wire.interaction(saved)
             try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: ij, at: now)

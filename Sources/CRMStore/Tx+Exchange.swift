@@ -293,6 +293,12 @@ extension Tx {
         ).map { date($0) }
     }
 
+    /// Holds an undelivered alert until `instant` (its hour came while crmd was down, and working
+    /// hours are over by now).
+    public func postponeAlert(alertID: Int64, to instant: Date) throws {
+        try exec("UPDATE alerts SET deliver_at = ? WHERE id = ?", [ms(instant), alertID])
+    }
+
     /// Marks an alert delivered with its days left and words as of delivery; `command` says
     /// whether a delivery command must also run.
     public func markDelivered(alertID: Int64, at: Date, command: Bool, daysLeft: Int?, message: String) throws {

@@ -131,7 +131,11 @@ public final class CrashTest: @unchecked Sendable {
         daemon = try TestDaemon(environment: ["CRMD_EXCHANGE_COOLDOWN": "PT0S"], databaseDirectory: fs?.mountPoint)
     }
 
-    deinit {
+    deinit { shutDown() }
+
+    /// Kills crmd, unmounts powerfs and removes its folders (also when a run ended by throwing,
+    /// whose process exits without running deinitializers).
+    public func shutDown() {
         daemon.kill9()
         fs?.unmount()
         if let fsFolder { try? FileManager.default.removeItem(at: fsFolder) }

@@ -35,6 +35,7 @@ struct CRMCrash: ParsableCommand {
         options.powerFS = powerFS
         // Unbuffered: a line per round as it happens, also into a file.
         let test = try CrashTest(options: options) { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+        defer { test.shutDown() }
         let summary = try test.run()
         print("")
         print(summary)

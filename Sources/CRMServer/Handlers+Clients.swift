@@ -389,6 +389,17 @@ extension Dispatcher {
                 // A manager's list is their own clients unless they search (to spot duplicates).
                 if actor.role == .manager, query == nil, status == nil { filter.ownerID = actor.userID ?? -1 }
             }
+            // A segment is hidden on a restricted card, so filtering by it may only run over cards
+            // the caller sees in full: else `owner: ivanov, segment: vip` told a manager whether
+            // ivanov has a client in a segment the cards hide (issue 15 §8).
+            if segment != nil, !Access.canSeeFullCard(actor, ownerID: filter.ownerID) {
+                if filter.ownerID != nil {
+                    throw DomainError.forbidden(
+                        "A \(actor.role.rawValue) sees the segment only of their own clients; filter by segment without owner, or with your own login."
+                    )
+                }
+                filter.ownerID = actor.userID ?? -1
+            }
             if let q = query?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
                 filter.nameQuery = q
                 filter.phone = Phone.normalize(

@@ -113,6 +113,33 @@ struct PrivacyTests {
         }
     }
 
+    @Test("a manager cannot probe another manager's segments through client.list filters (issue 15 §8)")
+    func noSegmentProbe() throws {
+        try withDaemon { d in
+            let root = try d.connect()
+            try seedTeam(root)
+            _ = try root.call("client.create", ["name": "Sidorov VIP Co", "owner": "sidorov", "segment": "vip"])
+            _ = try root.call("client.create", ["name": "Ivanov VIP Co", "owner": "ivanov", "segment": "vip"])
+            let a = try d.connect()
+            _ = try a.call("session.act_as", ["login": "ivanov"])
+            // Naming the other manager with a segment: refused, not an empty or non-empty answer.
+            do {
+                _ = try a.call("client.list", ["owner": "sidorov", "segment": "vip"])
+                Issue.record("the segment filter ran over sidorov's restricted cards")
+            } catch let e as RPCError {
+                #expect(e.code == 1002)
+            }
+            // Without an owner, or in a search: only his own cards are filtered by segment.
+            for params: JSON in [["segment": "vip"], ["segment": "vip", "query": "VIP"], ["segment": "vip", "status": "assigned"]] {
+                let names = try a.call("client.list", params)["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+                #expect(names == ["Ivanov VIP Co"], "\(JSONWriter.string(params)): \(names)")
+            }
+            // A head sees every segment.
+            let names = try root.call("client.list", ["segment": "vip"])["items"]?.arrayValue?.count
+            #expect(names == 2)
+        }
+    }
+
     @Test("every write leaves an audit entry naming the real user, and the admin behind session.act_as")
     func everyWriteIsAudited() throws {
         try withDaemon { d in

@@ -35,24 +35,7 @@ public final class PowerFS: @unchecked Sendable {
         p.standardOutput = out
         try p.run()
         process = p
-        let ready = DispatchSemaphore(value: 0)
-        let found = LockedFlag()
-        let reader = out.fileHandleForReading
-        Thread.detachNewThread {
-            var seen = Data()
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
-                if String(decoding: seen, as: UTF8.self).contains("powerfs: ready") {
-                    found.set()
-                    break
-                }
-            }
-            ready.signal()
-            while !reader.availableData.isEmpty {}
-        }
-        if ready.wait(timeout: .now() + timeout) == .timedOut || !found.value {
+        if !waitForOutput(out, containing: "powerfs: ready", timeout: timeout) {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
             process = nil

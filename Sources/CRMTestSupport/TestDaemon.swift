@@ -91,26 +91,7 @@ public final class TestDaemon: @unchecked Sendable {
         }
         try p.run()
         process = p
-        // Wait for the "listening on" line (or the process ending).
-        let ready = DispatchSemaphore(value: 0)
-        let found = LockedFlag()
-        let reader = out.fileHandleForReading
-        Thread.detachNewThread {
-            var seen = Data()
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
-                if String(decoding: seen, as: UTF8.self).contains("listening on") {
-                    found.set()
-                    break
-                }
-            }
-            ready.signal()
-            // Keep draining so crmd never blocks on a full pipe.
-            while !reader.availableData.isEmpty {}
-        }
-        if ready.wait(timeout: .now() + timeout) == .timedOut || !found.value {
+        if !waitForOutput(out, containing: "listening on", timeout: timeout) {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
             throw TestDaemonError.didNotStart(stderr: currentStderr())
@@ -247,3 +228,27 @@ final class LockedFlag: @unchecked Sendable {
 /// by `make tsan`, whose instrumented crmd runs several times slower), 1 otherwise. The tests
 /// that bound a latency scale their bound by it, and so do test connections' read timeouts.
 public let testSlowdown: Double = Double(ProcessInfo.processInfo.environment["CRMD_TEST_SLOWDOWN"] ?? "").map { max(1, $0) } ?? 1
+
+/// Waits until what a child writes to `pipe` contains `text` (its readiness line), or the child
+/// closes the pipe, or `timeout` passes; true when the text came. The pipe is drained afterwards so
+/// the child never blocks on it.
+func waitForOutput(_ pipe: Pipe, containing text: String, timeout: TimeInterval) -> Bool {
+    let ready = DispatchSemaphore(value: 0)
+    let found = LockedFlag()
+    let reader = pipe.fileHandleForReading
+    Thread.detachNewThread {
+        var seen = Data()
+        while true {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+            if String(decoding: seen, as: UTF8.self).contains(text) {
+                found.set()
+                break
+            }
+        }
+        ready.signal()
+        while !reader.availableData.isEmpty {}
+    }
+    return ready.wait(timeout: .now() + timeout) == .success && found.value
+}

@@ -29,8 +29,10 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     private let settings: Settings
     private let server: ConnectionRegistry
 
+    /// Who is at the other end, as the accept thread read it from the kernel (`SO_PEERCRED`).
+    private let session: Session
+
     // The reader thread's own state.
-    private var session: Session?
     /// Replies not yet sent.
     private var out: [UInt8] = []
     /// Subscriptions made by the line being handled: live once its reply is sent, so no event
@@ -60,7 +62,11 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// The peer's uid and whether it counts as an admin, as admitted (``ConnectionRegistry``).
     let admitted: Admission
 
-    init(fd: Int32, id: Int, dispatcher: Dispatcher, settings: Settings, server: ConnectionRegistry, admitted: Admission) {
+    init(
+        fd: Int32, id: Int, session: Session, dispatcher: Dispatcher, settings: Settings, server: ConnectionRegistry,
+        admitted: Admission
+    ) {
+        self.session = session
         self.admitted = admitted
         self.fd = fd
         self.id = id
@@ -74,13 +80,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// Serves the connection until the peer closes it, it breaks, or crmd stops; then closes it.
     func run() {
         defer { finish() }
-        guard let cred = peerCredentials(fd) else {
-            dispatcher.logger.warning("cannot read peer credentials; closing", metadata: ["error": "\(String(cString: strerror(errno)))"])
-            return
-        }
-        let session = Session(id: id, uid: cred.uid, pid: cred.pid)
-        self.session = session
-        dispatcher.logger.debug("connection", metadata: ["uid": "\(cred.uid)", "pid": "\(cred.pid)"])
+        dispatcher.logger.debug("connection", metadata: ["uid": "\(session.uid)", "pid": "\(session.pid)"])
         setTimeout(SO_SNDTIMEO, seconds: settings.subscriberStallSeconds)
         // What may wait unread for this peer: the kernel's default send buffer. Only an admin's
         // subscription gets subscriptions.max_queue_bytes (``activatePendingSubscriptions``):
@@ -149,7 +149,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             return list.count
         }
         if open > 0 { dispatcher.hub.subscriptionClosed(open) }
-        if let session { dispatcher.connectionClosed(session) }
+        dispatcher.connectionClosed(session)
         dispatcher.stats.connectionClosed()
         server.closed(self)
     }
@@ -404,7 +404,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         let added = pendingSubscriptions
         pendingSubscriptions.removeAll()
         subscriptions.withLock { $0.append(contentsOf: added) }
-        if !pumpStarted, let session, dispatcher.realActor(for: session)?.role == .admin {
+        if !pumpStarted, dispatcher.realActor(for: session)?.role == .admin {
             // The kernel caps it at net.core.wmem_max, and doubles it.
             var size = Int32(clamping: settings.subscriberQueueBytes)
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -447,7 +447,6 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// time. A subscriber that takes nothing for the stall timeout gets a final notice if there is
     /// room for it and is closed; it can resume with `since`. False once the connection is done.
     private func pump() -> Bool {
-        guard let session else { return false }
         while !stopping.load(ordering: .acquiring) {
             guard let actor = dispatcher.actor(for: session) else {
                 dropSubscriber(reason: "not_a_user", message: "This connection's user is no longer active.")

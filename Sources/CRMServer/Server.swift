@@ -162,6 +162,7 @@ public final class RPCServer: Service, Sendable {
             // Who it is decides whether it gets in: the kernel's word (SO_PEERCRED), at accept,
             // before any thread is spent on it.
             guard let cred = peerCredentials(c) else {
+                logger.warning("cannot read peer credentials; closing", metadata: ["error": "\(String(cString: strerror(errno)))"])
                 close(c)
                 continue
             }
@@ -182,34 +183,20 @@ public final class RPCServer: Service, Sendable {
             }
             _ = dispatcher.stats.connectionOpened()
             let connection = ClientConnection(
-                fd: c, id: nextID, dispatcher: dispatcher, settings: settings, server: registry, admitted: admission)
+                fd: c, id: nextID, session: session, dispatcher: dispatcher, settings: settings, server: registry, admitted: admission)
             registry.add(connection)
             if !startThread(name: "crmd-conn", stackBytes: connectionStackBytes, { connection.run() }) {
                 logger.error("cannot start a thread for a new connection; refusing it")
                 registry.remove(connection)
                 registry.release(admission)
-                refuse(c, limit: nil)
                 dispatcher.stats.connectionClosed()
+                let refusal = Refusal.unavailable("no_thread", "crmd cannot start a thread for this connection; retry later.")
+                sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
+                lingering.add(c)
             }
         }
     }
 
-    /// Tells a connection over the limit why, and closes it.
-    private static func refuse(_ fd: Int32, limit: Int?) {
-        let err: RPCError
-        if let limit {
-            err = RPCError(
-                code: ErrorCode.unavailable,
-                message: "crmd is at its connection limit (server.max_connections = \(limit)); retry later.",
-                data: ["reason": "too_many_connections", "limit": .int(limit)])
-        } else {
-            err = RPCError(
-                code: ErrorCode.unavailable, message: "crmd cannot start a thread for this connection; retry later.",
-                data: ["reason": "no_thread"])
-        }
-        sendLineNow(Response.failure(id: .null, error: err), to: fd)
-        close(fd)
-    }
 }
 
 /// The open connections, so crmd can end them when it stops. A connection's descriptor is closed
@@ -235,34 +222,26 @@ final class ConnectionRegistry: Sendable {
         counts.withLock { c -> Refusal? in
             if peer.admin {
                 guard c.admins < settings.adminConnections + max(0, settings.maxConnections - c.others) else {
-                    return Refusal(
-                        reason: "too_many_connections",
-                        error: RPCError(
-                            code: ErrorCode.unavailable,
-                            message:
-                                "crmd is at its connection limit, admins' reserve included (server.admin_connections = \(settings.adminConnections)); retry later.",
-                            data: ["reason": "too_many_connections", "limit": .int(settings.adminConnections)]))
+                    return .unavailable(
+                        "too_many_connections",
+                        "crmd is at its connection limit, admins' reserve included (server.admin_connections = \(settings.adminConnections)); retry later.",
+                        limit: settings.adminConnections)
                 }
                 c.admins += 1
                 return nil
             }
             guard c.others < settings.maxConnections else {
-                return Refusal(
-                    reason: "too_many_connections",
-                    error: RPCError(
-                        code: ErrorCode.unavailable,
-                        message: "crmd is at its connection limit (server.max_connections = \(settings.maxConnections)); retry later.",
-                        data: ["reason": "too_many_connections", "limit": .int(settings.maxConnections)]))
+                return .unavailable(
+                    "too_many_connections",
+                    "crmd is at its connection limit (server.max_connections = \(settings.maxConnections)); retry later.",
+                    limit: settings.maxConnections)
             }
             let mine = c.byUID[peer.uid, default: 0]
             guard mine < settings.maxConnectionsPerUID else {
-                return Refusal(
-                    reason: "too_many_connections_for_uid",
-                    error: RPCError(
-                        code: ErrorCode.unavailable,
-                        message:
-                            "You have \(mine) connections open, the limit for one user (server.max_connections_per_uid); close some and retry.",
-                        data: ["reason": "too_many_connections_for_uid", "limit": .int(settings.maxConnectionsPerUID)]))
+                return .unavailable(
+                    "too_many_connections_for_uid",
+                    "You have \(mine) connections open, the limit for one user (server.max_connections_per_uid); close some and retry.",
+                    limit: settings.maxConnectionsPerUID)
             }
             c.others += 1
             c.byUID[peer.uid] = mine + 1
@@ -340,6 +319,13 @@ struct Admission: Sendable {
 struct Refusal {
     var reason: String
     var error: RPCError
+
+    /// A `1009 unavailable` refusal: `reason` goes into the log line and `data.reason`, with the
+    /// limit that was reached, if any.
+    static func unavailable(_ reason: String, _ message: String, limit: Int? = nil) -> Refusal {
+        let data: JSON = limit.map { ["reason": .string(reason), "limit": .int(Int64($0))] } ?? ["reason": .string(reason)]
+        return Refusal(reason: reason, error: RPCError(code: ErrorCode.unavailable, message: message, data: data))
+    }
 }
 
 /// Refused connections, told why and closed a moment later, without a thread: the refusal is

@@ -36,9 +36,6 @@ public final class AlertDeliverer: Service, Sendable {
         let hasCommand = command != nil
         let delivered = try await dispatcher.store.write { [dispatcher] tx -> Int in
             var n = 0
-            // Outside working hours an alert whose hour came while crmd was down (or the manual
-            // clock jumped) waits for them again, unless they come only at its release or later.
-            let open = dispatcher.workingHours.nextDeliveryInstant(at: now)
             while true {
                 let due = try tx.alertsToDeliver(upTo: now, limit: 1_000)
                 for a in due {
@@ -49,8 +46,12 @@ public final class AlertDeliverer: Service, Sendable {
                     if let id = a.clientID, Dispatcher.reminderKinds.contains(a.kind), let c = try tx.clientHeader(id: id),
                         let schedule = c.schedule
                     {
-                        if open > now, open < schedule.releaseAt {
-                            try tx.postponeAlert(alertID: a.id, to: open)
+                        // Outside working hours an alert whose hour came while crmd was down (or the
+                        // manual clock jumped) waits for them again, unless they come only at its
+                        // release or later: the planner's rule, asked as of now.
+                        let deliverAt = dispatcher.deliveryInstant(due: now, now: now, releaseAt: schedule.releaseAt)
+                        if deliverAt > now {
+                            try tx.postponeAlert(alertID: a.id, to: deliverAt)
                             continue
                         }
                         let days = dispatcher.rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)

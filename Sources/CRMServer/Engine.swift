@@ -68,25 +68,24 @@ extension Dispatcher {
         let remindersMatter = !released
         // Only the newest reminder of the pass is written (entering yellow counts as one): after
         // a gap a manager gets the current reminder, not a burst of stale ones.
-        var newest: (kind: String, mark: Int, at: Date)? = nil
+        // The days it says are those at delivery, worked out by ``reminders(_:_:kind:at:now:heads:)``.
+        var newest: (kind: String, at: Date)? = nil
         for step in steps {
             switch step {
             case .zone(let from, let to, let at):
                 plan.writes.append(.zoneEvent(text: zoneEventData(c, from: from, to: to, at: at), at: at))
                 // The release's previous_zone is the zone the client was in just before it.
                 c.appliedZone = to
-                if to == .yellow, policy.onYellow, remindersMatter {
-                    newest = ("zone_yellow", rules.daysToRelease(now: at, releaseAt: schedule.releaseAt), at)
-                }
-            case .reminder(let daysLeft, let at):
-                if remindersMatter { newest = ("days_to_release", daysLeft, at) }
+                if to == .yellow, policy.onYellow, remindersMatter { newest = ("zone_yellow", at) }
+            case .reminder(_, let at):
+                if remindersMatter { newest = ("days_to_release", at) }
             case .release(let at):
                 let reason = "no resetting contact for \(rules.thresholds.releaseAfter)"
                 plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
                 plan.released = true
             }
         }
-        if let newest { plan.writes += reminders(c, schedule, kind: newest.kind, mark: newest.mark, at: newest.at, now: now, heads: heads) }
+        if let newest { plan.writes += reminders(c, schedule, kind: newest.kind, at: newest.at, now: now, heads: heads) }
         if !released {
             c.appliedZone = newState.zone
             c.alertStage = newState.stage
@@ -156,21 +155,26 @@ extension Dispatcher {
         }
     }
 
-    /// The reminders of a pass about `c` (its newest one, `kind` at `mark`, due at `at`): to the
+    /// The reminders of a pass about `c` (its newest one, `kind`, due at `at`): to the
     /// owner, and copied to the heads if the client is red when it is delivered. Written as true
     /// at delivery: the zone and days left then, and "turned yellow" only while it is yellow.
     func reminders(
-        _ c: Client, _ schedule: ZoneSchedule, kind: String, mark: Int, at: Date, now: Date, heads: [User]
+        _ c: Client, _ schedule: ZoneSchedule, kind: String, at: Date, now: Date, heads: [User]
     ) -> [DuePlan.Write] {
         guard let owner = c.ownerID else { return [] }
+        // What is true when people get it: the zone and days left then, worked out once for the
+        // owner and every head's copy.
         let deliverAt = deliveryInstant(due: at, now: now, releaseAt: schedule.releaseAt)
-        let zone = schedule.zone(at: max(deliverAt, now)) ?? .red
+        let shown = max(deliverAt, now)
+        let zone = schedule.zone(at: shown) ?? .red
+        let daysLeft = rules.daysToRelease(now: shown, releaseAt: schedule.releaseAt)
         let kind = kind == "zone_yellow" && zone != .yellow ? "days_to_release" : kind
-        var out = [DuePlan.Write.reminder(reminder(userID: owner, c, kind: kind, daysLeft: mark, zone: zone, at: at, now: now))]
+        func one(_ userID: Int64, _ kind: String) -> DuePlan.Write {
+            .reminder(reminder(userID: userID, c, kind: kind, daysLeft: daysLeft, zone: zone, at: at, deliverAt: deliverAt, now: now))
+        }
+        var out = [one(owner, kind)]
         if zone == .red {
-            for head in heads where head.id != owner {
-                out.append(.reminder(reminder(userID: head.id, c, kind: "red_copy", daysLeft: mark, zone: zone, at: at, now: now)))
-            }
+            for head in heads where head.id != owner { out.append(one(head.id, "red_copy")) }
         }
         return out
     }
@@ -184,16 +188,15 @@ extension Dispatcher {
         return open >= releaseAt ? max(at, now) : open
     }
 
-    /// A reminder about `c` for `userID`, `mark` days before its release, due at `at`: delivered
-    /// in working hours (``deliveryInstant(due:now:releaseAt:)``).
-    func reminder(userID: Int64, _ c: Client, kind: String, daysLeft mark: Int, zone: Zone, at: Date, now: Date) -> DuePlan.Reminder {
-        let deliverAt = c.schedule.map { deliveryInstant(due: at, now: now, releaseAt: $0.releaseAt) } ?? at
+    /// A reminder about `c` for `userID`, due at `at` and delivered at `deliverAt`
+    /// (``deliveryInstant(due:now:releaseAt:)``), saying `daysLeft` and `zone` as of delivery.
+    func reminder(
+        userID: Int64, _ c: Client, kind: String, daysLeft: Int, zone: Zone, at: Date, deliverAt: Date, now: Date
+    ) -> DuePlan.Reminder {
         // Due inside working hours: stored as delivered with its `alert` event in the same
         // transaction, the same outcome the deliverer would record a moment later, at a third of
-        // the statements. Otherwise the deliverer takes it when its hour comes. Either way the
-        // days left are those at delivery.
+        // the statements. Otherwise the deliverer takes it when its hour comes.
         let deliverNow = deliverAt <= now
-        let daysLeft = c.schedule.map { rules.daysToRelease(now: max(deliverAt, now), releaseAt: $0.releaseAt) } ?? mark
         let message = reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone)
         let command = deliverNow && settings.deliveryCommand != nil
         // Delivered at once: its `alert` event's text, all but the id, written here (on any core).

@@ -63,7 +63,10 @@ extension Dispatcher {
                     details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
             }
             if let until = try tx.banUntil(clientID: c.id, userID: me.id, now: now) {
-                throw claimBanned(clientID: c.id, name: c.name, until: until)
+                throw DomainError(
+                    .claimBanned,
+                    "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
+                    details: [("client_id", .int(c.id)), ("until", .date(until))])
             }
             if domain.maxClaimsPerDay > 0 {
                 let today = Date(
@@ -249,14 +252,6 @@ extension Dispatcher {
 }
 
 extension Dispatcher {
-    /// The 1004 a manager gets for a client they may not take back yet.
-    func claimBanned(clientID: Int64, name: String, until: Date) -> DomainError {
-        DomainError(
-            .claimBanned,
-            "You released client \(clientID) '\(name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
-            details: [("client_id", .int(clientID)), ("until", .date(until))])
-    }
-
     /// Refuses a manager a card they would lead whose name is that of a company they may not take
     /// back yet (the cooldown holds for the company, not the card): a new card of their own, or a
     /// rename of one they lead. Names are compared by ``CompanyName/key(_:)``. Admins and heads

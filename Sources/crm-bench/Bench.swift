@@ -311,6 +311,16 @@ final class Bench {
         return (Double(total) / elapsed, s)
     }
 
+    /// Logs a note on a random client of `ids` (the durable write of the log and soak phases);
+    /// returns the client's id.
+    @discardableResult
+    static func logNote(_ c: Connection, on ids: ClosedRange<Int64>, seed: inout UInt64, note: String) throws -> Int64 {
+        let id = ids.lowerBound + Int64(next(&seed) % UInt64(ids.count))
+        try RawCall.run(
+            c, RawCall.line(id: 1, method: "interaction.log", params: "{\"client_id\":\(id),\"kind\":\"note\",\"note\":\"\(note)\"}"))
+        return id
+    }
+
     static func next(_ seed: inout UInt64) -> UInt64 {
         seed ^= seed << 13
         seed ^= seed >> 7
@@ -360,12 +370,9 @@ final class Bench {
 
     func logPhase() throws {
         log("interaction.log (durable) ...")
-        let lo = clientIDs.lowerBound
-        let span = UInt64(clientIDs.count)
+        let ids = clientIDs
         let body: @Sendable (Connection, Int, inout UInt64) throws -> Void = { c, _, seed in
-            let id = lo + Int64(Bench.next(&seed) % span)
-            try RawCall.run(
-                c, RawCall.line(id: 1, method: "interaction.log", params: "{\"client_id\":\(id),\"kind\":\"note\",\"note\":\"bench\"}"))
+            try Bench.logNote(c, on: ids, seed: &seed, note: "bench")
         }
         let before = try daemon.connect().call("server.status")["store"]
         let (rate, s) = try closedLoop(threads: connections, seconds: seconds, body)

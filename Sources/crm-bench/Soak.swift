@@ -18,12 +18,9 @@ extension Bench {
     func soakPhase() throws {
         for threads in [1, connections] {
             log("soak: \(soakRequests) requests on \(threads) connection(s), per decile ...")
-            let lo = clientIDs.lowerBound
-            let span = UInt64(clientIDs.count)
+            let ids = clientIDs
             let work: @Sendable (Connection, Int, inout UInt64) throws -> Void = { c, n, seed in
-                let id = lo + Int64(Bench.next(&seed) % span)
-                try RawCall.run(
-                    c, RawCall.line(id: 1, method: "interaction.log", params: "{\"client_id\":\(id),\"kind\":\"note\",\"note\":\"soak\"}"))
+                let id = try Bench.logNote(c, on: ids, seed: &seed, note: "soak")
                 if n % 4 == 3 { try RawCall.run(c, RawCall.line(id: 2, method: "client.get", params: "{\"id\":\(id)}")) }
             }
             let pid = daemon.pid ?? 0

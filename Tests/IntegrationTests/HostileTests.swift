@@ -182,4 +182,43 @@ struct HostileTests {
             #expect(try admin.call("server.status")["connections"]?.intValue == 8)
         }
     }
+
+    @Test(
+        "the batch and subscription bounds hold for a manager's own uid, not only for root",
+        .enabled(if: getuid() == 0, "needs root to connect as other uids"))
+    func boundsAsAManager() throws {
+        let env = ["CRMD_SUBSCRIPTIONS_MAX_PER_CONNECTION": "4", "CRMD_PROTOCOL_MAX_BATCH_REPLY_BYTES": "8192"]
+        try withDaemon(environment: env, world: true) { d in
+            let admin = try d.connect()
+            _ = try admin.call("user.add", ["login": "ivanov", "name": "Ivan Ivanov", "role": "manager", "uid": 50_002])
+            let names = (1...40).map {
+                JSON.object(["name": .string("Client \($0) " + String(repeating: "x", count: 100)), "owner": "ivanov"])
+            }
+            _ = try admin.call("client.import", ["clients": .array(names)])
+            // Three batch lines from uid 50002: 101 pings, 6 subscribes, 10 lists of 40 cards.
+            let script = """
+                import socket, sys, json
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rb')
+                def batch(items):
+                    s.sendall((json.dumps(items) + '\\n').encode()); print(f.readline().decode().strip(), flush=True)
+                batch([{"jsonrpc": "2.0", "id": i, "method": "server.ping"} for i in range(101)])
+                batch([{"jsonrpc": "2.0", "id": i, "method": "subscribe", "params": {"topics": ["client.created"]}} for i in range(6)])
+                batch([{"jsonrpc": "2.0", "id": i, "method": "client.list", "params": {"limit": 40}} for i in range(10)])
+                """
+            let r = try runProcess(
+                "/usr/bin/setpriv", ["--reuid=50002", "--regid=50002", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath],
+                environment: ["HOME": "/tmp"])
+            #expect(r.status == 0, "\(r.err)")
+            let lines = r.out.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+            #expect(lines.count == 3)
+            guard lines.count == 3 else { return }
+            #expect(lines[0]["error"]?["data"]?["reason"] == "batch_too_large")
+            let subs = lines[1].arrayValue ?? []
+            #expect(subs.filter { $0["result"] != nil }.count == 4)
+            #expect(subs.filter { $0["error"]?["data"]?["kind"] == "subscriptions_per_connection" }.count == 2)
+            let lists = lines[2].arrayValue ?? []
+            #expect(lists.count == 10)
+            #expect(lists.contains { $0["error"]?["data"]?["kind"] == "batch_reply_bytes" })
+        }
+    }
 }

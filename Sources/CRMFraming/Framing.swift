@@ -3,6 +3,20 @@ package struct LineTooLongError: Error {
     package let limit: Int
 }
 
+/// A line that would need more memory than its ``LineBudget`` grants: the connection gets `1009`
+/// and is closed, like a line too long.
+package struct LineBudgetError: Error {}
+
+/// Memory a ``LineBuffer`` may grow into past its initial capacity, shared with other buffers (a
+/// peer's uid, and everyone's), so many connections each holding an unfinished line of the
+/// maximum length cannot add up to gigabytes.
+package protocol LineBudget: AnyObject {
+    /// Asks for `bytes` more; false refuses (nothing is taken).
+    func take(_ bytes: Int) -> Bool
+    /// Gives back `bytes` taken before.
+    func give(_ bytes: Int)
+}
+
 /// The bytes read from one connection, cut into `\n`-terminated lines (a trailing `\r` is
 /// dropped), refusing any line longer than `maxLength` bytes, so a peer that never sends a newline
 /// cannot grow crmd's memory past the cap.
@@ -12,6 +26,9 @@ package struct LineTooLongError: Error {
 /// is reclaimed before the next read.
 package struct LineBuffer: ~Copyable {
     package let maxLength: Int
+    private let initialCapacity: Int
+    /// Where growth past ``initialCapacity`` is taken from (nil: no bound but `maxLength`).
+    private let budget: (any LineBudget)?
     private var storage: UnsafeMutableRawBufferPointer
     /// The first byte not yet handed out.
     private var start = 0
@@ -20,24 +37,39 @@ package struct LineBuffer: ~Copyable {
     /// Where the newline search resumes, so a long partial line is not rescanned on every read.
     private var scanned = 0
 
-    package init(maxLength: Int, initialCapacity: Int = 16 * 1024) {
+    package init(maxLength: Int, initialCapacity: Int = 16 * 1024, budget: (any LineBudget)? = nil) {
         self.maxLength = maxLength
-        storage = .allocate(byteCount: max(64, initialCapacity), alignment: 8)
+        self.initialCapacity = max(64, initialCapacity)
+        self.budget = budget
+        storage = .allocate(byteCount: self.initialCapacity, alignment: 8)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        budget?.give(storage.count - initialCapacity)
+        storage.deallocate()
+    }
+
+    /// Bytes held past the initial capacity (what the budget has lent it).
+    package var extraBytes: Int { storage.count - initialCapacity }
 
     /// Bytes read and not yet handed out as a line.
     package var pendingBytes: Int { end - start }
 
     /// Lets `body` read into the free space at the end (at least 4 KiB; the buffer grows, up to
     /// what one line of the maximum length needs). `body` returns how many bytes it stored, or
-    /// zero or less for none; its value is returned.
-    package mutating func read(_ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+    /// zero or less for none; its value is returned. Throws, reading nothing, when growing would
+    /// take more than the budget grants.
+    package mutating func read(_ body: (UnsafeMutableRawBufferPointer) -> Int) throws(LineBudgetError) -> Int {
         if start == end {
             start = 0
             end = 0
             scanned = 0
+            if storage.count > initialCapacity {
+                // A long line is done: its memory goes back, so a connection holds little between lines.
+                budget?.give(storage.count - initialCapacity)
+                storage.deallocate()
+                storage = .allocate(byteCount: initialCapacity, alignment: 8)
+            }
         } else if start > 0, storage.count - end < 4096 {
             // Move the partial line to the front.
             let count = end - start
@@ -50,6 +82,7 @@ package struct LineBuffer: ~Copyable {
             // Room for a whole line of the maximum length, its newline, and one read beyond.
             let wanted = min(max(storage.count * 2, end + 4096), maxLength + 4096 + 1)
             if wanted > storage.count {
+                if let budget, !budget.take(wanted - storage.count) { throw LineBudgetError() }
                 let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: wanted, alignment: 8)
                 bigger.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: end - start)
                 storage.deallocate()

@@ -42,6 +42,10 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// The reader's reply slot: a handler answers here, at once (a read) or from the commit
     /// thread (a write).
     private let replySlot = ReplySlot()
+    /// This connection's share of the buffer budget (unfinished lines and batch replies).
+    private let buffers: BufferAccount
+    /// Of ``buffers``, what batch replies waiting in ``out`` hold: given back once sent.
+    private var unsentHeld = 0
 
     // Shared between the reader and the pump.
     private let writeLock = Locked<Void>(())
@@ -73,6 +77,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         self.dispatcher = dispatcher
         self.settings = settings
         self.server = server
+        self.buffers = BufferAccount(budget: server.buffers, admission: admitted, settings: settings)
     }
 
     // MARK: the reader thread
@@ -87,22 +92,51 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         // kernel memory pinned by a peer that never reads must stay small for everyone else
         // (8 MiB on every connection let 300 connections pin 3.8 GiB, issue 15 §3).
         readSendBuffer()
-        if settings.idleTimeoutSeconds > 0 { setTimeout(SO_RCVTIMEO, seconds: settings.idleTimeoutSeconds) }
-
-        var buffer = LineBuffer(maxLength: settings.maxLineBytes)
+        var buffer = LineBuffer(maxLength: settings.maxLineBytes, budget: buffers)
+        // The idle timeout runs from the last complete request, not the last byte: a peer that
+        // trickles an unfinished line (a byte every few seconds) is still idle (issue 15 §2).
+        let idle: Duration? = settings.idleTimeoutSeconds > 0 ? .seconds(settings.idleTimeoutSeconds) : nil
+        var lastRequest = ContinuousClock.now
+        var receiveTimeout: Duration = .zero
         while true {
             do throws(LineTooLongError) {
                 while let line = try buffer.nextLine() {
+                    if !Self.isBlank(line) { lastRequest = .now }
                     guard handle(line: line, session: session) else { return }
                     if out.count >= Self.flushBytes, !flush() { return }
                 }
             } catch {
-                refuseLongLine(limit: error.limit)
+                refuseLine(Self.lineTooLong(limit: error.limit))
                 return
             }
             guard flush() else { return }
+            if let idle {
+                let left = idle - lastRequest.duration(to: .now)
+                if left <= .zero {
+                    if subscriptions.withLock({ $0.isEmpty }) {
+                        closeIdle()
+                        return
+                    }
+                    // A subscriber is never idle: it waits for events. Look again a full period on.
+                    lastRequest = .now
+                    continue
+                }
+                // A read waits at most until the period ends (a second late at most: the timeout is
+                // set again only when it would be later than that, so a busy connection does not
+                // pay a system call per read).
+                if receiveTimeout == .zero || receiveTimeout > left + .seconds(1) {
+                    setTimeout(SO_RCVTIMEO, duration: left)
+                    receiveTimeout = left
+                }
+            }
             let fd = self.fd
-            let n = buffer.read { space in Glibc.read(fd, space.baseAddress, space.count) }
+            let n: Int
+            do throws(LineBudgetError) {
+                n = try buffer.read { space in Glibc.read(fd, space.baseAddress, space.count) }
+            } catch {
+                refuseOverBudget()
+                return
+            }
             if n > 0 { continue }
             if n == 0 {
                 // The peer sent all it will send (shutdown(SHUT_WR), `socat -`), or crmd is
@@ -110,27 +144,35 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 do throws(LineTooLongError) {
                     if let last = try buffer.lastLine(), handle(line: last, session: session) { _ = flush() }
                 } catch {
-                    refuseLongLine(limit: error.limit)
+                    refuseLine(Self.lineTooLong(limit: error.limit))
                 }
                 return
             }
             let e = errno
             if e == EINTR { continue }
+            // EAGAIN: the receive timeout passed; the idle check above decides.
             if e == EAGAIN || e == EWOULDBLOCK {
-                // Nothing read for server.idle_timeout.
-                if subscriptions.withLock({ $0.isEmpty }) {
-                    let note = Response.notification(
-                        method: "server.closing",
-                        params: ["reason": "idle_timeout", "message": "Closed after the idle timeout (server.idle_timeout)."])
-                    append(note)
-                    _ = flush()
-                    return
-                }
+                receiveTimeout = .zero
                 continue
             }
             if e != ECONNRESET { dispatcher.logger.debug("connection error", metadata: ["error": "\(String(cString: strerror(e)))"]) }
             return
         }
+    }
+
+    /// A line of spaces and tabs only: skipped, and not a request (it does not keep a connection
+    /// from idling).
+    private static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+    }
+
+    /// No complete request for server.idle_timeout: told so and closed.
+    private func closeIdle() {
+        let note = Response.notification(
+            method: "server.closing",
+            params: ["reason": "idle_timeout", "message": "Closed: no complete request for the idle timeout (server.idle_timeout)."])
+        append(note)
+        _ = flush()
     }
 
     /// Stops the pump, leaves the registry and closes the socket. Only the reader closes it, and
@@ -155,18 +197,43 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     }
 
     private func setTimeout(_ option: Int32, seconds: Int) {
-        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setTimeout(option, duration: .seconds(seconds))
+    }
+
+    private func setTimeout(_ option: Int32, duration: Duration) {
+        let (secs, atto) = duration.components
+        // At least a millisecond: zero would mean "wait for ever".
+        let usec = max(secs == 0 ? 1000 : 0, Int(atto / 1_000_000_000_000))
+        var tv = timeval(tv_sec: Int(secs), tv_usec: usec)
         setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// A line over the limit: answered in its turn, after the requests before it. Our side of the
-    /// connection is closed, so the reply is not lost to a reset while the peer is still sending;
-    /// the peer's close (or five seconds) ends it.
-    private func refuseLongLine(limit: Int) {
-        let err = RPCError(
+    static func lineTooLong(limit: Int) -> RPCError {
+        RPCError(
             code: ErrorCode.invalidRequest,
             message: "Line longer than \(limit) bytes (protocol.max_line_bytes); the connection is closed.",
             data: ["reason": "line_too_long", "limit": .int(limit)])
+    }
+
+    /// An unfinished line that would take more memory than the buffer budget grants: `1009`, the
+    /// connection closed (the rest of its stream cannot be framed), and a log line.
+    private func refuseOverBudget() {
+        guard let exceeded = buffers.refusal else { return }
+        dispatcher.logger.warning(
+            "refused an unfinished request line over the buffer budget; closing the connection",
+            metadata: ["bound": "\(exceeded.name)", "limit": "\(exceeded.limit)", "uid": "\(session.uid)"])
+        refuseLine(
+            RPCError(
+                code: ErrorCode.unavailable,
+                message:
+                    "Request line not read: it would pass \(exceeded.explanation). Finish or close your other connections, or send a shorter line; this connection is closed.",
+                data: ["reason": .string(exceeded.name), "limit": .int(Int64(exceeded.limit))]))
+    }
+
+    /// A line that cannot be read: answered in its turn, after the requests before it. Our side of
+    /// the connection is closed, so the reply is not lost to a reset while the peer is still
+    /// sending; the peer's close (or five seconds) ends it.
+    private func refuseLine(_ err: RPCError) {
         append(Response.failure(id: .null, error: err))
         guard flush() else { return }
         shutdown(fd, Int32(SHUT_WR))
@@ -181,7 +248,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
 
     /// Handles one line: one request, or a batch. Returns false when the connection must close.
     private func handle(line: UnsafeRawBufferPointer, session: Session) -> Bool {
-        if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
+        if Self.isBlank(line) { return true }
         let parsed: JSON
         do throws(JSONParseError) {
             parsed = try JSONParser.parse(buffer: line)
@@ -222,10 +289,24 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             var batch: [UInt8] = [UInt8(ascii: "[")]
             var answered = 0
             var skipped = 0
+            // The memory the batch's replies take, from the buffer budget (given back once sent):
+            // past it, or past max_batch_reply_bytes, the remaining items are not run.
+            var stop: BatchStop? = nil
+            var batchHeld = 0
             for item in items {
+                if stop == nil, batch.count > settings.maxBatchReplyBytes { stop = .replyBytes }
+                // The first 64 KiB are the connection's own; past them, all of it is taken.
+                if stop == nil, batch.capacity > batchHeld + Self.flushBytes {
+                    let more = batch.capacity - batchHeld
+                    if buffers.take(more) {
+                        batchHeld += more
+                    } else {
+                        stop = .budget(buffers.refusal ?? .total(limit: settings.maxBufferedBytes))
+                    }
+                }
                 let reply: JSON?
-                if batch.count > settings.maxBatchReplyBytes {
-                    reply = batchReplyLimit(item)
+                if let stop {
+                    reply = batchReplyLimit(item, stop)
                     skipped += 1
                 } else {
                     reply = answer(item, session: session)
@@ -235,37 +316,70 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 JSONWriter.write(reply, into: &batch)
                 answered += 1
             }
-            if skipped > 0 {
+            if skipped > 0, let stop {
                 dispatcher.logger.warning(
-                    "a batch's replies passed protocol.max_batch_reply_bytes; the rest was not run",
-                    metadata: ["skipped": "\(skipped)", "limit": "\(settings.maxBatchReplyBytes)", "uid": "\(session.uid)"])
+                    "a batch's replies passed a bound; the rest was not run",
+                    metadata: [
+                        "skipped": "\(skipped)", "bound": "\(stop.kind)", "limit": "\(stop.limit(settings))", "uid": "\(session.uid)",
+                    ])
             }
             if answered > 0 {
                 batch.append(UInt8(ascii: "]"))
                 out.append(contentsOf: batch)
                 out.append(UInt8(ascii: "\n"))
             }
+            // What the batch took stays held until its reply is sent (``flush``).
+            unsentHeld += batchHeld
         } else if let reply = answer(parsed, session: session) {
             append(reply)
         }
         return activatePendingSubscriptions()
     }
 
-    /// The reply to a batch item that is not run because the batch's replies already passed
-    /// `protocol.max_batch_reply_bytes` (nil for a notification, which gets none).
-    private func batchReplyLimit(_ item: JSON) -> JSON? {
+    /// Why a batch's remaining items are not run.
+    private enum BatchStop {
+        /// Its replies passed `protocol.max_batch_reply_bytes`.
+        case replyBytes
+        /// Its replies would pass the buffer budget (``BufferBudget``).
+        case budget(BufferBudget.Exceeded)
+
+        var kind: String {
+            switch self {
+            case .replyBytes: return "batch_reply_bytes"
+            case .budget(let e): return e.name
+            }
+        }
+
+        func limit(_ settings: Settings) -> Int {
+            switch self {
+            case .replyBytes: return settings.maxBatchReplyBytes
+            case .budget(let e): return e.limit
+            }
+        }
+    }
+
+    /// The reply to a batch item that is not run because the batch's replies already passed a
+    /// bound (nil for a notification, which gets none).
+    private func batchReplyLimit(_ item: JSON, _ stop: BatchStop) -> JSON? {
         switch Request.decode(item) {
         case .failure(let f): return Response.failure(id: f.id, error: f.error)
         case .success(let r):
             guard let id = r.id else { return nil }
-            let limit = settings.maxBatchReplyBytes
+            let limit = stop.limit(settings)
+            let message: String
+            switch stop {
+            case .replyBytes:
+                message =
+                    "Not run: this batch's replies passed \(limit) bytes (protocol.max_batch_reply_bytes). Send this request again, in a smaller batch or alone."
+            case .budget(let e):
+                message =
+                    "Not run: this batch's replies would pass \(e.explanation). Send this request again once the replies before it are read, or in a smaller batch."
+            }
             return Response.failure(
                 id: id,
                 error: RPCError(
-                    code: ErrorCode.limitReached,
-                    message:
-                        "Not run: this batch's replies passed \(limit) bytes (protocol.max_batch_reply_bytes). Send this request again, in a smaller batch or alone.",
-                    data: ["reason": "limit_reached", "limit": .int(Int64(limit)), "kind": "batch_reply_bytes"]))
+                    code: ErrorCode.limitReached, message: message,
+                    data: ["reason": "limit_reached", "limit": .int(Int64(limit)), "kind": .string(stop.kind)]))
         }
     }
 
@@ -307,7 +421,10 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     private func flush() -> Bool {
         guard !out.isEmpty else { return true }
         let ok = send(out)
-        out.removeAll(keepingCapacity: out.capacity <= 1 << 20)
+        // A large reply's memory goes back once sent (to the budget, if a batch took it).
+        out.removeAll(keepingCapacity: out.capacity <= 2 * Self.flushBytes)
+        buffers.give(unsentHeld)
+        unsentHeld = 0
         if !ok, errno == EAGAIN || errno == EWOULDBLOCK {
             dispatcher.logger.warning(
                 "closing a connection that did not read its replies",

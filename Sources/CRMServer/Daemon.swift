@@ -91,7 +91,7 @@ public enum Daemon {
         }
         CRMLogging.bootstrap(settings)
         let logger = Logger(label: "crmd")
-        raiseOpenFileLimit(for: settings.maxConnections, logger: logger)
+        raiseOpenFileLimit()
         do {
             let dbDir = (settings.databasePath as NSString).deletingLastPathComponent
             if !dbDir.isEmpty {

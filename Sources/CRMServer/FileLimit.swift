@@ -3,20 +3,49 @@ import Logging
 
 /// Raises the soft limit on open files to the hard limit, so `server.max_connections` (default
 /// 4096) is not cut short by the usual soft limit of 1024: every connection is a descriptor.
-/// Logs a warning when even the hard limit is below what the connection limit needs.
-func raiseOpenFileLimit(for maxConnections: Int, logger: Logger) {
+/// Returns the limit in force.
+@discardableResult
+func raiseOpenFileLimit() -> Int {
     var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
     if limit.rlim_cur < limit.rlim_max {
         var raised = limit
         raised.rlim_cur = limit.rlim_max
         if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
     }
-    // The database, the listener, logs and the delivery command need some descriptors too.
-    let needed = rlim_t(maxConnections + 64)
-    if limit.rlim_cur < needed {
-        logger.warning(
-            "the open-file limit is below what server.max_connections needs; connections past it will be refused by the kernel",
-            metadata: ["limit": "\(limit.rlim_cur)", "max_connections": "\(maxConnections)"])
+    return Int(clamping: limit.rlim_cur)
+}
+
+/// How crmd's descriptors are shared out: the open-file limit less what is open now (the database,
+/// the listener, logs) and room for what opens later (read connections, backups, delivery
+/// commands: ``descriptorHeadroom``) is split between refused connections waiting to close (a
+/// quarter, at most 256: ``Lingering``), the accept thread's spare, and connections. Admission
+/// never admits past ``connections``, so crmd does not run out of descriptors with connections
+/// and an admin's connection always has one (issue 15 §12).
+struct DescriptorShares {
+    var connections: Int
+    var lingering: Int
+
+    static func now() -> DescriptorShares {
+        let limit = raiseOpenFileLimit()
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 64
+        let available = max(0, limit - open - descriptorHeadroom - 1)
+        let lingering = min(256, available / 4)
+        return DescriptorShares(connections: available - lingering, lingering: max(1, lingering))
     }
+}
+
+/// Descriptors kept for what crmd opens after start-up besides connections.
+let descriptorHeadroom = 64
+
+/// Logs a warning when the descriptors cut the connection limits short.
+func warnIfDescriptorsShort(_ slots: Int, maxConnections: Int, adminConnections: Int, logger: Logger) {
+    guard slots < maxConnections + adminConnections else { return }
+    let admins = min(adminConnections, slots / 2)
+    logger.warning(
+        "the open-file limit allows fewer connections than server.max_connections and server.admin_connections; raise LimitNOFILE (or ulimit -n) to lift it",
+        metadata: [
+            "descriptors_for_connections": "\(slots)", "max_connections_in_force": "\(max(0, min(maxConnections, slots - admins)))",
+            "admin_connections_in_force": "\(admins)",
+        ])
 }

@@ -24,6 +24,8 @@ public final class RPCServer: Service, Sendable {
     /// The device and inode of the socket file crmd bound (nil for one passed by systemd): at
     /// shutdown crmd removes the file at ``socketPath`` only if it is still this one.
     private let boundSocket: (dev: UInt64, ino: UInt64)?
+    /// How many refused connections may wait to close (``Lingering``).
+    private let lingeringLimit: Int
 
     /// Where the listening socket came from.
     public enum Listener: Sendable {
@@ -68,7 +70,11 @@ public final class RPCServer: Service, Sendable {
             throw StartupError("cannot create a pipe for the listener: \(message)")
         }
         wakePipe = (p[0], p[1])
-        registry = ConnectionRegistry()
+        let shares = DescriptorShares.now()
+        warnIfDescriptorsShort(
+            shares.connections, maxConnections: settings.maxConnections, adminConnections: settings.adminConnections, logger: logger)
+        registry = ConnectionRegistry(descriptors: shares.connections)
+        lingeringLimit = shares.lingering
     }
 
     /// Removes the socket file crmd bound, if the path still holds it (same device and inode):
@@ -88,11 +94,13 @@ public final class RPCServer: Service, Sendable {
 
     public func run() async throws {
         let (fd, wake, registry, accepting, dispatcher, logger) = (listenFD, wakePipe.read, registry, accepting, dispatcher, logger)
+        let lingeringLimit = lingeringLimit
         guard
             startThread(
                 name: "crmd-accept", stackBytes: 1 << 20,
                 {
-                    Self.acceptLoop(fd: fd, wake: wake, dispatcher: dispatcher, registry: registry, logger: logger)
+                    Self.acceptLoop(
+                        fd: fd, wake: wake, dispatcher: dispatcher, registry: registry, lingeringLimit: lingeringLimit, logger: logger)
                     accepting.signal()
                 })
         else {
@@ -128,12 +136,18 @@ public final class RPCServer: Service, Sendable {
         }
     }
 
-    private static func acceptLoop(fd: Int32, wake: Int32, dispatcher: Dispatcher, registry: ConnectionRegistry, logger: Logger) {
+    private static func acceptLoop(
+        fd: Int32, wake: Int32, dispatcher: Dispatcher, registry: ConnectionRegistry, lingeringLimit: Int, logger: Logger
+    ) {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
         var nextID = 0
-        var lingering = Lingering()
+        var lingering = Lingering(limit: lingeringLimit)
         var refusals = RefusalLog()
-        defer { lingering.closeAll() }
+        var spare = SpareDescriptor()
+        defer {
+            lingering.closeAll()
+            spare.close()
+        }
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
@@ -148,9 +162,21 @@ public final class RPCServer: Service, Sendable {
             if c < 0 {
                 let e = errno
                 if e == EINTR || e == EAGAIN || e == EWOULDBLOCK || e == ECONNABORTED { continue }
-                if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
-                    logger.error("cannot accept a connection", metadata: ["error": "\(String(cString: strerror(e)))"])
-                    usleep(100_000)  // the limit stands until a connection closes
+                if e == EMFILE || e == ENFILE {
+                    // Out of descriptors (something besides connections took them): the spare one
+                    // lets the peer waiting first be told so rather than wait in the backlog.
+                    if let uid = spare.refuseOne(listener: fd) {
+                        refusals.note("out_of_descriptors", uid: uid, logger: logger)
+                    } else {
+                        // Not even the spare: the peer waits in the backlog until one is free.
+                        refusals.note("out_of_descriptors_unanswered", uid: UInt32.max, logger: logger)
+                        usleep(100_000)
+                    }
+                    continue
+                }
+                if e == ENOBUFS || e == ENOMEM {
+                    refusals.note("out_of_memory", uid: 0, logger: logger)
+                    usleep(100_000)  // the shortage stands until memory is freed
                     continue
                 }
                 if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return }
@@ -206,6 +232,12 @@ final class ConnectionRegistry: Sendable {
     private let changed = NSCondition()
     /// Open connections by kind and by uid, for admission.
     private let counts = Locked<Counts>(Counts())
+    /// The descriptors connections may take (``descriptorsForConnections()``).
+    let descriptors: Int
+    /// Memory held for non-admin peers' unfinished lines and unsent batch replies.
+    let buffers = BufferBudget()
+
+    init(descriptors: Int) { self.descriptors = descriptors }
 
     struct Counts {
         var others = 0
@@ -219,22 +251,27 @@ final class ConnectionRegistry: Sendable {
     /// admin role) have `server.admin_connections` more of their own, so an admin always gets in
     /// (issue 15 §2: 4,096 connections of one uid locked root out).
     func admit(_ peer: Admission, settings: Settings) -> Refusal? {
-        counts.withLock { c -> Refusal? in
+        // Both limits fit in the descriptors crmd has: the admins' reserve first (up to half).
+        let adminReserve = min(settings.adminConnections, descriptors / 2)
+        let maxOthers = min(settings.maxConnections, descriptors - adminReserve)
+        return counts.withLock { c -> Refusal? in
             if peer.admin {
-                guard c.admins < settings.adminConnections + max(0, settings.maxConnections - c.others) else {
+                guard c.admins < adminReserve + max(0, maxOthers - c.others) else {
                     return .unavailable(
                         "too_many_connections",
-                        "crmd is at its connection limit, admins' reserve included (server.admin_connections = \(settings.adminConnections)); retry later.",
-                        limit: settings.adminConnections)
+                        "crmd is at its connection limit, admins' reserve included (server.admin_connections = \(adminReserve)); retry later.",
+                        limit: adminReserve)
                 }
                 c.admins += 1
                 return nil
             }
-            guard c.others < settings.maxConnections else {
+            guard c.others < maxOthers else {
                 return .unavailable(
                     "too_many_connections",
-                    "crmd is at its connection limit (server.max_connections = \(settings.maxConnections)); retry later.",
-                    limit: settings.maxConnections)
+                    maxOthers == settings.maxConnections
+                        ? "crmd is at its connection limit (server.max_connections = \(maxOthers)); retry later."
+                        : "crmd is at its connection limit (\(maxOthers), which the open-file limit sets below server.max_connections); retry later.",
+                    limit: maxOthers)
             }
             let mine = c.byUID[peer.uid, default: 0]
             guard mine < settings.maxConnectionsPerUID else {
@@ -330,16 +367,19 @@ struct Refusal {
 
 /// Refused connections, told why and closed a moment later, without a thread: the refusal is
 /// sent and our side shut for writing, so the peer's request (already on its way) does not meet
-/// a closed socket (EPIPE) before it reads why. At most ``limit`` wait; past that the oldest is
-/// closed at once. Only the accept thread uses it.
+/// a closed socket (EPIPE) before it reads why. At most ``limit`` wait (256, or fewer when
+/// descriptors are short: ``DescriptorShares``); past that the oldest is closed at once. Only the
+/// accept thread uses it.
 struct Lingering {
-    static let limit = 256
+    let limit: Int
     static let seconds = 1.0
+
+    init(limit: Int) { self.limit = limit }
     private var waiting: [(fd: Int32, until: ContinuousClock.Instant)] = []
 
     mutating func add(_ fd: Int32) {
         shutdown(fd, Int32(SHUT_WR))
-        if waiting.count >= Self.limit { close(waiting.removeFirst().fd) }
+        if waiting.count >= limit { close(waiting.removeFirst().fd) }
         waiting.append((fd, .now + .seconds(Self.seconds)))
     }
 
@@ -361,6 +401,42 @@ struct Lingering {
     mutating func closeAll() {
         for w in waiting { close(w.fd) }
         waiting.removeAll()
+    }
+}
+
+/// One descriptor kept open (on /dev/null) for the moment crmd has no other: given up to accept
+/// the next connection, tell it `1009` and close it, then taken again. Without it a peer waits in
+/// the listen backlog with no answer while the limit stands. Only the accept thread uses it.
+struct SpareDescriptor {
+    private var fd: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
+
+    /// Accepts one connection with the spare and refuses it, returning its uid; nil if there was
+    /// nothing to do it with (the spare could not be taken back) or nobody waiting.
+    mutating func refuseOne(listener: Int32) -> UInt32? {
+        guard fd >= 0 else {
+            fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            return nil
+        }
+        Glibc.close(fd)
+        fd = -1
+        let c = accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+        var uid: UInt32? = nil
+        if c >= 0 {
+            uid = peerCredentials(c)?.uid ?? UInt32.max
+            let refusal = Refusal.unavailable(
+                "out_of_descriptors",
+                "crmd has run out of file descriptors (its open-file limit); retry later. An administrator should raise LimitNOFILE.")
+            sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
+            shutdown(c, Int32(SHUT_WR))
+            Glibc.close(c)
+        }
+        fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        return uid
+    }
+
+    mutating func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
     }
 }
 

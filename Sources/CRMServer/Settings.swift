@@ -28,6 +28,12 @@ public struct Settings: Sendable {
     /// `protocol.max_batch_reply_bytes` (4 MiB): once a batch's replies pass this, its remaining
     /// items are not run and each gets 1007.
     public var maxBatchReplyBytes = 4 << 20
+    /// `protocol.max_buffered_bytes_per_uid` (64 MiB): request and batch-reply bytes crmd may hold
+    /// in memory for one non-admin uid, over all its connections (beyond a small fixed buffer
+    /// each).
+    public var maxBufferedBytesPerUID = 64 << 20
+    /// `protocol.max_buffered_bytes` (256 MiB): the same, for all non-admin connections together.
+    public var maxBufferedBytes = 256 << 20
     /// `server.max_connections` (4096): connections of everyone but admins.
     public var maxConnections = 4096
     /// `server.max_connections_per_uid` (128): connections one non-admin uid may hold.
@@ -139,7 +145,8 @@ extension Settings {
         var keys: Set<String> = [
             "server.socket", "server.socket_mode", "server.max_connections", "server.max_connections_per_uid", "server.admin_connections",
             "server.idle_timeout",
-            "protocol.max_line_bytes", "protocol.max_batch_items", "protocol.max_batch_reply_bytes", "store.path", "store.synchronous",
+            "protocol.max_line_bytes", "protocol.max_batch_items", "protocol.max_batch_reply_bytes",
+            "protocol.max_buffered_bytes_per_uid", "protocol.max_buffered_bytes", "store.path", "store.synchronous",
             "store.group_commit_max", "log.level", "log.target",
             "zones.time_zone", "zones.yellow_after", "zones.red_after", "zones.release_after",
             "interactions.resetting_kinds", "interactions.max_future", "phones.default_country_code",
@@ -245,6 +252,8 @@ extension Settings {
         if let v = try int("protocol.max_line_bytes", 1024...(256 << 20)) { maxLineBytes = v }
         if let v = try int("protocol.max_batch_items", 1...10_000) { maxBatchItems = v }
         if let v = try int("protocol.max_batch_reply_bytes", 4096...(1 << 30)) { maxBatchReplyBytes = v }
+        if let v = try int("protocol.max_buffered_bytes_per_uid", 65536...(1 << 40)) { maxBufferedBytesPerUID = v }
+        if let v = try int("protocol.max_buffered_bytes", 65536...(1 << 40)) { maxBufferedBytes = v }
         if let v = text("store.synchronous") {
             guard ["OFF", "NORMAL", "FULL", "EXTRA"].contains(v.uppercased()) else {
                 throw SettingsError(key: "store.synchronous", problem: "'\(v)' must be one of OFF, NORMAL, FULL, EXTRA")

@@ -31,7 +31,8 @@
             }
         }
         while offset < bytes.count {
-            let n = buffer.read { space in
+            // No budget: growth is bounded by the line cap only, so the read cannot be refused.
+            let n = try! buffer.read { space in
                 let n = min(chunk, space.count, bytes.count - offset)
                 space.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
                 return n

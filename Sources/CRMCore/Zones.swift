@@ -99,13 +99,16 @@ public struct ZoneRules: Sendable {
         return Int64((local / 86_400).rounded(.down))
     }
 
-    /// Checks that the thresholds are in order (yellow < red < release) for a sample start.
+    /// Checks that the thresholds are in order (yellow < red < release) for a sample start, and
+    /// that the release is at most ``InstantLimits/longestSetting`` ahead.
     public func validate() -> String? {
         let sample = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01
         let s = schedule(from: sample)
         if !(sample < s.yellowAt && s.yellowAt < s.redAt && s.redAt < s.releaseAt) {
             return "zone thresholds must grow: yellow_after < red_after < release_after"
         }
+        // The others are shorter, so this one bounds them all.
+        if let problem = InstantLimits.problem(thresholds.releaseAfter) { return "release_after \(problem)" }
         return nil
     }
 }

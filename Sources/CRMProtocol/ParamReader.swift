@@ -113,14 +113,18 @@ public struct ParamReader {
         return out
     }
 
-    /// An optional RFC 3339 timestamp.
+    /// An optional RFC 3339 timestamp, on the wire range (years 0000-9999 once its offset is applied).
     public mutating func optionalTimestamp(_ key: String) -> Date? {
         guard let s = typed(key, "an RFC 3339 timestamp string", required: false, \.stringValue) else { return nil }
-        guard let d = RFC3339.parse(s) else {
+        switch RFC3339.read(s) {
+        case .instant(let ms):
+            return RFC3339.date(milliseconds: ms)
+        case .outOfRange:
+            problem(key, "must be an RFC 3339 timestamp \(RFC3339.rangeText) (in UTC, once its offset is applied), not '\(s.prefix(40))'")
+        case .malformed:
             problem(key, "must be an RFC 3339 timestamp like 2026-11-22T09:30:00Z, not '\(s.prefix(40))'")
-            return nil
         }
-        return d
+        return nil
     }
 
     /// An optional string that must be one of `allowed`.

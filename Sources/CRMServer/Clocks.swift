@@ -1,3 +1,4 @@
+import CRMCore
 import CRMSync
 public import Foundation
 
@@ -11,7 +12,13 @@ extension WallClock {
 }
 
 /// A clock that moves only when told (`--clock manual`): tests and rehearsals of a whole story.
+/// `clock.set` and `clock.advance` refuse to move it past ``latest``.
 public final class ManualClock: WallClock, Sendable {
+    /// The latest time it may show, 9000-01-01T00:00:00Z (``InstantLimits/latestNow``).
+    public static let latest = InstantLimits.latestNow
+    /// Why, for messages: `9000-01-01T00:00:00Z, the latest the clock may show, so that...`.
+    public static let latestExplained = "\(InstantLimits.latestNowText), \(InstantLimits.latestNowReason)"
+
     private let current: Locked<Date>
 
     public init(start: Date) { current = Locked(start) }
@@ -27,7 +34,8 @@ public final class ManualClock: WallClock, Sendable {
 }
 
 /// A clock that runs `factor` times faster than real time from `start` (`--demo`), so a
-/// newcomer sees zones change within a minute.
+/// newcomer sees zones change within a minute. It stops at ``InstantLimits/latestNow`` (some
+/// 58 days of running at a month a minute), as the manual clock does.
 public struct AcceleratedClock: WallClock {
     let start: Date
     let realStart: Date
@@ -40,7 +48,7 @@ public struct AcceleratedClock: WallClock {
     }
 
     public func now() -> Date {
-        start.addingTimeInterval(Date().timeIntervalSince(realStart) * factor)
+        min(InstantLimits.latestNow, start.addingTimeInterval(Date().timeIntervalSince(realStart) * factor))
     }
 
     public func realDelay(until instant: Date) -> Duration? {

@@ -33,7 +33,8 @@ extension Dispatcher {
 
     /// The calendar day of `date` in the configured time zone, as `YYYY-MM-DD`.
     func localDay(_ date: Date) -> String {
-        String(RFC3339.format(milliseconds: rules.localDayNumber(date) * 86_400_000).prefix(10))
+        // Up to the `T`: a year outside 0000-9999 is written with a sign and more digits.
+        String(RFC3339.format(milliseconds: rules.localDayNumber(date) * 86_400_000).prefix { $0 != "T" })
     }
 
     /// The `zone.changed` event data, as JSON text.

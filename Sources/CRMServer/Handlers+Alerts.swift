@@ -75,7 +75,8 @@ extension Dispatcher {
         let (from, to) = try call.decode { r in (r.optionalTimestamp("from"), r.optionalTimestamp("to")) }
         try read(call) { tx, now in
             let periodTo = to ?? now
-            let periodFrom = from ?? periodTo.addingTimeInterval(-30 * 86_400)
+            // 30 days before the end, but not before the first instant on the wire.
+            let periodFrom = from ?? max(RFC3339.earliest, periodTo.addingTimeInterval(-30 * 86_400))
             var rows: [Int64: JSONObject] = [:]
             for z in try tx.zonesByOwner() {
                 guard let owner = z.ownerID else { continue }
@@ -130,13 +131,20 @@ extension Dispatcher {
                     r.problem("by", "must be an ISO 8601 duration like P30D or PT1H")
                     return now
                 }
-                return rules.add(d, to: now)
+                let target = rules.add(d, to: now)
+                if target > ManualClock.latest {
+                    r.problem("by", "would move the clock from \(RFC3339.format(now)) past \(ManualClock.latestExplained)")
+                }
+                return target
             }
+            let known = r.problems.count
             guard let to = r.optionalTimestamp("to") else {
-                r.problem("to", "is required (an RFC 3339 timestamp)")
+                // Missing; a `to` that is there but wrong has its own problem already.
+                if r.problems.count == known { r.problem("to", "is required (an RFC 3339 timestamp)") }
                 return now
             }
             if to < now { r.problem("to", "is before the clock's now (\(RFC3339.format(now))); the clock never goes back") }
+            if to > ManualClock.latest { r.problem("to", "is after \(ManualClock.latestExplained)") }
             return to
         }
         manual.set(target)

@@ -232,6 +232,10 @@ extension Settings {
             }
             return d
         }
+        /// A duration that counts a deadline ahead: at most P100Y (see ``InstantLimits``).
+        func bounded(_ d: ISODuration, _ key: String) throws {
+            if let problem = InstantLimits.problem(d) { throw SettingsError(key: key, problem: problem) }
+        }
         func clockSeconds(_ d: ISODuration, _ key: String) throws -> Int {
             guard d.years == 0, d.months == 0 else {
                 throw SettingsError(key: key, problem: "'\(d)' must be a fixed length (days, hours, minutes, seconds), not months or years")
@@ -313,6 +317,7 @@ extension Settings {
             domain.resettingKinds = set
         }
         if let d = try duration("interactions.max_future") {
+            try bounded(d, "interactions.max_future")
             domain.maxFutureSeconds = try clockSeconds(d, "interactions.max_future")
         }
         if let cc = text("phones.default_country_code") {
@@ -368,7 +373,10 @@ extension Settings {
             guard seconds >= 1 else { throw SettingsError(key: "alerts.delivery_timeout", problem: "'\(d)' must be at least PT1S") }
             deliveryTimeoutSeconds = seconds
         }
-        if let d = try duration("exchange.cooldown") { domain.exchangeCooldown = d }
+        if let d = try duration("exchange.cooldown") {
+            try bounded(d, "exchange.cooldown")
+            domain.exchangeCooldown = d
+        }
         if let v = try int("exchange.max_claims_per_day", 0...100_000) { domain.maxClaimsPerDay = v }
         if let v = try int("exchange.max_clients_per_manager", 0...10_000_000) { domain.maxClientsPerManager = v }
         if let v = try int("subscriptions.max_queue_bytes", 4096...(1 << 30)) { subscriberQueueBytes = v }

@@ -444,7 +444,7 @@ struct ClockCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set", abstract: "Set the clock to a later time.", discussion: "Example: crmctl clock set 2026-07-01T09:00:00Z")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "An RFC 3339 timestamp, not before the clock's now.") var time: String
+        @Argument(help: "An RFC 3339 timestamp, not before the clock's now nor after 9000-01-01T00:00:00Z.") var time: String
 
         func run() throws { try global.run("clock.set", ["to": .string(time)], render: printClock) }
     }

@@ -37,7 +37,7 @@ struct CRMD: AsyncParsableCommand {
     @Option(help: "system (default) or manual: a clock that moves only by clock.advance / clock.set (for tests).")
     var clock: String = "system"
 
-    @Option(help: "With --clock manual: the starting instant (RFC 3339).")
+    @Option(help: "With --clock manual: the starting instant (RFC 3339), not after 9000-01-01T00:00:00Z.")
     var clockStart: String?
 
     @Flag(help: "Demo mode: a sample team and clients, and a clock that runs a month per minute.")
@@ -45,8 +45,19 @@ struct CRMD: AsyncParsableCommand {
 
     func validate() throws {
         guard clock == "system" || clock == "manual" else { throw ValidationError("--clock is system or manual, not '\(clock)'") }
-        if clock == "manual", clockStart.flatMap(RFC3339.parse) == nil {
-            throw ValidationError("--clock manual needs --clock-start with an RFC 3339 instant, like 2026-01-01T09:00:00Z")
+        if clock == "manual" {
+            switch clockStart.map(RFC3339.read) ?? .malformed {
+            case .malformed:
+                throw ValidationError("--clock manual needs --clock-start with an RFC 3339 instant, like 2026-01-01T09:00:00Z")
+            case .outOfRange:
+                throw ValidationError(
+                    "--clock-start must be an RFC 3339 instant \(RFC3339.rangeText) (in UTC, once its offset is applied), not '\(clockStart ?? "")'"
+                )
+            case .instant(let ms):
+                if RFC3339.date(milliseconds: ms) > ManualClock.latest {
+                    throw ValidationError("--clock-start must not be after \(ManualClock.latestExplained)")
+                }
+            }
         }
         if clock == "system", clockStart != nil { throw ValidationError("--clock-start goes with --clock manual") }
         if demo, clock == "manual" { throw ValidationError("--demo runs its own fast clock; leave out --clock manual") }

@@ -109,6 +109,22 @@ struct ParamReaderTests {
         )
     }
 
+    @Test("a timestamp whose offset puts it outside years 0000-9999 is refused, naming the range")
+    func timestampOutsideTheRange() throws {
+        var r = ParamReader(["at": "9999-12-31T23:00:00-05:00", "from": "0000-01-01T00:30:00+01:00", "to": "9999-12-31T23:59:59Z"])
+        #expect(r.optionalTimestamp("at") == nil)
+        #expect(r.optionalTimestamp("from") == nil)
+        #expect(r.optionalTimestamp("to") == RFC3339.parse("9999-12-31T23:59:59Z"))
+        let e = try #require(finishError(r))
+        #expect(e.code == -32602)
+        let range = "from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (in UTC, once its offset is applied)"
+        #expect(
+            fieldProblems(e) == [
+                ["at", "must be an RFC 3339 timestamp \(range), not '9999-12-31T23:00:00-05:00'"],
+                ["from", "must be an RFC 3339 timestamp \(range), not '0000-01-01T00:30:00+01:00'"],
+            ])
+    }
+
     @Test func unknownFieldsAloneFail() {
         var r = ParamReader(["id": 1, "nmae": "typo"])
         _ = r.int("id")

@@ -82,6 +82,74 @@ struct RFC3339Tests {
         #expect(RFC3339.parse(text) == nil)
     }
 
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the first and last instant a
+    /// four-digit year can write.
+    static let earliest: Int64 = -62_167_219_200_000
+    static let latest: Int64 = 253_402_300_799_999
+
+    @Test("the first and last instant of years 0000-9999 are read and written back, however they are written")
+    func rangeBoundaries() {
+        for text in ["0000-01-01T00:00:00Z", "0000-01-01T01:00:00+01:00", "0000-01-01T00:00:00.000-00:00"] {
+            #expect(RFC3339.parseMilliseconds(text) == Self.earliest, "\(text)")
+        }
+        for text in ["9999-12-31T23:59:59.999Z", "9999-12-31T18:59:59.999-05:00", "9999-12-31T23:59:59.999999Z"] {
+            #expect(RFC3339.parseMilliseconds(text) == Self.latest, "\(text)")
+        }
+        #expect(RFC3339.format(milliseconds: Self.earliest) == "0000-01-01T00:00:00Z")
+        #expect(RFC3339.format(milliseconds: Self.latest) == "9999-12-31T23:59:59.999Z")
+        #expect(RFC3339.parse("0000-01-01T00:00:00Z").map(RFC3339.format) == "0000-01-01T00:00:00Z")
+        #expect(RFC3339.parse("9999-12-31T23:59:59.999Z").map(RFC3339.format) == "9999-12-31T23:59:59.999Z")
+        // One millisecond beyond either end is refused.
+        #expect(RFC3339.parseMilliseconds("9999-12-31T23:59:59.999-00:01") == nil)
+        #expect(RFC3339.parseMilliseconds("0000-01-01T00:00:00.000+00:01") == nil)
+    }
+
+    @Test(
+        "an offset that puts the instant outside years 0000-9999 is refused",
+        arguments: [
+            "9999-12-31T23:00:00-05:00",  // 10000-01-01T04:00:00Z
+            "0000-01-01T00:30:00+01:00",  // -0001-12-31T23:30:00Z
+            "9999-12-31T23:59:60-00:01",  // a leap second a minute past the end
+            "0000-01-01T00:00:00+23:59",
+            "9999-12-31T12:00:00-12:00",
+        ])
+    func refusesOffsetsThatLeaveTheRange(_ text: String) {
+        #expect(RFC3339.parseMilliseconds(text) == nil)
+        #expect(RFC3339.parse(text) == nil)
+    }
+
+    @Test("read tells a timestamp outside the range from one that is no timestamp at all")
+    func readTellsWhyItRefuses() {
+        #expect(RFC3339.read("2026-11-22T12:30:00+03:00") == .instant(sample))
+        #expect(RFC3339.read("9999-12-31T23:00:00-05:00") == .outOfRange(253_402_315_200_000))
+        #expect(RFC3339.read("0000-01-01T00:30:00+01:00") == .outOfRange(Self.earliest - 1_800_000))
+        #expect(RFC3339.read("10000-01-01T00:00:00Z") == .malformed)
+        #expect(RFC3339.read("yesterday") == .malformed)
+    }
+
+    @Test("an instant outside years 0000-9999 is written in expanded ISO 8601 form, never clamped to a wrong date")
+    func formatOutsideTheRange() {
+        #expect(RFC3339.format(milliseconds: Self.latest + 1) == "+10000-01-01T00:00:00Z")
+        #expect(RFC3339.format(milliseconds: 253_402_315_200_000) == "+10000-01-01T04:00:00Z")
+        #expect(RFC3339.format(milliseconds: Self.earliest - 1) == "-00001-12-31T23:59:59.999Z")
+        #expect(RFC3339.format(milliseconds: Self.earliest - 1_800_000) == "-00001-12-31T23:30:00Z")
+        // Year -1 is not a leap year (0000 is).
+        #expect(RFC3339.format(milliseconds: Self.earliest - 365 * 86_400_000) == "-00001-01-01T00:00:00Z")
+        #expect(RFC3339.format(milliseconds: 3_833_727_840_000_000) == "+123456-01-01T00:00:00Z")
+        #expect(RFC3339.format(milliseconds: -3_958_062_278_400_000) == "-123456-01-01T00:00:00Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 253_402_315_200)) == "+10000-01-01T04:00:00Z")
+    }
+
+    @Test("the extremes of Int64 milliseconds and of Date are written without a trap")
+    func formatExtremes() {
+        #expect(RFC3339.format(milliseconds: .max) == "+292278994-08-17T07:12:55.807Z")
+        #expect(RFC3339.format(milliseconds: .min) == "-292275055-05-16T16:47:04.192Z")
+        for seconds in [1e300, -1e300, .infinity, -.infinity, .nan] {
+            let text = RFC3339.format(Date(timeIntervalSince1970: seconds))
+            #expect(!text.isEmpty && RFC3339.parse(text) == nil, "\(seconds): \(text)")
+        }
+    }
+
     @Test func roundTripMilliseconds() {
         let values: [Int64] = [
             0, 1, 999, 1000, -1, -999, -1000, sample, sample + 1, sample + 999, 951_782_400_000, 1_835_395_199_999,

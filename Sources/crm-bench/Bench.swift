@@ -19,9 +19,11 @@ struct CRMBench: ParsableCommand {
     @Option(
         help: """
             Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
-            soak (default: all but soak). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            soak, hostile (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
             connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
-            crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients).
+            crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients). \
+            hostile (needs root): the connection and memory attacks of one non-admin uid (and an unknown uid), one after the \
+            other at full size, with crmd's RSS, the host's MemAvailable drop and an admin's server.ping p99 during each.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
@@ -178,8 +180,9 @@ final class Bench {
         // The raw equivalents go with crmd's figures they divide.
         if phases.contains("ping") { phases.insert("echo") }
         if phases.contains("log") { phases.insert("rawlog") }
-        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup", "rawlog", "stalled", "soak"]) {
-            daemon = try TestDaemon(environment: Self.crmdEnvironment)
+        if !phases.isDisjoint(with: ["ping", "get", "find", "log", "startup", "rawlog", "stalled", "soak", "hostile"]) {
+            // The hostile phase's attacker runs as other uids: the socket must be open to them.
+            daemon = try TestDaemon(environment: Self.crmdEnvironment, world: phases.contains("hostile"))
             try daemon.start()
             try load()
             if phases.contains("ping") { try pingPhase() }
@@ -187,8 +190,11 @@ final class Bench {
             if phases.contains("find") { try findPhase() }
             if phases.contains("log") { try logPhase() }
             if phases.contains("startup") { try startupAndMemory() }
-            // Last on this daemon: it adds a million interactions.
+            // After the others on this daemon: it adds a million interactions.
             if phases.contains("soak") { try soakPhase() }
+            // After everything else on this daemon: it adds clients and leaves crmd's memory as
+            // the attacks left it.
+            if phases.contains("hostile") { try hostilePhase() }
             daemon.stop()
         }
         // With crmd stopped: nothing else runs on the cores or writes to the file.

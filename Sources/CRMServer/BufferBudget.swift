@@ -1,5 +1,7 @@
 import CRMFraming
 import CRMSync
+import Dispatch
+import Foundation
 
 /// The memory crmd holds for non-admin peers past each connection's small fixed buffers:
 /// unfinished request lines and batch replies not yet sent. One uid may hold at most
@@ -112,4 +114,18 @@ final class BufferAccount: LineBudget {
         held -= n
         budget.give(n, uid: uid)
     }
+}
+
+/// How many non-admin requests are handled, and their replies built, at once: a few per core.
+/// A `client.list` of 1,000 cards takes a few MiB while its reply is built; 128 connections of
+/// one uid each building one took crmd past 600 MiB (crm-bench `hostile`). Past the permits a
+/// connection waits its turn (a read, not a write: a write gives its permit back while it waits
+/// for its commit). Admins do not wait, so an admin's request is never queued behind others'.
+final class WorkGate: Sendable {
+    /// Four per core, at least eight: enough to keep the cores busy while some wait on the disk.
+    static let permits = max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)
+    private let semaphore = DispatchSemaphore(value: WorkGate.permits)
+
+    func enter() { semaphore.wait() }
+    func leave() { semaphore.signal() }
 }

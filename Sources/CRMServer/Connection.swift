@@ -46,6 +46,11 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     private let buffers: BufferAccount
     /// Of ``buffers``, what batch replies waiting in ``out`` hold: given back once sent.
     private var unsentHeld = 0
+    /// Whether the reader holds a permit of the registry's ``WorkGate``.
+    private var holdingWorkPermit = false
+    /// Subscriptions of this connection counted against its uid's `subscriptions.max_per_uid`
+    /// (none for an admin).
+    private var uidSubscriptions = 0
 
     // Shared between the reader and the pump.
     private let writeLock = Locked<Void>(())
@@ -191,6 +196,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             return list.count
         }
         if open > 0 { dispatcher.hub.subscriptionClosed(open) }
+        giveUIDSubscriptions(uidSubscriptions)
         dispatcher.connectionClosed(session)
         dispatcher.stats.connectionClosed()
         server.closed(self)
@@ -304,17 +310,20 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                         stop = .budget(buffers.refusal ?? .total(limit: settings.maxBufferedBytes))
                     }
                 }
-                let reply: JSON?
-                if let stop {
-                    reply = batchReplyLimit(item, stop)
-                    skipped += 1
-                } else {
-                    reply = answer(item, session: session)
+                let written = withWorkPermit { () -> Bool in
+                    let reply: JSON?
+                    if let stop {
+                        reply = batchReplyLimit(item, stop)
+                        skipped += 1
+                    } else {
+                        reply = answer(item, session: session)
+                    }
+                    guard let reply else { return false }
+                    if answered > 0 { batch.append(UInt8(ascii: ",")) }
+                    JSONWriter.write(reply, into: &batch)
+                    return true
                 }
-                guard let reply else { continue }
-                if answered > 0 { batch.append(UInt8(ascii: ",")) }
-                JSONWriter.write(reply, into: &batch)
-                answered += 1
+                if written { answered += 1 }
             }
             if skipped > 0, let stop {
                 dispatcher.logger.warning(
@@ -330,8 +339,10 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             }
             // What the batch took stays held until its reply is sent (``flush``).
             unsentHeld += batchHeld
-        } else if let reply = answer(parsed, session: session) {
-            append(reply)
+        } else {
+            withWorkPermit {
+                if let reply = answer(parsed, session: session) { append(reply) }
+            }
         }
         return activatePendingSubscriptions()
     }
@@ -399,7 +410,9 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             if let now = slot.takeIfReady() {
                 result = now
             } else {
-                // A write waits for its commit: what is already answered goes out meanwhile.
+                // A write waits for its commit: what is already answered goes out meanwhile, and
+                // the work permit goes back (a write's reply is small).
+                releaseWorkPermit()
                 _ = flush()
                 result = slot.take()
             }
@@ -409,6 +422,23 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         case .success(let json): return Response.success(id: id, result: json)
         case .failure(let e): return Response.failure(id: id, error: e)
         }
+    }
+
+    /// Runs `body` holding a permit of the ``WorkGate``: the memory a request's handler and its
+    /// reply take while they are built is bounded by how many are built at once. Admins do not
+    /// wait for one.
+    private func withWorkPermit<T>(_ body: () -> T) -> T {
+        guard !admitted.admin else { return body() }
+        server.work.enter()
+        holdingWorkPermit = true
+        defer { releaseWorkPermit() }
+        return body()
+    }
+
+    private func releaseWorkPermit() {
+        guard holdingWorkPermit else { return }
+        holdingWorkPermit = false
+        server.work.leave()
     }
 
     private func append(_ value: JSON) {
@@ -456,6 +486,14 @@ final class ClientConnection: EventListener, @unchecked Sendable {
 
     // MARK: subscriptions
 
+    /// Gives back `n` of this connection's subscriptions counted against its uid.
+    private func giveUIDSubscriptions(_ n: Int) {
+        let n = min(n, uidSubscriptions)
+        guard n > 0 else { return }
+        uidSubscriptions -= n
+        server.giveSubscriptions(uid: session.uid, n)
+    }
+
     /// Records the socket's send buffer as the kernel has it (the pump fills at most half).
     private func readSendBuffer() {
         var size: Int32 = 0
@@ -485,6 +523,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                     }
                 }
                 dispatcher.hub.subscriptionClosed()
+                giveUIDSubscriptions(1)
                 return .success(.object(JSONObject()))
             }
             let (topics, since) = try dispatcher.decodeSubscribe(request.params)
@@ -499,7 +538,25 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                     "This connection has \(open) subscriptions, the limit (subscriptions.max_per_connection); one subscription takes any number of topics.",
                     details: [("limit", .int(Int64(limit))), ("kind", .string("subscriptions_per_connection"))])
             }
-            let last = try dispatcher.store.read { try $0.lastSeq() }
+            if !admitted.admin {
+                let perUID = settings.maxSubscriptionsPerUID
+                guard server.takeSubscription(uid: session.uid, limit: perUID) else {
+                    dispatcher.logger.warning(
+                        "refused a subscription over subscriptions.max_per_uid", metadata: ["limit": "\(perUID)", "uid": "\(session.uid)"])
+                    throw DomainError(
+                        .limitReached,
+                        "Your connections hold \(perUID) subscriptions, the limit for one user (subscriptions.max_per_uid); unsubscribe or close some, and remember one subscription takes any number of topics.",
+                        details: [("limit", .int(Int64(perUID))), ("kind", .string("subscriptions_per_uid"))])
+                }
+                uidSubscriptions += 1
+            }
+            let last: Int64
+            do {
+                last = try dispatcher.store.read { try $0.lastSeq() }
+            } catch {
+                giveUIDSubscriptions(1)
+                throw error
+            }
             let id = dispatcher.hub.newSubscriptionID()
             pendingSubscriptions.append(Subscription(id: id, topics: topics, cursor: min(since ?? last, last)))
             dispatcher.hub.subscriptionOpened()

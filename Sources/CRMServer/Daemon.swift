@@ -92,6 +92,7 @@ public enum Daemon {
         CRMLogging.bootstrap(settings)
         let logger = Logger(label: "crmd")
         raiseOpenFileLimit()
+        fixLargeAllocationThreshold()
         do {
             let dbDir = (settings.databasePath as NSString).deletingLastPathComponent
             if !dbDir.isEmpty {

@@ -236,6 +236,28 @@ final class ConnectionRegistry: Sendable {
     let descriptors: Int
     /// Memory held for non-admin peers' unfinished lines and unsent batch replies.
     let buffers = BufferBudget()
+    /// Non-admin requests handled at once.
+    let work = WorkGate()
+    /// Open subscriptions of each non-admin uid, over all its connections.
+    private let subscriptionsByUID = Locked<[UInt32: Int]>([:])
+
+    /// Counts one more subscription for `uid`; false (nothing counted) when it holds `limit`.
+    func takeSubscription(uid: UInt32, limit: Int) -> Bool {
+        subscriptionsByUID.withLock { m in
+            let n = m[uid, default: 0]
+            guard n < limit else { return false }
+            m[uid] = n + 1
+            return true
+        }
+    }
+
+    /// `n` subscriptions of `uid` are gone.
+    func giveSubscriptions(uid: UInt32, _ n: Int) {
+        subscriptionsByUID.withLock { m in
+            let left = m[uid, default: n] - n
+            m[uid] = left > 0 ? left : nil
+        }
+    }
 
     init(descriptors: Int) { self.descriptors = descriptors }
 

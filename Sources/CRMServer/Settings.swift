@@ -28,10 +28,10 @@ public struct Settings: Sendable {
     /// `protocol.max_batch_reply_bytes` (4 MiB): once a batch's replies pass this, its remaining
     /// items are not run and each gets 1007.
     public var maxBatchReplyBytes = 4 << 20
-    /// `protocol.max_buffered_bytes_per_uid` (64 MiB): request and batch-reply bytes crmd may hold
+    /// `protocol.max_buffered_bytes_per_uid` (32 MiB): request and batch-reply bytes crmd may hold
     /// in memory for one non-admin uid, over all its connections (beyond a small fixed buffer
     /// each).
-    public var maxBufferedBytesPerUID = 64 << 20
+    public var maxBufferedBytesPerUID = 32 << 20
     /// `protocol.max_buffered_bytes` (256 MiB): the same, for all non-admin connections together.
     public var maxBufferedBytes = 256 << 20
     /// `server.max_connections` (4096): connections of everyone but admins.
@@ -59,6 +59,9 @@ public struct Settings: Sendable {
     public var subscriberQueueBytes = 4 << 20
     /// `subscriptions.max_per_connection` (16): open subscriptions one connection may hold.
     public var maxSubscriptionsPerConnection = 16
+    /// `subscriptions.max_per_uid` (64): open subscriptions one non-admin uid may hold over all
+    /// its connections.
+    public var maxSubscriptionsPerUID = 64
     /// `subscriptions.stall_timeout` in seconds: a subscriber that reads nothing for this long
     /// while events wait is sent one final notice and closed (default PT10S).
     public var subscriberStallSeconds = 10
@@ -153,6 +156,7 @@ extension Settings {
             "phones.national_length", "rights.personal_data_roles", "alerts.marks", "alerts.on_yellow", "alerts.working_hours",
             "alerts.working_days", "alerts.delivery_command", "alerts.delivery_timeout", "exchange.cooldown", "exchange.max_claims_per_day",
             "exchange.max_clients_per_manager", "subscriptions.max_queue_bytes", "subscriptions.max_per_connection",
+            "subscriptions.max_per_uid",
             "subscriptions.stall_timeout",
         ]
         for kind in InteractionKind.allCases { keys.insert("interactions.required.\(kind.rawValue)") }
@@ -381,6 +385,7 @@ extension Settings {
         if let v = try int("exchange.max_clients_per_manager", 0...10_000_000) { domain.maxClientsPerManager = v }
         if let v = try int("subscriptions.max_queue_bytes", 4096...(1 << 30)) { subscriberQueueBytes = v }
         if let v = try int("subscriptions.max_per_connection", 1...10_000) { maxSubscriptionsPerConnection = v }
+        if let v = try int("subscriptions.max_per_uid", 1...1_000_000) { maxSubscriptionsPerUID = v }
         if let d = try duration("subscriptions.stall_timeout") {
             subscriberStallSeconds = max(1, try clockSeconds(d, "subscriptions.stall_timeout"))
         }

@@ -12,3 +12,6 @@
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *addr_len, int flags);
 extern int pipe2(int fds[2], int flags);
 extern int pthread_setname_np(pthread_t thread, const char *name);
+
+// glibc's allocator tuning (Allocator.swift): malloc.h is not in Glibc's Swift module.
+#include <malloc.h>

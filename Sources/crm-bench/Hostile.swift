@@ -301,7 +301,7 @@ final class AttackerProcess: @unchecked Sendable {
     /// The attacks. Every socket has a timeout and every error is counted per connection, never
     /// fatal; RLIMIT_NOFILE is raised to the hard limit for the thousands of sockets.
     static let script = #"""
-        import json, resource, socket, sys, time
+        import json, re, resource, socket, sys, time
         from collections import Counter
 
         path, mode, args = sys.argv[1], sys.argv[2], [int(a) for a in sys.argv[3:]]
@@ -464,13 +464,15 @@ final class AttackerProcess: @unchecked Sendable {
                 time.sleep(0.05)
             reply = first.split(b'\n', 1)[0]
             ran = reply.count(b'"next_cursor"')
-            refused = reply.count(b'"batch_reply_bytes"')
+            refused = reply.count(b'"code":1007')
+            kinds = ', '.join(sorted(set(k.decode() for k in re.findall(rb'"kind":"([a-z_]+)"}}', reply)))) or 'none'
+
             out = {
                 'sent': sent, 'replies': replies, 'received': received, 'closed': closed,
                 'line': '%d connections (%d never read) sent %d batch lines in %.0f s, read %d replies (%.0f MiB); '
-                        'a reply: %d lists run, %d items 1007 batch_reply_bytes, %.1f MiB; %d connections closed by crmd'
+                        'a reply: %d lists run, %d items 1007 (%s), %.1f MiB; %d connections closed by crmd'
                         % (len(conns), (len(conns) + 1) // 2, sent, time.monotonic() - t0, replies, received / 1048576.0,
-                           ran, refused, len(reply) / 1048576.0, closed),
+                           ran, refused, kinds, len(reply) / 1048576.0, closed),
             }
         elif mode == 'subs':
             # `per` subscriptions to * on each connection, one line each, then never read.

@@ -301,4 +301,41 @@ struct HostileBudgetTests {
             #expect(try d.connect().call("server.ping")["pong"] == .bool(true))
         }
     }
+    @Test(
+        "one uid holds at most subscriptions.max_per_uid over all its connections; closing a connection gives its back",
+        .enabled(if: getuid() == 0, "needs root to connect as other uids"))
+    func subscriptionsPerUID() throws {
+        try withDaemon(environment: ["CRMD_SUBSCRIPTIONS_MAX_PER_UID": "5"], world: true) { d in
+            let admin = try d.connect()
+            _ = try admin.call("user.add", ["login": "ivanov", "name": "Ivan Ivanov", "role": "manager", "uid": 50_002])
+            let script = """
+                import socket, sys, json
+                def conn():
+                    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5); return s, s.makefile('rb')
+                def subscribe(c, n):
+                    s, f = c
+                    items = [{"jsonrpc": "2.0", "id": i, "method": "subscribe", "params": {"topics": ["client.created"]}} for i in range(n)]
+                    s.sendall((json.dumps(items) + '\\n').encode())
+                    r = json.loads(f.readline())
+                    return [x.get('error', {}).get('data', {}).get('kind', 'ok') for x in r]
+                a, b, c = conn(), conn(), conn()
+                print(' '.join(subscribe(a, 3) + subscribe(b, 3) + subscribe(c, 3)), flush=True)
+                a[1].close(); a[0].close()
+                import time; time.sleep(0.5)
+                print(' '.join(subscribe(conn(), 3)), flush=True)
+                """
+            let r = try python(d, as: 50_002, script)
+            #expect(r.status == 0, "\(r.err)")
+            let rows = r.out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.count == 2)
+            guard rows.count == 2 else { return }
+            #expect(rows[0].filter { $0 == "ok" }.count == 5, "\(rows[0])")
+            #expect(rows[0].filter { $0 == "subscriptions_per_uid" }.count == 4, "\(rows[0])")
+            // The first connection's three went back with it.
+            #expect(rows[1] == ["ok", "ok", "ok"], "\(rows[1])")
+            #expect(d.currentStderr().contains("refused a subscription over subscriptions.max_per_uid"))
+            // An admin is not counted.
+            for _ in 0..<8 { _ = try admin.call("subscribe", ["topics": ["client.created"]]) }
+        }
+    }
 }

@@ -49,9 +49,6 @@ package struct LineBuffer: ~Copyable {
         storage.deallocate()
     }
 
-    /// Bytes held past the initial capacity (what the budget has lent it).
-    package var extraBytes: Int { storage.count - initialCapacity }
-
     /// Bytes read and not yet handed out as a line.
     package var pendingBytes: Int { end - start }
 

@@ -71,9 +71,6 @@ final class BufferBudget: Sendable {
             s.total -= bytes
         }
     }
-
-    /// Bytes held now, for everyone (`server.status`).
-    var held: Int { state.withLock { $0.total } }
 }
 
 /// One connection's share of the ``BufferBudget``: what it holds, and the last refusal, so the

@@ -91,7 +91,6 @@ public enum Daemon {
         }
         CRMLogging.bootstrap(settings)
         let logger = Logger(label: "crmd")
-        raiseOpenFileLimit()
         fixLargeAllocationThreshold()
         do {
             let dbDir = (settings.databasePath as NSString).deletingLastPathComponent

@@ -4,7 +4,6 @@ import Logging
 /// Raises the soft limit on open files to the hard limit, so `server.max_connections` (default
 /// 4096) is not cut short by the usual soft limit of 1024: every connection is a descriptor.
 /// Returns the limit in force.
-@discardableResult
 func raiseOpenFileLimit() -> Int {
     var limit = rlimit()
     guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
@@ -16,15 +15,23 @@ func raiseOpenFileLimit() -> Int {
     return Int(clamping: limit.rlim_cur)
 }
 
-/// How crmd's descriptors are shared out: the open-file limit less what is open now (the database,
-/// the listener, logs) and room for what opens later (read connections, backups, delivery
-/// commands: ``descriptorHeadroom``) is split between refused connections waiting to close (a
-/// quarter, at most 256: ``Lingering``), the accept thread's spare, and connections. Admission
-/// never admits past ``connections``, so crmd does not run out of descriptors with connections
-/// and an admin's connection always has one (issue 15 §12).
+/// How crmd's descriptors are shared out: the open-file limit (raised to the hard one first) less
+/// what is open now (the database, the listener, logs) and room for what opens later (read
+/// connections, backups, delivery commands: ``descriptorHeadroom``) is split between refused
+/// connections waiting to close (a quarter, at most 256: ``Lingering``), the accept thread's
+/// spare, and connections. Admission never admits past ``connections`` (``limits(_:)``), so crmd
+/// does not run out of descriptors with connections and an admin's connection always has one
+/// (issue 15 §12).
 struct DescriptorShares {
     var connections: Int
     var lingering: Int
+
+    /// The connection limits in force: the admins' reserve first (at most half the descriptors),
+    /// then everyone else's, each at most its setting.
+    static func limits(connections: Int, _ settings: Settings) -> (admins: Int, others: Int) {
+        let admins = min(settings.adminConnections, connections / 2)
+        return (admins, max(0, min(settings.maxConnections, connections - admins)))
+    }
 
     static func now() -> DescriptorShares {
         let limit = raiseOpenFileLimit()
@@ -39,13 +46,13 @@ struct DescriptorShares {
 let descriptorHeadroom = 64
 
 /// Logs a warning when the descriptors cut the connection limits short.
-func warnIfDescriptorsShort(_ slots: Int, maxConnections: Int, adminConnections: Int, logger: Logger) {
-    guard slots < maxConnections + adminConnections else { return }
-    let admins = min(adminConnections, slots / 2)
+func warnIfDescriptorsShort(_ slots: Int, settings: Settings, logger: Logger) {
+    guard slots < settings.maxConnections + settings.adminConnections else { return }
+    let limits = DescriptorShares.limits(connections: slots, settings)
     logger.warning(
         "the open-file limit allows fewer connections than server.max_connections and server.admin_connections; raise LimitNOFILE (or ulimit -n) to lift it",
         metadata: [
-            "descriptors_for_connections": "\(slots)", "max_connections_in_force": "\(max(0, min(maxConnections, slots - admins)))",
-            "admin_connections_in_force": "\(admins)",
+            "descriptors_for_connections": "\(slots)", "max_connections_in_force": "\(limits.others)",
+            "admin_connections_in_force": "\(limits.admins)",
         ])
 }

@@ -71,8 +71,7 @@ public final class RPCServer: Service, Sendable {
         }
         wakePipe = (p[0], p[1])
         let shares = DescriptorShares.now()
-        warnIfDescriptorsShort(
-            shares.connections, maxConnections: settings.maxConnections, adminConnections: settings.adminConnections, logger: logger)
+        warnIfDescriptorsShort(shares.connections, settings: settings, logger: logger)
         registry = ConnectionRegistry(descriptors: shares.connections)
         lingeringLimit = shares.lingering
     }
@@ -232,7 +231,7 @@ final class ConnectionRegistry: Sendable {
     private let changed = NSCondition()
     /// Open connections by kind and by uid, for admission.
     private let counts = Locked<Counts>(Counts())
-    /// The descriptors connections may take (``descriptorsForConnections()``).
+    /// The descriptors connections may take (``DescriptorShares``).
     let descriptors: Int
     /// Memory held for non-admin peers' unfinished lines and unsent batch replies.
     let buffers = BufferBudget()
@@ -273,9 +272,8 @@ final class ConnectionRegistry: Sendable {
     /// admin role) have `server.admin_connections` more of their own, so an admin always gets in
     /// (issue 15 §2: 4,096 connections of one uid locked root out).
     func admit(_ peer: Admission, settings: Settings) -> Refusal? {
-        // Both limits fit in the descriptors crmd has: the admins' reserve first (up to half).
-        let adminReserve = min(settings.adminConnections, descriptors / 2)
-        let maxOthers = min(settings.maxConnections, descriptors - adminReserve)
+        // Both limits fit in the descriptors crmd has.
+        let (adminReserve, maxOthers) = DescriptorShares.limits(connections: descriptors, settings)
         return counts.withLock { c -> Refusal? in
             if peer.admin {
                 guard c.admins < adminReserve + max(0, maxOthers - c.others) else {
@@ -430,13 +428,15 @@ struct Lingering {
 /// the next connection, tell it `1009` and close it, then taken again. Without it a peer waits in
 /// the listen backlog with no answer while the limit stands. Only the accept thread uses it.
 struct SpareDescriptor {
-    private var fd: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    private var fd = Self.take()
+
+    private static func take() -> Int32 { open("/dev/null", O_RDONLY | O_CLOEXEC) }
 
     /// Accepts one connection with the spare and refuses it, returning its uid; nil if there was
     /// nothing to do it with (the spare could not be taken back) or nobody waiting.
     mutating func refuseOne(listener: Int32) -> UInt32? {
         guard fd >= 0 else {
-            fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            fd = Self.take()
             return nil
         }
         Glibc.close(fd)
@@ -452,7 +452,7 @@ struct SpareDescriptor {
             shutdown(c, Int32(SHUT_WR))
             Glibc.close(c)
         }
-        fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        fd = Self.take()
         return uid
     }
 

@@ -310,20 +310,20 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                         stop = .budget(buffers.refusal ?? .total(limit: settings.maxBufferedBytes))
                     }
                 }
-                let written = withWorkPermit { () -> Bool in
-                    let reply: JSON?
-                    if let stop {
-                        reply = batchReplyLimit(item, stop)
-                        skipped += 1
-                    } else {
-                        reply = answer(item, session: session)
-                    }
-                    guard let reply else { return false }
+                // A reply joins the batch's (nil: a notification, which gets none).
+                func put(_ reply: JSON?) {
+                    guard let reply else { return }
                     if answered > 0 { batch.append(UInt8(ascii: ",")) }
                     JSONWriter.write(reply, into: &batch)
-                    return true
+                    answered += 1
                 }
-                if written { answered += 1 }
+                if let stop {
+                    // Not run, so no work permit is waited for.
+                    put(batchReplyLimit(item, stop))
+                    skipped += 1
+                } else {
+                    withWorkPermit { put(answer(item, session: session)) }
+                }
             }
             if skipped > 0, let stop {
                 dispatcher.logger.warning(

@@ -28,6 +28,19 @@ func rpcErrorCode(_ body: () throws -> JSON) -> Int? {
     }
 }
 
+/// Runs a python3 script as `uid` (under setpriv; as this process's own uid when nil) with the
+/// daemon's socket path as its first argument and `args` after it.
+func runPython(_ d: TestDaemon, as uid: Int?, _ script: String, _ args: [String] = []) throws -> (
+    status: Int32, out: String, err: String
+) {
+    let py = ["/usr/bin/python3", "-c", script, d.socketPath] + args
+    if let uid {
+        return try runProcess(
+            "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups"] + py, environment: ["HOME": "/tmp"])
+    }
+    return try runProcess(py[0], Array(py.dropFirst()), environment: ["HOME": "/tmp"])
+}
+
 /// A started daemon, stopped at the end of `body`.
 func withDaemon<T>(environment: [String: String] = [:], world: Bool = false, _ body: (TestDaemon) throws -> T) throws -> T {
     let d = try TestDaemon(environment: environment, world: world)

@@ -8,17 +8,6 @@ import Testing
 /// crmd hold, the idle timeout that counts requests, and the descriptors. Real crmd, real uids.
 @Suite("Hostile local users: bounds across connections")
 struct HostileBudgetTests {
-    /// Runs a python3 script as `uid` (root when nil) with the socket path as its first argument.
-    func python(_ d: TestDaemon, as uid: Int?, _ script: String, _ args: [String] = []) throws -> (status: Int32, out: String, err: String)
-    {
-        let py = ["/usr/bin/python3", "-c", script, d.socketPath] + args
-        if let uid {
-            return try runProcess(
-                "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups"] + py, environment: ["HOME": "/tmp"])
-        }
-        return try runProcess(py[0], Array(py.dropFirst()), environment: ["HOME": "/tmp"])
-    }
-
     /// Opens `argv[2]` connections, sends each an unfinished line of `argv[3]` bytes (no newline),
     /// then reports for each the first line crmd answered within a second (or "held").
     static let unfinishedLines = """
@@ -54,7 +43,7 @@ struct HostileBudgetTests {
             }
             // One uid, eight unfinished lines of 900 KB: about four fit in its 4 MiB, the rest are
             // refused with 1009 and closed.
-            let one = try python(d, as: 50_002, Self.unfinishedLines, ["8", "900000"])
+            let one = try runPython(d, as: 50_002, Self.unfinishedLines, ["8", "900000"])
             #expect(one.status == 0, "\(one.err)")
             let lines = one.out.split(separator: "\n").map(String.init)
             #expect(lines.count == 8)
@@ -71,29 +60,18 @@ struct HostileBudgetTests {
             let script = """
                 import socket, sys, json, time
                 held = []
-                for i in range(4):
+                for i in range(int(sys.argv[2])):
                     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
                     s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"server.ping","params":{"pad":"' + b'x' * 900000)
                     held.append(s)
                 time.sleep(0.5)
-                print('holding', flush=True)
+                print('held', flush=True)
                 sys.stdin.readline()
                 """
-            let holder = Process()
-            holder.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            holder.arguments = ["--reuid=50003", "--regid=50003", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath]
-            let input = Pipe()
-            let output = Pipe()
-            holder.standardInput = input
-            holder.standardOutput = output
-            try holder.run()
-            defer {
-                try? input.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
-                holder.waitUntilExit()
-            }
-            _ = output.fileHandleForReading.availableData  // "holding"
+            let holder = try HostileTests.Holder(d, uid: 50_003, count: 4, script: script)
+            defer { holder.release() }
             // 50003 holds about 4 MiB of the 6: 50004's 900 KB lines meet the total after about two.
-            let third = try python(d, as: 50_004, Self.unfinishedLines, ["4", "900000"])
+            let third = try runPython(d, as: 50_004, Self.unfinishedLines, ["4", "900000"])
             let thirdLines = third.out.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
             #expect(thirdLines.contains { $0["error"]?["data"]?["reason"] == "buffered_bytes" }, "\(third.out)")
             // An admin is never counted: a 900 KB line from root is answered while the budget is full.
@@ -125,7 +103,7 @@ struct HostileBudgetTests {
                 s.sendall((json.dumps(items) + '\\n').encode()); print(f.readline().decode().strip(), flush=True)
                 s.sendall(b'{"jsonrpc":"2.0","id":99,"method":"server.ping"}\\n'); print(f.readline().decode().strip(), flush=True)
                 """
-            let r = try python(d, as: 50_002, script)
+            let r = try runPython(d, as: 50_002, script)
             #expect(r.status == 0, "\(r.err)")
             let lines = r.out.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
             #expect(lines.count == 2)
@@ -139,7 +117,7 @@ struct HostileBudgetTests {
             #expect(stopped.first?["error"]?["code"] == 1007)
             // The connection goes on, and the budget was given back once the reply was sent.
             #expect(lines[1]["result"]?["pong"] == .bool(true))
-            let again = try python(d, as: 50_002, script)
+            let again = try runPython(d, as: 50_002, script)
             let second = again.out.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }.first?.arrayValue ?? []
             #expect(second.filter { $0["result"] != nil }.count == ran)
         }
@@ -174,7 +152,7 @@ struct HostileBudgetTests {
                 run(True)
                 run(False)
                 """
-            let r = try python(d, as: nil, script)
+            let r = try runPython(d, as: nil, script)
             #expect(r.status == 0, "\(r.err)")
             let rows = r.out.split(separator: "\n").map { $0.split(separator: " ") }
             #expect(rows.count == 2)
@@ -205,7 +183,7 @@ struct HostileBudgetTests {
             import socket, sys, resource
             resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
             held = []
-            for i in range(300):
+            for i in range(int(sys.argv[2])):
                 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(2)
                 try:
                     s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"server.ping"}\\n')
@@ -216,25 +194,10 @@ struct HostileBudgetTests {
             print('held', flush=True)
             sys.stdin.readline()
             """
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        holder.arguments = ["--reuid=50002", "--regid=50002", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath]
-        let input = Pipe()
-        let output = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = output
-        try holder.run()
-        defer {
-            try? input.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
-            holder.waitUntilExit()
-        }
-        var text = ""
-        while !text.contains("held\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let replies = text.split(separator: "\n").filter { $0 != "held" }.map { try? JSONParser.parse(String($0)) }
+        let holder = try HostileTests.Holder(d, uid: 50_002, count: 300, script: script)
+        defer { holder.release() }
+        let text = holder.lines.joined(separator: "\n")
+        let replies = holder.lines.map { try? JSONParser.parse($0) }
         #expect(replies.count == 300)
         let pongs = replies.filter { $0?["result"]?["pong"] == .bool(true) }.count
         let refused = replies.filter { $0?["error"]?["data"]?["reason"] == "too_many_connections" }.count
@@ -285,7 +248,7 @@ struct HostileBudgetTests {
                         print('no answer', flush=True)
                     held.append(s)
                 """
-            let r = try python(d, as: nil, script)
+            let r = try runPython(d, as: nil, script)
             let replies = r.out.split(separator: "\n").map { try? JSONParser.parse(String($0)) }
             #expect(replies.count == 40)
             let pongs = replies.filter { $0?["result"]?["pong"] == .bool(true) }.count
@@ -324,7 +287,7 @@ struct HostileBudgetTests {
                 import time; time.sleep(0.5)
                 print(' '.join(subscribe(conn(), 3)), flush=True)
                 """
-            let r = try python(d, as: 50_002, script)
+            let r = try runPython(d, as: 50_002, script)
             #expect(r.status == 0, "\(r.err)")
             let rows = r.out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
             #expect(rows.count == 2)

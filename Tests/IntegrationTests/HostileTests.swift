@@ -51,9 +51,7 @@ struct HostileTests {
                 last = n
             print(n)
             """
-        let r = try runProcess(
-            "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath],
-            environment: ["HOME": "/tmp"])
+        let r = try runPython(d, as: uid, script)
         #expect(r.status == 0, "\(r.err)")
         return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
@@ -81,31 +79,36 @@ struct HostileTests {
         }
     }
 
-    /// Opens `count` connections as `uid` (a python3 child under setpriv), sends each a ping and
-    /// reads its first line; reports them, then holds them all open until told to stop.
+    /// Runs a python3 child as `uid` under setpriv that opens `count` connections (`argv[2]`; the
+    /// socket is `argv[1]`) and prints a line for each, then `held`, and holds them all until its
+    /// stdin closes (``release()``). By default each connection sends a ping and its first line
+    /// is printed.
     final class Holder {
         let process = Process()
         let input = Pipe()
         let output = Pipe()
-        /// The first line each connection got, in order (a pong, or an error object).
-        var replies: [JSON] = []
+        /// The lines printed before `held`, in order.
+        var lines: [String] = []
+        /// Those that are JSON: the first line each connection got (a pong, or an error object).
+        var replies: [JSON] { lines.compactMap { try? JSONParser.parse($0) } }
 
-        init(_ d: TestDaemon, uid: Int, count: Int) throws {
-            let script = """
-                import socket, sys, json
-                conns = []
-                for i in range(int(sys.argv[2])):
-                    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
-                    try:
-                        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"server.ping"}\\n')
-                    except OSError:
-                        pass
-                    f = s.makefile('rb'); line = f.readline()
-                    print(line.decode().strip() or '{"closed":true}', flush=True)
-                    conns.append((s, f))
-                print('held', flush=True)
-                sys.stdin.read()
-                """
+        static let pings = """
+            import socket, sys, json
+            conns = []
+            for i in range(int(sys.argv[2])):
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+                try:
+                    s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"server.ping"}\\n')
+                except OSError:
+                    pass
+                f = s.makefile('rb'); line = f.readline()
+                print(line.decode().strip() or '{"closed":true}', flush=True)
+                conns.append((s, f))
+            print('held', flush=True)
+            sys.stdin.read()
+            """
+
+        init(_ d: TestDaemon, uid: Int, count: Int, script: String = Holder.pings) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             process.arguments = [
                 "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath, String(count),
@@ -121,7 +124,7 @@ struct HostileTests {
                 if chunk.isEmpty { break }
                 text += String(decoding: chunk, as: UTF8.self)
             }
-            replies = text.split(separator: "\n").filter { $0 != "held" }.compactMap { try? JSONParser.parse(String($0)) }
+            lines = text.split(separator: "\n").filter { $0 != "held" }.map(String.init)
         }
 
         func release() {
@@ -205,9 +208,7 @@ struct HostileTests {
                 batch([{"jsonrpc": "2.0", "id": i, "method": "subscribe", "params": {"topics": ["client.created"]}} for i in range(6)])
                 batch([{"jsonrpc": "2.0", "id": i, "method": "client.list", "params": {"limit": 40}} for i in range(10)])
                 """
-            let r = try runProcess(
-                "/usr/bin/setpriv", ["--reuid=50002", "--regid=50002", "--clear-groups", "/usr/bin/python3", "-c", script, d.socketPath],
-                environment: ["HOME": "/tmp"])
+            let r = try runPython(d, as: 50_002, script)
             #expect(r.status == 0, "\(r.err)")
             let lines = r.out.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
             #expect(lines.count == 3)

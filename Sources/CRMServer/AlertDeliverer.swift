@@ -12,15 +12,15 @@ public import ServiceLifecycle
 /// past which the whole group is killed: a hanging or crashing gateway never stalls the scheduler
 /// or the daemon, and leaves nothing running behind it.
 public final class AlertDeliverer: Service, Sendable {
-    let dispatcher: Dispatcher
+    let context: ServerContext
     /// `alerts.delivery_command` as now in force (a reload may change it).
-    var command: String? { dispatcher.settings.deliveryCommand }
+    var command: String? { context.settings.deliveryCommand }
     let logger: Logger
     /// One delivery pass at a time (the loop and `clock.advance` may both start one).
     let gate = AsyncGate()
 
-    init(dispatcher: Dispatcher, logger: Logger) {
-        self.dispatcher = dispatcher
+    init(context: ServerContext, logger: Logger) {
+        self.context = context
         self.logger = logger
     }
 
@@ -31,10 +31,10 @@ public final class AlertDeliverer: Service, Sendable {
     }
 
     func deliverDue(commandsUntil deadline: ContinuousClock.Instant? = nil) async throws -> Int {
-        let now = dispatcher.clock.now()
+        let now = context.clock.now()
         let command = self.command
         let hasCommand = command != nil
-        let delivered = try await dispatcher.store.write { [dispatcher] tx -> Int in
+        let delivered = try await context.store.write { [engine = context.engine] tx -> Int in
             var n = 0
             while true {
                 let due = try tx.alertsToDeliver(upTo: now, limit: 1_000)
@@ -43,42 +43,42 @@ public final class AlertDeliverer: Service, Sendable {
                     shown.deliveredAt = now
                     // Delivered later than due (after a weekend or a night): the days left are
                     // counted again at delivery, so "30 days" due on Saturday reads "28" on Monday.
-                    if let id = a.clientID, Dispatcher.reminderKinds.contains(a.kind), let c = try tx.clientHeader(id: id),
+                    if let id = a.clientID, ZoneEngine.reminderKinds.contains(a.kind), let c = try tx.clientHeader(id: id),
                         let schedule = c.schedule
                     {
                         // Outside working hours an alert whose hour came while crmd was down (or the
                         // manual clock jumped) waits for them again, unless they come only at its
                         // release or later: the planner's rule, asked as of now.
-                        let deliverAt = dispatcher.deliveryInstant(due: now, now: now, releaseAt: schedule.releaseAt)
+                        let deliverAt = engine.deliveryInstant(due: now, now: now, releaseAt: schedule.releaseAt)
                         if deliverAt > now {
                             try tx.postponeAlert(alertID: a.id, to: deliverAt)
                             continue
                         }
-                        let days = dispatcher.rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)
+                        let days = engine.rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)
                         if days != a.daysLeft {
                             shown.daysLeft = days
-                            shown.message = dispatcher.reminderMessage(
+                            shown.message = engine.reminderMessage(
                                 kind: a.kind, c, daysLeft: days, zone: a.zone.flatMap(Zone.init(rawValue:)) ?? .red)
                         }
                     }
                     try tx.markDelivered(alertID: a.id, at: now, command: hasCommand, daysLeft: shown.daysLeft, message: shown.message)
-                    try dispatcher.event(tx, "alert", clientID: a.clientID, ownerID: a.userID, text: dispatcher.alertText(shown), at: now)
+                    try event(tx, "alert", clientID: a.clientID, ownerID: a.userID, text: AlertText.text(shown), at: now)
                     n += 1
                 }
                 if due.count < 1_000 { return n }
             }
         }
-        if delivered > 0 { dispatcher.eventsAppended() }
+        if delivered > 0 { context.hub.notify() }
         if let command { try await runCommands(command, now: now, until: deadline) }
         return delivered
     }
 
     func runCommands(_ command: String, now: Date, until deadline: ContinuousClock.Instant?) async throws {
-        let due = try dispatcher.store.read { try $0.alertsForCommand(upTo: now, limit: 100) }
+        let due = try context.store.read { try $0.alertsForCommand(upTo: now, limit: 100) }
         for a in due {
             if let deadline, ContinuousClock.now >= deadline { return }
             if deadline == nil, Task.isShuttingDownGracefully { return }
-            let payload = dispatcher.alertText(a)
+            let payload = AlertText.text(a)
             let outcome = await runCommand(command, input: payload)
             let attempts = a.commandAttempts + 1
             let backoff = min(3600.0, 5.0 * pow(2.0, Double(min(attempts - 1, 12))))
@@ -88,7 +88,7 @@ public final class AlertDeliverer: Service, Sendable {
                     "alert delivery command failed; will retry",
                     metadata: ["alert": "\(a.id)", "error": "\(outcome)", "attempt": "\(attempts)"])
             }
-            _ = try await dispatcher.store.write { tx in
+            _ = try await context.store.write { tx in
                 try tx.commandOutcome(alertID: a.id, ok: outcome == nil, error: outcome, nextAttempt: next)
             }
         }
@@ -102,21 +102,21 @@ public final class AlertDeliverer: Service, Sendable {
     /// whole past `alerts.delivery_timeout`); nil on success, else what went wrong.
     func runCommand(_ command: String, input: String) async -> String? {
         _ = Self.ignoreBrokenPipes
-        let timeout = Duration.seconds(dispatcher.settings.deliveryTimeoutSeconds)
+        let timeout = Duration.seconds(context.settings.deliveryTimeoutSeconds)
         return await DeliveryCommand(command: command, timeout: timeout).run(input: input).failure(timeout: timeout)
     }
 
     public func run() async throws {
-        let waker = dispatcher.deliveryWaker
+        let waker = context.deliveryWaker
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
                     try await runDue()
-                    let next = try dispatcher.store.read { tx -> Date? in
+                    let next = try context.store.read { tx -> Date? in
                         [try tx.earliestAlertDelivery(), command == nil ? nil : try tx.earliestCommandAttempt()].compactMap { $0 }.min()
                     }
-                    var delay = next.flatMap { dispatcher.clock.realDelay(until: $0) }
-                    if dispatcher.clock.realDelay(until: dispatcher.clock.now()) != nil {
+                    var delay = next.flatMap { context.clock.realDelay(until: $0) }
+                    if context.clock.realDelay(until: context.clock.now()) != nil {
                         delay = min(delay ?? .seconds(60), .seconds(60))
                     }
                     if let d = delay, d <= .zero { continue }

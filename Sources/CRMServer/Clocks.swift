@@ -2,6 +2,23 @@ import CRMCore
 import CRMSync
 public import Foundation
 
+/// The source of "now". The system clock in production; issue-level tests inject others.
+public protocol WallClock: Sendable {
+    func now() -> Date
+    /// How long to sleep in real time until `instant` on this clock, or `nil` if only an explicit
+    /// move of the clock can bring it. A requirement, not only an extension: the scheduler and
+    /// the deliverer hold the clock as `any WallClock`, and an extension method alone would give
+    /// them the system clock's answer on every clock (a demo-month of real seconds, capped at a
+    /// minute, on `--demo`; a minute's needless wake-ups on a manual clock).
+    func realDelay(until instant: Date) -> Duration?
+}
+
+/// The real clock.
+public struct SystemClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
 extension WallClock {
     /// How long to sleep in real time until `instant` on this clock, or `nil` if only an explicit
     /// move of the clock can bring it (a manual clock).

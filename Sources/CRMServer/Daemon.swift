@@ -133,19 +133,19 @@ public enum Daemon {
                 clock = SystemClock()
             }
             if options.demo { try Demo.seed(store, settings: settings, now: clock.now()) }
-            let dispatcher = try Dispatcher(store: store, settings: settings, clock: clock, logger: logger)
-            scheduler = Scheduler(dispatcher: dispatcher, logger: logger)
-            deliverer = AlertDeliverer(dispatcher: dispatcher, logger: logger)
+            let context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
+            scheduler = Scheduler(context: context, logger: logger)
+            deliverer = AlertDeliverer(context: context, logger: logger)
             let runner = EngineRunner { [scheduler, deliverer] in
                 let n = try await scheduler.runDue()
                 return n + (try await deliverer.runDue())
             }
-            dispatcher.engineRunner.withLock { $0 = runner }
+            let dispatcher = Dispatcher(context: context, engine: runner)
             supervisor = Supervisor(
-                dispatcher: dispatcher, scheduler: scheduler,
+                context: context, scheduler: scheduler,
                 reload: {
                     let new = try await load()
-                    let waiting = dispatcher.live.replace(with: new)
+                    let waiting = context.live.replace(with: new)
                     guard !waiting.isEmpty else { return "settings reloaded" }
                     return "settings reloaded; \(waiting.joined(separator: ", ")) take effect after a restart"
                 }, logger: logger)

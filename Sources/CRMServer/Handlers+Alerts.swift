@@ -3,32 +3,8 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
-extension Dispatcher {
-    /// The wire form of an alert as JSON text: the `alert` event's data, the delivery command's
-    /// input, and (parsed) an `alert.list` item — one definition of its shape.
-    func alertText(_ a: StoredAlert) -> String { Self.alertText(id: a.id, rest: alertTextAfterID(a)) }
-
-    /// An alert's text from its id and ``alertTextAfterID(_:)``: the scheduler writes the rest
-    /// while it plans, on any core, and the id (known only when the row is stored) on the writer.
-    static func alertText(id: Int64, rest: String) -> String { "{\"id\":\(id)," + rest.dropFirst() }
-
-    /// The members of ``alertText(_:)`` after `id`, as an object's text (`{"user":…}`).
-    func alertTextAfterID(_ a: StoredAlert) -> String {
-        var o = JSONObjectWriter(capacity: 160 + a.message.utf8.count)
-        o.add("user", a.userID)
-        o.add("client_id", a.clientID)
-        o.add("kind", a.kind)
-        o.add("days_left", a.daysLeft)
-        o.add("zone", a.zone)
-        o.add("message", a.message)
-        o.add("due_at", RFC3339.format(a.dueAt))
-        o.add("delivered_at", a.deliveredAt.map { RFC3339.format($0) })
-        o.add("acked_at", a.ackedAt.map { RFC3339.format($0) })
-        return o.string()
-    }
-
-    /// ``alertText(_:)`` as a `JSON` value (crmd wrote the text, so it parses).
-    func alertJSON(_ a: StoredAlert) -> JSON { (try? JSONParser.parse(alertText(a))) ?? .null }
+struct AlertHandlers: HandlerGroup {
+    let context: ServerContext
 
     func alertList(_ call: Call) throws {
         let (unacked, limit, cursor) = try call.decode { r in (r.optionalBool("unacked") ?? false, r.limit(), r.idCursor()) }
@@ -37,7 +13,7 @@ extension Dispatcher {
             return
         }
         try read(call) { tx, _ in
-            wire.page(try tx.alerts(userID: me.id, unackedOnly: unacked, beforeID: cursor, limit: limit), alertJSON)
+            wire.page(try tx.alerts(userID: me.id, unackedOnly: unacked, beforeID: cursor, limit: limit), AlertText.json)
         }
     }
 
@@ -55,16 +31,21 @@ extension Dispatcher {
             return
         }
         let actor = call.actor
-        write(call) { [self] tx, now in
+        write(call) { tx, now in
             let n = try tx.ackAlerts(userID: me.id, ids: ids, at: now)
             if n > 0 { try audit(tx, actor, "alert", nil, "ack", before: nil, after: ["ids": .array(ids.map(JSON.int))], at: now) }
             return ["acked": .int(Int64(n))]
         }
     }
 
+}
+
+struct ReportHandlers: HandlerGroup {
+    let context: ServerContext
+
     func reportZones(_ call: Call) throws {
         // The daily series includes today's snapshot once the scheduler has recorded it.
-        try afterDaySnapshot(call) { [self] in try reportZonesNow(call) }
+        try context.daySnapshot.after(call, logger: logger) { [self] in try reportZonesNow(call) }
     }
 
     private func reportZonesNow(_ call: Call) throws {
@@ -99,7 +80,7 @@ extension Dispatcher {
             var list = rows.keys.sorted().compactMap { rows[$0] }
             if actor.role == .manager { list = list.filter { $0["owner"] == .int(actor.userID ?? -1) } }
             var days: [String: [JSON]] = [:]
-            for s in try tx.zoneSeries(fromDay: localDay(periodFrom), toDay: localDay(periodTo)) {
+            for s in try tx.zoneSeries(fromDay: engine.localDay(periodFrom), toDay: engine.localDay(periodTo)) {
                 if actor.role == .manager, s.userID != actor.userID { continue }
                 days[s.day, default: []].append([
                     "owner": .int(s.userID), "owner_login": wire.login(s.userID), "green": .int(s.green), "yellow": .int(s.yellow),
@@ -119,6 +100,13 @@ extension Dispatcher {
             ]
         }
     }
+
+}
+
+struct ClockHandlers: HandlerGroup {
+    let context: ServerContext
+    /// Runs the scheduler and the deliverer to completion after the clock moves.
+    let runner: EngineRunner?
 
     func clockMove(_ call: Call) throws {
         guard let manual = clock as? ManualClock else { throw RPCError.methodNotFound(call.method.rawValue) }
@@ -148,7 +136,7 @@ extension Dispatcher {
             return to
         }
         manual.set(target)
-        let run = engineRunner.withLock { $0 }
+        let run = runner
         let reply = call.reply
         Task {
             do {

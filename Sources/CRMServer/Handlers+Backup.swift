@@ -6,7 +6,17 @@ import Foundation
 
 /// Online backup: crmd makes a consistent, checked copy beside the database (the only place it
 /// may write), and the admin's crmctl reads it over the socket into a file of its own.
-extension Dispatcher {
+struct BackupHandlers: HandlerGroup {
+    let context: ServerContext
+    /// Backup copies waiting to be read (`server.backup`).
+    let backups: Backups
+
+    init(context: ServerContext) {
+        self.context = context
+        backups = Backups(databasePath: context.store.path, logger: context.logger)
+        backups.removeLeftovers()
+    }
+
     func serverBackup(_ call: Call) throws {
         guard call.actor.role == .admin else { throw DomainError.forbidden("Only an admin may take a backup of the database.") }
         try call.decode { _ in }

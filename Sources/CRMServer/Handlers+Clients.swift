@@ -24,7 +24,9 @@ enum UserRef: Sendable {
     case login(String)
 }
 
-extension Dispatcher {
+/// What handlers of clients, contacts, interactions, users and the exchange share: decoding
+/// client fields, loading a client, and the ownership changes every one of them makes.
+extension HandlerGroup {
     // MARK: decoding helpers
 
     func phones(_ r: inout ParamReader, _ key: String, _ list: [String]) -> [String] {
@@ -175,6 +177,11 @@ extension Dispatcher {
 
     // MARK: methods
 
+}
+
+struct ClientHandlers: HandlerGroup {
+    let context: ServerContext
+
     func clientCreate(_ call: Call) throws {
         let actor = call.actor
         guard Access.canCreateClient(actor) else { throw DomainError.forbidden("A \(actor.role.rawValue) may not create clients.") }
@@ -218,7 +225,7 @@ extension Dispatcher {
             abc: value(input.abc), fieldsJSON: JSONWriter.string(.object(input.fields ?? JSONObject())), lastInteractionAt: nil,
             assignedAt: owner == nil ? nil : now, releasedAt: nil, releasedFrom: nil, releaseReason: nil, createdAt: now,
             updatedAt: now)
-        startCycle(&c, now: now)
+        engine.startCycle(&c, now: now)
         c = try tx.insertClient(c, schedule: c.schedule)
         let json = wire.client(c, now: now, full: true)
         try audit(tx, actor, "client", c.id, action, before: nil, after: json, at: now)
@@ -451,6 +458,9 @@ extension Dispatcher {
         }
     }
 
+}
+
+extension HandlerGroup {
     /// Gives a client to `owner` (or to nobody) with a fresh green clock and records
     /// `client.assigned`: a head's assignment and the hand-over of a departing manager's clients.
     /// Not bound by the exchange cooldown; the caller audits it.
@@ -476,16 +486,20 @@ extension Dispatcher {
         c.releasedFrom = nil
         c.releaseReason = nil
         c.updatedAt = now
-        let previous = startCycle(&c, now: now)
+        let previous = engine.startCycle(&c, now: now)
         try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
         try tx.supersedeAlerts(clientID: c.id)
         if let previous, previous != c.appliedZone {
             try event(
-                tx, "zone.changed", clientID: c.id, ownerID: c.ownerID, text: zoneEventData(c, from: previous, to: c.appliedZone, at: now),
+                tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
+                text: engine.zoneEventData(c, from: previous, to: c.appliedZone, at: now),
                 at: now)
         }
     }
 
+}
+
+extension ClientHandlers {
     func clientHistory(_ call: Call) throws {
         let (id, limit, cursor) = try call.decode { r in (r.int("id"), r.limit(), r.idCursor()) }
         let actor = call.actor

@@ -3,7 +3,9 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
-extension Dispatcher {
+struct ContactHandlers: HandlerGroup {
+    let context: ServerContext
+
     func requirePersonalDataRight(_ c: Client, _ actor: Actor) throws {
         guard Access.canEditPersonalData(actor, ownerID: c.ownerID, personalDataRoles: settings.domain.personalDataRoles) else {
             throw forbiddenOnClient(c, actor, "edit the contacts of")

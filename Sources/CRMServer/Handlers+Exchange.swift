@@ -3,7 +3,9 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
-extension Dispatcher {
+struct ExchangeHandlers: HandlerGroup {
+    let context: ServerContext
+
     func clientRelease(_ call: Call) throws {
         let actor = call.actor
         let (id, reason) = try call.decode { r in (r.int("id"), r.string("reason")) }
@@ -17,7 +19,7 @@ extension Dispatcher {
             let mayRelease = actor.role == .admin || actor.role == .head || (actor.role == .manager && c.ownerID == actor.userID)
             guard mayRelease else { throw forbiddenOnClient(c, actor, "release") }
             let before = wire.client(c, now: now, full: true)
-            _ = try release(tx, &c, at: now, by: actor, reason: reason, now: now)
+            _ = try engine.release(tx, &c, at: now, by: actor, reason: reason, now: now)
             let after = wire.client(c, now: now, full: true)
             try audit(tx, actor, "client", c.id, "release", before: before, after: after, at: now)
             return after
@@ -251,7 +253,7 @@ extension Dispatcher {
     }
 }
 
-extension Dispatcher {
+extension HandlerGroup {
     /// Refuses a manager a card they would lead whose name is that of a company they may not take
     /// back yet (the cooldown holds for the company, not the card): a new card of their own, or a
     /// rename of one they lead. Names are compared by ``CompanyName/key(_:)``. Admins and heads

@@ -3,7 +3,9 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
-extension Dispatcher {
+struct InteractionHandlers: HandlerGroup {
+    let context: ServerContext
+
     func interactionLog(_ call: Call) throws {
         let actor = call.actor
         let settings = self.settings.domain
@@ -51,12 +53,12 @@ extension Dispatcher {
                 client.lastInteractionAt = occurredAt
                 if occurredAt > cycleStart {
                     // One change, from the zone the manager saw to the zone R now gives, stamped now.
-                    let previous = startCycle(&client, now: now)
+                    let previous = engine.startCycle(&client, now: now)
                     try tx.supersedeAlerts(clientID: c.id)
                     if let previous, let zone = client.appliedZone, previous != zone {
                         try event(
                             tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
-                            text: zoneEventData(client, from: previous, to: zone, at: now),
+                            text: engine.zoneEventData(client, from: previous, to: zone, at: now),
                             at: now)
                     }
                 }

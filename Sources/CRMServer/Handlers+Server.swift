@@ -3,7 +3,9 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
-extension Dispatcher {
+struct ServerHandlers: HandlerGroup {
+    let context: ServerContext
+
     func serverStatus(_ call: Call) throws {
         try call.decode { _ in }
         let commit = store.commitStats
@@ -12,13 +14,13 @@ extension Dispatcher {
             let c = try tx.zoneCounts(now: now)
             let backlog = try tx.commandBacklog()
             return [
-                "version": .string(crmdVersion), "started_at": wire.time(startedAt), "now": wire.time(now),
+                "version": .string(crmdVersion), "started_at": wire.time(context.startedAt), "now": wire.time(now),
                 "clients": [
                     "total": .int(c.total), "green": .int(c.green), "yellow": .int(c.yellow), "red": .int(c.red),
                     "exchange": .int(c.exchange), "unassigned": .int(c.unassigned),
                 ],
-                "connections": .int(stats.openConnections), "subscriptions": .int(hub.subscriptions),
-                "requests": .int(stats.totalRequests),
+                "connections": .int(context.stats.openConnections), "subscriptions": .int(context.hub.subscriptions),
+                "requests": .int(context.stats.totalRequests),
                 "store": [
                     "path": .string(store.path), "synchronous": .string(store.writerSynchronous), "commits": .int(commit.commits),
                     "writes": .int(commit.writes),
@@ -55,7 +57,7 @@ extension Dispatcher {
 
     func sessionActAs(_ call: Call) throws {
         let login = try call.decode { r in r.optionalString("login") }
-        guard let real = realActor(for: call.session), real.role == .admin else {
+        guard let real = context.identity.realActor(for: call.session), real.role == .admin else {
             throw DomainError.forbidden("Only an admin may act as another user.")
         }
         var found: User? = nil

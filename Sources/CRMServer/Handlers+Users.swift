@@ -3,7 +3,9 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
-extension Dispatcher {
+struct UserHandlers: HandlerGroup {
+    let context: ServerContext
+
     nonisolated(unsafe) static let loginPattern = #/^[a-z_][a-z0-9_.-]{0,31}$/#
 
     func requireUserAdmin(_ actor: Actor) throws {

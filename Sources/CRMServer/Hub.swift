@@ -165,12 +165,7 @@ struct Subscription {
     }
 }
 
-extension Dispatcher {
-    /// Tells subscribers and the engine loops that a commit recorded events or moved clocks.
-    func eventsAppended() {
-        hub.notify()
-    }
-
+extension Hub {
     /// Whether `actor` may see the event keyed `k` (RULES: managers see their own clients and the
     /// exchange; alerts only reach their addressee).
     func visible(_ k: EventKey, to actor: Actor) -> Bool {

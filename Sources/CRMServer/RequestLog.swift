@@ -25,7 +25,7 @@ extension Dispatcher {
     }
 
     private func logRequest(_ request: Request, session: Session, result: Result<JSON, RPCError>, elapsed: Duration, slow: Bool) {
-        let resolved = request.method == Method.sessionActAs.rawValue ? realActor(for: session) : actor(for: session)
+        let resolved = request.method == Method.sessionActAs.rawValue ? identity.realActor(for: session) : identity.actor(for: session)
         let user = resolved?.login ?? "uid:\(session.uid)"
         let method = String(request.method.prefix(100))
         let ms = Self.milliseconds(elapsed)

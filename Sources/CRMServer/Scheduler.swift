@@ -14,8 +14,8 @@ import Synchronization
 /// change) is noticed within a minute at no measurable cost; with a manual clock it only runs
 /// when the clock is moved.
 public final class Scheduler: Service, Sendable {
-    let dispatcher: Dispatcher
-    var waker: Waker { dispatcher.schedulerWaker }
+    let context: ServerContext
+    var waker: Waker { context.schedulerWaker }
     let logger: Logger
     let batch = 5_000
     private let lastSnapshot = Locked<String?>(nil)
@@ -29,8 +29,8 @@ public final class Scheduler: Service, Sendable {
     /// The error of the last failed pass, nil once a pass succeeds (shown in systemd's status).
     let lastError = Locked<String?>(nil)
 
-    init(dispatcher: Dispatcher, logger: Logger) {
-        self.dispatcher = dispatcher
+    init(context: ServerContext, logger: Logger) {
+        self.context = context
         self.logger = logger
     }
 
@@ -48,10 +48,10 @@ public final class Scheduler: Service, Sendable {
 
     func applyAllDue() async throws -> Int {
         // The previous pass's day snapshot reads the state that pass left, before this one moves it.
-        await dispatcher.daySnapshotSettled()
+        await context.daySnapshot.settled()
         var total = 0
         // One instant for the whole pass: what falls due while it runs is the next pass's.
-        let now = dispatcher.clock.now()
+        let now = context.clock.now()
         // The next batch's plans, made on another core while the writer stores this one.
         var ahead: PlansAhead? = nil
         while true {
@@ -61,13 +61,13 @@ public final class Scheduler: Service, Sendable {
             // asks for the write anyway: it is the evidence that the write path is alive.
             let probing = probeAsked.exchange(false, ordering: .acquiringAndReleasing)
             if !probing {
-                guard try dispatcher.store.read({ try $0.anyDue(upTo: now) }) else { break }
+                guard try context.store.read({ try $0.anyDue(upTo: now) }) else { break }
             }
             // A transaction of its own: no savepoint journal for thousands of clients' pages, and
             // no foreign-key lookups for references read from the rows themselves.
             let planned = ahead
-            let (clients, events, next) = try await dispatcher.store.write(.bulk) {
-                [dispatcher, batch] tx -> (Int, Int, PlansAhead?) in
+            let (clients, events, next) = try await context.store.write(.bulk) {
+                [engine = context.engine, batch] tx -> (Int, Int, PlansAhead?) in
                 // Events and reminders go in many rows per statement at the end of the batch.
                 try tx.buffered { tx in
                     let due = try tx.dueClients(upTo: now, limit: batch)
@@ -77,13 +77,13 @@ public final class Scheduler: Service, Sendable {
                     var next: PlansAhead? = nil
                     if due.count == batch, let last = due.last {
                         let following = try tx.dueClients(upTo: now, after: last, limit: batch)
-                        if !following.isEmpty { next = PlansAhead(following, upTo: now, heads: heads, dispatcher: dispatcher) }
+                        if !following.isEmpty { next = PlansAhead(following, upTo: now, heads: heads, engine: engine) }
                     }
                     let plans =
-                        planned?.plans(for: due, upTo: now, heads: heads, dispatcher: dispatcher)
-                        ?? dispatcher.planDue(due, upTo: now, heads: heads)
+                        planned?.plans(for: due, upTo: now, heads: heads, engine: engine)
+                        ?? engine.planDue(due, upTo: now, heads: heads)
                     var events = 0
-                    for plan in plans { events += try dispatcher.store(tx, plan, now: now) }
+                    for plan in plans { events += try engine.store(tx, plan, now: now) }
                     return (due.count, events, next)
                 }
             }
@@ -92,20 +92,20 @@ public final class Scheduler: Service, Sendable {
             recorded.add(events, ordering: .relaxed)
             beat()
             // Subscribers start pulling this batch while the next one is applied.
-            if events > 0 { dispatcher.eventsAppended() }
+            if events > 0 { context.hub.notify() }
             if clients < batch { break }
         }
         // Reminders stored for a later hour, or queued for the delivery command.
-        if total > 0 { dispatcher.deliveryWaker.wake() }
+        if total > 0 { context.deliveryWaker.wake() }
         // The first pass of each local day records the day's zone counts per manager (the daily
         // series of report.zones). Counting a million clients takes a good part of a second, so
         // it runs beside the pass's reply (and its subscribers' deliveries) instead of before
         // them; the next pass and report.zones wait for it.
-        let day = dispatcher.localDay(dispatcher.clock.now())
+        let day = context.engine.localDay(context.clock.now())
         if lastSnapshot.withLock({ $0 }) != day {
-            let store = dispatcher.store
+            let store = context.store
             if try !store.read({ try $0.hasZoneSnapshot(day: day) }) {
-                dispatcher.startDaySnapshot { [logger] in
+                context.daySnapshot.start { [logger] in
                     do {
                         let tally = try store.read { try $0.zoneTally() }
                         _ = try await store.write { tx in try tx.recordZoneSnapshot(day: day, tally) }
@@ -144,9 +144,9 @@ public final class Scheduler: Service, Sendable {
                     try await runDue()
                     beat()
                     lastError.withLock { $0 = nil }
-                    let next = try dispatcher.store.read { try $0.earliestDue() }
-                    var delay: Duration? = next.flatMap { dispatcher.clock.realDelay(until: $0) }
-                    if dispatcher.clock.realDelay(until: dispatcher.clock.now()) != nil {
+                    let next = try context.store.read { try $0.earliestDue() }
+                    var delay: Duration? = next.flatMap { context.clock.realDelay(until: $0) }
+                    if context.clock.realDelay(until: context.clock.now()) != nil {
                         // A real clock: never sleep more than a minute (wall-clock steps).
                         delay = min(delay ?? .seconds(60), .seconds(60))
                     }
@@ -162,6 +162,6 @@ public final class Scheduler: Service, Sendable {
         } onGracefulShutdown: {
             self.waker.wake()
         }
-        await dispatcher.daySnapshotSettled()
+        await context.daySnapshot.settled()
     }
 }

@@ -21,7 +21,7 @@ public final class Supervisor: Service, Sendable {
     /// Reloads the settings; returns a line for the log and status, or throws why not.
     public typealias Reload = @Sendable () async throws -> String
 
-    let dispatcher: Dispatcher
+    let context: ServerContext
     let scheduler: Scheduler
     let reload: Reload
     let logger: Logger
@@ -32,8 +32,8 @@ public final class Supervisor: Service, Sendable {
     /// A failed reload stays in the status until a reload succeeds (the file is still wrong).
     private let failedReload = Locked<String?>(nil)
 
-    init(dispatcher: Dispatcher, scheduler: Scheduler, reload: @escaping Reload, logger: Logger) {
-        self.dispatcher = dispatcher
+    init(context: ServerContext, scheduler: Scheduler, reload: @escaping Reload, logger: Logger) {
+        self.context = context
         self.scheduler = scheduler
         self.reload = reload
         self.logger = logger
@@ -41,17 +41,17 @@ public final class Supervisor: Service, Sendable {
 
     /// The one-line status systemd shows (`systemctl status crmd`).
     func statusLine() throws -> String {
-        let (version, now) = try dispatcher.store.read { tx in (try tx.zoneCountsVersion(), dispatcher.clock.now()) }
+        let (version, now) = try context.store.read { tx in (try tx.zoneCountsVersion(), context.clock.now()) }
         let cached = counts.withLock { $0 }
         let c: ZoneCounts
         if let cached, cached.version == version, ContinuousClock.now - cached.at < .seconds(600) {
             c = cached.counts
         } else {
-            c = try dispatcher.store.read { try $0.zoneCounts(now: now) }
+            c = try context.store.read { try $0.zoneCounts(now: now) }
             counts.withLock { $0 = (version, .now, c) }
         }
         var line =
-            "serving \(c.total) clients: \(c.green) green, \(c.yellow) yellow, \(c.red) red, \(c.exchange) on the exchange; \(dispatcher.openConnections) connections"
+            "serving \(c.total) clients: \(c.green) green, \(c.yellow) yellow, \(c.red) red, \(c.exchange) on the exchange; \(context.stats.openConnections) connections"
         if let e = scheduler.lastError.withLock({ $0 }) { line = "scheduler failing: \(e); " + line }
         if let r = failedReload.withLock({ $0 }) { line += " (\(r))" }
         return line

@@ -1,23 +1,16 @@
 import CRMCore
 import CRMStore
 import Foundation
-import Logging
 import Testing
 
 @testable import CRMServer
 
 @Suite("Scheduler: the next batch planned ahead")
 struct PlansAheadTests {
-    /// A dispatcher over a fresh store in a temporary folder; planning itself reads no store.
-    func withDispatcher(_ body: (Dispatcher) throws -> Void) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-plans-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("crm.sqlite").path
-        let store = try Store(path: path)
-        defer { try? store.close() }
-        let settings = Settings(socketPath: dir.appendingPathComponent("s.sock").path, databasePath: path)
-        try body(try Dispatcher(store: store, settings: settings, logger: Logger(label: "test")))
+    /// A zone engine on default settings: planning reads no store.
+    func withEngine(_ body: (ZoneEngine) throws -> Void) throws {
+        let settings = Settings(socketPath: "/nonexistent/s.sock", databasePath: "/nonexistent/crm.sqlite")
+        try body(ZoneEngine(live: LiveSettings(settings), users: UserDirectory(), daemonUID: 0))
     }
 
     /// `n` assigned clients whose clock started at `start`, due now (`nextDueAt` at `start`).
@@ -36,13 +29,13 @@ struct PlansAheadTests {
 
     @Test("the same batch at the same instant takes the plans made ahead: the same writes as planned now")
     func sameBatch() throws {
-        try withDispatcher { d in
+        try withEngine { engine in
             let start = Date(timeIntervalSince1970: 1_767_600_000)
-            let due = clients(300, start: start, rules: d.rules)
+            let due = clients(300, start: start, rules: engine.rules)
             let now = due[0].schedule!.redAt.addingTimeInterval(1)
-            let ahead = PlansAhead(due, upTo: now, heads: [], dispatcher: d)
-            let plans = try #require(ahead.plans(for: due, upTo: now, heads: [], dispatcher: d))
-            let direct = d.planDue(due, upTo: now, heads: [])
+            let ahead = PlansAhead(due, upTo: now, heads: [], engine: engine)
+            let plans = try #require(ahead.plans(for: due, upTo: now, heads: [], engine: engine))
+            let direct = engine.planDue(due, upTo: now, heads: [])
             #expect(plans.map(\.client) == direct.map(\.client))
             #expect(plans.map(\.writes.count) == direct.map(\.writes.count))
             // Green to yellow to red, with reminders: more than one write each.
@@ -52,22 +45,22 @@ struct PlansAheadTests {
 
     @Test("a client changed in between, another instant or other heads: planned again, not taken")
     func changedBatch() throws {
-        try withDispatcher { d in
+        try withEngine { engine in
             let start = Date(timeIntervalSince1970: 1_767_600_000)
-            let due = clients(10, start: start, rules: d.rules)
+            let due = clients(10, start: start, rules: engine.rules)
             let now = due[0].schedule!.yellowAt
-            let ahead = PlansAhead(due, upTo: now, heads: [], dispatcher: d)
+            let ahead = PlansAhead(due, upTo: now, heads: [], engine: engine)
             var moved = due
             // A logged call reset client 5's clock after the plans were made.
             moved[4].lastInteractionAt = now
             moved[4].updatedAt = now
-            #expect(ahead.plans(for: moved, upTo: now, heads: [], dispatcher: d) == nil)
-            #expect(ahead.plans(for: Array(due.dropLast()), upTo: now, heads: [], dispatcher: d) == nil)
-            #expect(ahead.plans(for: due, upTo: now.addingTimeInterval(1), heads: [], dispatcher: d) == nil)
+            #expect(ahead.plans(for: moved, upTo: now, heads: [], engine: engine) == nil)
+            #expect(ahead.plans(for: Array(due.dropLast()), upTo: now, heads: [], engine: engine) == nil)
+            #expect(ahead.plans(for: due, upTo: now.addingTimeInterval(1), heads: [], engine: engine) == nil)
             let head = User(
                 id: 3, login: "petrova", name: "Anna Petrova", role: .head, uid: nil, active: true, createdAt: start, updatedAt: start)
-            #expect(ahead.plans(for: due, upTo: now, heads: [head], dispatcher: d) == nil)
-            #expect(ahead.plans(for: due, upTo: now, heads: [], dispatcher: d) != nil)
+            #expect(ahead.plans(for: due, upTo: now, heads: [head], engine: engine) == nil)
+            #expect(ahead.plans(for: due, upTo: now, heads: [], engine: engine) != nil)
         }
     }
 }

@@ -66,7 +66,7 @@ struct RecentEventsTests {
         let e = StoredEvent(
             seq: 42, at: Date(timeIntervalSince1970: 1_767_603_600), topic: "zone.changed", clientID: 3, ownerID: 1,
             data: #"{"client_id":3,"name":"Ромашка \"ООО\""}"#)
-        let line = Dispatcher.notificationLine(e, subscription: 9)
+        let line = Hub.notificationLine(e, subscription: 9)
         #expect(line.last == UInt8(ascii: "\n"))
         let v = try JSONParser.parse(String(decoding: line.dropLast(), as: UTF8.self))
         #expect(v["method"] == "event")

@@ -6,7 +6,16 @@ import Foundation
 /// The clock rules applied to stored clients, shared by handlers (which start cycles) and the
 /// scheduler (which applies what falls due). Every change is recorded as an event with its true
 /// instant, inside the same transaction as the change.
-extension Dispatcher {
+struct ZoneEngine: Sendable {
+    let live: LiveSettings
+    let users: UserDirectory
+    /// The uid crmd runs as: the scheduler's releases are audited as a built-in admin with it.
+    let daemonUID: UInt32
+
+    var settings: Settings { live.current.settings }
+    var rules: ZoneRules { live.current.rules }
+    var workingHours: WorkingHours { live.current.workingHours }
+
     /// Starts a new clock cycle from R for an assigned client, as it stands at `now`: green with
     /// no reminder sent when R is now; from a backdated contact, the zone R gives at `now` with
     /// the marks already passed counted as handled. Sets the next due instant for the scheduler
@@ -203,7 +212,7 @@ extension Dispatcher {
         // Delivered at once: its `alert` event's text, all but the id, written here (on any core).
         let eventText =
             deliverNow
-            ? alertTextAfterID(
+            ? AlertText.afterID(
                 StoredAlert(
                     id: 0, userID: userID, clientID: c.id, kind: kind, daysLeft: daysLeft, zone: zone.rawValue, message: message, dueAt: at,
                     deliverAt: deliverAt, deliveredAt: now, ackedAt: nil, superseded: false, commandStatus: command ? "pending" : nil,
@@ -220,7 +229,7 @@ extension Dispatcher {
             dueAt: r.at,
             deliverAt: r.deliverAt, now: now, deliveredAt: r.deliverNow ? now : nil, command: r.command)
         if let rest = r.eventTextAfterID {
-            try event(tx, "alert", clientID: clientID, ownerID: r.userID, text: Self.alertText(id: id, rest: rest), at: now)
+            try event(tx, "alert", clientID: clientID, ownerID: r.userID, text: AlertText.text(id: id, rest: rest), at: now)
         }
     }
 
@@ -287,94 +296,5 @@ extension Dispatcher {
             try tx.audit(system, entity: "client", id: clientID, action: "release", before: audit.before, after: audit.after, at: r.at)
         }
         try event(tx, "client.released", clientID: clientID, ownerID: r.from, text: r.eventText, at: r.at)
-    }
-}
-
-/// The plans of the scheduler's next batch, made on a thread of their own while the writer
-/// stores the current batch: planning (texts, calendar work) then costs the writer nothing.
-///
-/// They were made from the clients as the previous batch's transaction read them. The next
-/// transaction reads its batch again and takes these plans only if it is the very same: the same
-/// clients with the same columns, the same instant, heads and settings. A write that moved one
-/// of these clients in between (a logged call, a reassignment) makes it plan again, as before.
-final class PlansAhead: @unchecked Sendable {
-    private let clients: [Client]
-    private let now: Date
-    private let heads: [Int64]
-    private let settings: LiveSettings.Snapshot
-    /// Guarded by `condition`: written once by the planning thread. (A condition rather than a
-    /// semaphore: ThreadSanitizer sees the hand-over through the mutex.)
-    private var plans: [DuePlan]? = nil
-    private let condition = NSCondition()
-
-    init(_ clients: [Client], upTo now: Date, heads: [User], dispatcher: Dispatcher) {
-        self.clients = clients
-        self.now = now
-        self.heads = heads.map(\.id)
-        self.settings = dispatcher.live.current
-        DispatchQueue.global().async { [self] in
-            // One thread: the writer keeps the other core.
-            let made = clients.map { dispatcher.planDue($0, upTo: now, heads: heads) }
-            condition.lock()
-            plans = made
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
-    /// The plans, once made, if they were made for exactly `due` at `now`; nil otherwise.
-    func plans(for due: [Client], upTo now: Date, heads: [User], dispatcher: Dispatcher) -> [DuePlan]? {
-        condition.lock()
-        while plans == nil { condition.wait() }
-        let made = plans
-        condition.unlock()
-        guard now == self.now, due == clients, heads.map(\.id) == self.heads, dispatcher.live.current === settings else { return nil }
-        return made
-    }
-}
-
-/// What applying a client's due steps writes (see ``Dispatcher/planDue(_:upTo:heads:)``).
-struct DuePlan: Sendable {
-    struct Reminder: Sendable {
-        let userID: Int64
-        let kind: String
-        let daysLeft: Int
-        let zone: Zone
-        let message: String
-        let at: Date
-        let deliverAt: Date
-        let deliverNow: Bool
-        let command: Bool
-        /// When delivered at once: its `alert` event's text but the id (``Dispatcher/alertTextAfterID(_:)``).
-        let eventTextAfterID: String?
-    }
-
-    struct Release: Sendable {
-        let from: Int64?
-        let at: Date
-        let reason: String
-        let manual: Bool
-        let until: Date?
-        /// The scheduler's audit entry (before, after); a person's release is audited by its handler.
-        let audit: (before: String, after: String)?
-        let eventText: String
-    }
-
-    enum Write: Sendable {
-        case zoneEvent(text: String, at: Date)
-        case reminder(Reminder)
-        case release(Release)
-    }
-
-    /// The client as the steps leave it (its applied clock, or released).
-    var client: Client
-    /// The owner before the steps: zone events are addressed to them.
-    let owner: Int64?
-    var writes: [Write] = []
-    var released = false
-
-    init(client: Client) {
-        self.client = client
-        self.owner = client.ownerID
     }
 }

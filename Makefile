@@ -89,6 +89,7 @@ tsan:
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 	./scripts/lint-closures.sh
+	SWIFT=$(SWIFT) ./scripts/lint-imports.py
 
 format:
 	$(SWIFT) format format --in-place --recursive Package.swift Sources Tests

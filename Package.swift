@@ -25,6 +25,9 @@ let package = Package(
         // Already used by swift-configuration's YAML provider; crmd reads the file's keys with it
         // to reject misspelt settings instead of silently ignoring them.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // FilePath for swift-configuration's file provider (its own dependency, named here because
+        // crmd imports it).
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Domain: value types and pure rules. Foundation only, no I/O.
@@ -58,6 +61,8 @@ let package = Package(
                 "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming", "CRMFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -117,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "CRMServerTests",
             dependencies: [
-                "CRMServer", "CRMStore", "CRMProtocol", .product(name: "Logging", package: "swift-log"),
+                "CRMServer", "CRMCore", "CRMStore", "CRMProtocol", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -2,7 +2,7 @@ import CRMCore
 public import CRMProtocol
 import CRMStore
 import Foundation
-public import Logging
+import Logging
 
 /// Turns a decoded request into a reply: resolves who is calling, checks the request id, and
 /// hands the call to the handler group of its topic (`Handlers/`). One exhaustive switch names

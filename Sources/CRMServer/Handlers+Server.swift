@@ -73,7 +73,7 @@ struct ServerHandlers: HandlerGroup {
         // user acted as, not this call's login; the switch it makes is audited like the first.
         write(
             call, after: { reply in session.actingAsLogin = Self.actingAs(reply) },
-            replayed: { [self] tx, now, stored in
+            replayed: { tx, now, stored in
                 let login = Self.actingAs(stored)
                 try audit(
                     tx, real, "session", login == nil ? nil : stored["user"]?["id"]?.intValue, login == nil ? "act_as_end" : "act_as",

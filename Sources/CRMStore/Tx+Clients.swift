@@ -344,6 +344,12 @@ extension Tx {
         return c
     }
 
+    /// A cheap fingerprint of the clients' zone counts: the last event seq (every change of zone,
+    /// owner or status records one) and the newest client id (creations). Two index lookups.
+    public func zoneCountsVersion() throws -> [Int64] {
+        [try lastSeq(), try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM clients") ?? 0]
+    }
+
     /// Number of clients.
     public func clientCount() throws -> Int {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM clients") ?? 0

@@ -48,4 +48,12 @@ extension Tx {
         let next = more ? items.last.map { "\(ms($0.occurredAt)):\($0.id)" } : nil
         return Page(items: items, nextCursor: next)
     }
+
+    /// The latest interaction that reset the clock, with its author (for `client.explain`).
+    public func lastResettingInteraction(clientID: Int64) throws -> Interaction? {
+        try row(
+            "SELECT \(Self.interactionColumns) FROM interactions WHERE client_id = ? AND resets_clock = 1 ORDER BY occurred_at DESC, id DESC LIMIT 1",
+            [clientID]
+        ).map(interaction(from:))
+    }
 }

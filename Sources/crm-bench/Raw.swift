@@ -136,10 +136,10 @@ final class RawGroupCommitter: @unchecked Sendable {
 
 /// What one `interaction.log` of the benchmark (`kind: note`, a note, no `request_id`, from crmd's
 /// own uid, i.e. a built-in admin) runs in crmd's store, statement for statement, with the same SQL
-/// texts (Tx+Clients.swift `clientHeader`, Tx+Interactions.swift `insertInteraction`, Tx+Log.swift
-/// `audit` and `appendEvent`) and the same kinds of arguments. A note does not reset the clock
-/// (`resettingKinds` are call, meeting, email, message), so crmd runs no `saveClientClock` and no
-/// `supersedeAlerts` for it; with no `request_id` it stores no `requests` row.
+/// texts (Tx+Clients.swift `clientHeader`, Tx+Interactions.swift `insertInteraction`, Tx+Audit.swift
+/// `audit`, Tx+Events.swift `appendEvent`) and the same kinds of arguments. A note does not reset
+/// the clock (`resettingKinds` are call, meeting, email, message), so crmd runs no `saveClientClock`
+/// and no `supersedeAlerts` for it; with no `request_id` it stores no `requests` row.
 enum RawInteractionLog {
     static let clientHeader = """
         SELECT id, name, kind, owner_id, status, segment, source, abc, fields, last_interaction_at, assigned_at, \

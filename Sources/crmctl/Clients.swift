@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMProtocol
+import Foundation
 
 struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -154,149 +155,54 @@ struct ClientCommand: ParsableCommand {
     }
 }
 
-struct LogCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "log", abstract: "Log a call, meeting, email, message or note on a client.",
-        discussion: "Example: crmctl log call 12 --result 'agreed to a meeting' --direction out")
-
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "call, meeting, email, message or note.") var kind: String
-    @Argument(help: "The client's id.") var clientID: Int
-    @Option var topic: String?
-    @Option var result: String?
-    @Option var note: String?
-    @Option(help: "The contact person's id.") var contact: Int?
-    @Option(help: "When it happened (RFC 3339); default now.") var at: String?
-    @Option(help: "in or out.") var direction: String?
-    @Option(help: "A retry key: repeating with it logs only once.") var requestID: String?
-
-    func run() throws {
-        var p: JSONObject = ["client_id": .int(clientID), "kind": .string(kind)]
-        if let topic { p["topic"] = .string(topic) }
-        if let result { p["result"] = .string(result) }
-        if let note { p["note"] = .string(note) }
-        if let contact { p["contact_id"] = .int(contact) }
-        if let at { p["occurred_at"] = .string(at) }
-        if let direction { p["direction"] = .string(direction) }
-        if let requestID { p["request_id"] = .string(requestID) }
-        try global.run("interaction.log", p) { r in
-            let i = r["interaction"] ?? .null
-            let c = r["client"] ?? .null
-            print("logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(c["id"])); zone now \(zoneCell(c))")
+/// Prints a client card.
+func printClient(_ c: JSON) {
+    if c["restricted"] == .bool(true) {
+        print("#\(str(c["id"])) \(str(c["name"]))")
+        print("owner        \(str(c["owner_login"]))  zone \(zoneCell(c))")
+        print(Style.dim("(another manager's client: only name, owner and zone are shown)"))
+        return
+    }
+    print("#\(str(c["id"])) \(str(c["name"])) (\(str(c["kind"])))")
+    print("owner        \(c["owner_login"]?.stringValue ?? "-")  status \(str(c["status"]))  zone \(zoneCell(c))")
+    if let r = c["release_at"]?.stringValue { print("release at   \(r)") }
+    let phones = c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    let emails = c["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    if !phones.isEmpty { print("phones       \(phones.joined(separator: ", "))") }
+    if !emails.isEmpty { print("emails       \(emails.joined(separator: ", "))") }
+    for (label, key) in [("segment", "segment"), ("source", "source"), ("abc", "abc")] {
+        if let v = c[key]?.stringValue { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + v) }
+    }
+    if let f = c["fields"]?.objectValue, f.count > 0 {
+        for m in f.members { print("  \(m.key): \(str(m.value))") }
+    }
+    if let l = c["last_interaction_at"]?.stringValue { print("last contact \(l)") }
+    if let contacts = c["contacts"]?.arrayValue, !contacts.isEmpty {
+        print("\ncontacts")
+        var t = Table(["id", "name", "position", "phones", "dm"])
+        for k in contacts {
+            t.add([
+                str(k["id"]), str(k["name"]), str(k["position"]),
+                (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
+                k["decision_maker"] == .bool(true) ? "yes" : "",
+            ])
         }
+        t.print()
+    }
+    if let list = c["interactions"]?.arrayValue, !list.isEmpty {
+        print("\nrecent interactions")
+        printInteractions(list)
     }
 }
 
-struct InteractionsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "interactions", abstract: "A client's interactions, newest first.")
-    @OptionGroup var global: GlobalOptions
-    @Argument var clientID: Int
-    @Option var limit: Int?
-    @Option var cursor: String?
-
-    func run() throws {
-        var p: JSONObject = ["client_id": .int(clientID)]
-        if let limit { p["limit"] = .int(limit) }
-        if let cursor { p["cursor"] = .string(cursor) }
-        try global.run("interaction.list", p) { r in
-            printInteractions(r["items"]?.arrayValue ?? [])
-            if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
-        }
+func printClientList(_ r: JSON) {
+    var t = Table(["id", "name", "owner", "zone", "phones"])
+    for c in r["items"]?.arrayValue ?? [] {
+        t.add([
+            str(c["id"]), str(c["name"]), c["owner_login"]?.stringValue ?? "-", zoneCell(c),
+            (c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
+        ])
     }
-}
-
-struct ContactCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "contact", abstract: "A company's contact persons.",
-        subcommands: [Add.self, Show.self, List.self, Update.self, Move.self])
-
-    struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a contact to a company.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The company's client id.") var clientID: Int
-        @Argument var name: String
-        @Option var position: String?
-        @Option(name: .customLong("phone")) var phones: [String] = []
-        @Option(name: .customLong("email")) var emails: [String] = []
-        @Flag(help: "This person makes the decision.") var decisionMaker = false
-
-        func run() throws {
-            var p: JSONObject = ["client_id": .int(clientID), "name": .string(name)]
-            if let position { p["position"] = .string(position) }
-            if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }
-            if !emails.isEmpty { p["emails"] = .array(emails.map(JSON.string)) }
-            if decisionMaker { p["decision_maker"] = true }
-            try global.run("contact.create", p) { k in print("added contact #\(str(k["id"])) \(str(k["name"])) to client #\(clientID)") }
-        }
-    }
-
-    struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A contact with their company history.")
-        @OptionGroup var global: GlobalOptions
-        @Argument var id: Int
-
-        func run() throws {
-            try global.run("contact.get", ["id": .int(id)]) { k in
-                print("#\(str(k["id"])) \(str(k["name"])), \(str(k["position"])) at \(str(k["client_name"])) (#\(str(k["client_id"])))")
-                let phones = k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                if !phones.isEmpty { print("phones  \(phones.joined(separator: ", "))") }
-                let emails = k["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                if !emails.isEmpty { print("emails  \(emails.joined(separator: ", "))") }
-                var t = Table(["client", "position", "from", "to"])
-                for a in k["affiliations"]?.arrayValue ?? [] {
-                    t.add([str(a["client_id"]), str(a["position"]), str(a["from"]), a["to"]?.stringValue ?? "now"])
-                }
-                t.print()
-            }
-        }
-    }
-
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A company's contacts.")
-        @OptionGroup var global: GlobalOptions
-        @Argument var clientID: Int
-
-        func run() throws {
-            try global.run("contact.list", ["client_id": .int(clientID)]) { r in
-                printContacts(r["items"]?.arrayValue ?? [])
-            }
-        }
-    }
-
-    struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a contact.")
-        @OptionGroup var global: GlobalOptions
-        @Argument var id: Int
-        @Option var name: String?
-        @Option var position: String?
-        @Option(name: .customLong("phone"), help: "Replaces all phones.") var phones: [String] = []
-        @Option(name: .customLong("email"), help: "Replaces all e-mails.") var emails: [String] = []
-        @Option(help: "true or false.") var decisionMaker: Bool?
-
-        func run() throws {
-            var p: JSONObject = ["id": .int(id)]
-            if let name { p["name"] = .string(name) }
-            if let position { p["position"] = .string(position) }
-            if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }
-            if !emails.isEmpty { p["emails"] = .array(emails.map(JSON.string)) }
-            if let decisionMaker { p["decision_maker"] = .bool(decisionMaker) }
-            try global.run("contact.update", p) { k in print("updated contact #\(str(k["id"])) \(str(k["name"]))") }
-        }
-    }
-
-    struct Move: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move a contact to another company; the past stays in their history.")
-        @OptionGroup var global: GlobalOptions
-        @Argument var id: Int
-        @Argument(help: "The new company's client id.") var clientID: Int
-        @Option(help: "Their position at the new company.") var position: String?
-
-        func run() throws {
-            var p: JSONObject = ["id": .int(id), "client_id": .int(clientID)]
-            if let position { p["position"] = .string(position) }
-            try global.run("contact.move", p) { k in
-                print("contact #\(str(k["id"])) \(str(k["name"])) now at client #\(str(k["client_id"]))")
-            }
-        }
-    }
+    t.print()
+    if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
 }

@@ -72,6 +72,27 @@ struct Table {
     }
 }
 
+func num(_ v: JSON?) -> String {
+    guard let i = v?.intValue else { return "-" }
+    return String(i)
+}
+
+func str(_ v: JSON?) -> String {
+    switch v {
+    case .string(let s)?: return s
+    case .int(let i)?: return String(i)
+    case .double(let d)?: return String(d)
+    case .bool(let b)?: return b ? "yes" : "no"
+    default: return ""
+    }
+}
+
+/// A login, or a placeholder for none.
+func login(_ v: JSON?, _ none: String = "-") -> String { v?.stringValue ?? none }
+
+/// "1 client", "2 clients".
+func plural(_ n: Int64, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+
 /// A client's zone cell: colored zone with days left, or its status.
 func zoneCell(_ c: JSON) -> String {
     if let z = c["zone"]?.stringValue {
@@ -81,80 +102,4 @@ func zoneCell(_ c: JSON) -> String {
         return Style.zone(z, z)
     }
     return str(c["status"])
-}
-
-/// Prints a client card.
-func printClient(_ c: JSON) {
-    if c["restricted"] == .bool(true) {
-        print("#\(str(c["id"])) \(str(c["name"]))")
-        print("owner        \(str(c["owner_login"]))  zone \(zoneCell(c))")
-        print(Style.dim("(another manager's client: only name, owner and zone are shown)"))
-        return
-    }
-    print("#\(str(c["id"])) \(str(c["name"])) (\(str(c["kind"])))")
-    print("owner        \(c["owner_login"]?.stringValue ?? "-")  status \(str(c["status"]))  zone \(zoneCell(c))")
-    if let r = c["release_at"]?.stringValue { print("release at   \(r)") }
-    let phones = c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []
-    let emails = c["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []
-    if !phones.isEmpty { print("phones       \(phones.joined(separator: ", "))") }
-    if !emails.isEmpty { print("emails       \(emails.joined(separator: ", "))") }
-    for (label, key) in [("segment", "segment"), ("source", "source"), ("abc", "abc")] {
-        if let v = c[key]?.stringValue { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + v) }
-    }
-    if let f = c["fields"]?.objectValue, f.count > 0 {
-        for m in f.members { print("  \(m.key): \(str(m.value))") }
-    }
-    if let l = c["last_interaction_at"]?.stringValue { print("last contact \(l)") }
-    if let contacts = c["contacts"]?.arrayValue, !contacts.isEmpty {
-        print("\ncontacts")
-        var t = Table(["id", "name", "position", "phones", "dm"])
-        for k in contacts {
-            t.add([
-                str(k["id"]), str(k["name"]), str(k["position"]),
-                (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-                k["decision_maker"] == .bool(true) ? "yes" : "",
-            ])
-        }
-        t.print()
-    }
-    if let list = c["interactions"]?.arrayValue, !list.isEmpty {
-        print("\nrecent interactions")
-        printInteractions(list)
-    }
-}
-
-func printInteractions(_ list: [JSON]) {
-    var t = Table(["id", "when", "kind", "by", "topic", "result"])
-    for i in list {
-        var kind = str(i["kind"])
-        if let d = i["direction"]?.stringValue { kind += " \(d)" }
-        t.add([str(i["id"]), str(i["occurred_at"]), kind, str(i["author_login"]), str(i["topic"]), str(i["result"])])
-    }
-    t.print()
-}
-
-func printClientList(_ r: JSON) {
-    var t = Table(["id", "name", "owner", "zone", "phones"])
-    for c in r["items"]?.arrayValue ?? [] {
-        t.add([
-            str(c["id"]), str(c["name"]), c["owner_login"]?.stringValue ?? "-", zoneCell(c),
-            (c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-        ])
-    }
-    t.print()
-    if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
-}
-
-/// A table of contacts: id, name, position, phones, e-mails, decision maker.
-func printContacts(_ list: [JSON]) {
-    var t = Table(["id", "name", "position", "phones", "emails", "dm"])
-    for k in list {
-        t.add([
-            str(k["id"]), str(k["name"]), str(k["position"]),
-            (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-            (k["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-            k["decision_maker"] == .bool(true) ? "yes" : "",
-        ])
-    }
-    t.print()
 }

@@ -71,3 +71,16 @@ struct UserCommand: ParsableCommand {
         }
     }
 }
+
+struct WhoAmI: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "The crmd user you are.")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+        try global.run("whoami") { r in
+            let u = r["user"] ?? .null
+            var line = "\(u["login"]?.stringValue ?? "?") (\(u["name"]?.stringValue ?? "")), role \(u["role"]?.stringValue ?? "?")"
+            if let admin = r["acting_admin"]?.stringValue { line += ", acted as by \(admin)" }
+            print(line)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import CRMProtocol
+import Foundation
+
+@main
+struct CRMBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crm-bench",
+        abstract: "Start crmd in a temporary folder, load clients, and measure throughput, latency, start-up and memory.",
+        discussion: "Build with `swift build -c release` and run `.build/release/crm-bench`. Figures print as a table and as JSON.")
+
+    @Option(help: "Clients to load.") var clients = 100_000
+    @Option(help: "Seconds each throughput phase runs.") var seconds = 3.0
+    @Option(help: "Concurrent connections for the multi-connection phases.") var connections = 16
+    @Option(help: "Write the JSON figures to this file too.") var jsonOut: String?
+    @Option(
+        help: """
+            Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
+            soak, hostile (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
+            crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients). \
+            hostile (needs root): the connection and memory attacks of one non-admin uid (and an unknown uid), one after the \
+            other at full size, with crmd's RSS, the host's MemAvailable drop and an admin's server.ping p99 during each.
+            """)
+    var phases: String?
+    @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
+    @Option(help: "Clients due at the same instant in the zones phase.") var dueClients = 100_000
+    @Option(help: "Seconds the idle phase watches crmd's CPU.") var idleSeconds = 60.0
+    @Option(help: "Requests the soak phase sends on 1 connection, then again on --connections (cut into ten deciles).")
+    var soakRequests = 1_000_000
+
+    func run() throws {
+        let bench = Bench(clients: clients, seconds: seconds, connections: connections)
+        if let phases { bench.phases = Set(phases.split(separator: ",").map(String.init)) }
+        bench.dueClients = min(dueClients, clients)
+        bench.idleSeconds = idleSeconds
+        bench.stalledEvents = stalledEvents
+        bench.soakRequests = soakRequests
+        try bench.run()
+        let json = bench.report.json
+        print("")
+        print(bench.report.table())
+        print("")
+        print(JSONWriter.string(json))
+        if let jsonOut { try JSONWriter.string(json).write(toFile: jsonOut, atomically: true, encoding: .utf8) }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import CRMClient
+import CRMProtocol
+import Foundation
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "crmd's socket (default: CRMD_SOCKET, your own crmd, or /run/crmd/crmd.sock).")
+    var socket: String?
+
+    @Flag(help: "Print the raw JSON result instead of a table.")
+    var json = false
+
+    @Option(name: .customLong("as"), help: "Admins only: run the command as this user (audited).")
+    var actAs: String?
+
+    func connect() throws -> Connection {
+        let c = try Connection(path: socket ?? checkedDefaultSocketPath())
+        if let actAs { _ = try c.call("session.act_as", ["login": .string(actAs)]) }
+        return c
+    }
+
+    /// Calls one method and prints its result with `render` (or as JSON), mapping failures to
+    /// a message on stderr and a non-zero exit.
+    func run(_ method: String, _ params: JSONObject = JSONObject(), render: (JSON) -> Void) throws {
+        let result = try session { conn in try conn.call(method, .object(params)) }
+        if json {
+            print(JSONWriter.string(result))
+        } else {
+            render(result)
+        }
+    }
+}
+
+extension GlobalOptions {
+    /// Runs `body` on one connection (for commands that make several calls), mapping failures
+    /// the way `run` does: a message on stderr and a non-zero exit.
+    func session<T>(_ body: (Connection) throws -> T) throws -> T {
+        do {
+            return try body(try connect())
+        } catch let e as RPCError {
+            printError(e)
+            throw ExitCode(1)
+        } catch let e as ClientError {
+            FileHandle.standardError.write(Data("crmctl: \(e)\n".utf8))
+            throw ExitCode(e.exitCode)
+        }
+    }
+}
+
+extension ClientError {
+    /// 77 (EX_NOPERM) when the socket refuses this account, else 69 (EX_UNAVAILABLE).
+    var exitCode: Int32 {
+        if case .permissionDenied = self { return 77 }
+        return 69
+    }
+}
+
+func printError(_ e: RPCError) {
+    var text = "crmctl: \(e.message)\n"
+    for f in e.data?["fields"]?.arrayValue ?? [] {
+        text += "  - \(f["field"]?.stringValue ?? "?"): \(f["problem"]?.stringValue ?? "")\n"
+    }
+    text += "  (error \(e.code) \(ErrorCode.name(of: e.code)))\n"
+    FileHandle.standardError.write(Data(text.utf8))
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import CRMProtocol
+import Foundation
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Reports for managers, heads and directors.",
+        subcommands: [Zones.self], defaultSubcommand: Zones.self)
+
+    struct Zones: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Clients per zone per manager now, claims and releases in a period, and a bar chart.",
+            discussion: """
+                The period defaults to the 30 days before --to (default now). The chart is scaled to the \
+                terminal width (COLUMNS, or 80). Managers see only their own line.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Period start (RFC 3339).") var from: String?
+        @Option(help: "Period end (RFC 3339; default now).") var to: String?
+
+        func run() throws {
+            var p: JSONObject = [:]
+            if let from { p["from"] = .string(from) }
+            if let to { p["to"] = .string(to) }
+            try global.run("report.zones", p, render: printZonesReport)
+        }
+    }
+}
+
+private let zoneNames = ["green", "yellow", "red"]
+
+private func printZonesReport(_ r: JSON) {
+    let managers = r["managers"]?.arrayValue ?? []
+    print("zones at \(str(r["now"])); claims and releases from \(str(r["from"])) to \(str(r["to"]))")
+    let rows = managers.map { m -> (name: String, counts: [Int], m: JSON) in
+        (login(m["owner_login"], "user #\(str(m["owner"]))"), zoneNames.map { Int(m[$0]?.intValue ?? 0) }, m)
+    }
+    if rows.isEmpty {
+        print("no managers with clients or exchange activity")
+    } else {
+        var t = Table(["manager", "green", "yellow", "red", "total", "claims", "releases"])
+        for row in rows {
+            var releases = num(row.m["releases"])
+            if let manual = row.m["manual_releases"]?.intValue, manual > 0 { releases += " (\(manual) manual)" }
+            t.add(
+                [row.name] + zip(zoneNames, row.counts).map { Style.zone($0.0, String($0.1)) }
+                    + [String(row.counts.reduce(0, +)), num(row.m["claims"]), releases])
+        }
+        print()
+        t.print()
+        print()
+        printZoneBars(rows.map { ($0.name, $0.counts) })
+    }
+    if let tot = r["totals"] {
+        print(
+            "\nall clients: \(Style.zone("green", num(tot["green"]))) green, \(Style.zone("yellow", num(tot["yellow"]))) yellow, \(Style.zone("red", num(tot["red"]))) red, \(num(tot["exchange"])) on the exchange, \(num(tot["unassigned"])) unassigned"
+        )
+    }
+}
+
+/// The terminal width: COLUMNS, or 80.
+private func terminalColumns() -> Int {
+    if let c = ProcessInfo.processInfo.environment["COLUMNS"].flatMap({ Int($0) }), c > 0 { return c }
+    return 80
+}
+
+/// One horizontal bar per manager, green/yellow/red segments, all on one scale.
+private func printZoneBars(_ rows: [(name: String, counts: [Int])]) {
+    let labelWidth = rows.map { $0.name.count }.max() ?? 0
+    let maxTotal = rows.map { $0.counts.reduce(0, +) }.max() ?? 0
+    let numberWidth = String(maxTotal).count
+    let barWidth = max(10, terminalColumns() - labelWidth - numberWidth - 4)
+    for row in rows {
+        let total = row.counts.reduce(0, +)
+        let length = total == 0 ? 0 : max(1, Int((Double(total) * Double(barWidth) / Double(maxTotal)).rounded()))
+        let segments = splitBar(row.counts, length: length)
+        var bar = ""
+        for (zone, n) in zip(zoneNames, segments) where n > 0 {
+            bar +=
+                Style.enabled
+                ? Style.zone(zone, String(repeating: "█", count: n)) : String(repeating: zone.prefix(1).uppercased(), count: n)
+        }
+        let label = row.name.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
+        print("\(label)  \(bar)\(String(repeating: " ", count: barWidth - length))  \(total)")
+    }
+    if Style.enabled {
+        print(zoneNames.map { Style.zone($0, "█") + " \($0)" }.joined(separator: "  "))
+    } else {
+        print("G green  Y yellow  R red")
+    }
+}
+
+/// Splits `length` characters among `counts` in proportion (largest remainder), giving every
+/// non-zero count at least one character when there is room.
+func splitBar(_ counts: [Int], length: Int) -> [Int] {
+    let total = counts.reduce(0, +)
+    guard total > 0, length > 0 else { return counts.map { _ in 0 } }
+    let exact = counts.map { Double($0) * Double(length) / Double(total) }
+    var parts = exact.map { Int($0.rounded(.down)) }
+    let order = exact.indices.sorted { exact[$0] - Double(parts[$0]) > exact[$1] - Double(parts[$1]) }
+    for i in order.prefix(length - parts.reduce(0, +)) { parts[i] += 1 }
+    for i in counts.indices where counts[i] > 0 && parts[i] == 0 {
+        if let donor = parts.indices.filter({ parts[$0] > 1 }).max(by: { parts[$0] < parts[$1] }) {
+            parts[donor] -= 1
+            parts[i] = 1
+        }
+    }
+    return parts
+}

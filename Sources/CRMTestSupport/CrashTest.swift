@@ -1,6 +1,6 @@
 import CRMClient
 import CRMProtocol
-public import Foundation
+import Foundation
 
 /// The crash-safety test (docs/reliability.md, "Crash safety"): writers load the real crmd, crmd is
 /// killed with SIGKILL at a random moment, restarted, and everything is checked against what the

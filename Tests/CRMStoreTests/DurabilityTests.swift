@@ -46,7 +46,7 @@ struct HookGrowthTests {
             depths.withLock { $0.append(depth) }
         }
         for i in 0..<1_000 {
-            try await store.write { tx in
+            _ = try await store.write { tx in
                 try tx.appendEvent(topic: "test.event", clientID: nil, ownerID: nil, data: #"{"n":\#(i)}"#, at: t0)
             }
         }

@@ -8,7 +8,7 @@ import Foundation
 /// may write), and the admin's crmctl reads it over the socket into a file of its own.
 extension Dispatcher {
     func serverBackup(_ call: Call) throws {
-        guard call.actor.role == .admin else { throw DomainError.forbidden("Only an admin may take a backup of the database.") }
+        guard Access.canBackUp(call.actor) else { throw DomainError.forbidden("Only an admin may take a backup of the database.") }
         try call.decode { _ in }
         guard let token = backups.reserve(session: call.session.id) else {
             throw RPCError(
@@ -60,7 +60,7 @@ extension Dispatcher {
     }
 
     func serverBackupRead(_ call: Call) throws {
-        guard call.actor.role == .admin else { throw DomainError.forbidden("Only an admin may read a backup of the database.") }
+        guard Access.canBackUp(call.actor) else { throw DomainError.forbidden("Only an admin may read a backup of the database.") }
         let (token, offset) = try call.decode { r in (r.string("backup"), r.optionalInt("offset") ?? 0) }
         guard let entry = backups.lookup(token, session: call.session.id) else {
             throw DomainError(

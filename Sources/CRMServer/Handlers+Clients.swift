@@ -125,7 +125,7 @@ extension Dispatcher {
             }
         }
         guard u.active else { throw DomainError.invalid("owner", "'\(u.login)' is deactivated") }
-        guard u.role == .manager || u.role == .head else {
+        guard Access.canLeadClients(u) else {
             throw DomainError.invalid("owner", "'\(u.login)' has the role \(u.role.rawValue); only managers and heads lead clients")
         }
         return u
@@ -192,7 +192,7 @@ extension Dispatcher {
         switch ownerRef {
         case .some(.some(let ref)): owner = try resolveOwner(tx, ref)
         case .some(.none): owner = nil
-        case .none: owner = actor.role == .manager ? actor.user : nil
+        case .none: owner = Access.ownsWhatTheyCreate(actor) ? actor.user : nil
         }
         guard Access.canCreateOwned(by: owner?.id, actor: actor) else {
             throw DomainError.forbidden("A manager may create clients only for themselves or with no owner.")
@@ -387,7 +387,7 @@ extension Dispatcher {
                 }
             case .some(.none), .none:
                 // A manager's list is their own clients unless they search (to spot duplicates).
-                if actor.role == .manager, query == nil, status == nil { filter.ownerID = actor.userID ?? -1 }
+                if Access.seesOnlyOwnClients(actor), query == nil, status == nil { filter.ownerID = actor.userID ?? -1 }
             }
             // A segment is hidden on a restricted card, so filtering by it may only run over cards
             // the caller sees in full: else `owner: ivanov, segment: vip` told a manager whether

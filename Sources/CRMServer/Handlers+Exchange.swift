@@ -14,7 +14,7 @@ extension Dispatcher {
                     .conflict, "Client \(c.id) '\(c.name)' is not assigned (it is \(c.status.rawValue)); nothing to release.",
                     details: [("client_id", .int(c.id)), ("status", .string(c.status.rawValue))])
             }
-            let mayRelease = actor.role == .admin || actor.role == .head || (actor.role == .manager && c.ownerID == actor.userID)
+            let mayRelease = Access.canRelease(actor, ownerID: c.ownerID)
             guard mayRelease else { throw forbiddenOnClient(c, actor, "release") }
             let before = wire.client(c, now: now, full: true)
             _ = try release(tx, &c, at: now, by: actor, reason: reason, now: now)
@@ -49,7 +49,7 @@ extension Dispatcher {
     func exchangeClaim(_ call: Call) throws {
         let actor = call.actor
         let id = try call.decode { r in r.int("id") }
-        guard actor.role == .manager || actor.role == .head, let me = actor.user else {
+        guard Access.canClaim(actor), let me = actor.user else {
             throw DomainError.forbidden(
                 "Only managers and heads claim clients from the exchange (you are \(actor.login), \(actor.role.rawValue)).")
         }
@@ -176,7 +176,7 @@ extension Dispatcher {
 
     func exchangePreview(_ call: Call) throws {
         let actor = call.actor
-        guard [.admin, .head, .director].contains(actor.role) || actor.role == .manager else {
+        guard Access.canSeeZoneReports(actor) else {
             throw DomainError.forbidden("Only managers, heads, directors and admins see the release preview.")
         }
         let (days, proposed) = try call.decode { r -> (Int, ZoneThresholds?) in
@@ -214,7 +214,7 @@ extension Dispatcher {
                     let page = try tx.assignedClocks(afterID: after, limit: 5_000)
                     for row in page {
                         let release = what.schedule(from: row.start).releaseAt
-                        if release < end, let owner = row.ownerID, actor.role != .manager || owner == actor.userID {
+                        if release < end, let owner = row.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID {
                             total += 1
                             counts[owner, default: 0] += 1
                             if byOwner[owner, default: []].count < 100 {
@@ -227,7 +227,7 @@ extension Dispatcher {
                 }
             } else {
                 for c in try tx.releasesDue(from: .distantPast, to: end, limit: 100_000) {
-                    guard let owner = c.ownerID, actor.role != .manager || owner == actor.userID else { continue }
+                    guard let owner = c.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID else { continue }
                     total += 1
                     counts[owner, default: 0] += 1
                     if byOwner[owner, default: []].count < 100 {
@@ -257,7 +257,10 @@ extension Dispatcher {
     /// rename of one they lead. Names are compared by ``CompanyName/key(_:)``. Admins and heads
     /// who assign a client on purpose are not held to it (as with `client.assign`).
     func ensureNotBanned(_ tx: Tx, name: String, actor: Actor, owner: User?, now: Date, except clientID: Int64? = nil) throws {
-        guard actor.role == .manager, let manager = owner, manager.id == actor.user?.id, let key = CompanyName.key(name) else { return }
+        guard Access.isBoundByExchangeOnCards(actor), let manager = owner, manager.id == actor.user?.id, let key = CompanyName.key(name)
+        else {
+            return
+        }
         for ban in try tx.bans(userID: manager.id, now: now) where ban.clientID != clientID && CompanyName.key(ban.name) == key {
             throw DomainError(
                 .claimBanned,

@@ -197,8 +197,10 @@ extension Dispatcher {
         guard Access.canCreateOwned(by: owner?.id, actor: actor) else {
             throw DomainError.forbidden("A manager may create clients only for themselves or with no owner.")
         }
-        let limit = settings.domain.maxClientsPerManager
-        if limit > 0, actor.role == .manager, let owner, try tx.ownedCount(userID: owner.id) >= limit {
+        let exchange = ExchangeRules(settings.domain, zones: rules)
+        if exchange.limitsClientsPerManager, Access.isBoundByExchangeOnCards(actor), let owner,
+            case .clientsPerManager(_, let limit)? = try exchange.ownedLimitRefusal(owned: tx.ownedCount(userID: owner.id))
+        {
             throw DomainError(
                 .limitReached, "You already lead \(limit) client\(limit == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
                 details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])

@@ -53,7 +53,7 @@ extension Dispatcher {
             throw DomainError.forbidden(
                 "Only managers and heads claim clients from the exchange (you are \(actor.login), \(actor.role.rawValue)).")
         }
-        let domain = settings.domain
+        let exchange = ExchangeRules(settings.domain, zones: rules)
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
             guard c.status == .exchange || c.status == .unassigned else {
@@ -62,31 +62,25 @@ extension Dispatcher {
                     .conflict, "Client \(c.id) '\(c.name)' is no longer on the exchange: \(owner) has it.",
                     details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
             }
-            if let until = try tx.banUntil(clientID: c.id, userID: me.id, now: now) {
+            let cooldownUntil = try tx.banUntil(clientID: c.id, userID: me.id, now: now)
+            let claimsToday = try exchange.limitsClaimsPerDay ? tx.claimCount(userID: me.id, since: exchange.dayStart(of: now)) : 0
+            let owned = try exchange.limitsClientsPerManager ? tx.ownedCount(userID: me.id) : 0
+            switch exchange.claimRefusal(now: now, cooldownUntil: cooldownUntil, claimsToday: claimsToday, owned: owned) {
+            case .cooldown(let until)?:
                 throw DomainError(
                     .claimBanned,
                     "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
                     details: [("client_id", .int(c.id)), ("until", .date(until))])
-            }
-            if domain.maxClaimsPerDay > 0 {
-                let today = Date(
-                    timeIntervalSince1970: Double(rules.localDayNumber(now)) * 86_400
-                        - Double(rules.thresholds.timeZone.secondsFromGMT(for: now)))
-                let n = try tx.claimCount(userID: me.id, since: today)
-                if n >= domain.maxClaimsPerDay {
-                    throw DomainError(
-                        .limitReached,
-                        "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
-                        details: [("limit", .int(Int64(domain.maxClaimsPerDay))), ("kind", .string("claims_per_day"))])
-                }
-            }
-            if domain.maxClientsPerManager > 0 {
-                let n = try tx.ownedCount(userID: me.id)
-                if n >= domain.maxClientsPerManager {
-                    throw DomainError(
-                        .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
-                        details: [("limit", .int(Int64(domain.maxClientsPerManager))), ("kind", .string("clients_per_manager"))])
-                }
+            case .claimsPerDay(let n, let limit)?:
+                throw DomainError(
+                    .limitReached,
+                    "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
+                    details: [("limit", .int(Int64(limit))), ("kind", .string("claims_per_day"))])
+            case .clientsPerManager(let n, let limit)?:
+                throw DomainError(
+                    .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
+                    details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
+            case nil: break
             }
             let before = wire.client(c, now: now, full: true)
             let from = c.releasedFrom

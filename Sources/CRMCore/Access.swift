@@ -69,3 +69,104 @@ public enum Access {
     /// May see users' uids and inactive users.
     public static func canSeeUserDetails(_ actor: Actor) -> Bool { actor.role == .admin || actor.role == .head || actor.role == .director }
 }
+
+// MARK: the other questions crmd asks about an actor
+
+extension Access {
+    /// May run the connection as another user (`session.act_as`). Asked of the real identity
+    /// behind the connection, never of the user acted as.
+    public static func canActAs(_ real: Actor) -> Bool { real.role == .admin }
+
+    /// Is admitted and served as an admin: from the admins' reserve of connections
+    /// (`server.admin_connections`), never counted against the shared buffer budget nor queued
+    /// for a turn behind others' requests. Asked of the real identity behind a connection when it
+    /// is admitted.
+    public static func isServedAsAdmin(_ real: Actor) -> Bool { real.role == .admin }
+
+    /// Gets a subscriber send buffer of `subscriptions.max_queue_bytes` (others keep the kernel's
+    /// default). Asked of the real identity behind the connection.
+    public static func hasLargeSubscriberQueue(_ real: Actor) -> Bool { real.role == .admin }
+
+    /// May take a backup of the database and read it back (`server.backup`, `server.backup_read`).
+    public static func canBackUp(_ actor: Actor) -> Bool { actor.role == .admin }
+
+    /// May move the test clock (`clock.advance`, `clock.set`, with `--clock manual`).
+    public static func canMoveClock(_ actor: Actor) -> Bool { actor.role == .admin }
+
+    /// May lead clients: be a client's owner, receive a departing user's clients. Managers and
+    /// heads only.
+    public static func canLeadClients(_ user: User) -> Bool { leadsClients(user.role) }
+
+    /// May claim clients from the exchange (`exchange.claim`): managers and heads, those who may
+    /// lead clients. An admin is no manager.
+    public static func canClaim(_ actor: Actor) -> Bool { leadsClients(actor.role) }
+
+    static func leadsClients(_ role: Role) -> Bool {
+        switch role {
+        case .manager, .head: return true
+        case .admin, .director, .operator, .accountant: return false
+        }
+    }
+
+    /// May release a client owned by `ownerID` to the exchange (`client.release`): a head or admin
+    /// any client, a manager their own. The caller has checked that the client is assigned.
+    public static func canRelease(_ actor: Actor, ownerID: Int64?) -> Bool {
+        switch actor.role {
+        case .admin, .head: return true
+        case .manager: return ownerID == actor.userID
+        case .director, .operator, .accountant: return false
+        }
+    }
+
+    /// May see the zone report and the release preview (`report.zones`, `exchange.preview`);
+    /// a manager sees only their own row (``seesOnlyOwnClients(_:)``).
+    public static func canSeeZoneReports(_ actor: Actor) -> Bool {
+        switch actor.role {
+        case .admin, .head, .director, .manager: return true
+        case .operator, .accountant: return false
+        }
+    }
+
+    /// Whether the actor's views are narrowed to the clients they own: a manager's report row, release
+    /// preview, default client list and stored events. Others see every owner's.
+    @inlinable
+    public static func seesOnlyOwnClients(_ actor: Actor) -> Bool { actor.role == .manager }
+
+    /// Whether a client this actor creates without naming an owner is their own (a manager's is;
+    /// anyone else's is unassigned).
+    public static func ownsWhatTheyCreate(_ actor: Actor) -> Bool { actor.role == .manager }
+
+    /// Whether the exchange's hold on a manager binds the cards this actor creates or renames for
+    /// the owner: the company's cooldown, and `exchange.max_clients_per_manager`. Managers only; a
+    /// head or admin giving someone a card on purpose is not bound (as with `client.assign`).
+    public static func isBoundByExchangeOnCards(_ actor: Actor) -> Bool { actor.role == .manager }
+
+    /// Whether an interaction this actor logs on a client owned by `ownerID` counts as the owner's
+    /// own contact for the zone clock (RULES §3): the owner's, or a head's or admin's on the
+    /// owner's behalf.
+    public static func contactsForOwner(_ actor: Actor, ownerID: Int64?) -> Bool {
+        actor.userID == ownerID || actor.role == .head || actor.role == .admin
+    }
+
+    /// Whether `user` gets copies of red-zone reminders about others' clients (`red_copy`): every
+    /// active head.
+    public static func getsRedZoneCopies(_ user: User) -> Bool { user.role == .head && user.active }
+
+    /// May see an event recorded with `ownerID` (for a release the owner it left, for a claim or
+    /// assignment the new owner) and `previousOwnerID` (the owner an assignment took it from).
+    /// An alert reaches only its addressee (its `ownerID`); admins, directors and heads see every
+    /// other event; a manager sees their own clients' events, the assignment of a client taken
+    /// from them and the exchange's (`exchange`: releases and claims); operators and accountants
+    /// the exchange's only. On the path of every event to every subscriber: a few compares.
+    @inlinable
+    public static func canSeeEvent(_ actor: Actor, ownerID: Int64?, previousOwnerID: Int64?, alert: Bool, exchange: Bool) -> Bool {
+        if alert { return ownerID != nil && ownerID == actor.userID }
+        switch actor.role {
+        case .admin, .head, .director: return true
+        case .manager:
+            return (ownerID != nil && ownerID == actor.userID) || (previousOwnerID != nil && previousOwnerID == actor.userID) || exchange
+        case .operator, .accountant:
+            return exchange
+        }
+    }
+}

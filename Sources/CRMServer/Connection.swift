@@ -578,7 +578,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         let added = pendingSubscriptions
         pendingSubscriptions.removeAll()
         subscriptions.withLock { $0.append(contentsOf: added) }
-        if !pumpStarted, dispatcher.realActor(for: session)?.role == .admin {
+        if !pumpStarted, let real = dispatcher.realActor(for: session), Access.hasLargeSubscriberQueue(real) {
             // The kernel caps it at net.core.wmem_max, and doubles it.
             var size = Int32(clamping: settings.subscriberQueueBytes)
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -645,7 +645,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 if let held = dispatcher.hub.recent.scan(after: sub.cursor, maxScan: Self.scanSize, maxMatch: Self.pageSize, wanted) {
                     page = held
                 } else {
-                    let narrow = actor.role == .manager ? actor.userID : nil
+                    let narrow = Access.seesOnlyOwnClients(actor) ? actor.userID : nil
                     guard
                         let events = try? dispatcher.store.read({ tx in
                             if let me = narrow { return try tx.events(after: sub.cursor, visibleTo: me, limit: Self.pageSize) }

@@ -18,7 +18,7 @@ struct BackupHandlers: HandlerGroup {
     }
 
     func serverBackup(_ call: Call) throws {
-        guard call.actor.role == .admin else { throw DomainError.forbidden("Only an admin may take a backup of the database.") }
+        guard Access.canBackUp(call.actor) else { throw DomainError.forbidden("Only an admin may take a backup of the database.") }
         try call.decode { _ in }
         guard let token = backups.reserve(session: call.session.id) else {
             throw RPCError(
@@ -70,7 +70,7 @@ struct BackupHandlers: HandlerGroup {
     }
 
     func serverBackupRead(_ call: Call) throws {
-        guard call.actor.role == .admin else { throw DomainError.forbidden("Only an admin may read a backup of the database.") }
+        guard Access.canBackUp(call.actor) else { throw DomainError.forbidden("Only an admin may read a backup of the database.") }
         let (token, offset) = try call.decode { r in (r.string("backup"), r.optionalInt("offset") ?? 0) }
         guard let entry = backups.lookup(token, session: call.session.id) else {
             throw DomainError(

@@ -127,7 +127,7 @@ extension HandlerGroup {
             }
         }
         guard u.active else { throw DomainError.invalid("owner", "'\(u.login)' is deactivated") }
-        guard u.role == .manager || u.role == .head else {
+        guard Access.canLeadClients(u) else {
             throw DomainError.invalid("owner", "'\(u.login)' has the role \(u.role.rawValue); only managers and heads lead clients")
         }
         return u
@@ -199,13 +199,15 @@ struct ClientHandlers: HandlerGroup {
         switch ownerRef {
         case .some(.some(let ref)): owner = try resolveOwner(tx, ref)
         case .some(.none): owner = nil
-        case .none: owner = actor.role == .manager ? actor.user : nil
+        case .none: owner = Access.ownsWhatTheyCreate(actor) ? actor.user : nil
         }
         guard Access.canCreateOwned(by: owner?.id, actor: actor) else {
             throw DomainError.forbidden("A manager may create clients only for themselves or with no owner.")
         }
-        let limit = settings.domain.maxClientsPerManager
-        if limit > 0, actor.role == .manager, let owner, try tx.ownedCount(userID: owner.id) >= limit {
+        let exchange = ExchangeRules(settings.domain, zones: rules)
+        if exchange.limitsClientsPerManager, Access.isBoundByExchangeOnCards(actor), let owner,
+            case .clientsPerManager(_, let limit)? = try exchange.ownedLimitRefusal(owned: tx.ownedCount(userID: owner.id))
+        {
             throw DomainError(
                 .limitReached, "You already lead \(limit) client\(limit == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
                 details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
@@ -394,7 +396,7 @@ struct ClientHandlers: HandlerGroup {
                 }
             case .some(.none), .none:
                 // A manager's list is their own clients unless they search (to spot duplicates).
-                if actor.role == .manager, query == nil, status == nil { filter.ownerID = actor.userID ?? -1 }
+                if Access.seesOnlyOwnClients(actor), query == nil, status == nil { filter.ownerID = actor.userID ?? -1 }
             }
             // A segment is hidden on a restricted card, so filtering by it may only run over cards
             // the caller sees in full: else `owner: ivanov, segment: vip` told a manager whether

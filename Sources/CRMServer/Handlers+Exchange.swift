@@ -16,7 +16,7 @@ struct ExchangeHandlers: HandlerGroup {
                     .conflict, "Client \(c.id) '\(c.name)' is not assigned (it is \(c.status.rawValue)); nothing to release.",
                     details: [("client_id", .int(c.id)), ("status", .string(c.status.rawValue))])
             }
-            let mayRelease = actor.role == .admin || actor.role == .head || (actor.role == .manager && c.ownerID == actor.userID)
+            let mayRelease = Access.canRelease(actor, ownerID: c.ownerID)
             guard mayRelease else { throw forbiddenOnClient(c, actor, "release") }
             let before = wire.client(c, now: now, full: true)
             _ = try engine.release(tx, &c, at: now, by: actor, reason: reason, now: now)
@@ -51,11 +51,11 @@ struct ExchangeHandlers: HandlerGroup {
     func exchangeClaim(_ call: Call) throws {
         let actor = call.actor
         let id = try call.decode { r in r.int("id") }
-        guard actor.role == .manager || actor.role == .head, let me = actor.user else {
+        guard Access.canClaim(actor), let me = actor.user else {
             throw DomainError.forbidden(
                 "Only managers and heads claim clients from the exchange (you are \(actor.login), \(actor.role.rawValue)).")
         }
-        let domain = settings.domain
+        let exchange = ExchangeRules(settings.domain, zones: rules)
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
             guard c.status == .exchange || c.status == .unassigned else {
@@ -64,31 +64,25 @@ struct ExchangeHandlers: HandlerGroup {
                     .conflict, "Client \(c.id) '\(c.name)' is no longer on the exchange: \(owner) has it.",
                     details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
             }
-            if let until = try tx.banUntil(clientID: c.id, userID: me.id, now: now) {
+            let cooldownUntil = try tx.banUntil(clientID: c.id, userID: me.id, now: now)
+            let claimsToday = try exchange.limitsClaimsPerDay ? tx.claimCount(userID: me.id, since: exchange.dayStart(of: now)) : 0
+            let owned = try exchange.limitsClientsPerManager ? tx.ownedCount(userID: me.id) : 0
+            switch exchange.claimRefusal(now: now, cooldownUntil: cooldownUntil, claimsToday: claimsToday, owned: owned) {
+            case .cooldown(let until)?:
                 throw DomainError(
                     .claimBanned,
                     "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
                     details: [("client_id", .int(c.id)), ("until", .date(until))])
-            }
-            if domain.maxClaimsPerDay > 0 {
-                let today = Date(
-                    timeIntervalSince1970: Double(rules.localDayNumber(now)) * 86_400
-                        - Double(rules.thresholds.timeZone.secondsFromGMT(for: now)))
-                let n = try tx.claimCount(userID: me.id, since: today)
-                if n >= domain.maxClaimsPerDay {
-                    throw DomainError(
-                        .limitReached,
-                        "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
-                        details: [("limit", .int(Int64(domain.maxClaimsPerDay))), ("kind", .string("claims_per_day"))])
-                }
-            }
-            if domain.maxClientsPerManager > 0 {
-                let n = try tx.ownedCount(userID: me.id)
-                if n >= domain.maxClientsPerManager {
-                    throw DomainError(
-                        .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
-                        details: [("limit", .int(Int64(domain.maxClientsPerManager))), ("kind", .string("clients_per_manager"))])
-                }
+            case .claimsPerDay(let n, let limit)?:
+                throw DomainError(
+                    .limitReached,
+                    "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
+                    details: [("limit", .int(Int64(limit))), ("kind", .string("claims_per_day"))])
+            case .clientsPerManager(let n, let limit)?:
+                throw DomainError(
+                    .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
+                    details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
+            case nil: break
             }
             let before = wire.client(c, now: now, full: true)
             let from = c.releasedFrom
@@ -178,7 +172,7 @@ struct ExchangeHandlers: HandlerGroup {
 
     func exchangePreview(_ call: Call) throws {
         let actor = call.actor
-        guard [.admin, .head, .director].contains(actor.role) || actor.role == .manager else {
+        guard Access.canSeeZoneReports(actor) else {
             throw DomainError.forbidden("Only managers, heads, directors and admins see the release preview.")
         }
         let (days, proposed) = try call.decode { r -> (Int, ZoneThresholds?) in
@@ -216,7 +210,7 @@ struct ExchangeHandlers: HandlerGroup {
                     let page = try tx.assignedClocks(afterID: after, limit: 5_000)
                     for row in page {
                         let release = what.schedule(from: row.start).releaseAt
-                        if release < end, let owner = row.ownerID, actor.role != .manager || owner == actor.userID {
+                        if release < end, let owner = row.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID {
                             total += 1
                             counts[owner, default: 0] += 1
                             if byOwner[owner, default: []].count < 100 {
@@ -229,7 +223,7 @@ struct ExchangeHandlers: HandlerGroup {
                 }
             } else {
                 for c in try tx.releasesDue(from: .distantPast, to: end, limit: 100_000) {
-                    guard let owner = c.ownerID, actor.role != .manager || owner == actor.userID else { continue }
+                    guard let owner = c.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID else { continue }
                     total += 1
                     counts[owner, default: 0] += 1
                     if byOwner[owner, default: []].count < 100 {
@@ -259,7 +253,10 @@ extension HandlerGroup {
     /// rename of one they lead. Names are compared by ``CompanyName/key(_:)``. Admins and heads
     /// who assign a client on purpose are not held to it (as with `client.assign`).
     func ensureNotBanned(_ tx: Tx, name: String, actor: Actor, owner: User?, now: Date, except clientID: Int64? = nil) throws {
-        guard actor.role == .manager, let manager = owner, manager.id == actor.user?.id, let key = CompanyName.key(name) else { return }
+        guard Access.isBoundByExchangeOnCards(actor), let manager = owner, manager.id == actor.user?.id, let key = CompanyName.key(name)
+        else {
+            return
+        }
         for ban in try tx.bans(userID: manager.id, now: now) where ban.clientID != clientID && CompanyName.key(ban.name) == key {
             throw DomainError(
                 .claimBanned,

@@ -38,7 +38,7 @@ struct InteractionHandlers: HandlerGroup {
             // RULES §3: the owner's own contact (or a head/admin's on the owner's behalf) resets the
             // clock, unless it is dated before the current cycle began (before the newest
             // resetting contact or the assignment): such a contact moves nothing.
-            let byOwnerSide = actor.userID == c.ownerID || actor.role == .head || actor.role == .admin
+            let byOwnerSide = Access.contactsForOwner(actor, ownerID: c.ownerID)
             let counts = c.status == .assigned && settings.resettingKinds.contains(draft.kind) && byOwnerSide
             let cycleStart = c.clockStart ?? .distantFuture
             let resets = counts && occurredAt >= cycleStart

@@ -57,7 +57,7 @@ struct ServerHandlers: HandlerGroup {
 
     func sessionActAs(_ call: Call) throws {
         let login = try call.decode { r in r.optionalString("login") }
-        guard let real = context.identity.realActor(for: call.session), real.role == .admin else {
+        guard let real = context.identity.realActor(for: call.session), Access.canActAs(real) else {
             throw DomainError.forbidden("Only an admin may act as another user.")
         }
         var found: User? = nil

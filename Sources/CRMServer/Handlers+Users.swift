@@ -126,7 +126,7 @@ struct UserHandlers: HandlerGroup {
                 guard let h = try tx.user(login: reassignTo), h.active, h.id != u.id else {
                     throw DomainError.invalid("reassign_to", "must name another active user")
                 }
-                guard h.role == .manager || h.role == .head else {
+                guard Access.canLeadClients(h) else {
                     throw DomainError.invalid("reassign_to", "must be a manager or head (clients need a lead manager)")
                 }
                 heir = h

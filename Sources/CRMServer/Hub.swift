@@ -169,15 +169,9 @@ extension Hub {
     /// Whether `actor` may see the event keyed `k` (RULES: managers see their own clients and the
     /// exchange; alerts only reach their addressee).
     func visible(_ k: EventKey, to actor: Actor) -> Bool {
-        if k.topic == EventKey.alert { return k.ownerID != nil && k.ownerID == actor.userID }
-        switch actor.role {
-        case .admin, .head, .director: return true
-        case .manager:
-            return (k.ownerID != nil && k.ownerID == actor.userID) || (k.previousOwnerID != nil && k.previousOwnerID == actor.userID)
-                || k.topic & EventKey.exchange != 0
-        case .operator, .accountant:
-            return k.topic & EventKey.exchange != 0
-        }
+        Access.canSeeEvent(
+            actor, ownerID: k.ownerID, previousOwnerID: k.previousOwnerID, alert: k.topic == EventKey.alert,
+            exchange: k.topic & EventKey.exchange != 0)
     }
 
     /// Decodes `subscribe` params: topics and `since`.

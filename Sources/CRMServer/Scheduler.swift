@@ -71,7 +71,7 @@ public final class Scheduler: Service, Sendable {
                 // Events and reminders go in many rows per statement at the end of the batch.
                 try tx.buffered { tx in
                     let due = try tx.dueClients(upTo: now, limit: batch)
-                    let heads = try tx.allUsers().filter { $0.role == .head && $0.active }
+                    let heads = try tx.allUsers().filter(Access.getsRedZoneCopies)
                     // The batch after this one, as this transaction sees it (this batch writes
                     // none of its clients), planned meanwhile on another core.
                     var next: PlansAhead? = nil

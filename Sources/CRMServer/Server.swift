@@ -1,3 +1,4 @@
+import CRMCore
 import CRMProtocol
 import CRMStore
 import CRMSync
@@ -199,7 +200,7 @@ public final class RPCServer: Service, Sendable {
                 lingering.add(c)
                 continue
             }
-            let admission = Admission(uid: cred.uid, admin: real.role == .admin)
+            let admission = Admission(uid: cred.uid, admin: Access.isServedAsAdmin(real))
             if let refusal = registry.admit(admission, settings: settings) {
                 refusals.note(refusal.reason, uid: cred.uid, logger: logger)
                 sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)

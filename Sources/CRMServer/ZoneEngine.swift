@@ -256,7 +256,7 @@ struct ZoneEngine: Sendable {
         c.nextDueAt = nil
         c.updatedAt = now
         c.schedule = nil
-        let until = from.map { _ in rules.add(settings.domain.exchangeCooldown, to: at) }
+        let until = from.map { _ in ExchangeRules(settings.domain, zones: rules).cooldownUntil(releasedAt: at) }
         var audit: (before: String, after: String)? = nil
         if actor == nil {
             // The scheduler's own change is audited like any other (the card's story stays whole).

@@ -158,3 +158,146 @@ struct AccessTests {
         #expect(!Access.canEditBusinessData(ghost, ownerID: nil))
     }
 }
+
+/// A question on `Access` that depends on the actor alone, and the roles it is true for.
+struct RoleQuestion: Sendable, CustomTestStringConvertible {
+    var name: String
+    var ask: @Sendable (Actor) -> Bool
+    var yes: Set<Role>
+
+    var testDescription: String { name }
+}
+
+let roleQuestions: [RoleQuestion] = [
+    RoleQuestion(name: "canActAs", ask: Access.canActAs, yes: [.admin]),
+    RoleQuestion(name: "isServedAsAdmin", ask: Access.isServedAsAdmin, yes: [.admin]),
+    RoleQuestion(name: "hasLargeSubscriberQueue", ask: Access.hasLargeSubscriberQueue, yes: [.admin]),
+    RoleQuestion(name: "canBackUp", ask: Access.canBackUp, yes: [.admin]),
+    RoleQuestion(name: "canMoveClock", ask: Access.canMoveClock, yes: [.admin]),
+    RoleQuestion(name: "canClaim", ask: Access.canClaim, yes: [.manager, .head]),
+    RoleQuestion(name: "canSeeZoneReports", ask: Access.canSeeZoneReports, yes: [.admin, .head, .director, .manager]),
+    RoleQuestion(name: "seesOnlyOwnClients", ask: Access.seesOnlyOwnClients, yes: [.manager]),
+    RoleQuestion(name: "ownsWhatTheyCreate", ask: Access.ownsWhatTheyCreate, yes: [.manager]),
+    RoleQuestion(name: "isBoundByExchangeOnCards", ask: Access.isBoundByExchangeOnCards, yes: [.manager]),
+]
+
+/// A question on `Access` about a client's owner: per role, whether it is true when the actor is
+/// the owner, when another user is, and when nobody is.
+struct OwnerQuestion: Sendable, CustomTestStringConvertible {
+    var name: String
+    var ask: @Sendable (Actor, Int64?) -> Bool
+    var table: [Role: (own: Bool, others: Bool, nobody: Bool)]
+
+    var testDescription: String { name }
+}
+
+let ownerQuestions: [OwnerQuestion] = [
+    OwnerQuestion(
+        name: "canRelease", ask: { Access.canRelease($0, ownerID: $1) },
+        table: [
+            .admin: (true, true, true), .head: (true, true, true), .manager: (true, false, false),
+            .director: (false, false, false), .operator: (false, false, false), .accountant: (false, false, false),
+        ]),
+    // The owner's own contact, or a head's or admin's on anyone's client. (Only managers and heads
+    // own clients, so "own" for the others never happens: the rule is about whoever owns it.)
+    OwnerQuestion(
+        name: "contactsForOwner", ask: { Access.contactsForOwner($0, ownerID: $1) },
+        table: [
+            .admin: (true, true, true), .head: (true, true, true), .manager: (true, false, false),
+            .director: (true, false, false), .operator: (true, false, false), .accountant: (true, false, false),
+        ]),
+]
+
+func user(_ role: Role, active: Bool = true) -> User {
+    var u = actor(role).user!
+    u.active = active
+    return u
+}
+
+@Suite("Access: the other questions, every role")
+struct AccessQuestionTests {
+    @Test(arguments: roleQuestions, Role.allCases)
+    func byRole(_ q: RoleQuestion, _ role: Role) {
+        #expect(q.ask(actor(role)) == q.yes.contains(role), "\(q.name) for \(role.rawValue)")
+    }
+
+    @Test(arguments: ownerQuestions, Role.allCases)
+    func byOwner(_ q: OwnerQuestion, _ role: Role) throws {
+        let want = try #require(q.table[role])
+        let a = actor(role)
+        #expect(q.ask(a, actorUserID) == want.own, "\(q.name) for \(role.rawValue), own client")
+        #expect(q.ask(a, otherUserID) == want.others, "\(q.name) for \(role.rawValue), another's client")
+        #expect(q.ask(a, nil) == want.nobody, "\(q.name) for \(role.rawValue), nobody's client")
+    }
+
+    @Test func tablesCoverEveryRole() {
+        for q in ownerQuestions { #expect(Set(q.table.keys) == Set(Role.allCases), "\(q.name)") }
+    }
+
+    @Test(arguments: Role.allCases)
+    func leadingClients(_ role: Role) {
+        let leads = role == .manager || role == .head
+        #expect(Access.canLeadClients(user(role)) == leads)
+        // Deactivation is checked apart (with its own message): the role alone decides here.
+        #expect(Access.canLeadClients(user(role, active: false)) == leads)
+        // Claiming is for those who may lead.
+        #expect(Access.canClaim(actor(role)) == leads)
+    }
+
+    @Test(arguments: Role.allCases)
+    func redZoneCopiesGoToActiveHeads(_ role: Role) {
+        #expect(Access.getsRedZoneCopies(user(role)) == (role == .head))
+        #expect(!Access.getsRedZoneCopies(user(role, active: false)))
+    }
+
+    /// Who sees an event: (alert?, exchange topic?, owner, previous owner) for each role.
+    @Test(arguments: Role.allCases)
+    func events(_ role: Role) {
+        let a = actor(role)
+        func sees(alert: Bool = false, exchange: Bool = false, owner: Int64?, previous: Int64? = nil) -> Bool {
+            Access.canSeeEvent(a, ownerID: owner, previousOwnerID: previous, alert: alert, exchange: exchange)
+        }
+        // An alert reaches its addressee only, whatever the role, even an exchange-wide topic's.
+        #expect(sees(alert: true, owner: actorUserID))
+        #expect(!sees(alert: true, owner: otherUserID))
+        #expect(!sees(alert: true, owner: nil))
+        #expect(!sees(alert: true, exchange: true, owner: otherUserID))
+        // The exchange's events (releases, claims) are everyone's business.
+        #expect(sees(exchange: true, owner: otherUserID))
+        #expect(sees(exchange: true, owner: nil))
+        let all = [Role.admin, .head, .director].contains(role)
+        let manager = role == .manager
+        #expect(sees(owner: otherUserID) == all)
+        #expect(sees(owner: nil) == all)
+        #expect(sees(owner: actorUserID) == (all || manager))
+        // The assignment of a client taken from a manager.
+        #expect(sees(owner: otherUserID, previous: actorUserID) == (all || manager))
+        #expect(sees(owner: otherUserID, previous: otherUserID + 1) == all)
+    }
+
+    @Test func builtinAdminWithoutUserRow() {
+        let root = Actor.builtinAdmin(uid: 0, login: "root")
+        #expect(Access.canActAs(root))
+        #expect(Access.isServedAsAdmin(root))
+        #expect(Access.hasLargeSubscriberQueue(root))
+        #expect(Access.canBackUp(root))
+        #expect(Access.canMoveClock(root))
+        #expect(Access.canSeeZoneReports(root))
+        #expect(!Access.canClaim(root))
+        #expect(!Access.seesOnlyOwnClients(root))
+        #expect(!Access.ownsWhatTheyCreate(root))
+        #expect(!Access.isBoundByExchangeOnCards(root))
+        #expect(Access.canRelease(root, ownerID: otherUserID))
+        #expect(Access.contactsForOwner(root, ownerID: otherUserID))
+        #expect(Access.canSeeEvent(root, ownerID: otherUserID, previousOwnerID: nil, alert: false, exchange: false))
+        // No row, so no alert is addressed to it.
+        #expect(!Access.canSeeEvent(root, ownerID: nil, previousOwnerID: nil, alert: true, exchange: false))
+    }
+
+    @Test func managerWithoutUserRowSeesNoUnownedEvents() {
+        let ghost = Actor(user: nil, role: .manager, login: "ghost", uid: 4242)
+        #expect(!Access.canSeeEvent(ghost, ownerID: nil, previousOwnerID: nil, alert: false, exchange: false))
+        #expect(!Access.canSeeEvent(ghost, ownerID: nil, previousOwnerID: nil, alert: true, exchange: false))
+        #expect(!Access.contactsForOwner(ghost, ownerID: otherUserID))
+    }
+}

@@ -3,6 +3,7 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
+/// `server.status`, `whoami` and `session.act_as`.
 struct ServerHandlers: HandlerGroup {
     let context: ServerContext
 

@@ -3,6 +3,7 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
+/// The exchange: `client.release`, `client.explain`, `exchange.list`, `exchange.claim`, `exchange.preview`.
 struct ExchangeHandlers: HandlerGroup {
     let context: ServerContext
 
@@ -243,26 +244,6 @@ struct ExchangeHandlers: HandlerGroup {
                 "from": wire.time(now), "to": wire.time(end), "thresholds": proposed == nil ? "current" : "proposed",
                 "total": .int(total), "managers": .array(managers),
             ]
-        }
-    }
-}
-
-extension HandlerGroup {
-    /// Refuses a manager a card they would lead whose name is that of a company they may not take
-    /// back yet (the cooldown holds for the company, not the card): a new card of their own, or a
-    /// rename of one they lead. Names are compared by ``CompanyName/key(_:)``. Admins and heads
-    /// who assign a client on purpose are not held to it (as with `client.assign`).
-    func ensureNotBanned(_ tx: Tx, name: String, actor: Actor, owner: User?, now: Date, except clientID: Int64? = nil) throws {
-        guard Access.isBoundByExchangeOnCards(actor), let manager = owner, manager.id == actor.user?.id, let key = CompanyName.key(name)
-        else {
-            return
-        }
-        for ban in try tx.bans(userID: manager.id, now: now) where ban.clientID != clientID && CompanyName.key(ban.name) == key {
-            throw DomainError(
-                .claimBanned,
-                "'\(name)' is client \(ban.clientID) '\(ban.name)', which \(manager.login) released (or which was released from them); "
-                    + "they may take it again from \(RFC3339.format(ban.until)), by claiming it on the exchange, not with a new card.",
-                details: [("client_id", .int(ban.clientID)), ("until", .date(ban.until))])
         }
     }
 }

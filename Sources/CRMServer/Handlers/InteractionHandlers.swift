@@ -3,6 +3,7 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
+/// `interaction.log` and `interaction.list`: calls, meetings, e-mails, notes; a resetting one restarts the clock.
 struct InteractionHandlers: HandlerGroup {
     let context: ServerContext
 

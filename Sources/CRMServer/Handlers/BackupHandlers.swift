@@ -5,7 +5,8 @@ import Dispatch
 import Foundation
 
 /// Online backup: crmd makes a consistent, checked copy beside the database (the only place it
-/// may write), and the admin's crmctl reads it over the socket into a file of its own.
+/// may write), and the admin's crmctl reads it over the socket into a file of its own
+/// (`server.backup`, then `server.backup_read` in chunks).
 struct BackupHandlers: HandlerGroup {
     let context: ServerContext
     /// Backup copies waiting to be read (`server.backup`).

@@ -3,6 +3,7 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
+/// `contact.*`: people at a client, and their moves between companies.
 struct ContactHandlers: HandlerGroup {
     let context: ServerContext
 

@@ -3,6 +3,7 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
+/// `user.*`: users, their roles and uids (admins only).
 struct UserHandlers: HandlerGroup {
     let context: ServerContext
 

@@ -3,7 +3,6 @@ import CRMFraming
 import CRMProtocol
 import CRMStore
 import CRMSync
-import CSystemd
 import Dispatch
 import Foundation
 import Logging
@@ -91,7 +90,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     func run() {
         defer { finish() }
         dispatcher.logger.debug("connection", metadata: ["uid": "\(session.uid)", "pid": "\(session.pid)"])
-        setTimeout(SO_SNDTIMEO, seconds: settings.subscriberStallSeconds)
+        try? Posix.setTimeout(fd, SO_SNDTIMEO, .seconds(settings.subscriberStallSeconds))
         // What may wait unread for this peer: the kernel's default send buffer. Only an admin's
         // subscription gets subscriptions.max_queue_bytes (``activatePendingSubscriptions``):
         // kernel memory pinned by a peer that never reads must stay small for everyone else
@@ -130,20 +129,28 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 // set again only when it would be later than that, so a busy connection does not
                 // pay a system call per read).
                 if receiveTimeout == .zero || receiveTimeout > left + .seconds(1) {
-                    setTimeout(SO_RCVTIMEO, duration: left)
+                    try? Posix.setTimeout(fd, SO_RCVTIMEO, left)
                     receiveTimeout = left
                 }
             }
             let fd = self.fd
+            var failure: PosixError? = nil
             let n: Int
             do throws(LineBudgetError) {
-                n = try buffer.read { space in Glibc.read(fd, space.baseAddress, space.count) }
+                n = try buffer.read { space in
+                    do throws(PosixError) {
+                        return try Posix.read(fd, into: space)
+                    } catch {
+                        failure = error
+                        return -1
+                    }
+                }
             } catch {
                 refuseOverBudget()
                 return
             }
             if n > 0 { continue }
-            if n == 0 {
+            guard let failure else {
                 // The peer sent all it will send (shutdown(SHUT_WR), `socat -`), or crmd is
                 // stopping: a last line without its newline is still a request; answer, then close.
                 do throws(LineTooLongError) {
@@ -153,14 +160,13 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 }
                 return
             }
-            let e = errno
-            if e == EINTR { continue }
+            if failure.interrupted { continue }
             // EAGAIN: the receive timeout passed; the idle check above decides.
-            if e == EAGAIN || e == EWOULDBLOCK {
+            if failure.wouldBlock {
                 receiveTimeout = .zero
                 continue
             }
-            if e != ECONNRESET { dispatcher.logger.debug("connection error", metadata: ["error": "\(String(cString: strerror(e)))"]) }
+            if failure.errno != ECONNRESET { dispatcher.logger.debug("connection error", metadata: ["error": "\(failure.message)"]) }
             return
         }
     }
@@ -202,18 +208,6 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         server.closed(self)
     }
 
-    private func setTimeout(_ option: Int32, seconds: Int) {
-        setTimeout(option, duration: .seconds(seconds))
-    }
-
-    private func setTimeout(_ option: Int32, duration: Duration) {
-        let (secs, atto) = duration.components
-        // At least a millisecond: zero would mean "wait for ever".
-        let usec = max(secs == 0 ? 1000 : 0, Int(atto / 1_000_000_000_000))
-        var tv = timeval(tv_sec: Int(secs), tv_usec: usec)
-        setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
     static func lineTooLong(limit: Int) -> RPCError {
         RPCError(
             code: ErrorCode.invalidRequest,
@@ -243,12 +237,16 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         append(Response.failure(id: .null, error: err))
         guard flush() else { return }
         shutdown(fd, Int32(SHUT_WR))
-        setTimeout(SO_RCVTIMEO, seconds: 1)
+        try? Posix.setTimeout(fd, SO_RCVTIMEO, .seconds(1))
         let deadline = ContinuousClock.now + .seconds(5)
-        var sink = [UInt8](repeating: 0, count: 16 * 1024)
+        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
+        defer { sink.deallocate() }
         while ContinuousClock.now < deadline {
-            let n = Glibc.read(fd, &sink, sink.count)
-            if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) { break }
+            do throws(PosixError) {
+                if try Posix.read(fd, into: sink) == 0 { break }
+            } catch {
+                if !error.interrupted, !error.wouldBlock { break }
+            }
         }
     }
 
@@ -450,36 +448,35 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// stall timeout.
     private func flush() -> Bool {
         guard !out.isEmpty else { return true }
-        let ok = send(out)
+        let sent = send(out)
         // A large reply's memory goes back once sent (to the budget, if a batch took it).
         out.removeAll(keepingCapacity: out.capacity <= 2 * Self.flushBytes)
         buffers.give(unsentHeld)
         unsentHeld = 0
-        if !ok, errno == EAGAIN || errno == EWOULDBLOCK {
+        if sent == .stalled {
             dispatcher.logger.warning(
                 "closing a connection that did not read its replies",
                 metadata: ["stall_timeout_s": "\(settings.subscriberStallSeconds)"])
         }
-        return ok
+        return sent == .sent
     }
 
-    /// Writes whole lines under the write lock; a send that moves nothing for the stall timeout
-    /// fails with EAGAIN.
-    private func send(_ bytes: [UInt8]) -> Bool {
+    /// Writes whole lines under the write lock, blocking while the socket is full; a send that
+    /// moves nothing for the stall timeout (`SO_SNDTIMEO`) fails with EAGAIN: `.stalled`.
+    private func send(_ bytes: [UInt8]) -> SendOutcome {
         writeLock.withLock { _ in
             bytes.withUnsafeBytes { raw in
                 var off = 0
                 while off < raw.count {
-                    let n = Glibc.send(fd, raw.baseAddress! + off, raw.count - off, Int32(MSG_NOSIGNAL))
-                    if n > 0 {
+                    do throws(PosixError) {
+                        let n = try Posix.send(fd, UnsafeRawBufferPointer(rebasing: raw[off...]), flags: Int32(MSG_NOSIGNAL))
+                        guard n > 0 else { return .gone }
                         off += n
-                    } else if n < 0, errno == EINTR {
-                        continue
-                    } else {
-                        return false
+                    } catch {
+                        return error.wouldBlock ? .stalled : .gone
                     }
                 }
-                return true
+                return .sent
             }
         }
     }
@@ -496,9 +493,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
 
     /// Records the socket's send buffer as the kernel has it (the pump fills at most half).
     private func readSendBuffer() {
-        var size: Int32 = 0
-        var len = socklen_t(MemoryLayout<Int32>.size)
-        if getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0 { sendBuffer.store(Int(size), ordering: .relaxed) }
+        if let size = try? Posix.socketOption(fd, SO_SNDBUF, initial: Int32(0)) { sendBuffer.store(Int(size), ordering: .relaxed) }
     }
 
     /// `subscribe` and `unsubscribe` live here: a subscription belongs to its connection.
@@ -580,18 +575,18 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         subscriptions.withLock { $0.append(contentsOf: added) }
         if !pumpStarted, dispatcher.realActor(for: session)?.role == .admin {
             // The kernel caps it at net.core.wmem_max, and doubles it.
-            var size = Int32(clamping: settings.subscriberQueueBytes)
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            try? Posix.setSocketOption(fd, SO_SNDBUF, Int32(clamping: settings.subscriberQueueBytes))
             readSendBuffer()
         }
         if !pumpStarted {
             pumpStarted = true
             dispatcher.hub.add(self)
-            let started = startThread(name: "crmd-events", stackBytes: 1 << 20) { [self] in
-                pumpLoop()
-                pumpDone.signal()
-            }
-            if !started {
+            do throws(PosixError) {
+                try Posix.startThread(name: "crmd-events", stackBytes: 1 << 20) { [self] in
+                    pumpLoop()
+                    pumpDone.signal()
+                }
+            } catch {
                 pumpStarted = false
                 dispatcher.hub.remove(self)
                 dispatcher.logger.error("cannot start a thread for a subscriber; closing its connection")
@@ -693,13 +688,14 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         return false
     }
 
-    private enum EventsSent { case sent, stalled, gone }
+    /// How a send ended.
+    private enum SendOutcome { case sent, stalled, gone }
 
     /// Sends event lines, whole lines at a time, without ever filling more than half the socket's
     /// send buffer, so a subscriber that stops reading still has room for the notice that closes
     /// it. Waits for the peer to read; `.stalled` when it takes nothing for the stall timeout.
     /// Returns the outcome and how many bytes (whole lines) were sent.
-    private func sendEvents(_ bytes: [UInt8], lineEnds: [Int]) -> (EventsSent, Int) {
+    private func sendEvents(_ bytes: [UInt8], lineEnds: [Int]) -> (SendOutcome, Int) {
         let half = sendBuffer.load(ordering: .relaxed) / 2
         let stall = Duration.seconds(settings.subscriberStallSeconds)
         return writeLock.withLock { _ in
@@ -708,27 +704,27 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 var line = 0  // the first line not wholly sent
                 var progressAt = ContinuousClock.now
                 while off < raw.count {
-                    var queued: Int32 = 0
-                    let room = ioctl(fd, UInt(TIOCOUTQ), &queued) == 0 ? half - Int(queued) : 4096
+                    let queued = try? Posix.unsentBytes(fd)
+                    let room = queued.map { half - $0 } ?? 4096
                     // The whole lines that fit; a line longer than half the buffer goes alone once
                     // the buffer is empty (with a blocking send, bounded by the stall timeout).
                     var end = line
                     while end < lineEnds.count, lineEnds[end] - off <= room { end += 1 }
-                    let alone = end == line && queued == 0
+                    let alone = end == line && (queued ?? 0) == 0
                     if end > line || alone {
                         let upTo = alone ? lineEnds[line] : lineEnds[end - 1]
                         while off < upTo {
                             let flags = alone ? Int32(MSG_NOSIGNAL) : Int32(MSG_NOSIGNAL | MSG_DONTWAIT)
-                            let n = Glibc.send(fd, raw.baseAddress! + off, upTo - off, flags)
-                            if n > 0 {
+                            do throws(PosixError) {
+                                let n = try Posix.send(fd, UnsafeRawBufferPointer(rebasing: raw[off..<upTo]), flags: flags)
+                                guard n > 0 else { return (.gone, lineEnds.last(where: { $0 <= off }) ?? 0) }
                                 off += n
-                            } else if n < 0, errno == EINTR {
-                                continue
-                            } else if n < 0, errno == EAGAIN || errno == EWOULDBLOCK, !alone {
-                                usleep(1000)  // room by our count, not yet by the kernel's: rare and brief
-                            } else {
-                                let stalled = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
-                                return (stalled ? .stalled : .gone, lineEnds.last(where: { $0 <= off }) ?? 0)
+                            } catch {
+                                if error.wouldBlock, !alone {
+                                    usleep(1000)  // room by our count, not yet by the kernel's: rare and brief
+                                    continue
+                                }
+                                return (error.wouldBlock ? .stalled : .gone, lineEnds.last(where: { $0 <= off }) ?? 0)
                             }
                         }
                         line = alone ? line + 1 : end
@@ -741,7 +737,11 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                     // Writable again once the peer has read the buffer down to a quarter; checked
                     // at least every 100 ms, since replies share the buffer.
                     var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                    if poll(&p, 1, 100) < 0, errno != EINTR { return (.gone, sent) }
+                    do throws(PosixError) {
+                        try Posix.poll(&p, timeoutMS: 100)
+                    } catch {
+                        if !error.interrupted { return (.gone, sent) }
+                    }
                     if p.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return (.gone, sent) }
                 }
                 return (.sent, off)
@@ -801,53 +801,4 @@ func sendLineNow(_ value: JSON, to fd: Int32) {
     var line = JSONWriter.bytes(value)
     line.append(UInt8(ascii: "\n"))
     _ = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-}
-
-/// The uid and pid of the process at the other end of a Unix socket, from the kernel.
-struct PeerCredentials: Sendable {
-    var pid: Int32
-    var uid: UInt32
-    var gid: UInt32
-}
-
-/// `SO_PEERCRED`: `struct ucred` (pid, uid, gid) is hidden behind _GNU_SOURCE in Glibc's Swift
-/// overlay; PeerCredentials has the same layout.
-func peerCredentials(_ fd: Int32) -> PeerCredentials? {
-    let soPeerCred: Int32 = 17
-    var cred = PeerCredentials(pid: 0, uid: 0, gid: 0)
-    var len = socklen_t(MemoryLayout<PeerCredentials>.size)
-    guard getsockopt(fd, SOL_SOCKET, soPeerCred, &cred, &len) == 0 else { return nil }
-    return cred
-}
-
-/// Starts a detached thread with its own stack size and name; false if the system refuses one.
-func startThread(name: String, stackBytes: Int, _ body: @escaping @Sendable () -> Void) -> Bool {
-    final class Box {
-        let name: String
-        let body: @Sendable () -> Void
-        init(name: String, body: @escaping @Sendable () -> Void) {
-            self.name = name
-            self.body = body
-        }
-    }
-    var attr = pthread_attr_t()
-    pthread_attr_init(&attr)
-    defer { pthread_attr_destroy(&attr) }
-    pthread_attr_setstacksize(&attr, stackBytes)
-    pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
-    let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(
-        &thread, &attr,
-        { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            pthread_setname_np(pthread_self(), String(box.name.prefix(15)))
-            box.body()
-            return nil
-        }, box)
-    if rc != 0 {
-        Unmanaged<Box>.fromOpaque(box).release()
-        return false
-    }
-    return true
 }

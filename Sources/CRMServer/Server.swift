@@ -1,7 +1,6 @@
 import CRMProtocol
 import CRMStore
 import CRMSync
-import CSystemd
 import Dispatch
 import Foundation
 public import Logging
@@ -57,19 +56,17 @@ public final class RPCServer: Service, Sendable {
             try prepareSocketPath(settings.socketPath, privateFolder: DefaultPaths.privateSocketFolder())
             listenFD = try bindUnixSocket(settings.socketPath, backlog: 1024)
             chmod(settings.socketPath, mode_t(settings.socketMode))
-            var st = stat()
-            boundSocket = lstat(settings.socketPath, &st) == 0 ? (UInt64(st.st_dev), UInt64(st.st_ino)) : nil
+            boundSocket = (try? Posix.lstat(settings.socketPath)).map { (UInt64($0.st_dev), UInt64($0.st_ino)) }
         }
         // The accept thread waits in poll; a connection that goes away before accept must not
         // block it.
         _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
-        var p: [Int32] = [0, 0]
-        guard pipe2(&p, O_CLOEXEC) == 0 else {
-            let message = String(cString: strerror(errno))
+        do throws(PosixError) {
+            wakePipe = try Posix.pipe()
+        } catch {
             close(listenFD)
-            throw StartupError("cannot create a pipe for the listener: \(message)")
+            throw StartupError("cannot create a pipe for the listener: \(error.message)")
         }
-        wakePipe = (p[0], p[1])
         let shares = DescriptorShares.now()
         warnIfDescriptorsShort(shares.connections, settings: settings, logger: logger)
         registry = ConnectionRegistry(descriptors: shares.connections)
@@ -80,9 +77,7 @@ public final class RPCServer: Service, Sendable {
     /// whatever else was put there since is not crmd's to delete. A socket passed by systemd
     /// belongs to crmd.socket and stays.
     public func removeSocketFile() {
-        guard let bound = boundSocket else { return }
-        var st = stat()
-        guard lstat(socketPath, &st) == 0 else { return }
+        guard let bound = boundSocket, let st = try? Posix.lstat(socketPath) else { return }
         guard UInt64(st.st_dev) == bound.dev, UInt64(st.st_ino) == bound.ino else {
             logger.warning(
                 "left the file at the socket path in place: it is not the socket crmd created", metadata: ["path": "\(socketPath)"])
@@ -94,15 +89,13 @@ public final class RPCServer: Service, Sendable {
     public func run() async throws {
         let (fd, wake, registry, accepting, dispatcher, logger) = (listenFD, wakePipe.read, registry, accepting, dispatcher, logger)
         let lingeringLimit = lingeringLimit
-        guard
-            startThread(
-                name: "crmd-accept", stackBytes: 1 << 20,
-                {
-                    Self.acceptLoop(
-                        fd: fd, wake: wake, dispatcher: dispatcher, registry: registry, lingeringLimit: lingeringLimit, logger: logger)
-                    accepting.signal()
-                })
-        else {
+        do throws(PosixError) {
+            try Posix.startThread(name: "crmd-accept", stackBytes: 1 << 20) {
+                Self.acceptLoop(
+                    fd: fd, wake: wake, dispatcher: dispatcher, registry: registry, lingeringLimit: lingeringLimit, logger: logger)
+                accepting.signal()
+            }
+        } catch {
             close(listenFD)
             close(wakePipe.read)
             close(wakePipe.write)
@@ -151,16 +144,20 @@ public final class RPCServer: Service, Sendable {
             fds[0].revents = 0
             fds[1].revents = 0
             lingering.closeExpired()
-            if poll(&fds, 2, lingering.timeoutMS) < 0 {
-                if errno == EINTR { continue }
-                logger.critical("the listener cannot poll its socket", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            do throws(PosixError) {
+                try Posix.poll(&fds, timeoutMS: lingering.timeoutMS)
+            } catch {
+                if error.interrupted { continue }
+                logger.critical("the listener cannot poll its socket", metadata: ["error": "\(error.message)"])
                 return
             }
             if fds[1].revents != 0 { return }
-            let c = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
-            if c < 0 {
-                let e = errno
-                if e == EINTR || e == EAGAIN || e == EWOULDBLOCK || e == ECONNABORTED { continue }
+            let c: Int32
+            do throws(PosixError) {
+                c = try Posix.accept(fd)
+            } catch {
+                let e = error.errno
+                if error.interrupted || error.wouldBlock || e == ECONNABORTED { continue }
                 if e == EMFILE || e == ENFILE {
                     // Out of descriptors (something besides connections took them): the spare one
                     // lets the peer waiting first be told so rather than wait in the backlog.
@@ -179,15 +176,18 @@ public final class RPCServer: Service, Sendable {
                     continue
                 }
                 if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return }
-                logger.error("cannot accept a connection", metadata: ["error": "\(String(cString: strerror(e)))"])
+                logger.error("cannot accept a connection", metadata: ["error": "\(error.message)"])
                 continue
             }
             let settings = dispatcher.live.current.settings
             nextID += 1
             // Who it is decides whether it gets in: the kernel's word (SO_PEERCRED), at accept,
             // before any thread is spent on it.
-            guard let cred = peerCredentials(c) else {
-                logger.warning("cannot read peer credentials; closing", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            let cred: PeerCredentials
+            do throws(PosixError) {
+                cred = try Posix.peerCredentials(c)
+            } catch {
+                logger.warning("cannot read peer credentials; closing", metadata: ["error": "\(error.message)"])
                 close(c)
                 continue
             }
@@ -210,7 +210,9 @@ public final class RPCServer: Service, Sendable {
             let connection = ClientConnection(
                 fd: c, id: nextID, session: session, dispatcher: dispatcher, settings: settings, server: registry, admitted: admission)
             registry.add(connection)
-            if !startThread(name: "crmd-conn", stackBytes: connectionStackBytes, { connection.run() }) {
+            do throws(PosixError) {
+                try Posix.startThread(name: "crmd-conn", stackBytes: connectionStackBytes) { connection.run() }
+            } catch {
                 logger.error("cannot start a thread for a new connection; refusing it")
                 registry.remove(connection)
                 registry.release(admission)
@@ -355,13 +357,18 @@ final class ConnectionRegistry: Sendable {
 
 /// Creates, binds and listens on a Unix stream socket at `path`.
 private func bindUnixSocket(_ path: String, backlog: Int32) throws -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw StartupError("cannot listen on \(path): socket: \(String(cString: strerror(errno)))") }
-    let bound = withUnixAddress(path) { bind(fd, $0, $1) }
-    guard bound == 0, listen(fd, backlog) == 0 else {
-        let message = String(cString: strerror(errno))
+    let fd: Int32
+    do throws(PosixError) {
+        fd = try Posix.unixSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+    } catch {
+        throw StartupError("cannot listen on \(path): \(error)")
+    }
+    do throws(PosixError) {
+        try Posix.bind(fd, to: path)
+        try Posix.listen(fd, backlog: backlog)
+    } catch {
         close(fd)
-        throw StartupError("cannot listen on \(path): \(message)")
+        throw StartupError("cannot listen on \(path): \(error.message)")
     }
     return fd
 }
@@ -441,10 +448,9 @@ struct SpareDescriptor {
         }
         Glibc.close(fd)
         fd = -1
-        let c = accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
         var uid: UInt32? = nil
-        if c >= 0 {
-            uid = peerCredentials(c)?.uid ?? UInt32.max
+        if let c = try? Posix.accept(listener) {
+            uid = (try? Posix.peerCredentials(c))?.uid ?? UInt32.max
             let refusal = Refusal.unavailable(
                 "out_of_descriptors",
                 "crmd has run out of file descriptors (its open-file limit); retry later. An administrator should raise LimitNOFILE.")

@@ -24,7 +24,8 @@ import Synchronization
 final class ClientConnection: EventListener, @unchecked Sendable {
     let fd: Int32
     let id: Int
-    private let dispatcher: Dispatcher
+    /// What it uses of the rest of crmd.
+    private let services: ConnectionServices
     private let settings: Settings
     private let server: ConnectionRegistry
 
@@ -71,14 +72,14 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     let admitted: Admission
 
     init(
-        fd: Int32, id: Int, session: Session, dispatcher: Dispatcher, settings: Settings, server: ConnectionRegistry,
+        fd: Int32, id: Int, session: Session, services: ConnectionServices, settings: Settings, server: ConnectionRegistry,
         admitted: Admission
     ) {
         self.session = session
         self.admitted = admitted
         self.fd = fd
         self.id = id
-        self.dispatcher = dispatcher
+        self.services = services
         self.settings = settings
         self.server = server
         self.buffers = BufferAccount(budget: server.buffers, admission: admitted, settings: settings)
@@ -89,7 +90,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// Serves the connection until the peer closes it, it breaks, or crmd stops; then closes it.
     func run() {
         defer { finish() }
-        dispatcher.logger.debug("connection", metadata: ["uid": "\(session.uid)", "pid": "\(session.pid)"])
+        services.logger.debug("connection", metadata: ["uid": "\(session.uid)", "pid": "\(session.pid)"])
         try? Posix.setTimeout(fd, SO_SNDTIMEO, .seconds(settings.subscriberStallSeconds))
         // What may wait unread for this peer: the kernel's default send buffer. Only an admin's
         // subscription gets subscriptions.max_queue_bytes (``activatePendingSubscriptions``):
@@ -166,7 +167,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 receiveTimeout = .zero
                 continue
             }
-            if failure.errno != ECONNRESET { dispatcher.logger.debug("connection error", metadata: ["error": "\(failure.message)"]) }
+            if failure.errno != ECONNRESET { services.logger.debug("connection error", metadata: ["error": "\(failure.message)"]) }
             return
         }
     }
@@ -195,16 +196,16 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             shutdown(fd, Int32(SHUT_RDWR))
             pumpWake.signal()
             pumpDone.wait()
-            dispatcher.hub.remove(self)
+            services.hub.remove(self)
         }
         let open = subscriptions.withLock { list in
             defer { list.removeAll() }
             return list.count
         }
-        if open > 0 { dispatcher.hub.subscriptionClosed(open) }
+        if open > 0 { services.hub.subscriptionClosed(open) }
         giveUIDSubscriptions(uidSubscriptions)
-        dispatcher.connectionClosed(session)
-        dispatcher.stats.connectionClosed()
+        services.connectionClosed(session)
+        services.stats.connectionClosed()
         server.closed(self)
     }
 
@@ -219,7 +220,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// connection closed (the rest of its stream cannot be framed), and a log line.
     private func refuseOverBudget() {
         guard let exceeded = buffers.refusal else { return }
-        dispatcher.logger.warning(
+        services.logger.warning(
             "refused an unfinished request line over the buffer budget; closing the connection",
             metadata: ["bound": "\(exceeded.name)", "limit": "\(exceeded.limit)", "uid": "\(session.uid)"])
         refuseLine(
@@ -285,7 +286,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                                 "reason": "batch_too_large", "limit": .int(Int64(settings.maxBatchItems)),
                                 "items": .int(Int64(items.count)),
                             ])))
-                dispatcher.logger.warning(
+                services.logger.warning(
                     "refused a batch over protocol.max_batch_items",
                     metadata: ["items": "\(items.count)", "limit": "\(settings.maxBatchItems)", "uid": "\(session.uid)"])
                 return true
@@ -324,7 +325,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 }
             }
             if skipped > 0, let stop {
-                dispatcher.logger.warning(
+                services.logger.warning(
                     "a batch's replies passed a bound; the rest was not run",
                     metadata: [
                         "skipped": "\(skipped)", "bound": "\(stop.kind)", "limit": "\(stop.limit(settings))", "uid": "\(session.uid)",
@@ -404,7 +405,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             result = subscriptionRequest(request, session: session)
         } else {
             let slot = replySlot
-            dispatcher.handle(request, session: session) { slot.put($0) }
+            services.handle(request, session: session) { slot.put($0) }
             if let now = slot.takeIfReady() {
                 result = now
             } else {
@@ -454,7 +455,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         buffers.give(unsentHeld)
         unsentHeld = 0
         if sent == .stalled {
-            dispatcher.logger.warning(
+            services.logger.warning(
                 "closing a connection that did not read its replies",
                 metadata: ["stall_timeout_s": "\(settings.subscriberStallSeconds)"])
         }
@@ -498,8 +499,8 @@ final class ClientConnection: EventListener, @unchecked Sendable {
 
     /// `subscribe` and `unsubscribe` live here: a subscription belongs to its connection.
     private func subscriptionRequest(_ request: Request, session: Session) -> Result<JSON, RPCError> {
-        guard dispatcher.actor(for: session) != nil else { return .failure(dispatcher.notAUser(session)) }
-        dispatcher.stats.request()
+        guard services.actor(for: session) != nil else { return .failure(services.notAUser(session)) }
+        services.stats.request()
         do {
             if request.method == "unsubscribe" {
                 var r = ParamReader(request.params)
@@ -517,15 +518,15 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                         throw DomainError(.notFound, "This connection has no subscription \(id).", details: [("subscription", .int(id))])
                     }
                 }
-                dispatcher.hub.subscriptionClosed()
+                services.hub.subscriptionClosed()
                 giveUIDSubscriptions(1)
                 return .success(.object(JSONObject()))
             }
-            let (topics, since) = try dispatcher.decodeSubscribe(request.params)
+            let (topics, since) = try services.decodeSubscribe(request.params)
             let open = pendingSubscriptions.count + subscriptions.withLock { $0.count }
             let limit = settings.maxSubscriptionsPerConnection
             guard open < limit else {
-                dispatcher.logger.warning(
+                services.logger.warning(
                     "refused a subscription over subscriptions.max_per_connection",
                     metadata: ["limit": "\(limit)", "uid": "\(session.uid)"])
                 throw DomainError(
@@ -536,7 +537,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             if !admitted.admin {
                 let perUID = settings.maxSubscriptionsPerUID
                 guard server.takeSubscription(uid: session.uid, limit: perUID) else {
-                    dispatcher.logger.warning(
+                    services.logger.warning(
                         "refused a subscription over subscriptions.max_per_uid", metadata: ["limit": "\(perUID)", "uid": "\(session.uid)"])
                     throw DomainError(
                         .limitReached,
@@ -547,14 +548,14 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             }
             let last: Int64
             do {
-                last = try dispatcher.store.read { try $0.lastSeq() }
+                last = try services.store.read { try $0.lastSeq() }
             } catch {
                 giveUIDSubscriptions(1)
                 throw error
             }
-            let id = dispatcher.hub.newSubscriptionID()
+            let id = services.hub.newSubscriptionID()
             pendingSubscriptions.append(Subscription(id: id, topics: topics, cursor: min(since ?? last, last)))
-            dispatcher.hub.subscriptionOpened()
+            services.hub.subscriptionOpened()
             return .success(["subscription": .int(id), "seq": .int(last)])
         } catch let e as RPCError {
             return .failure(e)
@@ -573,14 +574,14 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         let added = pendingSubscriptions
         pendingSubscriptions.removeAll()
         subscriptions.withLock { $0.append(contentsOf: added) }
-        if !pumpStarted, dispatcher.realActor(for: session)?.role == .admin {
+        if !pumpStarted, services.realActor(for: session)?.role == .admin {
             // The kernel caps it at net.core.wmem_max, and doubles it.
             try? Posix.setSocketOption(fd, SO_SNDBUF, Int32(clamping: settings.subscriberQueueBytes))
             readSendBuffer()
         }
         if !pumpStarted {
             pumpStarted = true
-            dispatcher.hub.add(self)
+            services.hub.add(self)
             do throws(PosixError) {
                 try Posix.startThread(name: "crmd-events", stackBytes: 1 << 20) { [self] in
                     pumpLoop()
@@ -588,8 +589,8 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                 }
             } catch {
                 pumpStarted = false
-                dispatcher.hub.remove(self)
-                dispatcher.logger.error("cannot start a thread for a subscriber; closing its connection")
+                services.hub.remove(self)
+                services.logger.error("cannot start a thread for a subscriber; closing its connection")
                 return false
             }
         }
@@ -617,7 +618,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// room for it and is closed; it can resume with `since`. False once the connection is done.
     private func pump() -> Bool {
         while !stopping.load(ordering: .acquiring) {
-            guard let actor = dispatcher.actor(for: session) else {
+            guard let actor = services.actor(for: session) else {
                 dropSubscriber(reason: "not_a_user", message: "This connection's user is no longer active.")
                 return false
             }
@@ -625,7 +626,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             if subs.isEmpty { return true }
             // Pages are gathered by at most one pump per core at a time; sending is outside the
             // gate, so a stalled subscriber holds nobody up.
-            dispatcher.hub.pumpGate.wait()
+            services.hub.pumpGate.wait()
             var lines: [UInt8] = []
             /// Where each event's line ends in `lines`, and whose it is.
             var marks: [(end: Int, sub: Int, seq: Int64)] = []
@@ -633,16 +634,16 @@ final class ClientConnection: EventListener, @unchecked Sendable {
             for i in subs.indices {
                 let sub = subs[i]
                 // Visibility first: for a manager it is two integer compares that drop most events.
-                let wanted = { [dispatcher] (k: EventKey) in dispatcher.visible(k, to: actor) && k.topic & sub.topics != 0 }
+                let wanted = { [services] (k: EventKey) in services.visible(k, to: actor) && k.topic & sub.topics != 0 }
                 // Live: from the events held in memory. Behind them (a replay, a slow reader):
                 // from the store.
                 let page: (events: [StoredEvent], cursor: Int64, more: Bool)
-                if let held = dispatcher.hub.recent.scan(after: sub.cursor, maxScan: Self.scanSize, maxMatch: Self.pageSize, wanted) {
+                if let held = services.hub.recent.scan(after: sub.cursor, maxScan: Self.scanSize, maxMatch: Self.pageSize, wanted) {
                     page = held
                 } else {
                     let narrow = actor.role == .manager ? actor.userID : nil
                     guard
-                        let events = try? dispatcher.store.read({ tx in
+                        let events = try? services.store.read({ tx in
                             if let me = narrow { return try tx.events(after: sub.cursor, visibleTo: me, limit: Self.pageSize) }
                             return try tx.events(after: sub.cursor, limit: Self.pageSize)
                         })
@@ -651,13 +652,13 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                     page = (events.filter { wanted(EventKey($0)) }, events.last?.seq ?? sub.cursor, events.count == Self.pageSize)
                 }
                 for e in page.events {
-                    lines += Dispatcher.notificationLine(e, subscription: sub.id)
+                    lines += services.notificationLine(e, subscription: sub.id)
                     marks.append((lines.count, i, e.seq))
                 }
                 subs[i].cursor = page.cursor
                 if page.more { more = true }
             }
-            dispatcher.hub.pumpGate.signal()
+            services.hub.pumpGate.signal()
             let (outcome, sent) = lines.isEmpty ? (.sent, 0) : sendEvents(lines, lineEnds: marks.map(\.end))
             // Cursors move only once their events are sent: all of them, or, for a page cut
             // short, to the last event sent. A subscription removed meanwhile stays removed.
@@ -753,7 +754,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// connection is cut (the reader sees the end of input and closes it).
     private func dropSubscriber(reason: String, message: String) {
         let last = subscriptions.withLock { $0.map(\.cursor).min() ?? 0 }
-        dispatcher.logger.warning(
+        services.logger.warning(
             "closing a subscriber",
             metadata: ["reason": "\(reason)", "subscriptions": "\(subscriptions.withLock { $0.count })", "last_seq_sent": "\(last)"])
         let note = Response.notification(

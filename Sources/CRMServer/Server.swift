@@ -16,7 +16,8 @@ public final class RPCServer: Service, Sendable {
     private let wakePipe: (read: Int32, write: Int32)
     private let registry: ConnectionRegistry
     private let accepting = DispatchSemaphore(value: 0)
-    private let dispatcher: Dispatcher
+    /// What the accept thread and the connections use of the rest of crmd.
+    private let services: ConnectionServices
     private let logger: Logger
     /// The socket path it listens on.
     public let socketPath: String
@@ -44,9 +45,10 @@ public final class RPCServer: Service, Sendable {
     /// connection (line cap, idle timeout, connection limit, stall timeout) are read from the
     /// settings in force when it is accepted, so a reload applies to new connections.
     public init(dispatcher: Dispatcher, listener: Listener = .bind, logger: Logger) throws {
-        self.dispatcher = dispatcher
+        let services = ConnectionServices(from: dispatcher)
+        self.services = services
         self.logger = logger
-        let settings = dispatcher.settings
+        let settings = services.live.current.settings
         self.socketPath = settings.socketPath
         switch listener {
         case .inherited(let fd):
@@ -87,12 +89,11 @@ public final class RPCServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let (fd, wake, registry, accepting, dispatcher, logger) = (listenFD, wakePipe.read, registry, accepting, dispatcher, logger)
+        let (fd, wake, registry, accepting, services, logger) = (listenFD, wakePipe.read, registry, accepting, services, logger)
         let lingeringLimit = lingeringLimit
         do throws(PosixError) {
             try Posix.startThread(name: "crmd-accept", stackBytes: 1 << 20) {
-                Self.acceptLoop(
-                    fd: fd, wake: wake, dispatcher: dispatcher, registry: registry, lingeringLimit: lingeringLimit, logger: logger)
+                Self.acceptLoop(fd: fd, wake: wake, services: services, registry: registry, lingeringLimit: lingeringLimit, logger: logger)
                 accepting.signal()
             }
         } catch {
@@ -118,7 +119,7 @@ public final class RPCServer: Service, Sendable {
             registry.cutAll()
             _ = await Self.background { self.registry.waitUntilEmpty(seconds: 5) }
         }
-        dispatcher.store.waitForPendingWrites()
+        services.store.waitForPendingWrites()
     }
 
     /// Runs a blocking wait on a thread outside the cooperative pool.
@@ -129,7 +130,7 @@ public final class RPCServer: Service, Sendable {
     }
 
     private static func acceptLoop(
-        fd: Int32, wake: Int32, dispatcher: Dispatcher, registry: ConnectionRegistry, lingeringLimit: Int, logger: Logger
+        fd: Int32, wake: Int32, services: ConnectionServices, registry: ConnectionRegistry, lingeringLimit: Int, logger: Logger
     ) {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
         var nextID = 0
@@ -179,7 +180,7 @@ public final class RPCServer: Service, Sendable {
                 logger.error("cannot accept a connection", metadata: ["error": "\(error.message)"])
                 continue
             }
-            let settings = dispatcher.live.current.settings
+            let settings = services.live.current.settings
             nextID += 1
             // Who it is decides whether it gets in: the kernel's word (SO_PEERCRED), at accept,
             // before any thread is spent on it.
@@ -192,10 +193,10 @@ public final class RPCServer: Service, Sendable {
                 continue
             }
             let session = Session(id: nextID, uid: cred.uid, pid: cred.pid)
-            guard let real = dispatcher.realActor(for: session) else {
+            guard let real = services.realActor(for: session) else {
                 // An unknown uid: told so and closed, holding no thread (issue 15 §2).
                 refusals.note("unknown uid", uid: cred.uid, logger: logger)
-                sendLineNow(Response.failure(id: .null, error: dispatcher.notAUser(session)), to: c)
+                sendLineNow(Response.failure(id: .null, error: services.notAUser(session)), to: c)
                 lingering.add(c)
                 continue
             }
@@ -206,9 +207,9 @@ public final class RPCServer: Service, Sendable {
                 lingering.add(c)
                 continue
             }
-            _ = dispatcher.stats.connectionOpened()
+            _ = services.stats.connectionOpened()
             let connection = ClientConnection(
-                fd: c, id: nextID, session: session, dispatcher: dispatcher, settings: settings, server: registry, admitted: admission)
+                fd: c, id: nextID, session: session, services: services, settings: settings, server: registry, admitted: admission)
             registry.add(connection)
             do throws(PosixError) {
                 try Posix.startThread(name: "crmd-conn", stackBytes: connectionStackBytes) { connection.run() }
@@ -216,14 +217,22 @@ public final class RPCServer: Service, Sendable {
                 logger.error("cannot start a thread for a new connection; refusing it")
                 registry.remove(connection)
                 registry.release(admission)
-                dispatcher.stats.connectionClosed()
+                services.stats.connectionClosed()
                 let refusal = Refusal.unavailable("no_thread", "crmd cannot start a thread for this connection; retry later.")
                 sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
                 lingering.add(c)
             }
         }
     }
+}
 
+extension ConnectionServices {
+    /// What connections use of `dispatcher`: the one place that reads its parts on their behalf.
+    convenience init(from dispatcher: Dispatcher) {
+        self.init(
+            dispatcher: dispatcher, hub: dispatcher.hub, store: dispatcher.store, logger: dispatcher.logger, stats: dispatcher.stats,
+            live: dispatcher.live)
+    }
 }
 
 /// The open connections, so crmd can end them when it stops. A connection's descriptor is closed

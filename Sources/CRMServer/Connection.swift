@@ -22,6 +22,39 @@ import Synchronization
 /// subscription's cursor when the hub says there are new ones. Both threads write whole lines under
 /// one lock, so lines never interleave.
 final class ClientConnection: EventListener, @unchecked Sendable {
+    /// Where a connection is in its life. Only the reader thread moves it on, and only forward;
+    /// the pump reads it to know when to stop. Any other move is a bug, and traps.
+    ///
+    ///     open ──(its first subscription goes live: the pump starts)──▶ subscribed
+    ///       │                                                              │
+    ///       └───────────────(the reader is done)────────▶ stopping ◀───────┘
+    ///                                                         │
+    ///                                          (socket closed, registry left)
+    ///                                                         ▼
+    ///                                                       closed
+    enum State: UInt8, AtomicRepresentable {
+        /// Serving requests; no pump.
+        case open
+        /// Serving requests, and the pump thread sends the subscriptions' events.
+        case subscribed
+        /// The reader is done: the pump, if any, is stopped and waited for, and what the
+        /// connection held is given back.
+        case stopping
+        /// Its socket is closed and it has left the registry.
+        case closed
+
+        /// Whether the lifecycle goes from here to `next`.
+        func leads(to next: State) -> Bool {
+            switch (self, next) {
+            case (.open, .subscribed), (.open, .stopping), (.subscribed, .stopping), (.stopping, .closed): return true
+            default: return false
+            }
+        }
+
+        /// The reader is done: the pump stops, and a send waiting for room gives up.
+        var isEnding: Bool { self == .stopping || self == .closed }
+    }
+
     let fd: Int32
     let id: Int
     /// What it uses of the rest of crmd.
@@ -38,7 +71,6 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// Subscriptions made by the line being handled: live once its reply is sent, so no event
     /// reaches the peer before the subscription's id does.
     private var pendingSubscriptions: [Subscription] = []
-    private var pumpStarted = false
     /// The reader's reply slot: a handler answers here, at once (a read) or from the commit
     /// thread (a write).
     private let replySlot = ReplySlot()
@@ -53,9 +85,9 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     private var uidSubscriptions = 0
 
     // Shared between the reader and the pump.
+    private let lifecycle = Atomic<State>(.open)
     private let writeLock = Locked<Void>(())
     private let subscriptions = Locked<[Subscription]>([])
-    private let stopping = Atomic<Bool>(false)
     private let pumpWake = DispatchSemaphore(value: 0)
     private let pumpWakePending = Atomic<Bool>(false)
     private let pumpDone = DispatchSemaphore(value: 0)
@@ -187,11 +219,23 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         _ = flush()
     }
 
+    /// Where the connection is in its life (``State``).
+    var state: State { lifecycle.load(ordering: .acquiring) }
+
+    /// Moves the lifecycle on to `next`; returns the state it left. Only the reader thread calls
+    /// it; a move the lifecycle does not have traps.
+    @discardableResult
+    func become(_ next: State) -> State {
+        let now = lifecycle.load(ordering: .relaxed)
+        precondition(now.leads(to: next), "connection \(id): \(now) cannot become \(next)")
+        lifecycle.store(next, ordering: .releasing)
+        return now
+    }
+
     /// Stops the pump, leaves the registry and closes the socket. Only the reader closes it, and
     /// only after the pump has stopped, so no thread ever touches a reused descriptor.
     private func finish() {
-        stopping.store(true, ordering: .releasing)
-        if pumpStarted {
+        if become(.stopping) == .subscribed {
             // Unblocks a pump stuck in a send, then waits for it.
             shutdown(fd, Int32(SHUT_RDWR))
             pumpWake.signal()
@@ -207,6 +251,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         services.connectionClosed(session)
         services.stats.connectionClosed()
         server.closed(self)
+        become(.closed)
     }
 
     static func lineTooLong(limit: Int) -> RPCError {
@@ -574,13 +619,12 @@ final class ClientConnection: EventListener, @unchecked Sendable {
         let added = pendingSubscriptions
         pendingSubscriptions.removeAll()
         subscriptions.withLock { $0.append(contentsOf: added) }
-        if !pumpStarted, services.realActor(for: session)?.role == .admin {
+        if state == .open, services.realActor(for: session)?.role == .admin {
             // The kernel caps it at net.core.wmem_max, and doubles it.
             try? Posix.setSocketOption(fd, SO_SNDBUF, Int32(clamping: settings.subscriberQueueBytes))
             readSendBuffer()
         }
-        if !pumpStarted {
-            pumpStarted = true
+        if state == .open {
             services.hub.add(self)
             do throws(PosixError) {
                 try Posix.startThread(name: "crmd-events", stackBytes: 1 << 20) { [self] in
@@ -588,11 +632,11 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                     pumpDone.signal()
                 }
             } catch {
-                pumpStarted = false
                 services.hub.remove(self)
                 services.logger.error("cannot start a thread for a subscriber; closing its connection")
                 return false
             }
+            become(.subscribed)
         }
         eventsRecorded()
         return true
@@ -607,7 +651,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     private func pumpLoop() {
         while true {
             pumpWake.wait()
-            if stopping.load(ordering: .acquiring) { return }
+            if state.isEnding { return }
             pumpWakePending.store(false, ordering: .releasing)
             guard pump() else { return }
         }
@@ -617,7 +661,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
     /// time. A subscriber that takes nothing for the stall timeout gets a final notice if there is
     /// room for it and is closed; it can resume with `since`. False once the connection is done.
     private func pump() -> Bool {
-        while !stopping.load(ordering: .acquiring) {
+        while !state.isEnding {
             guard let actor = services.actor(for: session) else {
                 dropSubscriber(reason: "not_a_user", message: "This connection's user is no longer active.")
                 return false
@@ -734,7 +778,7 @@ final class ClientConnection: EventListener, @unchecked Sendable {
                     }
                     let sent = line > 0 ? lineEnds[line - 1] : 0
                     if ContinuousClock.now - progressAt >= stall { return (.stalled, sent) }
-                    if stopping.load(ordering: .acquiring) { return (.gone, sent) }
+                    if state.isEnding { return (.gone, sent) }
                     // Writable again once the peer has read the buffer down to a quarter; checked
                     // at least every 100 ms, since replies share the buffer.
                     var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)

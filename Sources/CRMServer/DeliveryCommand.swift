@@ -46,21 +46,16 @@ struct DeliveryCommand {
     func run(input: String) async -> Outcome {
         let pid: pid_t
         switch spawn(input: input) {
-        case .failure(let why): return .cannotStart(why.message)
+        case .failure(let why): return .cannotStart(why.description)
         case .success(let p): pid = p
         }
         // The shell's exit, seen without reaping it (WNOWAIT) on a thread of its own.
         let exit = AsyncStream<Outcome>.makeStream()
         Thread.detachNewThread {
-            var info = siginfo_t()
             var outcome = Outcome.cannotStart("lost track of the command (pid \(pid))")
-            while true {
-                if waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == 0 {
-                    let status = info._sifields._sigchld.si_status
-                    outcome = info.si_code == CLD_EXITED ? .exited(status) : .signaled(status)
-                    break
-                }
-                if errno != EINTR { break }
+            if let info = try? Posix.waitForExit(pid) {
+                let status = info._sifields._sigchld.si_status
+                outcome = info.si_code == CLD_EXITED ? .exited(status) : .signaled(status)
             }
             exit.continuation.yield(outcome)
             exit.continuation.finish()
@@ -80,8 +75,7 @@ struct DeliveryCommand {
             // Cancelled before the shell exited: nothing will wait for the command any more.
             stopper.cancel()
             killpg(pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            _ = try? Posix.reap(pid)
             return .interrupted
         }
         // Back before the limit: the stopper is still asleep and never signals. Past it: the
@@ -89,8 +83,7 @@ struct DeliveryCommand {
         // the SIGKILL, before the shell is reaped.
         if !timedOut.withLock({ $0 }) { stopper.cancel() }
         _ = await stopper.result
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = try? Posix.reap(pid)
         return timedOut.withLock { $0 } ? .timedOut : outcome
     }
 
@@ -103,23 +96,19 @@ struct DeliveryCommand {
             symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
 
-    struct SpawnError: Error {
-        var message: String
-    }
-
     /// Starts `/bin/sh -c command` leading a new process group, with every signal at its default
     /// action and none blocked (crmd ignores SIGPIPE, and its shutdown signals are taken by
     /// ServiceLifecycle, so a child would otherwise inherit that), stdin from a pipe that gets
     /// `input`, stdout and stderr on /dev/null and no other descriptor of crmd's.
-    private func spawn(input: String) -> Result<pid_t, SpawnError> {
-        func failure(_ what: String, _ code: Int32) -> Result<pid_t, SpawnError> {
-            .failure(SpawnError(message: "\(what): \(String(cString: strerror(code)))"))
+    private func spawn(input: String) -> Result<pid_t, PosixError> {
+        // Both ends close-on-exec: neither stays open in the command (dup2 makes its stdin a copy
+        // without the flag).
+        let (readEnd, writeEnd): (Int32, Int32)
+        do throws(PosixError) {
+            (readEnd, writeEnd) = try Posix.pipe()
+        } catch {
+            return .failure(error)
         }
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { return failure("pipe", errno) }
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        // Neither end stays open in the command (dup2 makes its stdin a copy without the flag).
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -149,7 +138,7 @@ struct DeliveryCommand {
         close(readEnd)
         guard rc == 0 else {
             close(writeEnd)
-            return failure("/bin/sh", rc)
+            return .failure(PosixError(call: "/bin/sh", errno: rc))  // posix_spawn returns its errno
         }
         // A command that exits (or crashes) before reading its input closes the pipe: the write
         // fails with EPIPE (crmd ignores SIGPIPE), and the exit status says what happened. An
@@ -157,14 +146,9 @@ struct DeliveryCommand {
         let bytes = Array((input + "\n").utf8)
         var written = 0
         while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Glibc.write(writeEnd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                written += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                break
-            }
+            guard let n = try? bytes[written...].withUnsafeBytes({ raw throws(PosixError) in try Posix.write(writeEnd, raw) }), n > 0
+            else { break }
+            written += n
         }
         close(writeEnd)
         return .success(pid)

@@ -5,12 +5,11 @@ import Logging
 /// 4096) is not cut short by the usual soft limit of 1024: every connection is a descriptor.
 /// Returns the limit in force.
 func raiseOpenFileLimit() -> Int {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+    guard var limit = try? Posix.openFileLimit() else { return 1024 }
     if limit.rlim_cur < limit.rlim_max {
         var raised = limit
         raised.rlim_cur = limit.rlim_max
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        if (try? Posix.setOpenFileLimit(raised)) != nil { limit = raised }
     }
     return Int(clamping: limit.rlim_cur)
 }

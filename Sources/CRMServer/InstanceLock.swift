@@ -14,18 +14,22 @@ public final class InstanceLock {
     /// refused, never truncated.
     public init(databasePath: String) throws {
         path = databasePath + ".lock"
-        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let err = errno
-            if err == ELOOP { throw Self.notOurs(path, "it is a symbolic link, which crmd does not follow") }
-            if err == EISDIR { throw Self.notOurs(path, "it is a folder, not a regular file") }
-            throw StartupError("cannot create the lock file \(path): \(String(cString: strerror(err)))")
+        do throws(PosixError) {
+            fd = try Posix.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode: 0o600)
+        } catch {
+            if error.errno == ELOOP { throw Self.notOurs(path, "it is a symbolic link, which crmd does not follow") }
+            if error.errno == EISDIR { throw Self.notOurs(path, "it is a folder, not a regular file") }
+            throw StartupError("cannot create the lock file \(path): \(error.message)")
         }
-        var st = stat()
+        let st: stat
+        do throws(PosixError) {
+            st = try Posix.fstat(fd)
+        } catch {
+            close(fd)
+            throw Self.notOurs(path, "cannot read it: \(error.message)")
+        }
         let problem: String? =
-            if fstat(fd, &st) != 0 {
-                "cannot read it: \(String(cString: strerror(errno)))"
-            } else if st.st_mode & S_IFMT != S_IFREG {
+            if st.st_mode & S_IFMT != S_IFREG {
                 "it is not a regular file"
             } else if st.st_uid != geteuid() {
                 "it is owned by uid \(st.st_uid), not by crmd's uid \(geteuid())"
@@ -41,7 +45,7 @@ public final class InstanceLock {
         if st.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buf = [UInt8](repeating: 0, count: 32)
-            let n = pread(fd, &buf, 31, 0)
+            let n = pread(fd, &buf, buf.count - 1, 0)
             let pid = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             close(fd)
             throw StartupError(
@@ -72,8 +76,9 @@ public struct StartupError: Error, CustomStringConvertible {
 /// `/tmp/crmd-UID` or `$XDG_RUNTIME_DIR/crmd`) is created 0700 and must be crmd's own with mode
 /// 0700: one another user made first could hold a socket of theirs.
 func prepareSocketPath(_ path: String, privateFolder: String?) throws {
-    guard path.utf8.count < 108 else {
-        throw StartupError("the socket path \(path) is longer than the 107 bytes a Unix socket allows; choose a shorter --socket")
+    guard path.utf8.count <= Posix.maxUnixPathBytes else {
+        throw StartupError(
+            "the socket path \(path) is longer than the \(Posix.maxUnixPathBytes) bytes a Unix socket allows; choose a shorter --socket")
     }
     let dir = (path as NSString).deletingLastPathComponent
     if !dir.isEmpty, dir == privateFolder {
@@ -89,8 +94,7 @@ func prepareSocketPath(_ path: String, privateFolder: String?) throws {
             throw StartupError("cannot create the socket folder \(dir): \(error.localizedDescription)")
         }
     }
-    var st = stat()
-    guard lstat(path, &st) == 0 else { return }
+    guard let st = try? Posix.lstat(path) else { return }
     guard (st.st_mode & S_IFMT) == S_IFSOCK else {
         throw StartupError("\(path) exists and is not a socket; remove it or choose another --socket")
     }
@@ -102,21 +106,7 @@ func prepareSocketPath(_ path: String, privateFolder: String?) throws {
 
 /// Whether something accepts connections on the Unix socket at `path`.
 func socketAnswers(_ path: String) -> Bool {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
+    guard let fd = try? Posix.unixSocket(Int32(SOCK_STREAM.rawValue)) else { return false }
     defer { close(fd) }
-    return withUnixAddress(path) { connect(fd, $0, $1) } == 0
-}
-
-/// Calls `body` with the `sockaddr_un` of `path` (cut at the 107 bytes it holds) and its size.
-func withUnixAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-        for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
-    }
-    return withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
+    return (try? Posix.connect(fd, to: path)) != nil
 }

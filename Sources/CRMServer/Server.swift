@@ -2,7 +2,6 @@ import CRMCore
 import CRMProtocol
 import CRMStore
 import CRMSync
-import CSystemd
 import Dispatch
 import Foundation
 public import Logging
@@ -18,7 +17,8 @@ public final class RPCServer: Service, Sendable {
     private let wakePipe: (read: Int32, write: Int32)
     private let registry: ConnectionRegistry
     private let accepting = DispatchSemaphore(value: 0)
-    private let dispatcher: Dispatcher
+    /// What the accept thread and the connections use of the rest of crmd.
+    private let services: ConnectionServices
     private let logger: Logger
     /// The socket path it listens on.
     public let socketPath: String
@@ -45,10 +45,11 @@ public final class RPCServer: Service, Sendable {
     /// SIGTERM meant to stop it gracefully. Until then connections wait in the backlog. Settings that shape a
     /// connection (line cap, idle timeout, connection limit, stall timeout) are read from the
     /// settings in force when it is accepted, so a reload applies to new connections.
-    public init(dispatcher: Dispatcher, listener: Listener = .bind, logger: Logger) throws {
-        self.dispatcher = dispatcher
+    public init(context: ServerContext, dispatcher: Dispatcher, listener: Listener = .bind, logger: Logger) throws {
+        let services = ConnectionServices(context: context, dispatcher: dispatcher)
+        self.services = services
         self.logger = logger
-        let settings = dispatcher.settings
+        let settings = services.live.current.settings
         self.socketPath = settings.socketPath
         switch listener {
         case .inherited(let fd):
@@ -58,19 +59,17 @@ public final class RPCServer: Service, Sendable {
             try prepareSocketPath(settings.socketPath, privateFolder: DefaultPaths.privateSocketFolder())
             listenFD = try bindUnixSocket(settings.socketPath, backlog: 1024)
             chmod(settings.socketPath, mode_t(settings.socketMode))
-            var st = stat()
-            boundSocket = lstat(settings.socketPath, &st) == 0 ? (UInt64(st.st_dev), UInt64(st.st_ino)) : nil
+            boundSocket = (try? Posix.lstat(settings.socketPath)).map { (UInt64($0.st_dev), UInt64($0.st_ino)) }
         }
         // The accept thread waits in poll; a connection that goes away before accept must not
         // block it.
         _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
-        var p: [Int32] = [0, 0]
-        guard pipe2(&p, O_CLOEXEC) == 0 else {
-            let message = String(cString: strerror(errno))
+        do throws(PosixError) {
+            wakePipe = try Posix.pipe()
+        } catch {
             close(listenFD)
-            throw StartupError("cannot create a pipe for the listener: \(message)")
+            throw StartupError("cannot create a pipe for the listener: \(error.message)")
         }
-        wakePipe = (p[0], p[1])
         let shares = DescriptorShares.now()
         warnIfDescriptorsShort(shares.connections, settings: settings, logger: logger)
         registry = ConnectionRegistry(descriptors: shares.connections)
@@ -81,9 +80,7 @@ public final class RPCServer: Service, Sendable {
     /// whatever else was put there since is not crmd's to delete. A socket passed by systemd
     /// belongs to crmd.socket and stays.
     public func removeSocketFile() {
-        guard let bound = boundSocket else { return }
-        var st = stat()
-        guard lstat(socketPath, &st) == 0 else { return }
+        guard let bound = boundSocket, let st = try? Posix.lstat(socketPath) else { return }
         guard UInt64(st.st_dev) == bound.dev, UInt64(st.st_ino) == bound.ino else {
             logger.warning(
                 "left the file at the socket path in place: it is not the socket crmd created", metadata: ["path": "\(socketPath)"])
@@ -93,17 +90,14 @@ public final class RPCServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let (fd, wake, registry, accepting, dispatcher, logger) = (listenFD, wakePipe.read, registry, accepting, dispatcher, logger)
+        let (fd, wake, registry, accepting, services, logger) = (listenFD, wakePipe.read, registry, accepting, services, logger)
         let lingeringLimit = lingeringLimit
-        guard
-            startThread(
-                name: "crmd-accept", stackBytes: 1 << 20,
-                {
-                    Self.acceptLoop(
-                        fd: fd, wake: wake, dispatcher: dispatcher, registry: registry, lingeringLimit: lingeringLimit, logger: logger)
-                    accepting.signal()
-                })
-        else {
+        do throws(PosixError) {
+            try Posix.startThread(name: "crmd-accept", stackBytes: 1 << 20) {
+                Self.acceptLoop(fd: fd, wake: wake, services: services, registry: registry, lingeringLimit: lingeringLimit, logger: logger)
+                accepting.signal()
+            }
+        } catch {
             close(listenFD)
             close(wakePipe.read)
             close(wakePipe.write)
@@ -126,7 +120,7 @@ public final class RPCServer: Service, Sendable {
             registry.cutAll()
             _ = await Self.background { self.registry.waitUntilEmpty(seconds: 5) }
         }
-        dispatcher.store.waitForPendingWrites()
+        services.store.waitForPendingWrites()
     }
 
     /// Runs a blocking wait on a thread outside the cooperative pool.
@@ -137,7 +131,7 @@ public final class RPCServer: Service, Sendable {
     }
 
     private static func acceptLoop(
-        fd: Int32, wake: Int32, dispatcher: Dispatcher, registry: ConnectionRegistry, lingeringLimit: Int, logger: Logger
+        fd: Int32, wake: Int32, services: ConnectionServices, registry: ConnectionRegistry, lingeringLimit: Int, logger: Logger
     ) {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
         var nextID = 0
@@ -152,16 +146,20 @@ public final class RPCServer: Service, Sendable {
             fds[0].revents = 0
             fds[1].revents = 0
             lingering.closeExpired()
-            if poll(&fds, 2, lingering.timeoutMS) < 0 {
-                if errno == EINTR { continue }
-                logger.critical("the listener cannot poll its socket", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            do throws(PosixError) {
+                try Posix.poll(&fds, timeoutMS: lingering.timeoutMS)
+            } catch {
+                if error.interrupted { continue }
+                logger.critical("the listener cannot poll its socket", metadata: ["error": "\(error.message)"])
                 return
             }
             if fds[1].revents != 0 { return }
-            let c = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
-            if c < 0 {
-                let e = errno
-                if e == EINTR || e == EAGAIN || e == EWOULDBLOCK || e == ECONNABORTED { continue }
+            let c: Int32
+            do throws(PosixError) {
+                c = try Posix.accept(fd)
+            } catch {
+                let e = error.errno
+                if error.interrupted || error.wouldBlock || e == ECONNABORTED { continue }
                 if e == EMFILE || e == ENFILE {
                     // Out of descriptors (something besides connections took them): the spare one
                     // lets the peer waiting first be told so rather than wait in the backlog.
@@ -180,23 +178,26 @@ public final class RPCServer: Service, Sendable {
                     continue
                 }
                 if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return }
-                logger.error("cannot accept a connection", metadata: ["error": "\(String(cString: strerror(e)))"])
+                logger.error("cannot accept a connection", metadata: ["error": "\(error.message)"])
                 continue
             }
-            let settings = dispatcher.live.current.settings
+            let settings = services.live.current.settings
             nextID += 1
             // Who it is decides whether it gets in: the kernel's word (SO_PEERCRED), at accept,
             // before any thread is spent on it.
-            guard let cred = peerCredentials(c) else {
-                logger.warning("cannot read peer credentials; closing", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            let cred: PeerCredentials
+            do throws(PosixError) {
+                cred = try Posix.peerCredentials(c)
+            } catch {
+                logger.warning("cannot read peer credentials; closing", metadata: ["error": "\(error.message)"])
                 close(c)
                 continue
             }
             let session = Session(id: nextID, uid: cred.uid, pid: cred.pid)
-            guard let real = dispatcher.realActor(for: session) else {
+            guard let real = services.realActor(for: session) else {
                 // An unknown uid: told so and closed, holding no thread (issue 15 §2).
                 refusals.note("unknown uid", uid: cred.uid, logger: logger)
-                sendLineNow(Response.failure(id: .null, error: dispatcher.notAUser(session)), to: c)
+                sendLineNow(Response.failure(id: .null, error: services.notAUser(session)), to: c)
                 lingering.add(c)
                 continue
             }
@@ -207,183 +208,41 @@ public final class RPCServer: Service, Sendable {
                 lingering.add(c)
                 continue
             }
-            _ = dispatcher.stats.connectionOpened()
+            _ = services.stats.connectionOpened()
             let connection = ClientConnection(
-                fd: c, id: nextID, session: session, dispatcher: dispatcher, settings: settings, server: registry, admitted: admission)
+                fd: c, id: nextID, session: session, services: services, settings: settings, server: registry, admitted: admission)
             registry.add(connection)
-            if !startThread(name: "crmd-conn", stackBytes: connectionStackBytes, { connection.run() }) {
+            do throws(PosixError) {
+                try Posix.startThread(name: "crmd-conn", stackBytes: connectionStackBytes) { connection.run() }
+            } catch {
                 logger.error("cannot start a thread for a new connection; refusing it")
                 registry.remove(connection)
                 registry.release(admission)
-                dispatcher.stats.connectionClosed()
+                services.stats.connectionClosed()
                 let refusal = Refusal.unavailable("no_thread", "crmd cannot start a thread for this connection; retry later.")
                 sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
                 lingering.add(c)
             }
         }
     }
-
-}
-
-/// The open connections, so crmd can end them when it stops. A connection's descriptor is closed
-/// here, under the same lock `endInput` and `cutAll` take, so they never touch a reused one.
-final class ConnectionRegistry: Sendable {
-    private let open = Locked<[ObjectIdentifier: ClientConnection]>([:])
-    private let changed = NSCondition()
-    /// Open connections by kind and by uid, for admission.
-    private let counts = Locked<Counts>(Counts())
-    /// The descriptors connections may take (``DescriptorShares``).
-    let descriptors: Int
-    /// Memory held for non-admin peers' unfinished lines and unsent batch replies.
-    let buffers = BufferBudget()
-    /// Non-admin requests handled at once.
-    let work = WorkGate()
-    /// Open subscriptions of each non-admin uid, over all its connections.
-    private let subscriptionsByUID = Locked<[UInt32: Int]>([:])
-
-    /// Counts one more subscription for `uid`; false (nothing counted) when it holds `limit`.
-    func takeSubscription(uid: UInt32, limit: Int) -> Bool {
-        subscriptionsByUID.withLock { m in
-            let n = m[uid, default: 0]
-            guard n < limit else { return false }
-            m[uid] = n + 1
-            return true
-        }
-    }
-
-    /// `n` subscriptions of `uid` are gone.
-    func giveSubscriptions(uid: UInt32, _ n: Int) {
-        subscriptionsByUID.withLock { m in
-            let left = m[uid, default: n] - n
-            m[uid] = left > 0 ? left : nil
-        }
-    }
-
-    init(descriptors: Int) { self.descriptors = descriptors }
-
-    struct Counts {
-        var others = 0
-        var admins = 0
-        var byUID: [UInt32: Int] = [:]
-    }
-
-    /// Whether a new connection of `peer` may open; nil when it may (and it is then counted), else
-    /// why not. Everyone but admins shares `server.max_connections`, and one uid may hold
-    /// `server.max_connections_per_uid` of them; admins (root, crmd's own uid, users with the
-    /// admin role) have `server.admin_connections` more of their own, so an admin always gets in
-    /// (issue 15 §2: 4,096 connections of one uid locked root out).
-    func admit(_ peer: Admission, settings: Settings) -> Refusal? {
-        // Both limits fit in the descriptors crmd has.
-        let (adminReserve, maxOthers) = DescriptorShares.limits(connections: descriptors, settings)
-        return counts.withLock { c -> Refusal? in
-            if peer.admin {
-                guard c.admins < adminReserve + max(0, maxOthers - c.others) else {
-                    return .unavailable(
-                        "too_many_connections",
-                        "crmd is at its connection limit, admins' reserve included (server.admin_connections = \(adminReserve)); retry later.",
-                        limit: adminReserve)
-                }
-                c.admins += 1
-                return nil
-            }
-            guard c.others < maxOthers else {
-                return .unavailable(
-                    "too_many_connections",
-                    maxOthers == settings.maxConnections
-                        ? "crmd is at its connection limit (server.max_connections = \(maxOthers)); retry later."
-                        : "crmd is at its connection limit (\(maxOthers), which the open-file limit sets below server.max_connections); retry later.",
-                    limit: maxOthers)
-            }
-            let mine = c.byUID[peer.uid, default: 0]
-            guard mine < settings.maxConnectionsPerUID else {
-                return .unavailable(
-                    "too_many_connections_for_uid",
-                    "You have \(mine) connections open, the limit for one user (server.max_connections_per_uid); close some and retry.",
-                    limit: settings.maxConnectionsPerUID)
-            }
-            c.others += 1
-            c.byUID[peer.uid] = mine + 1
-            return nil
-        }
-    }
-
-    /// A connection admitted by ``admit(_:settings:)`` is gone.
-    func release(_ peer: Admission) {
-        counts.withLock { c in
-            if peer.admin {
-                c.admins -= 1
-                return
-            }
-            c.others -= 1
-            let left = c.byUID[peer.uid, default: 1] - 1
-            c.byUID[peer.uid] = left > 0 ? left : nil
-        }
-    }
-
-    func add(_ c: ClientConnection) { open.withLock { $0[ObjectIdentifier(c)] = c } }
-
-    func remove(_ c: ClientConnection) { _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(c)) } }
-
-    /// A connection is done: its socket is closed and it leaves the registry.
-    func closed(_ c: ClientConnection) {
-        open.withLock { list in
-            list.removeValue(forKey: ObjectIdentifier(c))
-            close(c.fd)
-        }
-        release(c.admitted)
-        changed.lock()
-        changed.broadcast()
-        changed.unlock()
-    }
-
-    /// Ends every connection's input, as if each peer had half-closed.
-    func endInput() { open.withLock { list in for c in list.values { shutdown(c.fd, Int32(SHUT_RD)) } } }
-
-    /// Cuts every connection both ways (a peer that does not read its replies).
-    func cutAll() { open.withLock { list in for c in list.values { shutdown(c.fd, Int32(SHUT_RDWR)) } } }
-
-    /// Waits until every connection has closed, or `seconds` pass; true if they all closed.
-    func waitUntilEmpty(seconds: Double) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        changed.lock()
-        defer { changed.unlock() }
-        while !open.withLock({ $0.isEmpty }) {
-            if !changed.wait(until: deadline) { return open.withLock { $0.isEmpty } }
-        }
-        return true
-    }
 }
 
 /// Creates, binds and listens on a Unix stream socket at `path`.
 private func bindUnixSocket(_ path: String, backlog: Int32) throws -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw StartupError("cannot listen on \(path): socket: \(String(cString: strerror(errno)))") }
-    let bound = withUnixAddress(path) { bind(fd, $0, $1) }
-    guard bound == 0, listen(fd, backlog) == 0 else {
-        let message = String(cString: strerror(errno))
+    let fd: Int32
+    do throws(PosixError) {
+        fd = try Posix.unixSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+    } catch {
+        throw StartupError("cannot listen on \(path): \(error)")
+    }
+    do throws(PosixError) {
+        try Posix.bind(fd, to: path)
+        try Posix.listen(fd, backlog: backlog)
+    } catch {
         close(fd)
-        throw StartupError("cannot listen on \(path): \(message)")
+        throw StartupError("cannot listen on \(path): \(error.message)")
     }
     return fd
-}
-
-/// A connection's peer as admitted: its uid, and whether it counts against the admins' reserve.
-struct Admission: Sendable {
-    var uid: UInt32
-    var admin: Bool
-}
-
-/// Why a connection was not admitted, and what it is told.
-struct Refusal {
-    var reason: String
-    var error: RPCError
-
-    /// A `1009 unavailable` refusal: `reason` goes into the log line and `data.reason`, with the
-    /// limit that was reached, if any.
-    static func unavailable(_ reason: String, _ message: String, limit: Int? = nil) -> Refusal {
-        let data: JSON = limit.map { ["reason": .string(reason), "limit": .int(Int64($0))] } ?? ["reason": .string(reason)]
-        return Refusal(reason: reason, error: RPCError(code: ErrorCode.unavailable, message: message, data: data))
-    }
 }
 
 /// Refused connections, told why and closed a moment later, without a thread: the refusal is
@@ -442,10 +301,9 @@ struct SpareDescriptor {
         }
         Glibc.close(fd)
         fd = -1
-        let c = accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
         var uid: UInt32? = nil
-        if c >= 0 {
-            uid = peerCredentials(c)?.uid ?? UInt32.max
+        if let c = try? Posix.accept(listener) {
+            uid = (try? Posix.peerCredentials(c))?.uid ?? UInt32.max
             let refusal = Refusal.unavailable(
                 "out_of_descriptors",
                 "crmd has run out of file descriptors (its open-file limit); retry later. An administrator should raise LimitNOFILE.")

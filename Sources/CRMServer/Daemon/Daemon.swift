@@ -158,7 +158,7 @@ public enum Daemon {
                 logger.info(
                     "caught up after downtime", metadata: ["events": "\(caughtUp)", "seconds": "\(Date().timeIntervalSince(started))"])
             }
-            server = try RPCServer(dispatcher: dispatcher, listener: listener, logger: logger)
+            server = try RPCServer(context: context, dispatcher: dispatcher, listener: listener, logger: logger)
         } catch {
             printError("crmd: \(error)")
             return 1

@@ -41,21 +41,6 @@ public final class Dispatcher: Sendable {
         clockHandlers = ClockHandlers(context: context, runner: engine)
     }
 
-    // TEMPORARY (until the listener is given the context): what Server.swift and Connection.swift read.
-    var hub: Hub { context.hub }
-    var store: Store { context.store }
-    var stats: ServerStats { context.stats }
-    var live: LiveSettings { context.live }
-    var settings: Settings { context.settings }
-    var openConnections: Int { context.stats.openConnections }
-    func actor(for s: Session) -> Actor? { identity.actor(for: s) }
-    func realActor(for s: Session) -> Actor? { identity.realActor(for: s) }
-    func notAUser(_ s: Session) -> RPCError { identity.notAUser(s) }
-    func visible(_ k: EventKey, to actor: Actor) -> Bool { context.hub.visible(k, to: actor) }
-    func decodeSubscribe(_ params: JSON) throws -> (topics: Set<String>?, since: Int64?) { try context.hub.decodeSubscribe(params) }
-
-    static func notificationLine(_ e: StoredEvent, subscription: Int64) -> [UInt8] { Hub.notificationLine(e, subscription: subscription) }
-
     /// A connection closed: what it held (backup copies) is let go.
     func connectionClosed(_ session: Session) {
         backup.connectionClosed(session)

@@ -205,14 +205,15 @@ public enum Daemon {
             var st = stat()
             guard lstat(file, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o077 != 0 else { continue }
             let old = String(st.st_mode & 0o7777, radix: 8)
-            if chmod(file, st.st_mode & 0o700) == 0 {
+            do throws(PosixError) {
+                try Posix.chmod(file, st.st_mode & 0o700)
                 logger.warning(
                     "a database file was readable by others (mode \(old)); crmd made it \(String(st.st_mode & 0o700, radix: 8))",
                     metadata: ["file": "\(file)"])
-            } else {
+            } catch {
                 logger.warning(
                     "a database file is open to other users (mode \(old)) and crmd cannot change it; chmod 600 it",
-                    metadata: ["file": "\(file)", "error": "\(String(cString: strerror(errno)))"])
+                    metadata: ["file": "\(file)", "error": "\(error.message)"])
             }
         }
     }

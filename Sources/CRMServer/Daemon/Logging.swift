@@ -204,9 +204,8 @@ public enum CRMLogging {
             line.withUTF8 { buf in
                 var done = 0
                 while done < buf.count {
-                    let n = write(2, buf.baseAddress! + done, buf.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
+                    // A failed write to stderr has nowhere to be reported: the line is dropped.
+                    guard let n = try? Posix.write(2, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[done...])) else {
                         return
                     }
                     done += n

@@ -62,6 +62,10 @@ enum Posix {
         return st
     }
 
+    static func chmod(_ path: String, _ mode: mode_t) throws(PosixError) {
+        _ = try check("chmod", Glibc.chmod(path, mode))
+    }
+
     /// A pipe, both ends close-on-exec.
     static func pipe() throws(PosixError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
@@ -73,6 +77,12 @@ enum Posix {
     /// interrupted.
     static func read(_ fd: Int32, into space: UnsafeMutableRawBufferPointer) throws(PosixError) -> Int {
         try check("read", Glibc.read(fd, space.baseAddress, space.count))
+    }
+
+    /// Reads into `space` from `offset` of the file, made again when interrupted: how many bytes
+    /// came, 0 past the end.
+    static func pread(_ fd: Int32, into space: UnsafeMutableRawBufferPointer, at offset: Int64) throws(PosixError) -> Int {
+        try retrying("pread") { Glibc.pread(fd, space.baseAddress, space.count, off_t(offset)) }
     }
 
     /// Writes what it can of `bytes`: how many went.

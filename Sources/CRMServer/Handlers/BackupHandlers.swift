@@ -90,16 +90,25 @@ struct BackupHandlers: HandlerGroup {
             let want = Int(min(Int64(Backups.chunkBytes), entry.bytes - offset))
             var buffer = [UInt8](repeating: 0, count: want)
             var got = 0
-            let fd = open(entry.path, O_RDONLY | O_CLOEXEC)
-            var failure: String? = fd < 0 ? String(cString: strerror(errno)) : nil
-            while failure == nil, got < want {
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, want - got, off_t(offset) + off_t(got)) }
-                if n < 0, errno == EINTR { continue }
-                if n < 0 { failure = String(cString: strerror(errno)) }
-                if n == 0 { failure = "the copy is shorter than \(entry.bytes) bytes" }
-                if n > 0 { got += n }
+            var failure: String? = nil
+            do throws(PosixError) {
+                let fd = try Posix.open(entry.path, O_RDONLY | O_CLOEXEC, mode: 0)
+                defer { close(fd) }
+                while got < want {
+                    let n = try buffer.withUnsafeMutableBytes { bytes in
+                        Result { () throws(PosixError) in
+                            try Posix.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: bytes[got...]), at: offset + Int64(got))
+                        }
+                    }.get()
+                    if n == 0 {
+                        failure = "the copy is shorter than \(entry.bytes) bytes"
+                        break
+                    }
+                    got += n
+                }
+            } catch {
+                failure = error.message
             }
-            if fd >= 0 { close(fd) }
             if let failure {
                 backups.discard(token)
                 reply(

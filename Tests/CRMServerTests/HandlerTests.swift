@@ -13,8 +13,9 @@ struct HandlerTests {
     static let accountant: UInt32 = 61_003
 
     /// A department of two managers and an accountant.
-    func department() async throws -> InProcess {
-        let crm = try InProcess(start: try #require(RFC3339.parse("2026-01-12T09:00:00Z")))
+    /// 2026-01-12T09:00:00Z: a Monday, 12:00 in Moscow.
+    func department(_ configure: (inout Settings) -> Void = { _ in }) async throws -> InProcess {
+        let crm = try InProcess(start: try #require(RFC3339.parse("2026-01-12T09:00:00Z")), configure: configure)
         try await crm.user("ivanov", role: "manager", uid: Self.ivanov)
         try await crm.user("petrov", role: "manager", uid: Self.petrov)
         try await crm.user("buh", role: "accountant", uid: Self.accountant)
@@ -81,5 +82,25 @@ struct HandlerTests {
         #expect(first == again)
         let list = try await crm.ok("client.list", [:], uid: Self.ivanov)
         #expect(list["items"]?.arrayValue?.count == 1)
+    }
+
+    @Test("exchange.max_claims_per_day: the next claim that day is refused with 1007 claims_per_day; the next day it goes")
+    func claimsPerDay() async throws {
+        let crm = try await department { $0.domain.maxClaimsPerDay = 1 }
+        // Created by an admin with no owner: unassigned, so any manager may claim them.
+        let first = try #require(try await crm.ok("client.create", ["name": "First LLC"])["id"])
+        let second = try #require(try await crm.ok("client.create", ["name": "Second LLC"])["id"])
+        #expect(try await crm.ok("exchange.claim", ["id": first], uid: Self.petrov)["owner_login"] == "petrov")
+        let refused = await crm.call("exchange.claim", ["id": second], uid: Self.petrov)
+        #expect(code(refused) == ErrorCode.limitReached)
+        if case .failure(let e) = refused { #expect(e.data?["kind"] == "claims_per_day") }
+        // Another manager's day is his own.
+        #expect(try await crm.ok("exchange.claim", ["id": second], uid: Self.ivanov)["owner_login"] == "ivanov")
+        // Moscow's next day starts at 21:00 UTC.
+        let third = try #require(try await crm.ok("client.create", ["name": "Third LLC"])["id"])
+        _ = try await crm.ok("clock.set", ["to": "2026-01-12T20:59:59Z"])
+        #expect(code(await crm.call("exchange.claim", ["id": third], uid: Self.petrov)) == ErrorCode.limitReached)
+        _ = try await crm.ok("clock.set", ["to": "2026-01-12T21:00:00Z"])
+        #expect(try await crm.ok("exchange.claim", ["id": third], uid: Self.petrov)["owner_login"] == "petrov")
     }
 }

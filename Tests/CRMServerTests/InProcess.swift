@@ -20,8 +20,8 @@ final class InProcess {
     private var nextSession = 0
     private var sessions: [UInt32: Session] = [:]
 
-    /// A fresh database; the clock starts at `start` (a Monday at noon, Moscow time, by default).
-    init(start: Date = Date(timeIntervalSince1970: 1_795_510_800)) throws {
+    /// A fresh database on default settings changed by `configure`; the clock starts at `start`.
+    init(start: Date, configure: (inout Settings) -> Void = { _ in }) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("crmd-inprocess-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("crm.sqlite").path
@@ -29,7 +29,8 @@ final class InProcess {
         clock = ManualClock(start: start)
         var logger = Logger(label: "in-process")
         logger.logLevel = .critical
-        let settings = Settings(socketPath: dir.appendingPathComponent("crmd.sock").path, databasePath: path)
+        var settings = Settings(socketPath: dir.appendingPathComponent("crmd.sock").path, databasePath: path)
+        configure(&settings)
         context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
         let scheduler = Scheduler(context: context, logger: logger)
         let deliverer = AlertDeliverer(context: context, logger: logger)

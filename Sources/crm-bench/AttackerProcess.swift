@@ -67,7 +67,7 @@ final class AttackerProcess: @unchecked Sendable {
         return errText
     }
 
-    func rssMiB() -> Double { Bench.rssMiB(pid: process.processIdentifier) }
+    func rssMiB() -> Double { ProcStats.rssMiB(pid: process.processIdentifier) }
 
     /// Closes its stdin (it then closes everything it holds and exits); killed if it has not
     /// exited within `timeout`.

@@ -46,28 +46,30 @@ final class Bench {
             daemon = try TestDaemon(environment: Self.crmdEnvironment, world: phases.contains("hostile"))
             try daemon.start()
             try load()
-            if phases.contains("ping") { try pingPhase() }
-            if phases.contains("get") { try getPhase() }
-            if phases.contains("find") { try findPhase() }
-            if phases.contains("log") { try logPhase() }
-            if phases.contains("startup") { try startupAndMemory() }
+            let requests = RequestPhases(bench: self)
+            if phases.contains("ping") { try requests.ping() }
+            if phases.contains("get") { try requests.get() }
+            if phases.contains("find") { try requests.find() }
+            if phases.contains("log") { try requests.interactionLog() }
+            if phases.contains("startup") { try requests.startupAndMemory() }
             // After the others on this daemon: it adds a million interactions.
-            if phases.contains("soak") { try soakPhase() }
+            if phases.contains("soak") { try SoakPhase(bench: self).run() }
             // After everything else on this daemon: it adds clients and leaves crmd's memory as
             // the attacks left it.
-            if phases.contains("hostile") { try hostilePhase() }
+            if phases.contains("hostile") { try HostilePhase(bench: self).run() }
             daemon.stop()
         }
         // With crmd stopped: nothing else runs on the cores or writes to the file.
-        if phases.contains("echo") { try echoPhase() }
-        if phases.contains("rawlog") { try rawLogPhase() }
+        let raw = RawPhases(bench: self)
+        if phases.contains("echo") { try raw.echo() }
+        if phases.contains("rawlog") { try raw.rawLog() }
         // On the same loaded database, after everything that measures it: this phase adds clients.
         if phases.contains("stalled") {
             try daemon.start()
             defer { daemon.stop() }
-            try stalledPhase()
+            try StalledPhase(bench: self).run()
         }
-        if !phases.isDisjoint(with: ["zones", "catchup", "idle"]) { try zonePhases() }
+        if !phases.isDisjoint(with: ["zones", "catchup", "idle"]) { try ZonePhases(bench: self).run() }
     }
 
     func machineDescription() -> String {
@@ -116,4 +118,16 @@ final class Bench {
         let n = 9_000_000_000 + k
         return "+7\(n)"
     }
+}
+
+/// A group of phases run on a ``Bench``: its figures, its daemon and its log at hand; the rest of
+/// its settings through `bench`.
+protocol BenchPhase {
+    var bench: Bench { get }
+}
+
+extension BenchPhase {
+    var report: Report { bench.report }
+    var daemon: TestDaemon { bench.daemon }
+    func log(_ s: String) { bench.log(s) }
 }

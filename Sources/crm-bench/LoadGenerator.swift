@@ -50,18 +50,18 @@ struct RawCall {
     }
 }
 
-extension Bench {
+/// The loops that keep many connections (or threads) busy, and the random choices they make.
+enum LoadGenerator {
     /// Runs `work` on `threads` connections to crmd for `seconds`; returns requests/s and latencies.
-    func closedLoop(threads: Int, seconds: Double, _ work: @escaping @Sendable (Connection, Int, inout UInt64) throws -> Void) throws -> (
-        Double, Samples
-    ) {
-        let daemon = self.daemon!
-        return try timedLoop(threads: threads, seconds: seconds, open: { try daemon.connect() }, work)
+    static func closedLoop(
+        _ daemon: TestDaemon, threads: Int, seconds: Double, _ work: @escaping @Sendable (Connection, Int, inout UInt64) throws -> Void
+    ) throws -> (Double, Samples) {
+        try timedLoop(threads: threads, seconds: seconds, open: { try daemon.connect() }, work)
     }
 
     /// Runs `work` on `threads` threads for `seconds`, each with its own `open()` (a connection);
     /// returns operations/s and latencies.
-    func timedLoop<State>(
+    static func timedLoop<State>(
         threads: Int, seconds: Double, open: @escaping @Sendable () throws -> State,
         _ work: @escaping @Sendable (State, Int, inout UInt64) throws -> Void
     ) throws -> (Double, Samples) {
@@ -108,6 +108,48 @@ extension Bench {
         var s = Samples()
         for l in lat.withLock({ $0 }) { s.merge(l) }
         return (Double(total) / elapsed, s)
+    }
+
+    /// Runs `work` on `threads` connections until `total` operations have been done between them;
+    /// returns the seconds it took and the latencies.
+    static func countedLoop(
+        _ daemon: TestDaemon, threads: Int, total: Int, _ work: @escaping @Sendable (Connection, Int, inout UInt64) throws -> Void
+    ) throws -> (Double, Samples) {
+        let taken = Atomic<Int>(0)
+        let lat = Mutex<[[UInt64]]>([[UInt64]](repeating: [], count: threads))
+        let failure = Mutex<String?>(nil)
+        let group = DispatchGroup()
+        let conns = try (0..<threads).map { _ in try daemon.connect() }
+        let start = nowNS()
+        for t in 0..<threads {
+            group.enter()
+            let conn = conns[t]
+            Thread.detachNewThread {
+                defer { group.leave() }
+                var samples: [UInt64] = []
+                var seed = UInt64(t + 1) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(nowNS())
+                do {
+                    while true {
+                        let n = taken.wrappingAdd(1, ordering: .relaxed).oldValue
+                        if n >= total { break }
+                        let t0 = nowNS()
+                        try work(conn, n, &seed)
+                        samples.append(nowNS() - t0)
+                    }
+                } catch {
+                    failure.withLock { $0 = "\(error)" }
+                    taken.store(total, ordering: .relaxed)
+                }
+                lat.withLock { $0[t] = samples }
+            }
+        }
+        group.wait()
+        let elapsed = Double(nowNS() - start) / 1e9
+        if let f = failure.withLock({ $0 }) { throw ValidationError("benchmark client failed: \(f)") }
+        var s = Samples()
+        for l in lat.withLock({ $0 }) { s.merge(l) }
+        withExtendedLifetime(conns) {}
+        return (elapsed, s)
     }
 
     /// Logs a note on a random client of `ids` (the durable write of the log and soak phases);

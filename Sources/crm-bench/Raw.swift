@@ -272,31 +272,36 @@ final class EchoServer: @unchecked Sendable {
     }
 }
 
-extension Bench {
+/// The raw phases, run with crmd stopped: what the same work costs without it.
+struct RawPhases: BenchPhase {
+    let bench: Bench
+
     /// A bare echo server in this process, driven exactly like crmd's `server.ping` phase: the same
     /// client code, pre-encoded line, connections and seconds.
-    func echoPhase() throws {
+    func echo() throws {
         log("bare Unix-socket echo ...")
         let server = try EchoServer(path: NSTemporaryDirectory() + "crm-bench-echo-\(getpid()).sock")
         defer { server.close() }
         let path = server.path
         let ping = RawCall.line(id: 1, method: "server.ping", params: "{}")
-        let (rate, s) = try timedLoop(threads: connections, seconds: seconds, open: { try Connection(path: path) }) { c, _, _ in
+        let (rate, s) = try LoadGenerator.timedLoop(
+            threads: bench.connections, seconds: bench.seconds, open: { try Connection(path: path) }
+        ) { c, _, _ in
             try RawCall.run(c, ping)
         }
-        report.add("bare Unix-socket echo, \(connections) connections", rate, "req/s")
+        report.add("bare Unix-socket echo, \(bench.connections) connections", rate, "req/s")
         report.add("bare echo p99", s.percentile(0.99), "ms")
-        if let crmdPing {
+        if let crmdPing = bench.crmdPing {
             let ratio = crmdPing / rate
-            report.add("server.ping / bare echo, \(connections) connections", ratio, "ratio", target: "≥ 0.6", met: ratio >= 0.6)
+            report.add("server.ping / bare echo, \(bench.connections) connections", ratio, "ratio", target: "≥ 0.6", met: ratio >= 0.6)
         }
     }
 
     /// crmd's durable `interaction.log` without crmd: the database crmd just served (stopped
     /// cleanly, so its WAL is checkpointed), opened with crmd's settings, and the same statements
     /// drained by ``RawGroupCommitter`` with crmd's `maxBatch`.
-    func rawLogPhase() throws {
-        guard let daemon else { return }
+    func rawLog() throws {
+        guard let daemon = bench.daemon else { return }
         log("raw group commit (plain GRDB, no daemon) ...")
         let options = StoreOptions()
         let pool = try openRawPool(path: daemon.databasePath, synchronous: options.synchronous)
@@ -307,10 +312,10 @@ extension Bench {
         }
         let uid = getuid()
         let login = getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid:\(uid)"
-        let lo = clientIDs.lowerBound
-        let span = UInt64(clientIDs.count)
+        let lo = bench.clientIDs.lowerBound
+        let span = UInt64(bench.clientIDs.count)
         let body: @Sendable (RawGroupCommitter, Int, inout UInt64) throws -> Void = { c, _, seed in
-            let id = lo + Int64(Bench.next(&seed) % span)
+            let id = lo + Int64(LoadGenerator.next(&seed) % span)
             try c.write { db in try RawInteractionLog.run(db, clientID: id, login: login, uid: Int64(uid)) }
         }
         // The sizes of the JSON texts crmd stored for its last note, to compare with the raw's.
@@ -326,23 +331,23 @@ extension Bench {
         let crmdSizes = try jsonSizes()
         // A second of warm-up fills the writer's page cache (crmd's was warm from the load); it
         // can only raise the raw rate, so it makes the ratio harder to meet, not easier.
-        _ = try timedLoop(threads: connections, seconds: min(1, seconds), open: { committer }, body)
+        _ = try LoadGenerator.timedLoop(threads: bench.connections, seconds: min(1, bench.seconds), open: { committer }, body)
         let before = committer.counts
-        let (rate, s) = try timedLoop(threads: connections, seconds: seconds, open: { committer }, body)
+        let (rate, s) = try LoadGenerator.timedLoop(threads: bench.connections, seconds: bench.seconds, open: { committer }, body)
         let after = committer.counts
         let rawSizes = try jsonSizes()
         let commits = Double(after.commits - before.commits)
-        report.add("raw group commit (GRDB, no daemon), \(connections) threads", rate, "writes/s")
-        report.add("raw group commit p99, \(connections) threads", s.percentile(0.99), "ms")
+        report.add("raw group commit (GRDB, no daemon), \(bench.connections) threads", rate, "writes/s")
+        report.add("raw group commit p99, \(bench.connections) threads", s.percentile(0.99), "ms")
         report.add("raw group commit: writes per commit", commits > 0 ? Double(after.writes - before.writes) / commits : 0, "writes")
-        if let crmdLog {
+        if let crmdLog = bench.crmdLog {
             let ratio = crmdLog / rate
             report.add(
-                "interaction.log / raw group commit, \(connections) connections", ratio, "ratio", target: "≥ 0.5", met: ratio >= 0.5)
+                "interaction.log / raw group commit, \(bench.connections) connections", ratio, "ratio", target: "≥ 0.5", met: ratio >= 0.5)
         }
-        let (rate1, _) = try timedLoop(threads: 1, seconds: seconds, open: { committer }, body)
+        let (rate1, _) = try LoadGenerator.timedLoop(threads: 1, seconds: bench.seconds, open: { committer }, body)
         report.add("raw group commit (GRDB, no daemon), 1 thread", rate1, "writes/s")
-        if let crmdLog1 { report.add("interaction.log / raw group commit, 1 connection", crmdLog1 / rate1, "ratio") }
+        if let crmdLog1 = bench.crmdLog1 { report.add("interaction.log / raw group commit, 1 connection", crmdLog1 / rate1, "ratio") }
         report.info.append(("rawlog JSON sizes, crmd's last note", crmdSizes))
         report.info.append(("rawlog JSON sizes, raw's last note", rawSizes))
     }

@@ -4,7 +4,10 @@ import CRMTestSupport
 import Foundation
 import Synchronization
 
-extension Bench {
+/// The stalled-subscriber phase, on the loaded database restarted after the raw phases.
+struct StalledPhase: BenchPhase {
+    let bench: Bench
+
     /// A subscriber that never reads: what crmd holds for it must stay bounded by
     /// `subscriptions.max_queue_bytes` (its socket's write-buffer high-water mark, 4 MiB by
     /// default), whatever the volume of events, until `subscriptions.stall_timeout` closes it.
@@ -16,8 +19,8 @@ extension Bench {
     /// start, and what the subscriber costs is the third round's growth over the second's. Then,
     /// once crmd says it closes the subscriber, its socket is read to the end: it must end with
     /// `subscription.closed`.
-    func stalledPhase() throws {
-        log("stalled subscriber: \(stalledEvents) events per round, three rounds ...")
+    func run() throws {
+        log("stalled subscriber: \(bench.stalledEvents) events per round, three rounds ...")
         let pid = daemon.pid ?? 0
         let c = try daemon.connect()
         let pinger = try daemon.connect()
@@ -30,7 +33,7 @@ extension Bench {
         Thread.detachNewThread {
             defer { sampler.leave() }
             while sampling.load(ordering: .relaxed) {
-                let rss = Self.rssMiB(pid: pid)
+                let rss = ProcStats.rssMiB(pid: pid)
                 let t = nowNS()
                 let ok = (try? RawCall.run(pinger, ping)) != nil
                 let ms = ok ? Double(nowNS() - t) / 1e6 : .infinity
@@ -39,22 +42,22 @@ extension Bench {
             }
         }
         func lastSeq() throws -> Int64 { try c.call("server.status")["store"]?["last_seq"]?.intValue ?? 0 }
-        var made = clients
+        var made = bench.clients
         func round() throws -> (start: Double, growth: Double, ping: Double, events: Int64, seconds: Double) {
-            let start = Self.rssMiB(pid: pid)
+            let start = ProcStats.rssMiB(pid: pid)
             sampled.withLock { $0 = (start, 0) }
             let (seq, t) = (try lastSeq(), nowNS())
-            try Self.importClients(c, made..<(made + stalledEvents)) {
+            try Bench.importClients(c, made..<(made + bench.stalledEvents)) {
                 ["name": .string("Stalled \($0)"), "owner": .string("m\($0 % 10)")]
             }
-            made += stalledEvents
+            made += bench.stalledEvents
             let seconds = Double(nowNS() - t) / 1e9
             let events = try lastSeq() - seq
             usleep(100_000)
             let (peak, worst) = sampled.withLock { $0 }
             return (start, peak - start, worst, events, seconds)
         }
-        let before = Self.rssMiB(pid: pid)
+        let before = ProcStats.rssMiB(pid: pid)
         _ = try round()
         let quiet = try round()
         let subscriber = try daemon.connect()
@@ -68,7 +71,7 @@ extension Bench {
         let giveUp = Atomic<Bool>(false)
         let reader = DispatchGroup()
         reader.enter()
-        Thread.detachNewThread { [daemon = daemon!] in
+        Thread.detachNewThread { [daemon = daemon] in
             defer { reader.leave() }
             while !daemon.currentStderr().contains("closing a subscriber") {
                 if giveUp.load(ordering: .relaxed) { return }
@@ -96,11 +99,11 @@ extension Bench {
         }
         let (closedAfter, heldLines, heldBytes, notice) = closed.withLock { $0 } ?? (0, 0, 0, nil)
         usleep(500_000)
-        let after = Self.rssMiB(pid: pid)
+        let after = ProcStats.rssMiB(pid: pid)
         sampling.store(false, ordering: .relaxed)
         sampler.wait()
 
-        report.add("stalled: crmd RSS before (\(clients) clients)", before, "MiB")
+        report.add("stalled: crmd RSS before (\(bench.clients) clients)", before, "MiB")
         report.add(
             "stalled: RSS growth, \(quiet.events) events in \(Int(quiet.seconds)) s, no subscriber (after a warm-up round)", quiet.growth,
             "MiB")

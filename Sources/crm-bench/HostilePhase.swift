@@ -11,7 +11,10 @@ import Synchronization
 // are read from /proc every 20 ms. Targets: an admin's server.ping p99 ≤ 50 ms during every
 // attack; crmd's RSS ≤ 256 MiB and the host's memory drop ≤ 512 MiB whatever one non-admin uid does.
 
-extension Bench {
+/// The hostile phase, last on the loaded daemon.
+struct HostilePhase: BenchPhase {
+    let bench: Bench
+
     /// One attack: who runs it, the script's mode and arguments, how long its connections are held
     /// once it is set up, and what crm-bench does meanwhile (returns a note for the report).
     struct Attack {
@@ -24,7 +27,7 @@ extension Bench {
 
     /// Runs every attack in turn on the loaded daemon, each released before the next. Needs root
     /// (to run the attacker as other uids) and a daemon whose socket other uids may open.
-    func hostilePhase() throws {
+    func run() throws {
         guard getuid() == 0 else {
             log("hostile: skipped, crm-bench is not root (it runs the attacker as other uids with setpriv)")
             return
@@ -42,7 +45,7 @@ extension Bench {
                 name: "unfinished lines (128 × 1 MiB − 1)", uid: attacker, arguments: ["lines", "128", String((1 << 20) - 1)], hold: 3),
             Attack(
                 name: "subscriptions (128 × 16 to *)", uid: attacker, arguments: ["subs", "128", "17"], hold: 12,
-                during: { [daemon = daemon!] in
+                during: { [daemon = daemon] in
                     // Events m0 may see: clients created for m0, as an admin, on its own
                     // connection; held past subscriptions.stall_timeout (10 s) after.
                     let admin = try daemon.connect(readTimeout: 120)
@@ -72,8 +75,8 @@ extension Bench {
         log("\(name) ...")
         let pid = daemon.pid ?? 0
         let logBefore = daemon.currentStderr().count
-        let rssBefore = Self.rssMiB(pid: pid)
-        let memBefore = Self.memAvailableMiB()
+        let rssBefore = ProcStats.rssMiB(pid: pid)
+        let memBefore = ProcStats.memAvailableMiB()
         let monitor = try AttackMonitor(daemon: daemon, pid: pid)
         let process = try AttackerProcess(socket: daemon.socketPath, uid: attack.uid, arguments: attack.arguments)
         let summary = process.summary(timeout: 90)
@@ -99,7 +102,7 @@ extension Bench {
         let seen = monitor.stop()
         process.release(timeout: 20)
         usleep(500_000)
-        let rssAfter = Self.rssMiB(pid: pid)
+        let rssAfter = ProcStats.rssMiB(pid: pid)
         let answers: Bool
         if let c = try? daemon.connect(readTimeout: 10), (try? c.call("server.ping")) != nil { answers = true } else { answers = false }
 
@@ -173,8 +176,8 @@ final class AttackMonitor: Sendable {
         Thread.detachNewThread { [self] in
             defer { done.leave() }
             while running.load(ordering: .relaxed) {
-                let rss = Bench.rssMiB(pid: pid)
-                let mem = Bench.memAvailableMiB()
+                let rss = ProcStats.rssMiB(pid: pid)
+                let mem = ProcStats.memAvailableMiB()
                 seen.withLock {
                     $0.rssPeak = max($0.rssPeak, rss)
                     if mem >= 0 { $0.memMin = min($0.memMin, mem) }

@@ -12,6 +12,8 @@ struct BackupHandlers: HandlerGroup {
     /// Backup copies waiting to be read (`server.backup`).
     let backups: Backups
 
+    /// Deletes the copies a previous run left beside the database: make one per database (the
+    /// dispatcher makes it, once, at start).
     init(context: ServerContext) {
         self.context = context
         backups = Backups(databasePath: context.store.path, logger: context.logger)

@@ -23,8 +23,9 @@ struct Call: Sendable {
 }
 
 /// The handlers of one topic (`ClientHandlers`, `ExchangeHandlers`, ...). Each is given the
-/// shared context and uses only what it names; this extension is the short list of what a
-/// handler reads from it, and how a handler reads and writes.
+/// shared context and uses only what it holds; this extension names what most handlers read from
+/// it (a few, such as `server.status`, read more of it as `context.…`), and how a handler reads
+/// and writes.
 protocol HandlerGroup: Sendable {
     var context: ServerContext { get }
 }

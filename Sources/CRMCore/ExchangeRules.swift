@@ -71,21 +71,29 @@ public struct ExchangeRules: Sendable {
 
     /// Why the claim at `now` is refused, or `nil` if these rules allow it. `cooldownUntil` is the
     /// end of the claimant's cooldown on this client, if one was recorded (see
-    /// ``cooldownUntil(releasedAt:)``); `claimsToday` their claims since ``dayStart(of:)`` (read
-    /// only if ``limitsClaimsPerDay``); `owned` the assigned clients they lead (read only if
-    /// ``limitsClientsPerManager``). The first rule that refuses wins: the cooldown, then claims
-    /// per day, then clients per manager.
-    public func claimRefusal(now: Date, cooldownUntil: Date?, claimsToday: Int, owned: Int) -> ClaimRefusal? {
+    /// ``cooldownUntil(releasedAt:)``); `claimsToday` their claims since ``dayStart(of:)``;
+    /// `owned` the assigned clients they lead. The first rule that refuses wins: the cooldown,
+    /// then claims per day, then clients per manager; a figure is read (from the store, by the
+    /// caller's expression) only when its rule is on and no rule before it refused.
+    public func claimRefusal(
+        now: Date, cooldownUntil: Date?, claimsToday: @autoclosure () throws -> Int, owned: @autoclosure () throws -> Int
+    ) rethrows -> ClaimRefusal? {
         if let until = cooldownUntil, until > now { return .cooldown(until: until) }
-        if limitsClaimsPerDay, claimsToday >= maxClaimsPerDay { return .claimsPerDay(claimed: claimsToday, limit: maxClaimsPerDay) }
-        return ownedLimitRefusal(owned: owned)
+        if limitsClaimsPerDay {
+            let claimed = try claimsToday()
+            if claimed >= maxClaimsPerDay { return .claimsPerDay(claimed: claimed, limit: maxClaimsPerDay) }
+        }
+        return try ownedLimitRefusal(owned: owned())
     }
 
     /// Whether a manager who leads `owned` assigned clients has reached
     /// `exchange.max_clients_per_manager`: checked on a claim, and on a card a manager creates
-    /// for themselves (see ``Access/isBoundByExchangeOnCards(_:)``).
-    public func ownedLimitRefusal(owned: Int) -> ClaimRefusal? {
-        guard limitsClientsPerManager, owned >= maxClientsPerManager else { return nil }
-        return .clientsPerManager(owned: owned, limit: maxClientsPerManager)
+    /// for themselves (see ``Access/isBoundByExchangeOnCards(_:)``). `owned` is read only when
+    /// the limit is on.
+    public func ownedLimitRefusal(owned: @autoclosure () throws -> Int) rethrows -> ClaimRefusal? {
+        guard limitsClientsPerManager else { return nil }
+        let n = try owned()
+        guard n >= maxClientsPerManager else { return nil }
+        return .clientsPerManager(owned: n, limit: maxClientsPerManager)
     }
 }

@@ -163,4 +163,28 @@ struct ExchangeRulesTests {
         #expect(r.claimRefusal(now: now, cooldownUntil: nil, claimsToday: 0, owned: 1) == .clientsPerManager(owned: 1, limit: 1))
         #expect(r.claimRefusal(now: now, cooldownUntil: now, claimsToday: 0, owned: 0) == nil)
     }
+
+    @Test("a figure is read only when its rule is on and no rule before it refused")
+    func figuresReadOnlyWhenNeeded() {
+        let now = instant("2026-03-10T15:00:00+03:00")
+        var read: [String] = []
+        func figure(_ name: String, _ n: Int) -> Int {
+            read.append(name)
+            return n
+        }
+        let both = exchangeRules(perDay: 1, owned: 1)
+        let until = now.addingTimeInterval(60)
+        #expect(
+            both.claimRefusal(now: now, cooldownUntil: until, claimsToday: figure("claims", 0), owned: figure("owned", 0))
+                == .cooldown(until: until))
+        #expect(read == [])
+        #expect(
+            both.claimRefusal(now: now, cooldownUntil: nil, claimsToday: figure("claims", 1), owned: figure("owned", 0))
+                == .claimsPerDay(claimed: 1, limit: 1))
+        #expect(read == ["claims"])
+        read = []
+        let off = exchangeRules()
+        #expect(off.claimRefusal(now: now, cooldownUntil: nil, claimsToday: figure("claims", 9), owned: figure("owned", 9)) == nil)
+        #expect(read == [])
+    }
 }

@@ -30,7 +30,7 @@ struct ClientHandlers: HandlerGroup {
             throw DomainError.forbidden("A manager may create clients only for themselves or with no owner.")
         }
         let exchange = ExchangeRules(settings.domain, zones: rules)
-        if exchange.limitsClientsPerManager, Access.isBoundByExchangeOnCards(actor), let owner,
+        if Access.isBoundByExchangeOnCards(actor), let owner,
             case .clientsPerManager(_, let limit)? = try exchange.ownedLimitRefusal(owned: tx.ownedCount(userID: owner.id))
         {
             throw DomainError(

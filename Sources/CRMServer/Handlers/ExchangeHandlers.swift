@@ -66,9 +66,10 @@ struct ExchangeHandlers: HandlerGroup {
                     details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
             }
             let cooldownUntil = try tx.banUntil(clientID: c.id, userID: me.id, now: now)
-            let claimsToday = try exchange.limitsClaimsPerDay ? tx.claimCount(userID: me.id, since: exchange.dayStart(of: now)) : 0
-            let owned = try exchange.limitsClientsPerManager ? tx.ownedCount(userID: me.id) : 0
-            switch exchange.claimRefusal(now: now, cooldownUntil: cooldownUntil, claimsToday: claimsToday, owned: owned) {
+            let refusal = try exchange.claimRefusal(
+                now: now, cooldownUntil: cooldownUntil, claimsToday: tx.claimCount(userID: me.id, since: exchange.dayStart(of: now)),
+                owned: tx.ownedCount(userID: me.id))
+            switch refusal {
             case .cooldown(let until)?:
                 throw DomainError(
                     .claimBanned,

@@ -38,7 +38,8 @@ let package = Package(
         .target(name: "CTSan"),
         .target(name: "CRMSync", dependencies: ["CTSan"], swiftSettings: strict),
         // Checks on files and folders another local user could plant (private folders, the live
-        // database's files), shared by the store, the server and the client. Foundation only.
+        // database's files), shared by the store, the server and the client, and how a file's size
+        // reads to people. Foundation only.
         .target(name: "CRMFiles", swiftSettings: strict),
         // Persistence: GRDB migrations, the store facade, group commit, event log.
         .target(

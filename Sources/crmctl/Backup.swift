@@ -115,7 +115,7 @@ struct Backup: ParsableCommand {
         }
         let bytes = meta["bytes"]?.intValue ?? 0
         print(
-            "backup written to \(file): \(sizeText(bytes)), integrity \(str(meta["integrity"])), events up to seq \(num(meta["last_seq"])), taken at \(str(meta["taken_at"]))"
+            "backup written to \(file): \(fileSizeText(bytes)), integrity \(str(meta["integrity"])), events up to seq \(num(meta["last_seq"])), taken at \(str(meta["taken_at"]))"
         )
     }
 
@@ -145,16 +145,4 @@ struct Backup: ParsableCommand {
         FileHandle.standardError.write(Data("crmctl: \(message)\n".utf8))
         Foundation.exit(code)
     }
-}
-
-/// "11.8 MiB (12345678 bytes)".
-func sizeText(_ n: Int64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(n)
-    var i = 0
-    while v >= 1024, i < units.count - 1 {
-        v /= 1024
-        i += 1
-    }
-    return i == 0 ? "\(n) bytes" : String(format: "%.1f", v) + " \(units[i]) (\(n) bytes)"
 }

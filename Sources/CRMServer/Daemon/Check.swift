@@ -1,3 +1,4 @@
+import CRMFiles
 import CRMStore
 import Foundation
 
@@ -37,8 +38,8 @@ extension Daemon {
             case .notADatabase, .notCRMD, .other: return 1
             }
         }
-        var file = "file         \(bytesText(report.bytes))"
-        if let wal = report.walBytes { file += " + WAL \(bytesText(wal))" }
+        var file = "file         \(fileSizeText(report.bytes))"
+        if let wal = report.walBytes { file += " + WAL \(fileSizeText(wal))" }
         printOut(file)
         let applied = report.appliedMigrations.count
         let known = report.knownMigrations.count
@@ -64,17 +65,5 @@ extension Daemon {
             "crmd: the database \(path) is damaged. Stop crmd, keep a copy of the file, and restore the latest backup (crmctl backup makes them)."
         )
         return 1
-    }
-
-    /// "11.8 MiB (12345678 bytes)".
-    static func bytesText(_ n: Int64) -> String {
-        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var i = 0
-        while v >= 1024, i < units.count - 1 {
-            v /= 1024
-            i += 1
-        }
-        return i == 0 ? "\(n) bytes" : String(format: "%.1f", v) + " \(units[i]) (\(n) bytes)"
     }
 }

@@ -34,11 +34,7 @@ final class InProcess {
         context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
         let scheduler = Scheduler(context: context, logger: logger)
         let deliverer = AlertDeliverer(context: context, logger: logger)
-        let runner = EngineRunner {
-            let n = try await scheduler.runDue()
-            return n + (try await deliverer.runDue())
-        }
-        dispatcher = Dispatcher(context: context, engine: runner)
+        dispatcher = Dispatcher(context: context, engine: EngineRunner(scheduler: scheduler, deliverer: deliverer))
     }
 
     deinit {

@@ -136,10 +136,7 @@ public enum Daemon {
             let context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
             scheduler = Scheduler(context: context, logger: logger)
             deliverer = AlertDeliverer(context: context, logger: logger)
-            let runner = EngineRunner { [scheduler, deliverer] in
-                let n = try await scheduler.runDue()
-                return n + (try await deliverer.runDue())
-            }
+            let runner = EngineRunner(scheduler: scheduler, deliverer: deliverer)
             let dispatcher = Dispatcher(context: context, engine: runner)
             supervisor = Supervisor(
                 context: context, scheduler: scheduler,
@@ -153,7 +150,7 @@ public enum Daemon {
             let started = Date()
             let watch = Task { await supervisor.watchStartup() }
             defer { watch.cancel() }
-            let caughtUp = try await scheduler.runDue() + (try await deliverer.runDue())
+            let caughtUp = try await runner.run()
             if caughtUp > 0 {
                 logger.info(
                     "caught up after downtime", metadata: ["events": "\(caughtUp)", "seconds": "\(Date().timeIntervalSince(started))"])

@@ -44,7 +44,7 @@ struct ClockHandlers: HandlerGroup {
                 let applied = try await run?.run() ?? 0
                 reply(.success(["now": .string(RFC3339.format(target)), "events": .int(Int64(applied))]))
             } catch {
-                reply(.failure(rpcError(error, method: call.method)))
+                reply(.failure(rpcError(error, method: call.method, logger: logger)))
             }
         }
     }

@@ -141,5 +141,12 @@ func rpcError(_ error: any Error, method: Method, logger: Logger) -> RPCError {
 /// generic lock grows a thunk chain at every read (see CRMStore's `CommitHook`).
 public final class EngineRunner: Sendable {
     let run: @Sendable () async throws -> Int
-    init(_ run: @escaping @Sendable () async throws -> Int) { self.run = run }
+
+    /// The scheduler's pass, then the deliverer's: the events they recorded.
+    init(scheduler: Scheduler, deliverer: AlertDeliverer) {
+        run = {
+            let n = try await scheduler.runDue()
+            return n + (try await deliverer.runDue())
+        }
+    }
 }

@@ -40,11 +40,6 @@ extension HandlerGroup {
     var engine: ZoneEngine { context.engine }
     var logger: Logger { context.logger }
 
-    /// Maps a handler's failure to a wire error (see ``rpcError(_:method:logger:)``).
-    func rpcError(_ error: any Error, method: Method) -> RPCError {
-        CRMServer.rpcError(error, method: method, logger: logger)
-    }
-
     /// Runs a read on a snapshot and replies now.
     func read(_ call: Call, _ body: (Tx, Date) throws -> JSON) throws {
         let now = clock.now()
@@ -94,7 +89,7 @@ extension HandlerGroup {
                 context.committed()
                 call.reply(.success(json))
             case .failure(let error):
-                call.reply(.failure(CRMServer.rpcError(error, method: method, logger: context.logger)))
+                call.reply(.failure(rpcError(error, method: method, logger: context.logger)))
             }
         }
     }

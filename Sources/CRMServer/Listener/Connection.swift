@@ -18,9 +18,9 @@ import Synchronization
 /// through one ``ConnectionSender``, under its lock, so lines never interleave.
 ///
 /// Its parts: this file, its state and lifecycle; the request loop, reading lines and answering
-/// them (Connection+Requests.swift, batches in Connection+Batch.swift); subscriptions and the
-/// event pump (Connection+Subscriptions.swift); the sender (ConnectionSender.swift). It reaches
-/// the rest of crmd only through its ``ConnectionServices``.
+/// them, batches included (Connection+Requests.swift), with the reply slot (ReplySlot.swift);
+/// subscriptions and the event pump (Connection+Subscriptions.swift); the sender
+/// (ConnectionSender.swift). It reaches the rest of crmd only through its ``ConnectionServices``.
 final class ClientConnection: EventListener, @unchecked Sendable {
     /// Where a connection is in its life. Only the reader thread moves it on, and only forward;
     /// the pump reads it to know when to stop. Any other move is a bug, and traps.

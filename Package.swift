@@ -28,6 +28,8 @@ let package = Package(
         // FilePath for swift-configuration's file provider (its own dependency, named here because
         // crmd imports it).
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // SHA-256 of deal attachments (checked on upload; crmctl computes it before sending).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Domain: value types and pure rules. Foundation only, no I/O.
@@ -66,6 +68,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -170,3 +170,72 @@ extension Access {
         }
     }
 }
+
+// MARK: deals and tasks (RULES §7; issue 17's rights)
+
+extension Access {
+    /// May open deals: on own clients for a manager; on any client for a head, admin or operator
+    /// (an operator's deal goes to the client's lead manager).
+    public static func canCreateDeal(_ actor: Actor, clientOwnerID: Int64?) -> Bool {
+        switch actor.role {
+        case .admin, .head, .operator: return true
+        case .manager: return clientOwnerID != nil && clientOwnerID == actor.userID
+        case .director, .accountant: return false
+        }
+    }
+
+    /// May read a deal owned by `ownerID` (amounts included): its owner; heads, directors,
+    /// admins, operators and accountants every deal.
+    public static func canSeeDeal(_ actor: Actor, ownerID: Int64?) -> Bool {
+        switch actor.role {
+        case .admin, .director, .head, .operator, .accountant: return true
+        case .manager: return ownerID != nil && ownerID == actor.userID
+        }
+    }
+
+    /// May change, move and close a deal owned by `ownerID`: its owner, a head or an admin.
+    public static func canWorkDeal(_ actor: Actor, ownerID: Int64?) -> Bool {
+        switch actor.role {
+        case .admin, .head: return true
+        case .manager: return ownerID != nil && ownerID == actor.userID
+        case .director, .operator, .accountant: return false
+        }
+    }
+
+    /// May move a deal back a stage, skip stages, reopen a closed deal and give a deal to
+    /// another owner: heads and admins.
+    public static func canOverrideDealOrder(_ actor: Actor) -> Bool { actor.role == .admin || actor.role == .head }
+
+    /// May own deals: those who may lead clients.
+    public static func canOwnDeals(_ user: User) -> Bool { leadsClients(user.role) && user.active }
+
+    /// May give a task to `assigneeID`: anyone to themselves; heads, admins and operators to
+    /// anyone.
+    public static func canAssignTask(_ actor: Actor, to assigneeID: Int64) -> Bool {
+        switch actor.role {
+        case .admin, .head, .operator: return true
+        case .manager, .director, .accountant: return assigneeID == actor.userID
+        }
+    }
+
+    /// May see, change and complete tasks assigned to `assigneeID` (made by `creatorLogin`):
+    /// the assignee and the task's author; heads and admins any; directors see all.
+    public static func canSeeTask(_ actor: Actor, assigneeID: Int64, creatorLogin: String) -> Bool {
+        switch actor.role {
+        case .admin, .head, .director: return true
+        case .manager, .operator, .accountant: return assigneeID == actor.userID || creatorLogin == actor.login
+        }
+    }
+
+    /// May change or complete a task (see ``canSeeTask(_:assigneeID:creatorLogin:)``): not a
+    /// director's to touch unless it is theirs.
+    public static func canWorkTask(_ actor: Actor, assigneeID: Int64, creatorLogin: String) -> Bool {
+        switch actor.role {
+        case .admin, .head: return true
+        case .manager, .operator, .accountant, .director: return assigneeID == actor.userID || creatorLogin == actor.login
+        }
+    }
+
+    /// May list tasks and the day of another user: heads, directors and admins.
+    public static func canSeeOthersDay(_ actor: Actor) -> Bool { actor.role == .admin || actor.role == .head || actor.role == .director }
+}

@@ -194,6 +194,12 @@ public struct Affiliation: Sendable, Equatable {
 /// What kind of contact with the client an interaction was.
 public enum InteractionKind: String, Sendable, CaseIterable {
     case call, meeting, email, message, note
+    /// Recorded by crmd when a deal starts or moves to another stage (RULES §3: the "Sale"
+    /// business process counts as an interaction); never logged by hand.
+    case deal
+
+    /// The kinds a person logs with `interaction.log` (all but `deal`).
+    public static let loggable: [InteractionKind] = [.call, .meeting, .email, .message, .note]
 }
 
 /// A call, meeting, email, message or note on a client.
@@ -213,12 +219,15 @@ public struct Interaction: Sendable, Equatable, Identifiable {
     /// Whether this interaction reset the client's zone clock.
     public var resetsClock: Bool
     public var createdAt: Date
+    /// The deal it is about (a comment, a call in the talks, a deal's start or move).
+    public var dealID: Int64?
 
     public init(
         id: Int64, clientID: Int64, contactID: Int64?, authorID: Int64?, authorLogin: String, kind: InteractionKind,
         direction: String?, occurredAt: Date, topic: String?, result: String?, note: String?, resetsClock: Bool,
-        createdAt: Date
+        createdAt: Date, dealID: Int64? = nil
     ) {
+        self.dealID = dealID
         self.id = id
         self.clientID = clientID
         self.contactID = contactID

@@ -27,6 +27,8 @@ public struct DomainSettings: Sendable {
     public var maxClaimsPerDay = 0
     /// Clients one manager may own (0 = no limit).
     public var maxClientsPerManager = 0
+    /// Pipelines, lost reasons, currency and the deal cadence's settings.
+    public var deals = DealSettings()
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -36,6 +36,23 @@ public enum Method: String, CaseIterable, Sendable {
     case alertList = "alert.list"
     case alertAck = "alert.ack"
     case reportZones = "report.zones"
+    case pipelineList = "pipeline.list"
+    case pipelineBoard = "pipeline.board"
+    case dealCreate = "deal.create"
+    case dealGet = "deal.get"
+    case dealUpdate = "deal.update"
+    case dealList = "deal.list"
+    case dealMove = "deal.move"
+    case dealClose = "deal.close"
+    case dealReopen = "deal.reopen"
+    case dealAttach = "deal.attach"
+    case dealAttachWrite = "deal.attach_write"
+    case dealAttachmentRead = "deal.attachment_read"
+    case taskCreate = "task.create"
+    case taskList = "task.list"
+    case taskUpdate = "task.update"
+    case taskDone = "task.done"
+    case today = "today"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
 
@@ -43,12 +60,14 @@ public enum Method: String, CaseIterable, Sendable {
     public var isWrite: Bool {
         switch self {
         case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
-            .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck:
+            .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
+            .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
-            .alertList, .reportZones, .clockAdvance, .clockSet:
+            .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
+            .dealAttachmentRead, .taskList, .today:
             return false
         }
     }
@@ -91,6 +110,23 @@ public enum Method: String, CaseIterable, Sendable {
         case .alertList: return "Your alerts, newest first."
         case .alertAck: return "Acknowledge alerts."
         case .reportZones: return "Clients per zone and on the exchange per manager, claims and releases per period."
+        case .pipelineList: return "The pipelines: their stages in order, default probabilities and contact cadence."
+        case .pipelineBoard: return "The board: open deals per stage (count, sum, overdue), per owner for a head."
+        case .dealCreate: return "Open a deal on a client: it starts at the pipeline's first stage and counts as a contact."
+        case .dealGet: return "A deal with its stage history, comments and attachments."
+        case .dealUpdate: return "Change a deal's title, amount, probability, source, expected close date or owner."
+        case .dealList: return "Deals by owner, stage, pipeline, client, status, overdue or period."
+        case .dealMove: return "Move a deal to the next stage (a head may skip or go back); counts as a contact."
+        case .dealClose: return "Close a deal as won (with the final amount) or lost (with a reason from the list)."
+        case .dealReopen: return "Reopen a closed deal at the stage it closed from (head/admin)."
+        case .dealAttach: return "Start attaching a file (a proposal) to a deal: name, type, size and SHA-256."
+        case .dealAttachWrite: return "Send the next chunk (base64, up to 512 KiB) of an attachment being uploaded."
+        case .dealAttachmentRead: return "Read a chunk (base64, up to 512 KiB) of a deal's attachment."
+        case .taskCreate: return "Create a task with a due instant for yourself or (head, operator) another user."
+        case .taskList: return "Tasks by assignee, due date and done state, soonest first."
+        case .taskUpdate: return "Change a task's title, note, due instant or assignee."
+        case .taskDone: return "Complete a task; a call or meeting task may log its interaction in the same request."
+        case .today: return "The day's list: overdue and today's tasks, deals past their cadence, clients near release."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }

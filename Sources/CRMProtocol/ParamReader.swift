@@ -11,6 +11,21 @@ public enum Patch<Value: Sendable & Equatable>: Sendable, Equatable {
         if case .unchanged = self { return false }
         return true
     }
+
+    /// The value set, if any (nil when unchanged or cleared).
+    public var value: Value? {
+        if case .set(let v) = self { return v }
+        return nil
+    }
+
+    /// `current` after this change.
+    public func applied(to current: Value?) -> Value? {
+        switch self {
+        case .unchanged: return current
+        case .set(let v): return v
+        case .clear: return nil
+        }
+    }
 }
 
 /// Reads named params out of a request, collecting every problem so the `-32602` reply lists

@@ -19,8 +19,141 @@ enum Migrations {
         m.registerMigration("v5: drop indexes no query uses") { db in
             try db.execute(sql: v5)
         }
+        m.registerMigration("v6: deals, their moves and tallies, tasks, attachments") { db in
+            try db.execute(sql: v6)
+        }
         return m
     }
+
+    /// Deals through ordered stages, with the contact cadence the scheduler watches (`due_at`);
+    /// every move recorded; the board's tallies kept by triggers in the same transaction as
+    /// the deal (so they cannot drift from the deals); tasks with the instant the scheduler
+    /// announces them; attachments stored in chunks; interactions and alerts linked to deals.
+    static let v6 = """
+        CREATE TABLE deals(
+          id INTEGER PRIMARY KEY,
+          client_id INTEGER NOT NULL REFERENCES clients(id),
+          owner_id INTEGER REFERENCES users(id),
+          creator_login TEXT NOT NULL,
+          title TEXT NOT NULL,
+          amount INTEGER,
+          currency TEXT NOT NULL,
+          probability INTEGER,
+          source TEXT,
+          pipeline TEXT NOT NULL,
+          stage TEXT NOT NULL,
+          status TEXT NOT NULL,
+          lost_reason TEXT,
+          expected_close TEXT,
+          opened_at INTEGER NOT NULL,
+          closed_at INTEGER,
+          stage_entered_at INTEGER NOT NULL,
+          last_contact_at INTEGER NOT NULL,
+          next_contact_due INTEGER,
+          overdue_stage INTEGER NOT NULL DEFAULT 0,
+          due_at INTEGER,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL);
+        CREATE INDEX deals_client ON deals(client_id, status, id);
+        CREATE INDEX deals_owner ON deals(owner_id, status, id);
+        CREATE INDEX deals_due ON deals(due_at, id) WHERE due_at IS NOT NULL;
+        CREATE INDEX deals_open_stage ON deals(pipeline, stage, id) WHERE status = 'open';
+        CREATE INDEX deals_overdue ON deals(owner_id, id) WHERE overdue_stage > 0;
+        CREATE INDEX deals_owner_due ON deals(owner_id, next_contact_due) WHERE status = 'open' AND next_contact_due IS NOT NULL;
+
+        CREATE TABLE deal_moves(
+          id INTEGER PRIMARY KEY,
+          deal_id INTEGER NOT NULL REFERENCES deals(id),
+          from_stage TEXT,
+          to_stage TEXT NOT NULL,
+          status TEXT NOT NULL,
+          at INTEGER NOT NULL,
+          by_login TEXT NOT NULL);
+        CREATE INDEX deal_moves_deal ON deal_moves(deal_id, id);
+
+        CREATE TABLE deal_tally(
+          pipeline TEXT NOT NULL,
+          stage TEXT NOT NULL,
+          owner_id INTEGER NOT NULL,
+          open_count INTEGER NOT NULL DEFAULT 0,
+          open_amount INTEGER NOT NULL DEFAULT 0,
+          overdue_count INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY(pipeline, stage, owner_id)) WITHOUT ROWID;
+
+        CREATE TRIGGER deal_tally_insert AFTER INSERT ON deals WHEN new.status = 'open' BEGIN
+          INSERT INTO deal_tally(pipeline, stage, owner_id, open_count, open_amount, overdue_count)
+            VALUES (new.pipeline, new.stage, coalesce(new.owner_id, 0), 1, coalesce(new.amount, 0), new.overdue_stage > 0)
+            ON CONFLICT DO UPDATE SET open_count = open_count + 1, open_amount = open_amount + excluded.open_amount,
+              overdue_count = overdue_count + excluded.overdue_count;
+        END;
+        CREATE TRIGGER deal_tally_leave AFTER UPDATE ON deals
+          WHEN old.status = 'open' AND (old.status IS NOT new.status OR old.stage IS NOT new.stage OR old.pipeline IS NOT new.pipeline
+            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount) BEGIN
+          UPDATE deal_tally SET open_count = open_count - 1, open_amount = open_amount - coalesce(old.amount, 0),
+              overdue_count = overdue_count - (old.overdue_stage > 0)
+            WHERE pipeline = old.pipeline AND stage = old.stage AND owner_id = coalesce(old.owner_id, 0);
+        END;
+        CREATE TRIGGER deal_tally_enter AFTER UPDATE ON deals
+          WHEN new.status = 'open' AND (old.status IS NOT new.status OR old.stage IS NOT new.stage OR old.pipeline IS NOT new.pipeline
+            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount) BEGIN
+          INSERT INTO deal_tally(pipeline, stage, owner_id, open_count, open_amount, overdue_count)
+            VALUES (new.pipeline, new.stage, coalesce(new.owner_id, 0), 1, coalesce(new.amount, 0), new.overdue_stage > 0)
+            ON CONFLICT DO UPDATE SET open_count = open_count + 1, open_amount = open_amount + excluded.open_amount,
+              overdue_count = overdue_count + excluded.overdue_count;
+        END;
+        CREATE TRIGGER deal_tally_overdue AFTER UPDATE OF overdue_stage ON deals
+          WHEN new.status = 'open' AND (old.overdue_stage > 0) != (new.overdue_stage > 0) AND NOT (old.status IS NOT new.status OR old.stage IS NOT new.stage OR old.pipeline IS NOT new.pipeline
+            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount) BEGIN
+          UPDATE deal_tally SET overdue_count = overdue_count + (CASE WHEN new.overdue_stage > 0 THEN 1 ELSE -1 END)
+            WHERE pipeline = new.pipeline AND stage = new.stage AND owner_id = coalesce(new.owner_id, 0);
+        END;
+
+        CREATE TABLE tasks(
+          id INTEGER PRIMARY KEY,
+          title TEXT NOT NULL,
+          note TEXT,
+          kind TEXT,
+          assignee_id INTEGER NOT NULL REFERENCES users(id),
+          creator_login TEXT NOT NULL,
+          client_id INTEGER REFERENCES clients(id),
+          deal_id INTEGER REFERENCES deals(id),
+          due_at INTEGER NOT NULL,
+          remind_at INTEGER,
+          done_at INTEGER,
+          done_by TEXT,
+          interaction_id INTEGER,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL);
+        CREATE INDEX tasks_assignee ON tasks(assignee_id, due_at, id) WHERE done_at IS NULL;
+        CREATE INDEX tasks_assignee_all ON tasks(assignee_id, id);
+        CREATE INDEX tasks_remind ON tasks(remind_at, id) WHERE remind_at IS NOT NULL;
+        CREATE INDEX tasks_deal ON tasks(deal_id, id) WHERE deal_id IS NOT NULL;
+
+        CREATE TABLE attachments(
+          id INTEGER PRIMARY KEY,
+          deal_id INTEGER NOT NULL REFERENCES deals(id),
+          name TEXT NOT NULL,
+          content_type TEXT NOT NULL,
+          size INTEGER NOT NULL,
+          sha256 TEXT NOT NULL,
+          received INTEGER NOT NULL DEFAULT 0,
+          complete INTEGER NOT NULL DEFAULT 0,
+          by_login TEXT NOT NULL,
+          created_at INTEGER NOT NULL);
+        CREATE INDEX attachments_deal ON attachments(deal_id, id);
+        CREATE TABLE attachment_chunks(
+          attachment_id INTEGER NOT NULL REFERENCES attachments(id),
+          offset INTEGER NOT NULL,
+          data BLOB NOT NULL,
+          PRIMARY KEY(attachment_id, offset)) WITHOUT ROWID;
+
+        ALTER TABLE interactions ADD COLUMN deal_id INTEGER REFERENCES deals(id);
+        CREATE INDEX interactions_deal ON interactions(deal_id, id) WHERE deal_id IS NOT NULL;
+        ALTER TABLE alerts ADD COLUMN deal_id INTEGER;
+        ALTER TABLE alerts ADD COLUMN task_id INTEGER;
+        CREATE INDEX alerts_deal ON alerts(deal_id, user_id) WHERE deal_id IS NOT NULL AND delivered_at IS NULL AND superseded = 0;
+        CREATE INDEX alerts_task ON alerts(task_id, user_id) WHERE task_id IS NOT NULL AND delivered_at IS NULL AND superseded = 0;
+        """
 
     /// Every event and release paid for an index entry no query reads: events are read by seq
     /// (the key), releases by period over the whole (small) table.

@@ -19,6 +19,8 @@ final class BufferedRows {
         var id: Int64, userID: Int64, clientID: Int64?, kind: String, daysLeft: Int?, zone: String?, message: String
         var dueAt: Int64, deliverAt: Int64, createdAt: Int64, deliveredAt: Int64?, commandStatus: String?, commandNextAt: Int64?
         var superseded: Bool
+        var dealID: Int64? = nil
+        var taskID: Int64? = nil
     }
 
     struct Audit {
@@ -110,12 +112,12 @@ extension Tx {
         try insertMany(
             b.alerts, table: "alerts",
             columns:
-                "id, user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, created_at, delivered_at, command_status, command_next_at, superseded",
-            count: 14
+                "id, user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, created_at, delivered_at, command_status, command_next_at, superseded, deal_id, task_id",
+            count: 16
         ) { s, first, a in
             s.bind(
                 from: first, a.id, a.userID, a.clientID, a.kind, a.daysLeft, a.zone, a.message, a.dueAt, a.deliverAt, a.createdAt,
-                a.deliveredAt, a.commandStatus, a.commandNextAt, a.superseded)
+                a.deliveredAt, a.commandStatus, a.commandNextAt, a.superseded, a.dealID, a.taskID)
         }
         try insertMany(
             b.audits, table: "audit",

@@ -4,13 +4,13 @@ import GRDB
 
 extension Tx {
     static let interactionColumns =
-        "id, client_id, contact_id, author_id, author_login, kind, direction, occurred_at, topic, result, note, resets_clock, created_at"
+        "id, client_id, contact_id, author_id, author_login, kind, direction, occurred_at, topic, result, note, resets_clock, created_at, deal_id"
 
     func interaction(from r: Row) -> Interaction {
         Interaction(
             id: r[0], clientID: r[1], contactID: r[2], authorID: r[3], authorLogin: r[4],
             kind: InteractionKind(rawValue: r[5]) ?? .note, direction: r[6], occurredAt: date(r[7] as Int64), topic: r[8],
-            result: r[9], note: r[10], resetsClock: r[11], createdAt: date(r[12] as Int64))
+            result: r[9], note: r[10], resetsClock: r[11], createdAt: date(r[12] as Int64), dealID: r[13])
     }
 
     /// Stores an interaction; its id is assigned.
@@ -18,11 +18,11 @@ extension Tx {
         try exec(
             """
             INSERT INTO interactions(client_id, contact_id, author_id, author_login, kind, direction, occurred_at, topic, result,
-              note, resets_clock, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              note, resets_clock, created_at, deal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 i.clientID, i.contactID, i.authorID, i.authorLogin, i.kind.rawValue, i.direction, ms(i.occurredAt), i.topic,
-                i.result, i.note, i.resetsClock, ms(i.createdAt),
+                i.result, i.note, i.resetsClock, ms(i.createdAt), i.dealID,
             ])
         var saved = i
         saved.id = lastID
@@ -54,6 +54,13 @@ extension Tx {
         try row(
             "SELECT \(Self.interactionColumns) FROM interactions WHERE client_id = ? AND resets_clock = 1 ORDER BY occurred_at DESC, id DESC LIMIT 1",
             [clientID]
+        ).map(interaction(from:))
+    }
+
+    /// A page of a deal's interactions (its comments, calls, start and moves), newest first.
+    public func interactions(dealID: Int64, limit: Int) throws -> [Interaction] {
+        try rows(
+            "SELECT \(Self.interactionColumns) FROM interactions WHERE deal_id = ? ORDER BY id DESC LIMIT ?", [dealID, limit]
         ).map(interaction(from:))
     }
 }

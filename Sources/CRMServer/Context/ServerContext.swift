@@ -20,6 +20,8 @@ public final class ServerContext: Sendable {
     let hub = Hub()
     /// The zone rules applied to stored clients (handlers start cycles, the scheduler applies).
     let engine: ZoneEngine
+    /// The deal cadence and task engine the scheduler runs beside the zones.
+    let work: WorkEngine
     /// Wakes the scheduler and the alert deliverer after commits that may move their next instant.
     let schedulerWaker = Waker()
     let deliveryWaker = Waker()
@@ -43,6 +45,7 @@ public final class ServerContext: Sendable {
         self.startedAt = clock.now()
         self.identity = Identity(users: users, daemonUID: getuid())
         self.engine = ZoneEngine(live: live, users: users, daemonUID: identity.daemonUID)
+        self.work = WorkEngine(live: live, users: users)
         self.wire = Wire(live: live, users: users)
         users.reload(try store.read { try $0.allUsers() })
         eventLog = try EventLogger(store: store, users: users, logger: logger)

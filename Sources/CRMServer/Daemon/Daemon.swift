@@ -132,6 +132,9 @@ public enum Daemon {
             } else {
                 clock = SystemClock()
             }
+            if let problem = try Settings.removedStageProblem(settings.domain.deals, store: store) {
+                throw StartupError("config key '\(problem.key)': \(problem.problem)")
+            }
             if options.demo { try Demo.seed(store, settings: settings, now: clock.now()) }
             let context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
             scheduler = Scheduler(context: context, logger: logger)
@@ -142,6 +145,9 @@ public enum Daemon {
                 context: context, scheduler: scheduler,
                 reload: {
                     let new = try await load()
+                    if let problem = try Settings.removedStageProblem(new.domain.deals, store: store) {
+                        throw SettingsError(key: problem.key, problem: problem.problem)
+                    }
                     let waiting = context.live.replace(with: new)
                     guard !waiting.isEmpty else { return "settings reloaded" }
                     return "settings reloaded; \(waiting.joined(separator: ", ")) take effect after a restart"

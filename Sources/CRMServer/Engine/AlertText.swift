@@ -23,6 +23,8 @@ enum AlertText {
         o.add("due_at", RFC3339.format(a.dueAt))
         o.add("delivered_at", a.deliveredAt.map { RFC3339.format($0) })
         o.add("acked_at", a.ackedAt.map { RFC3339.format($0) })
+        if let d = a.dealID { o.add("deal_id", d) }
+        if let t = a.taskID { o.add("task_id", t) }
         return o.string()
     }
 

@@ -95,6 +95,17 @@ public final class Scheduler: Service, Sendable {
             if events > 0 { context.hub.notify() }
             if clients < batch { break }
         }
+        // Deals past their stage's cadence and tasks falling due, in batches of their own.
+        while try context.store.read({ try $0.anyDealOrTaskDue(upTo: now) }) {
+            let (due, events) = try await context.store.write(.bulk) { [work = context.work, batch] tx in
+                try tx.buffered { tx in try work.applyDue(tx, upTo: now, limit: batch) }
+            }
+            total += events
+            recorded.add(events, ordering: .relaxed)
+            beat()
+            if events > 0 { context.hub.notify() }
+            if due < batch { break }
+        }
         // Reminders stored for a later hour, or queued for the delivery command.
         if total > 0 { context.deliveryWaker.wake() }
         // The first pass of each local day records the day's zone counts per manager (the daily
@@ -144,7 +155,9 @@ public final class Scheduler: Service, Sendable {
                     try await runDue()
                     beat()
                     lastError.withLock { $0 = nil }
-                    let next = try context.store.read { try $0.earliestDue() }
+                    let next = try context.store.read { tx in
+                        [try tx.earliestDue(), try tx.earliestDealOrTaskDue()].compactMap { $0 }.min()
+                    }
                     var delay: Duration? = next.flatMap { context.clock.realDelay(until: $0) }
                     if context.clock.realDelay(until: context.clock.now()) != nil {
                         // A real clock: never sleep more than a minute (wall-clock steps).

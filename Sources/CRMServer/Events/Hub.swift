@@ -47,15 +47,15 @@ struct EventKey: Equatable {
     var ownerID: Int64?
     var previousOwnerID: Int64?
     /// The topic's bit (see ``EventKey/bit(_:)``); 0 for a topic no subscription can name.
-    var topic: UInt16
+    var topic: UInt32
 
     /// One bit per topic of ``eventTopics``, in that order.
-    static func bit(_ topic: String) -> UInt16 {
-        eventTopics.firstIndex(of: topic).map { UInt16(1) << UInt16($0) } ?? 0
+    static func bit(_ topic: String) -> UInt32 {
+        eventTopics.firstIndex(of: topic).map { UInt32(1) << UInt32($0) } ?? 0
     }
 
     /// The bits of `topics`; every bit for nil (all topics).
-    static func mask(_ topics: Set<String>?) -> UInt16 {
+    static func mask(_ topics: Set<String>?) -> UInt32 {
         topics.map { $0.reduce(0) { $0 | bit($1) } } ?? .max
     }
 
@@ -72,14 +72,15 @@ extension EventKey {
 /// Every event topic a subscriber may ask for.
 let eventTopics = [
     "zone.changed", "client.released", "client.claimed", "client.assigned", "interaction.logged", "alert", "client.created",
-    "client.updated",
+    "client.updated", "deal.created", "deal.updated", "deal.moved", "deal.closed", "deal.reopened", "deal.overdue", "task.created",
+    "task.updated", "task.done", "task.due",
 ]
 
 /// One subscription of a connection: what it wants and how far it has been sent.
 struct Subscription {
     let id: Int64
     /// The topics' bits (``EventKey/mask(_:)``): every bit for everything the user may see.
-    let topics: UInt16
+    let topics: UInt32
     var cursor: Int64
 
     init(id: Int64, topics: Set<String>?, cursor: Int64) {

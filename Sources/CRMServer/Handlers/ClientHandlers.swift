@@ -130,7 +130,8 @@ struct ClientHandlers: HandlerGroup {
             guard case .object(var o) = wire.client(c, now: now, full: true) else { return .null }
             o["contacts"] = .array(try tx.contacts(clientID: id, limit: 200).items.map(wire.contact))
             o["interactions"] = .array(try tx.interactions(clientID: id, cursor: nil, limit: 20).items.map(wire.interaction))
-            o["deals"] = .array([])
+            o["deals"] = .array(
+                try tx.deals(clientID: id, limit: 50).filter { Access.canSeeDeal(actor, ownerID: $0.ownerID) }.map(wire.deal))
             return .object(o)
         }
     }

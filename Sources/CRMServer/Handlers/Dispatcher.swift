@@ -24,6 +24,10 @@ public final class Dispatcher: Sendable {
     private let alerts: AlertHandlers
     private let reports: ReportHandlers
     private let clockHandlers: ClockHandlers
+    private let deals: DealHandlers
+    private let tasks: TaskHandlers
+    private let attachments: AttachmentHandlers
+    private let pipelines: PipelineHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -39,6 +43,10 @@ public final class Dispatcher: Sendable {
         alerts = AlertHandlers(context: context)
         reports = ReportHandlers(context: context)
         clockHandlers = ClockHandlers(context: context, runner: engine)
+        deals = DealHandlers(context: context)
+        tasks = TaskHandlers(context: context)
+        attachments = AttachmentHandlers(context: context)
+        pipelines = PipelineHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -116,6 +124,23 @@ public final class Dispatcher: Sendable {
             case .alertAck: try alerts.alertAck(call)
             case .reportZones: try reports.reportZones(call)
             case .clockAdvance, .clockSet: try clockHandlers.clockMove(call)
+            case .pipelineList: try pipelines.pipelineList(call)
+            case .pipelineBoard: try pipelines.pipelineBoard(call)
+            case .today: try pipelines.today(call)
+            case .dealCreate: try deals.dealCreate(call)
+            case .dealGet: try deals.dealGet(call)
+            case .dealUpdate: try deals.dealUpdate(call)
+            case .dealList: try deals.dealList(call)
+            case .dealMove: try deals.dealMove(call)
+            case .dealClose: try deals.dealClose(call)
+            case .dealReopen: try deals.dealReopen(call)
+            case .dealAttach: try attachments.dealAttach(call)
+            case .dealAttachWrite: try attachments.dealAttachWrite(call)
+            case .dealAttachmentRead: try attachments.dealAttachmentRead(call)
+            case .taskCreate: try tasks.taskCreate(call)
+            case .taskList: try tasks.taskList(call)
+            case .taskUpdate: try tasks.taskUpdate(call)
+            case .taskDone: try tasks.taskDone(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

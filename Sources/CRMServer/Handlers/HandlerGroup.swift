@@ -35,6 +35,7 @@ extension HandlerGroup {
     var clock: any WallClock { context.clock }
     var settings: Settings { context.live.current.settings }
     var rules: ZoneRules { context.live.current.rules }
+    var dealRules: DealRules { context.live.current.dealRules }
     var users: UserDirectory { context.users }
     var wire: Wire { context.wire }
     var engine: ZoneEngine { context.engine }

@@ -10,14 +10,15 @@ struct InteractionHandlers: HandlerGroup {
     func interactionLog(_ call: Call) throws {
         let actor = call.actor
         let settings = self.settings.domain
-        let (clientID, draft) = try call.decode { r in
+        let (clientID, dealID, draft) = try call.decode { r in
             let clientID = r.int("client_id")
-            let kind = InteractionKind(rawValue: r.enumValue("kind", InteractionKind.allCases.map(\.rawValue))) ?? .note
+            let dealID = r.optionalInt("deal_id")
+            let kind = InteractionKind(rawValue: r.enumValue("kind", InteractionKind.loggable.map(\.rawValue))) ?? .note
             let draft = InteractionDraft(
                 kind: kind, occurredAt: r.optionalTimestamp("occurred_at"), contactID: r.optionalInt("contact_id"),
                 topic: r.optionalString("topic"), result: r.optionalString("result"), note: r.optionalString("note"),
                 direction: r.optionalEnum("direction", ["in", "out"]))
-            return (clientID, draft)
+            return (clientID, dealID, draft)
         }
         let rules = self.rules
         write(call) { [self] tx, now in
@@ -35,36 +36,25 @@ struct InteractionHandlers: HandlerGroup {
                     throw DomainError.invalid("contact_id", "\(contactID) is not a contact of client \(c.id)")
                 }
             }
+            if let dealID {
+                guard let d = try tx.deal(id: dealID), d.clientID == c.id else {
+                    throw DomainError.invalid("deal_id", "\(dealID) is not a deal of client \(c.id)")
+                }
+            }
             let occurredAt = draft.occurredAt ?? now
             // RULES §3: the owner's own contact (or a head/admin's on the owner's behalf) resets the
             // clock, unless it is dated before the current cycle began (before the newest
             // resetting contact or the assignment): such a contact moves nothing.
-            let byOwnerSide = Access.contactsForOwner(actor, ownerID: c.ownerID)
-            let counts = c.status == .assigned && settings.resettingKinds.contains(draft.kind) && byOwnerSide
-            let cycleStart = c.clockStart ?? .distantFuture
-            let resets = counts && occurredAt >= cycleStart
+            let resetting = settings.resettingKinds.contains(draft.kind)
+            let effect = contactEffect(c, actor, resetting: resetting, at: occurredAt)
             let saved = try tx.insertInteraction(
                 Interaction(
                     id: 0, clientID: c.id, contactID: draft.contactID, authorID: actor.userID, authorLogin: actor.login, kind: draft.kind,
                     direction: draft.direction, occurredAt: occurredAt, topic: draft.topic, result: draft.result, note: draft.note,
-                    resetsClock: resets, createdAt: now))
-            var client = c
-            if counts, occurredAt > (c.lastInteractionAt ?? .distantPast) {
-                // The newest contact, shown on the card; R moves only if it is past the cycle's start.
-                client.lastInteractionAt = occurredAt
-                if occurredAt > cycleStart {
-                    // One change, from the zone the manager saw to the zone R now gives, stamped now.
-                    let previous = engine.startCycle(&client, now: now)
-                    try tx.supersedeAlerts(clientID: c.id)
-                    if let previous, let zone = client.appliedZone, previous != zone {
-                        try event(
-                            tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,
-                            text: engine.zoneEventData(client, from: previous, to: zone, at: now),
-                            at: now)
-                    }
-                }
-                try tx.saveClientClock(client, now: now)
-            }
+                    resetsClock: effect.resets, createdAt: now, dealID: dealID))
+            let client = try applyContact(tx, c, counts: effect.counts, at: occurredAt, now: now)
+            // The same contact keeps the owner's deals on this client in cadence (RULES §6).
+            if resetting { try touchDeals(tx, clientID: c.id, actor: actor, at: occurredAt, now: now) }
             let ij = wire.interaction(saved)
             try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: ij, at: now)
             try event(

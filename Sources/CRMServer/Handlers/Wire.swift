@@ -87,7 +87,7 @@ struct Wire {
             "id": .int(i.id), "client_id": .int(i.clientID), "contact_id": .int(i.contactID), "kind": .string(i.kind.rawValue),
             "direction": .string(i.direction), "occurred_at": time(i.occurredAt), "author": .int(i.authorID),
             "author_login": .string(i.authorLogin), "topic": .string(i.topic), "result": .string(i.result), "note": .string(i.note),
-            "resets_clock": .bool(i.resetsClock), "created_at": time(i.createdAt),
+            "resets_clock": .bool(i.resetsClock), "created_at": time(i.createdAt), "deal_id": .int(i.dealID),
         ]
     }
 

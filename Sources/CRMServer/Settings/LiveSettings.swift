@@ -10,10 +10,12 @@ public final class LiveSettings: Sendable {
         public let settings: Settings
         public let rules: ZoneRules
         public let workingHours: WorkingHours
+        public let dealRules: DealRules
         init(_ s: Settings) {
             settings = s
             rules = ZoneRules(s.domain.zones)
             workingHours = s.domain.workingHours
+            dealRules = DealRules(s.domain.deals, timeZone: s.domain.zones.timeZone)
         }
     }
 

@@ -34,6 +34,8 @@ extension Settings {
             socketPath: socket ?? reader.string(forKey: "server.socket") ?? DefaultPaths.socket(environment: environment),
             databasePath: database ?? reader.string(forKey: "store.path") ?? DefaultPaths.database(environment: environment))
         try s.apply(reader)
+        if let configFile { try s.domain.deals.pipelines = pipelines(ofYAMLFile: configFile) ?? s.domain.deals.pipelines }
+        if let problem = s.domain.deals.validate() { throw SettingsError(key: problem.key, problem: problem.problem) }
         // Absolute, so what server.status shows means the same file to crmctl in another folder.
         if !s.databasePath.hasPrefix("/") { s.databasePath = FileManager.default.currentDirectoryPath + "/" + s.databasePath }
         return s
@@ -54,8 +56,10 @@ extension Settings {
             "exchange.max_clients_per_manager", "subscriptions.max_queue_bytes", "subscriptions.max_per_connection",
             "subscriptions.max_per_uid",
             "subscriptions.stall_timeout",
+            "deals.currency", "deals.lost_reasons", "deals.overdue_head_grace", "deals.exempt_from_stage", "deals.max_attachment_bytes",
+            "deals.max_attachments_per_deal", "deals.pipelines",
         ]
-        for kind in InteractionKind.allCases { keys.insert("interactions.required.\(kind.rawValue)") }
+        for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
     }()
 
@@ -194,7 +198,7 @@ extension Settings {
             throw SettingsError(key: "zones", problem: problem)
         }
 
-        for kind in InteractionKind.allCases {
+        for kind in InteractionKind.loggable {
             let key = "interactions.required.\(kind.rawValue)"
             if let fields = list(key) {
                 for f in fields where !DomainSettings.requirableFields.contains(f) {
@@ -207,10 +211,10 @@ extension Settings {
         if let kinds = list("interactions.resetting_kinds") {
             var set = Set<InteractionKind>()
             for k in kinds {
-                guard let kind = InteractionKind(rawValue: k) else {
+                guard let kind = InteractionKind(rawValue: k), kind != .deal else {
                     throw SettingsError(
                         key: "interactions.resetting_kinds",
-                        problem: "'\(k)' is not a kind; use \(InteractionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                        problem: "'\(k)' is not a kind; use \(InteractionKind.loggable.map(\.rawValue).joined(separator: ", "))")
                 }
                 set.insert(kind)
             }
@@ -285,6 +289,19 @@ extension Settings {
         if let d = try duration("subscriptions.stall_timeout") {
             subscriberStallSeconds = max(1, try clockSeconds(d, "subscriptions.stall_timeout"))
         }
+        if let v = text("deals.currency") { domain.deals.currency = v.uppercased() }
+        if let reasons = list("deals.lost_reasons") { domain.deals.lostReasons = reasons.filter { !$0.isEmpty } }
+        if let v = text("deals.overdue_head_grace") {
+            if ["none", "never", "off"].contains(v.lowercased()) {
+                domain.deals.overdueHeadGrace = nil
+            } else if let d = try duration("deals.overdue_head_grace") {
+                try bounded(d, "deals.overdue_head_grace")
+                domain.deals.overdueHeadGrace = d
+            }
+        }
+        if let v = text("deals.exempt_from_stage") { domain.deals.exemptFromStage = ["none", "off"].contains(v.lowercased()) ? nil : v }
+        if let v = try int("deals.max_attachment_bytes", 1...(1 << 30)) { domain.deals.maxAttachmentBytes = v }
+        if let v = try int("deals.max_attachments_per_deal", 1...10_000) { domain.deals.maxAttachmentsPerDeal = v }
         if let roles = list("rights.personal_data_roles") {
             var set = Set<Role>()
             for name in roles {

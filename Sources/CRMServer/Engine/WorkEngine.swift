@@ -1,0 +1,123 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+/// The deal cadence and the tasks' due instants, applied by the scheduler beside the zones: a
+/// deal whose stage's cadence ran out since the owner's last contact falls overdue at that exact
+/// instant (`deal.overdue`, a reminder to the owner, a copy to the heads after
+/// `deals.overdue_head_grace`); a task is announced when it falls due (`task.due`, a reminder to
+/// its assignee). Reminders go through the alert engine: stored, then delivered in working hours.
+struct WorkEngine: Sendable {
+    let live: LiveSettings
+    let users: UserDirectory
+
+    var settings: Settings { live.current.settings }
+    var dealRules: DealRules { live.current.dealRules }
+    var workingHours: WorkingHours { live.current.workingHours }
+
+    /// Applies the deal and task work due up to `now`, at most `limit` of each. Returns how many
+    /// rows were due (of the larger kind) and the events recorded.
+    func applyDue(_ tx: Tx, upTo now: Date, limit: Int) throws -> (due: Int, events: Int) {
+        let heads = try tx.allUsers().filter(Access.getsRedZoneCopies)
+        var events = 0
+        let deals = try tx.dueDeals(upTo: now, limit: limit)
+        for d in deals { events += try dealDue(tx, d, now: now, heads: heads) }
+        let tasks = try tx.dueTasks(upTo: now, limit: limit)
+        for t in tasks { events += try taskDue(tx, t, now: now) }
+        return (max(deals.count, tasks.count), events)
+    }
+
+    func dealDue(_ tx: Tx, _ deal: Deal, now: Date, heads: [User]) throws -> Int {
+        var d = deal
+        var events = 0
+        guard d.status == .open, let due = d.nextContactDue else {
+            d.dueAt = nil
+            try tx.saveDealCadence(d)
+            return 0
+        }
+        let client = try tx.clientHeader(id: d.clientID)
+        let clientName = client?.name ?? "client \(d.clientID)"
+        if d.overdueStage == 0 {
+            guard due <= now else {
+                d.dueAt = due
+                try tx.saveDealCadence(d)
+                return 0
+            }
+            d.overdueStage = 1
+            let cadence = dealRules.settings.pipeline(d.pipeline)?.stage(d.stage)?.cadence?.description ?? "?"
+            var data = JSONObjectWriter(capacity: 256)
+            data.add("deal_id", d.id)
+            data.add("client_id", d.clientID)
+            data.add("title", d.title)
+            data.add("owner", d.ownerID)
+            data.add("owner_login", d.ownerID.flatMap { users.user(id: $0)?.login })
+            data.add("pipeline", d.pipeline)
+            data.add("stage", d.stage)
+            data.add("cadence", cadence)
+            data.add("last_contact_at", RFC3339.format(d.lastContactAt))
+            data.add("overdue_since", RFC3339.format(due))
+            try event(tx, "deal.overdue", clientID: d.clientID, ownerID: d.ownerID, text: data.string(), at: due)
+            events += 1
+            if let owner = d.ownerID {
+                let message =
+                    "Deal '\(d.title)' (id \(d.id)) with \(clientName) is overdue: no contact since \(RFC3339.format(d.lastContactAt)); at '\(d.stage)' the client is to be contacted every \(cadence). Call or meet them and log it."
+                events += try remind(
+                    tx, userID: owner, dealID: d.id, taskID: nil, kind: "deal_overdue", message: message, due: due, now: now)
+            }
+            d.dueAt = heads.isEmpty ? nil : dealRules.headCopyAt(d)
+        }
+        if d.overdueStage == 1, let copyAt = d.dueAt, copyAt <= now {
+            let owner = d.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
+            let message =
+                "Deal '\(d.title)' (id \(d.id)) of \(owner) with \(clientName) has gone without contact since \(RFC3339.format(d.lastContactAt)) (stage '\(d.stage)')."
+            for head in heads where head.id != d.ownerID {
+                events += try remind(
+                    tx, userID: head.id, dealID: d.id, taskID: nil, kind: "deal_overdue_copy", message: message, due: copyAt, now: now)
+            }
+            d.overdueStage = 2
+            d.dueAt = nil
+        }
+        try tx.saveDealCadence(d)
+        return events
+    }
+
+    func taskDue(_ tx: Tx, _ t: TaskItem, now: Date) throws -> Int {
+        try tx.taskAnnounced(id: t.id)
+        guard t.doneAt == nil else { return 0 }
+        var data = JSONObjectWriter(capacity: 192)
+        data.add("task_id", t.id)
+        data.add("title", t.title)
+        data.add("assignee", t.assigneeID)
+        data.add("assignee_login", users.user(id: t.assigneeID)?.login)
+        data.add("client_id", t.clientID)
+        data.add("deal_id", t.dealID)
+        data.add("due_at", RFC3339.format(t.dueAt))
+        try event(tx, "task.due", clientID: t.clientID, ownerID: t.assigneeID, text: data.string(), at: t.dueAt)
+        let about = t.clientID.flatMap { id in (try? tx.clientHeader(id: id))??.name }.map { " (\($0))" } ?? ""
+        let message = "Task '\(t.title)' (id \(t.id))\(about) is due: \(RFC3339.format(t.dueAt))."
+        return 1
+            + (try remind(tx, userID: t.assigneeID, dealID: nil, taskID: t.id, kind: "task_due", message: message, due: t.dueAt, now: now))
+    }
+
+    /// Stores a reminder due at `due` for delivery in working hours: at once (with its `alert`
+    /// event) when the hour has come, else for the deliverer at the next working hour.
+    func remind(
+        _ tx: Tx, userID: Int64, dealID: Int64?, taskID: Int64?, kind: String, message: String, due: Date, now: Date
+    ) throws -> Int {
+        let deliverAt = workingHours.nextDeliveryInstant(at: max(due, now))
+        let deliverNow = deliverAt <= now
+        let command = deliverNow && settings.deliveryCommand != nil
+        let id = try tx.insertWorkAlert(
+            userID: userID, dealID: dealID, taskID: taskID, kind: kind, message: message, dueAt: due, deliverAt: deliverAt, now: now,
+            deliveredAt: deliverNow ? now : nil, command: command)
+        guard deliverNow else { return 0 }
+        let stored = StoredAlert(
+            id: id, userID: userID, clientID: nil, kind: kind, daysLeft: nil, zone: nil, message: message, dueAt: due, deliverAt: deliverAt,
+            deliveredAt: now, ackedAt: nil, superseded: false, commandStatus: command ? "pending" : nil, commandAttempts: 0,
+            commandError: nil,
+            createdAt: now, dealID: dealID, taskID: taskID)
+        try event(tx, "alert", clientID: nil, ownerID: userID, text: AlertText.text(stored), at: now)
+        return 1
+    }
+}

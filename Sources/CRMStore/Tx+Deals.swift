@@ -1,0 +1,211 @@
+public import CRMCore
+public import Foundation
+import GRDB
+
+/// One recorded step of a deal: a move between stages, a close or a reopening.
+public struct DealMove: Sendable, Equatable {
+    public var fromStage: String?
+    public var toStage: String
+    /// The deal's status after the step (`open`, `won`, `lost`).
+    public var status: String
+    public var at: Date
+    public var byLogin: String
+}
+
+/// One line of the board: open deals at a stage of one owner.
+public struct DealTally: Sendable, Equatable {
+    public var pipeline: String
+    public var stage: String
+    public var ownerID: Int64?
+    public var count: Int
+    public var amount: Int64
+    public var overdue: Int
+}
+
+/// What `deal.list` filters on (every field optional).
+public struct DealFilter: Sendable {
+    public var ownerID: Int64?
+    public var clientID: Int64?
+    public var pipeline: String?
+    public var stage: String?
+    public var status: DealStatus?
+    public var overdue: Bool?
+    /// Opened (open deals) or closed (won, lost) at or after / before these instants.
+    public var from: Date?
+    public var to: Date?
+
+    public init() {}
+}
+
+extension Tx {
+    static let dealColumns = """
+        id, client_id, owner_id, creator_login, title, amount, currency, probability, source, pipeline, stage, status, lost_reason, \
+        expected_close, opened_at, closed_at, stage_entered_at, last_contact_at, next_contact_due, overdue_stage, due_at, created_at, \
+        updated_at
+        """
+
+    func deal(from r: Row) -> Deal {
+        Deal(
+            id: r[0], clientID: r[1], ownerID: r[2], creatorLogin: r[3], title: r[4], amount: r[5], currency: r[6], probability: r[7],
+            source: r[8], pipeline: r[9], stage: r[10], status: DealStatus(rawValue: r[11]) ?? .open, lostReason: r[12],
+            expectedClose: r[13], openedAt: date(r[14] as Int64), closedAt: dateOpt(r[15] as Int64?),
+            stageEnteredAt: date(r[16] as Int64), lastContactAt: date(r[17] as Int64), nextContactDue: dateOpt(r[18] as Int64?),
+            overdueStage: r[19], dueAt: dateOpt(r[20] as Int64?), createdAt: date(r[21] as Int64), updatedAt: date(r[22] as Int64))
+    }
+
+    func dealArguments(_ d: Deal) -> [(any DatabaseValueConvertible)?] {
+        [
+            d.clientID, d.ownerID, d.creatorLogin, d.title, d.amount, d.currency, d.probability, d.source, d.pipeline, d.stage,
+            d.status.rawValue, d.lostReason, d.expectedClose, ms(d.openedAt), msOpt(d.closedAt), ms(d.stageEnteredAt),
+            ms(d.lastContactAt), msOpt(d.nextContactDue), d.overdueStage, msOpt(d.dueAt), ms(d.createdAt), ms(d.updatedAt),
+        ]
+    }
+
+    /// Stores a new deal; its id is assigned.
+    public func insertDeal(_ d: Deal) throws -> Deal {
+        try exec(
+            """
+            INSERT INTO deals(client_id, owner_id, creator_login, title, amount, currency, probability, source, pipeline, stage, status,
+              lost_reason, expected_close, opened_at, closed_at, stage_entered_at, last_contact_at, next_contact_due, overdue_stage,
+              due_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, StatementArguments(dealArguments(d)))
+        var saved = d
+        saved.id = lastID
+        return saved
+    }
+
+    /// Writes every field of a stored deal.
+    public func saveDeal(_ d: Deal) throws {
+        try exec(
+            """
+            UPDATE deals SET client_id = ?, owner_id = ?, creator_login = ?, title = ?, amount = ?, currency = ?, probability = ?,
+              source = ?, pipeline = ?, stage = ?, status = ?, lost_reason = ?, expected_close = ?, opened_at = ?, closed_at = ?,
+              stage_entered_at = ?, last_contact_at = ?, next_contact_due = ?, overdue_stage = ?, due_at = ?, created_at = ?,
+              updated_at = ?
+            WHERE id = ?
+            """, StatementArguments(dealArguments(d) + [d.id]))
+    }
+
+    /// Writes what the cadence changes: the overdue stage and the scheduler's next instant.
+    public func saveDealCadence(_ d: Deal) throws {
+        try prepared("UPDATE deals SET overdue_stage = ?, due_at = ?, next_contact_due = ?, last_contact_at = ? WHERE id = ?").run(
+            d.overdueStage, msOpt(d.dueAt), msOpt(d.nextContactDue), ms(d.lastContactAt), d.id)
+    }
+
+    public func deal(id: Int64) throws -> Deal? {
+        try row("SELECT \(Self.dealColumns) FROM deals WHERE id = ?", [id]).map(deal(from:))
+    }
+
+    /// A client's open deals (the ones a contact with the client may bring back into cadence).
+    public func openDeals(clientID: Int64) throws -> [Deal] {
+        try rows("SELECT \(Self.dealColumns) FROM deals WHERE client_id = ? AND status = 'open' ORDER BY id", [clientID]).map(
+            deal(from:))
+    }
+
+    /// A client's deals, newest first (for its card).
+    public func deals(clientID: Int64, limit: Int) throws -> [Deal] {
+        try rows("SELECT \(Self.dealColumns) FROM deals WHERE client_id = ? ORDER BY id DESC LIMIT ?", [clientID, limit]).map(
+            deal(from:))
+    }
+
+    /// A page of deals matching `filter`, by id. The cursor is the last id shown.
+    public func deals(_ f: DealFilter, after cursor: Int64?, limit: Int) throws -> Page<Deal> {
+        var conditions: [String] = []
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let v = f.ownerID {
+            conditions.append("owner_id = ?")
+            args.append(v)
+        }
+        if let v = f.clientID {
+            conditions.append("client_id = ?")
+            args.append(v)
+        }
+        if let v = f.pipeline {
+            conditions.append("pipeline = ?")
+            args.append(v)
+        }
+        if let v = f.stage {
+            conditions.append("stage = ?")
+            args.append(v)
+        }
+        if let v = f.status {
+            conditions.append("status = ?")
+            args.append(v.rawValue)
+        }
+        if let v = f.overdue { conditions.append(v ? "overdue_stage > 0" : "overdue_stage = 0") }
+        // The period: when an open deal opened, when a closed one closed.
+        let instant = f.status == nil ? "coalesce(closed_at, opened_at)" : (f.status == .open ? "opened_at" : "closed_at")
+        if let v = f.from {
+            conditions.append("\(instant) >= ?")
+            args.append(ms(v))
+        }
+        if let v = f.to {
+            conditions.append("\(instant) < ?")
+            args.append(ms(v))
+        }
+        if let c = cursor {
+            conditions.append("id > ?")
+            args.append(c)
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let found = try rows(
+            "SELECT \(Self.dealColumns) FROM deals \(whereClause) ORDER BY id LIMIT ?", StatementArguments(args + [limit + 1])
+        ).map(deal(from:))
+        let more = found.count > limit
+        let items = more ? Array(found.prefix(limit)) : found
+        return Page(items: items, nextCursor: more ? items.last.map { String($0.id) } : nil)
+    }
+
+    /// Records a step of a deal.
+    public func recordDealMove(dealID: Int64, from: String?, to: String, status: DealStatus, at: Date, by login: String) throws {
+        try prepared("INSERT INTO deal_moves(deal_id, from_stage, to_stage, status, at, by_login) VALUES (?, ?, ?, ?, ?, ?)").run(
+            dealID, from, to, status.rawValue, ms(at), login)
+    }
+
+    /// A deal's steps, oldest first.
+    public func dealMoves(dealID: Int64) throws -> [DealMove] {
+        try rows("SELECT from_stage, to_stage, status, at, by_login FROM deal_moves WHERE deal_id = ? ORDER BY id", [dealID]).map {
+            DealMove(fromStage: $0[0], toStage: $0[1], status: $0[2], at: date($0[3] as Int64), byLogin: $0[4])
+        }
+    }
+
+    /// Open deals whose cadence work is due at or before `instant`, soonest first.
+    public func dueDeals(upTo instant: Date, limit: Int) throws -> [Deal] {
+        try rows(
+            "SELECT \(Self.dealColumns) FROM deals WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            [ms(instant), limit]
+        ).map(deal(from:))
+    }
+
+    /// The board's tallies of open deals (one owner's, or everyone's).
+    public func dealTallies(ownerID: Int64?) throws -> [DealTally] {
+        let sql =
+            ownerID == nil
+            ? "SELECT pipeline, stage, owner_id, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0"
+            : "SELECT pipeline, stage, owner_id, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0 AND owner_id = ?"
+        return try rows(sql, ownerID.map { [$0] } ?? []).map {
+            let owner: Int64 = $0[2]
+            return DealTally(pipeline: $0[0], stage: $0[1], ownerID: owner == 0 ? nil : owner, count: $0[3], amount: $0[4], overdue: $0[5])
+        }
+    }
+
+    /// Open deals per (pipeline, stage), for a reload that removes stages.
+    public func openDealsPerStage() throws -> [(pipeline: String, stage: String, ids: [Int64])] {
+        try rows(
+            "SELECT pipeline, stage, group_concat(id) FROM (SELECT pipeline, stage, id FROM deals WHERE status = 'open' ORDER BY id) GROUP BY pipeline, stage"
+        ).map { r in
+            let ids = (r[2] as String? ?? "").split(separator: ",").compactMap { Int64($0) }
+            return (r[0], r[1], ids)
+        }
+    }
+
+    /// Whether the client has an open deal at one of `stages` (pipeline, stage).
+    public func hasOpenDeal(clientID: Int64, atAnyOf stages: [(pipeline: String, stage: String)]) throws -> Bool {
+        guard !stages.isEmpty else { return false }
+        for d in try openDeals(clientID: clientID) where stages.contains(where: { $0.pipeline == d.pipeline && $0.stage == d.stage }) {
+            return true
+        }
+        return false
+    }
+}

@@ -208,4 +208,24 @@ extension Tx {
         }
         return false
     }
+
+    /// Holds an assigned client past its release instant back from the exchange (an open deal at
+    /// an exempting stage): red, with no next instant for the scheduler.
+    public func holdClient(id: Int64, now: Date) throws {
+        try prepared("UPDATE clients SET zone = 'red', next_due_at = NULL, updated_at = ? WHERE id = ?").run(ms(now), id)
+    }
+
+    /// Re-arms held clients (one, or all): the scheduler looks at them again at `now` and releases
+    /// those no deal holds any more. A held client is assigned, past its release instant, with no
+    /// next instant.
+    @discardableResult
+    public func rearmHeldClients(clientID: Int64? = nil, now: Date) throws -> Int {
+        let held = "status = 'assigned' AND next_due_at IS NULL AND release_at IS NOT NULL AND release_at <= ?"
+        if let clientID {
+            try exec("UPDATE clients SET next_due_at = ? WHERE id = ? AND \(held)", [ms(now), clientID, ms(now)])
+        } else {
+            try exec("UPDATE clients SET next_due_at = ? WHERE \(held)", [ms(now), ms(now)])
+        }
+        return db.changesCount
+    }
 }

@@ -149,6 +149,9 @@ public enum Daemon {
                         throw SettingsError(key: problem.key, problem: problem.problem)
                     }
                     let waiting = context.live.replace(with: new)
+                    // Clients an exempting deal held back are looked at again under the new settings.
+                    let now = context.clock.now()
+                    if try await store.write({ tx in try tx.rearmHeldClients(now: now) }) > 0 { scheduler.poke() }
                     guard !waiting.isEmpty else { return "settings reloaded" }
                     return "settings reloaded; \(waiting.joined(separator: ", ")) take effect after a restart"
                 }, logger: logger)

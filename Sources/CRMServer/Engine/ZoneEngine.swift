@@ -130,7 +130,14 @@ struct ZoneEngine: Sendable {
     func store(_ tx: Tx, _ plan: DuePlan, now: Date) throws -> Int {
         var events = 0
         let c = plan.client
+        // `deals.exempt_from_stage`: an open deal at or past that stage holds the client back from
+        // the exchange. It stays red with no next instant until a deal step or a reload re-arms it.
+        let held = try plan.released && holdingDeal(tx, clientID: c.id) != nil
         for write in plan.writes {
+            if held, case .release = write {
+                try tx.holdClient(id: c.id, now: now)
+                continue
+            }
             switch write {
             case .zoneEvent(let text, let at):
                 try event(tx, "zone.changed", clientID: c.id, ownerID: plan.owner, text: text, at: at)
@@ -144,6 +151,13 @@ struct ZoneEngine: Sendable {
         }
         if !plan.released { try tx.saveAppliedClock(c, now: now) }
         return events
+    }
+
+    /// The open deal that holds the client back from release under `deals.exempt_from_stage`, if any.
+    func holdingDeal(_ tx: Tx, clientID: Int64) throws -> Deal? {
+        let rules = live.current.dealRules
+        guard rules.settings.exemptFromStage != nil else { return nil }
+        return try tx.openDeals(clientID: clientID).first { rules.exempts(pipeline: $0.pipeline, stage: $0.stage) }
     }
 
     /// Reminder kinds whose wording counts the days to release (recounted when delivered late).

@@ -221,6 +221,8 @@ struct DealHandlers: HandlerGroup {
             d.updatedAt = now
             try tx.saveDeal(d)
             if previousOwner != d.ownerID { try tx.supersedeWorkAlerts(dealID: d.id) }
+            // A client this deal held back from the exchange is looked at again.
+            try tx.rearmHeldClients(clientID: d.clientID, now: now)
             let json = wire.deal(d)
             try audit(tx, actor, "deal", d.id, "update", before: before, after: json, at: now)
             try event(
@@ -250,6 +252,7 @@ struct DealHandlers: HandlerGroup {
             try tx.saveDeal(d)
             try tx.supersedeWorkAlerts(dealID: d.id)
             try tx.recordDealMove(dealID: d.id, from: from, to: stage, status: .open, at: now, by: actor.login)
+            try tx.rearmHeldClients(clientID: d.clientID, now: now)
             let c = try loadClient(tx, d.clientID)
             try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) moved: \(from) → \(stage)", now: now)
             let json = wire.deal(d)
@@ -301,6 +304,7 @@ struct DealHandlers: HandlerGroup {
             try tx.saveDeal(d)
             try tx.supersedeWorkAlerts(dealID: d.id)
             try tx.recordDealMove(dealID: d.id, from: d.stage, to: d.stage, status: d.status, at: now, by: actor.login)
+            try tx.rearmHeldClients(clientID: d.clientID, now: now)
             let c = try loadClient(tx, d.clientID)
             try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) \(outcome): \(d.title)", now: now)
             let json = wire.deal(d)

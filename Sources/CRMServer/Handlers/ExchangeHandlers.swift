@@ -165,6 +165,13 @@ struct ExchangeHandlers: HandlerGroup {
             o["what_resets"] = .string(
                 "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(wire.login(c.ownerID).stringValue ?? "the owner") (or a head/admin for them) turns it green again, with the release moved to \(rules.thresholds.releaseAfter) after that contact."
             )
+            if schedule.releaseAt <= now, let d = try engine.holdingDeal(tx, clientID: c.id) {
+                o["held_by_deal"] = ["deal_id": .int(d.id), "stage": .string(d.stage), "title": .string(d.title)]
+                o["explanation"] = .string(
+                    "Red and past its release (\(RFC3339.format(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) '\(d.title)' at '\(d.stage)' (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
+                )
+                return .object(o)
+            }
             o["explanation"] = .string(
                 "\(zone.rawValue.capitalized) because the clock started \(RFC3339.format(schedule.start)) by \(setBy["kind"]?.stringValue ?? "?"); it becomes \(nextName) at \(RFC3339.format(nextAt))."
             )

@@ -4,58 +4,64 @@ import Foundation
 import Yams
 
 extension Settings {
-    /// The pipelines of `deals.pipelines` in the YAML file, or nil when it lists none: a list of
-    /// `{name, allow_skip?, stages: [{name, probability?, cadence?}]}` (cadence an ISO 8601
-    /// duration, or `none`). Read here because the settings reader flattens keys and cannot hold a
-    /// list of sections.
+    /// The pipelines of `deals.pipelines` in the YAML file, or nil when it lists none: a mapping
+    /// of pipeline names, in order, each `{allow_skip?, stages: {NAME: {probability?, cadence?}, ...}}`
+    /// with its stages in order (cadence an ISO 8601 duration, or `none`). Mappings rather than
+    /// lists because the settings reader (swift-configuration) refuses a list of mappings; the
+    /// order is the file's, read here with Yams.
     static func pipelines(ofYAMLFile path: String) throws -> [Pipeline]? {
         let key = "deals.pipelines"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), let top = try Yams.compose(yaml: text),
             let deals = top.mapping?["deals"], let list = deals.mapping?["pipelines"]
         else { return nil }
-        guard case .sequence(let items) = list else {
+        guard case .mapping(let items) = list else {
             if list.scalar.map({ $0.string.isEmpty || $0.string == "~" || $0.string == "null" }) == true { return nil }
-            throw SettingsError(key: key, problem: "must be a list of pipelines (- name: ..., stages: [...]), see config/crmd.yaml")
+            throw SettingsError(
+                key: key,
+                problem:
+                    "must be a mapping of pipeline names to {allow_skip, stages: {STAGE: {probability, cadence}}}, see config/crmd.yaml")
         }
         var out: [Pipeline] = []
-        for (i, item) in items.enumerated() {
-            guard let m = item.mapping else { throw SettingsError(key: "\(key)[\(i)]", problem: "must be a mapping with name and stages") }
-            for k in m.keys.compactMap(\.string) where !["name", "allow_skip", "stages"].contains(k) {
-                throw SettingsError(key: "\(key)[\(i)].\(k)", problem: "is not a pipeline setting (name, allow_skip, stages)")
-            }
-            guard let name = m["name"]?.string, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw SettingsError(key: "\(key)[\(i)].name", problem: "is required")
+        for (nameNode, item) in items {
+            let name = nameNode.string ?? ""
+            let at = "\(key).\(name)"
+            guard let m = item.mapping else { throw SettingsError(key: at, problem: "must be a mapping with stages (and allow_skip)") }
+            for k in m.keys.compactMap(\.string) where !["allow_skip", "stages"].contains(k) {
+                throw SettingsError(key: "\(at).\(k)", problem: "is not a pipeline setting (allow_skip, stages)")
             }
             var allowSkip = false
             if let v = m["allow_skip"] {
-                guard let b = v.bool else { throw SettingsError(key: "\(key)[\(i)].allow_skip", problem: "must be true or false") }
+                guard let b = v.bool else { throw SettingsError(key: "\(at).allow_skip", problem: "must be true or false") }
                 allowSkip = b
             }
-            guard let stageNodes = m["stages"]?.sequence else {
-                throw SettingsError(key: "\(key)[\(i)].stages", problem: "must be a list of stages ({name, probability, cadence})")
+            guard let stageNodes = m["stages"]?.mapping else {
+                throw SettingsError(key: "\(at).stages", problem: "must be a mapping of stage names, in order, to {probability, cadence}")
             }
             var stages: [Stage] = []
-            for (j, node) in stageNodes.enumerated() {
-                let at = "\(key)[\(i)].stages[\(j)]"
-                guard let sm = node.mapping, let stageName = sm["name"]?.string else {
-                    throw SettingsError(key: at, problem: "must be a mapping with at least a name")
-                }
-                for k in sm.keys.compactMap(\.string) where !["name", "probability", "cadence"].contains(k) {
-                    throw SettingsError(key: "\(at).\(k)", problem: "is not a stage setting (name, probability, cadence)")
-                }
+            for (stageNameNode, node) in stageNodes {
+                let stageName = stageNameNode.string ?? ""
+                let sat = "\(at).stages.\(stageName)"
                 var probability = 0
-                if let v = sm["probability"] {
-                    guard let p = v.int, (0...100).contains(p) else {
-                        throw SettingsError(key: "\(at).probability", problem: "must be a whole number from 0 to 100")
-                    }
-                    probability = p
-                }
                 var cadence: ISODuration? = nil
-                if let v = sm["cadence"]?.string, !["", "~", "null", "none"].contains(v.lowercased()) {
-                    guard let d = ISODuration(v) else {
-                        throw SettingsError(key: "\(at).cadence", problem: "'\(v)' is not an ISO 8601 duration like P2D or PT12H (or none)")
+                if let sm = node.mapping {
+                    for k in sm.keys.compactMap(\.string) where !["probability", "cadence"].contains(k) {
+                        throw SettingsError(key: "\(sat).\(k)", problem: "is not a stage setting (probability, cadence)")
                     }
-                    cadence = d
+                    if let v = sm["probability"] {
+                        guard let p = v.int, (0...100).contains(p) else {
+                            throw SettingsError(key: "\(sat).probability", problem: "must be a whole number from 0 to 100")
+                        }
+                        probability = p
+                    }
+                    if let v = sm["cadence"]?.string, !["", "~", "null", "none"].contains(v.lowercased()) {
+                        guard let d = ISODuration(v) else {
+                            throw SettingsError(
+                                key: "\(sat).cadence", problem: "'\(v)' is not an ISO 8601 duration like P2D or PT12H (or none)")
+                        }
+                        cadence = d
+                    }
+                } else if node.scalar.map({ ["", "~", "null"].contains($0.string) }) != true {
+                    throw SettingsError(key: sat, problem: "must be a mapping {probability, cadence} (or empty)")
                 }
                 stages.append(Stage(name: stageName, probability: probability, cadence: cadence))
             }

@@ -3,6 +3,14 @@ public import Foundation
 /// A user's role. What each may do is in ``Access``.
 public enum Role: String, Sendable, CaseIterable, Codable {
     case admin, director, head, manager, `operator`, accountant
+
+    /// The role with its article, to begin a sentence: "An operator", "A manager".
+    public var withArticle: String {
+        switch self {
+        case .admin, .operator, .accountant: return "An \(rawValue)"
+        case .director, .head, .manager: return "A \(rawValue)"
+        }
+    }
 }
 
 /// A person who uses crmd, identified by the Unix uid of their processes.

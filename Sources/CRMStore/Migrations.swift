@@ -75,37 +75,38 @@ enum Migrations {
           pipeline TEXT NOT NULL,
           stage TEXT NOT NULL,
           owner_id INTEGER NOT NULL,
+          currency TEXT NOT NULL,
           open_count INTEGER NOT NULL DEFAULT 0,
           open_amount INTEGER NOT NULL DEFAULT 0,
           overdue_count INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY(pipeline, stage, owner_id)) WITHOUT ROWID;
+          PRIMARY KEY(pipeline, stage, owner_id, currency)) WITHOUT ROWID;
 
         CREATE TRIGGER deal_tally_insert AFTER INSERT ON deals WHEN new.status = 'open' BEGIN
-          INSERT INTO deal_tally(pipeline, stage, owner_id, open_count, open_amount, overdue_count)
-            VALUES (new.pipeline, new.stage, coalesce(new.owner_id, 0), 1, coalesce(new.amount, 0), new.overdue_stage > 0)
+          INSERT INTO deal_tally(pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count)
+            VALUES (new.pipeline, new.stage, coalesce(new.owner_id, 0), new.currency, 1, coalesce(new.amount, 0), new.overdue_stage > 0)
             ON CONFLICT DO UPDATE SET open_count = open_count + 1, open_amount = open_amount + excluded.open_amount,
               overdue_count = overdue_count + excluded.overdue_count;
         END;
         CREATE TRIGGER deal_tally_leave AFTER UPDATE ON deals
           WHEN old.status = 'open' AND (old.status IS NOT new.status OR old.stage IS NOT new.stage OR old.pipeline IS NOT new.pipeline
-            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount) BEGIN
+            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount OR old.currency IS NOT new.currency) BEGIN
           UPDATE deal_tally SET open_count = open_count - 1, open_amount = open_amount - coalesce(old.amount, 0),
               overdue_count = overdue_count - (old.overdue_stage > 0)
-            WHERE pipeline = old.pipeline AND stage = old.stage AND owner_id = coalesce(old.owner_id, 0);
+            WHERE pipeline = old.pipeline AND stage = old.stage AND owner_id = coalesce(old.owner_id, 0) AND currency = old.currency;
         END;
         CREATE TRIGGER deal_tally_enter AFTER UPDATE ON deals
           WHEN new.status = 'open' AND (old.status IS NOT new.status OR old.stage IS NOT new.stage OR old.pipeline IS NOT new.pipeline
-            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount) BEGIN
-          INSERT INTO deal_tally(pipeline, stage, owner_id, open_count, open_amount, overdue_count)
-            VALUES (new.pipeline, new.stage, coalesce(new.owner_id, 0), 1, coalesce(new.amount, 0), new.overdue_stage > 0)
+            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount OR old.currency IS NOT new.currency) BEGIN
+          INSERT INTO deal_tally(pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count)
+            VALUES (new.pipeline, new.stage, coalesce(new.owner_id, 0), new.currency, 1, coalesce(new.amount, 0), new.overdue_stage > 0)
             ON CONFLICT DO UPDATE SET open_count = open_count + 1, open_amount = open_amount + excluded.open_amount,
               overdue_count = overdue_count + excluded.overdue_count;
         END;
         CREATE TRIGGER deal_tally_overdue AFTER UPDATE OF overdue_stage ON deals
           WHEN new.status = 'open' AND (old.overdue_stage > 0) != (new.overdue_stage > 0) AND NOT (old.status IS NOT new.status OR old.stage IS NOT new.stage OR old.pipeline IS NOT new.pipeline
-            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount) BEGIN
+            OR old.owner_id IS NOT new.owner_id OR old.amount IS NOT new.amount OR old.currency IS NOT new.currency) BEGIN
           UPDATE deal_tally SET overdue_count = overdue_count + (CASE WHEN new.overdue_stage > 0 THEN 1 ELSE -1 END)
-            WHERE pipeline = new.pipeline AND stage = new.stage AND owner_id = coalesce(new.owner_id, 0);
+            WHERE pipeline = new.pipeline AND stage = new.stage AND owner_id = coalesce(new.owner_id, 0) AND currency = new.currency;
         END;
 
         CREATE TABLE tasks(

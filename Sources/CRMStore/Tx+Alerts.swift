@@ -117,12 +117,19 @@ extension Tx {
         userID: Int64, dealID: Int64?, taskID: Int64?, kind: String, message: String, dueAt: Date, deliverAt: Date, now: Date,
         deliveredAt: Date? = nil, command: Bool = false
     ) throws -> Int64 {
-        if let dealID {
+        // Looked up first, as in ``insertAlert``: almost always nothing is pending.
+        if let dealID,
+            try prepared("SELECT 1 FROM alerts WHERE deal_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1")
+                .exists(dealID, userID)
+        {
             try prepared(
                 "UPDATE alerts SET superseded = 1 WHERE deal_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0"
             ).run(dealID, userID)
         }
-        if let taskID {
+        if let taskID,
+            try prepared("SELECT 1 FROM alerts WHERE task_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1")
+                .exists(taskID, userID)
+        {
             try prepared(
                 "UPDATE alerts SET superseded = 1 WHERE task_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0"
             ).run(taskID, userID)
@@ -153,10 +160,14 @@ extension Tx {
     /// Drops undelivered reminders about a deal (it came back into cadence, or closed) or a task
     /// (done, or moved).
     public func supersedeWorkAlerts(dealID: Int64? = nil, taskID: Int64? = nil) throws {
-        if let dealID {
+        if let dealID,
+            try prepared("SELECT 1 FROM alerts WHERE deal_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1").exists(dealID)
+        {
             try prepared("UPDATE alerts SET superseded = 1 WHERE deal_id = ? AND delivered_at IS NULL AND superseded = 0").run(dealID)
         }
-        if let taskID {
+        if let taskID,
+            try prepared("SELECT 1 FROM alerts WHERE task_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1").exists(taskID)
+        {
             try prepared("UPDATE alerts SET superseded = 1 WHERE task_id = ? AND delivered_at IS NULL AND superseded = 0").run(taskID)
         }
     }

@@ -17,6 +17,7 @@ public struct DealTally: Sendable, Equatable {
     public var pipeline: String
     public var stage: String
     public var ownerID: Int64?
+    public var currency: String
     public var count: Int
     public var amount: Int64
     public var overdue: Int
@@ -182,11 +183,13 @@ extension Tx {
     public func dealTallies(ownerID: Int64?) throws -> [DealTally] {
         let sql =
             ownerID == nil
-            ? "SELECT pipeline, stage, owner_id, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0"
-            : "SELECT pipeline, stage, owner_id, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0 AND owner_id = ?"
+            ? "SELECT pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0"
+            : "SELECT pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0 AND owner_id = ?"
         return try rows(sql, ownerID.map { [$0] } ?? []).map {
             let owner: Int64 = $0[2]
-            return DealTally(pipeline: $0[0], stage: $0[1], ownerID: owner == 0 ? nil : owner, count: $0[3], amount: $0[4], overdue: $0[5])
+            return DealTally(
+                pipeline: $0[0], stage: $0[1], ownerID: owner == 0 ? nil : owner, currency: $0[3], count: $0[4], amount: $0[5],
+                overdue: $0[6])
         }
     }
 

@@ -89,7 +89,10 @@ struct ZoneEngine: Sendable {
                 if to == .yellow, policy.onYellow, remindersMatter { newest = ("zone_yellow", at) }
             case .reminder(_, let at):
                 if remindersMatter { newest = ("days_to_release", at) }
-            case .release(let at):
+            case .release(let due):
+                // A client an exempting deal held back is released when the scheduler looks at it
+                // again (its next instant was set then), not at the long-past release instant.
+                let at = max(due, client.nextDueAt ?? due)
                 let reason = "no resetting contact for \(rules.thresholds.releaseAfter)"
                 plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
                 plan.released = true

@@ -123,7 +123,21 @@ final class EventLogger: EventListener {
             message = m
         case "alert":
             if let k = text("kind") { metadata["kind"] = .string(k) }
-            message = "to \(owner ?? "?") about \(client): \(text("message") ?? "")"
+            let about = number("deal_id").map { "deal \($0)" } ?? number("task_id").map { "task \($0)" } ?? client
+            message = "to \(owner ?? "?") about \(about): \(text("message") ?? "")"
+        case let topic where topic.hasPrefix("deal."):
+            if let id = number("deal_id") { metadata["deal_id"] = .stringConvertible(id) }
+            var m =
+                "deal \(number("deal_id") ?? 0) \"\(text("title") ?? "")\" of \(owner ?? "nobody") at '\(text("stage") ?? "?")' (\(client))"
+            if let from = text("from"), let to = text("to") { m += " moved \(from) → \(to)" }
+            if let outcome = text("outcome") { m += " \(outcome)" + (text("reason").map { ": \($0)" } ?? "") }
+            if let since = text("overdue_since") { m += " overdue since \(since)" }
+            if let by = text("by") { m += " by \(by)" }
+            message = m
+        case let topic where topic.hasPrefix("task."):
+            if let id = number("task_id") { metadata["task_id"] = .stringConvertible(id) }
+            message =
+                "task \(number("task_id") ?? 0) \"\(text("title") ?? "")\" for \(text("assignee_login") ?? owner ?? "?") due \(text("due_at") ?? "?")"
         default:
             message = owner.map { "\(named) (owner \($0))" } ?? named
         }

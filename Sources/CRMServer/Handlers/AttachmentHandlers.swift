@@ -19,7 +19,7 @@ struct AttachmentHandlers: HandlerGroup {
         let allowed = write ? Access.canWorkDeal(actor, ownerID: d.ownerID) : Access.canSeeDeal(actor, ownerID: d.ownerID)
         guard allowed else {
             throw DomainError(
-                .forbidden, "A \(actor.role.rawValue) may not \(write ? "attach files to" : "read the files of") deal \(d.id).",
+                .forbidden, "\(actor.role.withArticle) may not \(write ? "attach files to" : "read the files of") deal \(d.id).",
                 details: [("deal_id", .int(d.id))])
         }
         return d
@@ -47,7 +47,7 @@ struct AttachmentHandlers: HandlerGroup {
         write(call) { [self] tx, now in
             guard let d = try tx.deal(id: dealID) else { throw DomainError.notFound("deal", dealID) }
             guard Access.canWorkDeal(actor, ownerID: d.ownerID) else {
-                throw DomainError.forbidden("A \(actor.role.rawValue) may not attach files to deal \(d.id): it is not theirs.")
+                throw DomainError.forbidden("\(actor.role.withArticle) may not attach files to deal \(d.id): it is not theirs.")
             }
             if try tx.attachments(dealID: d.id).count >= limits.maxAttachmentsPerDeal {
                 throw DomainError(

@@ -9,7 +9,7 @@ struct ClientHandlers: HandlerGroup {
 
     func clientCreate(_ call: Call) throws {
         let actor = call.actor
-        guard Access.canCreateClient(actor) else { throw DomainError.forbidden("A \(actor.role.rawValue) may not create clients.") }
+        guard Access.canCreateClient(actor) else { throw DomainError.forbidden("\(actor.role.withArticle) may not create clients.") }
         let (input, ownerRef) = try call.decode { r in (decodeClientFields(&r, creating: true), userRef(&r, "owner")) }
         let rules = self.rules
         write(call) { [self] tx, now in
@@ -230,7 +230,7 @@ struct ClientHandlers: HandlerGroup {
             if segment != nil, !Access.canSeeFullCard(actor, ownerID: filter.ownerID) {
                 if filter.ownerID != nil {
                     throw DomainError.forbidden(
-                        "A \(actor.role.rawValue) sees the segment only of their own clients; filter by segment without owner, or with your own login."
+                        "\(actor.role.withArticle) sees the segment only of their own clients; filter by segment without owner, or with your own login."
                     )
                 }
                 filter.ownerID = actor.userID ?? -1

@@ -115,6 +115,15 @@ extension HandlerGroup {
     // MARK: shared checks inside a transaction
 
     func resolveOwner(_ tx: Tx, _ ref: UserRef) throws -> User {
+        let u = try resolveUser(tx, ref, field: "owner")
+        guard Access.canLeadClients(u) else {
+            throw DomainError.invalid("owner", "'\(u.login)' has the role \(u.role.rawValue); only managers and heads lead clients")
+        }
+        return u
+    }
+
+    /// The active user `ref` names, whatever their role (`field` names the param in errors).
+    func resolveUser(_ tx: Tx, _ ref: UserRef, field: String) throws -> User {
         let u: User?
         switch ref {
         case .id(let id): u = try tx.user(id: id)
@@ -126,10 +135,7 @@ extension HandlerGroup {
             case .login(let l): throw DomainError.notFound("user", named: l)
             }
         }
-        guard u.active else { throw DomainError.invalid("owner", "'\(u.login)' is deactivated") }
-        guard Access.canLeadClients(u) else {
-            throw DomainError.invalid("owner", "'\(u.login)' has the role \(u.role.rawValue); only managers and heads lead clients")
-        }
+        guard u.active else { throw DomainError.invalid(field, "'\(u.login)' is deactivated") }
         return u
     }
 
@@ -208,6 +214,8 @@ extension HandlerGroup {
         let previous = engine.startCycle(&c, now: now)
         try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
         try tx.supersedeAlerts(clientID: c.id)
+        // The sale goes with the client: its open deals follow the new lead manager.
+        if let owner { try handDeals(tx, clientID: c.id, to: owner, now: now) }
         if let previous, previous != c.appliedZone {
             try event(
                 tx, "zone.changed", clientID: c.id, ownerID: c.ownerID,

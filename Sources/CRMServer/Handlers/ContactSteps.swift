@@ -64,4 +64,23 @@ extension HandlerGroup {
                 occurredAt: now, topic: topic, result: nil, note: nil, resetsClock: effect.resets, createdAt: now, dealID: deal.id))
         return try applyContact(tx, c, counts: effect.counts, at: now, now: now)
     }
+
+    /// Gives the client's open deals to its new lead manager (an assignment or a claim): each
+    /// one's pending reminders to the old owner are dropped and `deal.updated` names both owners.
+    func handDeals(_ tx: Tx, clientID: Int64, to owner: User, now: Date) throws {
+        for var d in try tx.openDeals(clientID: clientID) where d.ownerID != owner.id {
+            let old = d.ownerID
+            d.ownerID = owner.id
+            d.updatedAt = now
+            try tx.saveDeal(d)
+            try tx.supersedeWorkAlerts(dealID: d.id)
+            try event(
+                tx, "deal.updated", clientID: clientID, ownerID: owner.id, previousOwnerID: old,
+                [
+                    "deal_id": .int(d.id), "client_id": .int(clientID), "title": .string(d.title), "owner": .int(owner.id),
+                    "owner_login": .string(owner.login), "from": .int(old), "from_login": wire.login(old), "stage": .string(d.stage),
+                    "pipeline": .string(d.pipeline), "status": .string(d.status.rawValue), "reason": "the client changed hands",
+                ], at: now)
+        }
+    }
 }

@@ -74,7 +74,8 @@ struct DealHandlers: HandlerGroup {
     func forbiddenOnDeal(_ d: Deal, _ actor: Actor, _ what: String) -> DomainError {
         let owner = d.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
         return DomainError(
-            .forbidden, "A \(actor.role.rawValue) may not \(what) deal \(d.id): it is \(owner)'s. Ask its owner or a head of sales.",
+            .forbidden,
+            "You (\(actor.login), \(actor.role.rawValue)) may not \(what) deal \(d.id): it is \(owner)'s. Ask its owner or a head of sales.",
             details: [("deal_id", .int(d.id)), ("owner", .string(owner))])
     }
 
@@ -85,7 +86,8 @@ struct DealHandlers: HandlerGroup {
             let u = try resolveOwner(tx, asked)
             if u.id != c.ownerID && u.id != actor.userID && !Access.canOverrideDealOrder(actor) {
                 throw DomainError.forbidden(
-                    "A \(actor.role.rawValue) may not give a deal to \(u.login); a deal goes to the client's lead manager.")
+                    "You (\(actor.login), \(actor.role.rawValue)) may not give a deal to \(u.login); a deal goes to the client's lead manager."
+                )
             }
             guard Access.canOwnDeals(u) else {
                 throw DomainError.invalid("owner", "\(u.login) is a \(u.role.rawValue) (or inactive) and cannot own deals")
@@ -196,6 +198,14 @@ struct DealHandlers: HandlerGroup {
     func dealUpdate(_ call: Call) throws {
         let actor = call.actor
         let (id, f) = try call.decode { r in (r.int("id"), decodeFields(&r, creating: false)) }
+        if f.title == nil, !f.amount.isChange, f.currency == nil, !f.probability.isChange, !f.source.isChange, !f.expectedClose.isChange,
+            f.owner == nil
+        {
+            throw RPCError.invalidParams([
+                FieldProblem(
+                    field: "params", problem: "name at least one of title, amount, currency, probability, source, expected_close, owner")
+            ])
+        }
         write(call) { [self] tx, now in
             var d = try loadDeal(tx, id)
             guard Access.canWorkDeal(actor, ownerID: d.ownerID) else { throw forbiddenOnDeal(d, actor, "change") }

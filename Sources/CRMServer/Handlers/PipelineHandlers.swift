@@ -41,8 +41,13 @@ struct PipelineHandlers: HandlerGroup {
             let tallies = try tx.dealTallies(ownerID: ownerID).filter { $0.pipeline == pipeline.name }
             let stages: [JSON] = pipeline.stages.map { s in
                 let at = tallies.filter { $0.stage == s.name }
-                let amount = at.reduce(Int64(0)) { $0 + $1.amount }
+                // Sums in the department's currency; deals in others are summed apart, never mixed.
+                let amount = at.filter { $0.currency == deals.currency }.reduce(Int64(0)) { $0 + $1.amount }
+                var others: [String: Int64] = [:]
+                for t in at where t.currency != deals.currency { others[t.currency, default: 0] += t.amount }
                 return [
+                    "other_currencies": .array(
+                        others.sorted { $0.key < $1.key }.map { ["currency": .string($0.key), "amount": .int($0.value)] }),
                     "name": .string(s.name), "probability": .int(s.probability), "cadence": .string(s.cadence?.description),
                     "count": .int(at.reduce(0) { $0 + $1.count }), "amount": .int(amount), "amount_text": wire.amountText(amount),
                     "weighted": .int(amount * Int64(s.probability) / 100), "overdue": .int(at.reduce(0) { $0 + $1.overdue }),
@@ -54,7 +59,7 @@ struct PipelineHandlers: HandlerGroup {
                 let k = t.ownerID ?? 0
                 var v = perOwner[k] ?? (0, 0, 0)
                 v.count += t.count
-                v.amount += t.amount
+                if t.currency == deals.currency { v.amount += t.amount }
                 v.overdue += t.overdue
                 perOwner[k] = v
             }
@@ -78,9 +83,9 @@ struct PipelineHandlers: HandlerGroup {
         try read(call) { tx, now in
             var user = actor.user
             if case .some(.some(let ref)) = userRefParam {
-                let u = try resolveOwner(tx, ref)
+                let u = try resolveUser(tx, ref, field: "user")
                 if u.id != actor.userID && !Access.canSeeOthersDay(actor) {
-                    throw DomainError.forbidden("A \(actor.role.rawValue) sees only their own day; leave out user.")
+                    throw DomainError.forbidden("\(actor.role.withArticle) sees only their own day; leave out user.")
                 }
                 user = u
             }

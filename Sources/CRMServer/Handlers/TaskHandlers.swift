@@ -13,7 +13,7 @@ struct TaskHandlers: HandlerGroup {
     func forbiddenOnTask(_ t: TaskItem, _ actor: Actor, _ what: String) -> DomainError {
         let who = users.user(id: t.assigneeID)?.login ?? "someone else"
         return DomainError(
-            .forbidden, "A \(actor.role.rawValue) may not \(what) task \(t.id): it is \(who)'s.", details: [("task_id", .int(t.id))])
+            .forbidden, "\(actor.role.withArticle) may not \(what) task \(t.id): it is \(who)'s.", details: [("task_id", .int(t.id))])
     }
 
     func loadTask(_ tx: Tx, _ id: Int64) throws -> TaskItem {
@@ -27,7 +27,7 @@ struct TaskHandlers: HandlerGroup {
         if let dealID {
             guard let d = try tx.deal(id: dealID) else { throw DomainError.notFound("deal", dealID) }
             guard Access.canSeeDeal(actor, ownerID: d.ownerID) else {
-                throw DomainError.forbidden("A \(actor.role.rawValue) may not make tasks on deal \(dealID): it is not theirs.")
+                throw DomainError.forbidden("\(actor.role.withArticle) may not make tasks on deal \(dealID): it is not theirs.")
             }
             if let clientID, clientID != d.clientID {
                 throw DomainError.invalid("client_id", "\(clientID) is not the client of deal \(dealID)")
@@ -55,16 +55,15 @@ struct TaskHandlers: HandlerGroup {
         write(call) { [self] tx, now in
             let assignee: User
             switch p.assignee {
-            case .some(.some(let ref)): assignee = try resolveOwner(tx, ref)
+            case .some(.some(let ref)): assignee = try resolveUser(tx, ref, field: "assignee")
             case .some(.none), .none:
                 guard let me = actor.user else {
                     throw DomainError.invalid("assignee", "is required: a built-in admin has no user row to give a task to")
                 }
                 assignee = me
             }
-            guard assignee.active else { throw DomainError.invalid("assignee", "\(assignee.login) is deactivated") }
             guard Access.canAssignTask(actor, to: assignee.id) else {
-                throw DomainError.forbidden("A \(actor.role.rawValue) may give tasks only to themselves, not to \(assignee.login).")
+                throw DomainError.forbidden("\(actor.role.withArticle) may give tasks only to themselves, not to \(assignee.login).")
             }
             let clientID = try checkSubject(tx, clientID: p.clientID, dealID: p.dealID, actor: actor)
             let due = p.due ?? now
@@ -100,12 +99,12 @@ struct TaskHandlers: HandlerGroup {
         try read(call) { tx, now in
             var assigneeID: Int64? = actor.userID
             switch p.assignee {
-            case .some(.some(let ref)): assigneeID = try resolveOwner(tx, ref).id
+            case .some(.some(let ref)): assigneeID = try resolveUser(tx, ref, field: "assignee").id
             case .some(.none): assigneeID = nil  // everyone's
             case .none: break
             }
             if assigneeID != actor.userID && !Access.canSeeOthersDay(actor) {
-                throw DomainError.forbidden("A \(actor.role.rawValue) sees only their own tasks; leave out assignee.")
+                throw DomainError.forbidden("\(actor.role.withArticle) sees only their own tasks; leave out assignee.")
             }
             let page = try tx.tasks(
                 assigneeID: assigneeID, done: p.done, dueBefore: p.dueBefore, dealID: p.dealID, clientID: p.clientID, cursor: p.cursor,
@@ -122,6 +121,17 @@ struct TaskHandlers: HandlerGroup {
                 due: r.optionalTimestamp("due_at"), assignee: userRef(&r, "assignee")
             )
         }
+        if case .some(.none) = p.assignee {
+            throw RPCError.invalidParams([FieldProblem(field: "assignee", problem: "cannot be cleared: a task always has an assignee")])
+        }
+        if call.params["due_at"] == .null {
+            throw RPCError.invalidParams([FieldProblem(field: "due_at", problem: "cannot be cleared: a task always has a due instant")])
+        }
+        if p.title == nil, !p.note.isChange, p.due == nil, p.assignee == nil {
+            throw RPCError.invalidParams([
+                FieldProblem(field: "params", problem: "name at least one of title, note, due_at, assignee to change")
+            ])
+        }
         write(call) { [self] tx, now in
             var t = try loadTask(tx, p.id)
             guard Access.canWorkTask(actor, assigneeID: t.assigneeID, creatorLogin: t.creatorLogin) else {
@@ -137,10 +147,9 @@ struct TaskHandlers: HandlerGroup {
                 try tx.supersedeWorkAlerts(taskID: t.id)
             }
             if case .some(.some(let ref)) = p.assignee {
-                let u = try resolveOwner(tx, ref)
-                guard u.active else { throw DomainError.invalid("assignee", "\(u.login) is deactivated") }
+                let u = try resolveUser(tx, ref, field: "assignee")
                 guard Access.canAssignTask(actor, to: u.id) else {
-                    throw DomainError.forbidden("A \(actor.role.rawValue) may not give a task to \(u.login).")
+                    throw DomainError.forbidden("\(actor.role.withArticle) may not give a task to \(u.login).")
                 }
                 if u.id != t.assigneeID {
                     t.assigneeID = u.id

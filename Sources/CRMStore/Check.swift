@@ -101,7 +101,18 @@ extension Store {
                 } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
                     report.problems.append("foreign_key_check stopped: \(e.message ?? "\(e.resultCode)")")
                 }
-                for table in ["users", "clients", "contacts", "interactions"] {
+                // The board's tallies are kept by triggers; they must equal the open deals they sum.
+                if try db.tableExists("deal_tally") {
+                    do {
+                        let off = try Int.fetchOne(db, sql: Self.tallyMismatchSQL) ?? 0
+                        if off > 0 {
+                            report.problems.append("deal_tally: \(off) line(s) of the board differ from the open deals they sum")
+                        }
+                    } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT {
+                        report.problems.append("checking deal_tally failed: \(e.message ?? "\(e.resultCode)")")
+                    }
+                }
+                for table in ["users", "clients", "contacts", "interactions", "deals", "tasks"] where try db.tableExists(table) {
                     do {
                         report.counts.append((table, try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(table)")))
                     } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT {
@@ -141,4 +152,17 @@ extension Store {
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
+
+    /// Lines of the board (`deal_tally`) that differ from a count of the open deals, both ways.
+    static let tallyMismatchSQL = """
+        WITH truth AS (
+          SELECT pipeline, stage, coalesce(owner_id, 0) AS owner_id, currency, count(*) AS n, sum(coalesce(amount, 0)) AS amount,
+            sum(overdue_stage > 0) AS overdue
+          FROM deals WHERE status = 'open' GROUP BY 1, 2, 3, 4),
+        kept AS (
+          SELECT pipeline, stage, owner_id, currency, open_count AS n, open_amount AS amount, overdue_count AS overdue
+          FROM deal_tally WHERE open_count != 0 OR open_amount != 0 OR overdue_count != 0)
+        SELECT (SELECT count(*) FROM (SELECT * FROM truth EXCEPT SELECT * FROM kept))
+          + (SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM truth))
+        """
 }

@@ -72,27 +72,27 @@ public struct DealSettings: Sendable, Equatable {
 
     /// The problem with these settings, if any, naming the key.
     public func validate() -> (key: String, problem: String)? {
-        if pipelines.isEmpty { return ("pipelines", "must list at least one pipeline") }
+        if pipelines.isEmpty { return ("deals.pipelines", "must list at least one pipeline") }
         var names = Set<String>()
         for p in pipelines {
-            if p.name.trimmingCharacters(in: .whitespaces).isEmpty { return ("pipelines", "a pipeline has no name") }
-            if !names.insert(p.name).inserted { return ("pipelines", "the pipeline '\(p.name)' is listed twice") }
+            if p.name.trimmingCharacters(in: .whitespaces).isEmpty { return ("deals.pipelines", "a pipeline has no name") }
+            if !names.insert(p.name).inserted { return ("deals.pipelines", "the pipeline '\(p.name)' is listed twice") }
             if p.stages.isEmpty || p.stages.count > 20 {
-                return ("pipelines", "the pipeline '\(p.name)' must have 1 to 20 stages, not \(p.stages.count)")
+                return ("deals.pipelines", "the pipeline '\(p.name)' must have 1 to 20 stages, not \(p.stages.count)")
             }
             var stageNames = Set<String>()
             for s in p.stages {
-                if s.name.trimmingCharacters(in: .whitespaces).isEmpty { return ("pipelines", "a stage of '\(p.name)' has no name") }
+                if s.name.trimmingCharacters(in: .whitespaces).isEmpty { return ("deals.pipelines", "a stage of '\(p.name)' has no name") }
                 if ["won", "lost"].contains(s.name.lowercased()) {
-                    return ("pipelines", "'\(s.name)' in '\(p.name)' is an outcome (deal.close), not a stage; remove it")
+                    return ("deals.pipelines", "'\(s.name)' in '\(p.name)' is an outcome (deal.close), not a stage; remove it")
                 }
-                if !stageNames.insert(s.name).inserted { return ("pipelines", "the stage '\(s.name)' is listed twice in '\(p.name)'") }
+                if !stageNames.insert(s.name).inserted { return ("deals.pipelines", "the stage '\(s.name)' is listed twice in '\(p.name)'") }
                 if !(0...100).contains(s.probability) {
-                    return ("pipelines", "the probability of '\(s.name)' in '\(p.name)' must be 0 to 100, not \(s.probability)")
+                    return ("deals.pipelines", "the probability of '\(s.name)' in '\(p.name)' must be 0 to 100, not \(s.probability)")
                 }
                 if let c = s.cadence {
-                    if c.isZero { return ("pipelines", "the cadence of '\(s.name)' in '\(p.name)' must be longer than zero (or none)") }
-                    if let problem = InstantLimits.problem(c) { return ("pipelines", "the cadence of '\(s.name)': \(problem)") }
+                    if c.isZero { return ("deals.pipelines", "the cadence of '\(s.name)' in '\(p.name)' must be longer than zero (or none)") }
+                    if let problem = InstantLimits.problem(c) { return ("deals.pipelines", "the cadence of '\(s.name)': \(problem)") }
                 }
             }
         }

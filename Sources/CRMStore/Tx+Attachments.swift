@@ -80,4 +80,10 @@ extension Tx {
         }
         return out
     }
+
+    /// Drops what an unfinished upload received, so it starts over from offset 0.
+    public func restartAttachment(id: Int64) throws {
+        try exec("DELETE FROM attachment_chunks WHERE attachment_id = ?", [id])
+        try exec("UPDATE attachments SET received = 0 WHERE id = ?", [id])
+    }
 }

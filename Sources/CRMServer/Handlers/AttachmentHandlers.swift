@@ -70,6 +70,9 @@ struct AttachmentHandlers: HandlerGroup {
             if text.utf8.count > (Self.chunkBytes / 3 + 1) * 4 {
                 r.problem("data", "must be at most 512 KiB once decoded; send the file in more chunks")
             } else if let d = Data(base64Encoded: text) {
+                if d.count > Self.chunkBytes {
+                    r.problem("data", "must be at most 512 KiB once decoded; send the file in more chunks")
+                }
                 data = d
             } else {
                 r.problem("data", "must be base64")
@@ -80,6 +83,12 @@ struct AttachmentHandlers: HandlerGroup {
             guard var a = try tx.attachment(id: id) else { throw DomainError.notFound("attachment", id) }
             _ = try attachmentDeal(tx, a, actor, write: true)
             guard !a.complete else { throw DomainError(.conflict, "Attachment \(id) is complete already.") }
+            // Offset 0 on an unfinished upload starts it over (after a failed checksum, or a
+            // client that lost its place): the chunks received so far are dropped.
+            if offset == 0 && a.received > 0 {
+                try tx.restartAttachment(id: id)
+                a.received = 0
+            }
             guard offset == a.received else {
                 throw DomainError(
                     .conflict, "Attachment \(id) has \(a.received) bytes; send the chunk at offset \(a.received), not \(offset).",
@@ -97,7 +106,7 @@ struct AttachmentHandlers: HandlerGroup {
                 guard hex == a.sha256 else {
                     throw DomainError(
                         .validationFailed,
-                        "The file's SHA-256 is \(hex), not the \(a.sha256) declared: a chunk was lost or changed. Start again with deal.attach.",
+                        "The file's SHA-256 is \(hex), not the \(a.sha256) declared: a chunk was lost or changed. Send the file again from offset 0.",
                         fields: [("sha256", "does not match the bytes received")])
                 }
             }

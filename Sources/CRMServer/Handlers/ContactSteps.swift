@@ -57,7 +57,12 @@ extension HandlerGroup {
     /// Returns the client as stored.
     @discardableResult
     func recordDealContact(_ tx: Tx, _ c: Client, deal: Deal, actor: Actor, topic: String, now: Date) throws -> Client {
-        let effect = contactEffect(c, actor, resetting: true, at: now)
+        // Issue 17: a deal's start and moves count as interactions of the client's lead manager,
+        // whoever records them (an operator opening a deal for an incoming request included).
+        let counts = c.status == .assigned
+        let effect = (counts: counts, resets: counts && now >= (c.clockStart ?? .distantFuture))
+        // The same step is a contact with the client for the owner's other open deals on it.
+        try touchDeals(tx, clientID: c.id, actor: actor, at: now, now: now)
         _ = try tx.insertInteraction(
             Interaction(
                 id: 0, clientID: c.id, contactID: nil, authorID: actor.userID, authorLogin: actor.login, kind: .deal, direction: nil,
@@ -72,6 +77,7 @@ extension HandlerGroup {
             let old = d.ownerID
             d.ownerID = owner.id
             d.updatedAt = now
+            reannounce(&d)
             try tx.saveDeal(d)
             try tx.supersedeWorkAlerts(dealID: d.id)
             try event(
@@ -82,5 +88,12 @@ extension HandlerGroup {
                     "pipeline": .string(d.pipeline), "status": .string(d.status.rawValue), "reason": "the client changed hands",
                 ], at: now)
         }
+    }
+
+    /// An overdue deal that changes owner is announced overdue again, to its new owner.
+    func reannounce(_ d: inout Deal) {
+        guard d.overdue, let due = d.nextContactDue else { return }
+        d.overdueStage = 0
+        d.dueAt = due
     }
 }

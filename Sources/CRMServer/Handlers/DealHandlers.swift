@@ -226,7 +226,10 @@ struct DealHandlers: HandlerGroup {
                 if u.id != d.ownerID && !Access.canOverrideDealOrder(actor) {
                     throw DomainError.forbidden("Only a head of sales may give a deal to another owner.")
                 }
-                d.ownerID = u.id
+                if u.id != d.ownerID {
+                    d.ownerID = u.id
+                    reannounce(&d)
+                }
             }
             d.updatedAt = now
             try tx.saveDeal(d)

@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "CRMClient", "CRMProtocol", "CRMFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -4,7 +4,7 @@ import ArgumentParser
 struct CRMCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
-        abstract: "Talk to crmd: users, clients, contacts, interactions, caller ID and status.",
+        abstract: "Talk to crmd: users, clients, contacts, interactions, deals, tasks, caller ID and status.",
         discussion: """
             crmctl finds crmd's socket by itself (CRMD_SOCKET, then your own crmd, then the system one at
             /run/crmd/crmd.sock). Output is a readable table; add --json for the raw result, for scripts.
@@ -14,6 +14,7 @@ struct CRMCtl: ParsableCommand {
         subcommands: [
             Status.self, Ping.self, WhoAmI.self, UserCommand.self, ClientCommand.self, LogCommand.self, InteractionsCommand.self,
             ContactCommand.self, ExchangeCommand.self, Claim.self, Release.self, Explain.self, Preview.self, AlertsCommand.self, Watch.self,
-            ReportCommand.self, ClockCommand.self, Backup.self, RPC.self,
+            ReportCommand.self, DealCommand.self, TaskCommand.self, PipelineCommand.self, TodayCommand.self, ClockCommand.self, Backup.self,
+            RPC.self,
         ])
 }

@@ -1,0 +1,59 @@
+import ArgumentParser
+import CRMProtocol
+
+struct TodayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "today",
+        abstract: "Your day in one list: overdue and today's tasks, deals to contact, clients near release, unread alerts.",
+        discussion: "Heads, directors and admins may look at someone else's day: crmctl today --user ivanov")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Whose day (login or id; default yours).") var user: String?
+
+    func run() throws {
+        var p: JSONObject = [:]
+        if let user { p["user"] = userParam(user) }
+        try global.run("today", p, render: printToday)
+    }
+}
+
+func printToday(_ r: JSON) {
+    print("\(str(r["user"]))'s day, \(str(r["date"])) (now \(str(r["now"])))")
+
+    section("Overdue tasks", r["tasks_overdue"]) { printTaskTable($0, showAssignee: false) }
+    section("Tasks due later today", r["tasks_today"]) { printTaskTable($0, showAssignee: false) }
+    section("Deals past their contact cadence", r["deals_overdue"]) { printDayDeals($0, due: "overdue since") }
+    section("Deals to contact today", r["deals_due_today"]) { printDayDeals($0, due: "contact by") }
+    section("Clients near release", r["clients_near_release"]) { clients in
+        var t = Table(["id", "name", "zone", "release at"])
+        for c in clients { t.add([str(c["id"]), str(c["name"]), zoneCell(c), str(c["release_at"])]) }
+        t.print()
+    }
+
+    let alerts = r["alerts_unacked"]?.intValue ?? 0
+    print()
+    print(alerts == 0 ? "Unacknowledged alerts: none." : "Unacknowledged alerts: \(alerts) (see them: crmctl alerts --unacked)")
+}
+
+/// A titled section: its items through `body`, or a line saying there are none.
+private func section(_ title: String, _ items: JSON?, _ body: ([JSON]) -> Void) {
+    let list = items?.arrayValue ?? []
+    print()
+    if list.isEmpty {
+        print("\(title): none.")
+        return
+    }
+    print("\(title) (\(list.count))")
+    body(list)
+}
+
+private func printDayDeals(_ deals: [JSON], due: String) {
+    var t = Table(["id", "title", "client", "stage", "amount", due])
+    for d in deals {
+        let when = str(d["next_contact_due"])
+        t.add([
+            str(d["id"]), clip(str(d["title"]), 40), "#\(str(d["client_id"]))", str(d["stage"]), dealAmount(d),
+            d["overdue"]?.boolValue == true ? Style.zone("red", when) : when,
+        ])
+    }
+    t.print()
+}

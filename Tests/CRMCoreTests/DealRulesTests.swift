@@ -276,27 +276,27 @@ struct DealRulesSettingsTests {
 
     /// A broken setting, the key the problem must name and a word of its text.
     static let broken: [(String, @Sendable (inout DealSettings) -> Void, String, String)] = [
-        ("no pipelines", { $0.pipelines = [] }, "pipelines", "at least one"),
-        ("a pipeline without a name", { $0.pipelines[0].name = "  " }, "pipelines", "no name"),
-        ("a pipeline twice", { $0.pipelines.append(.sales) }, "pipelines", "twice"),
-        ("no stages", { $0.pipelines[0].stages = [] }, "pipelines", "1 to 20"),
+        ("no pipelines", { $0.pipelines = [] }, "deals.pipelines", "at least one"),
+        ("a pipeline without a name", { $0.pipelines[0].name = "  " }, "deals.pipelines", "no name"),
+        ("a pipeline twice", { $0.pipelines.append(.sales) }, "deals.pipelines", "twice"),
+        ("no stages", { $0.pipelines[0].stages = [] }, "deals.pipelines", "1 to 20"),
         (
-            "21 stages", { $0.pipelines[0].stages = (1...21).map { Stage(name: "S\($0)", probability: 1, cadence: nil) } }, "pipelines",
+            "21 stages", { $0.pipelines[0].stages = (1...21).map { Stage(name: "S\($0)", probability: 1, cadence: nil) } }, "deals.pipelines",
             "not 21"
         ),
-        ("a stage without a name", { $0.pipelines[0].stages[1].name = "" }, "pipelines", "has no name"),
-        ("a stage named Won", { $0.pipelines[0].stages[4].name = "Won" }, "pipelines", "outcome"),
-        ("a stage named lost", { $0.pipelines[0].stages[0].name = "lost" }, "pipelines", "outcome"),
+        ("a stage without a name", { $0.pipelines[0].stages[1].name = "" }, "deals.pipelines", "has no name"),
+        ("a stage named Won", { $0.pipelines[0].stages[4].name = "Won" }, "deals.pipelines", "outcome"),
+        ("a stage named lost", { $0.pipelines[0].stages[0].name = "lost" }, "deals.pipelines", "outcome"),
         (
             "a stage twice",
             {
                 $0.pipelines[0].stages.append(stage); $0.pipelines[0].stages.append(stage)
-            }, "pipelines", "twice"
+            }, "deals.pipelines", "twice"
         ),
-        ("probability 150", { $0.pipelines[0].stages[2].probability = 150 }, "pipelines", "0 to 100"),
-        ("probability -1", { $0.pipelines[0].stages[2].probability = -1 }, "pipelines", "0 to 100"),
-        ("a zero cadence", { $0.pipelines[0].stages[0].cadence = ISODuration() }, "pipelines", "longer than zero"),
-        ("a cadence of 200 years", { $0.pipelines[0].stages[0].cadence = ISODuration(years: 200) }, "pipelines", "cadence"),
+        ("probability 150", { $0.pipelines[0].stages[2].probability = 150 }, "deals.pipelines", "0 to 100"),
+        ("probability -1", { $0.pipelines[0].stages[2].probability = -1 }, "deals.pipelines", "0 to 100"),
+        ("a zero cadence", { $0.pipelines[0].stages[0].cadence = ISODuration() }, "deals.pipelines", "longer than zero"),
+        ("a cadence of 200 years", { $0.pipelines[0].stages[0].cadence = ISODuration(years: 200) }, "deals.pipelines", "cadence"),
         ("no lost reasons", { $0.lostReasons = [] }, "deals.lost_reasons", "at least one"),
         ("currency rub", { $0.currency = "rub" }, "deals.currency", "ISO 4217"),
         ("currency RUBL", { $0.currency = "RUBL" }, "deals.currency", "ISO 4217"),

@@ -83,12 +83,15 @@ struct DealHandlerAttachmentTests {
         let first = try await write(s, a, file.prefix(Self.chunk), at: 0).get()
         #expect(first["received"] == .int(Self.chunk))
         #expect(first["complete"] == false)
-        // Sent again, or from a wrong place: 1003 with what crmd has.
-        for offset in [0, 1000, 2 * Self.chunk] {
+        // From a wrong place: 1003 with what crmd has.
+        for offset in [1000, Self.chunk - 1, 2 * Self.chunk] {
             let wrong = await write(s, a, file[Self.chunk..<(2 * Self.chunk)], at: offset)
             #expect(errorCode(wrong) == ErrorCode.conflict, "\(offset)")
             #expect(failure(wrong)?.data?["received"] == .int(Self.chunk), "\(offset)")
         }
+        // Offset 0 starts an unfinished upload over: what was received is dropped.
+        let again = try await write(s, a, file.prefix(Self.chunk), at: 0).get()
+        #expect(again["received"] == .int(Self.chunk))
         // Not readable before it is complete.
         #expect(errorCode(await s.call("deal.attachment_read", ["id": a["id"] ?? .null], uid: T.ivanov)) == ErrorCode.conflict)
         _ = try await write(s, a, file[Self.chunk..<(2 * Self.chunk)], at: Self.chunk).get()

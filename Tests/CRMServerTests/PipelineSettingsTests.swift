@@ -7,7 +7,7 @@ import Testing
 @testable import CRMServer
 
 /// `deals:` in the YAML file through `Settings.load`: the flat keys through swift-configuration,
-/// `deals.pipelines` (a list of mappings) through Yams, and every bad shape refused naming its key.
+/// `deals.pipelines` (a mapping of pipelines to a mapping of stages, in file order) through Yams, and every bad shape refused naming its key.
 @Suite("Pipeline settings from the YAML file")
 struct PipelineSettingsTests {
     static let environment = ["CRMD_STORE_PATH": "/tmp/crmd-pipeline-settings.sqlite"]
@@ -56,19 +56,19 @@ struct PipelineSettingsTests {
           max_attachment_bytes: 1048576
           max_attachments_per_deal: 5
           pipelines:
-            - name: Wholesale
+            Wholesale:
               allow_skip: true
               stages:
-                - {name: Lead, probability: 5, cadence: P1D}
-                - name: Negotiation
+                Lead: {probability: 5, cadence: P1D}
+                Negotiation:
                   probability: 60
                   cadence: none
-                - name: Contract
+                Contract:
                   probability: 90
                   cadence: PT12H
-            - name: Retail
+            Retail:
               stages:
-                - name: Call
+                Call:
         alerts:
           working_hours: "10:00-18:00"
         """
@@ -122,27 +122,28 @@ struct PipelineSettingsTests {
         #expect(try await load("deals:\n  exempt_from_stage: off\n").domain.deals.exemptFromStage == nil)
     }
 
-    /// A pipelines list whose one pipeline has `stages` (YAML lines at the stage list's indent).
+    /// A pipelines mapping whose one pipeline `P` has `stages` (YAML lines at the stages' indent).
     static func pipelines(_ stages: String) -> String {
-        "deals:\n  pipelines:\n    - name: P\n      stages:\n"
+        "deals:\n  pipelines:\n    P:\n      stages:\n"
             + stages.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n") + "\n"
     }
 
     /// `deals.pipelines`' own refusals: the key names the pipeline, the stage and the setting.
     static let parserCases: [(String, String, String)] = [
-        ("probability 150", pipelines("- {name: A, probability: 150}"), "deals.pipelines[0].stages[0].probability"),
-        ("probability 5.5", pipelines("- {name: A, probability: 5.5}"), "deals.pipelines[0].stages[0].probability"),
-        ("bad cadence", pipelines("- {name: A}\n- {name: B, cadence: two days}"), "deals.pipelines[0].stages[1].cadence"),
-        ("unknown stage key", pipelines("- {name: A, cadense: P1D}"), "deals.pipelines[0].stages[0].cadense"),
-        ("a stage without a name", pipelines("- {probability: 5}"), "deals.pipelines[0].stages[0]"),
-        ("a stage that is text", pipelines("- New deal"), "deals.pipelines[0].stages[0]"),
-        ("pipelines not a list", "deals:\n  pipelines: Sales\n", "deals.pipelines"),
-        ("a pipeline without stages", "deals:\n  pipelines:\n    - name: P\n", "deals.pipelines[0].stages"),
-        ("a pipeline without a name", "deals:\n  pipelines:\n    - stages: [{name: A}]\n", "deals.pipelines[0].name"),
-        ("unknown pipeline key", "deals:\n  pipelines:\n    - {name: P, skip: true, stages: [{name: A}]}\n", "deals.pipelines[0].skip"),
+        ("probability 150", pipelines("A: {probability: 150}"), "deals.pipelines.P.stages.A.probability"),
+        ("probability 5.5", pipelines("A: {probability: 5.5}"), "deals.pipelines.P.stages.A.probability"),
+        ("bad cadence", pipelines("A:\nB: {cadence: two days}"), "deals.pipelines.P.stages.B.cadence"),
+        ("unknown stage key", pipelines("A: {cadense: P1D}"), "deals.pipelines.P.stages.A.cadense"),
+        ("a stage that is a list", pipelines("A: [1, 2]"), "deals.pipelines.P.stages.A"),
+        ("a stage that is text", pipelines("A: soon"), "deals.pipelines.P.stages.A"),
+        ("pipelines as text", "deals:\n  pipelines: Sales\n", "deals.pipelines"),
+        ("pipelines as a list (the form swift-configuration refuses)", "deals:\n  pipelines:\n    - name: P\n", "deals.pipelines"),
+        ("a pipeline without stages", "deals:\n  pipelines:\n    P: {allow_skip: true}\n", "deals.pipelines.P.stages"),
+        ("a pipeline that is text", "deals:\n  pipelines:\n    P: soon\n", "deals.pipelines.P"),
+        ("unknown pipeline key", "deals:\n  pipelines:\n    P: {skip: true, stages: {A: {}}}\n", "deals.pipelines.P.skip"),
         (
-            "allow_skip not a bool", "deals:\n  pipelines:\n    - {name: P, allow_skip: often, stages: [{name: A}]}\n",
-            "deals.pipelines[0].allow_skip"
+            "allow_skip not a bool", "deals:\n  pipelines:\n    P: {allow_skip: often, stages: {A: {}}}\n",
+            "deals.pipelines.P.allow_skip"
         ),
     ]
 
@@ -177,15 +178,10 @@ struct PipelineSettingsTests {
 
     /// Refused by `DealSettings.validate` after parsing: (case, YAML, a word of the problem).
     static let validateCases: [(String, String, String)] = [
-        ("a stage named Won", pipelines("- {name: A}\n- {name: Won}"), "outcome"),
-        ("a stage named lost", pipelines("- {name: lost}"), "outcome"),
-        ("a duplicate stage", pipelines("- {name: A}\n- {name: B}\n- {name: A}"), "twice"),
-        ("an empty list", "deals:\n  pipelines: []\n", "at least one"),
-        ("a zero cadence", pipelines("- {name: A, cadence: PT0S}"), "longer than zero"),
-        (
-            "a pipeline twice", "deals:\n  pipelines:\n    - {name: P, stages: [{name: A}]}\n    - {name: P, stages: [{name: B}]}\n",
-            "twice"
-        ),
+        ("a stage named Won", pipelines("A:\nWon:"), "outcome"),
+        ("a stage named lost", pipelines("lost:"), "outcome"),
+        ("an empty mapping", "deals:\n  pipelines: {}\n", "at least one"),
+        ("a zero cadence", pipelines("A: {cadence: PT0S}"), "longer than zero"),
     ]
 
     @Test("what the rules refuse in a parsed list is refused, with its problem", arguments: 0..<validateCases.count)

@@ -4,13 +4,13 @@ import Testing
 
 @testable import CRMServer
 
-/// Server bugs in loading `deals:` settings found while testing issue 17; each fails until fixed.
-@Suite("Pipeline settings: known server bugs")
-struct PipelineSettingsBugTests {
+/// Loading `deals:` settings through the whole reader (swift-configuration, then Yams).
+@Suite("Pipeline settings: a custom pipeline through Settings.load")
+struct PipelineSettingsLoadTests {
     @Test(
-        "BUG: Settings.load (so crmd's start) refuses every file with a deals.pipelines list: swift-configuration's YAML provider chokes on it"
+        "Settings.load (so crmd's start) reads a custom deals.pipelines mapping past swift-configuration's YAML reader"
     )
-    func bugPipelinesListChokesFileProvider() async throws {
+    func customPipelinesLoad() async throws {
         let path = NSTemporaryDirectory() + "crmd-pipelines-bug-\(UUID().uuidString).yaml"
         try PipelineSettingsTests.custom.write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
@@ -20,14 +20,13 @@ struct PipelineSettingsBugTests {
             #expect(s.domain.deals.pipelines.map(\.name) == ["Wholesale", "Retail"])
             #expect(s.domain.deals.exemptFromStage == "Negotiation")
         } catch {
-            // Today: config key '--config': cannot read … as YAML: Unexpected non-scalar value in
-            // array at deals.pipelines at index: 0.
-            Issue.record("a valid deals.pipelines list was refused: \(error)")
+            // A list of mappings here made the reader fail: "Unexpected non-scalar value in array".
+            Issue.record("a valid deals.pipelines mapping was refused: \(error)")
         }
     }
 
-    @Test("BUG: a bad pipeline list is reported under the config key 'pipelines', which does not exist (it is deals.pipelines)")
-    func bugValidateNamesKeyPipelines() {
+    @Test("a bad pipeline is reported under the config key deals.pipelines")
+    func validateNamesTheKey() {
         // Settings.load throws SettingsError(key: problem.key) with this key as it is.
         var deals = DealSettings()
         deals.pipelines[0].stages[4].name = "Won"

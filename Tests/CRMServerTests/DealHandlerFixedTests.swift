@@ -5,13 +5,13 @@ import Testing
 
 @testable import CRMServer
 
-/// Server bugs found while testing issue 17, each a minimal repro that fails until it is fixed.
-@Suite("Deal and task handlers in-process: known server bugs")
-struct DealHandlerBugTests {
+/// Server bugs found while testing issue 17, each a minimal repro that failed until it was fixed.
+@Suite("Deal and task handlers in-process: the cases issue 17's first tests found")
+struct DealHandlerFixedTests {
     typealias T = SalesTeam
 
-    @Test("BUG: a head may give a task to anyone (rights table), but an operator, accountant or director is refused as an 'owner'")
-    func bugTaskForUserWhoLeadsNoClients() async throws {
+    @Test("a head may give a task to anyone (rights table), an operator, accountant or director included")
+    func taskForUserWhoLeadsNoClients() async throws {
         let s = try await SalesTeam()
         let r = await s.call(
             "task.create", ["title": "Call the client back", "due_at": "2026-01-12T15:00:00Z", "assignee": "olga"], uid: T.head)
@@ -24,8 +24,8 @@ struct DealHandlerBugTests {
         #expect(errorCode(day) == nil, "\(failure(day)?.message ?? "")")
     }
 
-    @Test("BUG: deal.attach_write takes a chunk of 512 KiB + 1 byte though data is 'at most 512 KiB once decoded'")
-    func bugChunkOneByteOverLimit() async throws {
+    @Test("deal.attach_write refuses a chunk of 512 KiB + 1 byte: data is at most 512 KiB once decoded")
+    func chunkOneByteOverLimit() async throws {
         let s = try await SalesTeam()
         let d = try await s.deal(try await s.client("Chunk LLC"))
         let chunk = (512 << 10) + 1
@@ -43,8 +43,8 @@ struct DealHandlerBugTests {
         #expect(errorFields(r) == ["data"], "a \(chunk)-byte chunk was taken: \((try? r.get())?["received"] ?? .null)")
     }
 
-    @Test("BUG: deals.exempt_from_stage has no effect: a client with an open deal at that stage is still released")
-    func bugExemptFromStageIgnored() async throws {
+    @Test("deals.exempt_from_stage: a client with an open deal at that stage is held back from release")
+    func exemptFromStageHolds() async throws {
         let s = try await SalesTeam { $0.domain.deals.exemptFromStage = "Proposal sent" }
         let c = try await s.client("Held LLC")
         _ = try await s.move(try await s.deal(c), "Proposal sent").get()

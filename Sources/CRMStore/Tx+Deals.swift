@@ -112,50 +112,19 @@ extension Tx {
 
     /// A page of deals matching `filter`, by id. The cursor is the last id shown.
     public func deals(_ f: DealFilter, after cursor: Int64?, limit: Int) throws -> Page<Deal> {
-        var conditions: [String] = []
-        var args: [(any DatabaseValueConvertible)?] = []
-        if let v = f.ownerID {
-            conditions.append("owner_id = ?")
-            args.append(v)
-        }
-        if let v = f.clientID {
-            conditions.append("client_id = ?")
-            args.append(v)
-        }
-        if let v = f.pipeline {
-            conditions.append("pipeline = ?")
-            args.append(v)
-        }
-        if let v = f.stage {
-            conditions.append("stage = ?")
-            args.append(v)
-        }
-        if let v = f.status {
-            conditions.append("status = ?")
-            args.append(v.rawValue)
-        }
-        if let v = f.overdue { conditions.append(v ? "overdue_stage > 0" : "overdue_stage = 0") }
+        var w = SQLFilter()
+        w.add("owner_id = ?", ifSet: f.ownerID)
+        w.add("client_id = ?", ifSet: f.clientID)
+        w.add("pipeline = ?", ifSet: f.pipeline)
+        w.add("stage = ?", ifSet: f.stage)
+        w.add("status = ?", ifSet: f.status?.rawValue)
+        if let v = f.overdue { w.add(v ? "overdue_stage > 0" : "overdue_stage = 0") }
         // The period: when an open deal opened, when a closed one closed.
         let instant = f.status == nil ? "coalesce(closed_at, opened_at)" : (f.status == .open ? "opened_at" : "closed_at")
-        if let v = f.from {
-            conditions.append("\(instant) >= ?")
-            args.append(ms(v))
-        }
-        if let v = f.to {
-            conditions.append("\(instant) < ?")
-            args.append(ms(v))
-        }
-        if let c = cursor {
-            conditions.append("id > ?")
-            args.append(c)
-        }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let found = try rows(
-            "SELECT \(Self.dealColumns) FROM deals \(whereClause) ORDER BY id LIMIT ?", StatementArguments(args + [limit + 1])
-        ).map(deal(from:))
-        let more = found.count > limit
-        let items = more ? Array(found.prefix(limit)) : found
-        return Page(items: items, nextCursor: more ? items.last.map { String($0.id) } : nil)
+        w.add("\(instant) >= ?", ifSet: msOpt(f.from))
+        w.add("\(instant) < ?", ifSet: msOpt(f.to))
+        w.add("id > ?", ifSet: cursor)
+        return try page("SELECT \(Self.dealColumns) FROM deals", w, order: "id", limit: limit, deal(from:)) { String($0.id) }
     }
 
     /// Records a step of a deal.

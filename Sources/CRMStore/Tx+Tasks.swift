@@ -59,40 +59,19 @@ extension Tx {
     public func tasks(
         assigneeID: Int64?, done: Bool?, dueBefore: Date?, dealID: Int64? = nil, clientID: Int64? = nil, cursor: String?, limit: Int
     ) throws -> Page<TaskItem> {
-        var conditions: [String] = []
-        var args: [(any DatabaseValueConvertible)?] = []
-        if let v = assigneeID {
-            conditions.append("assignee_id = ?")
-            args.append(v)
-        }
-        if let v = done { conditions.append(v ? "done_at IS NOT NULL" : "done_at IS NULL") }
-        if let v = dueBefore {
-            conditions.append("due_at < ?")
-            args.append(ms(v))
-        }
-        if let v = dealID {
-            conditions.append("deal_id = ?")
-            args.append(v)
-        }
-        if let v = clientID {
-            conditions.append("client_id = ?")
-            args.append(v)
-        }
+        var w = SQLFilter()
+        w.add("assignee_id = ?", ifSet: assigneeID)
+        if let v = done { w.add(v ? "done_at IS NOT NULL" : "done_at IS NULL") }
+        w.add("due_at < ?", ifSet: msOpt(dueBefore))
+        w.add("deal_id = ?", ifSet: dealID)
+        w.add("client_id = ?", ifSet: clientID)
         if let c = cursor {
             let parts = c.split(separator: ":")
-            if parts.count == 2, let a = Int64(parts[0]), let b = Int64(parts[1]) {
-                conditions.append("(due_at, id) > (?, ?)")
-                args.append(a)
-                args.append(b)
-            }
+            if parts.count == 2, let a = Int64(parts[0]), let b = Int64(parts[1]) { w.add("(due_at, id) > (?, ?)", a, b) }
         }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let found = try rows(
-            "SELECT \(Self.taskColumns) FROM tasks \(whereClause) ORDER BY due_at, id LIMIT ?", StatementArguments(args + [limit + 1])
-        ).map(task(from:))
-        let more = found.count > limit
-        let items = more ? Array(found.prefix(limit)) : found
-        return Page(items: items, nextCursor: more ? items.last.map { "\(ms($0.dueAt)):\($0.id)" } : nil)
+        return try page("SELECT \(Self.taskColumns) FROM tasks", w, order: "due_at, id", limit: limit, task(from:)) {
+            "\(ms($0.dueAt)):\($0.id)"
+        }
     }
 
     /// Tasks to announce due at or before `instant`, soonest first.

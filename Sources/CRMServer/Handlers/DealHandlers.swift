@@ -66,6 +66,16 @@ struct DealHandlers: HandlerGroup {
         return String(RFC3339.format(milliseconds: d).prefix(10)) == s
     }
 
+    /// A deal enters its stage anew (a move, a reopening): that is a contact, and the stage's
+    /// cadence counts from it.
+    func restartStage(_ d: inout Deal, now: Date) {
+        d.stageEnteredAt = now
+        d.lastContactAt = max(d.lastContactAt, now)
+        d.overdueStage = 0
+        d.updatedAt = now
+        dealRules.rearm(&d, now: now)
+    }
+
     func loadDeal(_ tx: Tx, _ id: Int64) throws -> Deal {
         guard let d = try tx.deal(id: id) else { throw DomainError.notFound("deal", id) }
         return d
@@ -256,12 +266,7 @@ struct DealHandlers: HandlerGroup {
             let before = wire.deal(d)
             let from = d.stage
             d.stage = stage
-            d.stageEnteredAt = now
-            // A move is a contact: the new stage's cadence counts from it.
-            d.lastContactAt = max(d.lastContactAt, now)
-            d.overdueStage = 0
-            d.updatedAt = now
-            dealRules.rearm(&d, now: now)
+            restartStage(&d, now: now)
             try tx.saveDeal(d)
             try tx.supersedeWorkAlerts(dealID: d.id)
             try tx.recordDealMove(dealID: d.id, from: from, to: stage, status: .open, at: now, by: actor.login)
@@ -348,11 +353,7 @@ struct DealHandlers: HandlerGroup {
             d.status = .open
             d.closedAt = nil
             d.lostReason = nil
-            d.stageEnteredAt = now
-            d.lastContactAt = max(d.lastContactAt, now)
-            d.overdueStage = 0
-            d.updatedAt = now
-            dealRules.rearm(&d, now: now)
+            restartStage(&d, now: now)
             try tx.saveDeal(d)
             try tx.recordDealMove(dealID: d.id, from: d.stage, to: d.stage, status: .open, at: now, by: actor.login)
             let json = wire.deal(d)

@@ -86,12 +86,16 @@ public struct DealSettings: Sendable, Equatable {
                 if ["won", "lost"].contains(s.name.lowercased()) {
                     return ("deals.pipelines", "'\(s.name)' in '\(p.name)' is an outcome (deal.close), not a stage; remove it")
                 }
-                if !stageNames.insert(s.name).inserted { return ("deals.pipelines", "the stage '\(s.name)' is listed twice in '\(p.name)'") }
+                if !stageNames.insert(s.name).inserted {
+                    return ("deals.pipelines", "the stage '\(s.name)' is listed twice in '\(p.name)'")
+                }
                 if !(0...100).contains(s.probability) {
                     return ("deals.pipelines", "the probability of '\(s.name)' in '\(p.name)' must be 0 to 100, not \(s.probability)")
                 }
                 if let c = s.cadence {
-                    if c.isZero { return ("deals.pipelines", "the cadence of '\(s.name)' in '\(p.name)' must be longer than zero (or none)") }
+                    if c.isZero {
+                        return ("deals.pipelines", "the cadence of '\(s.name)' in '\(p.name)' must be longer than zero (or none)")
+                    }
                     if let problem = InstantLimits.problem(c) { return ("deals.pipelines", "the cadence of '\(s.name)': \(problem)") }
                 }
             }

@@ -281,7 +281,8 @@ struct DealRulesSettingsTests {
         ("a pipeline twice", { $0.pipelines.append(.sales) }, "deals.pipelines", "twice"),
         ("no stages", { $0.pipelines[0].stages = [] }, "deals.pipelines", "1 to 20"),
         (
-            "21 stages", { $0.pipelines[0].stages = (1...21).map { Stage(name: "S\($0)", probability: 1, cadence: nil) } }, "deals.pipelines",
+            "21 stages", { $0.pipelines[0].stages = (1...21).map { Stage(name: "S\($0)", probability: 1, cadence: nil) } },
+            "deals.pipelines",
             "not 21"
         ),
         ("a stage without a name", { $0.pipelines[0].stages[1].name = "" }, "deals.pipelines", "has no name"),

@@ -267,19 +267,9 @@ struct DealHandlers: HandlerGroup {
             let from = d.stage
             d.stage = stage
             restartStage(&d, now: now)
-            try tx.saveDeal(d)
-            try tx.supersedeWorkAlerts(dealID: d.id)
-            try tx.recordDealMove(dealID: d.id, from: from, to: stage, status: .open, at: now, by: actor.login)
-            try tx.rearmHeldClients(clientID: d.clientID, now: now)
-            let c = try loadClient(tx, d.clientID)
-            try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) moved: \(from) → \(stage)", now: now)
-            let json = wire.deal(d)
-            try audit(tx, actor, "deal", d.id, "move", before: before, after: json, at: now)
-            try event(
-                tx, "deal.moved", clientID: d.clientID, ownerID: d.ownerID,
-                dealEvent(d, by: actor, extra: ["from": .string(from), "to": .string(stage)]),
-                at: now)
-            return json
+            return try recordStep(
+                tx, d, from: from, before: before, actor: actor, topic: "Deal \(d.id) moved: \(from) → \(stage)", action: "move",
+                event: "deal.moved", extra: ["from": .string(from), "to": .string(stage)], now: now)
         }
     }
 
@@ -319,19 +309,9 @@ struct DealHandlers: HandlerGroup {
             d.lastContactAt = max(d.lastContactAt, now)
             d.updatedAt = now
             dealRules.rearm(&d, now: now)
-            try tx.saveDeal(d)
-            try tx.supersedeWorkAlerts(dealID: d.id)
-            try tx.recordDealMove(dealID: d.id, from: d.stage, to: d.stage, status: d.status, at: now, by: actor.login)
-            try tx.rearmHeldClients(clientID: d.clientID, now: now)
-            let c = try loadClient(tx, d.clientID)
-            try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) \(outcome): \(d.title)", now: now)
-            let json = wire.deal(d)
-            try audit(tx, actor, "deal", d.id, "close", before: before, after: json, at: now)
-            try event(
-                tx, "deal.closed", clientID: d.clientID, ownerID: d.ownerID,
-                dealEvent(d, by: actor, extra: ["outcome": .string(outcome), "reason": .string(reason)]), at: now)
-            context.schedulerWaker.wake()
-            return json
+            return try recordStep(
+                tx, d, from: d.stage, before: before, actor: actor, topic: "Deal \(d.id) \(outcome): \(d.title)", action: "close",
+                event: "deal.closed", extra: ["outcome": .string(outcome), "reason": .string(reason)], now: now)
         }
     }
 
@@ -364,5 +344,23 @@ struct DealHandlers: HandlerGroup {
                 at: now)
             return json
         }
+    }
+
+    /// What a move and a close write after the deal changed: the deal, its reminders dropped, the
+    /// step recorded, a client it held back looked at again, the step as a contact with the
+    /// client, the audit entry and the event. Returns the deal as shown.
+    func recordStep(
+        _ tx: Tx, _ d: Deal, from: String, before: JSON, actor: Actor, topic: String, action: String, event eventTopic: String,
+        extra: JSONObject, now: Date
+    ) throws -> JSON {
+        try tx.saveDeal(d)
+        try tx.supersedeWorkAlerts(dealID: d.id)
+        try tx.recordDealMove(dealID: d.id, from: from, to: d.stage, status: d.status, at: now, by: actor.login)
+        try tx.rearmHeldClients(clientID: d.clientID, now: now)
+        try recordDealContact(tx, try loadClient(tx, d.clientID), deal: d, actor: actor, topic: topic, now: now)
+        let json = wire.deal(d)
+        try audit(tx, actor, "deal", d.id, action, before: before, after: json, at: now)
+        try event(tx, eventTopic, clientID: d.clientID, ownerID: d.ownerID, dealEvent(d, by: actor, extra: extra), at: now)
+        return json
     }
 }

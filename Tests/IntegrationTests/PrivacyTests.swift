@@ -113,6 +113,126 @@ struct PrivacyTests {
         }
     }
 
+    @Test("manager B never sees manager A's deals, comments, files or tasks through any method, list, board, day or event (issue 17 §9)")
+    func noDealLeakBetweenManagers() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", "2026-01-12T09:00:00Z"])  // Monday, 12:00 Moscow
+        try d.start()
+        defer { d.stop() }
+        let root = try d.connect()
+        try seedTeam(root)
+        let a = try d.connect()
+        _ = try a.call("session.act_as", ["login": "ivanov"])
+        let b = try d.connect()
+        _ = try b.call("session.act_as", ["login": "sidorov"])
+        let head = try d.connect()
+        _ = try head.call("session.act_as", ["login": "petrova"])
+        let aClient = try a.call("client.create", ["name": "Ivanov Deal Client Ltd"])["id"]!
+        let deal = try a.call(
+            "deal.create", ["client_id": aClient, "title": "SECRET-DEAL-A", "amount": 123_456_789, "source": "SECRET-SOURCE-A"])["id"]!
+        _ = try a.call("interaction.log", ["client_id": aClient, "deal_id": deal, "kind": "note", "note": "SECRET-COMMENT-A"])
+        let task = try a.call(
+            "task.create",
+            [
+                "title": "SECRET-TASK-A", "note": "SECRET-TASK-NOTE-A", "kind": "call", "due_at": "2026-01-12T10:00:00Z", "deal_id": deal,
+            ])["id"]!
+        let file = try a.call(
+            "deal.attach",
+            ["deal_id": deal, "name": "SECRET-PROPOSAL-A.pdf", "size": 11, "sha256": .string(RightsTests.Fixture.fileSHA256)])["id"]!
+        _ = try a.call("deal.attach_write", ["id": file, "offset": 0, "data": .string(RightsTests.Fixture.fileBase64)])
+        _ = try a.call("deal.move", ["id": deal, "stage": "Proposal sent"])
+        _ = try a.call("task.update", ["id": task, "note": "SECRET-TASK-NOTE-A2"])
+        let won = try a.call("deal.create", ["client_id": aClient, "title": "SECRET-WON-A"])["id"]!
+        _ = try a.call("deal.close", ["id": won, "outcome": "won", "amount": 55_500])
+        _ = try head.call("deal.reopen", ["id": won])
+        // A deal of A's on a client of B's (a head may give a deal to another owner): B sees his
+        // client, not A's deal on it.
+        let bClient = try b.call("client.create", ["name": "Sidorov Client Ltd"])["id"]!
+        let cross = try head.call("deal.create", ["client_id": bClient, "title": "SECRET-CROSS-A", "owner": "ivanov"])["id"]!
+        let bDeal = try b.call("deal.create", ["client_id": bClient, "title": "Sidorov own deal"])["id"]!
+        _ = try root.call("clock.advance", ["by": "PT1H"])  // A's task falls due
+        _ = try root.call("clock.advance", ["by": "P3D"])  // A's deals fall overdue
+        let task2 = try a.call("task.create", ["title": "SECRET-TASK-A-DONE", "due_at": "2026-01-16T09:00:00Z"])["id"]!
+        _ = try a.call("task.done", ["id": task2])
+        #expect(try a.call("deal.get", ["id": deal])["overdue"] == true)
+
+        let secrets = [
+            "SECRET-DEAL-A", "SECRET-SOURCE-A", "SECRET-COMMENT-A", "SECRET-TASK", "SECRET-PROPOSAL-A", "SECRET-WON-A", "SECRET-CROSS-A",
+            "123456789", "1234567.89", RightsTests.Fixture.fileBase64,
+        ]
+        var seen: [(String, String)] = []
+        func sweep(_ method: String, _ params: JSON = [:]) {
+            seen.append(("\(method) \(JSONWriter.string(params))", text(b, method, params)))
+        }
+        for id in [deal, won, cross] { sweep("deal.get", ["id": id]) }
+        for params: JSON in [
+            [:], ["status": "open"], ["status": "won"], ["client_id": aClient], ["client_id": bClient], ["owner": "ivanov"],
+            ["overdue": true],
+            ["stage": "Proposal sent"], ["stage": "New deal"],
+        ] { sweep("deal.list", params) }
+        for id in [aClient, bClient] {
+            sweep("client.get", ["id": id])
+            sweep("interaction.list", ["client_id": id])
+            sweep("client.history", ["id": id])
+        }
+        sweep("pipeline.board")
+        sweep("pipeline.board", ["owner": "ivanov"])
+        sweep("today")
+        sweep("today", ["user": "ivanov"])
+        for params: JSON in [[:], ["assignee": "ivanov"], ["assignee": .null], ["deal_id": deal], ["client_id": aClient], ["done": true]] {
+            sweep("task.list", params)
+        }
+        sweep("deal.attachment_read", ["id": file])
+        sweep("alert.list")
+        // Writes on A's deal and task are refused, and leave them as they were.
+        let before = try a.call("deal.get", ["id": deal])
+        for (method, params) in [
+            ("deal.update", ["id": deal, "title": "B was here"]), ("deal.move", ["id": deal, "stage": "Proposal under review"]),
+            ("deal.close", ["id": deal, "outcome": "lost", "reason": "Price"]),
+            (
+                "deal.attach",
+                [
+                    "deal_id": deal, "name": "b.pdf", "size": 1,
+                    "sha256": .string(String(repeating: "0", count: 64)),
+                ]
+            ), ("deal.attach_write", ["id": file, "offset": 11, "data": "AA=="]),
+            ("task.update", ["id": task, "title": "B was here"]), ("task.done", ["id": task]),
+            ("task.create", ["title": "B on A's deal", "due_at": "2026-02-01T09:00:00Z", "deal_id": deal]),
+        ] as [(String, JSON)] {
+            #expect(rpcErrorCode { try b.call(method, params) } == 1002, "\(method) by B on A's")
+        }
+        #expect(try a.call("deal.get", ["id": deal]) == before)
+        // Events: a replay of the whole log as B, until B's marker deal (created after everything else).
+        _ = try b.call("subscribe", ["since": 0])
+        let marker = try d.connect()
+        _ = try marker.call("session.act_as", ["login": "sidorov"])
+        let markerDeal = try marker.call("deal.create", ["client_id": bClient, "title": "Sidorov marker"])["id"]!
+        var events: [JSON] = []
+        while let line = try b.readJSON() {
+            events.append(line)
+            if line["params"]?["topic"] == "deal.created", line["params"]?["data"]?["deal_id"] == markerDeal { break }
+        }
+        let topics = Set(events.compactMap { $0["params"]?["topic"]?.stringValue })
+        #expect(topics.isSuperset(of: ["deal.created"]), "B sees his own deal events: \(topics)")
+        for e in events {
+            let data = e["params"]?["data"]
+            #expect(![deal, won, cross].contains(data?["deal_id"] ?? .null), "an event on A's deal reached B: \(JSONWriter.string(e))")
+            #expect(![task, task2].contains(data?["task_id"] ?? .null), "an event on A's task reached B: \(JSONWriter.string(e))")
+        }
+        seen.append(("events", events.map(JSONWriter.string).joined()))
+        for (what, reply) in seen {
+            for secret in secrets {
+                #expect(!reply.contains(secret), "\(what) leaks '\(secret)': \(reply.prefix(600))")
+            }
+        }
+        // The sweep reached real data: B's own deal is listed to him, and A's deals to the head and A.
+        #expect(seen.first { $0.0 == "deal.list {}" }?.1.contains("Sidorov own deal") == true)
+        #expect(try b.call("deal.get", ["id": bDeal])["title"] == "Sidorov own deal")
+        let headList = try head.call("deal.list")["items"]?.arrayValue?.compactMap { $0["id"] } ?? []
+        #expect([deal, won, cross].allSatisfy(headList.contains), "\(headList)")
+        #expect(text(a, "deal.get", ["id": deal]).contains("SECRET-COMMENT-A"))
+        #expect(text(a, "today").contains("SECRET-DEAL-A"))
+    }
+
     @Test("a manager cannot probe another manager's segments through client.list filters (issue 15 §8)")
     func noSegmentProbe() throws {
         try withDaemon { d in

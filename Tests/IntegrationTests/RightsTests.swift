@@ -77,13 +77,47 @@ struct RightsTests {
         func contact(_ clientID: Int64) throws -> Int64 {
             try root.call("contact.create", ["client_id": .int(clientID), "name": .string("Contact \(unique())")])["id"]!.intValue!
         }
+        /// A file to attach: its bytes, base64 and SHA-256.
+        static let file = "proposal v1"
+        static let fileBase64 = "cHJvcG9zYWwgdjE="
+        static let fileSHA256 = "1e3483eb20d98542ef7dcec9e94e8a2bc52081a9fef94cce40f53248f026034d"
+
+        /// A fresh open deal on a fresh client of `owner`: the deal is the client's lead manager's.
+        func deal(owner: String) throws -> Int64 {
+            let c = try client(owner: owner)
+            return try root.call("deal.create", ["client_id": .int(c), "title": .string("Deal \(unique())")])["id"]!.intValue!
+        }
+        /// An attachment on a fresh deal of `owner`: started (no bytes yet), or complete.
+        func attachment(owner: String, complete: Bool) throws -> Int64 {
+            let a = try root.call(
+                "deal.attach",
+                [
+                    "deal_id": .int(try deal(owner: owner)), "name": "proposal.pdf", "content_type": "application/pdf",
+                    "size": .int(Int64(Self.file.count)), "sha256": .string(Self.fileSHA256),
+                ])["id"]!
+            if complete {
+                let w = try root.call("deal.attach_write", ["id": a, "offset": 0, "data": .string(Self.fileBase64)])
+                guard w["complete"] == true else { throw FixtureError(what: "attachment \(a) not complete: \(JSONWriter.string(w))") }
+            }
+            return a.intValue!
+        }
+        /// A fresh open task assigned to `assignee`: made by root, or by the role's user for itself.
+        func task(assignee: String) throws -> Int64 {
+            var params: JSON = ["title": .string("Task \(unique())"), "due_at": "2026-01-20T09:00:00Z"]
+            if let role = RightsTable.roles.first(where: { login($0) == assignee }) {
+                return try connections[role]!.call("task.create", params)["id"]!.intValue!
+            }
+            params = ["title": params["title"]!, "due_at": params["due_at"]!, "assignee": .string(assignee)]
+            return try root.call("task.create", params)["id"]!.intValue!
+        }
         func user() throws -> String {
             let l = "r-user-\(unique())"
             _ = try root.call("user.add", ["login": .string(l), "name": "Temp", "role": "manager"])
             return l
         }
 
-        /// The params of a valid call of `method` on something owned by `owner`, made as `role` on `c`.
+        /// The params of a valid call of `method` on something owned by `owner` (a client, a deal, a task
+        /// assigned to them, or naming them as the owner, assignee or user of a list), made as `role` on `c`.
         func params(_ method: Method, variant: String, owner: String, role: Role, on c: Connection) throws -> JSON {
             switch method {
             case .serverPing, .serverStatus, .whoami, .userList, .clientList, .exchangeList, .exchangePreview, .reportZones, .alertList,
@@ -120,12 +154,41 @@ struct RightsTests {
             case .unsubscribe:
                 let s = try c.call("subscribe", ["topics": ["client.created"]])
                 return ["subscription": s["subscription"]!]
+            case .pipelineList: return [:]
+            case .pipelineBoard, .dealList: return ["owner": .string(owner)]
+            case .dealCreate: return ["client_id": .int(try client(owner: owner)), "title": .string("Deal \(unique())")]
+            case .dealGet: return ["id": .int(try deal(owner: owner))]
+            case .dealUpdate: return ["id": .int(try deal(owner: owner)), "title": .string("Renamed deal \(unique())")]
+            case .dealMove: return ["id": .int(try deal(owner: owner)), "stage": "Proposal sent"]
+            case .dealClose: return ["id": .int(try deal(owner: owner)), "outcome": "won"]
+            case .dealReopen:
+                let id = try deal(owner: owner)
+                _ = try root.call("deal.close", ["id": .int(id), "outcome": "lost", "reason": "Price"])
+                return ["id": .int(id)]
+            case .dealAttach:
+                return [
+                    "deal_id": .int(try deal(owner: owner)), "name": "proposal.pdf", "content_type": "application/pdf",
+                    "size": .int(Int64(Self.file.count)), "sha256": .string(Self.fileSHA256),
+                ]
+            case .dealAttachWrite:
+                return ["id": .int(try attachment(owner: owner, complete: false)), "offset": 0, "data": .string(Self.fileBase64)]
+            case .dealAttachmentRead: return ["id": .int(try attachment(owner: owner, complete: true))]
+            case .taskCreate: return ["title": .string("Task \(unique())"), "due_at": "2026-01-20T09:00:00Z", "assignee": .string(owner)]
+            case .taskList: return ["assignee": .string(owner)]
+            case .taskUpdate: return ["id": .int(try task(assignee: owner)), "title": .string("Renamed task \(unique())")]
+            case .taskDone: return ["id": .int(try task(assignee: owner))]
+            case .today: return ["user": .string(owner)]
             case .clockAdvance: return ["by": "PT1S"]
             case .clockSet:
                 clockNow = try root.call("clock.advance", ["by": "PT1S"])["now"]!.stringValue!
                 return ["to": .string(clockNow)]
             }
         }
+    }
+
+    struct FixtureError: Error, CustomStringConvertible {
+        var what: String
+        var description: String { what }
     }
 
     /// The code a call answered with, or nil for a success.
@@ -140,7 +203,7 @@ struct RightsTests {
         }
     }
 
-    @Test("each method as each role: allowed, or 1002 (own: allowed on one's own client, 1002 on another manager's)")
+    @Test("each method as each role: allowed, or 1002 (own: allowed on one's own client, deal or task, 1002 on another manager's)")
     func everyMethodEveryRole() throws {
         let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", "2026-01-12T09:00:00Z"], world: true)
         try d.start()

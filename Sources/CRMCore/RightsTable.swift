@@ -80,19 +80,24 @@ public enum RightsTable {
             allowed("own alerts"), allowed("own alerts")),
         row(["subscribe", "unsubscribe"], yes, yes, yes, yes, yes, yes),
         row(["pipeline.list"], yes, yes, yes, yes, yes, yes),
-        row(["pipeline.board"], yes, yes, yes, allowed("own deals"), yes, yes),
+        row(["pipeline.board"], yes, yes, yes, Cell(text: "own deals", right: .own), yes, yes),
         row(["deal.create"], yes, no, yes, Cell(text: "own clients", right: .own), allowed("✓ owner = lead manager"), no),
         row(["deal.get", "deal.attachment_read"], yes, yes, yes, own, yes, yes),
-        row(["deal.list"], yes, yes, yes, allowed("own deals"), yes, yes),
+        row(["deal.list"], yes, yes, yes, Cell(text: "own deals", right: .own), yes, yes),
         row(["deal.update", "deal.move", "deal.close", "deal.attach", "deal.attach_write"], yes, no, yes, own, no, no),
         row(["deal.reopen"], yes, no, yes, no, no, no),
         row(
-            ["task.create"], allowed("✓ for anyone"), allowed("✓ for self"), allowed("✓ for anyone"), allowed("✓ for self"),
-            allowed("✓ for anyone"), allowed("✓ for self")),
+            ["task.create"], allowed("✓ for anyone"), Cell(text: "✓ for self", right: .own), allowed("✓ for anyone"),
+            Cell(text: "✓ for self", right: .own), allowed("✓ for anyone"), Cell(text: "✓ for self", right: .own)),
         row(
-            ["task.list", "task.update", "task.done"], allowed("✓ any"), allowed("✓ any (list), own (change)"), allowed("✓ any"),
-            allowed("own tasks"), allowed("own tasks"), allowed("own tasks")),
-        row(["today"], allowed("✓ anyone's"), allowed("✓ anyone's"), allowed("✓ anyone's"), allowed("own"), allowed("own"), allowed("own")),
+            ["task.list"], allowed("✓ any"), allowed("✓ any"), allowed("✓ any"), Cell(text: "own tasks", right: .own),
+            Cell(text: "own tasks", right: .own), Cell(text: "own tasks", right: .own)),
+        row(
+            ["task.update", "task.done"], allowed("✓ any"), Cell(text: "own tasks", right: .own), allowed("✓ any"),
+            Cell(text: "own tasks", right: .own), Cell(text: "own tasks", right: .own), Cell(text: "own tasks", right: .own)),
+        row(
+            ["today"], allowed("✓ anyone's"), allowed("✓ anyone's"), allowed("✓ anyone's"), Cell(text: "own", right: .own),
+            Cell(text: "own", right: .own), Cell(text: "own", right: .own)),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
     ]
 

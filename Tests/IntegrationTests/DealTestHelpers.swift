@@ -64,8 +64,8 @@ enum DealTest {
 
     /// A `deals.pipelines` config with one pipeline "Sales" of these stages (name, cadence).
     static func pipelineConfig(_ stages: [(String, String)]) -> String {
-        var text = "deals:\n  pipelines:\n    - name: Sales\n      stages:\n"
-        for (name, cadence) in stages { text += "        - name: \(name)\n          probability: 50\n          cadence: \(cadence)\n" }
+        var text = "deals:\n  pipelines:\n    Sales:\n      stages:\n"
+        for (name, cadence) in stages { text += "        \(name):\n          probability: 50\n          cadence: \(cadence)\n" }
         return text
     }
 

@@ -53,7 +53,9 @@ extension HandlerGroup {
     }
 
     /// Records a deal's start, move or close as an interaction of kind `deal` on its client (seed
-    /// 000: the "Sale" business process counts), resetting the zone clock by the usual rule.
+    /// 000: the "Sale" business process counts), resetting the zone clock. Its topic names the
+    /// deal by id and stage, never by title: the client's history is read by its lead manager,
+    /// who may not see a deal another owner holds on it.
     /// Returns the client as stored.
     @discardableResult
     func recordDealContact(_ tx: Tx, _ c: Client, deal: Deal, actor: Actor, topic: String, now: Date) throws -> Client {

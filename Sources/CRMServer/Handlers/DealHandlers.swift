@@ -134,7 +134,7 @@ struct DealHandlers: HandlerGroup {
             dealRules.rearm(&d, now: now)
             d = try tx.insertDeal(d)
             try tx.recordDealMove(dealID: d.id, from: nil, to: d.stage, status: .open, at: now, by: actor.login)
-            try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal started: \(d.title) (\(d.stage))", now: now)
+            try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) started at \(d.stage)", now: now)
             let json = wire.deal(d)
             try audit(tx, actor, "deal", d.id, "create", before: nil, after: json, at: now)
             try event(tx, "deal.created", clientID: c.id, ownerID: d.ownerID, dealEvent(d, by: actor), at: now)
@@ -310,7 +310,7 @@ struct DealHandlers: HandlerGroup {
             d.updatedAt = now
             dealRules.rearm(&d, now: now)
             return try recordStep(
-                tx, d, from: d.stage, before: before, actor: actor, topic: "Deal \(d.id) \(outcome): \(d.title)", action: "close",
+                tx, d, from: d.stage, before: before, actor: actor, topic: "Deal \(d.id) \(outcome) at \(d.stage)", action: "close",
                 event: "deal.closed", extra: ["outcome": .string(outcome), "reason": .string(reason)], now: now)
         }
     }

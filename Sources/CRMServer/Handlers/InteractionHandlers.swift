@@ -54,7 +54,10 @@ struct InteractionHandlers: HandlerGroup {
                     resetsClock: effect.resets, createdAt: now, dealID: dealID))
             let client = try applyContact(tx, c, counts: effect.counts, at: occurredAt, now: now)
             // The same contact keeps the owner's deals on this client in cadence (RULES §6).
-            if resetting { try touchDeals(tx, clientID: c.id, actor: actor, at: occurredAt, now: now) }
+            // An interaction on a deal (a comment included) is a contact for that deal, whatever its kind.
+            if resetting || dealID != nil {
+                try touchDeals(tx, clientID: c.id, actor: actor, at: occurredAt, only: resetting ? nil : dealID, now: now)
+            }
             let ij = wire.interaction(saved)
             try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: ij, at: now)
             try event(

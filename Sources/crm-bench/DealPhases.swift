@@ -120,6 +120,7 @@ struct DealPhases: BenchPhase {
             ("deal.list", "{\"status\":\"open\"}", "a manager's open deals (first page of 100)", { "d\($0 % Self.managers)" }),
             ("pipeline.board", "{}", "a head's board", { _ in "dhead" }),
         ]
+        try checkReads(d)
         for (method, params, what, login) in calls {
             log("\(method) ...")
             let line = RawCall.line(id: 1, method: method, params: params)
@@ -133,6 +134,19 @@ struct DealPhases: BenchPhase {
                 report.add("\(method) p99, \(conns)", p99, "ms", target: "<= 5", met: p99 <= 5)
             }
         }
+    }
+
+    /// What the read phases time must be full answers: a manager's first page of 100 open deals,
+    /// and a board that counts every deal (all open, at "New deal", before the moves).
+    func checkReads(_ d: TestDaemon) throws {
+        let manager = try actingAs(d, { _ in "d0" })()
+        let page = try manager.call("deal.list", ["status": "open"])["items"]?.arrayValue?.count ?? 0
+        let wanted = min(100, bench.deals / Self.managers)
+        guard page == wanted else { throw ValidationError("d0's deal.list gave \(page) deals, not \(wanted)") }
+        let head = try actingAs(d, { _ in "dhead" })()
+        let stages = try head.call("pipeline.board")["stages"]?.arrayValue ?? []
+        let counted = stages.compactMap { $0["count"]?.intValue }.reduce(0, +)
+        guard counted == bench.deals else { throw ValidationError("the head's board counts \(counted) deals, not \(bench.deals)") }
     }
 
     /// Connections that act as `login(k)` for the k-th opened.
@@ -220,19 +234,35 @@ final class RSSWatch: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
+    private let pid: Int32
+
     init(pid: Int32) {
+        self.pid = pid
         Thread.detachNewThread { [self] in
             while !stopped.load(ordering: .relaxed) {
-                let v = ProcStats.rssMiB(pid: pid)
-                peakMiB.withLock { $0 = max($0, v) }
+                sample()
                 usleep(50_000)
             }
             done.signal()
         }
     }
 
-    var peak: Double { peakMiB.withLock { $0 } }
-    func reset() { peakMiB.withLock { $0 = 0 } }
+    private func sample() {
+        let v = ProcStats.rssMiB(pid: pid)
+        peakMiB.withLock { $0 = max($0, v) }
+    }
+
+    /// The peak, counting crmd's RSS now (a phase may be shorter than a period).
+    var peak: Double {
+        sample()
+        return peakMiB.withLock { $0 }
+    }
+
+    /// Starts over from crmd's RSS now.
+    func reset() {
+        peakMiB.withLock { $0 = 0 }
+        sample()
+    }
 
     func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }

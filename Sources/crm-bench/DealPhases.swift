@@ -40,7 +40,9 @@ struct DealPhases: BenchPhase {
         _ = try c.call("user.add", ["login": "dhead", "name": "Head of sales", "role": "head"])
         log("deals: loading \(clients) clients for \(Self.managers) managers ...")
         var t = nowNS()
-        guard let ids = try Bench.importClients(c, 0..<clients, { ["name": .string("D client \($0)"), "owner": .string("d\($0 % 100)")] })
+        guard
+            let ids = try Bench.importClients(
+                c, 0..<clients, { ["name": .string("D client \($0)"), "owner": .string("d\($0 % Self.managers)")] })
         else { throw ValidationError("no clients were imported") }
         report.add("deals: load clients (client.import, 10k per call)", Double(clients) / secs(since: t), "clients/s")
         // Clients [0, overdue) carry the deals that fall overdue; the rest carry everything else.
@@ -56,18 +58,22 @@ struct DealPhases: BenchPhase {
             "deals: seed \(bench.deals) deals (deal.create, \(bench.seedConnections) connections)", Double(bench.deals) / seeded, "deals/s")
         report.add("deals: crmd RSS peak while seeding", rss.peak, "MiB")
         let db = try DatabaseQueue(path: d.databasePath, configuration: Self.readOnly)
-        let (count, firstRest) = try db.read { db in
+        // The deals opened a day later: the moves take them in id order.
+        let (count, firstRest, lastID) = try db.read { db in
             (
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM deals") ?? 0,
-                try Int64.fetchOne(db, sql: "SELECT min(id) FROM deals WHERE opened_at > (SELECT min(opened_at) FROM deals)") ?? 0
+                try Int64.fetchOne(db, sql: "SELECT min(id) FROM deals WHERE opened_at > (SELECT min(opened_at) FROM deals)") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT max(id) FROM deals") ?? 0
             )
         }
-        guard count == bench.deals else { throw ValidationError("crmd holds \(count) deals, not \(bench.deals)") }
+        guard count == bench.deals, lastID - firstRest + 1 == bench.deals - overdue else {
+            throw ValidationError("crmd holds \(count) deals (ids \(firstRest)...\(lastID) opened a day later), not \(bench.deals)")
+        }
         rss.reset()
         let size = "\(clients) clients, \(bench.deals) deals"
         if bench.phases.contains("deallist") { try reads(d, size) }
         if bench.phases.contains("dealmove") {
-            try moves(d, size, deals: firstRest...Int64(count), logOn: restClients)
+            try moves(d, size, deals: firstRest...lastID, logOn: restClients)
         }
         if bench.phases.contains("dealoverdue") { try overdueAtOnce(c, db, size, expected: overdue) }
         let peak = rss.peak

@@ -10,11 +10,15 @@ final class Bench {
     let report = Report()
     var daemon: TestDaemon!
     var clientIDs: ClosedRange<Int64> = 1...1
-    var phases: Set<String> = ["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"]
+    var phases: Set<String> = Set(["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"])
+        .union(DealPhases.names)
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
     var soakRequests = 1_000_000
+    var deals = 200_000
+    var overdueDeals = 100_000
+    var seedConnections = 64
     /// crmd's figures the raw phases divide by (same process, same run).
     var crmdPing: Double?
     var crmdLog: Double?
@@ -70,6 +74,8 @@ final class Bench {
             try StalledPhase(bench: self).run()
         }
         if !phases.isDisjoint(with: ["zones", "catchup", "idle"]) { try ZonePhases(bench: self).run() }
+        if phases.contains("deals") { phases.formUnion(DealPhases.names) }
+        if !phases.isDisjoint(with: DealPhases.names) { try DealPhases(bench: self).run() }
     }
 
     func machineDescription() -> String {

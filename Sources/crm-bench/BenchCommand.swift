@@ -16,11 +16,14 @@ struct CRMBench: ParsableCommand {
     @Option(
         help: """
             Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
-            soak, hostile (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            soak, hostile, deallist, dealmove, dealoverdue (deals: all three) (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
             connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
             crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients). \
             hostile (needs root): the connection and memory attacks of one non-admin uid (and an unknown uid), one after the \
-            other at full size, with crmd's RSS, the host's MemAvailable drop and an admin's server.ping p99 during each.
+            other at full size, with crmd's RSS, the host's MemAvailable drop and an admin's server.ping p99 during each. \
+            The deal phases run on a daemon of their own (manual clock) loaded with --clients and --deals (deal.create on \
+            --seed-connections): deallist: a manager's deal.list and a head's pipeline.board; dealmove: deal.move against \
+            interaction.log; dealoverdue: --overdue-deals deals falling overdue at one instant; with crmd's RSS peak.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
@@ -28,6 +31,10 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Seconds the idle phase watches crmd's CPU.") var idleSeconds = 60.0
     @Option(help: "Requests the soak phase sends on 1 connection, then again on --connections (cut into ten deciles).")
     var soakRequests = 1_000_000
+    @Option(help: "Deals the deal phases open (default: twice --clients).") var deals: Int?
+    @Option(help: "Of --deals, those falling overdue at one instant in the dealoverdue phase (at most half of --clients).")
+    var overdueDeals = 100_000
+    @Option(help: "Connections the deal phases open deals on.") var seedConnections = 64
 
     func run() throws {
         let bench = Bench(clients: clients, seconds: seconds, connections: connections)
@@ -36,6 +43,9 @@ struct CRMBench: ParsableCommand {
         bench.idleSeconds = idleSeconds
         bench.stalledEvents = stalledEvents
         bench.soakRequests = soakRequests
+        bench.deals = max(2, deals ?? 2 * clients)
+        bench.overdueDeals = max(1, min(overdueDeals, clients / 2, bench.deals - 1))
+        bench.seedConnections = max(1, seedConnections)
         try bench.run()
         let json = bench.report.json
         print("")

@@ -162,7 +162,8 @@ extension Store {
         kept AS (
           SELECT pipeline, stage, owner_id, currency, open_count AS n, open_amount AS amount, overdue_count AS overdue
           FROM deal_tally WHERE open_count != 0 OR open_amount != 0 OR overdue_count != 0)
-        SELECT (SELECT count(*) FROM (SELECT * FROM truth EXCEPT SELECT * FROM kept))
-          + (SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM truth))
+        SELECT count(*) FROM (
+          SELECT pipeline, stage, owner_id, currency FROM (SELECT * FROM truth EXCEPT SELECT * FROM kept)
+          UNION SELECT pipeline, stage, owner_id, currency FROM (SELECT * FROM kept EXCEPT SELECT * FROM truth))
         """
 }

@@ -115,10 +115,10 @@ extension Tx {
     @discardableResult
     public func insertWorkAlert(
         userID: Int64, dealID: Int64?, taskID: Int64?, kind: String, message: String, dueAt: Date, deliverAt: Date, now: Date,
-        deliveredAt: Date? = nil, command: Bool = false
+        deliveredAt: Date? = nil, command: Bool = false, supersede: Bool = true
     ) throws -> Int64 {
         // Looked up first, as in ``insertAlert``: almost always nothing is pending.
-        if let dealID,
+        if supersede, let dealID,
             try prepared("SELECT 1 FROM alerts WHERE deal_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1")
                 .exists(dealID, userID)
         {
@@ -126,7 +126,7 @@ extension Tx {
                 "UPDATE alerts SET superseded = 1 WHERE deal_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0"
             ).run(dealID, userID)
         }
-        if let taskID,
+        if supersede, let taskID,
             try prepared("SELECT 1 FROM alerts WHERE task_id = ? AND user_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1")
                 .exists(taskID, userID)
         {

@@ -88,6 +88,25 @@ extension Tx {
             """, StatementArguments(dealArguments(d) + [d.id]))
     }
 
+    /// Writes a step of a deal (a move, a close, a reopening): the columns a step changes only,
+    /// so the indexes on the others (owner, client) are left alone.
+    public func saveDealStep(_ d: Deal) throws {
+        try prepared(
+            """
+            UPDATE deals SET stage = ?, status = ?, amount = ?, lost_reason = ?, closed_at = ?, stage_entered_at = ?, last_contact_at = ?,
+              next_contact_due = ?, overdue_stage = ?, due_at = ?, updated_at = ?
+            WHERE id = ?
+            """
+        ).run(
+            d.stage, d.status.rawValue, d.amount, d.lostReason, msOpt(d.closedAt), ms(d.stageEnteredAt), ms(d.lastContactAt),
+            msOpt(d.nextContactDue), d.overdueStage, msOpt(d.dueAt), ms(d.updatedAt), d.id)
+    }
+
+    /// Writes what the scheduler changes on a deal: its overdue stage and next instant.
+    public func saveDealOverdue(_ d: Deal) throws {
+        try prepared("UPDATE deals SET overdue_stage = ?, due_at = ? WHERE id = ?").run(d.overdueStage, msOpt(d.dueAt), d.id)
+    }
+
     /// Writes what the cadence changes: the overdue stage and the scheduler's next instant.
     public func saveDealCadence(_ d: Deal) throws {
         try prepared("UPDATE deals SET overdue_stage = ?, due_at = ?, next_contact_due = ?, last_contact_at = ? WHERE id = ?").run(
@@ -102,6 +121,11 @@ extension Tx {
     public func openDeals(clientID: Int64) throws -> [Deal] {
         try rows("SELECT \(Self.dealColumns) FROM deals WHERE client_id = ? AND status = 'open' ORDER BY id", [clientID]).map(
             deal(from:))
+    }
+
+    /// An owner's open deals.
+    public func openDeals(ownerID: Int64) throws -> [Deal] {
+        try rows("SELECT \(Self.dealColumns) FROM deals WHERE owner_id = ? AND status = 'open' ORDER BY id", [ownerID]).map(deal(from:))
     }
 
     /// A client's deals, newest first (for its card).
@@ -140,12 +164,17 @@ extension Tx {
         }
     }
 
-    /// Open deals whose cadence work is due at or before `instant`, soonest first.
-    public func dueDeals(upTo instant: Date, limit: Int) throws -> [Deal] {
-        try rows(
-            "SELECT \(Self.dealColumns) FROM deals WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            [ms(instant), limit]
-        ).map(deal(from:))
+    /// Open deals whose cadence work is due at or before `instant`, soonest first, with their
+    /// client's name (for the reminder's words).
+    public func dueDeals(upTo instant: Date, limit: Int) throws -> [(deal: Deal, clientName: String?)] {
+        let columns = Self.dealColumns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(
+            separator: ", ")
+        return try rows(
+            """
+            SELECT \(columns), c.name FROM deals d LEFT JOIN clients c ON c.id = d.client_id
+            WHERE d.due_at IS NOT NULL AND d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?
+            """, [ms(instant), limit]
+        ).map { (deal(from: $0), $0[23]) }
     }
 
     /// The board's tallies of open deals (one owner's, or everyone's).

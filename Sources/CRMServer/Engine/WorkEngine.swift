@@ -22,26 +22,25 @@ struct WorkEngine: Sendable {
         let heads = try tx.allUsers().filter(Access.getsRedZoneCopies)
         var events = 0
         let deals = try tx.dueDeals(upTo: now, limit: limit)
-        for d in deals { events += try dealDue(tx, d, now: now, heads: heads) }
+        for (d, name) in deals { events += try dealDue(tx, d, clientName: name, now: now, heads: heads) }
         let tasks = try tx.dueTasks(upTo: now, limit: limit)
         for t in tasks { events += try taskDue(tx, t, now: now) }
         return (max(deals.count, tasks.count), events)
     }
 
-    func dealDue(_ tx: Tx, _ deal: Deal, now: Date, heads: [User]) throws -> Int {
+    func dealDue(_ tx: Tx, _ deal: Deal, clientName name: String?, now: Date, heads: [User]) throws -> Int {
         var d = deal
         var events = 0
         guard d.status == .open, let due = d.nextContactDue else {
             d.dueAt = nil
-            try tx.saveDealCadence(d)
+            try tx.saveDealOverdue(d)
             return 0
         }
-        let client = try tx.clientHeader(id: d.clientID)
-        let clientName = client?.name ?? "client \(d.clientID)"
+        let clientName = name ?? "client \(d.clientID)"
         if d.overdueStage == 0 {
             guard due <= now else {
                 d.dueAt = due
-                try tx.saveDealCadence(d)
+                try tx.saveDealOverdue(d)
                 return 0
             }
             d.overdueStage = 1
@@ -78,7 +77,7 @@ struct WorkEngine: Sendable {
             d.overdueStage = 2
             d.dueAt = nil
         }
-        try tx.saveDealCadence(d)
+        try tx.saveDealOverdue(d)
         return events
     }
 
@@ -101,7 +100,9 @@ struct WorkEngine: Sendable {
     }
 
     /// Stores a reminder due at `due` for delivery in working hours: at once (with its `alert`
-    /// event) when the hour has come, else for the deliverer at the next working hour.
+    /// event) when the hour has come, else for the deliverer at the next working hour. Nothing is
+    /// pending about the deal or task for this user then (a contact, a change or completion drops
+    /// what was), so no older reminder is looked for.
     func remind(
         _ tx: Tx, userID: Int64, dealID: Int64?, taskID: Int64?, kind: String, message: String, due: Date, now: Date
     ) throws -> Int {
@@ -110,7 +111,7 @@ struct WorkEngine: Sendable {
         let command = deliverNow && settings.deliveryCommand != nil
         let id = try tx.insertWorkAlert(
             userID: userID, dealID: dealID, taskID: taskID, kind: kind, message: message, dueAt: due, deliverAt: deliverAt, now: now,
-            deliveredAt: deliverNow ? now : nil, command: command)
+            deliveredAt: deliverNow ? now : nil, command: command, supersede: false)
         guard deliverNow else { return 0 }
         let stored = StoredAlert(
             id: id, userID: userID, clientID: nil, kind: kind, daysLeft: nil, zone: nil, message: message, dueAt: due, deliverAt: deliverAt,

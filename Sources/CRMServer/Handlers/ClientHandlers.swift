@@ -131,7 +131,9 @@ struct ClientHandlers: HandlerGroup {
             o["contacts"] = .array(try tx.contacts(clientID: id, limit: 200).items.map(wire.contact))
             o["interactions"] = .array(try tx.interactions(clientID: id, cursor: nil, limit: 20).items.map(wire.interaction))
             o["deals"] = .array(
-                try tx.deals(clientID: id, limit: 50).filter { Access.canSeeDeal(actor, ownerID: $0.ownerID) }.map(wire.deal))
+                try tx.deals(clientID: id, limit: 50).filter { Access.canSeeDeal(actor, ownerID: $0.ownerID) }.map {
+                    wire.deal($0, now: now)
+                })
             return .object(o)
         }
     }

@@ -39,10 +39,14 @@ extension HandlerGroup {
     /// Brings the client's open deals whose owner `actor` speaks for back into cadence with a
     /// contact at `at` (only `dealID` when given): their last contact moves, their overdue
     /// reminders not yet delivered are dropped.
-    func touchDeals(_ tx: Tx, clientID: Int64, actor: Actor, at: Date, only dealID: Int64? = nil, now: Date) throws {
+    /// With `forOwner`, the contact is that owner's whoever recorded it (a deal's step).
+    func touchDeals(
+        _ tx: Tx, clientID: Int64, actor: Actor, at: Date, only dealID: Int64? = nil, forOwner: Int64? = nil, now: Date
+    ) throws {
         let rules = dealRules
         for var d in try tx.openDeals(clientID: clientID) where dealID == nil || d.id == dealID {
-            guard Access.contactsForOwner(actor, ownerID: d.ownerID), at > d.lastContactAt else { continue }
+            let speaksForOwner = forOwner.map { $0 == d.ownerID } ?? Access.contactsForOwner(actor, ownerID: d.ownerID)
+            guard speaksForOwner, at > d.lastContactAt else { continue }
             let wasOverdue = d.overdue
             d.lastContactAt = at
             d.overdueStage = 0
@@ -64,7 +68,7 @@ extension HandlerGroup {
         let counts = c.status == .assigned
         let effect = (counts: counts, resets: counts && now >= (c.clockStart ?? .distantFuture))
         // The same step is a contact with the client for the owner's other open deals on it.
-        try touchDeals(tx, clientID: c.id, actor: actor, at: now, now: now)
+        try touchDeals(tx, clientID: c.id, actor: actor, at: now, forOwner: deal.ownerID, now: now)
         _ = try tx.insertInteraction(
             Interaction(
                 id: 0, clientID: c.id, contactID: nil, authorID: actor.userID, authorLogin: actor.login, kind: .deal, direction: nil,
@@ -72,30 +76,59 @@ extension HandlerGroup {
         return try applyContact(tx, c, counts: effect.counts, at: now, now: now)
     }
 
-    /// Gives the client's open deals to its new lead manager (an assignment or a claim): each
-    /// one's pending reminders to the old owner are dropped and `deal.updated` names both owners.
+    /// Gives the client's open deals to its new lead manager (an assignment or a claim).
     func handDeals(_ tx: Tx, clientID: Int64, to owner: User, now: Date) throws {
-        for var d in try tx.openDeals(clientID: clientID) where d.ownerID != owner.id {
-            let old = d.ownerID
-            d.ownerID = owner.id
-            d.updatedAt = now
-            reannounce(&d)
-            try tx.saveDeal(d)
-            try tx.supersedeWorkAlerts(dealID: d.id)
-            try event(
-                tx, "deal.updated", clientID: clientID, ownerID: owner.id, previousOwnerID: old,
-                [
-                    "deal_id": .int(d.id), "client_id": .int(clientID), "title": .string(d.title), "owner": .int(owner.id),
-                    "owner_login": .string(owner.login), "from": .int(old), "from_login": wire.login(old), "stage": .string(d.stage),
-                    "pipeline": .string(d.pipeline), "status": .string(d.status.rawValue), "reason": "the client changed hands",
-                ], at: now)
+        for d in try tx.openDeals(clientID: clientID) where d.ownerID != owner.id {
+            try giveDeal(tx, d, to: owner, reason: "the client changed hands", now: now)
         }
     }
 
-    /// An overdue deal that changes owner is announced overdue again, to its new owner.
-    func reannounce(_ d: inout Deal) {
-        guard d.overdue, let due = d.nextContactDue else { return }
+    /// Gives an open deal to `owner` without a request of its own (its client changed hands, its
+    /// owner was deactivated): pending reminders to the old owner dropped, an overdue deal
+    /// announced again to the new one, audited as crmd's and evented as `deal.updated` naming both
+    /// owners.
+    func giveDeal(_ tx: Tx, _ deal: Deal, to owner: User, reason: String, now: Date) throws {
+        var d = deal
+        let old = d.ownerID
+        d.ownerID = owner.id
+        d.updatedAt = now
+        try tx.saveDeal(d)
+        try tx.supersedeWorkAlerts(dealID: d.id)
+        try reannounce(tx, d, now: now)
+        let system = Actor.builtinAdmin(uid: context.identity.daemonUID, login: "crmd")
+        try audit(
+            tx, system, "deal", d.id, "owner", before: ["owner": .int(old)], after: ["owner": .int(owner.id), "reason": .string(reason)],
+            at: now)
+        try event(
+            tx, "deal.updated", clientID: d.clientID, ownerID: owner.id, previousOwnerID: old,
+            dealEvent(d, by: nil, extra: ["from": .int(old), "from_login": wire.login(old), "reason": .string(reason)]), at: now)
+    }
+
+    /// The data of a deal event: the deal's key facts and who acted (nil: crmd itself).
+    func dealEvent(_ d: Deal, by actor: Actor?, extra: JSONObject = [:]) -> JSON {
+        var o: JSONObject = [
+            "deal_id": .int(d.id), "client_id": .int(d.clientID), "title": .string(d.title), "owner": .int(d.ownerID),
+            "owner_login": wire.login(d.ownerID), "pipeline": .string(d.pipeline), "stage": .string(d.stage),
+            "status": .string(d.status.rawValue), "amount": .int(d.amount), "currency": .string(d.currency), "by": .string(actor?.login),
+        ]
+        for (k, v) in extra.members { o[k] = v }
+        return .object(o)
+    }
+
+    /// An overdue deal that changed owner (already saved so) is announced overdue again, to its
+    /// new owner: `deal.overdue` and their reminder, as the scheduler does; the heads are not
+    /// copied again if they were.
+    func reannounce(_ tx: Tx, _ deal: Deal, now: Date) throws {
+        guard deal.overdue, deal.nextContactDue != nil else { return }
+        var d = deal
+        let copied = d.overdueStage >= 2
         d.overdueStage = 0
-        d.dueAt = due
+        let heads = copied ? [] : try tx.allUsers().filter(Access.getsRedZoneCopies)
+        _ = try context.work.dealDue(tx, d, clientName: try tx.clientHeader(id: d.clientID)?.name, now: now, heads: heads)
+        if copied {
+            d.overdueStage = 2
+            d.dueAt = nil
+            try tx.saveDealOverdue(d)
+        }
     }
 }

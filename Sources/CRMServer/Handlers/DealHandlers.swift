@@ -66,6 +66,15 @@ struct DealHandlers: HandlerGroup {
         return String(RFC3339.format(milliseconds: d).prefix(10)) == s
     }
 
+    /// What a step changes, as the audit's `before`: the stage, the status, the amount and whether
+    /// the deal was overdue.
+    func stepImage(_ d: Deal) -> JSON {
+        [
+            "stage": .string(d.stage), "status": .string(d.status.rawValue), "amount": .int(d.amount), "overdue": .bool(d.overdue),
+            "next_contact_due": wire.time(d.nextContactDue),
+        ]
+    }
+
     /// A deal enters its stage anew (a move, a reopening): that is a contact, and the stage's
     /// cadence counts from it.
     func restartStage(_ d: inout Deal, now: Date) {
@@ -135,22 +144,11 @@ struct DealHandlers: HandlerGroup {
             d = try tx.insertDeal(d)
             try tx.recordDealMove(dealID: d.id, from: nil, to: d.stage, status: .open, at: now, by: actor.login)
             try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) started at \(d.stage)", now: now)
-            let json = wire.deal(d)
+            let json = wire.deal(d, now: now)
             try audit(tx, actor, "deal", d.id, "create", before: nil, after: json, at: now)
             try event(tx, "deal.created", clientID: c.id, ownerID: d.ownerID, dealEvent(d, by: actor), at: now)
             return json
         }
-    }
-
-    /// The data of a deal event: the deal's key facts and who acted.
-    func dealEvent(_ d: Deal, by actor: Actor, extra: JSONObject = [:]) -> JSON {
-        var o: JSONObject = [
-            "deal_id": .int(d.id), "client_id": .int(d.clientID), "title": .string(d.title), "owner": .int(d.ownerID),
-            "owner_login": wire.login(d.ownerID), "pipeline": .string(d.pipeline), "stage": .string(d.stage),
-            "status": .string(d.status.rawValue), "amount": .int(d.amount), "currency": .string(d.currency), "by": .string(actor.login),
-        ]
-        for (k, v) in extra.members { o[k] = v }
-        return .object(o)
     }
 
     func dealGet(_ call: Call) throws {
@@ -159,7 +157,7 @@ struct DealHandlers: HandlerGroup {
         try read(call) { tx, now in
             let d = try loadDeal(tx, id)
             guard Access.canSeeDeal(actor, ownerID: d.ownerID) else { throw forbiddenOnDeal(d, actor, "see") }
-            guard case .object(var o) = wire.deal(d) else { return .null }
+            guard case .object(var o) = wire.deal(d, now: now) else { return .null }
             o["client_name"] = .string(try tx.clientHeader(id: d.clientID)?.name)
             o["moves"] = .array(try tx.dealMoves(dealID: d.id).map(wire.dealMove))
             o["interactions"] = .array(try tx.interactions(dealID: d.id, limit: 50).map(wire.interaction))
@@ -188,7 +186,7 @@ struct DealHandlers: HandlerGroup {
             if let p = f.pipeline, deals.pipeline(p) == nil { r.problem("pipeline", "'\(p.prefix(60))' is not a pipeline") }
             return (owner, f, r.limit(), r.idCursor())
         }
-        try read(call) { tx, _ in
+        try read(call) { tx, now in
             var f = filter
             switch ownerRef {
             case .some(.some(let ref)): f.ownerID = try resolveOwner(tx, ref).id
@@ -201,7 +199,7 @@ struct DealHandlers: HandlerGroup {
                 }
                 f.ownerID = actor.userID ?? -1
             }
-            return wire.page(try tx.deals(f, after: cursor, limit: limit), wire.deal)
+            return wire.page(try tx.deals(f, after: cursor, limit: limit)) { wire.deal($0, now: now) }
         }
     }
 
@@ -222,7 +220,7 @@ struct DealHandlers: HandlerGroup {
             if d.status != .open && !Access.canOverrideDealOrder(actor) {
                 throw DomainError(.conflict, "Deal \(d.id) is \(d.status.rawValue); only a head may change a closed deal.")
             }
-            let before = wire.deal(d)
+            let before = wire.deal(d, now: now)
             let previousOwner = d.ownerID
             if let t = f.title { d.title = t }
             d.amount = f.amount.applied(to: d.amount)
@@ -236,17 +234,17 @@ struct DealHandlers: HandlerGroup {
                 if u.id != d.ownerID && !Access.canOverrideDealOrder(actor) {
                     throw DomainError.forbidden("Only a head of sales may give a deal to another owner.")
                 }
-                if u.id != d.ownerID {
-                    d.ownerID = u.id
-                    reannounce(&d)
-                }
+                d.ownerID = u.id
             }
             d.updatedAt = now
             try tx.saveDeal(d)
-            if previousOwner != d.ownerID { try tx.supersedeWorkAlerts(dealID: d.id) }
+            if previousOwner != d.ownerID {
+                try tx.supersedeWorkAlerts(dealID: d.id)
+                try reannounce(tx, d, now: now)
+            }
             // A client this deal held back from the exchange is looked at again.
             try tx.rearmHeldClients(clientID: d.clientID, now: now)
-            let json = wire.deal(d)
+            let json = wire.deal(d, now: now)
             try audit(tx, actor, "deal", d.id, "update", before: before, after: json, at: now)
             try event(
                 tx, "deal.updated", clientID: d.clientID, ownerID: d.ownerID,
@@ -263,7 +261,7 @@ struct DealHandlers: HandlerGroup {
             var d = try loadDeal(tx, id)
             guard Access.canWorkDeal(actor, ownerID: d.ownerID) else { throw forbiddenOnDeal(d, actor, "move") }
             if let refusal = dealRules.moveRefusal(d, to: stage, mayGoBack: Access.canOverrideDealOrder(actor)) { throw refusal }
-            let before = wire.deal(d)
+            let before = stepImage(d)
             let from = d.stage
             d.stage = stage
             restartStage(&d, now: now)
@@ -301,7 +299,7 @@ struct DealHandlers: HandlerGroup {
                     .conflict, "Deal \(d.id) is already \(d.status.rawValue); a head may reopen it (deal.reopen).",
                     details: [("deal_id", .int(d.id)), ("status", .string(d.status.rawValue))])
             }
-            let before = wire.deal(d)
+            let before = stepImage(d)
             d.status = outcome == "won" ? .won : .lost
             if let amount { d.amount = amount }
             d.lostReason = reason
@@ -328,7 +326,7 @@ struct DealHandlers: HandlerGroup {
                 throw DomainError(
                     .conflict, "Deal \(d.id) closed at '\(d.stage)', which its pipeline no longer has; it cannot be reopened there.")
             }
-            let before = wire.deal(d)
+            let before = wire.deal(d, now: now)
             let was = d.status
             d.status = .open
             d.closedAt = nil
@@ -336,7 +334,7 @@ struct DealHandlers: HandlerGroup {
             restartStage(&d, now: now)
             try tx.saveDeal(d)
             try tx.recordDealMove(dealID: d.id, from: d.stage, to: d.stage, status: .open, at: now, by: actor.login)
-            let json = wire.deal(d)
+            let json = wire.deal(d, now: now)
             try audit(tx, actor, "deal", d.id, "reopen", before: before, after: json, at: now)
             try event(
                 tx, "deal.reopened", clientID: d.clientID, ownerID: d.ownerID,
@@ -353,12 +351,14 @@ struct DealHandlers: HandlerGroup {
         _ tx: Tx, _ d: Deal, from: String, before: JSON, actor: Actor, topic: String, action: String, event eventTopic: String,
         extra: JSONObject, now: Date
     ) throws -> JSON {
-        try tx.saveDeal(d)
-        try tx.supersedeWorkAlerts(dealID: d.id)
+        try tx.saveDealStep(d)
+        // Reminders are pending only about an overdue deal.
+        if before["overdue"] == .bool(true) { try tx.supersedeWorkAlerts(dealID: d.id) }
         try tx.recordDealMove(dealID: d.id, from: from, to: d.stage, status: d.status, at: now, by: actor.login)
         try tx.rearmHeldClients(clientID: d.clientID, now: now)
-        try recordDealContact(tx, try loadClient(tx, d.clientID), deal: d, actor: actor, topic: topic, now: now)
-        let json = wire.deal(d)
+        guard let client = try tx.clientHeader(id: d.clientID) else { throw DomainError.notFound("client", d.clientID) }
+        try recordDealContact(tx, client, deal: d, actor: actor, topic: topic, now: now)
+        let json = wire.deal(d, now: now)
         try audit(tx, actor, "deal", d.id, action, before: before, after: json, at: now)
         try event(tx, eventTopic, clientID: d.clientID, ownerID: d.ownerID, dealEvent(d, by: actor, extra: extra), at: now)
         return json

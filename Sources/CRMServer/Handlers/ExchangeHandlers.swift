@@ -107,7 +107,7 @@ struct ExchangeHandlers: HandlerGroup {
             o["handover"] = [
                 "released_from_login": wire.login(from), "release_reason": .string(reason),
                 "last_interactions": .array(recent.map(wire.interaction)), "contacts": .array(contacts.map(wire.contact)),
-                "open_deals": .array(try tx.openDeals(clientID: c.id).map(wire.deal)),
+                "open_deals": .array(try tx.openDeals(clientID: c.id).map { wire.deal($0, now: now) }),
             ]
             return .object(o)
         }

@@ -37,7 +37,8 @@ struct InteractionHandlers: HandlerGroup {
                 }
             }
             if let dealID {
-                guard let d = try tx.deal(id: dealID), d.clientID == c.id else {
+                // A deal the caller may not see is answered as no deal at all: its existence is not told.
+                guard let d = try tx.deal(id: dealID), d.clientID == c.id, Access.canSeeDeal(actor, ownerID: d.ownerID) else {
                     throw DomainError.invalid("deal_id", "\(dealID) is not a deal of client \(c.id)")
                 }
             }

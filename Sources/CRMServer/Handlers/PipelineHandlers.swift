@@ -104,8 +104,8 @@ struct PipelineHandlers: HandlerGroup {
                 "user": .string(user.login), "date": .string(engine.localDay(now)), "now": wire.time(now),
                 "tasks_overdue": .array(open.filter { $0.dueAt <= now }.map { wire.task($0, now: now) }),
                 "tasks_today": .array(open.filter { $0.dueAt > now }.map { wire.task($0, now: now) }),
-                "deals_overdue": .array(deals.filter { $0.overdue || ($0.nextContactDue ?? now) <= now }.map(wire.deal)),
-                "deals_due_today": .array(deals.filter { !$0.overdue && ($0.nextContactDue ?? now) > now }.map(wire.deal)),
+                "deals_overdue": .array(deals.filter { $0.overdue || ($0.nextContactDue ?? now) <= now }.map { wire.deal($0, now: now) }),
+                "deals_due_today": .array(deals.filter { !$0.overdue && ($0.nextContactDue ?? now) > now }.map { wire.deal($0, now: now) }),
                 "clients_near_release": .array(
                     clients.map { c in
                         let s = wire.schedule(c)

@@ -151,6 +151,10 @@ struct UserHandlers: HandlerGroup {
                     guard let next = page.nextCursor else { break }
                     cursor = Int64(next)
                 }
+                // Open deals the user held on others' clients go to the heir too.
+                for d in try tx.openDeals(ownerID: u.id) {
+                    try giveDeal(tx, d, to: heir, reason: "\(u.login) was deactivated", now: now)
+                }
             }
             let after = wire.user(u, detailed: true)
             try audit(tx, actor, "user", u.id, "deactivate", before: before, after: after, at: now)

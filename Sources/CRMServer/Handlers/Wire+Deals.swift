@@ -16,14 +16,17 @@ extension Wire {
     }
 
     /// A deal as every method shows it.
-    func deal(_ d: Deal) -> JSON {
-        [
+    /// With `now`, a deal past its cadence that the scheduler has not yet marked (an instant ago,
+    /// or one given to a new owner) shows as overdue already.
+    func deal(_ d: Deal, now: Date? = nil) -> JSON {
+        let overdue = d.overdue || (now.map { d.status == .open && (d.nextContactDue ?? .distantFuture) <= $0 } ?? false)
+        return [
             "id": .int(d.id), "client_id": .int(d.clientID), "owner": .int(d.ownerID), "owner_login": login(d.ownerID),
             "creator_login": .string(d.creatorLogin), "title": .string(d.title), "amount": .int(d.amount),
             "amount_text": amountText(d.amount), "currency": .string(d.currency), "probability": .int(dealRules.probability(d)),
             "probability_set": .bool(d.probability != nil), "source": .string(d.source), "pipeline": .string(d.pipeline),
             "stage": .string(d.stage), "status": .string(d.status.rawValue), "lost_reason": .string(d.lostReason),
-            "expected_close": .string(d.expectedClose), "overdue": .bool(d.overdue), "next_contact_due": time(d.nextContactDue),
+            "expected_close": .string(d.expectedClose), "overdue": .bool(overdue), "next_contact_due": time(d.nextContactDue),
             "last_contact_at": time(d.lastContactAt), "opened_at": time(d.openedAt), "closed_at": time(d.closedAt),
             "stage_entered_at": time(d.stageEnteredAt), "created_at": time(d.createdAt), "updated_at": time(d.updatedAt),
         ]

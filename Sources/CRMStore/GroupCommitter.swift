@@ -74,6 +74,9 @@ public final class GroupCommitter: @unchecked Sendable {
     /// The number of commits so far; readers compare it with their snapshot's.
     var generation: Int { generationCounter.load(ordering: .acquiring) }
 
+    /// A write outside group commit (``Store/writeNow(_:)``) committed: readers start a new snapshot.
+    func bumpGeneration() { generationCounter.wrappingAdd(1, ordering: .releasing) }
+
     var stats: Stats {
         lock.lock()
         defer { lock.unlock() }

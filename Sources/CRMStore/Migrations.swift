@@ -58,7 +58,6 @@ enum Migrations {
         CREATE INDEX deals_owner ON deals(owner_id, status, id);
         CREATE INDEX deals_due ON deals(due_at, id) WHERE due_at IS NOT NULL;
         CREATE INDEX deals_open_stage ON deals(pipeline, stage, id) WHERE status = 'open';
-        CREATE INDEX deals_overdue ON deals(owner_id, id) WHERE overdue_stage > 0;
         CREATE INDEX deals_owner_due ON deals(owner_id, next_contact_due) WHERE status = 'open' AND next_contact_due IS NOT NULL;
 
         CREATE TABLE deal_moves(

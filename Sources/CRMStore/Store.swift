@@ -146,7 +146,10 @@ public final class Store: Sendable {
 
     /// Writes synchronously outside group commit (start-up and tools only).
     public func writeNow<T>(_ body: (Tx) throws -> T) throws -> T {
-        try pool.write { db in try body(Tx(db: db, raw: raw)) }
+        // Readers' snapshots are renewed by generation: a read before this write must not keep
+        // seeing the database without it (the demo's seed once left the users and clients unseen).
+        defer { committer.bumpGeneration() }
+        return try pool.write { db in try body(Tx(db: db, raw: raw)) }
     }
 
     /// Hands the events of every group commit to `body`, in seq order, right after the commit is

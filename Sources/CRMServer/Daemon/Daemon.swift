@@ -132,10 +132,12 @@ public enum Daemon {
             } else {
                 clock = SystemClock()
             }
+            // Seeded before the first read: a read snapshot taken before a write outside group
+            // commit would not see what the seed wrote.
+            if options.demo { try Demo.seed(store, settings: settings, now: clock.now()) }
             if let problem = try Settings.removedStageProblem(settings.domain.deals, store: store) {
                 throw StartupError("config key '\(problem.key)': \(problem.problem)")
             }
-            if options.demo { try Demo.seed(store, settings: settings, now: clock.now()) }
             let context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
             scheduler = Scheduler(context: context, logger: logger)
             deliverer = AlertDeliverer(context: context, logger: logger)

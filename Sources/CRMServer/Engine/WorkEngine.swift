@@ -11,20 +11,25 @@ import Foundation
 struct WorkEngine: Sendable {
     let live: LiveSettings
     let users: UserDirectory
+    /// The settings a pass runs with, taken once (nil: the ones in force at each read).
+    var pinned: LiveSettings.Snapshot? = nil
 
-    var settings: Settings { live.current.settings }
-    var dealRules: DealRules { live.current.dealRules }
-    var workingHours: WorkingHours { live.current.workingHours }
+    var current: LiveSettings.Snapshot { pinned ?? live.current }
+    var settings: Settings { current.settings }
+    var dealRules: DealRules { current.dealRules }
+    var workingHours: WorkingHours { current.workingHours }
 
     /// Applies the deal and task work due up to `now`, at most `limit` of each. Returns how many
     /// rows were due (of the larger kind) and the events recorded.
     func applyDue(_ tx: Tx, upTo now: Date, limit: Int) throws -> (due: Int, events: Int) {
         let heads = try tx.allUsers().filter(Access.getsRedZoneCopies)
+        // One settings snapshot for the whole batch, not a lock per deal.
+        let engine = WorkEngine(live: live, users: users, pinned: live.current)
         var events = 0
         let deals = try tx.dueDeals(upTo: now, limit: limit)
-        for (d, name) in deals { events += try dealDue(tx, d, clientName: name, now: now, heads: heads) }
+        for (d, name) in deals { events += try engine.dealDue(tx, d, clientName: name, now: now, heads: heads) }
         let tasks = try tx.dueTasks(upTo: now, limit: limit)
-        for t in tasks { events += try taskDue(tx, t, now: now) }
+        for t in tasks { events += try engine.taskDue(tx, t, now: now) }
         return (max(deals.count, tasks.count), events)
     }
 

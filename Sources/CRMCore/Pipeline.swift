@@ -62,6 +62,10 @@ public struct DealSettings: Sendable, Equatable {
     public var maxAttachmentBytes = 20 << 20
     /// The most attachments one deal may carry.
     public var maxAttachmentsPerDeal = 100
+    /// The most bytes one user's uploads may declare in all (unfinished ones count).
+    public var maxAttachmentBytesPerUser: Int64 = 2 << 30
+    /// The most open deals one client may have at once.
+    public var maxOpenDealsPerClient = 100
 
     public init() {}
 

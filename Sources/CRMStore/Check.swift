@@ -156,7 +156,7 @@ extension Store {
     /// Lines of the board (`deal_tally`) that differ from a count of the open deals, both ways.
     static let tallyMismatchSQL = """
         WITH truth AS (
-          SELECT pipeline, stage, coalesce(owner_id, 0) AS owner_id, currency, count(*) AS n, sum(coalesce(amount, 0)) AS amount,
+          SELECT pipeline, stage, coalesce(owner_id, 0) AS owner_id, currency, count(*) AS n, total(coalesce(amount, 0)) AS amount,
             sum(overdue_stage > 0) AS overdue
           FROM deals WHERE status = 'open' GROUP BY 1, 2, 3, 4),
         kept AS (

@@ -55,9 +55,18 @@ extension Tx {
             "UPDATE attachments SET received = ?, complete = ? WHERE id = ?", [offset + Int64(data.count), complete, id])
     }
 
-    /// Every chunk of an attachment in order (to check its checksum once complete).
-    public func attachmentChunks(id: Int64) throws -> [Data] {
-        try rows("SELECT data FROM attachment_chunks WHERE attachment_id = ? ORDER BY offset", [id]).map { $0[0] as Data }
+    /// Hands every chunk of an attachment to `body` in order, one at a time (to check its
+    /// checksum once complete without holding the whole file).
+    public func eachAttachmentChunk(id: Int64, _ body: (Data) -> Void) throws {
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT data FROM attachment_chunks WHERE attachment_id = ? ORDER BY offset"), arguments: [id])
+        while let r = try rows.next() { body(r[0] as Data) }
+    }
+
+    /// The bytes declared by the uploads `login` made (complete or not).
+    public func attachmentBytes(by login: String) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(sum(size), 0) FROM attachments WHERE by_login = ?"), arguments: [login])
+            ?? 0
     }
 
     /// Up to `length` bytes of a complete attachment from `offset`.
@@ -67,9 +76,9 @@ extension Tx {
         let found = try rows(
             """
             SELECT offset, data FROM attachment_chunks WHERE attachment_id = ? AND offset >= coalesce(
-              (SELECT max(offset) FROM attachment_chunks WHERE attachment_id = ? AND offset <= ?), 0)
-            ORDER BY offset LIMIT 64
-            """, [id, id, offset])
+              (SELECT max(offset) FROM attachment_chunks WHERE attachment_id = ? AND offset <= ?), 0) AND offset < ?
+            ORDER BY offset
+            """, [id, id, offset, offset + Int64(length)])
         for r in found {
             let start: Int64 = r[0]
             let data: Data = r[1]

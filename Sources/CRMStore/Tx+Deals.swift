@@ -202,8 +202,11 @@ extension Tx {
             : "SELECT pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0 AND owner_id = ?"
         return try rows(sql, ownerID.map { [$0] } ?? []).map {
             let owner: Int64 = $0[2]
+            // SQLite turns an integer sum that overflows into a real: held at Int64's bounds here.
+            let sum: Double = $0[5]
+            let amount: Int64 = sum >= 9.2e18 ? .max : (sum <= -9.2e18 ? .min : Int64(sum))
             return DealTally(
-                pipeline: $0[0], stage: $0[1], ownerID: owner == 0 ? nil : owner, currency: $0[3], count: $0[4], amount: $0[5],
+                pipeline: $0[0], stage: $0[1], ownerID: owner == 0 ? nil : owner, currency: $0[3], count: $0[4], amount: amount,
                 overdue: $0[6])
         }
     }

@@ -57,11 +57,13 @@ extension Tx {
     /// A page of tasks: one assignee's or everyone's, open or done or both, due before an
     /// instant; open ones soonest first, else by id. The cursor is `due_at:id`.
     public func tasks(
-        assigneeID: Int64?, done: Bool?, dueBefore: Date?, dealID: Int64? = nil, clientID: Int64? = nil, cursor: String?, limit: Int
+        assigneeID: Int64?, done: Bool?, dueFrom: Date? = nil, dueBefore: Date?, dealID: Int64? = nil, clientID: Int64? = nil,
+        cursor: String?, limit: Int
     ) throws -> Page<TaskItem> {
         var w = SQLFilter()
         w.add("assignee_id = ?", ifSet: assigneeID)
         if let v = done { w.add(v ? "done_at IS NOT NULL" : "done_at IS NULL") }
+        w.add("due_at >= ?", ifSet: msOpt(dueFrom))
         w.add("due_at < ?", ifSet: msOpt(dueBefore))
         w.add("deal_id = ?", ifSet: dealID)
         w.add("client_id = ?", ifSet: clientID)

@@ -53,6 +53,13 @@ struct AttachmentHandlers: HandlerGroup {
                 throw DomainError(
                     .limitReached, "Deal \(d.id) has \(limits.maxAttachmentsPerDeal) attachments already (deals.max_attachments_per_deal).")
             }
+            let used = try tx.attachmentBytes(by: actor.login)
+            if used + size > limits.maxAttachmentBytesPerUser {
+                throw DomainError(
+                    .limitReached,
+                    "Your attachments take \(used) bytes of \(limits.maxAttachmentBytesPerUser) (deals.max_attachment_bytes_per_user); this one of \(size) does not fit. Ask an admin.",
+                    details: [("kind", .string("attachment_bytes")), ("used", .int(used))])
+            }
             let a = try tx.insertAttachment(dealID: d.id, name: name, contentType: type, size: size, sha256: sha, by: actor.login, at: now)
             let json = wire.attachment(a)
             try audit(tx, actor, "deal", d.id, "attach", before: nil, after: json, at: now)
@@ -100,7 +107,7 @@ struct AttachmentHandlers: HandlerGroup {
             let complete = a.received + Int64(data.count) == a.size
             if complete {
                 var hash = SHA256()
-                for chunk in try tx.attachmentChunks(id: id) { hash.update(data: chunk) }
+                try tx.eachAttachmentChunk(id: id) { hash.update(data: $0) }
                 hash.update(data: data)
                 let hex = hash.finalize().map { String(format: "%02x", $0) }.joined()
                 guard hex == a.sha256 else {

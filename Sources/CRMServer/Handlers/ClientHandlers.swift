@@ -129,7 +129,8 @@ struct ClientHandlers: HandlerGroup {
             guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { return wire.client(c, now: now, full: false) }
             guard case .object(var o) = wire.client(c, now: now, full: true) else { return .null }
             o["contacts"] = .array(try tx.contacts(clientID: id, limit: 200).items.map(wire.contact))
-            o["interactions"] = .array(try tx.interactions(clientID: id, cursor: nil, limit: 20).items.map(wire.interaction))
+            o["interactions"] = .array(
+                try readable(tx, try tx.interactions(clientID: id, cursor: nil, limit: 20).items, by: actor).map(wire.interaction))
             o["deals"] = .array(
                 try tx.deals(clientID: id, limit: 50).filter { Access.canSeeDeal(actor, ownerID: $0.ownerID) }.map {
                     wire.deal($0, now: now)

@@ -123,7 +123,8 @@ extension HandlerGroup {
     }
 
     /// The active user `ref` names, whatever their role (`field` names the param in errors).
-    func resolveUser(_ tx: Tx, _ ref: UserRef, field: String) throws -> User {
+    /// A deactivated user is refused unless `inactive` (a list filtered by them, a day read back).
+    func resolveUser(_ tx: Tx, _ ref: UserRef, field: String, inactive: Bool = false) throws -> User {
         let u: User?
         switch ref {
         case .id(let id): u = try tx.user(id: id)
@@ -135,7 +136,7 @@ extension HandlerGroup {
             case .login(let l): throw DomainError.notFound("user", named: l)
             }
         }
-        guard u.active else { throw DomainError.invalid(field, "'\(u.login)' is deactivated") }
+        guard u.active || inactive else { throw DomainError.invalid(field, "'\(u.login)' is deactivated") }
         return u
     }
 

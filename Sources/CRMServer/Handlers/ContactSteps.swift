@@ -49,10 +49,11 @@ extension HandlerGroup {
             guard speaksForOwner, at > d.lastContactAt else { continue }
             let wasOverdue = d.overdue
             d.lastContactAt = at
-            d.overdueStage = 0
+            // Back in cadence only if the new due instant is ahead; a contact so old that the
+            // deal is still past its cadence leaves it overdue, not announced again.
             rules.rearm(&d, now: now)
             try tx.saveDealCadence(d)
-            if wasOverdue { try tx.supersedeWorkAlerts(dealID: d.id) }
+            if wasOverdue && !d.overdue { try tx.supersedeWorkAlerts(dealID: d.id) }
         }
     }
 
@@ -129,6 +130,20 @@ extension HandlerGroup {
             d.overdueStage = 2
             d.dueAt = nil
             try tx.saveDealOverdue(d)
+        }
+    }
+
+    /// The interactions `actor` may read of a client whose card they see: those linked to a deal
+    /// they may not see (another owner's deal on their client) are left out, comments included.
+    func readable(_ tx: Tx, _ items: [Interaction], by actor: Actor) throws -> [Interaction] {
+        guard !Access.canSeeDeal(actor, ownerID: nil) else { return items }
+        var seen: [Int64: Bool] = [:]
+        return try items.filter { i in
+            guard let dealID = i.dealID else { return true }
+            if let known = seen[dealID] { return known }
+            let ok = Access.canSeeDeal(actor, ownerID: try tx.deal(id: dealID)?.ownerID)
+            seen[dealID] = ok
+            return ok
         }
     }
 }

@@ -20,8 +20,12 @@ struct DealFieldsInput: Sendable {
 struct DealHandlers: HandlerGroup {
     let context: ServerContext
 
-    /// Largest amount in minor units: 10^15 (ten trillion roubles), far inside Int64 sums.
-    static let maxAmount: Int64 = 1_000_000_000_000_000
+    /// Largest amount in minor units: 10^13 (a hundred billion roubles); sums of them on the board
+    /// saturate rather than overflow.
+    static let maxAmount: Int64 = 10_000_000_000_000
+
+    /// ISO 4217 codes a deal may carry (an unknown code would open a board line of its own).
+    static let currencies = Set(Locale.commonISOCurrencyCodes.map { $0.uppercased() })
 
     func decodeFields(_ r: inout ParamReader, creating: Bool) -> DealFieldsInput {
         var f = DealFieldsInput()
@@ -31,10 +35,10 @@ struct DealHandlers: HandlerGroup {
             f.title = r.string("title")
         }
         if let t = f.title, t.count > 200 { r.problem("title", "must be at most 200 characters") }
-        f.amount = intPatch(&r, "amount", 0...Self.maxAmount, "a sum in minor units (kopecks) from 0 to 10^15")
+        f.amount = intPatch(&r, "amount", 0...Self.maxAmount, "a sum in minor units (kopecks) from 0 to 10^13")
         if let c = r.optionalString("currency") {
             let u = c.uppercased()
-            if u.count == 3, u.allSatisfy({ $0.isASCII && $0.isLetter }) {
+            if u.count == 3, Self.currencies.contains(u) {
                 f.currency = u
             } else {
                 r.problem("currency", "must be an ISO 4217 code like RUB, not '\(c.prefix(20))'")
@@ -113,7 +117,14 @@ struct DealHandlers: HandlerGroup {
             }
             return u
         }
-        if let id = c.ownerID, let u = try tx.user(id: id) { return u }
+        if let id = c.ownerID, let u = try tx.user(id: id) {
+            guard Access.canOwnDeals(u) else {
+                throw DomainError(
+                    .validationFailed, "Client \(c.id)'s lead manager \(u.login) is deactivated; assign the client first or name an owner.",
+                    fields: [("owner", "is required: the lead manager is deactivated")])
+            }
+            return u
+        }
         if let me = actor.user, Access.canOwnDeals(me) { return me }
         throw DomainError(
             .validationFailed, "Client \(c.id) has no lead manager to own the deal; assign the client first or name an owner.",
@@ -134,6 +145,13 @@ struct DealHandlers: HandlerGroup {
             let c = try loadClient(tx, clientID)
             guard Access.canCreateDeal(actor, clientOwnerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "open deals on") }
             let owner = try dealOwner(tx, asked: f.owner, client: c, actor: actor)
+            let open = try tx.openDeals(clientID: c.id).count
+            if open >= deals.maxOpenDealsPerClient {
+                throw DomainError(
+                    .limitReached,
+                    "Client \(c.id) has \(open) open deals, the most deals.max_open_per_client allows; close or win some first.",
+                    details: [("kind", .string("open_deals_per_client")), ("limit", .int(Int64(deals.maxOpenDealsPerClient)))])
+            }
             var d = Deal(
                 id: 0, clientID: c.id, ownerID: owner.id, creatorLogin: actor.login, title: f.title ?? "", amount: f.amount.value,
                 currency: f.currency ?? deals.currency, probability: f.probability.value.map(Int.init), source: f.source.value,
@@ -189,7 +207,7 @@ struct DealHandlers: HandlerGroup {
         try read(call) { tx, now in
             var f = filter
             switch ownerRef {
-            case .some(.some(let ref)): f.ownerID = try resolveOwner(tx, ref).id
+            case .some(.some(let ref)): f.ownerID = try resolveUser(tx, ref, field: "owner", inactive: true).id
             case .some(.none), .none: break
             }
             // A manager lists their own deals only, whatever filter they pass.
@@ -277,7 +295,7 @@ struct DealHandlers: HandlerGroup {
         let (id, outcome, amount, reason) = try call.decode { r -> (Int64, String, Int64?, String?) in
             let id = r.int("id")
             let outcome = r.enumValue("outcome", ["won", "lost"])
-            let amount = intPatch(&r, "amount", 0...Self.maxAmount, "the final sum in minor units from 0 to 10^15").value
+            let amount = intPatch(&r, "amount", 0...Self.maxAmount, "the final sum in minor units from 0 to 10^13").value
             let reason = r.optionalString("reason")
             if outcome == "lost" {
                 if let reason {

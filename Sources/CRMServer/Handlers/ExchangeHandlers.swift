@@ -101,7 +101,7 @@ struct ExchangeHandlers: HandlerGroup {
                 ],
                 at: now)
             // A handover summary, so the new manager starts informed.
-            let recent = try tx.interactions(clientID: c.id, cursor: nil, limit: 5).items
+            let recent = try readable(tx, try tx.interactions(clientID: c.id, cursor: nil, limit: 5).items, by: actor)
             let contacts = try tx.contacts(clientID: c.id, limit: 50).items
             guard case .object(var o) = after else { return after }
             o["handover"] = [
@@ -166,9 +166,10 @@ struct ExchangeHandlers: HandlerGroup {
                 "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(wire.login(c.ownerID).stringValue ?? "the owner") (or a head/admin for them) turns it green again, with the release moved to \(rules.thresholds.releaseAfter) after that contact."
             )
             if schedule.releaseAt <= now, let d = try engine.holdingDeal(tx, clientID: c.id) {
-                o["held_by_deal"] = ["deal_id": .int(d.id), "stage": .string(d.stage), "title": .string(d.title)]
+                let title: JSON = Access.canSeeDeal(actor, ownerID: d.ownerID) ? .string(d.title) : .null
+                o["held_by_deal"] = ["deal_id": .int(d.id), "stage": .string(d.stage), "title": title]
                 o["explanation"] = .string(
-                    "Red and past its release (\(RFC3339.format(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) '\(d.title)' at '\(d.stage)' (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
+                    "Red and past its release (\(RFC3339.format(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) at '\(d.stage)' (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
                 )
                 return .object(o)
             }

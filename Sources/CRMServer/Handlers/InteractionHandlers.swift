@@ -86,7 +86,9 @@ struct InteractionHandlers: HandlerGroup {
         try read(call) { tx, _ in
             guard let c = try tx.clientHeader(id: clientID) else { throw DomainError.notFound("client", clientID) }
             guard Access.canSeeFullCard(actor, ownerID: c.ownerID) else { throw forbiddenOnClient(c, actor, "see the interactions of") }
-            return wire.page(try tx.interactions(clientID: clientID, cursor: cursor, limit: limit), wire.interaction)
+            var page = try tx.interactions(clientID: clientID, cursor: cursor, limit: limit)
+            page.items = try readable(tx, page.items, by: actor)
+            return wire.page(page, wire.interaction)
         }
     }
 }

@@ -33,7 +33,7 @@ struct PipelineHandlers: HandlerGroup {
         }
         try read(call) { tx, _ in
             var ownerID: Int64? = nil
-            if case .some(.some(let ref)) = ownerRef { ownerID = try resolveOwner(tx, ref).id }
+            if case .some(.some(let ref)) = ownerRef { ownerID = try resolveUser(tx, ref, field: "owner", inactive: true).id }
             if !Access.canSeeDeal(actor, ownerID: nil) {
                 if let asked = ownerID, asked != actor.userID { throw DomainError.forbidden("A manager sees only their own board.") }
                 ownerID = actor.userID ?? -1
@@ -42,15 +42,16 @@ struct PipelineHandlers: HandlerGroup {
             let stages: [JSON] = pipeline.stages.map { s in
                 let at = tallies.filter { $0.stage == s.name }
                 // Sums in the department's currency; deals in others are summed apart, never mixed.
-                let amount = at.filter { $0.currency == deals.currency }.reduce(Int64(0)) { $0 + $1.amount }
+                let amount = at.filter { $0.currency == deals.currency }.reduce(Int64(0)) { $0.saturatingAdd($1.amount) }
                 var others: [String: Int64] = [:]
-                for t in at where t.currency != deals.currency { others[t.currency, default: 0] += t.amount }
+                for t in at where t.currency != deals.currency { others[t.currency] = (others[t.currency] ?? 0).saturatingAdd(t.amount) }
                 return [
                     "other_currencies": .array(
                         others.sorted { $0.key < $1.key }.map { ["currency": .string($0.key), "amount": .int($0.value)] }),
                     "name": .string(s.name), "probability": .int(s.probability), "cadence": .string(s.cadence?.description),
                     "count": .int(at.reduce(0) { $0 + $1.count }), "amount": .int(amount), "amount_text": wire.amountText(amount),
-                    "weighted": .int(amount * Int64(s.probability) / 100), "overdue": .int(at.reduce(0) { $0 + $1.overdue }),
+                    "weighted": .int(amount / 100 * Int64(s.probability) + amount % 100 * Int64(s.probability) / 100),
+                    "overdue": .int(at.reduce(0) { $0 + $1.overdue }),
                 ]
             }
             // Per owner: who carries what, and who lets deals go past their cadence.
@@ -59,7 +60,7 @@ struct PipelineHandlers: HandlerGroup {
                 let k = t.ownerID ?? 0
                 var v = perOwner[k] ?? (0, 0, 0)
                 v.count += t.count
-                if t.currency == deals.currency { v.amount += t.amount }
+                if t.currency == deals.currency { v.amount = v.amount.saturatingAdd(t.amount) }
                 v.overdue += t.overdue
                 perOwner[k] = v
             }
@@ -83,7 +84,7 @@ struct PipelineHandlers: HandlerGroup {
         try read(call) { tx, now in
             var user = actor.user
             if case .some(.some(let ref)) = userRefParam {
-                let u = try resolveUser(tx, ref, field: "user")
+                let u = try resolveUser(tx, ref, field: "user", inactive: true)
                 if u.id != actor.userID && !Access.canSeeOthersDay(actor) {
                     throw DomainError.forbidden("\(actor.role.withArticle) sees only their own day; leave out user.")
                 }
@@ -92,18 +93,25 @@ struct PipelineHandlers: HandlerGroup {
             guard let user else {
                 throw DomainError.invalid("user", "is required: a built-in admin has no day of their own; name a user")
             }
-            let exchange = ExchangeRules(settings.domain, zones: rules)
-            let dayStart = exchange.dayStart(of: now)
-            let tomorrow = dayStart.addingTimeInterval(86_400)
-            let open = try tx.tasks(assigneeID: user.id, done: false, dueBefore: tomorrow, cursor: nil, limit: 200).items
+            let calendar = Calendar.gregorian(in: settings.domain.zones.timeZone)
+            let dayStart = calendar.startOfDay(for: now)
+            // The next local midnight, a calendar day on (23 or 25 hours on a clock change).
+            let tomorrow = calendar.date(byAdding: .day, value: 1, to: dayStart) ?? dayStart.addingTimeInterval(86_400)
+            // Overdue and today's apart, so a long overdue list does not hide today's.
+            // Due at this very instant counts as overdue (as a task's `overdue` says).
+            let justAfter = now.addingTimeInterval(0.001)
+            let overdueTasks = try tx.tasks(assigneeID: user.id, done: false, dueBefore: justAfter, cursor: nil, limit: 200).items
+            let todayTasks = try tx.tasks(
+                assigneeID: user.id, done: false, dueFrom: justAfter, dueBefore: tomorrow, cursor: nil, limit: 200
+            ).items
             let deals = try tx.dealsNeedingContact(ownerID: user.id, before: tomorrow, limit: 200)
             // Clients within the last reminder mark (default 14 days) of release, or red.
-            let horizon = ISODuration(days: 14).added(to: dayStart, in: Calendar.gregorian(in: settings.domain.zones.timeZone))
+            let horizon = ISODuration(days: 14).added(to: dayStart, in: calendar)
             let clients = try tx.clientsNearRelease(ownerID: user.id, before: max(horizon, tomorrow), limit: 200)
             return [
                 "user": .string(user.login), "date": .string(engine.localDay(now)), "now": wire.time(now),
-                "tasks_overdue": .array(open.filter { $0.dueAt <= now }.map { wire.task($0, now: now) }),
-                "tasks_today": .array(open.filter { $0.dueAt > now }.map { wire.task($0, now: now) }),
+                "tasks_overdue": .array(overdueTasks.map { wire.task($0, now: now) }),
+                "tasks_today": .array(todayTasks.map { wire.task($0, now: now) }),
                 "deals_overdue": .array(deals.filter { $0.overdue || ($0.nextContactDue ?? now) <= now }.map { wire.deal($0, now: now) }),
                 "deals_due_today": .array(deals.filter { !$0.overdue && ($0.nextContactDue ?? now) > now }.map { wire.deal($0, now: now) }),
                 "clients_near_release": .array(
@@ -127,5 +135,14 @@ extension Calendar {
         var c = Calendar(identifier: .gregorian)
         c.timeZone = zone
         return c
+    }
+}
+
+extension Int64 {
+    /// The sum, held at the largest value instead of trapping (the board adds up what managers
+    /// typed).
+    func saturatingAdd(_ other: Int64) -> Int64 {
+        let (v, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : v
     }
 }

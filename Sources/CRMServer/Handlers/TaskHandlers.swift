@@ -50,7 +50,9 @@ struct TaskHandlers: HandlerGroup {
                 clientID: r.optionalInt("client_id"), dealID: r.optionalInt("deal_id")
             )
         }
-        if !p.hasDue { throw RPCError.invalidParams([FieldProblem(field: "due_at", problem: "is required (an RFC 3339 instant)")]) }
+        if !p.hasDue || call.params["due_at"] == .null {
+            throw RPCError.invalidParams([FieldProblem(field: "due_at", problem: "is required (an RFC 3339 instant)")])
+        }
         if p.title.count > 200 { throw DomainError.invalid("title", "must be at most 200 characters") }
         write(call) { [self] tx, now in
             let assignee: User
@@ -99,7 +101,7 @@ struct TaskHandlers: HandlerGroup {
         try read(call) { tx, now in
             var assigneeID: Int64? = actor.userID
             switch p.assignee {
-            case .some(.some(let ref)): assigneeID = try resolveUser(tx, ref, field: "assignee").id
+            case .some(.some(let ref)): assigneeID = try resolveUser(tx, ref, field: "assignee", inactive: true).id
             case .some(.none): assigneeID = nil  // everyone's
             case .none: break
             }
@@ -153,7 +155,8 @@ struct TaskHandlers: HandlerGroup {
                 }
                 if u.id != t.assigneeID {
                     t.assigneeID = u.id
-                    t.remindAt = t.doneAt == nil && t.remindAt == nil && t.dueAt > now ? t.dueAt : t.remindAt
+                    // Announced to the new assignee too: at its due instant, or now if that has passed.
+                    t.remindAt = t.doneAt == nil ? (t.remindAt ?? max(t.dueAt, now)) : nil
                     try tx.supersedeWorkAlerts(taskID: t.id)
                 }
             }

@@ -155,6 +155,21 @@ struct UserHandlers: HandlerGroup {
                 for d in try tx.openDeals(ownerID: u.id) {
                     try giveDeal(tx, d, to: heir, reason: "\(u.login) was deactivated", now: now)
                 }
+                // And their open tasks, announced to the heir (now, if already due).
+                for var t in try tx.tasks(assigneeID: u.id, done: false, dueBefore: nil, cursor: nil, limit: 100_000).items {
+                    t.assigneeID = heir.id
+                    t.remindAt = max(t.dueAt, now)
+                    t.updatedAt = now
+                    try tx.saveTask(t)
+                    try tx.supersedeWorkAlerts(taskID: t.id)
+                    try event(
+                        tx, "task.updated", clientID: t.clientID, ownerID: heir.id, previousOwnerID: u.id,
+                        [
+                            "task_id": .int(t.id), "title": .string(t.title), "assignee": .int(heir.id),
+                            "assignee_login": .string(heir.login),
+                            "from_login": .string(u.login), "due_at": wire.time(t.dueAt), "reason": .string("\(u.login) was deactivated"),
+                        ], at: now)
+                }
             }
             let after = wire.user(u, detailed: true)
             try audit(tx, actor, "user", u.id, "deactivate", before: before, after: after, at: now)

@@ -50,7 +50,7 @@ struct PipelineHandlers: HandlerGroup {
                         others.sorted { $0.key < $1.key }.map { ["currency": .string($0.key), "amount": .int($0.value)] }),
                     "name": .string(s.name), "probability": .int(s.probability), "cadence": .string(s.cadence?.description),
                     "count": .int(at.reduce(0) { $0 + $1.count }), "amount": .int(amount), "amount_text": wire.amountText(amount),
-                    "weighted": .int(amount / 100 * Int64(s.probability) + amount % 100 * Int64(s.probability) / 100),
+                    "weighted": .int(Self.weighted(amount, s.probability)),
                     "overdue": .int(at.reduce(0) { $0 + $1.overdue }),
                 ]
             }
@@ -76,6 +76,12 @@ struct PipelineHandlers: HandlerGroup {
                 "pipeline": .string(pipeline.name), "currency": .string(deals.currency), "stages": .array(stages), "owners": .array(owners),
             ]
         }
+    }
+
+    /// `amount` × `percent` / 100 without overflowing for any amount (the product first would
+    /// trap past 9.2e16 at 100 %, and a manager decides how many deals there are).
+    static func weighted(_ amount: Int64, _ percent: Int) -> Int64 {
+        amount / 100 * Int64(percent) + amount % 100 * Int64(percent) / 100
     }
 
     func today(_ call: Call) throws {

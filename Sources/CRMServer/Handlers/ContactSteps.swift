@@ -146,4 +146,54 @@ extension HandlerGroup {
             return ok
         }
     }
+
+    /// Checks an interaction a person logs on `c` (`interaction.log`, or `task.done`'s `log`):
+    /// its kind's minimal data set and time window, and that its contact is one of the client's.
+    /// Fields are named with `prefix` (`log.` inside `task.done`).
+    func checkDraft(_ tx: Tx, _ c: Client, _ draft: InteractionDraft, prefix: String = "", now: Date) throws {
+        let problems = InteractionRules.problems(draft, now: now, settings: settings.domain).map { ("\(prefix)\($0.0)", $0.1) }
+        if !problems.isEmpty {
+            let list = problems.map { "\($0.0) \($0.1)" }.joined(separator: "; ")
+            throw DomainError(.validationFailed, "The \(draft.kind.rawValue) cannot be logged: \(list).", fields: problems)
+        }
+        if let contactID = draft.contactID {
+            guard let k = try tx.contact(id: contactID), k.clientID == c.id else {
+                throw DomainError.invalid("\(prefix)contact_id", "\(contactID) is not a contact of client \(c.id)")
+            }
+        }
+    }
+
+    /// Stores a checked interaction by `actor` on `c` (about `dealID`, if any) with what it moves:
+    /// the zone clock (RULES §3), the cadence of the owner's deals on the client (a resetting kind),
+    /// or of the deal it names (any kind), its audit entry and `interaction.logged`. Returns it, the
+    /// client as stored and its wire form.
+    func storeInteraction(
+        _ tx: Tx, _ c: Client, _ draft: InteractionDraft, dealID: Int64?, actor: Actor, now: Date
+    ) throws -> (interaction: Interaction, client: Client, json: JSON) {
+        let occurredAt = draft.occurredAt ?? now
+        // The owner's own contact (or a head/admin's on the owner's behalf) resets the clock,
+        // unless it is dated before the current cycle began: such a contact moves nothing.
+        let resetting = settings.domain.resettingKinds.contains(draft.kind)
+        let effect = contactEffect(c, actor, resetting: resetting, at: occurredAt)
+        let saved = try tx.insertInteraction(
+            Interaction(
+                id: 0, clientID: c.id, contactID: draft.contactID, authorID: actor.userID, authorLogin: actor.login, kind: draft.kind,
+                direction: draft.direction, occurredAt: occurredAt, topic: draft.topic, result: draft.result, note: draft.note,
+                resetsClock: effect.resets, createdAt: now, dealID: dealID))
+        let client = try applyContact(tx, c, counts: effect.counts, at: occurredAt, now: now)
+        // The same contact keeps the owner's deals on this client in cadence (RULES §6); an
+        // interaction on a deal (a comment included) is a contact for that deal, whatever its kind.
+        if resetting || dealID != nil {
+            try touchDeals(tx, clientID: c.id, actor: actor, at: occurredAt, only: resetting ? nil : dealID, now: now)
+        }
+        let json = wire.interaction(saved)
+        try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: json, at: now)
+        try event(
+            tx, "interaction.logged", clientID: c.id, ownerID: c.ownerID,
+            [
+                "client_id": .int(c.id), "interaction_id": .int(saved.id), "kind": .string(draft.kind.rawValue),
+                "occurred_at": wire.time(occurredAt), "author_login": .string(actor.login),
+            ], at: now)
+        return (saved, client, json)
+    }
 }

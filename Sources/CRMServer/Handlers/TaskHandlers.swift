@@ -184,7 +184,6 @@ struct TaskHandlers: HandlerGroup {
             )
             do { try r.finish() } catch { throw RPCError(code: error.code, message: "In log: \(error.message)", data: error.data) }
         }
-        let domain = settings.domain
         write(call) { [self, logged] tx, now in
             var t = try loadTask(tx, p.id)
             guard Access.canWorkTask(actor, assigneeID: t.assigneeID, creatorLogin: t.creatorLogin) else {
@@ -203,35 +202,9 @@ struct TaskHandlers: HandlerGroup {
                 let draft = InteractionDraft(
                     kind: kind, occurredAt: now, contactID: logged.contactID, topic: logged.topic ?? t.title, result: logged.result,
                     note: logged.note, direction: logged.direction)
-                let problems = InteractionRules.problems(draft, now: now, settings: domain)
-                if !problems.isEmpty {
-                    let list = problems.map { "log.\($0.0) \($0.1)" }.joined(separator: "; ")
-                    throw DomainError(
-                        .validationFailed, "The \(kind.rawValue) cannot be logged: \(list).", fields: problems.map { ("log.\($0.0)", $0.1) }
-                    )
-                }
-                if let contactID = draft.contactID {
-                    guard let k = try tx.contact(id: contactID), k.clientID == c.id else {
-                        throw DomainError.invalid("log.contact_id", "\(contactID) is not a contact of client \(c.id)")
-                    }
-                }
-                let resetting = domain.resettingKinds.contains(kind)
-                let effect = contactEffect(c, actor, resetting: resetting, at: now)
-                let saved = try tx.insertInteraction(
-                    Interaction(
-                        id: 0, clientID: c.id, contactID: draft.contactID, authorID: actor.userID, authorLogin: actor.login, kind: kind,
-                        direction: draft.direction, occurredAt: now, topic: draft.topic, result: draft.result, note: draft.note,
-                        resetsClock: effect.resets, createdAt: now, dealID: t.dealID))
-                _ = try applyContact(tx, c, counts: effect.counts, at: now, now: now)
-                if resetting { try touchDeals(tx, clientID: c.id, actor: actor, at: now, now: now) }
-                interaction = wire.interaction(saved)
-                try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: interaction, at: now)
-                try event(
-                    tx, "interaction.logged", clientID: c.id, ownerID: c.ownerID,
-                    [
-                        "client_id": .int(c.id), "interaction_id": .int(saved.id), "kind": .string(kind.rawValue),
-                        "occurred_at": wire.time(now), "author_login": .string(actor.login),
-                    ], at: now)
+                try checkDraft(tx, c, draft, prefix: "log.", now: now)
+                let (saved, _, json) = try storeInteraction(tx, c, draft, dealID: t.dealID, actor: actor, now: now)
+                interaction = json
                 t.interactionID = saved.id
             }
             let before = wire.task(t, now: now)

@@ -71,6 +71,12 @@ public struct Deal: Sendable, Equatable, Identifiable {
     }
 
     public var overdue: Bool { overdueStage > 0 }
+
+    /// Overdue at `now`: marked so, or open and past its cadence before the scheduler has marked it
+    /// (an instant ago, or just given to a new owner).
+    public func isOverdue(at now: Date) -> Bool {
+        overdue || (status == .open && (nextContactDue ?? .distantFuture) <= now)
+    }
 }
 
 /// A to-do with a due instant for one user, optionally about a client or a deal.

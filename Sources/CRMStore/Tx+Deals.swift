@@ -196,11 +196,13 @@ extension Tx {
 
     /// The board's tallies of open deals (one owner's, or everyone's).
     public func dealTallies(ownerID: Int64?) throws -> [DealTally] {
-        let sql =
-            ownerID == nil
-            ? "SELECT pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0"
-            : "SELECT pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count FROM deal_tally WHERE open_count > 0 AND owner_id = ?"
-        return try rows(sql, ownerID.map { [$0] } ?? []).map {
+        var w = SQLFilter()
+        w.add("open_count > 0")
+        w.add("owner_id = ?", ifSet: ownerID)
+        return try rows(
+            "SELECT pipeline, stage, owner_id, currency, open_count, open_amount, overdue_count FROM deal_tally \(w.clause)",
+            StatementArguments(w.arguments)
+        ).map {
             let owner: Int64 = $0[2]
             // SQLite turns an integer sum that overflows into a real: held at Int64's bounds here.
             let sum: Double = $0[5]

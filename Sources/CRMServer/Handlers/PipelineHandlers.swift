@@ -118,8 +118,8 @@ struct PipelineHandlers: HandlerGroup {
                 "user": .string(user.login), "date": .string(engine.localDay(now)), "now": wire.time(now),
                 "tasks_overdue": .array(overdueTasks.map { wire.task($0, now: now) }),
                 "tasks_today": .array(todayTasks.map { wire.task($0, now: now) }),
-                "deals_overdue": .array(deals.filter { $0.overdue || ($0.nextContactDue ?? now) <= now }.map { wire.deal($0, now: now) }),
-                "deals_due_today": .array(deals.filter { !$0.overdue && ($0.nextContactDue ?? now) > now }.map { wire.deal($0, now: now) }),
+                "deals_overdue": .array(deals.filter { $0.isOverdue(at: now) }.map { wire.deal($0, now: now) }),
+                "deals_due_today": .array(deals.filter { !$0.isOverdue(at: now) }.map { wire.deal($0, now: now) }),
                 "clients_near_release": .array(
                     clients.map { c in
                         let s = wire.schedule(c)

@@ -19,7 +19,7 @@ extension Wire {
     /// With `now`, a deal past its cadence that the scheduler has not yet marked (an instant ago,
     /// or one given to a new owner) shows as overdue already.
     func deal(_ d: Deal, now: Date? = nil) -> JSON {
-        let overdue = d.overdue || (now.map { d.status == .open && (d.nextContactDue ?? .distantFuture) <= $0 } ?? false)
+        let overdue = now.map { d.isOverdue(at: $0) } ?? d.overdue
         return [
             "id": .int(d.id), "client_id": .int(d.clientID), "owner": .int(d.ownerID), "owner_login": login(d.ownerID),
             "creator_login": .string(d.creatorLogin), "title": .string(d.title), "amount": .int(d.amount),

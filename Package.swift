@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // SHA-256 of deal attachments (checked on upload; crmctl computes it before sending).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // CSV for crmctl's `--csv` report output (and the import and export to come).
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // Domain: value types and pure rules. Foundation only, no I/O.
@@ -90,6 +92,7 @@ let package = Package(
                 "CRMClient", "CRMProtocol", "CRMFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             swiftSettings: strict
         ),

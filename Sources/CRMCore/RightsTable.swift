@@ -98,6 +98,17 @@ public enum RightsTable {
         row(
             ["today"], allowed("✓ anyone's"), allowed("✓ anyone's"), allowed("✓ anyone's"), Cell(text: "own", right: .own),
             Cell(text: "own", right: .own), Cell(text: "own", right: .own)),
+        row(["plan.set"], yes, no, yes, no, no, no),
+        row(
+            ["plan.get", "plan.list", "plan.progress"], yes, yes, yes, Cell(text: "own plans", right: .own), no, no),
+        row(["invoice.create"], yes, no, yes, Cell(text: "own deals", right: .own), no, yes),
+        row(["invoice.pay"], yes, no, no, no, no, yes),
+        row(["invoice.list"], yes, yes, yes, Cell(text: "own deals", right: .own), no, yes),
+        row(["report.commission"], yes, yes, yes, allowed("own row"), no, yes),
+        row(["report.sales"], yes, yes, yes, allowed("own row"), no, yes),
+        row(
+            ["report.funnel", "report.activity", "report.completeness", "report.plan"], yes, yes, yes, allowed("own row"), no,
+            no),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
     ]
 

@@ -53,6 +53,19 @@ public enum Method: String, CaseIterable, Sendable {
     case taskUpdate = "task.update"
     case taskDone = "task.done"
     case today = "today"
+    case planSet = "plan.set"
+    case planGet = "plan.get"
+    case planList = "plan.list"
+    case planProgress = "plan.progress"
+    case invoiceCreate = "invoice.create"
+    case invoicePay = "invoice.pay"
+    case invoiceList = "invoice.list"
+    case reportCommission = "report.commission"
+    case reportFunnel = "report.funnel"
+    case reportSales = "report.sales"
+    case reportActivity = "report.activity"
+    case reportCompleteness = "report.completeness"
+    case reportPlan = "report.plan"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
 
@@ -61,13 +74,15 @@ public enum Method: String, CaseIterable, Sendable {
         switch self {
         case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
-            .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone:
+            .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
+            .invoiceCreate, .invoicePay:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
-            .dealAttachmentRead, .taskList, .today:
+            .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
+            .reportSales, .reportActivity, .reportCompleteness, .reportPlan:
             return false
         }
     }
@@ -127,6 +142,19 @@ public enum Method: String, CaseIterable, Sendable {
         case .taskUpdate: return "Change a task's title, note, due instant or assignee."
         case .taskDone: return "Complete a task; a call or meeting task may log its interaction in the same request."
         case .today: return "The day's list: overdue and today's tasks, deals past their cadence, clients near release."
+        case .planSet: return "Set a user's or a team's plan for a week, month or quarter (head/admin)."
+        case .planGet: return "A plan with its targets."
+        case .planList: return "Plans by period and user or team."
+        case .planProgress: return "A plan's targets against the facts crmd holds now (\"calls 34 of 60\")."
+        case .invoiceCreate: return "Issue an invoice on a deal: number, amount and due date."
+        case .invoicePay: return "Record a payment (whole or part) against an invoice (accountant/admin)."
+        case .invoiceList: return "Invoices by status, overdue or deal."
+        case .reportCommission: return "Commission per manager for a period, each line traceable to its deals."
+        case .reportFunnel: return "Funnel per stage: deals entering, moving on, conversion and time in stage."
+        case .reportSales: return "Sales for a period: won, lost with reasons, paid, average deal and duration."
+        case .reportActivity: return "Calls, meetings, emails and cold calls per manager for a period."
+        case .reportCompleteness: return "Share of client cards with the minimal data, decision makers, segment and source."
+        case .reportPlan: return "Plan against fact for every plan of a period."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }

@@ -22,6 +22,9 @@ enum Migrations {
         m.registerMigration("v6: deals, their moves and tallies, tasks, attachments") { db in
             try db.execute(sql: v6)
         }
+        m.registerMigration("v7: plans, invoices and payments, commission rates, teams") { db in
+            try db.execute(sql: v7)
+        }
         return m
     }
 

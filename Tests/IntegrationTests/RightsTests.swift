@@ -110,6 +110,17 @@ struct RightsTests {
             params = ["title": params["title"]!, "due_at": params["due_at"]!, "assignee": .string(assignee)]
             return try root.call("task.create", params)["id"]!.intValue!
         }
+        /// A plan for `user` in January 2026 (set by root).
+        func plan(user: String) throws {
+            _ = try root.call("plan.set", ["user": .string(user), "period": "2026-01", "targets": ["calls": 10]])
+        }
+        /// A fresh invoice on a fresh deal of `owner` (issued by root).
+        func invoice(owner: String) throws -> Int64 {
+            try root.call(
+                "invoice.create",
+                ["deal_id": .int(try deal(owner: owner)), "number": .string("R-\(unique())"), "amount": 10_000, "due_date": "2026-02-01"]
+            )["id"]!.intValue!
+        }
         func user() throws -> String {
             let l = "r-user-\(unique())"
             _ = try root.call("user.add", ["login": .string(l), "name": "Temp", "role": "manager"])
@@ -178,6 +189,21 @@ struct RightsTests {
             case .taskUpdate: return ["id": .int(try task(assignee: owner)), "title": .string("Renamed task \(unique())")]
             case .taskDone: return ["id": .int(try task(assignee: owner))]
             case .today: return ["user": .string(owner)]
+            case .planSet: return ["user": .string(owner), "period": "2026-01", "targets": ["calls": 10, "meetings": 2]]
+            case .planGet, .planProgress:
+                try plan(user: owner)
+                return ["user": .string(owner), "period": "2026-01"]
+            case .planList:
+                try plan(user: owner)
+                return ["user": .string(owner)]
+            case .invoiceCreate:
+                return [
+                    "deal_id": .int(try deal(owner: owner)), "number": .string("R-\(unique())"), "amount": 5_000, "due_date": "2026-02-01",
+                ]
+            case .invoicePay: return ["id": .int(try invoice(owner: owner)), "amount": 1_000, "paid_on": "2026-01-12"]
+            case .invoiceList: return ["deal_id": .int(try deal(owner: owner))]
+            case .reportCommission, .reportFunnel, .reportSales, .reportActivity, .reportCompleteness, .reportPlan:
+                return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
             case .clockAdvance: return ["by": "PT1S"]
             case .clockSet:
                 clockNow = try root.call("clock.advance", ["by": "PT1S"])["now"]!.stringValue!

@@ -28,6 +28,10 @@ public final class Dispatcher: Sendable {
     private let tasks: TaskHandlers
     private let attachments: AttachmentHandlers
     private let pipelines: PipelineHandlers
+    private let plans: PlanHandlers
+    private let invoices: InvoiceHandlers
+    private let salesReports: SalesReportHandlers
+    private let activityReports: ActivityReportHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -47,6 +51,10 @@ public final class Dispatcher: Sendable {
         tasks = TaskHandlers(context: context)
         attachments = AttachmentHandlers(context: context)
         pipelines = PipelineHandlers(context: context)
+        plans = PlanHandlers(context: context)
+        invoices = InvoiceHandlers(context: context)
+        salesReports = SalesReportHandlers(context: context)
+        activityReports = ActivityReportHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -141,6 +149,19 @@ public final class Dispatcher: Sendable {
             case .taskList: try tasks.taskList(call)
             case .taskUpdate: try tasks.taskUpdate(call)
             case .taskDone: try tasks.taskDone(call)
+            case .planSet: try plans.planSet(call)
+            case .planGet: try plans.planGet(call)
+            case .planList: try plans.planList(call)
+            case .planProgress: try plans.planProgress(call)
+            case .reportPlan: try plans.reportPlan(call)
+            case .reportActivity: try activityReports.reportActivity(call)
+            case .invoiceCreate: try invoices.invoiceCreate(call)
+            case .invoicePay: try invoices.invoicePay(call)
+            case .invoiceList: try invoices.invoiceList(call)
+            case .reportCommission: try salesReports.reportCommission(call)
+            case .reportFunnel: try salesReports.reportFunnel(call)
+            case .reportSales: try salesReports.reportSales(call)
+            case .reportCompleteness: try salesReports.reportCompleteness(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

@@ -1,0 +1,74 @@
+extension Migrations {
+    /// Plans per user or team and period; invoices on deals with their payments (each payment
+    /// credited to the deal's owner when it was paid); a user's commission rate and team; the lead
+    /// manager a client was created with ("new clients"); the indexes the plan counters and the
+    /// reports read (a manager's interactions by instant, deals closed by instant).
+    static let v7 = """
+        ALTER TABLE users ADD COLUMN commission_bp INTEGER;
+        ALTER TABLE users ADD COLUMN team TEXT;
+        ALTER TABLE clients ADD COLUMN origin_owner_id INTEGER;
+        CREATE INDEX clients_origin ON clients(origin_owner_id, created_at) WHERE origin_owner_id IS NOT NULL;
+        CREATE INDEX interactions_author ON interactions(author_id, occurred_at, kind);
+        CREATE INDEX interactions_occurred ON interactions(occurred_at);
+        CREATE INDEX deals_closed ON deals(closed_at, status) WHERE closed_at IS NOT NULL;
+        CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at) WHERE status = 'won';
+        CREATE INDEX deals_opened ON deals(opened_at);
+
+        CREATE TABLE plans(
+          id INTEGER PRIMARY KEY,
+          user_id INTEGER REFERENCES users(id),
+          team TEXT,
+          period TEXT NOT NULL,
+          starts_at INTEGER NOT NULL,
+          ends_at INTEGER NOT NULL,
+          calls INTEGER,
+          meetings INTEGER,
+          new_clients INTEGER,
+          deals_won INTEGER,
+          revenue_won INTEGER,
+          revenue_paid INTEGER,
+          claims INTEGER,
+          set_by TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          CHECK ((user_id IS NULL) != (team IS NULL)));
+        CREATE UNIQUE INDEX plans_user ON plans(user_id, period) WHERE user_id IS NOT NULL;
+        CREATE UNIQUE INDEX plans_team ON plans(team, period) WHERE team IS NOT NULL;
+        CREATE INDEX plans_active ON plans(ends_at, starts_at);
+
+        CREATE TABLE invoices(
+          id INTEGER PRIMARY KEY,
+          deal_id INTEGER NOT NULL REFERENCES deals(id),
+          number TEXT NOT NULL UNIQUE,
+          amount INTEGER NOT NULL,
+          currency TEXT NOT NULL,
+          paid INTEGER NOT NULL DEFAULT 0,
+          status TEXT NOT NULL,
+          due_on TEXT NOT NULL,
+          overdue_at INTEGER NOT NULL,
+          remind_at INTEGER,
+          creator_login TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL);
+        CREATE INDEX invoices_deal ON invoices(deal_id, id);
+        CREATE INDEX invoices_unpaid ON invoices(overdue_at, id) WHERE status != 'paid';
+        CREATE INDEX invoices_remind ON invoices(remind_at, id) WHERE remind_at IS NOT NULL;
+
+        CREATE TABLE payments(
+          id INTEGER PRIMARY KEY,
+          invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+          deal_id INTEGER NOT NULL REFERENCES deals(id),
+          owner_id INTEGER REFERENCES users(id),
+          amount INTEGER NOT NULL,
+          paid_on TEXT NOT NULL,
+          paid_at INTEGER NOT NULL,
+          by_login TEXT NOT NULL,
+          created_at INTEGER NOT NULL);
+        CREATE INDEX payments_invoice ON payments(invoice_id, id);
+        CREATE INDEX payments_owner ON payments(owner_id, paid_at);
+        CREATE INDEX payments_paid ON payments(paid_at);
+
+        ALTER TABLE alerts ADD COLUMN invoice_id INTEGER;
+        CREATE INDEX alerts_invoice ON alerts(invoice_id, user_id) WHERE invoice_id IS NOT NULL AND delivered_at IS NULL AND superseded = 0;
+        """
+}

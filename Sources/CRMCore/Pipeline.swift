@@ -66,6 +66,8 @@ public struct DealSettings: Sendable, Equatable {
     public var maxAttachmentBytesPerUser: Int64 = 2 << 30
     /// The most open deals one client may have at once.
     public var maxOpenDealsPerClient = 100
+    /// The most invoices one deal may carry (`invoices.max_per_deal`).
+    public var maxInvoicesPerDeal = 100
 
     public init() {}
 

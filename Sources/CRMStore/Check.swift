@@ -101,17 +101,20 @@ extension Store {
                 } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
                     report.problems.append("foreign_key_check stopped: \(e.message ?? "\(e.resultCode)")")
                 }
-                // The board's tallies are kept by triggers; they must equal the open deals they sum.
-                if try db.tableExists("deal_tally") {
+                // Derived data against what it derives from: the board's tallies (kept by
+                // triggers) must equal the open deals they sum, an invoice's paid sum and status
+                // its payments.
+                func derived(_ table: String, _ sql: String, _ what: String) throws {
+                    guard try db.tableExists(table) else { return }
                     do {
-                        let off = try Int.fetchOne(db, sql: Self.tallyMismatchSQL) ?? 0
-                        if off > 0 {
-                            report.problems.append("deal_tally: \(off) line(s) of the board differ from the open deals they sum")
-                        }
+                        let off = try Int.fetchOne(db, sql: sql) ?? 0
+                        if off > 0 { report.problems.append("\(table): \(off) \(what)") }
                     } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT {
-                        report.problems.append("checking deal_tally failed: \(e.message ?? "\(e.resultCode)")")
+                        report.problems.append("checking \(table) failed: \(e.message ?? "\(e.resultCode)")")
                     }
                 }
+                try derived("deal_tally", Self.tallyMismatchSQL, "line(s) of the board differ from the open deals they sum")
+                try derived("invoices", Self.invoiceMismatchSQL, "invoice(s) whose paid sum or status differs from their payments")
                 for table in ["users", "clients", "contacts", "interactions", "deals", "tasks"] where try db.tableExists(table) {
                     do {
                         report.counts.append((table, try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(table)")))
@@ -152,6 +155,16 @@ extension Store {
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
+
+    /// Invoices whose `paid` differs from the sum of their payments, that are overpaid, whose
+    /// status is not the one their paid sum gives, or that are paid yet still wait for a reminder.
+    static let invoiceMismatchSQL = """
+        SELECT count(*) FROM invoices i
+        LEFT JOIN (SELECT invoice_id, sum(amount) AS s FROM payments GROUP BY invoice_id) p ON p.invoice_id = i.id
+        WHERE i.paid != coalesce(p.s, 0) OR i.paid > i.amount
+          OR i.status != CASE WHEN i.paid <= 0 THEN 'unpaid' WHEN i.paid >= i.amount THEN 'paid' ELSE 'partial' END
+          OR (i.status = 'paid' AND i.remind_at IS NOT NULL)
+        """
 
     /// Lines of the board (`deal_tally`) that differ from a count of the open deals, both ways.
     static let tallyMismatchSQL = """

@@ -51,6 +51,7 @@ extension Migrations {
           created_at INTEGER NOT NULL,
           updated_at INTEGER NOT NULL);
         CREATE INDEX invoices_deal ON invoices(deal_id, id);
+        CREATE INDEX invoices_due ON invoices(overdue_at, id);
         CREATE INDEX invoices_unpaid ON invoices(overdue_at, id) WHERE status != 'paid';
         CREATE INDEX invoices_remind ON invoices(remind_at, id) WHERE remind_at IS NOT NULL;
 

@@ -23,14 +23,17 @@ public struct StoredAlert: Sendable, Equatable {
     public var dealID: Int64?
     /// The task a due reminder is about.
     public var taskID: Int64?
+    /// The invoice an overdue reminder is about.
+    public var invoiceID: Int64?
 
     public init(
         id: Int64, userID: Int64, clientID: Int64?, kind: String, daysLeft: Int?, zone: String?, message: String, dueAt: Date,
         deliverAt: Date, deliveredAt: Date?, ackedAt: Date?, superseded: Bool, commandStatus: String?, commandAttempts: Int,
-        commandError: String?, createdAt: Date, dealID: Int64? = nil, taskID: Int64? = nil
+        commandError: String?, createdAt: Date, dealID: Int64? = nil, taskID: Int64? = nil, invoiceID: Int64? = nil
     ) {
         self.dealID = dealID
         self.taskID = taskID
+        self.invoiceID = invoiceID
         self.id = id
         self.userID = userID
         self.clientID = clientID
@@ -53,14 +56,16 @@ public struct StoredAlert: Sendable, Equatable {
 extension Tx {
     static let alertColumns = """
         id, user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, delivered_at, acked_at, superseded, \
-        command_status, command_attempts, command_error, created_at, deal_id, task_id
+        command_status, command_attempts, command_error, created_at, deal_id, task_id, invoice_id
         """
 
     func alert(from r: Row) -> StoredAlert {
         StoredAlert(
             id: r[0], userID: r[1], clientID: r[2], kind: r[3], daysLeft: r[4], zone: r[5], message: r[6], dueAt: date(r[7] as Int64),
             deliverAt: date(r[8] as Int64), deliveredAt: dateOpt(r[9] as Int64?), ackedAt: dateOpt(r[10] as Int64?), superseded: r[11],
-            commandStatus: r[12], commandAttempts: r[13], commandError: r[14], createdAt: date(r[15] as Int64), dealID: r[16], taskID: r[17]
+            commandStatus: r[12], commandAttempts: r[13], commandError: r[14], createdAt: date(r[15] as Int64), dealID: r[16],
+            taskID: r[17],
+            invoiceID: r[18]
         )
     }
 
@@ -109,13 +114,13 @@ extension Tx {
         return lastID
     }
 
-    /// Stores a reminder about a deal or a task (kept apart from a client's zone reminders, which
-    /// supersede one another): an older undelivered one about the same deal or task for the same
-    /// user is superseded.
+    /// Stores a reminder about a deal, a task or an invoice (kept apart from a client's zone
+    /// reminders, which supersede one another): an older undelivered one about the same deal or
+    /// task for the same user is superseded.
     @discardableResult
     public func insertWorkAlert(
-        userID: Int64, dealID: Int64?, taskID: Int64?, kind: String, message: String, dueAt: Date, deliverAt: Date, now: Date,
-        deliveredAt: Date? = nil, command: Bool = false, supersede: Bool = true
+        userID: Int64, dealID: Int64?, taskID: Int64?, invoiceID: Int64? = nil, kind: String, message: String, dueAt: Date,
+        deliverAt: Date, now: Date, deliveredAt: Date? = nil, command: Bool = false, supersede: Bool = true
     ) throws -> Int64 {
         // Looked up first, as in ``insertAlert``: almost always nothing is pending.
         if supersede, let dealID,
@@ -142,24 +147,29 @@ extension Tx {
                     id: id, userID: userID, clientID: nil, kind: kind, daysLeft: nil, zone: nil, message: message,
                     dueAt: ms(dueAt), deliverAt: ms(deliverAt), createdAt: ms(now), deliveredAt: msOpt(deliveredAt),
                     commandStatus: queued ? "pending" : nil, commandNextAt: queued ? msOpt(deliveredAt) : nil, superseded: false,
-                    dealID: dealID, taskID: taskID))
+                    dealID: dealID, taskID: taskID, invoiceID: invoiceID))
             return id
         }
         try prepared(
             """
             INSERT INTO alerts(user_id, kind, message, due_at, deliver_at, created_at, delivered_at, command_status, command_next_at,
-              deal_id, task_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              deal_id, task_id, invoice_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).run(
             userID, kind, message, ms(dueAt), ms(deliverAt), ms(now), msOpt(deliveredAt), queued ? "pending" : nil,
-            queued ? msOpt(deliveredAt) : nil, dealID, taskID)
+            queued ? msOpt(deliveredAt) : nil, dealID, taskID, invoiceID)
         return lastID
     }
 
-    /// Drops undelivered reminders about a deal (it came back into cadence, or closed) or a task
-    /// (done, or moved).
-    public func supersedeWorkAlerts(dealID: Int64? = nil, taskID: Int64? = nil) throws {
+    /// Drops undelivered reminders about a deal (it came back into cadence, or closed), a task
+    /// (done, or moved) or an invoice (paid in full).
+    public func supersedeWorkAlerts(dealID: Int64? = nil, taskID: Int64? = nil, invoiceID: Int64? = nil) throws {
+        if let invoiceID,
+            try prepared("SELECT 1 FROM alerts WHERE invoice_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1").exists(invoiceID)
+        {
+            try prepared("UPDATE alerts SET superseded = 1 WHERE invoice_id = ? AND delivered_at IS NULL AND superseded = 0").run(invoiceID)
+        }
         if let dealID,
             try prepared("SELECT 1 FROM alerts WHERE deal_id = ? AND delivered_at IS NULL AND superseded = 0 LIMIT 1").exists(dealID)
         {

@@ -21,6 +21,7 @@ final class BufferedRows {
         var superseded: Bool
         var dealID: Int64? = nil
         var taskID: Int64? = nil
+        var invoiceID: Int64? = nil
     }
 
     struct Audit {
@@ -112,12 +113,12 @@ extension Tx {
         try insertMany(
             b.alerts, table: "alerts",
             columns:
-                "id, user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, created_at, delivered_at, command_status, command_next_at, superseded, deal_id, task_id",
-            count: 16
+                "id, user_id, client_id, kind, days_left, zone, message, due_at, deliver_at, created_at, delivered_at, command_status, command_next_at, superseded, deal_id, task_id, invoice_id",
+            count: 17
         ) { s, first, a in
             s.bind(
                 from: first, a.id, a.userID, a.clientID, a.kind, a.daysLeft, a.zone, a.message, a.dueAt, a.deliverAt, a.createdAt,
-                a.deliveredAt, a.commandStatus, a.commandNextAt, a.superseded, a.dealID, a.taskID)
+                a.deliveredAt, a.commandStatus, a.commandNextAt, a.superseded, a.dealID, a.taskID, a.invoiceID)
         }
         try insertMany(
             b.audits, table: "audit",

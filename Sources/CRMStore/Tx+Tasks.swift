@@ -84,25 +84,27 @@ extension Tx {
         ).map(task(from:))
     }
 
-    /// Whether a deal or a task has cadence or due work at or before `now`.
+    /// Whether a deal, a task or an invoice has cadence, due or overdue work at or before `now`.
     public func anyDealOrTaskDue(upTo now: Date) throws -> Bool {
         try Int64.fetchOne(
             db.cachedStatement(
                 sql: """
                     SELECT 1 WHERE EXISTS (SELECT 1 FROM deals WHERE due_at IS NOT NULL AND due_at <= ?)
                       OR EXISTS (SELECT 1 FROM tasks WHERE remind_at IS NOT NULL AND remind_at <= ?)
+                      OR EXISTS (SELECT 1 FROM invoices WHERE remind_at IS NOT NULL AND remind_at <= ?)
                     """),
-            arguments: [ms(now), ms(now)]
+            arguments: [ms(now), ms(now), ms(now)]
         ) != nil
     }
 
-    /// The earliest instant a deal or a task has work due.
+    /// The earliest instant a deal, a task or an invoice has work due.
     public func earliestDealOrTaskDue() throws -> Date? {
         try Int64.fetchOne(
             db.cachedStatement(
                 sql: """
                     SELECT min(x) FROM (SELECT min(due_at) AS x FROM deals WHERE due_at IS NOT NULL
-                      UNION ALL SELECT min(remind_at) FROM tasks WHERE remind_at IS NOT NULL)
+                      UNION ALL SELECT min(remind_at) FROM tasks WHERE remind_at IS NOT NULL
+                      UNION ALL SELECT min(remind_at) FROM invoices WHERE remind_at IS NOT NULL)
                     """)
         ).map { date($0) }
     }

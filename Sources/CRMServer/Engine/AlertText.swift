@@ -25,6 +25,7 @@ enum AlertText {
         o.add("acked_at", a.ackedAt.map { RFC3339.format($0) })
         if let d = a.dealID { o.add("deal_id", d) }
         if let t = a.taskID { o.add("task_id", t) }
+        if let i = a.invoiceID { o.add("invoice_id", i) }
         return o.string()
     }
 

@@ -7,7 +7,8 @@ import Foundation
 /// deal whose stage's cadence ran out since the owner's last contact falls overdue at that exact
 /// instant (`deal.overdue`, a reminder to the owner, a copy to the heads after
 /// `deals.overdue_head_grace`); a task is announced when it falls due (`task.due`, a reminder to
-/// its assignee). Reminders go through the alert engine: stored, then delivered in working hours.
+/// its assignee); an invoice not paid by its due date reminds the deal's owner the next morning
+/// (`invoice.overdue`). Reminders go through the alert engine: stored, then delivered in working hours.
 struct WorkEngine: Sendable {
     let live: LiveSettings
     let users: UserDirectory
@@ -30,7 +31,9 @@ struct WorkEngine: Sendable {
         for (d, name) in deals { events += try engine.dealDue(tx, d, clientName: name, now: now, heads: heads) }
         let tasks = try tx.dueTasks(upTo: now, limit: limit)
         for t in tasks { events += try engine.taskDue(tx, t, now: now) }
-        return (max(deals.count, tasks.count), events)
+        let invoices = try tx.dueInvoices(upTo: now, limit: limit)
+        for i in invoices { events += try engine.invoiceDue(tx, i, now: now) }
+        return (max(deals.count, tasks.count, invoices.count), events)
     }
 
     func dealDue(_ tx: Tx, _ deal: Deal, clientName name: String?, now: Date, heads: [User]) throws -> Int {
@@ -104,25 +107,60 @@ struct WorkEngine: Sendable {
             + (try remind(tx, userID: t.assigneeID, dealID: nil, taskID: t.id, kind: "task_due", message: message, due: t.dueAt, now: now))
     }
 
+    /// An invoice not paid in full reached its reminder instant (09:00 local the day after its due
+    /// date): `invoice.overdue` and a reminder to the deal's owner, once (the instant is cleared).
+    /// A payment in full clears the instant before it comes and drops a reminder still waiting
+    /// for working hours.
+    func invoiceDue(_ tx: Tx, _ line: InvoiceLine, now: Date) throws -> Int {
+        let i = line.invoice
+        try tx.invoiceReminded(id: i.id)
+        guard i.status != .paid, let due = i.remindAt else { return 0 }
+        let wire = Wire(live: live, users: users)
+        let client = line.clientName ?? "client \(line.clientID)"
+        var data = JSONObjectWriter(capacity: 320)
+        data.add("invoice_id", i.id)
+        data.add("number", i.number)
+        data.add("deal_id", i.dealID)
+        data.add("client_id", line.clientID)
+        data.add("owner", line.ownerID)
+        data.add("owner_login", line.ownerID.flatMap { users.user(id: $0)?.login })
+        data.add("amount", i.amount)
+        data.add("paid", i.paid)
+        data.add("remaining", i.remaining)
+        data.add("currency", i.currency)
+        data.add("due_date", i.dueOn)
+        data.add("overdue_since", RFC3339.format(i.overdueAt))
+        try event(tx, "invoice.overdue", clientID: line.clientID, ownerID: line.ownerID, text: data.string(), at: due)
+        guard let owner = line.ownerID else { return 1 }
+        let remaining = wire.amountText(i.remaining).stringValue ?? ""
+        let amount = wire.amountText(i.amount).stringValue ?? ""
+        let message =
+            "Invoice \(i.number) (id \(i.id)) to \(client) on deal '\(line.dealTitle)' (id \(i.dealID)) is overdue: due \(i.dueOn), \(remaining) \(i.currency) of \(amount) \(i.currency) still unpaid. Remind the client to pay."
+        return 1
+            + (try remind(
+                tx, userID: owner, dealID: nil, taskID: nil, invoiceID: i.id, kind: "invoice_overdue", message: message, due: due, now: now))
+    }
+
     /// Stores a reminder due at `due` for delivery in working hours: at once (with its `alert`
     /// event) when the hour has come, else for the deliverer at the next working hour. Nothing is
     /// pending about the deal or task for this user then (a contact, a change or completion drops
     /// what was), so no older reminder is looked for.
     func remind(
-        _ tx: Tx, userID: Int64, dealID: Int64?, taskID: Int64?, kind: String, message: String, due: Date, now: Date
+        _ tx: Tx, userID: Int64, dealID: Int64?, taskID: Int64?, invoiceID: Int64? = nil, kind: String, message: String, due: Date,
+        now: Date
     ) throws -> Int {
         let deliverAt = workingHours.nextDeliveryInstant(at: max(due, now))
         let deliverNow = deliverAt <= now
         let command = deliverNow && settings.deliveryCommand != nil
         let id = try tx.insertWorkAlert(
-            userID: userID, dealID: dealID, taskID: taskID, kind: kind, message: message, dueAt: due, deliverAt: deliverAt, now: now,
-            deliveredAt: deliverNow ? now : nil, command: command, supersede: false)
+            userID: userID, dealID: dealID, taskID: taskID, invoiceID: invoiceID, kind: kind, message: message, dueAt: due,
+            deliverAt: deliverAt, now: now, deliveredAt: deliverNow ? now : nil, command: command, supersede: false)
         guard deliverNow else { return 0 }
         let stored = StoredAlert(
             id: id, userID: userID, clientID: nil, kind: kind, daysLeft: nil, zone: nil, message: message, dueAt: due, deliverAt: deliverAt,
             deliveredAt: now, ackedAt: nil, superseded: false, commandStatus: command ? "pending" : nil, commandAttempts: 0,
             commandError: nil,
-            createdAt: now, dealID: dealID, taskID: taskID)
+            createdAt: now, dealID: dealID, taskID: taskID, invoiceID: invoiceID)
         try event(tx, "alert", clientID: nil, ownerID: userID, text: AlertText.text(stored), at: now)
         return 1
     }

@@ -123,7 +123,10 @@ final class EventLogger: EventListener {
             message = m
         case "alert":
             if let k = text("kind") { metadata["kind"] = .string(k) }
-            let about = number("deal_id").map { "deal \($0)" } ?? number("task_id").map { "task \($0)" } ?? client
+            let about =
+                number("deal_id").map { "deal \($0)" } ?? number("task_id").map { "task \($0)" } ?? number("invoice_id").map {
+                    "invoice \($0)"
+                } ?? client
             message = "to \(owner ?? "?") about \(about): \(text("message") ?? "")"
         case let topic where topic.hasPrefix("deal."):
             if let id = number("deal_id") { metadata["deal_id"] = .stringConvertible(id) }
@@ -133,6 +136,21 @@ final class EventLogger: EventListener {
             if let outcome = text("outcome") { m += " \(outcome)" + (text("reason").map { ": \($0)" } ?? "") }
             if let since = text("overdue_since") { m += " overdue since \(since)" }
             if let by = text("by") { m += " by \(by)" }
+            message = m
+        case let topic where topic.hasPrefix("invoice."):
+            let invoice = data["invoice"] ?? data
+            let id = number("invoice_id") ?? invoice["id"]?.intValue ?? 0
+            metadata["invoice_id"] = .stringConvertible(id)
+            var m =
+                "invoice \(id) \"\(invoice["number"]?.stringValue ?? "")\" on deal \(number("deal_id") ?? 0) of \(owner ?? "nobody") (\(client))"
+            let amount = invoice["amount"]?.intValue ?? 0
+            let currency = invoice["currency"]?.stringValue ?? ""
+            switch topic {
+            case "invoice.created": m += " for \(amount) \(currency) (minor units) due \(invoice["due_date"]?.stringValue ?? "?")"
+            case "invoice.paid":
+                m += " paid \(number("amount") ?? 0): \(number("paid") ?? 0) of \(amount) \(currency), \(text("status") ?? "?")"
+            default: m += " overdue since \(text("due_date") ?? "?"): \(number("remaining") ?? 0) of \(amount) \(currency) unpaid"
+            }
             message = m
         case let topic where topic.hasPrefix("task."):
             if let id = number("task_id") { metadata["task_id"] = .stringConvertible(id) }

@@ -184,6 +184,10 @@ struct DealHandlers: HandlerGroup {
                     wire.task($0, now: now)
                 })
             o["attachments"] = .array(try tx.attachments(dealID: d.id).map(wire.attachment))
+            // Its invoices, to those who may list them (not operators).
+            if InvoiceRules.canSee(actor, dealOwnerID: d.ownerID) {
+                o["invoices"] = .array(try wire.invoices(tx, try tx.invoices(dealID: d.id, limit: 1_000), now: now))
+            }
             return .object(o)
         }
     }

@@ -59,6 +59,7 @@ extension Settings {
             "deals.currency", "deals.lost_reasons", "deals.overdue_head_grace", "deals.exempt_from_stage", "deals.max_attachment_bytes",
             "deals.max_attachments_per_deal", "deals.pipelines", "deals.max_attachment_bytes_per_user",
             "deals.max_open_per_client",
+            "invoices.max_per_deal",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -305,6 +306,7 @@ extension Settings {
         if let v = try int("deals.max_attachments_per_deal", 1...10_000) { domain.deals.maxAttachmentsPerDeal = v }
         if let v = try int("deals.max_attachment_bytes_per_user", 1...(1 << 50)) { domain.deals.maxAttachmentBytesPerUser = Int64(v) }
         if let v = try int("deals.max_open_per_client", 1...100_000) { domain.deals.maxOpenDealsPerClient = v }
+        if let v = try int("invoices.max_per_deal", 1...10_000) { domain.deals.maxInvoicesPerDeal = v }
         if let roles = list("rights.personal_data_roles") {
             var set = Set<Role>()
             for name in roles {

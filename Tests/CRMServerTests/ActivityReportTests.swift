@@ -74,11 +74,7 @@ struct ActivityReportTests {
     @Test("by team: members' rows summed")
     func byTeam() async throws {
         let t = try await SalesTeam()
-        let ids = t.ids
-        try await t.crm.store.write { tx in
-            try tx.setTeam(userID: ids["ivanov"]!, team: "North")
-            try tx.setTeam(userID: ids["petrov"]!, team: "North")
-        }
+        try await t.northTeam()
         let a = try await t.client("A LLC")
         let b = try await t.client("B LLC", by: SalesTeam.petrov)
         try await log(t, a, "call")

@@ -97,11 +97,7 @@ struct PlanHandlerTests {
     @Test("a team's plan sums its active members now; plan.set again replaces the targets given, null removes one")
     func teamSums() async throws {
         let t = try await team()
-        let ids = t.ids
-        try await t.crm.store.write { tx in
-            try tx.setTeam(userID: ids["ivanov"]!, team: "North")
-            try tx.setTeam(userID: ids["petrov"]!, team: "North")
-        }
+        try await t.northTeam()
         _ = try await t.ok(
             "plan.set", ["team": "North", "period": "2026-01", "targets": ["calls": 5, "new_clients": 9]], uid: SalesTeam.head)
         let a = try await t.client("Iv LLC")
@@ -193,6 +189,17 @@ struct PlanHandlerTests {
         for (plan, index) in zip(plans, expected) {
             #expect(plan.contains { $0.contains("USING") && $0.contains(index) }, "\(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.contains("INDEX") }, "\(plan)")
+        }
+    }
+}
+
+extension SalesTeam {
+    /// Puts ivanov and petrov in team North (users.team; no method sets it yet).
+    func northTeam() async throws {
+        let ids = self.ids
+        try await crm.store.write { tx in
+            try tx.setTeam(userID: ids["ivanov"]!, team: "North")
+            try tx.setTeam(userID: ids["petrov"]!, team: "North")
         }
     }
 }

@@ -2,13 +2,17 @@ extension Migrations {
     /// Plans per user or team and period; invoices on deals with their payments (each payment
     /// credited to the deal's owner when it was paid); a user's commission rate and team; the lead
     /// manager a client was created with ("new clients"); the indexes the plan counters and the
-    /// reports read (a manager's interactions by instant, deals closed by instant).
+    /// reports read (a manager's interactions by instant, deals closed by instant); who last took a
+    /// client from unassigned and when (cold calls in report.activity).
     static let v7 = """
         ALTER TABLE users ADD COLUMN commission_bp INTEGER;
         ALTER TABLE users ADD COLUMN team TEXT;
         ALTER TABLE clients ADD COLUMN origin_owner_id INTEGER;
         CREATE INDEX clients_origin ON clients(origin_owner_id, created_at) WHERE origin_owner_id IS NOT NULL;
-        CREATE INDEX interactions_author ON interactions(author_id, occurred_at, kind);
+        ALTER TABLE clients ADD COLUMN picked_by INTEGER;
+        ALTER TABLE clients ADD COLUMN picked_at INTEGER;
+        CREATE INDEX clients_picked ON clients(picked_by, picked_at) WHERE picked_by IS NOT NULL;
+        CREATE INDEX interactions_author ON interactions(author_id, kind, occurred_at);
         CREATE INDEX interactions_occurred ON interactions(occurred_at);
         CREATE INDEX deals_closed ON deals(closed_at, status) WHERE closed_at IS NOT NULL;
         CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at) WHERE status = 'won';

@@ -116,8 +116,8 @@ extension Tx {
             """
             INSERT INTO clients(name, name_fold, kind, owner_id, status, segment, source, abc, fields, last_interaction_at,
               assigned_at, yellow_at, red_at, release_at, released_at, released_from, release_reason, created_at, updated_at,
-              zone, alert_stage, next_due_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              zone, alert_stage, next_due_at, origin_owner_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?4)
             """,
             [
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
@@ -133,13 +133,17 @@ extension Tx {
         return saved
     }
 
-    /// Saves every column of `c`, its phones and e-mails, and its zone instants.
+    /// Saves every column of `c`, its phones and e-mails, and its zone instants. A client that was
+    /// unassigned and now has an owner records who took it and when (`picked_by`, `picked_at`:
+    /// the cold-call window of report.activity).
     public func saveClient(_ c: Client, schedule: ZoneSchedule?, phonesChanged: Bool = true, emailsChanged: Bool = true) throws {
         try exec(
             """
             UPDATE clients SET name = ?, name_fold = ?, kind = ?, owner_id = ?, status = ?, segment = ?, source = ?, abc = ?,
               fields = ?, last_interaction_at = ?, assigned_at = ?, yellow_at = ?, red_at = ?, release_at = ?, released_at = ?,
-              released_from = ?, release_reason = ?, updated_at = ?, zone = ?, alert_stage = ?, next_due_at = ?
+              released_from = ?, release_reason = ?, updated_at = ?, zone = ?, alert_stage = ?, next_due_at = ?,
+              picked_by = CASE WHEN status = 'unassigned' AND ?4 IS NOT NULL THEN ?4 ELSE picked_by END,
+              picked_at = CASE WHEN status = 'unassigned' AND ?4 IS NOT NULL THEN ?11 ELSE picked_at END
             WHERE id = ?
             """,
             [

@@ -152,6 +152,11 @@ final class EventLogger: EventListener {
             default: m += " overdue since \(text("due_date") ?? "?"): \(number("remaining") ?? 0) of \(amount) \(currency) unpaid"
             }
             message = m
+        case "plan.progress":
+            if let id = number("plan_id") { metadata["plan_id"] = .stringConvertible(id) }
+            let whose = text("user_login") ?? text("team").map { "team \($0)" } ?? "?"
+            message =
+                "plan \(number("plan_id") ?? 0) of \(whose) for \(text("period") ?? "?"): \(text("metric") ?? "?") \(number("fact") ?? 0) of \(number("target") ?? 0)"
         case let topic where topic.hasPrefix("task."):
             if let id = number("task_id") { metadata["task_id"] = .stringConvertible(id) }
             message =

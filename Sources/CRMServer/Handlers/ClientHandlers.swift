@@ -54,6 +54,7 @@ struct ClientHandlers: HandlerGroup {
             updatedAt: now)
         engine.startCycle(&c, now: now)
         c = try tx.insertClient(c, schedule: c.schedule)
+        try planFactsMoved(tx, userID: c.ownerID, metrics: [.newClients], at: now)
         let json = wire.client(c, now: now, full: true)
         try audit(tx, actor, "client", c.id, action, before: nil, after: json, at: now)
         try event(tx, "client.created", clientID: c.id, ownerID: c.ownerID, ["client_id": .int(c.id), "owner": .int(c.ownerID)], at: now)

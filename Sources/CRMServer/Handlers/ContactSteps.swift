@@ -187,6 +187,9 @@ extension HandlerGroup {
             try touchDeals(tx, clientID: c.id, actor: actor, at: occurredAt, only: resetting ? nil : dealID, now: now)
         }
         let json = wire.interaction(saved)
+        if let metric = PlanMetric.counting(draft.kind.rawValue) {
+            try planFactsMoved(tx, userID: actor.userID, metrics: [metric], at: occurredAt)
+        }
         try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: json, at: now)
         try event(
             tx, "interaction.logged", clientID: c.id, ownerID: c.ownerID,

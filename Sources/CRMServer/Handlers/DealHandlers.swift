@@ -329,6 +329,7 @@ struct DealHandlers: HandlerGroup {
             d.lastContactAt = max(d.lastContactAt, now)
             d.updatedAt = now
             dealRules.rearm(&d, now: now)
+            if d.status == .won { try planFactsMoved(tx, userID: d.ownerID, metrics: [.dealsWon, .revenueWon], at: now) }
             return try recordStep(
                 tx, d, from: d.stage, before: before, actor: actor, topic: "Deal \(d.id) \(outcome) at \(d.stage)", action: "close",
                 event: "deal.closed", extra: ["outcome": .string(outcome), "reason": .string(reason)], now: now)

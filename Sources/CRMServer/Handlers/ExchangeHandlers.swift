@@ -91,6 +91,7 @@ struct ExchangeHandlers: HandlerGroup {
             let reason = c.releaseReason
             try takeOver(tx, &c, to: me, now: now)
             try tx.recordClaim(clientID: c.id, userID: me.id, at: now)
+            try planFactsMoved(tx, userID: me.id, metrics: [.claims], at: now)
             let after = wire.client(c, now: now, full: true)
             try audit(tx, actor, "client", c.id, "claim", before: before, after: after, at: now)
             try event(

@@ -61,6 +61,9 @@ public struct Settings: Sendable {
     /// `subscriptions.stall_timeout` in seconds: a subscriber that reads nothing for this long
     /// while events wait is sent one final notice and closed (default PT10S).
     public var subscriberStallSeconds = 10
+    /// `reports.cold_call_window` in seconds: a call within this long after its author took the
+    /// client from the exchange or from unassigned is a cold call in `report.activity` (default P14D).
+    public var coldCallWindowSeconds = 14 * 86_400
 
     /// Settings with these paths and every other value at its default.
     public init(socketPath: String, databasePath: String) {

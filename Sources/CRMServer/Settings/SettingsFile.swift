@@ -60,6 +60,7 @@ extension Settings {
             "deals.max_attachments_per_deal", "deals.pipelines", "deals.max_attachment_bytes_per_user",
             "deals.max_open_per_client",
             "invoices.max_per_deal",
+            "reports.cold_call_window",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -307,6 +308,13 @@ extension Settings {
         if let v = try int("deals.max_attachment_bytes_per_user", 1...(1 << 50)) { domain.deals.maxAttachmentBytesPerUser = Int64(v) }
         if let v = try int("deals.max_open_per_client", 1...100_000) { domain.deals.maxOpenDealsPerClient = v }
         if let v = try int("invoices.max_per_deal", 1...10_000) { domain.deals.maxInvoicesPerDeal = v }
+        if let d = try duration("reports.cold_call_window") {
+            let seconds = try clockSeconds(d, "reports.cold_call_window")
+            guard (3600...366 * 86_400).contains(seconds) else {
+                throw SettingsError(key: "reports.cold_call_window", problem: "'\(d)' must be from PT1H to P366D")
+            }
+            coldCallWindowSeconds = seconds
+        }
         if let roles = list("rights.personal_data_roles") {
             var set = Set<Role>()
             for name in roles {

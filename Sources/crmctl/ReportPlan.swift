@@ -1,0 +1,104 @@
+import ArgumentParser
+import CRMProtocol
+import Foundation
+
+/// The span of a report: --period, or --from and --to.
+struct ReportSpanOptions: ParsableArguments {
+    @Option(help: "The period: 2026-12, 2026-W49 or 2026-Q4 (or give --from and --to).") var period: String?
+    @Option(help: "Span start (RFC 3339).") var from: String?
+    @Option(help: "Span end (RFC 3339, not included; at most 366 days after --from).") var to: String?
+
+    var params: JSONObject {
+        var p: JSONObject = [:]
+        if let period { p["period"] = .string(period) }
+        if let from { p["from"] = .string(from) }
+        if let to { p["to"] = .string(to) }
+        return p
+    }
+}
+
+extension ReportCommand {
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Plan against fact: every plan of the period, each target with its fact and a bar.",
+            discussion: "Example: crmctl report plan --period 2026-12. Managers see only their own plans.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var csv: CSVOption
+        @OptionGroup var span: ReportSpanOptions
+        @Option(help: "Only this user's plans (login or id).") var user: String?
+        @Option(help: "Only this team's plan.") var team: String?
+
+        func run() throws {
+            var p = span.params
+            if let user { p["user"] = userParam(user) }
+            if let team { p["team"] = .string(team) }
+            try global.run(
+                "report.plan", p, csv: csv,
+                table: { r in
+                    var t = CSVTable(["plan", "for", "period", "metric", "target", "fact", "percent"])
+                    for pl in r["items"]?.arrayValue ?? [] {
+                        for row in planCSV(pl["items"]?.arrayValue ?? [], prefix: [str(pl["id"]), planOwner(pl), str(pl["period"])]).rows {
+                            t.add(row)
+                        }
+                    }
+                    return t
+                }
+            ) { r in
+                print("plans overlapping \(str(r["from"])) to \(str(r["to"])), as of \(str(r["now"]))")
+                let plans = r["items"]?.arrayValue ?? []
+                if plans.isEmpty { print("no plans") }
+                for pl in plans {
+                    print("\n\(planOwner(pl)), \(str(pl["period"])) (plan #\(str(pl["id"])))")
+                    printProgress(pl["items"]?.arrayValue ?? [], indent: "  ")
+                }
+            }
+        }
+    }
+
+    struct Activity: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Calls, meetings, emails and cold calls per manager (or team), with bars.",
+            discussion: """
+                A cold call is a call within reports.cold_call_window (P14D) after its author took the client from the \
+                exchange or from unassigned. Example: crmctl report activity --period 2026-12 --by team
+                """)
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var csv: CSVOption
+        @OptionGroup var span: ReportSpanOptions
+        @Option(help: "manager (default) or team.") var by: String?
+
+        static let columns = ["calls", "meetings", "emails", "messages", "notes", "cold_calls", "total"]
+
+        func run() throws {
+            var p = span.params
+            if let by { p["by"] = .string(by) }
+            func name(_ i: JSON) -> String { i["team"]?.stringValue.map { "team \($0)" } ?? login(i["login"], "user #\(str(i["user"]))") }
+            try global.run(
+                "report.activity", p, csv: csv,
+                table: { r in
+                    var t = CSVTable([r["by"]?.stringValue ?? "manager"] + Self.columns)
+                    for i in r["items"]?.arrayValue ?? [] { t.add([name(i)] + Self.columns.map { num(i[$0]) }) }
+                    if let tot = r["totals"] { t.add(["total"] + Self.columns.map { num(tot[$0]) }) }
+                    return t
+                }
+            ) { r in
+                let days = (r["cold_call_window_seconds"]?.intValue ?? 0) / 86_400
+                print("activity from \(str(r["from"])) to \(str(r["to"])); cold = a call within \(days) days of taking the client")
+                let items = r["items"]?.arrayValue ?? []
+                if items.isEmpty {
+                    print("no managers")
+                    return
+                }
+                var t = Table([str(r["by"])] + Self.columns.map { $0.replacingOccurrences(of: "_", with: " ") } + [""])
+                let most = max(1, items.map { $0["total"]?.intValue ?? 0 }.max() ?? 1)
+                for i in items {
+                    let total = i["total"]?.intValue ?? 0
+                    let bar = String(repeating: "#", count: Int((Double(total) * 20 / Double(most)).rounded()))
+                    t.add([name(i)] + Self.columns.map { num(i[$0]) } + [bar])
+                }
+                if let tot = r["totals"] { t.add(["total"] + Self.columns.map { num(tot[$0]) } + [""]) }
+                t.print()
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ final class Bench {
     var daemon: TestDaemon!
     var clientIDs: ClosedRange<Int64> = 1...1
     var phases: Set<String> = Set(["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"])
-        .union(DealPhases.names)
+        .union(DealPhases.names).union(ManagementPhases.names)
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
@@ -19,6 +19,8 @@ final class Bench {
     var deals = 200_000
     var overdueDeals = 100_000
     var seedConnections = 64
+    var interactions = 1_000_000
+    var reportCalls = 3
     /// crmd's figures the raw phases divide by (same process, same run).
     var crmdPing: Double?
     var crmdLog: Double?
@@ -76,6 +78,7 @@ final class Bench {
         if !phases.isDisjoint(with: ["zones", "catchup", "idle"]) { try ZonePhases(bench: self).run() }
         if phases.contains("deals") { phases.formUnion(DealPhases.names) }
         if !phases.isDisjoint(with: DealPhases.names) { try DealPhases(bench: self).run() }
+        if !phases.isDisjoint(with: ManagementPhases.names) { try ManagementPhases(bench: self).run() }
     }
 
     func machineDescription() -> String {

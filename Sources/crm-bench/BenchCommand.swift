@@ -16,14 +16,18 @@ struct CRMBench: ParsableCommand {
     @Option(
         help: """
             Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
-            soak, hostile, deallist, dealmove, dealoverdue (deals: all three) (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            soak, hostile, deallist, dealmove, dealoverdue (deals: all three), mgmt (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
             connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
             crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients). \
             hostile (needs root): the connection and memory attacks of one non-admin uid (and an unknown uid), one after the \
             other at full size, with crmd's RSS, the host's MemAvailable drop and an admin's server.ping p99 during each. \
             The deal phases run on a daemon of their own (manual clock) loaded with --clients and --deals (deal.create on \
             --seed-connections): deallist: a manager's deal.list and a head's pipeline.board; dealmove: deal.move against \
-            interaction.log; dealoverdue: --overdue-deals deals falling overdue at one instant; with crmd's RSS peak.
+            interaction.log; dealoverdue: --overdue-deals deals falling overdue at one instant; with crmd's RSS peak. \
+            mgmt (issue 18) runs a daemon of its own (manual clock): --clients imported, then a year of --deals deals, \
+            invoices, payments and --interactions interactions written into its database by raw SQL with crmd stopped; \
+            plan.progress p99, every report for a month and a year (--report-calls calls each) and interaction.log with \
+            plans against without (crmd CPU per request).
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
@@ -35,6 +39,8 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Of --deals, those falling overdue at one instant in the dealoverdue phase (at most half of --clients).")
     var overdueDeals = 100_000
     @Option(help: "Connections the deal phases open deals on.") var seedConnections = 64
+    @Option(help: "Interactions the mgmt phase seeds over its year (default: ten per client).") var interactions: Int?
+    @Option(help: "Calls of each report the mgmt phase times, for a month and for a year.") var reportCalls = 3
 
     func run() throws {
         let bench = Bench(clients: clients, seconds: seconds, connections: connections)
@@ -46,6 +52,8 @@ struct CRMBench: ParsableCommand {
         bench.deals = max(2, deals ?? 2 * clients)
         bench.overdueDeals = max(1, min(overdueDeals, clients / 2, bench.deals - 1))
         bench.seedConnections = max(1, seedConnections)
+        bench.interactions = max(1, interactions ?? 10 * clients)
+        bench.reportCalls = max(1, reportCalls)
         try bench.run()
         let json = bench.report.json
         print("")

@@ -13,6 +13,7 @@ extension Migrations {
         CREATE INDEX deals_closed ON deals(closed_at, status) WHERE closed_at IS NOT NULL;
         CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at) WHERE status = 'won';
         CREATE INDEX deals_opened ON deals(opened_at);
+        CREATE INDEX deal_moves_at ON deal_moves(at);
 
         CREATE TABLE plans(
           id INTEGER PRIMARY KEY,

@@ -36,6 +36,10 @@ extension Settings {
         try s.apply(reader)
         if let configFile { try s.domain.deals.pipelines = pipelines(ofYAMLFile: configFile) ?? s.domain.deals.pipelines }
         if let problem = s.domain.deals.validate() { throw SettingsError(key: problem.key, problem: problem.problem) }
+        if let configFile {
+            (s.domain.commission.pipelines, s.domain.commission.segments) = try commissionRates(
+                ofYAMLFile: configFile, pipelines: s.domain.deals.pipelines)
+        }
         // Absolute, so what server.status shows means the same file to crmctl in another folder.
         if !s.databasePath.hasPrefix("/") { s.databasePath = FileManager.default.currentDirectoryPath + "/" + s.databasePath }
         return s
@@ -59,6 +63,7 @@ extension Settings {
             "deals.currency", "deals.lost_reasons", "deals.overdue_head_grace", "deals.exempt_from_stage", "deals.max_attachment_bytes",
             "deals.max_attachments_per_deal", "deals.pipelines", "deals.max_attachment_bytes_per_user",
             "deals.max_open_per_client",
+            "commission.basis", "commission.default_bp", "commission.pipelines", "commission.segments",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -305,6 +310,7 @@ extension Settings {
         if let v = try int("deals.max_attachments_per_deal", 1...10_000) { domain.deals.maxAttachmentsPerDeal = v }
         if let v = try int("deals.max_attachment_bytes_per_user", 1...(1 << 50)) { domain.deals.maxAttachmentBytesPerUser = Int64(v) }
         if let v = try int("deals.max_open_per_client", 1...100_000) { domain.deals.maxOpenDealsPerClient = v }
+        try applyCommission(basis: text("commission.basis"), defaultBP: text("commission.default_bp"))
         if let roles = list("rights.personal_data_roles") {
             var set = Set<Role>()
             for name in roles {

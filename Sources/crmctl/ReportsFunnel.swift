@@ -50,7 +50,9 @@ func durationText(_ v: JSON?) -> String {
     return String(format: "%.1fd", Double(s) / 86_400)
 }
 
-private let funnelColumns = ["entered", "moved_on", "won", "lost", "moved_back", "still_in", "conversion_percent", "time_median_s", "time_p90_s"]
+private let funnelColumns = [
+    "entered", "moved_on", "won", "lost", "moved_back", "still_in", "conversion_percent", "time_median_s", "time_p90_s",
+]
 
 private func funnelCSV(_ r: JSON) -> CSVTable {
     var t = CSVTable(["slice", "stage"] + funnelColumns)
@@ -89,7 +91,9 @@ private func completenessCSV(_ r: JSON) -> CSVTable {
         o["owner_login"] = "all"
         rows.append(.object(o))
     }
-    for i in rows { t.add([str(i["owner_login"]), num(i["clients"])] + completenessParts.flatMap { [num(i[$0]), num(i[$0 + "_percent"])] }) }
+    for i in rows {
+        t.add([str(i["owner_login"]), num(i["clients"])] + completenessParts.flatMap { [num(i[$0]), num(i[$0 + "_percent"])] })
+    }
     return t
 }
 

@@ -64,14 +64,18 @@ extension ReportCommand {
         func run() throws {
             var p = span.params
             if let user { p["user"] = userParam(user) }
-            try global.run("report.commission", p, csv: csv, table: { commissionCSV($0, lines: lines) }) { printCommission($0, lines: lines) }
+            if !lines && !global.json { p["lines"] = false }  // a year's lines are large; ask only when shown
+            try global.run("report.commission", p, csv: csv, table: { commissionCSV($0, lines: lines) }) {
+                printCommission($0, lines: lines)
+            }
         }
     }
 
     struct Sales: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Won and lost deals, win rate, payments, average deal and duration, per manager, team, source, segment or pipeline.",
-            discussion: "Amounts in the department currency; won deals in other currencies are listed apart. Managers see only their own deals.")
+            discussion:
+                "Amounts in the department currency; won deals in other currencies are listed apart. Managers see only their own deals.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var span: ReportSpan
         @OptionGroup var csv: CSVOption
@@ -101,7 +105,9 @@ private func commissionCSV(_ r: JSON, lines: Bool) -> CSVTable {
     }
     var t = CSVTable(["manager", "deals", "base", "rate_bp", "commission"])
     for i in items {
-        t.add([str(i["login"]), String(i["deals"]?.arrayValue?.count ?? 0), csvMoney(i["base"]), num(i["rate_bp"]), csvMoney(i["commission"])])
+        t.add([
+            str(i["login"]), String(i["deals"]?.arrayValue?.count ?? 0), csvMoney(i["base"]), num(i["rate_bp"]), csvMoney(i["commission"]),
+        ])
     }
     return t
 }
@@ -123,7 +129,8 @@ private func printCommission(_ r: JSON, lines: Bool) {
     }
     if items.count > 1 {
         t.add([
-            "total", String(items.reduce(0) { $0 + ($1["deals"]?.arrayValue?.count ?? 0) }), moneyText(r["total"]?["base"]?.intValue ?? 0), "",
+            "total", String(items.reduce(0) { $0 + ($1["deals"]?.arrayValue?.count ?? 0) }), moneyText(r["total"]?["base"]?.intValue ?? 0),
+            "",
             moneyText(r["total"]?["commission"]?.intValue ?? 0),
         ])
     }
@@ -135,7 +142,8 @@ private func printCommission(_ r: JSON, lines: Bool) {
         var lt = Table(["deal", "title", "base", "rate", "from", "commission"])
         for l in i["lines"]?.arrayValue ?? [] {
             lt.add([
-                "#\(num(l["deal_id"]))", clip(str(l["title"]), 40), moneyText(l["base"]?.intValue ?? 0), percentText(bp: l["rate_bp"]?.intValue ?? 0),
+                "#\(num(l["deal_id"]))", clip(str(l["title"]), 40), moneyText(l["base"]?.intValue ?? 0),
+                percentText(bp: l["rate_bp"]?.intValue ?? 0),
                 str(l["rate_source"]), moneyText(l["commission"]?.intValue ?? 0),
             ])
         }
@@ -145,9 +153,14 @@ private func printCommission(_ r: JSON, lines: Bool) {
 
 private func salesCSV(_ r: JSON) -> CSVTable {
     var t = CSVTable(["slice", "won", "won_amount", "lost", "lost_reasons", "win_rate_percent", "paid", "average_won", "average_days"])
-    for i in (r["items"]?.arrayValue ?? []) + [r["total"].map { row -> JSON in var o = row.objectValue ?? [:]; o["slice"] = "total"; return .object(o) } ?? .null] where !i.isNull {
+    for i in (r["items"]?.arrayValue ?? []) + [
+        r["total"].map { row -> JSON in
+            var o = row.objectValue ?? [:]; o["slice"] = "total"; return .object(o)
+        } ?? .null
+    ] where !i.isNull {
         t.add([
-            str(i["slice"]), num(i["won"]), csvMoney(i["won_amount"]), num(i["lost"]), reasonsText(i["lost_reasons"]), num(i["win_rate_percent"]),
+            str(i["slice"]), num(i["won"]), csvMoney(i["won_amount"]), num(i["lost"]), reasonsText(i["lost_reasons"]),
+            num(i["win_rate_percent"]),
             csvMoney(i["paid"]), csvMoney(i["average_won"]), i["average_days"].map { $0.isNull ? "" : str($0) } ?? "",
         ])
     }
@@ -179,6 +192,8 @@ private func printSales(_ r: JSON) {
     print()
     t.print()
     for o in r["other_currencies"]?.arrayValue ?? [] {
-        print("also won in \(str(o["currency"])): \(num(o["won"])) deal(s), \(moneyText(o["won_amount"]?.intValue ?? 0)) (not in the figures above)")
+        print(
+            "also won in \(str(o["currency"])): \(num(o["won"])) deal(s), \(moneyText(o["won_amount"]?.intValue ?? 0)) (not in the figures above)"
+        )
     }
 }

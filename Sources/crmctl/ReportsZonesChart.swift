@@ -55,7 +55,9 @@ func printZonesOverTime(_ r: JSON, daily: Bool) {
                 let length = total == 0 ? 0 : max(1, Int((Double(total) * Double(width) / Double(max(1, top))).rounded()))
                 var line = ""
                 for (zone, n) in zip(zones, splitBar(d.counts, length: length)) where n > 0 {
-                    line += Style.enabled ? Style.zone(zone, String(repeating: "█", count: n)) : String(repeating: zone.prefix(1).uppercased(), count: n)
+                    line +=
+                        Style.enabled
+                        ? Style.zone(zone, String(repeating: "█", count: n)) : String(repeating: zone.prefix(1).uppercased(), count: n)
                 }
                 print("  \(d.day)  \(line) \(total)")
             }

@@ -67,7 +67,8 @@ struct UserCommand: ParsableCommand {
             if let team { p["team"] = team == "none" ? .null : .string(team) }
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
-                print("updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"]))")
+                print(
+                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"]))")
             }
         }
     }
@@ -94,7 +95,9 @@ func parsePercentBP(_ typed: String) -> Int64? {
     var t = typed.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: ".")
     if t.hasSuffix("%") { t = String(t.dropLast()).trimmingCharacters(in: .whitespaces) }
     let parts = t.split(separator: ".", omittingEmptySubsequences: false)
-    guard (1...2).contains(parts.count), let whole = Int64(parts[0]), (0...100).contains(whole), parts[0].allSatisfy(\.isNumber) else { return nil }
+    guard (1...2).contains(parts.count), let whole = Int64(parts[0]), (0...100).contains(whole), parts[0].allSatisfy(\.isNumber) else {
+        return nil
+    }
     var frac: Int64 = 0
     if parts.count == 2 {
         let f = parts[1]

@@ -49,6 +49,9 @@ struct CommissionTests {
         #expect(line["rate_source"] == "user")
         #expect(line["commission"] == 2_000_000)
         #expect(r["total"]?["commission"] == 2_000_000)
+        let short = try await s.ok("report.commission", ["period": "2026-01", "lines": false], uid: T.head)
+        #expect(Self.item(short, "ivanov")?["lines"] == .null)
+        #expect(Self.item(short, "ivanov")?["commission"] == 2_000_000)
         // Next month holds nothing: a sale counts in the period it was won.
         let feb = try await s.ok("report.commission", ["period": "2026-02"], uid: T.head)
         #expect(feb["items"] == [])
@@ -128,7 +131,12 @@ struct CommissionTests {
         let id = try #require(d["id"]?.intValue)
         let usd = try #require(try await s.deal(c, "Dollars", ["amount": 5_000, "currency": "USD"])["id"]?.intValue)
         let ivanov = try #require(s.ids["ivanov"])
-        try await Self.pay(s, deal: id, owner: ivanov, amounts: [(30_000, "2026-01-15", "2026-01-14T21:00:00Z"), (25_005, "2026-01-31", "2026-01-30T21:00:00Z"), (35_000, "2026-02-01", "2026-01-31T21:00:00Z")])
+        try await Self.pay(
+            s, deal: id, owner: ivanov,
+            amounts: [
+                (30_000, "2026-01-15", "2026-01-14T21:00:00Z"), (25_005, "2026-01-31", "2026-01-30T21:00:00Z"),
+                (35_000, "2026-02-01", "2026-01-31T21:00:00Z"),
+            ])
         try await Self.pay(s, deal: usd, owner: ivanov, amounts: [(5_000, "2026-01-20", "2026-01-19T21:00:00Z")], currency: "USD")
         let r = try await s.ok("report.commission", ["period": "2026-01"], uid: T.accountant)
         #expect(r["basis"] == "paid")
@@ -176,7 +184,9 @@ struct CommissionTests {
             "user.add", ["login": "new1", "name": "New", "role": "manager", "commission_bp": 300, "team": "South"])
         #expect(added["commission_bp"] == 300)
         #expect(added["team"] == "South")
-        for bad: JSONObject in [["commission_bp": 10_001], ["commission_bp": -1], ["team": ""], ["team": .string(String(repeating: "t", count: 65))]] {
+        for bad: JSONObject in [
+            ["commission_bp": 10_001], ["commission_bp": -1], ["team": ""], ["team": .string(String(repeating: "t", count: 65))],
+        ] {
             var p: JSONObject = ["login": "petrov"]
             for k in bad.keys { p[k] = bad[k] }
             let r = await s.call("user.update", p)

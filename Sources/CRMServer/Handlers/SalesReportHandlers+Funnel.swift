@@ -13,6 +13,22 @@ extension SalesReportHandlers {
         var stays: [Int64] = []
     }
 
+    /// Adds one entry to its stage's tally.
+    static func count(_ e: StageEntry, into t: inout StageTally) {
+        t.entered += 1
+        guard let n = e.next else {
+            t.still += 1
+            return
+        }
+        t.stays.append(max(0, n.at - e.enteredAt))
+        switch n.step {
+        case .won: t.won += 1
+        case .lost: t.lost += 1
+        case .moved:
+            if let to = n.stage, to < e.stage { t.movedBack += 1 } else { t.movedOn += 1 }
+        }
+    }
+
     func reportFunnel(_ call: Call) throws {
         let actor = call.actor
         try requireWorkReports(actor)
@@ -31,43 +47,50 @@ extension SalesReportHandlers {
             throw DomainError.invalid("pipeline", "names no pipeline: crmd has none configured")
         }
         let stages = pipeline.stages.map(\.name)
-        let index = Dictionary(stages.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
         try read(call) { [self] tx, _ in
-            var groups: [String: [String: StageTally]] = [:]
-            var owners: [String: Int64] = [:]
-            try tx.stageEntries(
-                from: span.from, to: span.to, pipeline: pipeline.name, ownerID: narrowedOwner(actor, user), withSegment: by == "segment"
-            ) { e in
-                guard let at = index[e.stage] else { return }  // a stage the settings no longer have
-                let key: String
+            // One row of tallies per slice, found by owner id or by name (no strings per entry
+            // for the manager slice).
+            var tallies: [[StageTally]] = []
+            var slices: [(key: String, owner: Int64?)] = []
+            var byOwner: [Int64: Int] = [:]
+            var byName: [String: Int] = [:]
+            func slot(_ key: String, owner: Int64?) -> Int {
+                slices.append((key, owner))
+                tallies.append(Array(repeating: StageTally(), count: stages.count))
+                return slices.count - 1
+            }
+            if by == nil { _ = slot("", owner: nil) }
+            // Up to 45 days: a seek per entry; longer: one walk of every step (see Tx+SalesReports).
+            let walk = span.to.timeIntervalSince(span.from) > 45 * 86_400
+            let entries = walk ? tx.stageEntriesByWalk : tx.stageEntries
+            try entries(span.from, span.to, pipeline.name, stages, narrowedOwner(actor, user), by) { e in
+                guard e.stage < stages.count else { return }
+                let i: Int
                 switch by {
                 case "manager":
-                    key = e.ownerID.flatMap { users.user(id: $0)?.login } ?? (e.ownerID.map { "user #\($0)" } ?? "(none)")
-                    if let o = e.ownerID { owners[key] = o }
-                case "source": key = e.source ?? "(none)"
-                case "segment": key = e.segment ?? "(none)"
-                default: key = ""
-                }
-                var t = groups[key, default: [:]][e.stage, default: StageTally()]
-                t.entered += 1
-                if let n = e.next {
-                    t.stays.append(max(0, n.at - e.enteredAt))
-                    switch n.status {
-                    case "won": t.won += 1
-                    case "lost": t.lost += 1
-                    default:
-                        if let to = index[n.stage], to < at { t.movedBack += 1 } else { t.movedOn += 1 }
+                    let o = e.ownerID ?? 0
+                    if let known = byOwner[o] {
+                        i = known
+                    } else {
+                        i = slot(e.ownerID.map { users.user(id: $0)?.login ?? "user #\($0)" } ?? "(none)", owner: e.ownerID)
+                        byOwner[o] = i
                     }
-                } else {
-                    t.still += 1
+                case "source", "segment":
+                    let key = (by == "source" ? e.source : e.segment) ?? "(none)"
+                    if let known = byName[key] {
+                        i = known
+                    } else {
+                        i = slot(key, owner: nil)
+                        byName[key] = i
+                    }
+                default: i = 0
                 }
-                groups[key, default: [:]][e.stage] = t
+                Self.count(e, into: &tallies[i][e.stage])
             }
-            if by == nil && groups.isEmpty { groups[""] = [:] }
             var items: [JSON] = []
-            for key in groups.keys.sorted() {
-                for stage in stages {
-                    var t = groups[key]?[stage] ?? StageTally()
+            for i in slices.indices.sorted(by: { slices[$0].key < slices[$1].key }) {
+                for (n, stage) in stages.enumerated() {
+                    var t = tallies[i][n]
                     t.stays.sort()
                     var o: JSONObject = [
                         "stage": .string(stage), "entered": .int(Int64(t.entered)), "moved_on": .int(Int64(t.movedOn)),
@@ -78,8 +101,8 @@ extension SalesReportHandlers {
                         "time_median_s": Stats.median(t.stays).map { .int($0 / 1000) } ?? .null,
                         "time_p90_s": Stats.p90(t.stays).map { .int($0 / 1000) } ?? .null,
                     ]
-                    if by != nil { o["slice"] = .string(key) }
-                    if by == "manager" { o["owner"] = owners[key].map { .int($0) } ?? .null }
+                    if by != nil { o["slice"] = .string(slices[i].key) }
+                    if by == "manager" { o["owner"] = slices[i].owner.map { .int($0) } ?? .null }
                     items.append(.object(o))
                 }
             }

@@ -18,14 +18,24 @@ extension SalesReportHandlers {
         try requireMoneyReports(actor)
         let zone = rules.thresholds.timeZone
         let (span, by, userParam) = try call.decode { r in
-            (Self.span(&r, timeZone: zone), r.optionalEnum("by", ["manager", "team", "source", "segment", "pipeline"]), r.optionalValue("user"))
+            (
+                Self.span(&r, timeZone: zone), r.optionalEnum("by", ["manager", "team", "source", "segment", "pipeline"]),
+                r.optionalValue("user")
+            )
         }
         let user = try oneUser(userParam, actor: actor)
         let currency = settings.domain.deals.currency
+        // Each owner's name looked up once, not once per deal.
+        var names: [Int64: String] = [:]
         let slice: (Int64?, String?, String, String?) -> String = { [users] owner, source, pipeline, segment in
             switch by ?? "manager" {
-            case "manager": return owner.flatMap { users.user(id: $0)?.login } ?? (owner.map { "user #\($0)" } ?? "(none)")
-            case "team": return owner.flatMap { users.user(id: $0)?.team } ?? "(no team)"
+            case "manager", "team":
+                guard let owner else { return by == "team" ? "(no team)" : "(none)" }
+                if let n = names[owner] { return n }
+                let u = users.user(id: owner)
+                let n = by == "team" ? (u?.team ?? "(no team)") : (u?.login ?? "user #\(owner)")
+                names[owner] = n
+                return n
             case "source": return source ?? "(none)"
             case "segment": return segment ?? "(none)"
             default: return pipeline
@@ -36,24 +46,22 @@ extension SalesReportHandlers {
             var tallies: [String: SalesTally] = [:]
             var owners: [String: Int64] = [:]
             var other: [String: (count: Int, amount: Int64)] = [:]
-            try tx.closedDeals(from: span.from, to: span.to, ownerID: owner, withSegment: by == "segment") { d in
-                guard d.currency == currency else {
-                    if d.won { other[d.currency, default: (0, 0)].count += 1 }
-                    if d.won { other[d.currency, default: (0, 0)].amount &+= d.amount ?? 0 }
+            try tx.closedDeals(from: span.from, to: span.to, currency: currency, ownerID: owner, slicedBy: by ?? "manager") { d in
+                if let code = d.currency {
+                    if d.won { other[code, default: (0, 0)].count += 1 }
+                    if d.won { other[code, default: (0, 0)].amount &+= d.amount ?? 0 }
                     return
                 }
                 let key = slice(d.ownerID, d.source, d.pipeline, d.segment)
                 if (by ?? "manager") == "manager", let o = d.ownerID { owners[key] = o }
-                var t = tallies[key, default: SalesTally()]
                 if d.won {
-                    t.won += 1
-                    t.wonAmount &+= d.amount ?? 0
-                    t.durationMS &+= max(0, d.durationMS)
+                    tallies[key, default: SalesTally()].won += 1
+                    tallies[key, default: SalesTally()].wonAmount &+= d.amount ?? 0
+                    tallies[key, default: SalesTally()].durationMS &+= max(0, d.durationMS)
                 } else {
-                    t.lost += 1
-                    t.reasons[d.lostReason ?? "(none)", default: 0] += 1
+                    tallies[key, default: SalesTally()].lost += 1
+                    tallies[key, default: SalesTally()].reasons[d.lostReason ?? "(none)", default: 0] += 1
                 }
-                tallies[key] = t
             }
             for p in try tx.periodPayments(from: span.from, to: span.to, currency: currency, ownerID: owner, withSegment: by == "segment") {
                 let key = slice(p.ownerID, p.source, p.pipeline, p.segment)
@@ -92,7 +100,8 @@ extension SalesReportHandlers {
         let days: JSON = t.won == 0 ? .null : .double((Double(t.durationMS) / Double(t.won) / 86_400_000 * 10).rounded() / 10)
         return [
             "won": .int(Int64(t.won)), "won_amount": .int(t.wonAmount), "won_amount_text": wire.amountText(t.wonAmount),
-            "lost": .int(Int64(t.lost)), "lost_reasons": .object(JSONObject(t.reasons.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
+            "lost": .int(Int64(t.lost)),
+            "lost_reasons": .object(JSONObject(t.reasons.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
             "win_rate_percent": .int(Int64(Stats.percent(t.won, of: t.won + t.lost))), "paid": .int(t.paid),
             "paid_text": wire.amountText(t.paid), "average_won": average.map { .int($0) } ?? .null,
             "average_won_text": wire.amountText(average), "average_days": days,

@@ -83,7 +83,9 @@ struct SalesReportHandlers: HandlerGroup {
         let actor = call.actor
         try requireMoneyReports(actor)
         let zone = rules.thresholds.timeZone
-        let (span, userParam) = try call.decode { r in (Self.span(&r, timeZone: zone), r.optionalValue("user")) }
+        let (span, userParam, withLines) = try call.decode { r in
+            (Self.span(&r, timeZone: zone), r.optionalValue("user"), r.optionalBool("lines") ?? true)
+        }
         let user = try oneUser(userParam, actor: actor)
         let cs = settings.domain.commission
         let currency = settings.domain.deals.currency
@@ -111,7 +113,8 @@ struct SalesReportHandlers: HandlerGroup {
                     base = b
                     commission = sum
                     lines.append([
-                        "deal_id": .int(s.dealID), "title": .string(s.title), "client_id": .int(s.clientID), "pipeline": .string(s.pipeline),
+                        "deal_id": .int(s.dealID), "title": .string(s.title), "client_id": .int(s.clientID),
+                        "pipeline": .string(s.pipeline),
                         "base": .int(s.base), "base_text": wire.amountText(s.base), "rate_bp": .int(Int64(rate.bp)),
                         "rate_source": .string(rate.source.rawValue), "commission": .int(c), "commission_text": wire.amountText(c),
                     ])
@@ -121,7 +124,7 @@ struct SalesReportHandlers: HandlerGroup {
                     "user": .int(ownerID), "login": wire.login(ownerID), "team": .string(u?.team), "base": .int(base),
                     "base_text": wire.amountText(base), "rate_bp": .int(Int64(ownRate.bp)), "commission": .int(commission),
                     "commission_text": wire.amountText(commission), "deals": .array(lines.compactMap { $0["deal_id"] }),
-                    "lines": .array(lines),
+                    "lines": withLines ? .array(lines) : .null,
                 ])
                 totalBase = totalBase.addingReportingOverflow(base).partialValue
                 totalCommission = totalCommission.addingReportingOverflow(commission).partialValue

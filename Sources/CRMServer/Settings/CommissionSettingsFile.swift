@@ -50,7 +50,8 @@ extension Settings {
         }
         if let t = defaultBP {
             guard let v = Int(t), (0...CommissionSettings.maxBP).contains(v) else {
-                throw SettingsError(key: "commission.default_bp", problem: "'\(t)' is not a rate in basis points from 0 to 10000 (200 = 2 %)")
+                throw SettingsError(
+                    key: "commission.default_bp", problem: "'\(t)' is not a rate in basis points from 0 to 10000 (200 = 2 %)")
             }
             domain.commission.defaultBP = v
         }

@@ -84,13 +84,15 @@ extension Tx {
             WHERE d.closed_at >= ? AND d.closed_at < ? AND d.status = 'won' AND d.currency = ? \(owner)
             ORDER BY d.owner_id, d.id
             """, ms(from), ms(to), currency
-        ) { s in
-            out.append(
-                CommissionSource(
-                    dealID: s.int64(0), title: s.string(1), clientID: s.int64(2), ownerID: s.int64(3), base: s.int64(4),
-                    pipeline: s.string(5), segment: s.optionalString(6)))
-        }
+        ) { s in out.append(commissionSource(s)) }
         return out
+    }
+
+    /// A commission query's row: deal, title, client, owner, base, pipeline, segment.
+    private func commissionSource(_ s: RawStatement) -> CommissionSource {
+        CommissionSource(
+            dealID: s.int64(0), title: s.string(1), clientID: s.int64(2), ownerID: s.int64(3), base: s.int64(4), pipeline: s.string(5),
+            segment: s.optionalString(6))
     }
 
     /// Per (credited owner, deal): the sum of the payments dated in `[from, to)` on deals in
@@ -105,17 +107,13 @@ extension Tx {
             WHERE p.paid_at >= ? AND p.paid_at < ? AND d.currency = ? \(owner)
             GROUP BY p.owner_id, p.deal_id ORDER BY p.owner_id, p.deal_id
             """, ms(from), ms(to), currency
-        ) { s in
-            out.append(
-                CommissionSource(
-                    dealID: s.int64(0), title: s.string(1), clientID: s.int64(2), ownerID: s.int64(3), base: s.int64(4),
-                    pipeline: s.string(5), segment: s.optionalString(6)))
-        }
+        ) { s in out.append(commissionSource(s)) }
         return out
     }
 
     /// Calls `body` for every deal closed (won or lost) in `[from, to)` (index `deals_closed`;
-    /// `deals_owner` for one owner). The client's segment is read only `withSegment`.
+    /// `deals_owner` for one owner). Source, pipeline and the client's segment are read only for
+    /// the slice asked (`slicedBy`); `currency` comes back nil for the department's.
     public func closedDeals(
         from: Date, to: Date, currency: String, ownerID: Int64?, slicedBy: String, _ body: (ClosedDeal) -> Void
     ) throws {

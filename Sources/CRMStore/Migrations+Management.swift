@@ -10,7 +10,7 @@ extension Migrations {
         CREATE INDEX clients_origin ON clients(origin_owner_id, created_at) WHERE origin_owner_id IS NOT NULL;
         CREATE INDEX interactions_author ON interactions(author_id, occurred_at, kind);
         CREATE INDEX interactions_occurred ON interactions(occurred_at);
-        CREATE INDEX deals_closed ON deals(closed_at, status) WHERE closed_at IS NOT NULL;
+        CREATE INDEX deals_closed ON deals(closed_at, status, owner_id, currency, amount, opened_at, lost_reason, client_id) WHERE closed_at IS NOT NULL;
         CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at) WHERE status = 'won';
         CREATE INDEX deals_opened ON deals(opened_at);
         CREATE INDEX deal_moves_at ON deal_moves(at, deal_id, status, to_stage, from_stage);

@@ -74,14 +74,19 @@ public struct CompletenessTally: Sendable, Equatable {
 extension Tx {
     /// Won deals closed in `[from, to)` in `currency` with an owner (index `deals_closed`, or
     /// `deals_owner_closed` for one owner), with the client's segment.
-    public func wonDealsForCommission(from: Date, to: Date, currency: String, ownerID: Int64?) throws -> [CommissionSource] {
+    public func wonDealsForCommission(
+        from: Date, to: Date, currency: String, ownerID: Int64?, titles: Bool = true, segments: Bool = true
+    ) throws -> [CommissionSource] {
         var out: [CommissionSource] = []
-        let owner = ownerID.map { "AND d.owner_id = \($0)" } ?? "AND d.owner_id IS NOT NULL"
+        // The whole department: the covering deals_closed (the planner would skip-scan
+        // deals_owner_closed owner by owner); the title and the client's segment only if needed.
+        let owner = ownerID.map { "INDEXED BY deals_owner_closed WHERE d.owner_id = \($0) AND" } ?? "INDEXED BY deals_closed WHERE d.owner_id IS NOT NULL AND"
+        let title = titles ? "d.title" : "''"
+        let segment = segments ? "(SELECT segment FROM clients WHERE id = d.client_id)" : "NULL"
         try scan(
             """
-            SELECT d.id, d.title, d.client_id, d.owner_id, coalesce(d.amount, 0), d.pipeline, c.segment
-            FROM deals d JOIN clients c ON c.id = d.client_id
-            WHERE d.closed_at >= ? AND d.closed_at < ? AND d.status = 'won' AND d.currency = ? \(owner)
+            SELECT d.id, \(title), d.client_id, d.owner_id, coalesce(d.amount, 0), d.pipeline, \(segment)
+            FROM deals d \(owner) d.closed_at >= ? AND d.closed_at < ? AND d.status = 'won' AND d.currency = ?
             ORDER BY d.owner_id, d.id
             """, ms(from), ms(to), currency
         ) { s in out.append(commissionSource(s)) }

@@ -93,7 +93,8 @@ struct SalesReportHandlers: HandlerGroup {
             let owner = narrowedOwner(actor, user)
             let sources =
                 cs.basis == .won
-                ? try tx.wonDealsForCommission(from: span.from, to: span.to, currency: currency, ownerID: owner)
+                ? try tx.wonDealsForCommission(
+                    from: span.from, to: span.to, currency: currency, ownerID: owner, titles: withLines, segments: !cs.segments.isEmpty)
                 : try tx.paidDealsForCommission(from: span.from, to: span.to, currency: currency, ownerID: owner)
             var byOwner: [Int64: [CommissionSource]] = [:]
             for s in sources { byOwner[s.ownerID, default: []].append(s) }

@@ -80,7 +80,9 @@ extension Tx {
         var out: [CommissionSource] = []
         // The whole department: the covering deals_closed (the planner would skip-scan
         // deals_owner_closed owner by owner); the title and the client's segment only if needed.
-        let owner = ownerID.map { "INDEXED BY deals_owner_closed WHERE d.owner_id = \($0) AND" } ?? "INDEXED BY deals_closed WHERE d.owner_id IS NOT NULL AND"
+        let owner =
+            ownerID.map { "INDEXED BY deals_owner_closed WHERE d.owner_id = \($0) AND" }
+            ?? "INDEXED BY deals_closed WHERE d.owner_id IS NOT NULL AND"
         let title = titles ? "d.title" : "''"
         let segment = segments ? "(SELECT segment FROM clients WHERE id = d.client_id)" : "NULL"
         try scan(
@@ -142,7 +144,6 @@ extension Tx {
         }
     }
 
-
     /// Payments dated in `[from, to)` on deals in `currency` (index `payments_paid`, or
     /// `payments_owner` for one owner), with their deal's slices.
     public func periodPayments(from: Date, to: Date, currency: String, ownerID: Int64?, withSegment: Bool) throws -> [PeriodPayment] {
@@ -173,15 +174,8 @@ extension Tx {
     public func stageEntries(
         from: Date, to: Date, pipeline: String, stages: [String], ownerID: Int64?, slicedBy: String?, _ body: (StageEntry) -> Void
     ) throws {
-        let owner = ownerID.map { "AND d.owner_id = \($0)" } ?? ""
-        // Strings only for the slice asked for: reading a source per step cost more than the query.
-        let segment = slicedBy == "segment" ? "(SELECT segment FROM clients WHERE id = d.client_id)" : "NULL"
-        let source = slicedBy == "source" ? "d.source" : "NULL"
-        let known = Array(stages.prefix(62))
-        func position(_ column: String, unknown: Int) -> String {
-            let whens = known.enumerated().map { "WHEN '\($0.element.replacingOccurrences(of: "'", with: "''"))' THEN \($0.offset)" }
-            return "(CASE \(column) \(whens.joined(separator: " ")) ELSE \(unknown) END)"
-        }
+        let (owner, source, segment) = Self.entrySQL(ownerID: ownerID, slicedBy: slicedBy)
+        func position(_ column: String, unknown: Int) -> String { Self.stagePosition(column, stages, unknown: unknown) }
         try scan(
             """
             SELECT m.deal_id, \(position("m.to_stage", unknown: -1)), m.at, d.owner_id, \(source), \(segment),
@@ -207,6 +201,23 @@ extension Tx {
         }
     }
 
+    /// The owner filter and the source and segment columns of the stage-entry queries: strings
+    /// only for the slice asked for (reading a source per step cost more than the query).
+    static func entrySQL(ownerID: Int64?, slicedBy: String?) -> (owner: String, source: String, segment: String) {
+        (
+            ownerID.map { "AND d.owner_id = \($0)" } ?? "", slicedBy == "source" ? "d.source" : "NULL",
+            slicedBy == "segment" ? "(SELECT segment FROM clients WHERE id = d.client_id)" : "NULL"
+        )
+    }
+
+    /// SQL mapping a stage name in `column` to its position in `stages` (the first 62), else `unknown`.
+    static func stagePosition(_ column: String, _ stages: [String], unknown: Int) -> String {
+        let whens = stages.prefix(62).enumerated().map {
+            "WHEN '\($0.element.replacingOccurrences(of: "'", with: "''"))' THEN \($0.offset)"
+        }
+        return "(CASE \(column) \(whens.joined(separator: " ")) ELSE \(unknown) END)"
+    }
+
     /// ``stageEntries(from:to:pipeline:stages:ownerID:slicedBy:_:)`` for a long span: one walk
     /// of every step in `deal_moves_steps(deal_id, id, at, status, to_stage, from_stage)` order
     /// (each deal's steps together, oldest first), the deal by rowid, each entry paired with the
@@ -215,12 +226,8 @@ extension Tx {
     public func stageEntriesByWalk(
         from: Date, to: Date, pipeline: String, stages: [String], ownerID: Int64?, slicedBy: String?, _ body: (StageEntry) -> Void
     ) throws {
-        let owner = ownerID.map { "AND d.owner_id = \($0)" } ?? ""
-        // Strings only for the slice asked for: reading a source per step cost more than the query.
-        let segment = slicedBy == "segment" ? "(SELECT segment FROM clients WHERE id = d.client_id)" : "NULL"
-        let source = slicedBy == "source" ? "d.source" : "NULL"
-        let whens = stages.prefix(62).enumerated().map { "WHEN '\($0.element.replacingOccurrences(of: "'", with: "''"))' THEN \($0.offset)" }
-        let position = "(CASE x.to_stage \(whens.joined(separator: " ")) ELSE 63 END)"
+        let (owner, source, segment) = Self.entrySQL(ownerID: ownerID, slicedBy: slicedBy)
+        let position = Self.stagePosition("x.to_stage", stages, unknown: 63)
         let (lo, hi) = (ms(from), ms(to))
         var pending: StageEntry? = nil
         try scan(

@@ -101,7 +101,8 @@ struct SalesReportScaleTests {
             limit: 3)
         try await time("commission month", "report.commission", ["period": "2026-06"], limit: 0.5)
         try await time(
-            "commission year without lines", "report.commission", ["from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z", "lines": false],
+            "commission year without lines", "report.commission",
+            ["from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z", "lines": false],
             limit: 3)
         try await time("completeness", "report.completeness", ["by": "manager"], limit: 0.5)
         _ = try await s.crm.store.read { tx in

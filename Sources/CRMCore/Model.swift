@@ -24,8 +24,17 @@ public struct User: Sendable, Equatable, Identifiable {
     public var active: Bool
     public var createdAt: Date
     public var updatedAt: Date
+    /// The user's own commission rate in basis points (200 = 2 %), if set.
+    public var commissionBP: Int?
+    /// The sales team the user belongs to (plans and reports sum over it), if any.
+    public var team: String?
 
-    public init(id: Int64, login: String, name: String, role: Role, uid: UInt32?, active: Bool, createdAt: Date, updatedAt: Date) {
+    public init(
+        id: Int64, login: String, name: String, role: Role, uid: UInt32?, active: Bool, createdAt: Date, updatedAt: Date,
+        commissionBP: Int? = nil, team: String? = nil
+    ) {
+        self.commissionBP = commissionBP
+        self.team = team
         self.id = id
         self.login = login
         self.name = name

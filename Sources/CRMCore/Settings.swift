@@ -29,6 +29,8 @@ public struct DomainSettings: Sendable {
     public var maxClientsPerManager = 0
     /// Pipelines, lost reasons, currency and the deal cadence's settings.
     public var deals = DealSettings()
+    /// The commission basis and rates (`commission.*`).
+    public var commission = CommissionSettings()
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

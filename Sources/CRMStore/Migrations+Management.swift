@@ -14,9 +14,11 @@ extension Migrations {
         CREATE INDEX clients_picked ON clients(picked_by, picked_at) WHERE picked_by IS NOT NULL;
         CREATE INDEX interactions_author ON interactions(author_id, kind, occurred_at);
         CREATE INDEX interactions_occurred ON interactions(occurred_at);
-        CREATE INDEX deals_closed ON deals(closed_at, status) WHERE closed_at IS NOT NULL;
+        CREATE INDEX deals_closed ON deals(closed_at, status, owner_id, currency, amount, opened_at, lost_reason, client_id) WHERE closed_at IS NOT NULL;
         CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at) WHERE status = 'won';
         CREATE INDEX deals_opened ON deals(opened_at);
+        CREATE INDEX deal_moves_at ON deal_moves(at, deal_id, status, to_stage, from_stage);
+        CREATE INDEX deal_moves_steps ON deal_moves(deal_id, id, at, status, to_stage, from_stage);
 
         CREATE TABLE plans(
           id INTEGER PRIMARY KEY,

@@ -160,7 +160,7 @@ extension Tx {
     /// Steps through the rows of a one-off statement on this transaction's connection (read or
     /// write), calling `row` for each: for whole-table passes where GRDB's row decoding would
     /// cost more than the scan.
-    func scan(_ sql: String, _ row: (RawStatement) throws -> Void) throws {
+    func scan<each V: RawBindable>(_ sql: String, _ values: repeat each V, row: (RawStatement) throws -> Void) throws {
         guard let conn = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "connection closed") }
         var handle: OpaquePointer? = nil
         let code = sqlite3_prepare_v2(conn, sql, -1, &handle, nil)
@@ -169,6 +169,7 @@ extension Tx {
         }
         defer { sqlite3_finalize(handle) }
         let s = RawStatement(handle: handle, db: conn)
+        s.bind(repeat each values)
         while try s.step() { try row(s) }
     }
 }

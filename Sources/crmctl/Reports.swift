@@ -5,24 +5,32 @@ import Foundation
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Reports for managers, heads and directors.",
-        subcommands: [Zones.self, Plan.self, Activity.self], defaultSubcommand: Zones.self)
+        subcommands: [Zones.self, Plan.self, Activity.self, Commission.self, Funnel.self, Sales.self, Completeness.self],
+        defaultSubcommand: Zones.self)
 
     struct Zones: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Clients per zone per manager now, claims and releases in a period, and a bar chart.",
+            abstract: "Clients per zone per manager now, claims and releases in a period, and the zones over time.",
             discussion: """
-                The period defaults to the 30 days before --to (default now). The chart is scaled to the \
-                terminal width (COLUMNS, or 80). Managers see only their own line.
+                The period defaults to the 30 days before --to (default now). The bars are scaled to the \
+                terminal width (COLUMNS, or 80); below them each manager's zones day by day (one stacked bar \
+                a day with --daily, else a sparkline per zone). Managers see only their own line. --csv \
+                prints the daily series.
                 """)
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Period start (RFC 3339).") var from: String?
-        @Option(help: "Period end (RFC 3339; default now).") var to: String?
+        @OptionGroup var csv: CSVOption
+        @Option(help: "Period start (RFC 3339 or YYYY-MM-DD).") var from: String?
+        @Option(help: "Period end (RFC 3339 or YYYY-MM-DD to include that day; default now).") var to: String?
+        @Flag(help: "Over time: one stacked bar per manager per day instead of sparklines.") var daily = false
 
         func run() throws {
             var p: JSONObject = [:]
-            if let from { p["from"] = .string(from) }
-            if let to { p["to"] = .string(to) }
-            try global.run("report.zones", p, render: printZonesReport)
+            if let from { p["from"] = .string(periodInstant(from, endOfDay: false)) }
+            if let to { p["to"] = .string(periodInstant(to, endOfDay: true)) }
+            try global.run("report.zones", p, csv: csv, table: zonesSeriesCSV) { r in
+                printZonesReport(r)
+                printZonesOverTime(r, daily: daily)
+            }
         }
     }
 }

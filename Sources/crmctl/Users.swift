@@ -40,19 +40,36 @@ struct UserCommand: ParsableCommand {
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a user's name, role or uid.")
+        static let configuration = CommandConfiguration(abstract: "Change a user's name, role, uid, commission rate or team.")
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
         @Option var name: String?
         @Option var role: String?
         @Option var uid: Int?
+        @Option(help: "The user's commission rate as a percent (2.5%, 2.5), or none to remove it.") var commission: String?
+        @Option(help: "The user's commission rate in basis points (250 = 2.5 %).") var commissionBp: Int?
+        @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
+
+        func validate() throws {
+            if commission != nil && commissionBp != nil { throw ValidationError("give --commission or --commission-bp, not both") }
+            if let commission, commission != "none", parsePercentBP(commission) == nil {
+                throw ValidationError("--commission '\(commission)' must be a percent like 2.5% (at most two decimals, 0-100), or none")
+            }
+        }
 
         func run() throws {
             var p: JSONObject = ["login": .string(login)]
             if let name { p["name"] = .string(name) }
             if let role { p["role"] = .string(role) }
             if let uid { p["uid"] = .int(uid) }
-            try global.run("user.update", p) { u in print("updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"]))") }
+            if let commission { p["commission_bp"] = commission == "none" ? .null : parsePercentBP(commission).map { .int($0) } ?? .null }
+            if let commissionBp { p["commission_bp"] = .int(Int64(commissionBp)) }
+            if let team { p["team"] = team == "none" ? .null : .string(team) }
+            try global.run("user.update", p) { u in
+                let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
+                print(
+                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"]))")
+            }
         }
     }
 
@@ -70,6 +87,25 @@ struct UserCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// "2.5%", "2,5" or "2" as basis points (250, 250, 200); nil if not a percent from 0 to 100 with
+/// at most two decimals.
+func parsePercentBP(_ typed: String) -> Int64? {
+    var t = typed.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: ".")
+    if t.hasSuffix("%") { t = String(t.dropLast()).trimmingCharacters(in: .whitespaces) }
+    let parts = t.split(separator: ".", omittingEmptySubsequences: false)
+    guard (1...2).contains(parts.count), let whole = Int64(parts[0]), (0...100).contains(whole), parts[0].allSatisfy(\.isNumber) else {
+        return nil
+    }
+    var frac: Int64 = 0
+    if parts.count == 2 {
+        let f = parts[1]
+        guard (1...2).contains(f.count), f.allSatisfy(\.isNumber), let v = Int64(f) else { return nil }
+        frac = f.count == 1 ? v * 10 : v
+    }
+    let bp = whole * 100 + frac
+    return bp <= 10_000 ? bp : nil
 }
 
 struct WhoAmI: ParsableCommand {

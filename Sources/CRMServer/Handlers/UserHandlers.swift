@@ -27,16 +27,18 @@ struct UserHandlers: HandlerGroup {
 
     func userAdd(_ call: Call) throws {
         try requireUserAdmin(call.actor)
-        let (login, name, role, uidParam) = try call.decode { r in
+        let (login, name, role, uidParam, commission, team) = try call.decode { r in
             let login = r.string("login")
             let name = r.string("name")
             let role = roleValue(&r, "role", required: true)
             let uid = r.optionalInt("uid")
+            let commission = Self.commissionPatch(&r).value
+            let team = Self.teamPatch(&r).value
             if !login.isEmpty, (try? Self.loginPattern.wholeMatch(in: login)) == nil {
                 r.problem("login", "must be 1-32 characters: lower-case letters, digits, '_', '.', '-', starting with a letter or '_'")
             }
             if let uid, uid < 0 || uid > Int64(UInt32.max - 1) { r.problem("uid", "must be a Unix uid from 0 to 4294967294") }
-            return (login, name, role ?? .manager, uid)
+            return (login, name, role ?? .manager, uid, commission, team)
         }
         let uid = uidParam.map { UInt32($0) } ?? systemUID(login: login)
         let actor = call.actor
@@ -51,11 +53,35 @@ struct UserHandlers: HandlerGroup {
                     .conflict, "uid \(uid) already belongs to user '\(existing.login)'.", fields: [("uid", "is taken")],
                     details: [("user_id", .int(existing.id)), ("login", .string(existing.login))])
             }
-            let u = try tx.insertUser(login: login, name: name, role: role, uid: uid, now: now)
+            let u = try tx.insertUser(
+                login: login, name: name, role: role, uid: uid, commissionBP: commission.map { Int($0) }, team: team, now: now)
             let json = wire.user(u, detailed: true)
             try audit(tx, actor, "user", u.id, "create", before: nil, after: json, at: now)
             return json
         }
+    }
+
+    /// `commission_bp`: the user's own rate in basis points, 0-10000 (200 = 2 %), or null to clear.
+    static func commissionPatch(_ r: inout ParamReader) -> Patch<Int64> {
+        guard r.has("commission_bp") else { return .unchanged }
+        guard let v = r.optionalInt("commission_bp") else { return .clear }
+        guard (0...Int64(CommissionSettings.maxBP)).contains(v) else {
+            r.problem("commission_bp", "must be a rate in basis points from 0 to 10000 (200 = 2 %), or null")
+            return .unchanged
+        }
+        return .set(v)
+    }
+
+    /// `team`: 1-64 characters (trimmed), or null to take the user out of any team.
+    static func teamPatch(_ r: inout ParamReader) -> Patch<String> {
+        guard r.has("team") else { return .unchanged }
+        guard let v = r.optionalString("team") else { return .clear }
+        let t = v.trimmingCharacters(in: .whitespaces)
+        guard (1...64).contains(t.count) else {
+            r.problem("team", "must be 1 to 64 characters, or null for no team")
+            return .unchanged
+        }
+        return .set(t)
     }
 
     func userList(_ call: Call) throws {
@@ -76,9 +102,11 @@ struct UserHandlers: HandlerGroup {
 
     func userUpdate(_ call: Call) throws {
         try requireUserAdmin(call.actor)
-        let (login, name, role, uid) = try call.decode { r in
+        let (login, name, role, uid, commission, team) = try call.decode { r in
             let login = r.string("login")
             let name = r.patchString("name")
+            let commission = Self.commissionPatch(&r)
+            let team = Self.teamPatch(&r)
             let role = roleValue(&r, "role", required: false)
             var uid: Patch<Int64> = .unchanged
             if r.has("uid") {
@@ -91,7 +119,7 @@ struct UserHandlers: HandlerGroup {
             }
             if case .set(let n) = name, n.trimmingCharacters(in: .whitespaces).isEmpty { r.problem("name", "must not be empty") }
             if case .clear = name { r.problem("name", "cannot be cleared") }
-            return (login, name, role, uid)
+            return (login, name, role, uid, commission, team)
         }
         let actor = call.actor
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
@@ -108,6 +136,8 @@ struct UserHandlers: HandlerGroup {
             case .clear: u.uid = nil
             case .unchanged: break
             }
+            u.commissionBP = commission.applied(to: u.commissionBP.map { Int64($0) }).map { Int($0) }
+            u.team = team.applied(to: u.team)
             u.updatedAt = now
             try tx.saveUser(u)
             let after = wire.user(u, detailed: true)

@@ -18,6 +18,8 @@ struct Wire {
             o["active"] = .bool(u.active)
             o["created_at"] = time(u.createdAt)
             o["updated_at"] = time(u.updatedAt)
+            o["commission_bp"] = u.commissionBP.map { .int(Int64($0)) } ?? .null
+            o["team"] = .string(u.team)
         }
         return .object(o)
     }

@@ -36,6 +36,10 @@ extension Settings {
         try s.apply(reader)
         if let configFile { try s.domain.deals.pipelines = pipelines(ofYAMLFile: configFile) ?? s.domain.deals.pipelines }
         if let problem = s.domain.deals.validate() { throw SettingsError(key: problem.key, problem: problem.problem) }
+        if let configFile {
+            (s.domain.commission.pipelines, s.domain.commission.segments) = try commissionRates(
+                ofYAMLFile: configFile, pipelines: s.domain.deals.pipelines)
+        }
         // Absolute, so what server.status shows means the same file to crmctl in another folder.
         if !s.databasePath.hasPrefix("/") { s.databasePath = FileManager.default.currentDirectoryPath + "/" + s.databasePath }
         return s
@@ -61,6 +65,7 @@ extension Settings {
             "deals.max_open_per_client",
             "invoices.max_per_deal",
             "reports.cold_call_window",
+            "commission.basis", "commission.default_bp", "commission.pipelines", "commission.segments",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -315,6 +320,7 @@ extension Settings {
             }
             coldCallWindowSeconds = seconds
         }
+        try applyCommission(basis: text("commission.basis"), defaultBP: text("commission.default_bp"))
         if let roles = list("rights.personal_data_roles") {
             var set = Set<Role>()
             for name in roles {

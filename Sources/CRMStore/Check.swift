@@ -114,6 +114,9 @@ extension Store {
                     }
                 }
                 try derived("deal_tally", Self.tallyMismatchSQL, "line(s) of the board differ from the open deals they sum")
+                try derived(
+                    "interaction_hours", Self.hoursMismatchSQL,
+                    "hour(s) of calls or meetings per author differ from the interactions they count")
                 try derived("invoices", Self.invoiceMismatchSQL, "invoice(s) whose paid sum or status differs from their payments")
                 for table in ["users", "clients", "contacts", "interactions", "deals", "tasks"] where try db.tableExists(table) {
                     do {
@@ -164,6 +167,17 @@ extension Store {
         WHERE i.paid != coalesce(p.s, 0) OR i.paid > i.amount
           OR i.status != CASE WHEN i.paid <= 0 THEN 'unpaid' WHEN i.paid >= i.amount THEN 'paid' ELSE 'partial' END
           OR (i.status = 'paid' AND i.remind_at IS NOT NULL)
+        """
+
+    /// Hours of `interaction_hours` (calls and meetings per author and UTC hour, kept by a
+    /// trigger) that differ from a count of the interactions, both ways.
+    static let hoursMismatchSQL = """
+        WITH truth AS (
+          SELECT author_id, kind, CASE WHEN occurred_at >= 0 THEN occurred_at / 3600000 ELSE (occurred_at - 3599999) / 3600000 END AS hour,
+            count(*) AS n
+          FROM interactions WHERE author_id IS NOT NULL AND kind IN ('call', 'meeting') GROUP BY 1, 2, 3),
+        kept AS (SELECT author_id, kind, hour, n FROM interaction_hours WHERE n != 0)
+        SELECT count(*) FROM (SELECT * FROM truth EXCEPT SELECT * FROM kept UNION SELECT * FROM (SELECT * FROM kept EXCEPT SELECT * FROM truth))
         """
 
     /// Lines of the board (`deal_tally`) that differ from a count of the open deals, both ways.

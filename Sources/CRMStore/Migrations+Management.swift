@@ -14,6 +14,23 @@ extension Migrations {
         CREATE INDEX clients_picked ON clients(picked_by, picked_at) WHERE picked_by IS NOT NULL;
         CREATE INDEX interactions_author ON interactions(author_id, kind, occurred_at);
         CREATE INDEX interactions_occurred ON interactions(occurred_at);
+
+        CREATE TABLE interaction_hours(
+          author_id INTEGER NOT NULL,
+          kind TEXT NOT NULL,
+          hour INTEGER NOT NULL,
+          n INTEGER NOT NULL,
+          PRIMARY KEY(author_id, kind, hour)) WITHOUT ROWID;
+        CREATE TRIGGER interaction_hours_insert AFTER INSERT ON interactions
+          WHEN new.author_id IS NOT NULL AND new.kind IN ('call', 'meeting') BEGIN
+          INSERT INTO interaction_hours(author_id, kind, hour, n)
+            VALUES (new.author_id, new.kind,
+              CASE WHEN new.occurred_at >= 0 THEN new.occurred_at / 3600000 ELSE (new.occurred_at - 3599999) / 3600000 END, 1)
+            ON CONFLICT DO UPDATE SET n = n + 1;
+        END;
+        INSERT INTO interaction_hours(author_id, kind, hour, n)
+          SELECT author_id, kind, CASE WHEN occurred_at >= 0 THEN occurred_at / 3600000 ELSE (occurred_at - 3599999) / 3600000 END, count(*)
+          FROM interactions WHERE author_id IS NOT NULL AND kind IN ('call', 'meeting') GROUP BY 1, 2, 3;
         CREATE INDEX deals_closed ON deals(closed_at, status, owner_id, currency, amount, opened_at, lost_reason, client_id) WHERE closed_at IS NOT NULL;
         CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at) WHERE status = 'won';
         CREATE INDEX deals_opened ON deals(opened_at);

@@ -133,7 +133,7 @@ extension Tx {
         for m in metrics {
             switch m {
             case .calls, .meetings:
-                out[m] = try one(PlanFactSQL.interactions, [userID, m == .calls ? "call" : "meeting", a, b])
+                out[m] = try interactionCount(userID: userID, kind: m == .calls ? "call" : "meeting", from: a, to: b)
             case .newClients:
                 out[m] = try one(PlanFactSQL.newClients, [userID, a, b])
             case .dealsWon:
@@ -151,12 +151,37 @@ extension Tx {
 
 }
 
+extension Tx {
+    /// The user's calls (or meetings) with `occurred_at` in `[from, to)` (milliseconds): the whole
+    /// UTC hours inside from `interaction_hours` (at most 24 rows a day, kept by a trigger in the
+    /// same transaction as the interaction), the parts of an hour at either end from
+    /// `interactions_author`. A period's bounds are local midnights, whole hours in every zone
+    /// with a whole-hour offset, so those ends are usually empty. The cost does not grow with the
+    /// number of calls in the period: a call's `plan.progress` event pays it on the write path.
+    func interactionCount(userID: Int64, kind: String, from: Int64, to: Int64) throws -> Int64 {
+        let hour: Int64 = 3_600_000
+        let firstWhole = from >= 0 ? (from + hour - 1) / hour : from / hour  // ceil
+        let endWhole = to >= 0 ? to / hour : (to - hour + 1) / hour  // floor
+        func exact(_ a: Int64, _ b: Int64) throws -> Int64 {
+            guard a < b else { return 0 }
+            return try Int64.fetchOne(db.cachedStatement(sql: PlanFactSQL.interactions), arguments: [userID, kind, a, b]) ?? 0
+        }
+        guard firstWhole < endWhole else { return try exact(from, to) }
+        let whole =
+            try Int64.fetchOne(db.cachedStatement(sql: PlanFactSQL.interactionHours), arguments: [userID, kind, firstWhole, endWhole]) ?? 0
+        return whole + (try exact(from, firstWhole * hour)) + (try exact(endWhole * hour, to))
+    }
+}
+
 /// The fact queries of ``Tx/planFacts(_:userID:from:to:currency:)``, one per metric (public for
 /// the EXPLAIN QUERY PLAN test).
 public enum PlanFactSQL {
     public static let interactions = """
         SELECT count(*) FROM interactions INDEXED BY interactions_author
         WHERE author_id = ? AND kind = ? AND occurred_at >= ? AND occurred_at < ?
+        """
+    public static let interactionHours = """
+        SELECT coalesce(sum(n), 0) FROM interaction_hours WHERE author_id = ? AND kind = ? AND hour >= ? AND hour < ?
         """
     public static let newClients = """
         SELECT count(*) FROM clients INDEXED BY clients_origin WHERE origin_owner_id = ? AND created_at >= ? AND created_at < ?

@@ -72,12 +72,14 @@ struct ManagementMonthTests {
 
         // February: clients and a call just before the month: none of it counts for March.
         var own: [String: JSON] = [:]
+        var contact: [String: JSON] = [:]
         for login in ["ivanov", "sidorov"] {
             own[login] = try conn[login]!.call("client.create", ["name": .string("\(login) base client")])["id"]!
+            contact[login] = try conn[login]!.call("contact.create", ["client_id": own[login]!, "name": "Buyer"])["id"]!
         }
         let released = try iv.call("client.create", ["name": "Will be released"])["id"]!
         try set("2026-02-28T20:59:59Z")  // 23:59:59 on 28 February in Moscow
-        _ = try iv.call("interaction.log", ["client_id": own["ivanov"]!, "kind": "call", "note": "last call of February"])
+        _ = try iv.call("interaction.log", ["client_id": own["ivanov"]!, "kind": "call", "result": "no answer"])
 
         // The head sets the month's plans (and one for the team) on the last evening of February.
         let targets: [String: JSON] = [
@@ -92,7 +94,8 @@ struct ManagementMonthTests {
         }
         _ = try head.call("plan.set", ["team": "north", "period": "2026-03", "targets": ["calls": 100, "deals_won": 5]])
         // A manager may not set a plan, even their own.
-        #expect(DealTest.rpcError { try iv.call("plan.set", ["user": "ivanov", "period": "2026-03", "targets": ["calls": 1]]) }?.code == 1002)
+        #expect(
+            DealTest.rpcError { try iv.call("plan.set", ["user": "ivanov", "period": "2026-03", "targets": ["calls": 1]]) }?.code == 1002)
 
         // A wallboard follows ivanov's progress.
         let board = try DealTest.connect(d, as: "ivanov")
@@ -105,11 +108,16 @@ struct ManagementMonthTests {
             for login in ["ivanov", "sidorov"] {
                 let c = conn[login]!
                 for _ in 0..<dice.roll(4) {
-                    _ = try c.call("interaction.log", ["client_id": own[login]!, "kind": "call", "note": "call"])
+                    _ = try c.call("interaction.log", ["client_id": own[login]!, "kind": "call", "result": "talked"])
                     facts[login]!.calls += 1
                 }
                 if dice.roll(3) == 0 {
-                    _ = try c.call("interaction.log", ["client_id": own[login]!, "kind": "meeting", "note": "meeting"])
+                    _ = try c.call(
+                        "interaction.log",
+                        [
+                            "client_id": own[login]!, "kind": "meeting", "contact_id": contact[login]!, "topic": "terms",
+                            "result": "agreed", "occurred_at": .string(Self.march(day, 9, 30)),
+                        ])
                     facts[login]!.meetings += 1
                 }
                 if dice.roll(2) == 0 {
@@ -169,8 +177,9 @@ struct ManagementMonthTests {
         try win(sd, dm, 100_000_000, "sidorov")
         // Invoices (issued by the accountant and by the manager), paid in part and in full.
         func invoice(_ c: Connection, _ dealID: Int64, _ number: String, _ amount: Int64, due: String) throws -> JSON {
-            try c.call("invoice.create", ["deal_id": .int(dealID), "number": .string(number), "amount": .int(amount), "due_date": .string(due)])[
-                "id"]!
+            try c.call(
+                "invoice.create", ["deal_id": .int(dealID), "number": .string(number), "amount": .int(amount), "due_date": .string(due)])[
+                    "id"]!
         }
         let invA = try invoice(buh, a, "2026-031", 50_000_000, due: "2026-03-31")
         let invB = try invoice(iv, b, "2026-032", 100_000_000, due: "2026-03-31")
@@ -193,7 +202,7 @@ struct ManagementMonthTests {
         try win(iv, c3, 70_000_000, "ivanov")
         try set("2026-03-31T21:00:00Z")  // 00:00 on 1 April: April's
         try win(iv, april, 99_000_000, nil)
-        _ = try iv.call("interaction.log", ["client_id": own["ivanov"]!, "kind": "call", "note": "first call of April"])
+        _ = try iv.call("interaction.log", ["client_id": own["ivanov"]!, "kind": "call", "result": "no answer"])
         try set("2026-04-02T09:00:00Z")
         _ = try pay(invD, 100_000_000, on: "2026-04-02", deal: dm, nil)  // April's payment
 

@@ -202,7 +202,8 @@ struct RightsTests {
                 ]
             case .invoicePay: return ["id": .int(try invoice(owner: owner)), "amount": 1_000, "paid_on": "2026-01-12"]
             case .invoiceList: return ["deal_id": .int(try deal(owner: owner))]
-            case .reportCommission, .reportFunnel, .reportSales, .reportActivity, .reportCompleteness, .reportPlan:
+            case .reportCompleteness: return [:]
+            case .reportCommission, .reportFunnel, .reportSales, .reportActivity, .reportPlan:
                 return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
             case .clockAdvance: return ["by": "PT1S"]
             case .clockSet:

@@ -32,7 +32,7 @@ extension Migrations {
           SELECT author_id, kind, CASE WHEN occurred_at >= 0 THEN occurred_at / 3600000 ELSE (occurred_at - 3599999) / 3600000 END, count(*)
           FROM interactions WHERE author_id IS NOT NULL AND kind IN ('call', 'meeting') GROUP BY 1, 2, 3;
         CREATE INDEX deals_closed ON deals(closed_at, status, owner_id, currency, amount, opened_at, lost_reason, client_id) WHERE closed_at IS NOT NULL;
-        CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at) WHERE status = 'won';
+        CREATE INDEX deals_owner_closed ON deals(owner_id, closed_at, currency, amount) WHERE status = 'won';
         CREATE INDEX deals_opened ON deals(opened_at);
         CREATE INDEX deal_moves_at ON deal_moves(at, deal_id, status, to_stage, from_stage);
         CREATE INDEX deal_moves_steps ON deal_moves(deal_id, id, at, status, to_stage, from_stage);
@@ -84,12 +84,13 @@ extension Migrations {
           deal_id INTEGER NOT NULL REFERENCES deals(id),
           owner_id INTEGER REFERENCES users(id),
           amount INTEGER NOT NULL,
+          currency TEXT,
           paid_on TEXT NOT NULL,
           paid_at INTEGER NOT NULL,
           by_login TEXT NOT NULL,
           created_at INTEGER NOT NULL);
         CREATE INDEX payments_invoice ON payments(invoice_id, id);
-        CREATE INDEX payments_owner ON payments(owner_id, paid_at);
+        CREATE INDEX payments_owner ON payments(owner_id, paid_at, currency, amount);
         CREATE INDEX payments_paid ON payments(paid_at);
 
         ALTER TABLE alerts ADD COLUMN invoice_id INTEGER;

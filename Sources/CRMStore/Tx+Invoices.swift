@@ -138,8 +138,8 @@ extension Tx {
     public func insertPayment(_ p: Payment) throws -> Payment {
         try exec(
             """
-            INSERT INTO payments(invoice_id, deal_id, owner_id, amount, paid_on, paid_at, by_login, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO payments(invoice_id, deal_id, owner_id, amount, currency, paid_on, paid_at, by_login, created_at)
+            VALUES (?1, ?2, ?3, ?4, (SELECT currency FROM invoices WHERE id = ?1), ?5, ?6, ?7, ?8)
             """, [p.invoiceID, p.dealID, p.ownerID, p.amount, p.paidOn, ms(p.paidAt), p.byLogin, ms(p.createdAt)])
         var saved = p
         saved.id = lastID

@@ -195,8 +195,8 @@ public enum PlanFactSQL {
         WHERE owner_id = ? AND status = 'won' AND closed_at >= ? AND closed_at < ? AND currency = ?
         """
     public static let revenuePaid = """
-        SELECT coalesce(sum(p.amount), 0) FROM payments p INDEXED BY payments_owner JOIN invoices i ON i.id = p.invoice_id
-        WHERE p.owner_id = ? AND p.paid_at >= ? AND p.paid_at < ? AND i.currency = ?
+        SELECT coalesce(sum(amount), 0) FROM payments INDEXED BY payments_owner
+        WHERE owner_id = ? AND paid_at >= ? AND paid_at < ? AND currency = ?
         """
     public static let claims = "SELECT count(*) FROM claims INDEXED BY claims_user WHERE user_id = ? AND at >= ? AND at < ?"
     public static let all = [interactions, newClients, dealsWon, revenueWon, revenuePaid, claims]

@@ -15,14 +15,39 @@ extension Tx {
         ).map { (userID: $0[0], claims: $0[1], releases: $0[2], manual: $0[3]) }
     }
 
-    /// Per owner: clients in each applied zone, and on the exchange.
-    public func zonesByOwner() throws -> [(ownerID: Int64?, green: Int, yellow: Int, red: Int)] {
-        try rows(
-            """
-            SELECT owner_id, sum(zone = 'green'), sum(zone = 'yellow'), sum(zone = 'red')
-            FROM clients WHERE status = 'assigned' GROUP BY owner_id ORDER BY owner_id
-            """
-        ).map { (ownerID: $0[0], green: $0[1], yellow: $0[2], red: $0[3]) }
+    /// `report.zones` in one pass over the clients, summed in memory (no GROUP BY, which would
+    /// visit the table in owner order, a random read per client: 0.9 s at 1,000,000 clients): per
+    /// owner the clients in each applied zone, and the totals the way ``zoneCounts(now:)`` counts them.
+    public func zoneReportTally(now: Date) throws -> (owners: [Int64: ZoneTally], totals: ZoneCounts) {
+        var owners: [Int64: ZoneTally] = [:]
+        var totals = ZoneCounts()
+        let n = ms(now)
+        try scan("SELECT status, owner_id, zone, yellow_at, red_at FROM clients") { s in
+            totals.total += 1
+            switch s.string(0) {
+            case "assigned":
+                let yellowAt = s.optionalInt64(3)
+                let redAt = s.optionalInt64(4)
+                if let y = yellowAt, y > n {
+                    totals.green += 1
+                } else if let y = yellowAt, let r = redAt, y <= n, r > n {
+                    totals.yellow += 1
+                } else if let r = redAt, r <= n {
+                    totals.red += 1
+                }
+                guard let owner = s.optionalInt64(1) else { return }
+                switch s.optionalString(2) {
+                case "green": owners[owner, default: ZoneTally()].green += 1
+                case "yellow": owners[owner, default: ZoneTally()].yellow += 1
+                case "red": owners[owner, default: ZoneTally()].red += 1
+                default: if owners[owner] == nil { owners[owner] = ZoneTally() }
+                }
+            case "exchange": totals.exchange += 1
+            case "unassigned": totals.unassigned += 1
+            default: break
+            }
+        }
+        return (owners, totals)
     }
 
     /// Per-manager counts of assigned clients in each zone and of clients released from them.

@@ -159,8 +159,8 @@ struct ManagementSeed {
                 """)
         let insertPayment = try db.makeStatement(
             sql: """
-                INSERT INTO payments(invoice_id, deal_id, owner_id, amount, paid_on, paid_at, by_login, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, 'macc', ?)
+                INSERT INTO payments(invoice_id, deal_id, owner_id, amount, currency, paid_on, paid_at, by_login, created_at)
+                VALUES (?, ?, ?, ?, 'RUB', ?, ?, 'macc', ?)
                 """)
         let sources: [String?] = ["site", "cold", "referral", nil]
         try chunked(db, "deals", deals) { j in

@@ -64,7 +64,7 @@ extension ReportCommand {
         func run() throws {
             var p = span.params
             if let user { p["user"] = userParam(user) }
-            if !lines && !global.json { p["lines"] = false }  // a year's lines are large; ask only when shown
+            if lines { p["lines"] = true }  // a year's lines are large: asked for only when shown
             try global.run("report.commission", p, csv: csv, table: { commissionCSV($0, lines: lines) }) {
                 printCommission($0, lines: lines)
             }

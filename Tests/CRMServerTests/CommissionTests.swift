@@ -33,7 +33,7 @@ struct CommissionTests {
         #expect(u["commission_bp"] == 200)
         let c = try await s.client("Romashka LLC")
         let id = try await Self.won(s, c, "Big order", 100_000_000)
-        let r = try await s.ok("report.commission", ["period": "2026-01"], uid: T.head)
+        let r = try await s.ok("report.commission", ["period": "2026-01", "lines": true], uid: T.head)
         #expect(r["basis"] == "won")
         #expect(r["currency"] == "RUB")
         #expect(r["from"] == "2025-12-31T21:00:00Z")
@@ -49,11 +49,11 @@ struct CommissionTests {
         #expect(line["rate_source"] == "user")
         #expect(line["commission"] == 2_000_000)
         #expect(r["total"]?["commission"] == 2_000_000)
-        let short = try await s.ok("report.commission", ["period": "2026-01", "lines": false], uid: T.head)
+        let short = try await s.ok("report.commission", ["period": "2026-01"], uid: T.head)
         #expect(Self.item(short, "ivanov")?["lines"] == .null)
         #expect(Self.item(short, "ivanov")?["commission"] == 2_000_000)
         // Next month holds nothing: a sale counts in the period it was won.
-        let feb = try await s.ok("report.commission", ["period": "2026-02"], uid: T.head)
+        let feb = try await s.ok("report.commission", ["period": "2026-02", "lines": true], uid: T.head)
         #expect(feb["items"] == [])
         #expect(feb["total"]?["commission"] == 0)
     }
@@ -71,7 +71,7 @@ struct CommissionTests {
         let b = try await Self.won(s, retail, "B", 333)  // 250 bp: 8.325 -> 8
         let pc = try await s.client("Petrov's", by: T.petrov)
         let p = try await Self.won(s, pc, "P", 1_001, by: T.petrov)  // default 50 bp: 5.005 -> 5
-        let r = try await s.ok("report.commission", ["period": "2026-01"], uid: T.accountant)
+        let r = try await s.ok("report.commission", ["period": "2026-01", "lines": true], uid: T.accountant)
         let iv = try #require(Self.item(r, "ivanov"))
         let lines = iv["lines"]?.arrayValue ?? []
         #expect(lines.map { $0["deal_id"] } == [.int(a), .int(b)])
@@ -95,7 +95,7 @@ struct CommissionTests {
         _ = try await s2.ok("user.update", ["login": "ivanov", "commission_bp": 250])
         let c2 = try await s2.client("Any")
         _ = try await Self.won(s2, c2, "Z", 10_000)
-        let r2 = try await s2.ok("report.commission", ["period": "2026-01"], uid: T.director)
+        let r2 = try await s2.ok("report.commission", ["period": "2026-01", "lines": true], uid: T.director)
         #expect(Self.item(r2, "ivanov")?["lines"]?.arrayValue?.first?["rate_source"] == "pipeline")
         #expect(Self.item(r2, "ivanov")?["commission"] == 300)
     }
@@ -105,7 +105,7 @@ struct CommissionTests {
         let s = try await SalesTeam()
         _ = try await Self.won(s, try await s.client("Mine"), "Mine deal", 1_000)
         _ = try await Self.won(s, try await s.client("Secret client", by: T.petrov), "Secret deal", 2_000, by: T.petrov)
-        let mine = try await s.ok("report.commission", ["period": "2026-01"], uid: T.ivanov)
+        let mine = try await s.ok("report.commission", ["period": "2026-01", "lines": true], uid: T.ivanov)
         #expect(mine["items"]?.arrayValue?.map { $0["login"] } == ["ivanov"])
         #expect(!JSONWriter.string(mine).contains("Secret"))
         #expect(mine["total"]?["base"] == 1_000)
@@ -114,12 +114,12 @@ struct CommissionTests {
         let self_ = try await s.ok("report.commission", ["period": "2026-01", "user": "ivanov"], uid: T.ivanov)
         #expect(self_["items"]?.arrayValue?.count == 1)
         for uid in [T.head, T.director, T.accountant, 0] {
-            let all = try await s.ok("report.commission", ["period": "2026-01"], uid: uid)
+            let all = try await s.ok("report.commission", ["period": "2026-01", "lines": true], uid: uid)
             #expect(all["items"]?.arrayValue?.map { $0["login"] } == ["ivanov", "petrov"])
         }
         let one = try await s.ok("report.commission", ["period": "2026-01", "user": "petrov"], uid: T.head)
         #expect(one["items"]?.arrayValue?.map { $0["login"] } == ["petrov"])
-        #expect(errorCode(await s.call("report.commission", ["period": "2026-01"], uid: T.operator_)) != nil)
+        #expect(errorCode(await s.call("report.commission", ["period": "2026-01", "lines": true], uid: T.operator_)) != nil)
     }
 
     @Test("Basis paid: the payments dated in the period, credited to the owner when paid; other currencies and periods do not count")
@@ -138,13 +138,13 @@ struct CommissionTests {
                 (35_000, "2026-02-01", "2026-01-31T21:00:00Z"),
             ])
         try await Self.pay(s, deal: usd, owner: ivanov, amounts: [(5_000, "2026-01-20", "2026-01-19T21:00:00Z")], currency: "USD")
-        let r = try await s.ok("report.commission", ["period": "2026-01"], uid: T.accountant)
+        let r = try await s.ok("report.commission", ["period": "2026-01", "lines": true], uid: T.accountant)
         #expect(r["basis"] == "paid")
         let item = try #require(Self.item(r, "ivanov"))
         #expect(item["deals"] == [.int(id)])
         #expect(item["base"] == 55_005)
         #expect(item["commission"] == 5_501)  // 5500.5 -> 5501
-        let feb = try await s.ok("report.commission", ["period": "2026-02"], uid: T.accountant)
+        let feb = try await s.ok("report.commission", ["period": "2026-02", "lines": true], uid: T.accountant)
         #expect(Self.item(feb, "ivanov")?["base"] == 35_000)
     }
 

@@ -23,8 +23,8 @@ struct ReportHandlers: HandlerGroup {
             // 30 days before the end, but not before the first instant on the wire.
             let periodFrom = from ?? max(RFC3339.earliest, periodTo.addingTimeInterval(-30 * 86_400))
             var rows: [Int64: JSONObject] = [:]
-            for z in try tx.zonesByOwner() {
-                guard let owner = z.ownerID else { continue }
+            let tally = try tx.zoneReportTally(now: now)
+            for (owner, z) in tally.owners {
                 rows[owner] = [
                     "owner": .int(owner), "owner_login": wire.login(owner), "green": .int(z.green), "yellow": .int(z.yellow),
                     "red": .int(z.red),
@@ -52,7 +52,7 @@ struct ReportHandlers: HandlerGroup {
                 ])
             }
             let series = days.keys.sorted().map { day -> JSON in ["day": .string(day), "managers": .array(days[day] ?? [])] }
-            let counts = try tx.zoneCounts(now: now)
+            let counts = tally.totals
             return [
                 "now": wire.time(now), "from": wire.time(periodFrom), "to": wire.time(periodTo),
                 "totals": [

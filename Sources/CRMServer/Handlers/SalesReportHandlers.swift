@@ -84,7 +84,7 @@ struct SalesReportHandlers: HandlerGroup {
         try requireMoneyReports(actor)
         let zone = rules.thresholds.timeZone
         let (span, userParam, withLines) = try call.decode { r in
-            (Self.span(&r, timeZone: zone), r.optionalValue("user"), r.optionalBool("lines") ?? true)
+            (Self.span(&r, timeZone: zone), r.optionalValue("user"), r.optionalBool("lines") ?? false)
         }
         let user = try oneUser(userParam, actor: actor)
         let cs = settings.domain.commission

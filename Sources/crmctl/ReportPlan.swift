@@ -2,21 +2,6 @@ import ArgumentParser
 import CRMProtocol
 import Foundation
 
-/// The span of a report: --period, or --from and --to.
-struct ReportSpanOptions: ParsableArguments {
-    @Option(help: "The period: 2026-12, 2026-W49 or 2026-Q4 (or give --from and --to).") var period: String?
-    @Option(help: "Span start (RFC 3339).") var from: String?
-    @Option(help: "Span end (RFC 3339, not included; at most 366 days after --from).") var to: String?
-
-    var params: JSONObject {
-        var p: JSONObject = [:]
-        if let period { p["period"] = .string(period) }
-        if let from { p["from"] = .string(from) }
-        if let to { p["to"] = .string(to) }
-        return p
-    }
-}
-
 extension ReportCommand {
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -24,7 +9,7 @@ extension ReportCommand {
             discussion: "Example: crmctl report plan --period 2026-12. Managers see only their own plans.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @OptionGroup var span: ReportSpanOptions
+        @OptionGroup var span: ReportSpan
         @Option(help: "Only this user's plans (login or id).") var user: String?
         @Option(help: "Only this team's plan.") var team: String?
 
@@ -64,7 +49,7 @@ extension ReportCommand {
                 """)
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @OptionGroup var span: ReportSpanOptions
+        @OptionGroup var span: ReportSpan
         @Option(help: "manager (default) or team.") var by: String?
 
         static let columns = ["calls", "meetings", "emails", "messages", "notes", "cold_calls", "total"]

@@ -10,36 +10,10 @@ import Foundation
 struct SalesReportHandlers: HandlerGroup {
     let context: ServerContext
 
-    /// The longest span a report covers, so a request cannot ask for unbounded work.
-    static let maxSpanDays = 366
-
-    /// A report's period: `period` (`2026-12`, `2026-W49`, `2026-Q4`, local midnights in the
-    /// department's zone) or `from` and `to` (RFC 3339, `[from, to)`), at most 366 days.
+    /// A report's period (``ReportSpan``: `period`, or `from` and `to`, at most 366 days).
     static func span(_ r: inout ParamReader, timeZone: TimeZone) -> (from: Date, to: Date) {
-        let period = r.optionalString("period")
-        let from = r.optionalTimestamp("from")
-        let to = r.optionalTimestamp("to")
-        if let period {
-            if from != nil || to != nil { r.problem("period", "is instead of from and to; give one or the other") }
-            guard let p = Period(period) else {
-                r.problem("period", "must be \(Period.forms)")
-                return (Date(), Date())
-            }
-            let i = p.interval(in: timeZone)
-            return (i.start, i.end)
-        }
-        guard let from, let to else {
-            if r.problems.isEmpty {
-                r.problem(from == nil ? "from" : "to", "is required: give from and to (RFC 3339) or a period like 2026-12")
-            }
-            return (Date(), Date())
-        }
-        if to <= from {
-            r.problem("to", "must be after from")
-        } else if to.timeIntervalSince(from) > Double(maxSpanDays) * 86_400 {
-            r.problem("to", "must be at most \(maxSpanDays) days after from; ask for a year or less at a time")
-        }
-        return (from, to)
+        guard let s = ReportSpan.decode(&r, timeZone: timeZone) else { return (Date(), Date()) }
+        return (s.from, s.to)
     }
 
     /// `user` (login or id) for a report about one manager; a manager may name only themself.

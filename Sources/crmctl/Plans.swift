@@ -171,15 +171,8 @@ func planCSV(_ items: [JSON], prefix: [String] = [], prefixHeader: [String] = []
     var t = CSVTable(prefixHeader + ["metric", "target", "fact", "percent"])
     for i in items {
         let m = str(i["metric"])
-        let f: (JSON?) -> String = { v in isMoneyMetric(m) ? planMoneyCSV(v?.intValue ?? 0) : num(v) }
+        let f: (JSON?) -> String = { v in isMoneyMetric(m) ? csvMoney(v ?? .int(0)) : num(v) }
         t.add(prefix + [m, f(i["target"]), f(i["fact"]), num(i["percent"])])
     }
     return t
-}
-
-/// Minor units as a plain major-unit number for a spreadsheet: 2000000.00.
-func planMoneyCSV(_ minor: Int64) -> String {
-    let sign = minor < 0 ? "-" : ""
-    let v = minor.magnitude
-    return "\(sign)\(v / 100).\(v % 100 < 10 ? "0" : "")\(v % 100)"
 }

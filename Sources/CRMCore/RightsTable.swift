@@ -109,6 +109,10 @@ public enum RightsTable {
         row(
             ["report.funnel", "report.activity", "report.completeness", "report.plan"], yes, yes, yes, allowed("own row"), no,
             no),
+        row(["channel.create", "channel.update", "channel.spend"], yes, no, yes, no, no, no),
+        row(["channel.list"], yes, yes, yes, yes, yes, yes),
+        row(["call.incoming"], yes, no, yes, no, allowed("✓ (the PBX hook's account)"), no),
+        row(["report.channels"], yes, yes, yes, allowed("own clients, no profit/ROI"), no, yes),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
     ]
 

@@ -31,6 +31,9 @@ public struct DomainSettings: Sendable {
     public var deals = DealSettings()
     /// The commission basis and rates (`commission.*`).
     public var commission = CommissionSettings()
+    /// Gross margin of revenue in basis points for report.channels (`channels.margin_bp`; a
+    /// channel's own `margin_bp` overrides it). 10000: revenue is gross profit, as in seed 003.
+    public var channelMarginBP = 10_000
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

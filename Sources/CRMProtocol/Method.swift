@@ -66,6 +66,12 @@ public enum Method: String, CaseIterable, Sendable {
     case reportActivity = "report.activity"
     case reportCompleteness = "report.completeness"
     case reportPlan = "report.plan"
+    case channelCreate = "channel.create"
+    case channelList = "channel.list"
+    case channelUpdate = "channel.update"
+    case channelSpend = "channel.spend"
+    case callIncoming = "call.incoming"
+    case reportChannels = "report.channels"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
 
@@ -75,14 +81,14 @@ public enum Method: String, CaseIterable, Sendable {
         case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
-            .invoiceCreate, .invoicePay:
+            .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
-            .reportSales, .reportActivity, .reportCompleteness, .reportPlan:
+            .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels:
             return false
         }
     }
@@ -155,6 +161,12 @@ public enum Method: String, CaseIterable, Sendable {
         case .reportActivity: return "Calls, meetings, emails and cold calls per manager for a period."
         case .reportCompleteness: return "Share of client cards with the minimal data, decision makers, segment and source."
         case .reportPlan: return "Plan against fact for every plan of a period."
+        case .channelCreate: return "Create a marketing channel with its tracking phone numbers (head/admin)."
+        case .channelList: return "The marketing channels with their tracking numbers."
+        case .channelUpdate: return "Rename a channel, add or remove its numbers, set its margin, archive it (head/admin)."
+        case .channelSpend: return "Enter (or replace) a channel's spend for a month, week or quarter (head/admin)."
+        case .callIncoming: return "The PBX reports a call: the number dialled names the channel, the caller finds or opens the client."
+        case .reportChannels: return "Per channel: spend, calls, leads, buyers, revenue, gross profit, cost per lead and ROI."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }

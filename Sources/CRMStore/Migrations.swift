@@ -25,6 +25,9 @@ enum Migrations {
         m.registerMigration("v7: plans, invoices and payments, commission rates, teams") { db in
             try db.execute(sql: v7)
         }
+        m.registerMigration("v10: marketing channels, tracking numbers, spend, incoming calls") { db in
+            try db.execute(sql: v10)
+        }
         return m
     }
 

@@ -18,7 +18,9 @@ struct Watch: ParsableCommand {
             it printed, so nothing is printed twice or skipped. Ctrl-C stops it.
 
             Topics: zone.changed, client.released, client.claimed, client.assigned, \
-            interaction.logged, alert, client.created, client.updated (default: all you may see).
+            interaction.logged, alert, client.created, client.updated, call.incoming (a screen pop: \
+            who is calling, through which channel, whose client) and the rest crmd lists in \
+            docs/protocol.md (default: all you may see).
             """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Comma-separated topics to watch (default: all).") var topics: String?
@@ -262,6 +264,8 @@ struct Watcher {
             return "\(client) created" + (d["owner"]?.intValue == nil ? ", unassigned" : " for \(user(d["owner"]))")
         case "client.updated":
             return "\(client) updated"
+        case "call.incoming":
+            return callPop(d)
         default:
             return JSONWriter.string(d)
         }

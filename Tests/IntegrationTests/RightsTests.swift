@@ -205,6 +205,15 @@ struct RightsTests {
             case .reportCompleteness: return [:]
             case .reportCommission, .reportFunnel, .reportSales, .reportActivity, .reportPlan:
                 return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
+            case .channelCreate:
+                return ["name": .string("Channel \(unique())"), "phones": .array([.string(String(format: "+7 499 %07d", unique()))])]
+            case .channelList: return [:]
+            case .channelUpdate, .channelSpend:
+                let id = try root.call("channel.create", ["name": .string("Channel \(unique())")])["id"]!
+                if method == .channelUpdate { return ["channel": id, "name": .string("Renamed channel \(unique())")] }
+                return ["channel": id, "period": "2026-01", "amount": 100_000]
+            case .callIncoming: return ["from": .string(String(format: "+7 902 %07d", unique())), "to": "+7 499 000 00 00"]
+            case .reportChannels: return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
             case .clockAdvance: return ["by": "PT1S"]
             case .clockSet:
                 clockNow = try root.call("clock.advance", ["by": "PT1S"])["now"]!.stringValue!

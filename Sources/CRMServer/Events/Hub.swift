@@ -61,6 +61,7 @@ struct EventKey: Equatable {
 
     static let alert = bit("alert")
     static let exchange = bit("client.released") | bit("client.claimed")
+    static let callIncoming = bit("call.incoming")
 }
 
 extension EventKey {
@@ -73,7 +74,7 @@ extension EventKey {
 let eventTopics = [
     "zone.changed", "client.released", "client.claimed", "client.assigned", "interaction.logged", "alert", "client.created",
     "client.updated", "deal.created", "deal.updated", "deal.moved", "deal.closed", "deal.reopened", "deal.overdue", "task.created",
-    "task.updated", "task.done", "task.due", "plan.progress", "invoice.created", "invoice.paid", "invoice.overdue",
+    "task.updated", "task.done", "task.due", "plan.progress", "invoice.created", "invoice.paid", "invoice.overdue", "call.incoming",
 ]
 
 /// One subscription of a connection: what it wants and how far it has been sent.
@@ -94,7 +95,9 @@ extension Hub {
     /// Whether `actor` may see the event keyed `k` (RULES: managers see their own clients and the
     /// exchange; alerts only reach their addressee).
     func visible(_ k: EventKey, to actor: Actor) -> Bool {
-        Access.canSeeEvent(
+        // A call's screen pop also reaches the operators who answer the line (docs/rules.md).
+        if k.topic == EventKey.callIncoming { return Access.seesCallPop(actor, ownerID: k.ownerID) }
+        return Access.canSeeEvent(
             actor, ownerID: k.ownerID, previousOwnerID: k.previousOwnerID, alert: k.topic == EventKey.alert,
             exchange: k.topic & EventKey.exchange != 0)
     }

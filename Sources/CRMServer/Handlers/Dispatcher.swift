@@ -32,6 +32,8 @@ public final class Dispatcher: Sendable {
     private let invoices: InvoiceHandlers
     private let salesReports: SalesReportHandlers
     private let activityReports: ActivityReportHandlers
+    private let channels: ChannelHandlers
+    private let calls: CallHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -55,6 +57,8 @@ public final class Dispatcher: Sendable {
         invoices = InvoiceHandlers(context: context)
         salesReports = SalesReportHandlers(context: context)
         activityReports = ActivityReportHandlers(context: context)
+        channels = ChannelHandlers(context: context)
+        calls = CallHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -162,6 +166,12 @@ public final class Dispatcher: Sendable {
             case .reportFunnel: try salesReports.reportFunnel(call)
             case .reportSales: try salesReports.reportSales(call)
             case .reportCompleteness: try salesReports.reportCompleteness(call)
+            case .channelCreate: try channels.channelCreate(call)
+            case .channelList: try channels.channelList(call)
+            case .channelUpdate: try channels.channelUpdate(call)
+            case .channelSpend: try channels.channelSpend(call)
+            case .callIncoming: try calls.callIncoming(call)
+            case .reportChannels: try calls.reportChannels(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

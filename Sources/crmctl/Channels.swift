@@ -1,0 +1,192 @@
+import ArgumentParser
+import CRMProtocol
+import Foundation
+
+/// A channel named on the command line: its id or its name.
+func channelParam(_ s: String) -> JSON { Int64(s).map(JSON.int) ?? .string(s) }
+
+struct ChannelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "channel", abstract: "Marketing channels: tracking phone numbers and spend per period.",
+        discussion: """
+            A channel is where clients come from (context ads, a billboard, a directory). Each has its own \
+            tracking numbers: a call to one of them (call.incoming, reported by the PBX) names the channel. \
+            Spend is entered per month (2026-03), ISO week or quarter. crmctl report channels shows what each \
+            channel brings: calls, leads, buyers, revenue, profit and ROI.
+            """,
+        subcommands: [Add.self, List.self, Update.self, Spend.self], defaultSubcommand: List.self)
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a channel with its tracking numbers (heads and admins).",
+            discussion: "Example: crmctl channel add 'Контекстная реклама' --phone '8 (495) 123-45-67' --phone +74951234568")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The channel's name.") var name: String
+        @Option(help: "A tracking number, in any spelling (repeat for more).") var phone: [String] = []
+        @Option(help: "The channel's own gross margin in percent (e.g. 35 or 12.5), instead of channels.margin_bp.") var margin: String?
+
+        func run() throws {
+            var p: JSONObject = ["name": .string(name), "phones": .array(phone.map(JSON.string))]
+            if let margin { p["margin_bp"] = .int(try marginBP(margin)) }
+            try global.run("channel.create", p) { printChannel($0) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The channels and their tracking numbers.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Include archived channels.") var archived = false
+
+        func run() throws {
+            var p: JSONObject = [:]
+            if archived { p["archived"] = true }
+            try global.run("channel.list", p) { r in
+                let items = r["items"]?.arrayValue ?? []
+                guard !items.isEmpty else {
+                    print("no channels yet; a head adds one: crmctl channel add NAME --phone NUMBER")
+                    return
+                }
+                var t = Table(["id", "name", "numbers", "margin", "state"])
+                for c in items {
+                    t.add([
+                        num(c["id"]), clip(str(c["name"]), 40), (c["phones"]?.arrayValue ?? []).map(str).joined(separator: ", "),
+                        c["margin_bp"]?.intValue.map { percentText(bp: $0) } ?? "default",
+                        c["archived"] == .bool(true) ? "archived" : "active",
+                    ])
+                }
+                t.print()
+            }
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rename a channel, add or remove numbers, set its margin, archive or restore it (heads and admins).",
+            discussion: "Example: crmctl channel update 'Контекстная реклама' --add-phone +74951234569 --remove-phone +74951234567")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The channel (id or name).") var channel: String
+        @Option(help: "A new name.") var name: String?
+        @Option(help: "Add a tracking number (repeat for more).") var addPhone: [String] = []
+        @Option(help: "Remove a tracking number (repeat for more).") var removePhone: [String] = []
+        @Option(help: "The channel's gross margin in percent, or 'default' for channels.margin_bp.") var margin: String?
+        @Flag(help: "Archive the channel (its history stays in reports).") var archive = false
+        @Flag(help: "Make an archived channel active again.") var restore = false
+
+        func validate() throws {
+            if archive && restore { throw ValidationError("--archive and --restore exclude each other") }
+        }
+
+        func run() throws {
+            var p: JSONObject = ["channel": channelParam(channel)]
+            if let name { p["name"] = .string(name) }
+            if !addPhone.isEmpty { p["add_phones"] = .array(addPhone.map(JSON.string)) }
+            if !removePhone.isEmpty { p["remove_phones"] = .array(removePhone.map(JSON.string)) }
+            if let margin { p["margin_bp"] = margin == "default" ? .null : .int(try marginBP(margin)) }
+            if archive { p["archived"] = true }
+            if restore { p["archived"] = false }
+            try global.run("channel.update", p) { printChannel($0) }
+        }
+    }
+
+    struct Spend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enter a channel's spend for a period; entering it again replaces it (audited).",
+            discussion: "Example: crmctl channel spend 'Контекстная реклама' 2026-03 90000.00")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The channel (id or name).") var channel: String
+        @Argument(help: "The period: a month (2026-03), an ISO week (2026-W10) or a quarter (2026-Q1).") var period: String
+        @Argument(help: "The amount as money in the department's currency, e.g. 90000.00 or '90 000'.") var amount: String
+
+        func run() throws {
+            let p: JSONObject = ["channel": channelParam(channel), "period": .string(period), "amount": .int(try parseMoney(amount))]
+            try global.run("channel.spend", p) { r in
+                var line =
+                    "spend of '\(str(r["channel_name"]))' for \(str(r["period"])): \(moneyText(r["amount"]?.intValue ?? 0)) \(str(r["currency"]))"
+                if let was = r["replaced"]?.intValue { line += " (was \(moneyText(was)))" }
+                print(line)
+            }
+        }
+    }
+}
+
+/// A margin typed in percent ("35", "12.5") as basis points.
+func marginBP(_ text: String) throws -> Int64 {
+    guard let v = Double(text.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: ",", with: ".")), (0...100).contains(v)
+    else { throw ValidationError("margin '\(text)' must be a percent from 0 to 100, e.g. 35 or 12.5") }
+    return Int64((v * 100).rounded())
+}
+
+private func printChannel(_ c: JSON) {
+    let phones = (c["phones"]?.arrayValue ?? []).map(str)
+    var line = "channel #\(num(c["id"])) '\(str(c["name"]))': \(phones.isEmpty ? "no numbers" : phones.joined(separator: ", "))"
+    if let m = c["margin_bp"]?.intValue { line += ", margin \(percentText(bp: m))" }
+    if c["archived"] == .bool(true) { line += ", archived" }
+    print(line)
+}
+
+struct CallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call", abstract: "Call tracking: what the PBX reports.", subcommands: [Incoming.self])
+
+    struct Incoming: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Report an incoming call (the PBX's dialplan runs this; operators and admins may too).",
+            discussion: """
+                The dialled number names the channel; the caller ID finds the client or contact, or opens an \
+                unassigned lead. Whoever runs `crmctl watch` sees the call as a screen pop. An empty or \
+                'anonymous' --from counts the call without a caller.
+
+                Asterisk (extensions.conf), before Dial():
+                  same => n,System(crmctl call incoming --from "${CALLERID(num)}" --to "${EXTEN}" --quiet &)
+                FreeSWITCH (dialplan XML), before the bridge:
+                  <action application="system" data="crmctl call incoming --from '${caller_id_number}' --to '${destination_number}' --quiet &"/>
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The caller ID (any spelling; empty or 'anonymous' when withheld).") var from: String?
+        @Option(help: "The number dialled (a tracking number, or the main line).") var to: String
+        @Flag(help: "Print nothing on success (for a dialplan).") var quiet = false
+
+        func run() throws {
+            var p: JSONObject = ["to": .string(to)]
+            if let from { p["from"] = .string(from) }
+            try global.run("call.incoming", p) { r in
+                guard !quiet else { return }
+                print(callSummary(r))
+            }
+        }
+    }
+}
+
+/// One line on a reported call.
+func callSummary(_ r: JSON) -> String {
+    let channel = r["channel"]?["name"]?.stringValue.map { " via '\($0)'" } ?? " (untracked number)"
+    let from = r["from"]?.stringValue ?? "a withheld number"
+    guard let c = r["client"], c != .null else { return "call #\(num(r["call_id"])) from \(from)\(channel): no caller to match" }
+    var s = "call #\(num(r["call_id"])) from \(from)\(channel): "
+    s +=
+        r["lead_created"] == .bool(true)
+        ? "new lead #\(num(c["id"])) '\(str(c["name"]))', unassigned" : "client #\(num(c["id"])) '\(str(c["name"]))'"
+    if let k = r["contact"]?["name"]?.stringValue { s += ", contact \(k)" }
+    if r["lead_created"] != .bool(true) { s += c["owner_login"]?.stringValue.map { " (\($0))" } ?? ", unassigned" }
+    return s
+}
+
+/// The screen pop `watch` prints for a `call.incoming` event: who calls, through which channel,
+/// whose client it is and what to do.
+func callPop(_ d: JSON) -> String {
+    let from = d["from"]?.stringValue ?? "a withheld number"
+    let via = d["channel_name"]?.stringValue.map { " via '\($0)'" } ?? ""
+    var lines = ["☎ INCOMING CALL from \(from) to \(str(d["to"]))\(via)"]
+    if d["client_id"]?.intValue == nil {
+        lines.append("  no caller ID: nothing to match")
+    } else if d["lead_created"] == .bool(true) {
+        lines.append("  NEW LEAD #\(num(d["client_id"])) '\(str(d["name"]))', unassigned: crmctl claim \(num(d["client_id"]))")
+    } else {
+        var s = "  client #\(num(d["client_id"])) '\(str(d["name"]))'"
+        if let k = d["contact_name"]?.stringValue { s += ", contact \(k)" }
+        s += d["owner_login"]?.stringValue.map { ", owner \($0)" } ?? ", unassigned"
+        if let z = d["zone"]?.stringValue { s += ", " + Style.zone(z, z) }
+        lines.append(s)
+    }
+    return lines.joined(separator: "\n")
+}

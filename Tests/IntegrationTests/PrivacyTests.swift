@@ -49,6 +49,9 @@ struct PrivacyTests {
 
             // A's sale on the first client: a deal won, an invoice, a plan (issue 18's reports).
             let month = Period.containing(Date(), kind: .month, in: TimeZone(identifier: "Europe/Moscow")!).description
+            // A's client called a tracked number first (issue 19): its sale counts for the channel.
+            _ = try root.call("channel.create", ["name": "Context ads", "phones": ["+7 495 100-00-01"]])
+            _ = try root.call("call.incoming", ["from": "+7 999 000-11-22", "to": "+7 495 100-00-01"])
             let deal = try a.call("deal.create", ["client_id": id, "title": "SECRET-DEAL-A", "amount": 100_000, "source": "website"])["id"]!
             _ = try a.call("deal.close", ["id": deal, "outcome": "won"])
             _ = try root.call(
@@ -98,7 +101,8 @@ struct PrivacyTests {
                 ("report.sales", ["period": .string(month)]), ("report.sales", ["period": .string(month), "by": "segment"]),
                 ("report.sales", ["period": .string(month), "by": "source"]), ("report.activity", ["period": .string(month)]),
                 ("report.completeness", [:]), ("report.plan", ["period": .string(month)]), ("plan.list", [:]),
-                ("plan.progress", ["period": .string(month)]), ("invoice.list", [:]),
+                ("plan.progress", ["period": .string(month)]), ("invoice.list", [:]), ("report.channels", ["period": .string(month)]),
+                ("channel.list", [:]),
             ]
             for (method, params) in reports {
                 sweep(method, params)

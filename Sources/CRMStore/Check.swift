@@ -118,6 +118,8 @@ extension Store {
                     "interaction_hours", Self.hoursMismatchSQL,
                     "hour(s) of calls or meetings per author differ from the interactions they count")
                 try derived("invoices", Self.invoiceMismatchSQL, "invoice(s) whose paid sum or status differs from their payments")
+                try derived(
+                    "calls", Self.channelMismatchSQL, "client(s) whose channel is not the one of their first call to a tracked number")
                 for table in ["users", "clients", "contacts", "interactions", "deals", "tasks"] where try db.tableExists(table) {
                     do {
                         report.counts.append((table, try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(table)")))
@@ -167,6 +169,15 @@ extension Store {
         WHERE i.paid != coalesce(p.s, 0) OR i.paid > i.amount
           OR i.status != CASE WHEN i.paid <= 0 THEN 'unpaid' WHEN i.paid >= i.amount THEN 'paid' ELSE 'partial' END
           OR (i.status = 'paid' AND i.remind_at IS NOT NULL)
+        """
+
+    /// Clients credited to a channel other than the one of their first tracked call, and clients
+    /// with a tracked call but credited to none (`clients.channel_id` is set by that call).
+    static let channelMismatchSQL = """
+        SELECT (SELECT count(*) FROM clients c WHERE c.channel_id IS NOT NULL
+            AND c.channel_id IS NOT (SELECT channel_id FROM calls WHERE client_id = c.id AND channel_id IS NOT NULL ORDER BY id LIMIT 1))
+          + (SELECT count(DISTINCT k.client_id) FROM calls k JOIN clients c ON c.id = k.client_id
+            WHERE k.channel_id IS NOT NULL AND c.channel_id IS NULL)
         """
 
     /// Hours of `interaction_hours` (calls and meetings per author and UTC hour, kept by a

@@ -118,6 +118,20 @@ struct ChannelTests {
         #expect(row["leads"] == 2)  // ООО Ромашка and the lead; the withheld caller is no lead
         #expect(row["new_leads"] == 1)
         #expect(report["untracked"]?["calls"] == 1)
+
+        // crmd --check recomputes each client's channel from its calls: consistent, and it sees a
+        // client credited to a channel it never called.
+        let path = t.crm.dir.appendingPathComponent("crm.sqlite").path
+        #expect(try Store.check(path: path).problems == [])
+        let tamper = Process()
+        tamper.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        tamper.arguments = [path, "UPDATE clients SET channel_id = NULL WHERE name LIKE 'Звонок%'"]
+        try tamper.run()
+        tamper.waitUntilExit()
+        #expect(
+            try Store.check(path: path).problems == [
+                "calls: 1 client(s) whose channel is not the one of their first call to a tracked number"
+            ])
     }
 
     @Test("spend: set again replaces it (audited); periods of one channel may not overlap; the department's currency only")

@@ -108,6 +108,8 @@ struct PrivacyTests {
                 sweep(method, params)
                 #expect(!seen.last!.1.contains("Ivanov Secret Ltd"), "\(method) names A's client: \(seen.last!.1.prefix(600))")
                 #expect(!seen.last!.1.contains("ivanov"), "\(method) shows A's row: \(seen.last!.1.prefix(600))")
+                // A's sale through the channel is A's: B's channel report does not count it.
+                #expect(!seen.last!.1.contains("\"revenue\":100000"), "\(method) counts A's sale: \(seen.last!.1.prefix(600))")
             }
             sweep("alert.list")
             sweep("user.list")

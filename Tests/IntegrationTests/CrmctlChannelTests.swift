@@ -138,5 +138,15 @@ struct CrmctlChannelTests {
         let mine = try crmctl(d, ["report", "channels", "--period", "2026-03", "--json", "--as", "sidorov"])
         #expect(mine.status == 0, "\(mine.err)")
         #expect(try JSONParser.parse(mine.out)["items"]?.arrayValue?.first?["revenue"] == 0)
+
+        // The buyer calls again: now the pop reaches ivanov, their owner, with the card's owner.
+        let pops = try DealTest.connect(d, as: "ivanov")
+        _ = try pops.call("subscribe", ["topics": ["call.incoming"]])
+        let again = try playPBX(d, "asterisk", "asterisk-extensions.conf", ["\(callers[0]) 74951000001"])
+        #expect(again.status == 0, "\(again.err)")
+        let owned = try DealTest.next(pops, 1).first
+        #expect(owned?["data"]?["owner_login"] == "ivanov")
+        #expect(owned?["data"]?["lead_created"] == false)
+        #expect(owned?["data"]?["zone"] == "green")
     }
 }

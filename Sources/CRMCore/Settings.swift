@@ -34,6 +34,9 @@ public struct DomainSettings: Sendable {
     /// Gross margin of revenue in basis points for report.channels (`channels.margin_bp`; a
     /// channel's own `margin_bp` overrides it). 10000: revenue is gross profit, as in seed 003.
     public var channelMarginBP = 10_000
+    /// Leads one account's `call.incoming` may open in a minute (`channels.max_leads_per_minute`;
+    /// 0: no limit); past it the call is recorded without opening a lead.
+    public var maxLeadsPerMinute = 300
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -155,6 +155,13 @@ extension Tx {
         try exec("UPDATE clients SET channel_id = ? WHERE id = ? AND channel_id IS NULL", [channelID, clientID])
     }
 
+    /// Leads the account `login` opened by calls in `[since, now]` (calls_at: the range is short).
+    public func leadsOpened(by login: String, since: Date) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM calls WHERE at >= ? AND lead_created = 1 AND by_login = ?"),
+            arguments: [ms(since), login]) ?? 0
+    }
+
     // MARK: report.channels
 
     /// Calls, distinct identified callers and opened leads per channel in `[from, to)` (calls_at);

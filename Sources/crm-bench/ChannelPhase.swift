@@ -19,7 +19,10 @@ struct ChannelPhase: BenchPhase {
     static let channels = 20
 
     func run() throws {
-        let d = try TestDaemon(environment: Bench.crmdEnvironment, arguments: ["--clock", "manual", "--clock-start", Self.now])
+        // The lead phase opens leads as fast as it can: no per-account cap (channels.max_leads_per_minute).
+        var env = Bench.crmdEnvironment
+        env["CRMD_CHANNELS_MAX_LEADS_PER_MINUTE"] = "0"
+        let d = try TestDaemon(environment: env, arguments: ["--clock", "manual", "--clock-start", Self.now])
         try d.start()
         defer { d.stop() }
         let c = try d.connect(readTimeout: 600)

@@ -134,6 +134,30 @@ struct ChannelTests {
             ])
     }
 
+    @Test("one account opens at most channels.max_leads_per_minute leads a minute; past it calls still count, without a lead")
+    func leadFlood() async throws {
+        let t = try await SalesTeam { $0.domain.maxLeadsPerMinute = 3 }
+        _ = try await t.ok("channel.create", ["name": "Контекст", "phones": ["+74951000001"]], uid: SalesTeam.head)
+        var opened: [Bool] = []
+        for i in 0..<5 {
+            let r = try await t.ok(
+                "call.incoming", ["from": .string("+7916400000\(i)"), "to": "+74951000001"], uid: SalesTeam.operator_)
+            opened.append(r["lead_created"] == true)
+            if i >= 3 { #expect(r["lead_refused"] == "leads_per_minute") }
+        }
+        #expect(opened == [true, true, true, false, false])
+        // Another account, and the same one a minute later, open leads again.
+        #expect(
+            try await t.ok("call.incoming", ["from": "+79164000009", "to": "+74951000001"], uid: SalesTeam.head)["lead_created"] == true)
+        try await t.advance("PT61S")
+        #expect(
+            try await t.ok("call.incoming", ["from": "+79164000008", "to": "+74951000001"], uid: SalesTeam.operator_)["lead_created"]
+                == true)
+        let r = try await t.ok("report.channels", ["period": "2026-01"])
+        #expect(first(r)["calls"] == 7)
+        #expect(first(r)["new_leads"] == 5)
+    }
+
     @Test("spend: set again replaces it (audited); periods of one channel may not overlap; the department's currency only")
     func spend() async throws {
         let (t, c) = try await team()

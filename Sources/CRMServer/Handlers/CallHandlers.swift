@@ -52,7 +52,12 @@ struct CallHandlers: HandlerGroup {
                 if let cid = holder.contactID { contact = try tx.contact(id: cid) }
             }
             var leadCreated = false
-            if client == nil, let from {
+            // A flood of new numbers from one account is recorded but opens no more leads.
+            var capped = false
+            if client == nil, from != nil, domain.maxLeadsPerMinute > 0 {
+                capped = try tx.leadsOpened(by: actor.login, since: now.addingTimeInterval(-60)) >= domain.maxLeadsPerMinute
+            }
+            if client == nil, let from, !capped {
                 var input = ClientFieldsInput()
                 input.name = .set("Звонок \(from)")
                 input.kind = .person
@@ -81,6 +86,7 @@ struct CallHandlers: HandlerGroup {
                 "client": client.map { wire.client($0, now: now, full: Access.canSeeFullCard(actor, ownerID: $0.ownerID)) } ?? .null,
                 "contact": contact.map(wire.contact) ?? .null,
                 "channel": channel.map { ["id": .int($0.id), "name": .string($0.name)] } ?? .null, "lead_created": .bool(leadCreated),
+                "lead_refused": capped ? "leads_per_minute" : .null,
             ]
         }
     }

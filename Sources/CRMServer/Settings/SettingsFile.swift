@@ -66,7 +66,7 @@ extension Settings {
             "invoices.max_per_deal",
             "reports.cold_call_window",
             "commission.basis", "commission.default_bp", "commission.pipelines", "commission.segments",
-            "channels.margin_bp",
+            "channels.margin_bp", "channels.max_leads_per_minute",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -315,6 +315,7 @@ extension Settings {
         if let v = try int("deals.max_open_per_client", 1...100_000) { domain.deals.maxOpenDealsPerClient = v }
         if let v = try int("invoices.max_per_deal", 1...10_000) { domain.deals.maxInvoicesPerDeal = v }
         if let v = try int("channels.margin_bp", 0...10_000) { domain.channelMarginBP = v }
+        if let v = try int("channels.max_leads_per_minute", 0...1_000_000) { domain.maxLeadsPerMinute = v }
         if let d = try duration("reports.cold_call_window") {
             let seconds = try clockSeconds(d, "reports.cold_call_window")
             guard (3600...366 * 86_400).contains(seconds) else {

@@ -109,6 +109,7 @@ public enum RightsTable {
         row(
             ["report.funnel", "report.activity", "report.completeness", "report.plan"], yes, yes, yes, allowed("own row"), no,
             no),
+        row(["abc.compute"], yes, yes, yes, no, no, no),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
     ]
 

@@ -31,6 +31,8 @@ public struct DomainSettings: Sendable {
     public var deals = DealSettings()
     /// The commission basis and rates (`commission.*`).
     public var commission = CommissionSettings()
+    /// The ABC/XYZ classes' window, thresholds and schedule (`classes.*`).
+    public var classes = ClassSettings()
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -66,6 +66,7 @@ public enum Method: String, CaseIterable, Sendable {
     case reportActivity = "report.activity"
     case reportCompleteness = "report.completeness"
     case reportPlan = "report.plan"
+    case abcCompute = "abc.compute"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
 
@@ -82,7 +83,7 @@ public enum Method: String, CaseIterable, Sendable {
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
-            .reportSales, .reportActivity, .reportCompleteness, .reportPlan:
+            .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .abcCompute:
             return false
         }
     }
@@ -155,6 +156,7 @@ public enum Method: String, CaseIterable, Sendable {
         case .reportActivity: return "Calls, meetings, emails and cold calls per manager for a period."
         case .reportCompleteness: return "Share of client cards with the minimal data, decision makers, segment and source."
         case .reportPlan: return "Plan against fact for every plan of a period."
+        case .abcCompute: return "Compute every client's ABC/XYZ class for this month now (head/admin/director)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }

@@ -118,6 +118,9 @@ extension Store {
                     "interaction_hours", Self.hoursMismatchSQL,
                     "hour(s) of calls or meetings per author differ from the interactions they count")
                 try derived("invoices", Self.invoiceMismatchSQL, "invoice(s) whose paid sum or status differs from their payments")
+                try derived(
+                    "class_runs", Self.classMismatchSQL,
+                    "client(s) whose ABC/XYZ class differs from their history row of the latest computed month")
                 for table in ["users", "clients", "contacts", "interactions", "deals", "tasks"] where try db.tableExists(table) {
                     do {
                         report.counts.append((table, try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(table)")))

@@ -79,6 +79,7 @@ final class Bench {
         if phases.contains("deals") { phases.formUnion(DealPhases.names) }
         if !phases.isDisjoint(with: DealPhases.names) { try DealPhases(bench: self).run() }
         if !phases.isDisjoint(with: ManagementPhases.names) { try ManagementPhases(bench: self).run() }
+        if !phases.isDisjoint(with: ClassPhase.names) { try ClassPhase(bench: self).run() }
     }
 
     func machineDescription() -> String {

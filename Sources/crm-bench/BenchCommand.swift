@@ -27,7 +27,9 @@ struct CRMBench: ParsableCommand {
             mgmt (issue 18) runs a daemon of its own (manual clock): --clients imported, then a year of --deals deals, \
             invoices, payments and --interactions interactions written into its database by raw SQL with crmd stopped; \
             plan.progress p99, every report for a month and a year (--report-calls calls each) and interaction.log with \
-            plans against without (crmd CPU per request).
+            plans against without (crmd CPU per request). \
+            abc (issue 19, not in the default set): the mgmt phase's clients and year of deals on a daemon of its own, then \
+            abc.compute timed twice while 4 connections call client.get (p50, p99 during each run).
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000

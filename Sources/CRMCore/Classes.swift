@@ -157,6 +157,7 @@ public enum ClassRules {
 
     /// The next month after `month`.
     public static func following(_ month: Period) -> Period {
-        month.number == 12 ? Period(kind: .month, year: month.year + 1, number: 1) : Period(kind: .month, year: month.year, number: month.number + 1)
+        month.number == 12
+            ? Period(kind: .month, year: month.year + 1, number: 1) : Period(kind: .month, year: month.year, number: month.number + 1)
     }
 }

@@ -125,20 +125,6 @@ extension Tx {
             ])
     }
 
-    /// The latest computed month, nil before the first computation.
-    public func lastClassRun() throws -> ClassRun? {
-        guard
-            let r = try row(
-                """
-                SELECT month, started_at, finished_at, by_login, window_from, window_to, currency, clients, counts, changed, took_ms
-                FROM class_runs ORDER BY month DESC LIMIT 1
-                """)
-        else { return nil }
-        return ClassRun(
-            month: r[0], startedAt: date(r[1] as Int64), finishedAt: date(r[2] as Int64), byLogin: r[3], windowFrom: date(r[4] as Int64),
-            windowTo: date(r[5] as Int64), currency: r[6], clients: r[7], countsJSON: r[8], changed: r[9], tookMS: r[10])
-    }
-
     /// Whether `month` has been computed.
     public func hasClassRun(month: String) throws -> Bool {
         try row("SELECT 1 FROM class_runs WHERE month = ?", [month]) != nil

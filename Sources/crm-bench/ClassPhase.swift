@@ -32,7 +32,8 @@ struct ClassPhase: BenchPhase {
         log("abc: seeding a year of \(bench.deals) deals (crmd stopped) ...")
         guard case .instant(let nowMS) = RFC3339.read(ManagementPhases.now) else { throw ValidationError("abc: bad instant") }
         let offset = Int64(ManagementPhases.zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(nowMS) / 1000))) * 1000
-        let seeded = try ManagementSeed(path: d.databasePath, now: nowMS, offset: offset, interactions: 1, deals: bench.deals, log: log).run()
+        let seeded = try ManagementSeed(path: d.databasePath, now: nowMS, offset: offset, interactions: 1, deals: bench.deals, log: log)
+            .run()
         report.info.append(("abc seeded", "\(seeded.deals) deals (\(seeded.won) won) over a year, \(bench.clients) clients"))
         try d.start(timeout: 600)
         let size = "\(bench.clients) clients, \(bench.deals) deals"

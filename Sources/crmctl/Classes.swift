@@ -25,7 +25,9 @@ struct ABCCommand: ParsableCommand {
                 var t = Table(["class", "clients"])
                 for k in ["A", "B", "C", "X", "Y", "Z"] { t.add([k, str(r["counts"]?[k])]) }
                 t.print()
-                print("\(str(r["clients"])) clients classed, \(str(r["changed"])) changed (\(str(r["declassed"])) lost their class), \(str(r["took_ms"])) ms")
+                print(
+                    "\(str(r["clients"])) clients classed, \(str(r["changed"])) changed (\(str(r["declassed"])) lost their class), \(str(r["took_ms"])) ms"
+                )
                 if r["change_events"] == .bool(false) {
                     print(Style.dim("too many changes for an event per client: only the classes.computed summary was announced"))
                 }
@@ -38,6 +40,8 @@ struct ABCCommand: ParsableCommand {
 func printClassHistory(_ history: [JSON]) {
     print("\nclasses by month")
     var t = Table(["month", "abc", "xyz", "revenue", "cv %"])
-    for h in history { t.add([str(h["month"]), str(h["abc"]), str(h["xyz"]), str(h["revenue_text"]), str(h["cv_percent"])]) }
+    for h in history {
+        t.add([str(h["month"]), str(h["abc"]), str(h["xyz"]), h["revenue"]?.intValue.map { moneyText($0) } ?? "-", str(h["cv_percent"])])
+    }
     t.print()
 }

@@ -61,7 +61,10 @@ final class ClassEngine: Sendable {
             let outcome = try await self.compute(context, now: now, by: "crmd")
             context.logger.info(
                 "ABC/XYZ classes computed",
-                metadata: ["month": "\(outcome.month)", "clients": "\(outcome.clients)", "changed": "\(outcome.changed)", "ms": "\(outcome.tookMS)"])
+                metadata: [
+                    "month": "\(outcome.month)", "clients": "\(outcome.clients)", "changed": "\(outcome.changed)",
+                    "ms": "\(outcome.tookMS)",
+                ])
             return 1 + (outcome.changeEvents ? outcome.changed : 0)
         }
     }
@@ -77,7 +80,8 @@ final class ClassEngine: Sendable {
         let tz = s.zones.timeZone
         let month = ClassRules.month(of: now, in: tz)
         let bounds = ClassRules.window(for: month, months: s.classes.windowMonths, in: tz)
-        var outcome = ClassOutcome(month: month.description, windowFrom: bounds[0], windowTo: bounds[bounds.count - 1], currency: s.deals.currency)
+        var outcome = ClassOutcome(
+            month: month.description, windowFrom: bounds[0], windowTo: bounds[bounds.count - 1], currency: s.deals.currency)
         let plan = try context.store.read { tx in try ClassPlan.make(tx, bounds: bounds, currency: s.deals.currency, settings: s.classes) }
         outcome.clients = plan.rows.count
         for r in plan.rows {

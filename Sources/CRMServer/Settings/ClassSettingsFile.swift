@@ -27,7 +27,8 @@ extension Settings {
         }
         if let s = try numbers("classes.abc_shares", count: 3, example: "80,15,5") {
             guard s.reduce(0, +) == 100, s[0] > 0 else {
-                throw SettingsError(key: "classes.abc_shares", problem: "'\(s.map(String.init).joined(separator: ","))' must add up to 100, with A above 0")
+                throw SettingsError(
+                    key: "classes.abc_shares", problem: "'\(s.map(String.init).joined(separator: ","))' must add up to 100, with A above 0")
             }
             (c.aPercent, c.bPercent) = (s[0], s[1])
         }

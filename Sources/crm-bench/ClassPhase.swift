@@ -23,6 +23,8 @@ struct ClassPhase: BenchPhase {
     func run() throws {
         var env = Bench.crmdEnvironment
         env["CRMD_CLASSES_RUN_DAY"] = "off"
+        // To measure what an event per change costs: CRMD_CLASSES_MAX_CHANGE_EVENTS=1000000 crm-bench --phases abc.
+        if let cap = ProcessInfo.processInfo.environment["CRMD_CLASSES_MAX_CHANGE_EVENTS"] { env["CRMD_CLASSES_MAX_CHANGE_EVENTS"] = cap }
         let d = try TestDaemon(environment: env, arguments: ["--clock", "manual", "--clock-start", ManagementPhases.now])
         try d.start()
         defer { d.stop() }

@@ -15,8 +15,8 @@ struct ClassHandlerTests {
 
     /// Three clients of ivanov's with 800, 150 and 50 roubles won in January 2026, and one of
     /// petrov's whose 1,000 was won in dollars (not the department's currency).
-    static func department() async throws -> (SalesTeam, [JSON]) {
-        let s = try await SalesTeam()
+    static func department(_ configure: (inout Settings) -> Void = { _ in }) async throws -> (SalesTeam, [JSON]) {
+        let s = try await SalesTeam(configure)
         var clients: [JSON] = []
         for (name, amount) in [("Big", 80_000), ("Mid", 15_000), ("Small", 5_000)] as [(String, Int64)] {
             let c = try await s.client(name)
@@ -125,5 +125,16 @@ struct ClassHandlerTests {
         }
         #expect(e.message.contains("abc"))
         #expect(e.data?["fields"]?.arrayValue?.first?["problem"]?.stringValue?.contains("abc.compute") == true)
+    }
+
+    @Test("past classes.max_change_events changes, no event per client: only the summary, with change_events false")
+    func eventCap() async throws {
+        let (s, c) = try await Self.department { $0.domain.classes.maxChangeEvents = 2 }
+        try await s.at("2026-02-01T00:00:00Z")
+        #expect(try await card(s, c[0])["abc"] == "A")
+        #expect(try s.events("client.class_changed").isEmpty)
+        let summary = try JSONParser.parse(try #require(s.events("classes.computed").first).data)
+        #expect(summary["changed"] == 3)
+        #expect(summary["change_events"] == false)
     }
 }

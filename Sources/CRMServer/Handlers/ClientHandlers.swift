@@ -239,7 +239,7 @@ struct ClientHandlers: HandlerGroup {
             if segment != nil || abc != nil || xyz != nil, !Access.canSeeFullCard(actor, ownerID: filter.ownerID) {
                 if filter.ownerID != nil {
                     throw DomainError.forbidden(
-                        "\(actor.role.withArticle) sees the segment only of their own clients; filter by segment without owner, or with your own login."
+                        "\(actor.role.withArticle) sees the segment and the ABC/XYZ class only of their own clients; filter by them without owner, or with your own login."
                     )
                 }
                 filter.ownerID = actor.userID ?? -1

@@ -60,7 +60,7 @@ public enum RightsTable {
             ["client.get", "client.list", "client.find_by_phone"], allowed("full"), allowed("full"), allowed("full"),
             allowed("full if own, else restricted"), allowed("full"), allowed("full")),
         row(["client.update"], qualifier: "pd fields", variant: "pd", yes, no, yes, own, yes, no),
-        row(["client.update"], qualifier: "segment/source/abc/fields", variant: "business", yes, no, yes, own, no, no),
+        row(["client.update"], qualifier: "segment/source/fields", variant: "business", yes, no, yes, own, no, no),
         row(["client.assign"], yes, no, yes, no, no, no),
         row(["client.import"], yes, no, yes, no, yes, no),
         row(["client.history"], yes, yes, yes, own, yes, yes),

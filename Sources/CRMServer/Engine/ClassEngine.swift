@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMSync
 import Foundation
 
 /// What one ABC/XYZ computation did (`abc.compute`'s answer, the `classes.computed` event).
@@ -35,6 +36,11 @@ final class ClassEngine: Sendable {
     let gate = AsyncGate()
     /// Clients per write transaction.
     let batch = 4_000
+    /// When a scheduled computation last failed (monotonic ns): the scheduler retries a failed
+    /// pass every second, and a computation reads the whole window, so a failing one (a full
+    /// disk) waits ``retryAfter`` before it is tried again.
+    private let failedAt = Locked<UInt64?>(nil)
+    static let retryAfter: UInt64 = 600 * 1_000_000_000
 
     /// The month a computation at `now` is for, if the schedule wants it and it has not run yet.
     func due(_ context: ServerContext, now: Date) throws -> Bool {
@@ -47,6 +53,8 @@ final class ClassEngine: Sendable {
     /// The next instant the schedule wants a computation (past when one is due now); nil
     /// without a schedule.
     func nextInstant(_ context: ServerContext, now: Date) throws -> Date? {
+        // After a failure the scheduler's minute-long sleeps bring it back; no instant to wake for.
+        if let failed = failedAt.withLock({ $0 }), DispatchTime.now().uptimeNanoseconds - failed < Self.retryAfter { return nil }
         let s = context.live.current.settings.domain
         let tz = s.zones.timeZone
         let month = ClassRules.month(of: now, in: tz)
@@ -59,8 +67,17 @@ final class ClassEngine: Sendable {
     /// Runs the scheduled computation if it is due; returns the events it recorded.
     func runIfDue(_ context: ServerContext, now: Date) async throws -> Int {
         try await gate.run {
+            let mono = DispatchTime.now().uptimeNanoseconds
+            if let failed = self.failedAt.withLock({ $0 }), mono - failed < Self.retryAfter { return 0 }
             guard try self.due(context, now: now) else { return 0 }
-            let outcome = try await self.compute(context, now: now, by: "crmd")
+            let outcome: ClassOutcome
+            do {
+                outcome = try await self.compute(context, now: now, by: "crmd")
+                self.failedAt.withLock { $0 = nil }
+            } catch {
+                self.failedAt.withLock { $0 = DispatchTime.now().uptimeNanoseconds }
+                throw error
+            }
             context.logger.info(
                 "ABC/XYZ classes computed",
                 metadata: [

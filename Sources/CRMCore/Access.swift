@@ -93,6 +93,11 @@ extension Access {
     /// May move the test clock (`clock.advance`, `clock.set`, with `--clock manual`).
     public static func canMoveClock(_ actor: Actor) -> Bool { actor.role == .admin }
 
+    /// May run the ABC/XYZ computation on demand (`abc.compute`): those who see every client.
+    public static func canComputeClasses(_ actor: Actor) -> Bool {
+        actor.role == .admin || actor.role == .head || actor.role == .director
+    }
+
     /// May lead clients: be a client's owner, receive a departing user's clients. Managers and
     /// heads only.
     public static func canLeadClients(_ user: User) -> Bool { leadsClients(user.role) }

@@ -103,6 +103,8 @@ public struct Client: Sendable, Equatable, Identifiable {
     public var segment: String?
     public var source: String?
     public var abc: String?
+    /// The XYZ class crmd computed with `abc` (nil until a computation classes the client).
+    public var xyz: String? = nil
     /// Custom fields as a JSON object text (validated against the configuration).
     public var fieldsJSON: String
     public var lastInteractionAt: Date?

@@ -60,7 +60,7 @@ public enum RightsTable {
             ["client.get", "client.list", "client.find_by_phone"], allowed("full"), allowed("full"), allowed("full"),
             allowed("full if own, else restricted"), allowed("full"), allowed("full")),
         row(["client.update"], qualifier: "pd fields", variant: "pd", yes, no, yes, own, yes, no),
-        row(["client.update"], qualifier: "segment/source/abc/fields", variant: "business", yes, no, yes, own, no, no),
+        row(["client.update"], qualifier: "segment/source/fields", variant: "business", yes, no, yes, own, no, no),
         row(["client.assign"], yes, no, yes, no, no, no),
         row(["client.import"], yes, no, yes, no, yes, no),
         row(["client.history"], yes, yes, yes, own, yes, yes),
@@ -113,6 +113,7 @@ public enum RightsTable {
         row(["channel.list"], yes, yes, yes, yes, yes, yes),
         row(["call.incoming"], yes, no, yes, no, allowed("✓ (the PBX hook's account)"), no),
         row(["report.channels"], yes, yes, yes, allowed("own clients, no profit/ROI"), no, yes),
+        row(["abc.compute"], yes, yes, yes, no, no, no),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
     ]
 

@@ -37,6 +37,8 @@ public struct DomainSettings: Sendable {
     /// Leads one account's `call.incoming` may open in a minute (`channels.max_leads_per_minute`;
     /// 0: no limit); past it the call is recorded without opening a lead.
     public var maxLeadsPerMinute = 300
+    /// The ABC/XYZ classes' window, thresholds and schedule (`classes.*`).
+    public var classes = ClassSettings()
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -72,6 +72,7 @@ public enum Method: String, CaseIterable, Sendable {
     case channelSpend = "channel.spend"
     case callIncoming = "call.incoming"
     case reportChannels = "report.channels"
+    case abcCompute = "abc.compute"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
 
@@ -88,7 +89,7 @@ public enum Method: String, CaseIterable, Sendable {
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
-            .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels:
+            .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels, .abcCompute:
             return false
         }
     }
@@ -167,6 +168,7 @@ public enum Method: String, CaseIterable, Sendable {
         case .channelSpend: return "Enter (or replace) a channel's spend for a month, week or quarter (head/admin)."
         case .callIncoming: return "The PBX reports a call: the number dialled names the channel, the caller finds or opens the client."
         case .reportChannels: return "Per channel: spend, calls, leads, buyers, revenue, gross profit, cost per lead and ROI."
+        case .abcCompute: return "Compute every client's ABC/XYZ class for this month now (head/admin/director)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }

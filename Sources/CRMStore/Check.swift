@@ -120,6 +120,9 @@ extension Store {
                 try derived("invoices", Self.invoiceMismatchSQL, "invoice(s) whose paid sum or status differs from their payments")
                 try derived(
                     "calls", Self.channelMismatchSQL, "client(s) whose channel is not the one of their first call to a tracked number")
+                try derived(
+                    "class_runs", Self.classMismatchSQL,
+                    "client(s) whose ABC/XYZ class differs from their history row of the latest computed month")
                 for table in ["users", "clients", "contacts", "interactions", "deals", "tasks"] where try db.tableExists(table) {
                     do {
                         report.counts.append((table, try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(table)")))

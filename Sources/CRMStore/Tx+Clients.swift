@@ -9,6 +9,9 @@ public struct ClientFilter: Sendable {
     /// Only assigned clients in this zone at ``now``.
     public var zone: Zone?
     public var segment: String?
+    /// Only clients of this ABC / XYZ class (`A`, `B`, `C` / `X`, `Y`, `Z`).
+    public var abc: String? = nil
+    public var xyz: String? = nil
     /// Case-insensitive substring of the name, or a phone in any spelling.
     public var nameQuery: String?
     public var phone: String?
@@ -44,7 +47,7 @@ extension Tx {
     static let clientColumns = """
         id, name, kind, owner_id, status, segment, source, abc, fields, last_interaction_at, assigned_at, \
         released_at, released_from, release_reason, created_at, updated_at, yellow_at, red_at, release_at, zone, alert_stage, \
-        next_due_at
+        next_due_at, xyz
         """
 
     func client(from r: Row, phones: [String], emails: [String]) -> Client {
@@ -60,6 +63,7 @@ extension Tx {
         c.appliedZone = (r[19] as String?).flatMap(Zone.init(rawValue:))
         c.alertStage = r[20]
         c.nextDueAt = dateOpt(r[21] as Int64?)
+        c.xyz = r[22]
         return c
     }
 
@@ -102,7 +106,7 @@ extension Tx {
             guard let v, !v.isEmpty else { return [] }
             return v.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         }
-        return client(from: r, phones: split(r[22]), emails: split(r[23]))
+        return client(from: r, phones: split(r[23]), emails: split(r[24]))
     }
 
     /// The client without phones and e-mails (for restricted views and checks).
@@ -296,6 +300,8 @@ extension Tx {
             }
         }
         if let seg = f.segment { whereSQL.append("segment = ?"); args += [seg] }
+        if let abc = f.abc { whereSQL.append("abc = ?"); args += [abc] }
+        if let xyz = f.xyz { whereSQL.append("xyz = ?"); args += [xyz] }
         var nameOrPhone: [String] = []
         if let q = f.nameQuery {
             let escaped = q.lowercased().replacingOccurrences(of: "\\", with: "\\\\")

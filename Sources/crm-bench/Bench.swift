@@ -80,6 +80,7 @@ final class Bench {
         if !phases.isDisjoint(with: DealPhases.names) { try DealPhases(bench: self).run() }
         if !phases.isDisjoint(with: ManagementPhases.names) { try ManagementPhases(bench: self).run() }
         if !phases.isDisjoint(with: ChannelPhase.names) { try ChannelPhase(bench: self).run() }
+        if !phases.isDisjoint(with: ClassPhase.names) { try ClassPhase(bench: self).run() }
     }
 
     func machineDescription() -> String {

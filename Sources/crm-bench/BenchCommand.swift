@@ -30,6 +30,8 @@ struct CRMBench: ParsableCommand {
             plans against without (crmd CPU per request). \
             channels (issue 19) runs a daemon of its own: --clients clients with phones, 20 channels; call.incoming from \
             known callers and from new ones (each opens a lead) on 1 and --connections connections, then report.channels.
+            abc (issue 19, not in the default set): the mgmt phase's clients and year of deals on a daemon of its own, then \
+            abc.compute timed twice while 4 connections call client.get (p50, p99 during each run).
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000

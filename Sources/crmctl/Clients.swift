@@ -51,6 +51,8 @@ struct ClientCommand: ParsableCommand {
         @Option(help: "assigned, exchange or unassigned.") var status: String?
         @Option var segment: String?
         @Option(help: "Part of the name, or a phone.") var query: String?
+        @Option(help: "A, B or C: clients of this ABC class.") var abc: String?
+        @Option(help: "X, Y or Z: clients of this XYZ class.") var xyz: String?
         @Option var limit: Int?
         @Option var cursor: String?
 
@@ -61,6 +63,8 @@ struct ClientCommand: ParsableCommand {
             if let status { p["status"] = .string(status) }
             if let segment { p["segment"] = .string(segment) }
             if let query { p["query"] = .string(query) }
+            if let abc { p["abc"] = .string(abc.uppercased()) }
+            if let xyz { p["xyz"] = .string(xyz.uppercased()) }
             if let limit { p["limit"] = .int(limit) }
             if let cursor { p["cursor"] = .string(cursor) }
             try global.run("client.list", p, render: printClientList)
@@ -94,7 +98,6 @@ struct ClientCommand: ParsableCommand {
         @Option(name: .customLong("email"), help: "Replaces all e-mails (repeat for more).") var emails: [String] = []
         @Option var segment: String?
         @Option var source: String?
-        @Option(help: "A, B or C.") var abc: String?
         @Option(name: .customLong("field"), help: "A custom field as key=value (repeat for more).") var fields: [String] = []
 
         func run() throws {
@@ -105,7 +108,6 @@ struct ClientCommand: ParsableCommand {
             if !emails.isEmpty { p["emails"] = .array(emails.map(JSON.string)) }
             if let segment { p["segment"] = .string(segment) }
             if let source { p["source"] = .string(source) }
-            if let abc { p["abc"] = .string(abc) }
             if !fields.isEmpty {
                 var f = JSONObject()
                 for kv in fields {
@@ -170,9 +172,10 @@ func printClient(_ c: JSON) {
     let emails = c["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []
     if !phones.isEmpty { print("phones       \(phones.joined(separator: ", "))") }
     if !emails.isEmpty { print("emails       \(emails.joined(separator: ", "))") }
-    for (label, key) in [("segment", "segment"), ("source", "source"), ("abc", "abc")] {
+    for (label, key) in [("segment", "segment"), ("source", "source")] {
         if let v = c[key]?.stringValue { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + v) }
     }
+    if let abc = c["abc"]?.stringValue { print("class        \(abc)\(c["xyz"]?.stringValue ?? "")") }
     if let f = c["fields"]?.objectValue, f.count > 0 {
         for m in f.members { print("  \(m.key): \(str(m.value))") }
     }
@@ -193,13 +196,15 @@ func printClient(_ c: JSON) {
         print("\nrecent interactions")
         printInteractions(list)
     }
+    if let history = c["classes"]?.arrayValue, !history.isEmpty { printClassHistory(history) }
 }
 
 func printClientList(_ r: JSON) {
-    var t = Table(["id", "name", "owner", "zone", "phones"])
+    var t = Table(["id", "name", "owner", "zone", "abc", "xyz", "phones"])
     for c in r["items"]?.arrayValue ?? [] {
         t.add([
-            str(c["id"]), str(c["name"]), c["owner_login"]?.stringValue ?? "-", zoneCell(c),
+            str(c["id"]), str(c["name"]), c["owner_login"]?.stringValue ?? "-", zoneCell(c), c["abc"]?.stringValue ?? "-",
+            c["xyz"]?.stringValue ?? "-",
             (c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
         ])
     }

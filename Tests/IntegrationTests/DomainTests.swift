@@ -107,8 +107,10 @@ struct DomainTests {
             #expect(assigned["status"] == "assigned")
             #expect(assigned["zone"] == "green")
             #expect(assigned["days_to_release"]?.intValue ?? 0 >= 180)
-            let upd = try c.call("client.update", ["id": cl["id"]!, "abc": "A", "fields": ["inn": "7701234567"]])
-            #expect(upd["abc"] == "A")
+            let upd = try c.call("client.update", ["id": cl["id"]!, "segment": "retail", "fields": ["inn": "7701234567"]])
+            #expect(upd["segment"] == "retail")
+            // The ABC class is computed from won revenue, never set by hand.
+            #expect(rpcErrorCode { try c.call("client.update", ["id": cl["id"]!, "abc": "A"]) } == -32602)
             #expect(upd["fields"]?["inn"] == "7701234567")
             #expect(rpcErrorCode { try c.call("client.update", ["id": cl["id"]!, "abc": "Z"]) } == -32602)
             #expect(try c.call("client.list", ["owner": "sidorov", "zone": "green"])["items"]?.arrayValue?.count == 1)

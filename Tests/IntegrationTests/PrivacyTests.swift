@@ -83,6 +83,10 @@ struct PrivacyTests {
             sweep("client.list", ["query": "+79990001122"])
             sweep("client.list", ["query": "8 999 000 33 44"])
             sweep("client.list", ["segment": "retail"])
+            // The ABC/XYZ filters (issue 19) run only over B's own cards.
+            _ = try root.call("abc.compute")
+            sweep("client.list", ["abc": "A"])
+            sweep("client.list", ["xyz": "Z", "status": "assigned"])
             sweep("client.find_by_phone", ["phone": "+7 999 000-11-22"])
             sweep("client.find_by_phone", ["phone": "+7 999 000-33-44"])
             sweep("client.history", ["id": id])

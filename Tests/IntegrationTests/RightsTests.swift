@@ -132,7 +132,7 @@ struct RightsTests {
         func params(_ method: Method, variant: String, owner: String, role: Role, on c: Connection) throws -> JSON {
             switch method {
             case .serverPing, .serverStatus, .whoami, .userList, .clientList, .exchangeList, .exchangePreview, .reportZones, .alertList,
-                .serverBackup:
+                .serverBackup, .abcCompute:
                 return [:]
             case .sessionActAs: return ["login": "r-other"]
             case .serverBackupRead:

@@ -22,6 +22,8 @@ public final class ServerContext: Sendable {
     let engine: ZoneEngine
     /// The deal cadence and task engine the scheduler runs beside the zones.
     let work: WorkEngine
+    /// The ABC/XYZ computation (the scheduler's monthly run and `abc.compute`).
+    let classes = ClassEngine()
     /// Wakes the scheduler and the alert deliverer after commits that may move their next instant.
     let schedulerWaker = Waker()
     let deliveryWaker = Waker()

@@ -106,6 +106,8 @@ public final class Scheduler: Service, Sendable {
             if events > 0 { context.hub.notify() }
             if due < batch { break }
         }
+        // The month's ABC/XYZ classes, once the schedule's instant has come (caught up after downtime).
+        total += try await context.classes.runIfDue(context, now: now)
         // Reminders stored for a later hour, or queued for the delivery command.
         if total > 0 { context.deliveryWaker.wake() }
         // The first pass of each local day records the day's zone counts per manager (the daily
@@ -155,9 +157,11 @@ public final class Scheduler: Service, Sendable {
                     try await runDue()
                     beat()
                     lastError.withLock { $0 = nil }
-                    let next = try context.store.read { tx in
+                    let nextDue = try context.store.read { tx in
                         [try tx.earliestDue(), try tx.earliestDealOrTaskDue()].compactMap { $0 }.min()
                     }
+                    let classesAt = try context.classes.nextInstant(context, now: context.clock.now())
+                    let next = [nextDue, classesAt].compactMap { $0 }.min()
                     var delay: Duration? = next.flatMap { context.clock.realDelay(until: $0) }
                     if context.clock.realDelay(until: context.clock.now()) != nil {
                         // A real clock: never sleep more than a minute (wall-clock steps).

@@ -136,6 +136,7 @@ struct ClientHandlers: HandlerGroup {
                 try tx.deals(clientID: id, limit: 50).filter { Access.canSeeDeal(actor, ownerID: $0.ownerID) }.map {
                     wire.deal($0, now: now)
                 })
+            o["classes"] = ClassHandlers.history(try tx.classHistory(clientID: id, limit: 12), wire: wire)
             return .object(o)
         }
     }
@@ -207,15 +208,19 @@ struct ClientHandlers: HandlerGroup {
 
     func clientList(_ call: Call) throws {
         let actor = call.actor
-        let (ownerRef, zone, status, segment, query, limit, cursor) = try call.decode { r in
+        let ((ownerRef, zone, status, segment, query, limit, cursor), (abc, xyz)) = try call.decode { r in
             (
-                userRef(&r, "owner"), r.optionalEnum("zone", Zone.allCases.map(\.rawValue)).flatMap(Zone.init(rawValue:)),
-                r.optionalEnum("status", ClientStatus.allCases.map(\.rawValue)).flatMap(ClientStatus.init(rawValue:)),
-                r.optionalString("segment"), r.optionalString("query"), r.limit(), r.idCursor()
+                (
+                    userRef(&r, "owner"), r.optionalEnum("zone", Zone.allCases.map(\.rawValue)).flatMap(Zone.init(rawValue:)),
+                    r.optionalEnum("status", ClientStatus.allCases.map(\.rawValue)).flatMap(ClientStatus.init(rawValue:)),
+                    r.optionalString("segment"), r.optionalString("query"), r.limit(), r.idCursor()
+                ),
+                (r.optionalEnum("abc", ABCClass.allCases.map(\.rawValue)), r.optionalEnum("xyz", XYZClass.allCases.map(\.rawValue)))
             )
         }
         try read(call) { tx, now in
             var filter = ClientFilter(status: status, zone: zone, segment: segment, now: now, afterID: cursor, limit: limit)
+            (filter.abc, filter.xyz) = (abc, xyz)
             switch ownerRef {
             case .some(.some(let ref)):
                 switch ref {
@@ -231,10 +236,10 @@ struct ClientHandlers: HandlerGroup {
             // A segment is hidden on a restricted card, so filtering by it may only run over cards
             // the caller sees in full: else `owner: ivanov, segment: vip` told a manager whether
             // ivanov has a client in a segment the cards hide (issue 15 §8).
-            if segment != nil, !Access.canSeeFullCard(actor, ownerID: filter.ownerID) {
+            if segment != nil || abc != nil || xyz != nil, !Access.canSeeFullCard(actor, ownerID: filter.ownerID) {
                 if filter.ownerID != nil {
                     throw DomainError.forbidden(
-                        "\(actor.role.withArticle) sees the segment only of their own clients; filter by segment without owner, or with your own login."
+                        "\(actor.role.withArticle) sees the segment and the ABC/XYZ class only of their own clients; filter by them without owner, or with your own login."
                     )
                 }
                 filter.ownerID = actor.userID ?? -1

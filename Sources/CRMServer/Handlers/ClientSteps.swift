@@ -96,8 +96,14 @@ extension HandlerGroup {
         }
         f.segment = r.patchString("segment")
         f.source = r.patchString("source")
-        f.abc = r.patchString("abc")
-        if case .set(let v) = f.abc, !["A", "B", "C"].contains(v) { r.problem("abc", "must be A, B or C") }
+        // The ABC class is computed from won revenue (docs/rules.md, "ABC/XYZ classes"): a hand
+        // value would be a class the figures do not back, silently replaced by the next run.
+        if r.has("abc") || r.has("xyz") {
+            r.problem(
+                r.has("abc") ? "abc" : "xyz",
+                "is computed by crmd from won revenue each month (classes.* settings) and cannot be set by hand; a head or admin runs abc.compute to recompute it now"
+            )
+        }
         if r.has("fields") {
             if let o = r.optionalObject("fields") {
                 for m in o.members {

@@ -34,6 +34,7 @@ public final class Dispatcher: Sendable {
     private let activityReports: ActivityReportHandlers
     private let channels: ChannelHandlers
     private let calls: CallHandlers
+    private let classes: ClassHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -59,6 +60,7 @@ public final class Dispatcher: Sendable {
         activityReports = ActivityReportHandlers(context: context)
         channels = ChannelHandlers(context: context)
         calls = CallHandlers(context: context)
+        classes = ClassHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -172,6 +174,7 @@ public final class Dispatcher: Sendable {
             case .channelSpend: try channels.channelSpend(call)
             case .callIncoming: try calls.callIncoming(call)
             case .reportChannels: try calls.reportChannels(call)
+            case .abcCompute: try classes.abcCompute(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

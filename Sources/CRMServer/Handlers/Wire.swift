@@ -61,7 +61,7 @@ struct Wire {
             "zone": .string(z?.rawValue), "last_interaction_at": time(c.lastInteractionAt), "assigned_at": time(c.assignedAt),
             "release_at": time(schedule?.releaseAt),
             "days_to_release": schedule.map { .int(Int64(rules.daysToRelease(now: now, releaseAt: $0.releaseAt))) } ?? .null,
-            "segment": .string(c.segment), "source": .string(c.source), "abc": .string(c.abc), "fields": fields,
+            "segment": .string(c.segment), "source": .string(c.source), "abc": .string(c.abc), "xyz": .string(c.xyz), "fields": fields,
             "created_at": time(c.createdAt), "updated_at": time(c.updatedAt),
         ]
         if c.status == .exchange || c.releasedAt != nil {

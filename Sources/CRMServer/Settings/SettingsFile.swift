@@ -67,6 +67,8 @@ extension Settings {
             "reports.cold_call_window",
             "commission.basis", "commission.default_bp", "commission.pipelines", "commission.segments",
             "channels.margin_bp", "channels.max_leads_per_minute",
+            "classes.window_months", "classes.abc_shares", "classes.xyz_limits", "classes.run_day", "classes.run_at",
+            "classes.max_change_events",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -324,6 +326,7 @@ extension Settings {
             coldCallWindowSeconds = seconds
         }
         try applyCommission(basis: text("commission.basis"), defaultBP: text("commission.default_bp"))
+        try applyClasses(text)
         if let roles = list("rights.personal_data_roles") {
             var set = Set<Role>()
             for name in roles {

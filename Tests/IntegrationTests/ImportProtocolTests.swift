@@ -1,0 +1,82 @@
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// `client.import`'s modes on the real crmd: a dry run writes nothing, `skip_invalid` writes the
+/// good items with their contacts and reports the rest, a replayed `request_id` writes nothing,
+/// and an operator imports only clients without owners.
+@Suite("client.import: dry_run, skip_invalid, contacts, operators")
+struct ImportProtocolTests {
+    static let rows: JSON = [
+        ["name": "ООО «Ирис»", "phones": ["8 912 000-11-22"], "contacts": [["name": "Ирина", "phones": ["+7 912 000-11-23"]]]],
+        ["name": "ООО «Дубль»", "phones": ["8 (916) 123-45-67"]],
+        ["name": "", "phones": ["12-34"]],
+        ["name": "ООО «Повтор»", "emails": ["x@y.ru"], "contacts": [["name": "Пётр", "phones": ["+79120001123"]]]],
+    ]
+
+    func rejected(_ r: JSON) -> [String] {
+        (r["rejected"]?.arrayValue ?? []).map { "\($0["index"]!.intValue!) \($0["field"]!.stringValue!)" }
+    }
+
+    @Test("dry_run checks and writes nothing; skip_invalid writes the good items once, even when replayed")
+    func modes() throws {
+        try withDaemon { d in
+            let admin = try d.connect()
+            try seedTeam(admin)
+            _ = try admin.call("client.create", ["name": "ООО «Ромашка»", "phones": ["+79161234567"]])
+            let seq = try admin.call("server.status")["store"]?["last_seq"]
+            let dry = try admin.call("client.import", ["clients": Self.rows, "dry_run": true, "return_keys": true])
+            #expect(dry["valid"] == 1)
+            #expect(rejected(dry) == ["1 phones[0]", "2 name", "2 phones[0]", "3 contacts[0].phones[0]"])
+            let list = dry["rejected"]?.arrayValue ?? []
+            #expect(list.first?["duplicate_of"]?["client_id"] == 1)
+            #expect(list.last?["duplicate_of"] == ["index": 0])
+            #expect(dry["keys"] == [["+79120001122", "+79120001123"], [], [], []])
+            #expect(try admin.call("server.status")["store"]?["last_seq"] == seq, "a dry run records no event")
+            #expect(try admin.call("client.list", ["limit": 10])["items"]?.arrayValue?.count == 1)
+
+            let params: JSON = ["clients": Self.rows, "skip_invalid": true, "request_id": "batch-1"]
+            let real = try admin.call("client.import", params)
+            #expect(real["created"] == 1)
+            #expect(rejected(real) == rejected(dry))
+            let again = try admin.call("client.import", params)
+            #expect(again == real, "the stored answer comes back")
+            #expect(try admin.call("client.list", ["limit": 10])["items"]?.arrayValue?.count == 2)
+            let iris = try admin.call("client.find_by_phone", ["phone": "+7 912 000 11 23"])
+            #expect(iris["contact"]?["name"] == "Ирина")
+            #expect(iris["client"]?["name"] == "ООО «Ирис»")
+
+            // Strict mode: any bad item fails the whole call.
+            let strict = DealTest.rpcError { try admin.call("client.import", ["clients": [["name": "A"], ["name": ""]]]) }
+            #expect(strict?.code == -32602)
+            #expect(try admin.call("client.list", ["limit": 10])["items"]?.arrayValue?.count == 2)
+            let both = DealTest.rpcError {
+                try admin.call("client.import", ["clients": [["name": "A"]], "dry_run": true, "skip_invalid": true])
+            }
+            #expect(both?.code == -32602)
+        }
+    }
+
+    @Test("an operator imports clients without owners; with an owner it is 1002 and nothing is written")
+    func operatorWithoutOwners() throws {
+        try withDaemon { d in
+            let admin = try d.connect()
+            try seedTeam(admin)
+            _ = try admin.call("user.add", ["login": "smirnova", "name": "Мария Смирнова", "role": "operator", "uid": 50_010])
+            let op = try DealTest.connect(d, as: "smirnova")
+            let owned = DealTest.rpcError {
+                try op.call("client.import", ["clients": [["name": "A"], ["name": "B", "owner": "ivanov"]], "skip_invalid": true])
+            }
+            #expect(owned?.code == 1002)
+            #expect(owned?.message.contains("clients[1]") == true, "\(owned?.message ?? "")")
+            let free = try op.call("client.import", ["clients": [["name": "A"], ["name": "B"]]])
+            #expect(free["created"] == 2)
+            let head = try DealTest.connect(d, as: "petrova")
+            #expect(try head.call("client.import", ["clients": [["name": "C", "owner": "ivanov"]]])["created"] == 1)
+            let manager = try DealTest.connect(d, as: "ivanov")
+            #expect(DealTest.rpcError { try manager.call("client.import", ["clients": [["name": "D"]], "dry_run": true]) }?.code == 1002)
+        }
+    }
+}

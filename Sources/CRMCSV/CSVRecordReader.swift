@@ -130,7 +130,8 @@ public final class CSVRecordReader {
                 continue
             }
             switch b {
-            case UInt8(ascii: "\""): if cell.allSatisfy({ $0 == 0x20 }) { cell.removeAll(keepingCapacity: true); quoted = true } else { cell.append(b) }
+            case UInt8(ascii: "\""):
+                if cell.allSatisfy({ $0 == 0x20 }) { cell.removeAll(keepingCapacity: true); quoted = true } else { cell.append(b) }
             case delimiter:
                 cells.append(encoding.decode(cell[...]))
                 cell.removeAll(keepingCapacity: true)

@@ -92,7 +92,9 @@ public struct ImportMapping: Sendable {
                 )
             }
             let matches = h.indices.filter { h[$0] == column || ImportField.key(h[$0]) == ImportField.key(column) }
-            guard !matches.isEmpty else { throw ImportFailure("--map \(o): the file has no column '\(column)' (it has: \(h.joined(separator: ", ")))") }
+            guard !matches.isEmpty else {
+                throw ImportFailure("--map \(o): the file has no column '\(column)' (it has: \(h.joined(separator: ", ")))")
+            }
             for i in matches { fields[i] = field }
         }
         guard fields.contains(.name) else {

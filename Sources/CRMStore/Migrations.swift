@@ -25,6 +25,9 @@ enum Migrations {
         m.registerMigration("v7: plans, invoices and payments, commission rates, teams") { db in
             try db.execute(sql: v7)
         }
+        m.registerMigration("v11: a contact's phones and e-mails by contact") { db in
+            try db.execute(sql: v11)
+        }
         return m
     }
 

@@ -65,7 +65,8 @@ enum ExportColumns {
     ]
 
     static let tasks: [ExportColumn] = [
-        ExportColumn("ID", "id"), ExportColumn("Задача", "title"), ExportColumn("Вид", "kind"), ExportColumn("Исполнитель", "assignee_login"),
+        ExportColumn("ID", "id"), ExportColumn("Задача", "title"), ExportColumn("Вид", "kind"),
+        ExportColumn("Исполнитель", "assignee_login"),
         ExportColumn("Поставил", "creator_login"), ExportColumn("ID клиента", "client_id"), ExportColumn("ID сделки", "deal_id"),
         ExportColumn("Срок", "due_at"), ExportColumn("Выполнена", "done"), ExportColumn("Когда выполнена", "done_at"),
         ExportColumn("Заметка", "note"),

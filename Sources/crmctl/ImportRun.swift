@@ -51,7 +51,9 @@ struct ImportRun {
     /// Runs the import; true when every row was (or would be) imported.
     mutating func run(_ conn: Connection, restart: Bool) throws -> Bool {
         let what = dryRun ? "Dry run (nothing is written)" : "Importing"
-        note("\(what): \(file), \(reader.encoding.rawValue), cells split by '\(reader.delimiter == 9 ? "tab" : String(UnicodeScalar(reader.delimiter)))'.")
+        note(
+            "\(what): \(file), \(reader.encoding.rawValue), cells split by '\(reader.delimiter == 9 ? "tab" : String(UnicodeScalar(reader.delimiter)))'."
+        )
         if !mapping.ignoredColumns.isEmpty {
             note("Columns not imported (map them with --map COLUMN=FIELD): \(mapping.ignoredColumns.joined(separator: ", ")).")
         }
@@ -82,7 +84,9 @@ struct ImportRun {
                 rows += 1
                 if number >= skipBatches {
                     bad += 1
-                    report(rec.line, nil, "has \(rec.cells.count) cells, the header \(mapping.header.count) (a ';' or ',' inside an unquoted cell?)")
+                    report(
+                        rec.line, nil,
+                        "has \(rec.cells.count) cells, the header \(mapping.header.count) (a ';' or ',' inside an unquoted cell?)")
                 }
                 continue
             }
@@ -108,7 +112,9 @@ struct ImportRun {
             "\(rows) rows: \(imported) \(verb), \(bad) bad, \(dupBase + dupFile) duplicates (\(dupBase) of clients in crmd, \(dupFile) of earlier rows in the file)."
         )
         if !dryRun {
-            print("Each batch of up to \(batchRows) rows was one transaction: its good rows were written together; bad rows and duplicates were skipped.")
+            print(
+                "Each batch of up to \(batchRows) rows was one transaction: its good rows were written together; bad rows and duplicates were skipped."
+            )
             state.complete = true
             try state.save()
         }

@@ -35,7 +35,8 @@ struct ImportState {
     /// Appends a batch's accepted keys to the keys file.
     mutating func append(keys: [(UInt64, Int32)]) throws {
         if keys.isEmpty { return }
-        try FileManager.default.createDirectory(atPath: Self.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: Self.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if !FileManager.default.fileExists(atPath: keysPath) {
             _ = FileManager.default.createFile(atPath: keysPath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
@@ -90,7 +91,8 @@ struct ImportState {
 
     /// Writes the state to a temporary file and renames it over the old one.
     func save() throws {
-        try FileManager.default.createDirectory(atPath: Self.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: Self.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let o: JSON = [
             "batches": .int(Int64(doneBatches)), "imported": .int(Int64(imported)), "bad": .int(Int64(bad)),
             "dup_base": .int(Int64(dupBase)), "dup_file": .int(Int64(dupFile)), "complete": .bool(complete), "report": .string(report),
@@ -99,7 +101,9 @@ struct ImportState {
         let tmp = path + ".tmp"
         guard FileManager.default.createFile(atPath: tmp, contents: Data(JSONWriter.bytes(o)), attributes: [.posixPermissions: 0o600])
         else { throw ImportFailure("cannot write the import's progress to \(tmp)") }
-        if rename(tmp, path) != 0 { throw ImportFailure("cannot write the import's progress to \(path): \(String(cString: strerror(errno)))") }
+        if rename(tmp, path) != 0 {
+            throw ImportFailure("cannot write the import's progress to \(path): \(String(cString: strerror(errno)))")
+        }
     }
 }
 

@@ -19,7 +19,8 @@ struct CSVImportTests {
 
     @Test("Windows-1251 found by itself, ';' found from the header, quotes with ';', \"\" and a line break, line numbers of the file")
     func cp1251() throws {
-        let text = "Название;Телефон\r\n\"ООО «Ёлка; и Ко»\";8 (916) 123-45-67\r\n\"Ёж \"\"Колючий\"\"\nвторая строка\";+7 495 1\r\nИП Щукин;\r\n"
+        let text =
+            "Название;Телефон\r\n\"ООО «Ёлка; и Ко»\";8 (916) 123-45-67\r\n\"Ёж \"\"Колючий\"\"\nвторая строка\";+7 495 1\r\nИП Щукин;\r\n"
         let path = try file([UInt8](text.data(using: .windowsCP1251)!))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try CSVRecordReader(path: path, encoding: nil, delimiter: nil)
@@ -59,7 +60,9 @@ struct CSVImportTests {
     @Test("Russian and English headers map by name; --map overrides and skips; a file without a name column is refused")
     func mapping() throws {
         let m = try ImportMapping(
-            header: ["\u{FEFF}Наименование", "Телефон", "Телефон 2", "E-mail", "Ответственный", "Сегмент", "Контактное лицо", "ИНН", "Заметки"],
+            header: [
+                "\u{FEFF}Наименование", "Телефон", "Телефон 2", "E-mail", "Ответственный", "Сегмент", "Контактное лицо", "ИНН", "Заметки",
+            ],
             overrides: ["ИНН=fields.inn", "Сегмент=-"])
         #expect(m.fields == [.name, .phones, .phones, .emails, .owner, .ignored, .contactName, .custom("inn"), .ignored])
         #expect(m.ignoredColumns == ["Сегмент", "Заметки"])

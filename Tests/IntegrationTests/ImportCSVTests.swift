@@ -100,7 +100,9 @@ struct ImportCSVTests {
         try withDaemon { d in
             let admin = try d.connect()
             try seedTeam(admin)
-            for (k, p) in s.basePhones.enumerated() { _ = try admin.call("client.create", ["name": .string("Уже есть \(k)"), "phones": [.string(p)]]) }
+            for (k, p) in s.basePhones.enumerated() {
+                _ = try admin.call("client.create", ["name": .string("Уже есть \(k)"), "phones": [.string(p)]])
+            }
 
             let dry = try crmctl(d, dir, ["import", "clients", file.path, "--dry-run"])
             #expect(dry.status == 65, "\(dry.err)")
@@ -149,7 +151,9 @@ struct ImportCSVTests {
             #expect(String(decoding: data, as: UTF8.self).contains("Название;Тип;Телефон;Email;Менеджер"))
             let back = try crmctl(d, dir, ["import", "clients", out.path, "--dry-run"])
             let n = s.basePhones.count + s.good
-            #expect(back.out.contains("\(n) rows: 0 would be imported, 0 bad, \(n) duplicates (\(n) of clients in crmd"), "\(back.out.suffix(300))")
+            #expect(
+                back.out.contains("\(n) rows: 0 would be imported, 0 bad, \(n) duplicates (\(n) of clients in crmd"),
+                "\(back.out.suffix(300))")
         }
     }
 
@@ -163,7 +167,9 @@ struct ImportCSVTests {
         try withDaemon { d in
             let admin = try d.connect()
             try seedTeam(admin)
-            for (k, p) in s.basePhones.enumerated() { _ = try admin.call("client.create", ["name": .string("Уже есть \(k)"), "phones": [.string(p)]]) }
+            for (k, p) in s.basePhones.enumerated() {
+                _ = try admin.call("client.create", ["name": .string("Уже есть \(k)"), "phones": [.string(p)]])
+            }
             for round in 0..<3 {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: TestDaemon.binaryPath(named: "crmctl"))

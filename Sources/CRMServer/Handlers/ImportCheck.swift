@@ -61,7 +61,9 @@ extension ImportHandlers {
                         phones: phones(&cr, "phones", cr.optionalStringArray("phones") ?? []),
                         emails: emails(&cr, "emails", cr.optionalStringArray("emails") ?? []),
                         decisionMaker: cr.optionalBool("decision_maker") ?? false)
-                    problems += fieldProblems { try cr.finish() }.map { FieldProblem(field: "contacts[\(k)].\($0.field)", problem: $0.problem) }
+                    problems += fieldProblems { try cr.finish() }.map {
+                        FieldProblem(field: "contacts[\(k)].\($0.field)", problem: $0.problem)
+                    }
                     contacts.append(c)
                     keys += rawKeys(cj, prefix: "contacts[\(k)].", domain: domain)
                 }
@@ -125,7 +127,9 @@ extension ImportHandlers {
             var rej = item.rejections
             if rej.isEmpty {
                 if case .some(.some(let ref)) = item.owner {
-                    do { _ = try resolveOwner(tx, ref) } catch let e as DomainError { rej.append(Rejection(field: "owner", problem: e.message)) }
+                    do { _ = try resolveOwner(tx, ref) } catch let e as DomainError {
+                        rej.append(Rejection(field: "owner", problem: e.message))
+                    }
                 }
                 for k in item.keys {
                     let holders = k.value.contains("@") ? try tx.emailHolders(k.value) : try tx.phoneHolders(k.value)

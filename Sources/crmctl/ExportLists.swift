@@ -20,21 +20,9 @@ struct ExportCommand: ParsableCommand {
             discussion: "A manager's export holds other managers' clients only as the list shows them: name, owner and zone.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
-        @Option(help: "Owner login or id.") var owner: String?
-        @Option(help: "green, yellow or red.") var zone: String?
-        @Option(help: "assigned, exchange or unassigned.") var status: String?
-        @Option var segment: String?
-        @Option(help: "Part of the name, or a phone.") var query: String?
+        @OptionGroup var filter: ClientFilter
 
-        func run() throws {
-            var p: JSONObject = [:]
-            if let owner { p["owner"] = userParam(owner) }
-            if let zone { p["zone"] = .string(zone) }
-            if let status { p["status"] = .string(status) }
-            if let segment { p["segment"] = .string(segment) }
-            if let query { p["query"] = .string(query) }
-            try export(global, out, "client.list", p, ExportColumns.clients)
-        }
+        func run() throws { try export(global, out, "client.list", filter.params, ExportColumns.clients) }
     }
 
     struct Contacts: ParsableCommand {
@@ -59,25 +47,9 @@ struct ExportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Export deals.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
-        @Option(help: "Owner login or id.") var owner: String?
-        @Option(help: "The client's id.") var client: Int?
-        @Option var pipeline: String?
-        @Option(help: "A stage name (exactly).") var stage: String?
-        @Option(help: "open, won or lost.") var status: String?
-        @Option(help: "Period start (RFC 3339).") var from: String?
-        @Option(help: "Period end (RFC 3339).") var to: String?
+        @OptionGroup var filter: DealFilter
 
-        func run() throws {
-            var p: JSONObject = [:]
-            if let owner { p["owner"] = userParam(owner) }
-            if let client { p["client_id"] = .int(client) }
-            if let pipeline { p["pipeline"] = .string(pipeline) }
-            if let stage { p["stage"] = .string(stage) }
-            if let status { p["status"] = .string(status) }
-            if let from { p["from"] = .string(from) }
-            if let to { p["to"] = .string(to) }
-            try export(global, out, "deal.list", p, ExportColumns.deals)
-        }
+        func run() throws { try export(global, out, "deal.list", filter.params, ExportColumns.deals) }
     }
 
     struct Tasks: ParsableCommand {

@@ -105,8 +105,8 @@ extension ImportHandlers {
         return []
     }
 
-    /// A phone or e-mail of an item that an earlier good item of the same import already has:
-    /// the first one wins, the later is rejected naming it.
+    /// Strict mode, before the database is asked: a phone or e-mail of an item that an earlier
+    /// item without problems already has fails the call (`-32602`), naming both.
     func markDuplicatesInImport(_ items: inout [ImportItem]) {
         var seen: [String: Int] = [:]
         for i in items.indices where items[i].rejections.isEmpty {
@@ -120,9 +120,11 @@ extension ImportHandlers {
     }
 
     /// Every item's rejections once the database is asked too: an owner that is no leader, a phone
-    /// or e-mail that a client or contact in the base already has. Items with none are absent.
+    /// or e-mail that a client or contact in the base already has, or that an earlier accepted
+    /// item has (the first good item wins). Items with none are absent.
     func check(_ tx: Tx, _ items: [ImportItem]) throws -> [Int: [Rejection]] {
         var out: [Int: [Rejection]] = [:]
+        var seen: [String: Int] = [:]
         for (i, item) in items.enumerated() {
             var rej = item.rejections
             if rej.isEmpty {
@@ -132,6 +134,10 @@ extension ImportHandlers {
                     }
                 }
                 for k in item.keys {
+                    if let j = seen[k.value] {
+                        rej.append(Rejection(field: k.field, problem: "\(k.value) is also in clients[\(j)]", inImport: j))
+                        continue
+                    }
                     let holders = k.value.contains("@") ? try tx.emailHolders(k.value) : try tx.phoneHolders(k.value)
                     guard let h = holders.first else { continue }
                     let name = try tx.clientHeader(id: h.clientID)?.name ?? "?"
@@ -141,7 +147,7 @@ extension ImportHandlers {
                             contact: h.contactID))
                 }
             }
-            if !rej.isEmpty { out[i] = rej }
+            if rej.isEmpty { for k in item.keys { seen[k.value] = i } } else { out[i] = rej }
         }
         return out
     }

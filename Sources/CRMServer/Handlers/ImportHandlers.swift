@@ -31,8 +31,8 @@ struct ImportHandlers: HandlerGroup {
             }
             if list.isEmpty || list.count > Self.maxItems { r.problem("clients", "must hold 1 to 10,000 clients") }
             var items = list.prefix(Self.maxItems).map { decodeItem($0, domain: domain) }
-            markDuplicatesInImport(&items)
             if !dryRun, !skipInvalid {
+                markDuplicatesInImport(&items)
                 // Strict: every problem of every item fails the call (-32602), naming the item.
                 for (i, item) in items.enumerated() {
                     for p in item.rejections { r.problem("clients[\(i)].\(p.field)", p.problem) }

@@ -2,7 +2,6 @@ import ArgumentParser
 import CRMCSV
 import CRMClient
 import CRMProtocol
-import CSV
 import Foundation
 
 /// `crmctl export clients|contacts|deals|interactions|tasks|invoices`: a list the caller may see,
@@ -107,29 +106,21 @@ func export(_ global: GlobalOptions, _ out: ExportOutput, _ method: String, _ pa
         handle = FileHandle.standardOutput
     }
     if enc == .utf8 { handle.write(Data([0xEF, 0xBB, 0xBF])) }
-    let delimiter = out.delimiter
+    var writer = CSVRowWriter(delimiter: out.delimiter == "," ? 0x2C : 0x3B)
+    writer.write(row: columns.map(\.header))
     var rows = 0
     try global.session { conn in
         var p = params
         p["limit"] = 1000
-        var first = true
         while true {
             let page = try conn.call(method, .object(p))
-            let stream = OutputStream(toMemory: ())
-            let writer = try CSVWriter(stream: stream, codecType: UTF8.self, delimiter: delimiter, newline: .crlf)
-            if first { try writer.write(row: columns.map(\.header)) }
-            first = false
-            let items = page["items"]?.arrayValue ?? []
-            for item in items {
-                try writer.write(row: columns.map { $0.value(item) })
+            for item in page["items"]?.arrayValue ?? [] {
+                writer.write(row: columns.map { $0.value(item) })
                 rows += 1
             }
-            writer.stream.close()
-            // CSVWriter puts the line break before each row but the first: end the page's last row.
-            if var data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data, !data.isEmpty {
-                data.append(contentsOf: [0x0D, 0x0A])
-                handle.write(enc == .utf8 ? data : enc.encode(String(decoding: data, as: UTF8.self)))
-            }
+            let data = Data(writer.bytes)
+            handle.write(enc == .utf8 ? data : enc.encode(String(decoding: data, as: UTF8.self)))
+            writer.bytes.removeAll(keepingCapacity: true)
             guard let next = page["next_cursor"]?.stringValue else { break }
             p["cursor"] = .string(next)
         }

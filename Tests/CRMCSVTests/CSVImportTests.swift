@@ -90,4 +90,24 @@ struct CSVImportTests {
         _ = try r.next()
         #expect(throws: ImportFailure.self) { _ = try r.next() }
     }
+
+    @Test("The export's rows: quoted only when needed, quotes doubled, CRLF; read back by the import's reader")
+    func rowWriter() throws {
+        var w = CSVRowWriter(delimiter: UInt8(ascii: ";"))
+        w.write(row: ["ID", "Название", "Телефон"])
+        w.write(row: ["1", "ООО «Ёлка; и Ко»", "+79161234567, +74951112233"])
+        w.write(row: ["2", "Ёж \"Колючий\"\nвторая", ""])
+        #expect(
+            String(decoding: w.bytes, as: UTF8.self).hasPrefix(
+                "ID;Название;Телефон\r\n1;\"ООО «Ёлка; и Ко»\";+79161234567, +74951112233\r\n"))
+        let path = try file(w.bytes)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let recs = try records(try CSVRecordReader(path: path, encoding: nil, delimiter: nil))
+        #expect(
+            recs.map(\.cells) == [
+                ["ID", "Название", "Телефон"], ["1", "ООО «Ёлка; и Ко»", "+79161234567, +74951112233"],
+                ["2", "Ёж \"Колючий\"\nвторая", ""],
+            ])
+        #expect(recs.map(\.line) == [1, 2, 3])
+    }
 }

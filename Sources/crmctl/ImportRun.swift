@@ -62,7 +62,7 @@ struct ImportRun {
             if restart { state.reset() } else { try state.load() }
             skipBatches = state.doneBatches
             if skipBatches > 0 {
-                note("Resuming: \(skipBatches) batch\(skipBatches == 1 ? "" : "es") were done by an earlier run; their report:")
+                note("Resuming: \(skipBatches == 1 ? "1 batch was" : "\(skipBatches) batches were") done by an earlier run; their report:")
                 print(state.report, terminator: "")
                 (imported, bad, dupBase, dupFile) = (state.imported, state.bad, state.dupBase, state.dupFile)
                 state.loadKeys(into: &seen)

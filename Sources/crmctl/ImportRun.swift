@@ -135,7 +135,7 @@ struct ImportRun {
         } catch let e as RPCError {
             let span = "lines \(batch.first!.line)–\(batch.last!.line)"
             throw ImportFailure(
-                "batch \(number) (\(span)) was refused, nothing of it was written: \(e.message)\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
+                "batch \(number) (\(span)) was refused, nothing of it was written: \(Self.lines(e.message, batch))\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
             )
         }
         var rejected: [Int: [JSON]] = [:]
@@ -204,6 +204,25 @@ struct ImportRun {
     }
 
     func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+    /// crmd's `clients[i]` in a message, as the line of the file that row came from.
+    static func lines(_ message: String, _ batch: [Row]) -> String {
+        var out = ""
+        var rest = Substring(message)
+        while let r = rest.range(of: "clients[") {
+            out += rest[..<r.lowerBound]
+            let digits = rest[r.upperBound...].prefix { $0.isNumber }
+            let after = rest[r.upperBound...].dropFirst(digits.count)
+            if let i = Int(digits), i < batch.count, after.first == "]" {
+                out += "line \(batch[i].line)"
+                rest = after.dropFirst()
+            } else {
+                out += rest[r]
+                rest = rest[r.upperBound...]
+            }
+        }
+        return out + rest
+    }
 
     /// FNV-1a, 64 bits: a phone or e-mail in 8 bytes for the in-file duplicate check.
     func hash(_ s: String) -> UInt64 {

@@ -182,6 +182,11 @@ struct ImportCSVTests {
                 kill(p.processIdentifier, SIGKILL)
                 p.waitUntilExit()
             }
+            // An operator imports only clients without owners: the batch is refused naming the line.
+            _ = try admin.call("user.add", ["login": "smirnova", "name": "Мария Смирнова", "role": "operator", "uid": 50_010])
+            let op = try crmctl(d, dir, ["import", "clients", file.path, "--dry-run", "--as", "smirnova"])
+            #expect(op.status == 1)
+            #expect(op.err.contains("An operator imports clients without owners (line 2 names an owner)"), "\(op.err)")
             let partial = try count(admin)
             #expect(partial < s.basePhones.count + s.good, "killed before the end")
             let rest = try crmctl(d, dir, ["import", "clients", file.path, "--batch", "20"])

@@ -82,4 +82,39 @@ struct ImportProtocolTests {
             #expect(DealTest.rpcError { try manager.call("client.import", ["clients": [["name": "D"]], "dry_run": true]) }?.code == 1002)
         }
     }
+
+    @Test("every crmctl export writes its header and the rows the list shows, a manager's only as the list shows them")
+    func exports() throws {
+        let dir = try temporaryFolder("export")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try withDaemon { d in
+            let admin = try d.connect()
+            try seedTeam(admin)
+            let ivanovs = try admin.call("client.create", ["name": "ООО «Ромашка»", "phones": ["+79161234567"], "owner": "ivanov"])["id"]!
+            _ = try admin.call("client.create", ["name": "ООО «Лютик»", "phones": ["+74959876543"], "owner": "sidorov"])
+            _ = try admin.call("contact.create", ["client_id": ivanovs, "name": "Анна", "phones": ["+79167654321"]])
+            _ = try admin.call("interaction.log", ["client_id": ivanovs, "kind": "call", "result": "Договорились; перезвонить"])
+            _ = try admin.call("deal.create", ["client_id": ivanovs, "title": "Мебель", "amount": 1_200_000])
+            func export(_ args: [String]) throws -> [String] {
+                let out = dir.appendingPathComponent("out.csv")
+                let r = try runProcess(
+                    TestDaemon.binaryPath(named: "crmctl"), ["export"] + args + ["--out", out.path, "--socket", d.socketPath])
+                #expect(r.status == 0, "\(args): \(r.err)")
+                let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
+                return text.split(separator: "\r\n").map(String.init)
+            }
+            #expect(try export(["clients"]).count == 3)
+            #expect(try export(["clients", "--owner", "ivanov"]).count == 2)
+            #expect(try export(["contacts", "--client", "\(ivanovs.intValue!)"]).last?.contains("Анна;;+79167654321") == true)
+            #expect(
+                try export(["interactions", "--client", "\(ivanovs.intValue!)"]).last?.contains("\"Договорились; перезвонить\"") == true)
+            #expect(try export(["deals", "--status", "open"]).last?.contains("Мебель;12000.00;RUB") == true)
+            #expect(try export(["tasks", "--everyone"]).first?.hasPrefix("\u{FEFF}ID;Задача") == true)
+            #expect(try export(["invoices"]).count == 1)
+            // A manager's export: sidorov's client only as client.list shows it to ivanov (no phone).
+            let mine = try export(["clients", "--status", "assigned", "--as", "ivanov"])
+            #expect(mine.contains { $0.contains("ООО «Лютик»") } == true)
+            #expect(!mine.contains { $0.contains("+74959876543") }, "\(mine)")
+        }
+    }
 }

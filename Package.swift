@@ -74,6 +74,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // crmctl's CSV import: a streaming RFC 4180 reader with line numbers (UTF-8 or
+        // Windows-1251) and the header-to-field mapping, apart so unit tests reach them.
+        .target(name: "CRMCSV", dependencies: ["CRMProtocol"], swiftSettings: strict),
         // A small blocking client over the Unix socket, for crmctl, crm-bench and scripts in Swift.
         .target(name: "CRMClient", dependencies: ["CRMProtocol", "CRMFiles"], swiftSettings: strict),
         // Test helpers: a TestDaemon that starts the real crmd binary on a temporary folder.
@@ -89,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMClient", "CRMProtocol", "CRMFiles",
+                "CRMClient", "CRMProtocol", "CRMFiles", "CRMCSV",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
@@ -122,6 +125,7 @@ let package = Package(
         ),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore"], swiftSettings: strict),
         .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
+        .testTarget(name: "CRMCSVTests", dependencies: ["CRMCSV", "CRMProtocol"], swiftSettings: strict),
         .testTarget(
             name: "CRMStoreTests",
             dependencies: ["CRMStore", "CRMCore", "CRMSync", .product(name: "GRDB", package: "GRDB.swift")],

@@ -62,7 +62,7 @@ public enum RightsTable {
         row(["client.update"], qualifier: "pd fields", variant: "pd", yes, no, yes, own, yes, no),
         row(["client.update"], qualifier: "segment/source/fields", variant: "business", yes, no, yes, own, no, no),
         row(["client.assign"], yes, no, yes, no, no, no),
-        row(["client.import"], yes, no, yes, no, yes, no),
+        row(["client.import"], yes, no, yes, no, allowed("✓ without owners"), no),
         row(["client.history"], yes, yes, yes, own, yes, yes),
         row(["interaction.log"], yes, no, yes, own, no, no),
         row(["interaction.list"], yes, yes, yes, own, yes, yes),

@@ -113,7 +113,7 @@ public enum Method: String, CaseIterable, Sendable {
         case .clientList: return "List clients by owner, zone, status, segment or a search query."
         case .clientFindByPhone: return "Caller ID: the client or contact with this phone, in any spelling."
         case .clientAssign: return "Give a client to a manager (head/admin)."
-        case .clientImport: return "Create up to 10,000 clients in one transaction (admin/head/operator)."
+        case .clientImport: return "Import up to 10,000 clients with contacts in one transaction, or check them (dry_run)."
         case .clientHistory: return "The audit history of a client's card."
         case .interactionLog: return "Log a call, meeting, email, message or note on a client."
         case .interactionList: return "A client's interactions, newest first."

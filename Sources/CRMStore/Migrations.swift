@@ -31,6 +31,9 @@ enum Migrations {
         m.registerMigration("v10: marketing channels, tracking numbers, spend, incoming calls") { db in
             try db.execute(sql: v10)
         }
+        m.registerMigration("v11: a contact's phones and e-mails by contact") { db in
+            try db.execute(sql: v11)
+        }
         return m
     }
 

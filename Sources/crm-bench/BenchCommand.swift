@@ -16,7 +16,7 @@ struct CRMBench: ParsableCommand {
     @Option(
         help: """
             Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
-            soak, hostile, deallist, dealmove, dealoverdue (deals: all three), mgmt, channels (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            soak, hostile, deallist, dealmove, dealoverdue (deals: all three), mgmt, channels, import, abc (default: all but soak, hostile and abc). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
             connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
             crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients). \
             hostile (needs root): the connection and memory attacks of one non-admin uid (and an unknown uid), one after the \
@@ -29,9 +29,11 @@ struct CRMBench: ParsableCommand {
             plan.progress p99, every report for a month and a year (--report-calls calls each) and interaction.log with \
             plans against without (crmd CPU per request). \
             channels (issue 19) runs a daemon of its own: --clients clients with phones, 20 channels; call.incoming from \
-            known callers and from new ones (each opens a lead) on 1 and --connections connections, then report.channels.
+            known callers and from new ones (each opens a lead) on 1 and --connections connections, then report.channels. \
             abc (issue 19, not in the default set): the mgmt phase's clients and year of deals on a daemon of its own, then \
-            abc.compute timed twice while 4 connections call client.get (p50, p99 during each run).
+            abc.compute timed twice while 4 connections call client.get (p50, p99 during each run). \
+            import (issue 19) runs a daemon of its own: a CSV of --clients clients \
+            with a contact each through the real crmctl import (rows/s, peak RSS of crmd and crmctl), then crmctl export clients.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000

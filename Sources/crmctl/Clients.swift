@@ -46,25 +46,12 @@ struct ClientCommand: ParsableCommand {
             abstract: "List clients, colored by zone with days to release.",
             discussion: "A manager sees their own clients unless --query or --status is given.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Owner login or id.") var owner: String?
-        @Option(help: "green, yellow or red.") var zone: String?
-        @Option(help: "assigned, exchange or unassigned.") var status: String?
-        @Option var segment: String?
-        @Option(help: "Part of the name, or a phone.") var query: String?
-        @Option(help: "A, B or C: clients of this ABC class.") var abc: String?
-        @Option(help: "X, Y or Z: clients of this XYZ class.") var xyz: String?
+        @OptionGroup var filter: ClientFilter
         @Option var limit: Int?
         @Option var cursor: String?
 
         func run() throws {
-            var p: JSONObject = [:]
-            if let owner { p["owner"] = Int64(owner).map(JSON.int) ?? .string(owner) }
-            if let zone { p["zone"] = .string(zone) }
-            if let status { p["status"] = .string(status) }
-            if let segment { p["segment"] = .string(segment) }
-            if let query { p["query"] = .string(query) }
-            if let abc { p["abc"] = .string(abc.uppercased()) }
-            if let xyz { p["xyz"] = .string(xyz.uppercased()) }
+            var p = filter.params
             if let limit { p["limit"] = .int(limit) }
             if let cursor { p["cursor"] = .string(cursor) }
             try global.run("client.list", p, render: printClientList)
@@ -210,4 +197,27 @@ func printClientList(_ r: JSON) {
     }
     t.print()
     if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
+}
+
+/// The filters of `client.list`, shared by `crmctl client list` and `crmctl export clients`.
+struct ClientFilter: ParsableArguments {
+    @Option(help: "Owner login or id.") var owner: String?
+    @Option(help: "green, yellow or red.") var zone: String?
+    @Option(help: "assigned, exchange or unassigned.") var status: String?
+    @Option var segment: String?
+    @Option(help: "Part of the name, or a phone.") var query: String?
+    @Option(help: "A, B or C: clients of this ABC class.") var abc: String?
+    @Option(help: "X, Y or Z: clients of this XYZ class.") var xyz: String?
+
+    var params: JSONObject {
+        var p: JSONObject = [:]
+        if let owner { p["owner"] = userParam(owner) }
+        if let zone { p["zone"] = .string(zone) }
+        if let status { p["status"] = .string(status) }
+        if let segment { p["segment"] = .string(segment) }
+        if let query { p["query"] = .string(query) }
+        if let abc { p["abc"] = .string(abc.uppercased()) }
+        if let xyz { p["xyz"] = .string(xyz.uppercased()) }
+        return p
+    }
 }

@@ -59,27 +59,12 @@ struct DealCommand: ParsableCommand {
                 YYYY-MM-DD (UTC; --to includes it). Example: crmctl deal list --status open --overdue
                 """)
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Owner login or id.") var owner: String?
-        @Option(help: "A stage name (exactly).") var stage: String?
-        @Option var pipeline: String?
-        @Option(help: "The client's id.") var client: Int?
-        @Option(help: "open, won or lost.") var status: String?
-        @Flag(help: "Only deals past their stage's contact cadence.") var overdue = false
-        @Option(help: "Period start.") var from: String?
-        @Option(help: "Period end.") var to: String?
+        @OptionGroup var filter: DealFilter
         @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
         @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
 
         func run() throws {
-            var p: JSONObject = [:]
-            if let owner { p["owner"] = userParam(owner) }
-            if let stage { p["stage"] = .string(stage) }
-            if let pipeline { p["pipeline"] = .string(pipeline) }
-            if let client { p["client_id"] = .int(client) }
-            if let status { p["status"] = .string(status) }
-            if overdue { p["overdue"] = true }
-            if let from { p["from"] = .string(periodInstant(from, endOfDay: false)) }
-            if let to { p["to"] = .string(periodInstant(to, endOfDay: true)) }
+            var p = filter.params
             if let limit { p["limit"] = .int(limit) }
             if let cursor { p["cursor"] = .string(cursor) }
             try global.run("deal.list", p) { r in
@@ -250,4 +235,29 @@ func printDealTable(_ items: [JSON]) {
         ])
     }
     t.print()
+}
+
+/// The filters of `deal.list`, shared by `crmctl deal list` and `crmctl export deals`.
+struct DealFilter: ParsableArguments {
+    @Option(help: "Owner login or id.") var owner: String?
+    @Option(help: "A stage name (exactly).") var stage: String?
+    @Option var pipeline: String?
+    @Option(help: "The client's id.") var client: Int?
+    @Option(help: "open, won or lost.") var status: String?
+    @Flag(help: "Only deals past their stage's contact cadence.") var overdue = false
+    @Option(help: "Period start.") var from: String?
+    @Option(help: "Period end.") var to: String?
+
+    var params: JSONObject {
+        var p: JSONObject = [:]
+        if let owner { p["owner"] = userParam(owner) }
+        if let stage { p["stage"] = .string(stage) }
+        if let pipeline { p["pipeline"] = .string(pipeline) }
+        if let client { p["client_id"] = .int(client) }
+        if let status { p["status"] = .string(status) }
+        if overdue { p["overdue"] = true }
+        if let from { p["from"] = .string(periodInstant(from, endOfDay: false)) }
+        if let to { p["to"] = .string(periodInstant(to, endOfDay: true)) }
+        return p
+    }
 }

@@ -3,7 +3,7 @@ import CRMProtocol
 import CRMStore
 import Foundation
 
-/// `client.*` but the exchange's: create, get, update, list, find by phone, assign, import, history.
+/// `client.*` but the exchange's: create, get, update, list, find by phone, assign, history (import: `ImportHandlers`).
 struct ClientHandlers: HandlerGroup {
     let context: ServerContext
 
@@ -59,67 +59,6 @@ struct ClientHandlers: HandlerGroup {
         try audit(tx, actor, "client", c.id, action, before: nil, after: json, at: now)
         try event(tx, "client.created", clientID: c.id, ownerID: c.ownerID, ["client_id": .int(c.id), "owner": .int(c.ownerID)], at: now)
         return json
-    }
-
-    func clientImport(_ call: Call) throws {
-        let actor = call.actor
-        guard Access.canImport(actor) else { throw DomainError.forbidden("Only admins, heads and operators may import clients.") }
-        let items: [(ClientFieldsInput, UserRef??)] = try call.decode { r in
-            guard let list = r.optionalValue("clients")?.arrayValue else {
-                r.problem("clients", "is required (an array of client objects)")
-                return []
-            }
-            if list.isEmpty || list.count > 10_000 { r.problem("clients", "must hold 1 to 10,000 clients") }
-            var out: [(ClientFieldsInput, UserRef??)] = []
-            var seenPhones: [String: Int] = [:]
-            var seenEmails: [String: Int] = [:]
-            for (i, item) in list.enumerated() {
-                var sub = ParamReader(item)
-                let fields = decodeClientFields(&sub, creating: true)
-                let owner = userRef(&sub, "owner")
-                do { try sub.finish() } catch let error as RPCError {
-                    for p in (error.data?["fields"]?.arrayValue ?? []) {
-                        r.problem("clients[\(i)].\(p["field"]?.stringValue ?? "?")", p["problem"]?.stringValue ?? "is invalid")
-                    }
-                } catch {}
-                if case .set(let ps) = fields.phones {
-                    for p in ps {
-                        if let j = seenPhones[p] {
-                            r.problem("clients[\(i)].phones", "\(p) is also in clients[\(j)]")
-                        } else {
-                            seenPhones[p] = i
-                        }
-                    }
-                }
-                if case .set(let es) = fields.emails {
-                    for e in es {
-                        if let j = seenEmails[e] {
-                            r.problem("clients[\(i)].emails", "\(e) is also in clients[\(j)]")
-                        } else {
-                            seenEmails[e] = i
-                        }
-                    }
-                }
-                out.append((fields, owner))
-            }
-            return out
-        }
-        let rules = self.rules
-        // Up to 10,000 clients: a transaction of its own (no savepoint journal of their pages).
-        write(call, .alone) { [self] tx, now in
-            var ids: [JSON] = []
-            for (i, (input, owner)) in items.enumerated() {
-                do {
-                    let c = try createClient(tx, actor: actor, input: input, ownerRef: owner, rules: rules, now: now, action: "import")
-                    ids.append(c["id"] ?? .null)
-                } catch var e as DomainError {
-                    e.message = "Client \(i) of the import: " + e.message
-                    e.fields = e.fields.map { (field: "clients[\(i)].\($0.field)", problem: $0.problem) }
-                    throw e
-                }
-            }
-            return ["created": .int(ids.count), "ids": .array(ids)]
-        }
     }
 
     func clientGet(_ call: Call) throws {

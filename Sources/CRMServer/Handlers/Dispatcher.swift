@@ -18,6 +18,7 @@ public final class Dispatcher: Sendable {
     private let backup: BackupHandlers
     private let users: UserHandlers
     private let clients: ClientHandlers
+    private let imports: ImportHandlers
     private let contacts: ContactHandlers
     private let interactions: InteractionHandlers
     private let exchange: ExchangeHandlers
@@ -44,6 +45,7 @@ public final class Dispatcher: Sendable {
         backup = BackupHandlers(context: context)
         users = UserHandlers(context: context)
         clients = ClientHandlers(context: context)
+        imports = ImportHandlers(context: context)
         contacts = ContactHandlers(context: context)
         interactions = InteractionHandlers(context: context)
         exchange = ExchangeHandlers(context: context)
@@ -117,7 +119,7 @@ public final class Dispatcher: Sendable {
             case .clientList: try clients.clientList(call)
             case .clientFindByPhone: try clients.clientFindByPhone(call)
             case .clientAssign: try clients.clientAssign(call)
-            case .clientImport: try clients.clientImport(call)
+            case .clientImport: try imports.clientImport(call)
             case .clientHistory: try clients.clientHistory(call)
             case .interactionLog: try interactions.interactionLog(call)
             case .interactionList: try interactions.interactionList(call)

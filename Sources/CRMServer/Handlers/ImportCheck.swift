@@ -1,0 +1,154 @@
+import CRMCore
+import CRMProtocol
+import CRMStore
+import Foundation
+
+/// One contact of an imported client.
+struct ContactInput: Sendable {
+    var name: String
+    var position: String?
+    var phones: [String]
+    var emails: [String]
+    var decisionMaker: Bool
+}
+
+/// Why an item of `client.import` is not written: a field's problem, or a phone or e-mail that
+/// is already another item's (`inImport`) or a client's or contact's in the base.
+struct Rejection: Sendable {
+    var field: String
+    var problem: String
+    var inImport: Int? = nil
+    var client: Int64? = nil
+    var contact: Int64? = nil
+
+    func json(index: Int) -> JSON {
+        var o: JSONObject = ["index": .int(Int64(index)), "field": .string(field), "problem": .string(problem)]
+        if let inImport {
+            o["duplicate_of"] = ["index": .int(Int64(inImport))]
+        } else if let client {
+            o["duplicate_of"] = ["client_id": .int(client), "contact_id": contact.map { .int($0) } ?? .null]
+        }
+        return .object(o)
+    }
+}
+
+/// One decoded item of `client.import`: the card, its owner, its contacts, every normalized phone
+/// and e-mail with the field it came from (`phones[1]`, `contacts[0].emails[0]`), and the
+/// problems found without the database.
+struct ImportItem: Sendable {
+    var fields: ClientFieldsInput
+    var owner: UserRef??
+    var contacts: [ContactInput]
+    var keys: [(field: String, value: String)]
+    var rejections: [Rejection]
+}
+
+extension ImportHandlers {
+    func decodeItem(_ json: JSON, domain: DomainSettings) -> ImportItem {
+        var r = ParamReader(json)
+        let fields = decodeClientFields(&r, creating: true)
+        let owner = userRef(&r, "owner")
+        var keys = rawKeys(json, prefix: "", domain: domain)
+        var contacts: [ContactInput] = []
+        var problems: [FieldProblem] = []
+        if let list = r.optionalValue("contacts") {
+            if let arr = list.arrayValue {
+                if arr.count > Self.maxContacts { r.problem("contacts", "must hold at most \(Self.maxContacts) contacts") }
+                for (k, cj) in arr.prefix(Self.maxContacts).enumerated() {
+                    var cr = ParamReader(cj)
+                    let c = ContactInput(
+                        name: cr.string("name"), position: cr.optionalString("position"),
+                        phones: phones(&cr, "phones", cr.optionalStringArray("phones") ?? []),
+                        emails: emails(&cr, "emails", cr.optionalStringArray("emails") ?? []),
+                        decisionMaker: cr.optionalBool("decision_maker") ?? false)
+                    problems += fieldProblems { try cr.finish() }.map {
+                        FieldProblem(field: "contacts[\(k)].\($0.field)", problem: $0.problem)
+                    }
+                    contacts.append(c)
+                    keys += rawKeys(cj, prefix: "contacts[\(k)].", domain: domain)
+                }
+            } else {
+                r.problem("contacts", "must be an array of contact objects")
+            }
+        }
+        problems = fieldProblems { try r.finish() } + problems
+        var seen = Set<String>()
+        keys = keys.filter { seen.insert($0.value).inserted }
+        return ImportItem(
+            fields: fields, owner: owner, contacts: contacts, keys: keys,
+            rejections: problems.map { Rejection(field: $0.field, problem: $0.problem) })
+    }
+
+    /// The normalized phones and e-mails of an object (a client or a contact) with their fields;
+    /// values that do not normalize are the decoder's problems, not keys.
+    func rawKeys(_ json: JSON, prefix: String, domain: DomainSettings) -> [(field: String, value: String)] {
+        var out: [(field: String, value: String)] = []
+        for (i, v) in (json["phones"]?.arrayValue ?? []).enumerated() {
+            if let s = v.stringValue,
+                let p = Phone.normalize(s, defaultCountryCode: domain.defaultCountryCode, nationalLength: domain.nationalNumberLength)
+            {
+                out.append(("\(prefix)phones[\(i)]", p))
+            }
+        }
+        for (i, v) in (json["emails"]?.arrayValue ?? []).enumerated() {
+            if let s = v.stringValue, let e = Email.normalize(s) { out.append(("\(prefix)emails[\(i)]", e)) }
+        }
+        return out
+    }
+
+    func fieldProblems(_ body: () throws -> Void) -> [FieldProblem] {
+        do { try body() } catch let e as RPCError {
+            return (e.data?["fields"]?.arrayValue ?? []).map {
+                FieldProblem(field: $0["field"]?.stringValue ?? "?", problem: $0["problem"]?.stringValue ?? "is invalid")
+            }
+        } catch {}
+        return []
+    }
+
+    /// Strict mode, before the database is asked: a phone or e-mail of an item that an earlier
+    /// item without problems already has fails the call (`-32602`), naming both.
+    func markDuplicatesInImport(_ items: inout [ImportItem]) {
+        var seen: [String: Int] = [:]
+        for i in items.indices where items[i].rejections.isEmpty {
+            for k in items[i].keys {
+                if let j = seen[k.value] {
+                    items[i].rejections.append(Rejection(field: k.field, problem: "\(k.value) is also in clients[\(j)]", inImport: j))
+                }
+            }
+            if items[i].rejections.isEmpty { for k in items[i].keys { seen[k.value] = i } }
+        }
+    }
+
+    /// Every item's rejections once the database is asked too: an owner that is no leader, a phone
+    /// or e-mail that a client or contact in the base already has, or that an earlier accepted
+    /// item has (the first good item wins). Items with none are absent.
+    func check(_ tx: Tx, _ items: [ImportItem]) throws -> [Int: [Rejection]] {
+        var out: [Int: [Rejection]] = [:]
+        var seen: [String: Int] = [:]
+        for (i, item) in items.enumerated() {
+            var rej = item.rejections
+            if rej.isEmpty {
+                if case .some(.some(let ref)) = item.owner {
+                    do { _ = try resolveOwner(tx, ref) } catch let e as DomainError {
+                        rej.append(Rejection(field: "owner", problem: e.message))
+                    }
+                }
+                for k in item.keys {
+                    if let j = seen[k.value] {
+                        rej.append(Rejection(field: k.field, problem: "\(k.value) is also in clients[\(j)]", inImport: j))
+                        continue
+                    }
+                    let holders = k.value.contains("@") ? try tx.emailHolders(k.value) : try tx.phoneHolders(k.value)
+                    guard let h = holders.first else { continue }
+                    let name = try tx.clientHeader(id: h.clientID)?.name ?? "?"
+                    rej.append(
+                        Rejection(
+                            field: k.field, problem: "\(k.value) already belongs to client \(h.clientID) '\(name)'", client: h.clientID,
+                            contact: h.contactID))
+                }
+            }
+            if rej.isEmpty { for k in item.keys { seen[k.value] = i } } else { out[i] = rej }
+        }
+        return out
+    }
+}

@@ -1,0 +1,233 @@
+import CRMCSV
+import CRMClient
+import CRMProtocol
+import Foundation
+
+/// One import of a file: reads records, sends batches, maps the server's answers back to lines
+/// and columns, keeps the resume state, prints the report (stdout) and progress (stderr, a tty).
+struct ImportRun {
+    let file: String
+    let reader: CSVRecordReader
+    let mapping: ImportMapping
+    let batchRows: Int
+    let dryRun: Bool
+    /// Names this import (the file's SHA-256 and the options): the batches' `request_id`s and
+    /// the state file.
+    let key: String
+    let size: Int64
+
+    /// Requests stay under this many bytes (crmd's default `protocol.max_line_bytes` is 1 MiB).
+    static let maxRequestBytes = 900 * 1024
+
+    var imported = 0
+    var bad = 0
+    var dupBase = 0
+    var dupFile = 0
+    var rows = 0
+    /// Each accepted row's phones and e-mails (a 64-bit hash of the normalized value) and its line:
+    /// a later row with one of them is a duplicate inside the file.
+    var seen: [UInt64: Int32] = [:]
+    var state: ImportState
+    let progress: Progress
+
+    init(file: String, reader: CSVRecordReader, mapping: ImportMapping, batchRows: Int, dryRun: Bool, key: String, size: Int64) {
+        self.file = file
+        self.reader = reader
+        self.mapping = mapping
+        self.batchRows = batchRows
+        self.dryRun = dryRun
+        self.key = key
+        self.size = size
+        state = ImportState(key: key)
+        progress = Progress(total: size)
+    }
+
+    struct Row {
+        var line: Int
+        var item: JSON
+        var origin: [String: Int]
+    }
+
+    /// Runs the import; true when every row was (or would be) imported.
+    mutating func run(_ conn: Connection, restart: Bool) throws -> Bool {
+        let what = dryRun ? "Dry run (nothing is written)" : "Importing"
+        note(
+            "\(what): \(file), \(reader.encoding.rawValue), cells split by '\(reader.delimiter == 9 ? "tab" : String(UnicodeScalar(reader.delimiter)))'."
+        )
+        if !mapping.ignoredColumns.isEmpty {
+            note("Columns not imported (map them with --map COLUMN=FIELD): \(mapping.ignoredColumns.joined(separator: ", ")).")
+        }
+        var skipBatches = 0
+        if !dryRun {
+            if restart { state.reset() } else { try state.load() }
+            skipBatches = state.doneBatches
+            if skipBatches > 0 {
+                note("Resuming: \(skipBatches == 1 ? "1 batch was" : "\(skipBatches) batches were") done by an earlier run; their report:")
+                print(state.report, terminator: "")
+                (imported, bad, dupBase, dupFile) = (state.imported, state.bad, state.dupBase, state.dupFile)
+                state.loadKeys(into: &seen)
+            }
+        }
+        var batch: [Row] = []
+        var bytes = 2
+        var number = 0
+        func flush(_ run: inout ImportRun) throws {
+            if batch.isEmpty { return }
+            number += 1
+            if number > skipBatches { try run.send(conn, batch, number: number) } else { run.rows += batch.count }
+            batch.removeAll(keepingCapacity: true)
+            bytes = 2
+        }
+        while let rec = try reader.next() {
+            if rec.cells.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+            if rec.cells.count > mapping.header.count, rec.cells[mapping.header.count...].contains(where: { !$0.isEmpty }) {
+                rows += 1
+                if number >= skipBatches {
+                    bad += 1
+                    report(
+                        rec.line, nil,
+                        "has \(rec.cells.count) cells, the header \(mapping.header.count) (a ';' or ',' inside an unquoted cell?)")
+                }
+                continue
+            }
+            let (item, origin) = mapping.item(rec.cells)
+            let size = JSONWriter.bytes(item).count + 1
+            if size + 200 > Self.maxRequestBytes {
+                rows += 1
+                if number >= skipBatches {
+                    bad += 1
+                    report(rec.line, nil, "is longer than a request may be (\(Self.maxRequestBytes / 1024) KiB)")
+                }
+                continue
+            }
+            if batch.count == batchRows || bytes + size + 200 > Self.maxRequestBytes { try flush(&self) }
+            batch.append(Row(line: rec.line, item: item, origin: origin))
+            bytes += size
+            progress.show(rows: rows + batch.count, at: reader.consumed)
+        }
+        try flush(&self)
+        progress.done()
+        let verb = dryRun ? "would be imported" : "imported"
+        print(
+            "\(rows) rows: \(imported) \(verb), \(bad) bad, \(dupBase + dupFile) duplicates (\(dupBase) of clients in crmd, \(dupFile) of earlier rows in the file)."
+        )
+        if !dryRun {
+            print(
+                "Each batch of up to \(batchRows) rows was one transaction: its good rows were written together; bad rows and duplicates were skipped."
+            )
+            state.complete = true
+            try state.save()
+        }
+        return bad + dupBase + dupFile == 0
+    }
+
+    mutating func send(_ conn: Connection, _ batch: [Row], number: Int) throws {
+        var params: JSONObject = ["clients": .array(batch.map(\.item)), "return_keys": true]
+        if dryRun {
+            params["dry_run"] = true
+        } else {
+            params["skip_invalid"] = true
+            params["request_id"] = .string("csv-\(key)-\(number)")
+        }
+        let reply: JSON
+        do {
+            reply = try conn.call("client.import", .object(params))
+        } catch let e as RPCError {
+            let span = "lines \(batch.first!.line)–\(batch.last!.line)"
+            throw ImportFailure(
+                "batch \(number) (\(span)) was refused, nothing of it was written: \(Self.lines(e.message, batch))\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
+            )
+        }
+        var rejected: [Int: [JSON]] = [:]
+        for r in reply["rejected"]?.arrayValue ?? [] { rejected[Int(r["index"]?.intValue ?? -1), default: []].append(r) }
+        let keys = reply["keys"]?.arrayValue ?? []
+        var accepted: [(UInt64, Int32)] = []
+        for (i, row) in batch.enumerated() {
+            rows += 1
+            if let problems = rejected[i] {
+                classify(row, problems, batch)
+                continue
+            }
+            let mine = (i < keys.count ? keys[i].arrayValue ?? [] : []).compactMap(\.stringValue)
+            if dryRun, let value = mine.first(where: { seen[hash($0)] != nil }), let line = seen[hash(value)] {
+                dupFile += 1
+                report(row.line, nil, "duplicate: \(value) is also on line \(line)")
+                continue
+            }
+            for v in mine {
+                seen[hash(v)] = Int32(row.line)
+                if !dryRun { accepted.append((hash(v), Int32(row.line))) }
+            }
+            imported += 1
+        }
+        if !dryRun {
+            try state.append(keys: accepted)
+            state.doneBatches = number
+            (state.imported, state.bad, state.dupBase, state.dupFile) = (imported, bad, dupBase, dupFile)
+            try state.save()
+        }
+    }
+
+    /// Sorts a rejected row: bad (a field's problem) or a duplicate (in the file or in crmd).
+    mutating func classify(_ row: Row, _ problems: [JSON], _ batch: [Row]) {
+        let dups = problems.filter { $0["duplicate_of"] != nil }
+        if dups.count < problems.count {
+            bad += 1
+            for p in problems where p["duplicate_of"] == nil {
+                let field = p["field"]?.stringValue ?? "?"
+                report(row.line, mapping.column(of: field, row.origin), p["problem"]?.stringValue ?? "is invalid")
+            }
+            return
+        }
+        let p = dups[0]
+        let field = p["field"]?.stringValue ?? "?"
+        let column = mapping.column(of: field, row.origin)
+        let value = (p["problem"]?.stringValue ?? "").split(separator: " ").first.map(String.init) ?? ""
+        if let j = p["duplicate_of"]?["index"]?.intValue, Int(j) < batch.count {
+            dupFile += 1
+            report(row.line, column, "duplicate: \(value) is also on line \(batch[Int(j)].line)")
+        } else if let line = seen[hash(value)] {
+            dupFile += 1
+            report(row.line, column, "duplicate: \(value) is also on line \(line)")
+        } else {
+            dupBase += 1
+            report(row.line, column, "duplicate: \(p["problem"]?.stringValue ?? "")")
+        }
+    }
+
+    /// One line of the report: `line 17, «Телефон»: why`.
+    mutating func report(_ line: Int, _ column: String?, _ why: String) {
+        progress.clear()
+        let text = "line \(line)\(column.map { ", «\($0)»" } ?? ""): \(why)\n"
+        print(text, terminator: "")
+        if !dryRun { state.report += text }
+    }
+
+    func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+    /// crmd's `clients[i]` in a message, as the line of the file that row came from.
+    static func lines(_ message: String, _ batch: [Row]) -> String {
+        var out = ""
+        var rest = Substring(message)
+        while let r = rest.range(of: "clients[") {
+            out += rest[..<r.lowerBound]
+            let digits = rest[r.upperBound...].prefix { $0.isNumber }
+            let after = rest[r.upperBound...].dropFirst(digits.count)
+            if let i = Int(digits), i < batch.count, after.first == "]" {
+                out += "line \(batch[i].line)"
+                rest = after.dropFirst()
+            } else {
+                out += rest[r]
+                rest = rest[r.upperBound...]
+            }
+        }
+        return out + rest
+    }
+
+    /// FNV-1a, 64 bits: a phone or e-mail in 8 bytes for the in-file duplicate check.
+    func hash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}

@@ -63,6 +63,8 @@ public enum RightsTable {
         row(["client.update"], qualifier: "segment/source/fields", variant: "business", yes, no, yes, own, no, no),
         row(["client.assign"], yes, no, yes, no, no, no),
         row(["client.import"], yes, no, yes, no, allowed("✓ without owners"), no),
+        row(["contact.import"], yes, no, yes, no, allowed("✓ onto clients without owners"), no),
+        row(["interaction.import", "deal.import"], yes, no, yes, no, no, no),
         row(["client.history"], yes, yes, yes, own, yes, yes),
         row(["interaction.log"], yes, no, yes, own, no, no),
         row(["interaction.list"], yes, yes, yes, own, yes, yes),

@@ -18,6 +18,9 @@ public enum Method: String, CaseIterable, Sendable {
     case clientFindByPhone = "client.find_by_phone"
     case clientAssign = "client.assign"
     case clientImport = "client.import"
+    case contactImport = "contact.import"
+    case interactionImport = "interaction.import"
+    case dealImport = "deal.import"
     case clientHistory = "client.history"
     case interactionLog = "interaction.log"
     case interactionList = "interaction.list"
@@ -79,7 +82,7 @@ public enum Method: String, CaseIterable, Sendable {
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
         switch self {
-        case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
+        case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport, .contactImport, .interactionImport, .dealImport,
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming:
@@ -114,6 +117,9 @@ public enum Method: String, CaseIterable, Sendable {
         case .clientFindByPhone: return "Caller ID: the client or contact with this phone, in any spelling."
         case .clientAssign: return "Give a client to a manager (head/admin)."
         case .clientImport: return "Import up to 10,000 clients with contacts in one transaction, or check them (dry_run)."
+        case .contactImport: return "Import up to 10,000 contact persons onto existing clients, or check them (dry_run)."
+        case .interactionImport: return "Import up to 10,000 past interactions onto existing clients, or check them (dry_run)."
+        case .dealImport: return "Import up to 10,000 open or closed deals onto existing clients, or check them (dry_run)."
         case .clientHistory: return "The audit history of a client's card."
         case .interactionLog: return "Log a call, meeting, email, message or note on a client."
         case .interactionList: return "A client's interactions, newest first."

@@ -9,7 +9,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Bring a spreadsheet (CSV) into crmd, with a dry run that lists every bad row.",
-        subcommands: [ImportClients.self])
+        subcommands: [ImportClients.self, ImportContacts.self, ImportInteractions.self, ImportDeals.self])
 }
 
 /// `crmctl import clients FILE.csv`: one client per row, with one contact person per row if the
@@ -35,16 +35,25 @@ struct ImportClients: ParsableCommand {
             Exit status: 0 every row imported (or would be), 65 some rows were bad or duplicates.
             """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: ImportFileOptions
+
+    func validate() throws { try options.check() }
+
+    func run() throws { try options.run(global, list: "clients") { try ImportMapping(header: $0, overrides: $1) } }
+}
+
+/// What every `crmctl import KIND FILE.csv` takes, and the run they share.
+struct ImportFileOptions: ParsableArguments {
     @Argument(help: "The CSV file.") var file: String
     @Flag(help: "Check every row and report, writing nothing.") var dryRun = false
     @Option(help: "utf-8 or cp1251 (default: found from the file).") var encoding: String?
     @Option(help: "The cell separator: ';', ',' or 'tab' (default: found from the header).") var delimiter: String?
-    @Option(help: "COLUMN=FIELD: import a column as a field (name, phones, contact.name, fields.KEY, - to skip).")
+    @Option(help: "COLUMN=FIELD: import a column as a field (see the list above; - to skip).")
     var map: [String] = []
     @Option(help: "Rows per request (1 to 10,000).") var batch = 1000
     @Flag(help: "Start from the first batch even if an earlier run of this file got further.") var restart = false
 
-    func validate() throws {
+    func check() throws {
         if !(1...10_000).contains(batch) { throw ValidationError("--batch must be 1 to 10,000") }
         if let encoding, CSVEncoding(rawValue: encoding.lowercased().replacingOccurrences(of: "utf8", with: "utf-8")) == nil {
             throw ValidationError("--encoding must be utf-8 or cp1251")
@@ -52,18 +61,20 @@ struct ImportClients: ParsableCommand {
         if let delimiter, ![";", ",", "tab", "\t"].contains(delimiter) { throw ValidationError("--delimiter must be ';', ',' or 'tab'") }
     }
 
-    func run() throws {
+    /// Reads the header, maps it, sends the file in batches to `LIST.import` (`clients` →
+    /// `client.import`), prints the report; exit 65 when some rows were bad or duplicates.
+    func run(_ global: GlobalOptions, list: String, mapping makeMapping: ([String], [String]) throws -> any RowMapping) throws {
         let enc = encoding.flatMap { CSVEncoding(rawValue: $0.lowercased().replacingOccurrences(of: "utf8", with: "utf-8")) }
         let delim: UInt8? = delimiter.map { $0 == "tab" || $0 == "\t" ? 0x09 : Array($0.utf8)[0] }
         do {
             let digest = try fileDigest(file)
             let reader = try CSVRecordReader(path: file, encoding: enc, delimiter: delim)
             guard let header = try reader.next() else { throw ImportFailure("\(file) is empty") }
-            let mapping = try ImportMapping(header: header.cells, overrides: map)
-            let options = "clients|\(batch)|\(reader.encoding.rawValue)|\(reader.delimiter)|\(map.joined(separator: "\u{1F}"))"
+            let mapping = try makeMapping(header.cells, map)
+            let options = "\(list)|\(batch)|\(reader.encoding.rawValue)|\(reader.delimiter)|\(map.joined(separator: "\u{1F}"))"
             let key = SHA256.hash(data: Data((digest + "|" + options).utf8)).map { String(format: "%02x", $0) }.joined().prefix(40)
             var run = ImportRun(
-                file: file, reader: reader, mapping: mapping, batchRows: batch, dryRun: dryRun, key: String(key),
+                file: file, reader: reader, mapping: mapping, list: list, batchRows: batch, dryRun: dryRun, key: String(key),
                 size: fileSize(file))
             let summary = try global.session { conn in try run.run(conn, restart: restart) }
             if !summary { throw ExitCode(65) }

@@ -8,7 +8,10 @@ import Foundation
 struct ImportRun {
     let file: String
     let reader: CSVRecordReader
-    let mapping: ImportMapping
+    let mapping: any RowMapping
+    /// The method (`client.import`, `contact.import`...) and its list param (`clients`...).
+    let method: String
+    let list: String
     let batchRows: Int
     let dryRun: Bool
     /// Names this import (the file's SHA-256 and the options): the batches' `request_id`s and
@@ -30,10 +33,14 @@ struct ImportRun {
     var state: ImportState
     let progress: Progress
 
-    init(file: String, reader: CSVRecordReader, mapping: ImportMapping, batchRows: Int, dryRun: Bool, key: String, size: Int64) {
+    init(
+        file: String, reader: CSVRecordReader, mapping: any RowMapping, list: String, batchRows: Int, dryRun: Bool, key: String, size: Int64
+    ) {
         self.file = file
         self.reader = reader
         self.mapping = mapping
+        self.list = list
+        method = "\(list.dropLast()).import"
         self.batchRows = batchRows
         self.dryRun = dryRun
         self.key = key
@@ -109,7 +116,7 @@ struct ImportRun {
         progress.done()
         let verb = dryRun ? "would be imported" : "imported"
         print(
-            "\(rows) rows: \(imported) \(verb), \(bad) bad, \(dupBase + dupFile) duplicates (\(dupBase) of clients in crmd, \(dupFile) of earlier rows in the file)."
+            "\(rows) rows: \(imported) \(verb), \(bad) bad, \(dupBase + dupFile) duplicates (\(dupBase) of \(list) in crmd, \(dupFile) of earlier rows in the file)."
         )
         if !dryRun {
             print(
@@ -122,7 +129,7 @@ struct ImportRun {
     }
 
     mutating func send(_ conn: Connection, _ batch: [Row], number: Int) throws {
-        var params: JSONObject = ["clients": .array(batch.map(\.item)), "return_keys": true]
+        var params: JSONObject = [list: .array(batch.map(\.item)), "return_keys": true]
         if dryRun {
             params["dry_run"] = true
         } else {
@@ -131,11 +138,11 @@ struct ImportRun {
         }
         let reply: JSON
         do {
-            reply = try conn.call("client.import", .object(params))
+            reply = try conn.call(method, .object(params))
         } catch let e as RPCError {
             let span = "lines \(batch.first!.line)–\(batch.last!.line)"
             throw ImportFailure(
-                "batch \(number) (\(span)) was refused, nothing of it was written: \(Self.lines(e.message, batch))\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
+                "batch \(number) (\(span)) was refused, nothing of it was written: \(Self.lines(e.message, batch, list: list))\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
             )
         }
         var rejected: [Int: [JSON]] = [:]
@@ -182,7 +189,7 @@ struct ImportRun {
         let p = dups[0]
         let field = p["field"]?.stringValue ?? "?"
         let column = mapping.column(of: field, row.origin)
-        let value = (p["problem"]?.stringValue ?? "").split(separator: " ").first.map(String.init) ?? ""
+        let value = p["key"]?.stringValue ?? (p["problem"]?.stringValue ?? "").split(separator: " ").first.map(String.init) ?? ""
         if let j = p["duplicate_of"]?["index"]?.intValue, Int(j) < batch.count {
             dupFile += 1
             report(row.line, column, "duplicate: \(value) is also on line \(batch[Int(j)].line)")
@@ -205,11 +212,11 @@ struct ImportRun {
 
     func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 
-    /// crmd's `clients[i]` in a message, as the line of the file that row came from.
-    static func lines(_ message: String, _ batch: [Row]) -> String {
+    /// crmd's `clients[i]` (`contacts[i]`...) in a message, as the line of the file that row came from.
+    static func lines(_ message: String, _ batch: [Row], list: String) -> String {
         var out = ""
         var rest = Substring(message)
-        while let r = rest.range(of: "clients[") {
+        while let r = rest.range(of: "\(list)[") {
             out += rest[..<r.lowerBound]
             let digits = rest[r.upperBound...].prefix { $0.isNumber }
             let after = rest[r.upperBound...].dropFirst(digits.count)

@@ -151,6 +151,19 @@ struct RightsTests {
                 return variant == "pd" ? ["id": .int(id), "name": .string("Renamed \(unique())")] : ["id": .int(id), "segment": "retail"]
             case .clientAssign: return ["id": .int(try client(owner: owner)), "owner": "r-other"]
             case .clientImport: return ["clients": [["name": .string("Imported \(unique())")]]]
+            case .contactImport:
+                // An operator imports contacts onto clients without owners.
+                return ["contacts": [["client_id": .int(try client(owner: role == .operator ? nil : owner)), "name": "Imported contact"]]]
+            case .interactionImport:
+                return [
+                    "interactions": [
+                        [
+                            "client_id": .int(try client(owner: owner)), "kind": "note", "note": "old", "occurred_at": "2025-01-10T10:00:00Z",
+                            "author": "r-other",
+                        ]
+                    ]
+                ]
+            case .dealImport: return ["deals": [["client_id": .int(try client(owner: owner)), "title": .string("Imported deal \(unique())")]]]
             case .interactionLog: return ["client_id": .int(try client(owner: owner)), "kind": "note", "note": "hello"]
             case .interactionList, .contactList: return ["client_id": .int(try client(owner: owner))]
             case .contactCreate: return ["client_id": .int(try client(owner: owner)), "name": "New contact"]

@@ -166,9 +166,10 @@ extension HandlerGroup {
     /// Stores a checked interaction by `actor` on `c` (about `dealID`, if any) with what it moves:
     /// the zone clock (RULES §3), the cadence of the owner's deals on the client (a resetting kind),
     /// or of the deal it names (any kind), its audit entry and `interaction.logged`. Returns it, the
-    /// client as stored and its wire form.
+    /// client as stored and its wire form. `auditedAs` (an import) names who is audited instead of
+    /// the author, and the action.
     func storeInteraction(
-        _ tx: Tx, _ c: Client, _ draft: InteractionDraft, dealID: Int64?, actor: Actor, now: Date
+        _ tx: Tx, _ c: Client, _ draft: InteractionDraft, dealID: Int64?, actor: Actor, auditedAs: (Actor, String)? = nil, now: Date
     ) throws -> (interaction: Interaction, client: Client, json: JSON) {
         let occurredAt = draft.occurredAt ?? now
         // The owner's own contact (or a head/admin's on the owner's behalf) resets the clock,
@@ -190,7 +191,7 @@ extension HandlerGroup {
         if let metric = PlanMetric.counting(draft.kind.rawValue) {
             try planFactsMoved(tx, userID: actor.userID, metrics: [metric], at: occurredAt)
         }
-        try audit(tx, actor, "interaction", saved.id, "create", before: nil, after: json, at: now)
+        try audit(tx, auditedAs?.0 ?? actor, "interaction", saved.id, auditedAs?.1 ?? "create", before: nil, after: json, at: now)
         try event(
             tx, "interaction.logged", clientID: c.id, ownerID: c.ownerID,
             [

@@ -19,6 +19,7 @@ public final class Dispatcher: Sendable {
     private let users: UserHandlers
     private let clients: ClientHandlers
     private let imports: ImportHandlers
+    private let recordImports: RecordImports
     private let contacts: ContactHandlers
     private let interactions: InteractionHandlers
     private let exchange: ExchangeHandlers
@@ -46,6 +47,7 @@ public final class Dispatcher: Sendable {
         users = UserHandlers(context: context)
         clients = ClientHandlers(context: context)
         imports = ImportHandlers(context: context)
+        recordImports = RecordImports(context: context)
         contacts = ContactHandlers(context: context)
         interactions = InteractionHandlers(context: context)
         exchange = ExchangeHandlers(context: context)
@@ -120,6 +122,9 @@ public final class Dispatcher: Sendable {
             case .clientFindByPhone: try clients.clientFindByPhone(call)
             case .clientAssign: try clients.clientAssign(call)
             case .clientImport: try imports.clientImport(call)
+            case .contactImport: try recordImports.contactImport(call)
+            case .interactionImport: try recordImports.interactionImport(call)
+            case .dealImport: try recordImports.dealImport(call)
             case .clientHistory: try clients.clientHistory(call)
             case .interactionLog: try interactions.interactionLog(call)
             case .interactionList: try interactions.interactionList(call)

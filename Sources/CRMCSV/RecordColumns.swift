@@ -2,7 +2,8 @@
 /// (lowercased, «ё» as «е», no trailing number), and the cell's form.
 extension RecordMapping {
     static let client = [
-        RecordColumn(field: "client_id", headers: ["id клиента", "код клиента", "номер клиента", "client_id", "client id"], form: .integer),
+        RecordColumn(
+            field: "client_id", headers: ["id клиента", "код клиента", "номер клиента", "client_id", "client id"], form: .integer),
         RecordColumn(
             field: "client",
             headers: ["клиент", "компания", "организация", "телефон клиента", "email клиента", "e-mail клиента", "client", "company"],
@@ -13,11 +14,13 @@ extension RecordMapping {
 
     static let kinds: [String: [RecordColumn]] = [
         "contacts": client + [
-            RecordColumn(field: "name", headers: ["фио", "контактное лицо", "контакт", "имя", "name", "contact", "contact name"], form: .text),
+            RecordColumn(
+                field: "name", headers: ["фио", "контактное лицо", "контакт", "имя", "name", "contact", "contact name"], form: .text),
             RecordColumn(field: "position", headers: ["должность", "position", "title"], form: .text),
             RecordColumn(
                 field: "phones", headers: ["телефон", "телефоны", "тел.", "тел", "мобильный", "phone", "phones", "mobile"], form: .list),
-            RecordColumn(field: "emails", headers: ["email", "e-mail", "эл. почта", "электронная почта", "почта", "emails", "mail"], form: .list),
+            RecordColumn(
+                field: "emails", headers: ["email", "e-mail", "эл. почта", "электронная почта", "почта", "emails", "mail"], form: .list),
             RecordColumn(field: "decision_maker", headers: ["лпр", "принимает решение", "decision maker", "decision_maker"], form: .flag),
         ],
         "interactions": client + [
@@ -51,7 +54,8 @@ extension RecordMapping {
                     "открыта": "open", "в работе": "open", "выиграна": "won", "успешно": "won", "успешна": "won", "проиграна": "lost",
                     "отказ": "lost", "провалена": "lost",
                 ])),
-            RecordColumn(field: "opened_at", headers: ["дата открытия", "дата создания", "открыта", "opened", "opened_at"], form: .instant),
+            RecordColumn(
+                field: "opened_at", headers: ["дата открытия", "дата создания", "открыта", "opened", "opened_at"], form: .instant),
             RecordColumn(field: "closed_at", headers: ["дата закрытия", "закрыта", "closed", "closed_at"], form: .instant),
             RecordColumn(
                 field: "lost_reason", headers: ["причина отказа", "причина проигрыша", "lost reason", "lost_reason"], form: .text),

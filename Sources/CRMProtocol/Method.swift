@@ -82,7 +82,8 @@ public enum Method: String, CaseIterable, Sendable {
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
         switch self {
-        case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport, .contactImport, .interactionImport, .dealImport,
+        case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
+            .contactImport, .interactionImport, .dealImport,
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming:

@@ -51,8 +51,10 @@ struct ImportRecordsTests {
             let admin = try d.connect()
             _ = try seedTeam(admin)
             func client(_ name: String, _ owner: String?, _ phone: String, _ email: String) throws -> Int64 {
-                try admin.call("client.create", ["name": .string(name), "owner": .string(owner), "phones": [.string(phone)], "emails": [.string(email)]])[
-                    "id"]!.intValue!
+                try admin.call(
+                    "client.create",
+                    ["name": .string(name), "owner": .string(owner), "phones": [.string(phone)], "emails": [.string(email)]])[
+                        "id"]!.intValue!
             }
             let c1 = try client("ООО «Альфа»", "ivanov", "+7 900 111-11-11", "alfa@example.ru")
             let c2 = try client("ООО «Бета»", "sidorov", "+7 900 222-22-22", "beta@example.ru")
@@ -79,8 +81,10 @@ struct ImportRecordsTests {
                     "line 7, «Телефон»: '12-34' is not a phone number (5 to 15 digits, optionally with +, spaces, dashes, brackets)",
                 ],
                 summary: "6 rows: 2 would be imported, 2 bad, 2 duplicates (1 of contacts in crmd, 1 of earlier rows in the file).",
-                count: { try admin.call("contact.list", ["client_id": .int(c1)])["items"]!.arrayValue!.count
-                    + admin.call("contact.list", ["client_id": .int(c2)])["items"]!.arrayValue!.count })
+                count: {
+                    try admin.call("contact.list", ["client_id": .int(c1)])["items"]!.arrayValue!.count
+                        + admin.call("contact.list", ["client_id": .int(c2)])["items"]!.arrayValue!.count
+                })
             let anna = try admin.call("client.find_by_phone", ["phone": "8 911 000 00 01"])
             #expect(anna["contact"]?["name"] == "Анна Белова" && anna["contact"]?["decision_maker"] == true, "\(anna)")
 
@@ -134,7 +138,9 @@ struct ImportRecordsTests {
                     "line 6, «Причина отказа»: must be one of: Price, Competitor, No budget, No decision, No answer, Other",
                 ],
                 summary: "6 rows: 3 would be imported, 2 bad, 1 duplicates (0 of deals in crmd, 1 of earlier rows in the file).",
-                count: { try [c1, c2, c3].map { try admin.call("deal.list", ["client_id": .int($0)])["items"]!.arrayValue!.count }.reduce(0, +) })
+                count: {
+                    try [c1, c2, c3].map { try admin.call("deal.list", ["client_id": .int($0)])["items"]!.arrayValue!.count }.reduce(0, +)
+                })
             let won = try admin.call("deal.list", ["client_id": .int(c1)])["items"]!.arrayValue![0]
             #expect(won["amount"] == 150_050 && won["status"] == "won" && won["closed_at"] == "2025-01-15T00:00:00Z", "\(won)")
             #expect(won["owner"] == "ivanov" || won["owner_login"] == "ivanov", "\(won)")

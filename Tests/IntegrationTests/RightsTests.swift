@@ -158,12 +158,14 @@ struct RightsTests {
                 return [
                     "interactions": [
                         [
-                            "client_id": .int(try client(owner: owner)), "kind": "note", "note": "old", "occurred_at": "2025-01-10T10:00:00Z",
+                            "client_id": .int(try client(owner: owner)), "kind": "note", "note": "old",
+                            "occurred_at": "2025-01-10T10:00:00Z",
                             "author": "r-other",
                         ]
                     ]
                 ]
-            case .dealImport: return ["deals": [["client_id": .int(try client(owner: owner)), "title": .string("Imported deal \(unique())")]]]
+            case .dealImport:
+                return ["deals": [["client_id": .int(try client(owner: owner)), "title": .string("Imported deal \(unique())")]]]
             case .interactionLog: return ["client_id": .int(try client(owner: owner)), "kind": "note", "note": "hello"]
             case .interactionList, .contactList: return ["client_id": .int(try client(owner: owner))]
             case .contactCreate: return ["client_id": .int(try client(owner: owner)), "name": "New contact"]

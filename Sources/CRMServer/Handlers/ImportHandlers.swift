@@ -20,11 +20,7 @@ struct ImportHandlers: HandlerGroup {
         guard Access.canImport(actor) else { throw DomainError.forbidden("Only admins, heads and operators may import clients.") }
         let domain = settings.domain
         let (items, dryRun, skipInvalid, returnKeys) = try call.decode { r in
-            let dryRun = r.optionalBool("dry_run") ?? false
-            let skipInvalid = r.optionalBool("skip_invalid") ?? false
-            let returnKeys = r.optionalBool("return_keys") ?? false
-            if dryRun, skipInvalid { r.problem("skip_invalid", "has no meaning with dry_run (which writes nothing)") }
-            if dryRun, call.requestID != nil { r.problem("request_id", "has no meaning with dry_run (which writes nothing)") }
+            let (dryRun, skipInvalid, returnKeys) = importModes(&r, call)
             guard let list = r.optionalValue("clients")?.arrayValue else {
                 r.problem("clients", "is required (an array of client objects)")
                 return ([ImportItem](), dryRun, skipInvalid, returnKeys)

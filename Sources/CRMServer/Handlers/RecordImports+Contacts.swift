@@ -34,10 +34,18 @@ extension RecordImports {
             check: { [self] tx, item, _ in
                 let c = try findClient(tx, item.client)
                 if actor.role == .operator, c.ownerID != nil {
-                    return ([], [ImportProblem(field: "client_id", problem: "client \(c.id) has an owner; an operator adds contacts to clients without owners")])
+                    return (
+                        [],
+                        [
+                            ImportProblem(
+                                field: "client_id",
+                                problem: "client \(c.id) has an owner; an operator adds contacts to clients without owners")
+                        ]
+                    )
                 }
                 var problems: [ImportProblem] = []
-                let values = item.contact.phones.enumerated().map { ("phones[\($0.offset)]", $0.element) }
+                let values =
+                    item.contact.phones.enumerated().map { ("phones[\($0.offset)]", $0.element) }
                     + item.contact.emails.enumerated().map { ("emails[\($0.offset)]", $0.element) }
                 for (field, v) in values {
                     let holders = v.contains("@") ? try tx.emailHolders(v) : try tx.phoneHolders(v)

@@ -38,7 +38,8 @@ extension RecordImports {
                 let at = r.optionalTimestamp("occurred_at")
                 if at == nil, !r.has("occurred_at") { r.problem("occurred_at", "is required (when it happened, RFC 3339)") }
                 let draft = InteractionDraft(
-                    kind: kind, occurredAt: at, contactID: r.optionalInt("contact_id"), topic: r.optionalString("topic"), result: r.optionalString("result"),
+                    kind: kind, occurredAt: at, contactID: r.optionalInt("contact_id"), topic: r.optionalString("topic"),
+                    result: r.optionalString("result"),
                     note: r.optionalString("note"), direction: r.optionalEnum("direction", ["in", "out"]))
                 return InteractionImportItem(client: ref, draft: draft, author: r.string("author"))
             },
@@ -46,19 +47,23 @@ extension RecordImports {
                 let c = try findClient(tx, item.client)
                 let author = try named("author") { try resolveUser(tx, .login(item.author), field: "author", inactive: true) }
                 let at = item.draft.occurredAt ?? now
-                if at > now { return ([], [ImportProblem(field: "occurred_at", problem: "is in the future; an import brings past interactions")]) }
+                if at > now {
+                    return ([], [ImportProblem(field: "occurred_at", problem: "is in the future; an import brings past interactions")])
+                }
                 // A spreadsheet names no contact ids: an imported meeting needs none.
                 do { try checkDraft(tx, c, item.draft, now: now) } catch let e as DomainError {
                     let problems = e.fields.filter { $0.field != "contact_id" || item.draft.contactID != nil }
                     if !problems.isEmpty { return ([], problems.map { ImportProblem(field: $0.field, problem: $0.problem) }) }
                 }
-                let key = ImportKey(field: "occurred_at", value: "\(c.id)/\(item.draft.kind.rawValue)/\(RFC3339.format(at))/\(author.login)")
+                let key = ImportKey(
+                    field: "occurred_at", value: "\(c.id)/\(item.draft.kind.rawValue)/\(RFC3339.format(at))/\(author.login)")
                 if let id = try tx.interactionID(clientID: c.id, kind: item.draft.kind.rawValue, at: at, authorLogin: author.login) {
                     return (
                         [key],
                         [
                             ImportProblem(
-                                field: "occurred_at", problem: "\(key.value) is already interaction \(id) of client \(c.id) '\(c.name)'", key: key.value,
+                                field: "occurred_at", problem: "\(key.value) is already interaction \(id) of client \(c.id) '\(c.name)'",
+                                key: key.value,
                                 duplicateOf: ["client_id": .int(c.id), "interaction_id": .int(id)])
                         ]
                     )
@@ -114,15 +119,20 @@ extension RecordImports {
     func checkDeal(_ tx: Tx, _ item: DealImportItem, actor: Actor, now: Date) throws -> (keys: [ImportKey], problems: [ImportProblem]) {
         let deals = settings.domain.deals
         let c = try findClient(tx, item.client)
-        func problem(_ field: String, _ text: String) -> ([ImportKey], [ImportProblem]) { ([], [ImportProblem(field: field, problem: text)]) }
+        func problem(_ field: String, _ text: String) -> ([ImportKey], [ImportProblem]) {
+            ([], [ImportProblem(field: field, problem: text)])
+        }
         guard let p = deals.pipeline(item.pipeline) else {
-            return problem("pipeline", "'\(item.pipeline ?? "")' is not a pipeline (\(deals.pipelines.map(\.name).joined(separator: ", ")))")
+            return problem(
+                "pipeline", "'\(item.pipeline ?? "")' is not a pipeline (\(deals.pipelines.map(\.name).joined(separator: ", ")))")
         }
         if let s = item.stage, p.stage(s) == nil {
             return problem("stage", "'\(s)' is not a stage of \(p.name) (\(p.stages.map(\.name).joined(separator: ", ")))")
         }
         if let at = item.closedAt, at > now { return problem("closed_at", "is in the future") }
-        if let at = item.openedAt, at > min(now, item.closedAt ?? now) { return problem("opened_at", "is after the deal closed (or in the future)") }
+        if let at = item.openedAt, at > min(now, item.closedAt ?? now) {
+            return problem("opened_at", "is after the deal closed (or in the future)")
+        }
         _ = try named("owner") { try DealHandlers(context: context).dealOwner(tx, asked: item.fields.owner, client: c, actor: actor) }
         if item.status == .open, try tx.openDeals(clientID: c.id).count >= deals.maxOpenDealsPerClient {
             return problem("status", "client \(c.id) has the most open deals deals.max_open_per_client allows")

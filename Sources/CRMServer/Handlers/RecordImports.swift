@@ -46,6 +46,16 @@ struct RecordImportKind<Item: Sendable>: Sendable {
     let store: @Sendable (Tx, Item, Date) throws -> Int64
 }
 
+/// The modes every import takes: `dry_run`, `skip_invalid` (not both; no `request_id` with a
+/// dry run) and `return_keys`.
+func importModes(_ r: inout ParamReader, _ call: Call) -> (dryRun: Bool, skipInvalid: Bool, returnKeys: Bool) {
+    let dryRun = r.optionalBool("dry_run") ?? false
+    let skipInvalid = r.optionalBool("skip_invalid") ?? false
+    if dryRun, skipInvalid { r.problem("skip_invalid", "has no meaning with dry_run (which writes nothing)") }
+    if dryRun, call.requestID != nil { r.problem("request_id", "has no meaning with dry_run (which writes nothing)") }
+    return (dryRun, skipInvalid, r.optionalBool("return_keys") ?? false)
+}
+
 /// `contact.import`, `interaction.import`, `deal.import`: up to 10,000 records onto existing
 /// clients in one transaction, with `dry_run` and `skip_invalid` as `client.import` has them.
 struct RecordImports: HandlerGroup {
@@ -59,11 +69,7 @@ struct RecordImports: HandlerGroup {
     func run<Item: Sendable>(_ call: Call, _ kind: RecordImportKind<Item>) throws {
         let checker = ImportHandlers(context: context)
         let (items, dryRun, skipInvalid, returnKeys) = try call.decode { r in
-            let dryRun = r.optionalBool("dry_run") ?? false
-            let skipInvalid = r.optionalBool("skip_invalid") ?? false
-            let returnKeys = r.optionalBool("return_keys") ?? false
-            if dryRun, skipInvalid { r.problem("skip_invalid", "has no meaning with dry_run (which writes nothing)") }
-            if dryRun, call.requestID != nil { r.problem("request_id", "has no meaning with dry_run (which writes nothing)") }
+            let (dryRun, skipInvalid, returnKeys) = importModes(&r, call)
             guard let list = r.optionalValue(kind.list)?.arrayValue else {
                 r.problem(kind.list, "is required (an array of objects)")
                 return ([(Item, [ImportProblem])](), dryRun, skipInvalid, returnKeys)
@@ -119,7 +125,8 @@ struct RecordImports: HandlerGroup {
             if problems.isEmpty, let k = mine.first(where: { seen[$0.value] != nil }), let j = seen[k.value] {
                 problems = [
                     ImportProblem(
-                        field: k.field, problem: "\(k.value) is also in \(kind.list)[\(j)]", key: k.value, duplicateOf: ["index": .int(Int64(j))])
+                        field: k.field, problem: "\(k.value) is also in \(kind.list)[\(j)]", key: k.value,
+                        duplicateOf: ["index": .int(Int64(j))])
                 ]
             }
             if problems.isEmpty {

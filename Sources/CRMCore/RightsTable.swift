@@ -109,6 +109,13 @@ public enum RightsTable {
         row(
             ["report.funnel", "report.activity", "report.completeness", "report.plan"], yes, yes, yes, allowed("own row"), no,
             no),
+        row(["segment.create"], allowed("✓ shared"), no, allowed("✓ shared"), allowed("✓ own"), no, no),
+        row(["segment.list"], yes, yes, yes, allowed("shared and own"), no, no),
+        row(
+            ["segment.get", "segment.members", "segment.stats"], yes, yes, yes,
+            Cell(text: "shared and own; own clients only", right: .own), no, no),
+        row(["segment.update", "segment.delete"], yes, no, yes, own, no, no),
+        row(["segment.mailing"], qualifier: "(audited)", yes, no, yes, Cell(text: "shared and own; own clients only", right: .own), no, no),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
     ]
 

@@ -66,6 +66,14 @@ public enum Method: String, CaseIterable, Sendable {
     case reportActivity = "report.activity"
     case reportCompleteness = "report.completeness"
     case reportPlan = "report.plan"
+    case segmentCreate = "segment.create"
+    case segmentList = "segment.list"
+    case segmentGet = "segment.get"
+    case segmentUpdate = "segment.update"
+    case segmentDelete = "segment.delete"
+    case segmentMembers = "segment.members"
+    case segmentStats = "segment.stats"
+    case segmentMailing = "segment.mailing"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
 
@@ -75,14 +83,15 @@ public enum Method: String, CaseIterable, Sendable {
         case .sessionActAs, .userAdd, .userUpdate, .userDeactivate, .clientCreate, .clientUpdate, .clientAssign, .clientImport,
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
-            .invoiceCreate, .invoicePay:
+            .invoiceCreate, .invoicePay, .segmentCreate, .segmentUpdate, .segmentDelete:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
-            .reportSales, .reportActivity, .reportCompleteness, .reportPlan:
+            .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .segmentList, .segmentGet, .segmentMembers, .segmentStats,
+            .segmentMailing:
             return false
         }
     }
@@ -155,6 +164,14 @@ public enum Method: String, CaseIterable, Sendable {
         case .reportActivity: return "Calls, meetings, emails and cold calls per manager for a period."
         case .reportCompleteness: return "Share of client cards with the minimal data, decision makers, segment and source."
         case .reportPlan: return "Plan against fact for every plan of a period."
+        case .segmentCreate: return "Save a static (list of clients) or dynamic (filter) segment: shared (head/admin) or a manager's own."
+        case .segmentList: return "Segments: shared ones and (a manager) their own."
+        case .segmentGet: return "A segment with its filter and how many clients it holds for you."
+        case .segmentUpdate: return "Rename a segment, give it a new filter, or add and remove static members."
+        case .segmentDelete: return "Delete a segment (its clients stay)."
+        case .segmentMembers: return "A segment's clients, paged, as client.list shows them to you."
+        case .segmentStats: return "A segment's clients, share by zone, average deal and duration, win rate and revenue."
+        case .segmentMailing: return "A segment's mobile phones or e-mails for a mailing, deduplicated, without opt-outs (audited)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }

@@ -11,7 +11,7 @@ final class Bench {
     var daemon: TestDaemon!
     var clientIDs: ClosedRange<Int64> = 1...1
     var phases: Set<String> = Set(["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"])
-        .union(DealPhases.names).union(ManagementPhases.names)
+        .union(DealPhases.names).union(ManagementPhases.names).union(SegmentPhases.names)
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
@@ -79,6 +79,7 @@ final class Bench {
         if phases.contains("deals") { phases.formUnion(DealPhases.names) }
         if !phases.isDisjoint(with: DealPhases.names) { try DealPhases(bench: self).run() }
         if !phases.isDisjoint(with: ManagementPhases.names) { try ManagementPhases(bench: self).run() }
+        if !phases.isDisjoint(with: SegmentPhases.names) { try SegmentPhases(bench: self).run() }
     }
 
     func machineDescription() -> String {

@@ -16,7 +16,7 @@ struct CRMBench: ParsableCommand {
     @Option(
         help: """
             Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
-            soak, hostile, deallist, dealmove, dealoverdue (deals: all three), mgmt (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            soak, hostile, deallist, dealmove, dealoverdue (deals: all three), mgmt, segments (default: all but soak and hostile). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
             connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
             crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients). \
             hostile (needs root): the connection and memory attacks of one non-admin uid (and an unknown uid), one after the \
@@ -27,7 +27,9 @@ struct CRMBench: ParsableCommand {
             mgmt (issue 18) runs a daemon of its own (manual clock): --clients imported, then a year of --deals deals, \
             invoices, payments and --interactions interactions written into its database by raw SQL with crmd stopped; \
             plan.progress p99, every report for a month and a year (--report-calls calls each) and interaction.log with \
-            plans against without (crmd CPU per request).
+            plans against without (crmd CPU per request). segments (issue 19): the mgmt department and a year of deals \
+            (one interaction per client), then segment.stats of four dynamic segments over the whole base, as the director \
+            and as one manager (--report-calls calls each, at least 3).
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000

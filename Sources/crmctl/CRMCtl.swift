@@ -15,6 +15,6 @@ struct CRMCtl: ParsableCommand {
             Status.self, Ping.self, WhoAmI.self, UserCommand.self, ClientCommand.self, LogCommand.self, InteractionsCommand.self,
             ContactCommand.self, ExchangeCommand.self, Claim.self, Release.self, Explain.self, Preview.self, AlertsCommand.self, Watch.self,
             ReportCommand.self, DealCommand.self, TaskCommand.self, PipelineCommand.self, TodayCommand.self, ClockCommand.self, Backup.self,
-            InvoiceCommand.self, PlanCommand.self, RPC.self,
+            InvoiceCommand.self, PlanCommand.self, SegmentCommand.self, ExportCommand.self, RPC.self,
         ])
 }

@@ -13,8 +13,10 @@ struct ClientFieldsInput: Sendable {
     var source: Patch<String> = .unchanged
     var abc: Patch<String> = .unchanged
     var fields: JSONObject? = nil
+    /// Opted out of mailings (personal data: who may edit phones may record the wish).
+    var optOut: Bool? = nil
 
-    var touchesPersonalData: Bool { name.isChange || kind != nil || phones.isChange || emails.isChange }
+    var touchesPersonalData: Bool { name.isChange || kind != nil || phones.isChange || emails.isChange || optOut != nil }
     var touchesBusinessData: Bool { segment.isChange || source.isChange || abc.isChange || fields != nil }
 }
 
@@ -97,6 +99,7 @@ extension HandlerGroup {
         f.segment = r.patchString("segment")
         f.source = r.patchString("source")
         f.abc = r.patchString("abc")
+        f.optOut = r.optionalBool("opt_out")
         if case .set(let v) = f.abc, !["A", "B", "C"].contains(v) { r.problem("abc", "must be A, B or C") }
         if r.has("fields") {
             if let o = r.optionalObject("fields") {

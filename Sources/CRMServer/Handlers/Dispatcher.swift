@@ -32,6 +32,7 @@ public final class Dispatcher: Sendable {
     private let invoices: InvoiceHandlers
     private let salesReports: SalesReportHandlers
     private let activityReports: ActivityReportHandlers
+    private let segments: SegmentHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -55,6 +56,7 @@ public final class Dispatcher: Sendable {
         invoices = InvoiceHandlers(context: context)
         salesReports = SalesReportHandlers(context: context)
         activityReports = ActivityReportHandlers(context: context)
+        segments = SegmentHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -162,6 +164,14 @@ public final class Dispatcher: Sendable {
             case .reportFunnel: try salesReports.reportFunnel(call)
             case .reportSales: try salesReports.reportSales(call)
             case .reportCompleteness: try salesReports.reportCompleteness(call)
+            case .segmentCreate: try segments.segmentCreate(call)
+            case .segmentList: try segments.segmentList(call)
+            case .segmentGet: try segments.segmentGet(call)
+            case .segmentUpdate: try segments.segmentUpdate(call)
+            case .segmentDelete: try segments.segmentDelete(call)
+            case .segmentMembers: try segments.segmentMembers(call)
+            case .segmentStats: try segments.segmentStats(call)
+            case .segmentMailing: try segments.segmentMailing(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

@@ -21,9 +21,11 @@ struct ExportMailing: ParsableCommand {
     @Flag(help: "Mobile phones, for an SMS campaign.") var sms = false
     @Flag(help: "E-mail addresses, for an e-mail campaign.") var email = false
     @Option(help: "Write the CSV here instead of stdout.") var out: String?
+    @Option(help: "Addresses asked for per request (1 to 10000).") var pageSize = 10_000
 
     func validate() throws {
         if sms == email { throw ValidationError("give exactly one of --sms or --email") }
+        if !(1...10_000).contains(pageSize) { throw ValidationError("--page-size must be 1 to 10000") }
     }
 
     func run() throws {
@@ -45,12 +47,13 @@ struct ExportMailing: ParsableCommand {
             repeat {
                 var p = segmentRef(segment)
                 p["channel"] = .string(channel)
-                p["limit"] = 10_000
+                p["limit"] = .int(Int64(pageSize))
                 if let cursor { p["cursor"] = .string(cursor) }
                 let r = try c.call("segment.mailing", .object(p))
                 for a in r["items"]?.arrayValue ?? [] { rows.append([a.stringValue ?? ""]) }
                 total += r["items"]?.arrayValue?.count ?? 0
-                try sink.write(contentsOf: try Self.csv(rows))
+                // Each page ends its last row, so the next page's rows start on a line of their own.
+                if !rows.isEmpty { try sink.write(contentsOf: try Self.csv(rows) + Data("\r\n".utf8)) }
                 rows = []
                 cursor = r["next_cursor"]?.stringValue
             } while cursor != nil

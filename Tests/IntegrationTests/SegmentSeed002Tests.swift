@@ -107,11 +107,12 @@ struct SegmentSeed002Tests {
         // The SMS list of the wholesale segment, to a file: three numbers (one client opted out).
         let dir = try temporaryFolder("crmd-mailing")
         let file = dir.appendingPathComponent("wholesale.csv").path
-        let export = try crmctl(d, ["export", "mailing", "Wholesale", "--sms", "--out", file, "--as", "petrova"])
+        let export = try crmctl(d, ["export", "mailing", "Wholesale", "--sms", "--out", file, "--page-size", "2", "--as", "petrova"])
         #expect(export.status == 0, "\(export.err)")
         #expect(export.err.contains("3 phones written"), "\(export.err)")
-        let lines = try String(contentsOfFile: file, encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(lines == ["phone", "+79161000002", "+79161000003", "+79161000004"], "\(lines)")
+        // Two pages (--page-size 2), each row on its own CRLF-ended line.
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text == "phone\r\n+79161000002\r\n+79161000003\r\n+79161000004\r\n", "\(text)")
         // A manager's export holds only their own clients' numbers.
         let own = try crmctl(d, ["export", "mailing", "Wholesale", "--sms", "--as", "sidorov"])
         #expect(own.status == 0 && own.out.trimmingCharacters(in: .whitespacesAndNewlines) == "phone", "[\(own.out)] \(own.err)")

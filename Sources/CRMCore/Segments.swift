@@ -72,24 +72,30 @@ public enum SegmentInstant: Sendable, Equatable {
     }
 }
 
-/// A client column a filter compares with a list of texts (null: the column is empty). Adding a
-/// column (the `xyz` class of issue 19's ABC/XYZ part) is one case here: its key, and the values
-/// it may hold (nil: any text).
-public enum SegmentColumn: String, Sendable, CaseIterable {
-    case kind, segment, source, status, abc
-
+/// A text column of `clients` a filter compares with a list of values (null: the column is
+/// empty). Its `name` is both the filter's key and the column's name. Adding a column (the XYZ
+/// class of issue 19's ABC/XYZ part, `clients.xyz`) is one line in ``all``.
+public struct SegmentColumn: Sendable, Equatable {
+    public let name: String
     /// The values the column may hold, or nil for free text.
-    public var allowed: [String]? {
-        switch self {
-        case .kind: return ClientKind.allCases.map(\.rawValue)
-        case .status: return ClientStatus.allCases.map(\.rawValue)
-        case .abc: return ["A", "B", "C"]
-        case .segment, .source: return nil
-        }
+    public let allowed: [String]?
+    /// Whether `null` (an empty column) may be asked for.
+    public let nullable: Bool
+
+    init(_ name: String, _ allowed: [String]? = nil, nullable: Bool = true) {
+        self.name = name
+        self.allowed = allowed
+        self.nullable = nullable
     }
 
-    /// Whether `null` (an empty column) may be asked for.
-    public var nullable: Bool { self != .kind && self != .status }
+    public static let all: [SegmentColumn] = [
+        SegmentColumn("kind", ClientKind.allCases.map(\.rawValue), nullable: false), SegmentColumn("segment"),
+        SegmentColumn("source"), SegmentColumn("status", ClientStatus.allCases.map(\.rawValue), nullable: false),
+        SegmentColumn("abc", ["A", "B", "C"]),
+    ]
+
+    /// The column a filter key names.
+    public static func named(_ key: String) -> SegmentColumn? { all.first { $0.name == key } }
 }
 
 /// Whose clients: a user by id or login, or nobody (unassigned or on the exchange).

@@ -64,7 +64,7 @@ struct SegmentSQLBuilder {
         case .all(let l): return join(l, " AND ", empty: "1")
         case .any(let l): return join(l, " OR ", empty: "0")
         case .not(let inner): return "NOT " + compile(inner)
-        case .column(let col, let values): return list("c.\(col.rawValue)", values.map { $0.map(SegmentValue.text) ?? .null })
+        case .column(let col, let values): return list("c.\(col.name)", values.map { $0.map(SegmentValue.text) ?? .null })
         case .nameContains(let s): return "c.name_fold LIKE \(bind(SegmentScope.containsPattern(s))) ESCAPE '\\'"
         case .field(let name, let values):
             // The path is bound too: `$."name"` (names hold no quote or backslash; the reader checks).

@@ -9,10 +9,10 @@ struct SegmentFilterReader {
     var problems: [(field: String, problem: String)] = []
     var conditions = 0
 
-    static let keys = [
-        "all", "any", "not", "kind", "segment", "source", "status", "abc", "name_contains", "zone", "owner",
-        "last_interaction_before", "last_interaction_after", "has_open_deal", "won", "fields.<name>",
-    ]
+    static let keys =
+        ["all", "any", "not"] + SegmentColumn.all.map(\.name) + [
+            "name_contains", "zone", "owner", "last_interaction_before", "last_interaction_after", "has_open_deal", "won", "fields.<name>",
+        ]
 
     mutating func problem(_ path: String, _ text: String) { problems.append((path, text)) }
 
@@ -72,7 +72,7 @@ struct SegmentFilterReader {
             return .hasOpenDeal(b)
         case "won": return won(value, path)
         default:
-            if let col = SegmentColumn(rawValue: key) {
+            if let col = SegmentColumn.named(key) {
                 return texts(value, path, nullable: col.nullable, allowed: col.allowed).map { .column(col, $0) }
             }
             if key.hasPrefix("fields.") { return field(String(key.dropFirst(7)), value, path) }

@@ -25,26 +25,52 @@ extension Tx {
         try zoneCounts(now: now, where: scope.sql, scope.args)
     }
 
-    /// Deals won or lost in `[from, to)` on the clients of `scope` (only those `dealOwnerID` owns,
-    /// when set), per outcome and currency. The clients are a sorted list (`IN (SELECT …)`), so
-    /// the seeks into `deals_client_closed` go in client order: about four times faster than a
-    /// join walking the clients in the order of the index that found them.
-    public func segmentDeals(_ scope: SegmentScope, from: Date, to: Date, dealOwnerID: Int64?) throws -> [SegmentDealTally] {
-        var args = scope.args + [ms(from), ms(to)]
+    /// The clients of `scope` per status and zone at `now`, and the deals on them won or lost in
+    /// `[from, to)` (only those `dealOwnerID` owns, when set) per outcome and currency, in one
+    /// statement: the segment's clients are found once (a materialized common table expression)
+    /// and serve both parts. The deals are read through the sorted list of the clients' ids
+    /// (`IN`), so the seeks into `deals_client_closed` go in key order: about four times faster
+    /// than a join walking the clients in the order of the index that found them.
+    public func segmentFigures(_ scope: SegmentScope, now: Date, from: Date, to: Date, dealOwnerID: Int64?) throws -> (
+        ZoneCounts, [SegmentDealTally]
+    ) {
+        let n = ms(now)
+        var args = scope.args + [n, n, n, n, ms(from), ms(to)]
         var owner = ""
         if let dealOwnerID {
             owner = " AND d.owner_id = ?"
             args.append(dealOwnerID)
         }
-        return try rows(
+        var counts = ZoneCounts()
+        var deals: [SegmentDealTally] = []
+        for r in try rows(
             """
-            SELECT d.status, d.currency, count(*), coalesce(sum(d.amount), 0), coalesce(sum(d.closed_at - d.opened_at), 0)
+            WITH m AS MATERIALIZED (SELECT c.id, c.status, c.yellow_at, c.red_at FROM clients c WHERE \(scope.sql))
+            SELECT NULL, NULL, count(*),
+              coalesce(sum(status = 'assigned' AND yellow_at > ?), 0),
+              coalesce(sum(status = 'assigned' AND yellow_at <= ? AND red_at > ?), 0),
+              coalesce(sum(status = 'assigned' AND red_at <= ?), 0),
+              coalesce(sum(status = 'exchange'), 0), coalesce(sum(status = 'unassigned'), 0)
+            FROM m
+            UNION ALL
+            SELECT d.status, d.currency, count(*), coalesce(sum(d.amount), 0), coalesce(sum(d.closed_at - d.opened_at), 0), 0, 0, 0
             FROM deals d
-            WHERE d.client_id IN (SELECT c.id FROM clients c WHERE \(scope.sql))
-              AND d.closed_at >= ? AND d.closed_at < ? AND d.status IN ('won', 'lost')\(owner)
-            GROUP BY d.status, d.currency ORDER BY d.status, d.currency
-            """, StatementArguments(args)
-        ).map { r in SegmentDealTally(status: r[0], currency: r[1], count: r[2], amount: r[3], durationMS: r[4]) }
+            WHERE d.client_id IN (SELECT id FROM m) AND d.closed_at >= ? AND d.closed_at < ? AND d.status IN ('won', 'lost')\(owner)
+            GROUP BY d.status, d.currency
+            """, StatementArguments(args))
+        {
+            if let status = r[0] as String? {
+                deals.append(SegmentDealTally(status: status, currency: r[1], count: r[2], amount: r[3], durationMS: r[4]))
+            } else {
+                counts.total = r[2]
+                counts.green = r[3]
+                counts.yellow = r[4]
+                counts.red = r[5]
+                counts.exchange = r[6]
+                counts.unassigned = r[7]
+            }
+        }
+        return (counts, deals)
     }
 
     /// One page of a mailing list: the distinct phones (mobile: `+79` and nine digits) or e-mails

@@ -24,9 +24,8 @@ extension SegmentHandlers {
         try read(call) { [self] tx, now in
             let s = try load(tx, ref, actor)
             let scope = try scope(s, actor, now: now)
-            let counts = try tx.segmentClientCounts(scope, now: now)
             let own = Access.seesOnlyOwnClients(actor) ? (actor.userID ?? -1) : nil
-            let deals = try tx.segmentDeals(scope, from: span.from, to: span.to, dealOwnerID: own)
+            let (counts, deals) = try tx.segmentFigures(scope, now: now, from: span.from, to: span.to, dealOwnerID: own)
             return statsJSON(s, counts: counts, deals: deals, currency: currency, span: span)
         }
     }

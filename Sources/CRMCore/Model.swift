@@ -122,6 +122,9 @@ public struct Client: Sendable, Equatable, Identifiable {
     public var alertStage: Int = 0
     /// The next instant the scheduler has work for this client.
     public var nextDueAt: Date? = nil
+    /// Asked not to be sent mailings: the client's own phones and e-mails and all its contacts'
+    /// stay out of every mailing list.
+    public var optOut = false
 
     /// The clock state as the scheduler sees it.
     public var clockState: ClockState? {
@@ -178,6 +181,8 @@ public struct Contact: Sendable, Equatable, Identifiable {
     public var decisionMaker: Bool
     public var createdAt: Date
     public var updatedAt: Date
+    /// Asked not to be sent mailings: this contact's phones and e-mails stay out of every list.
+    public var optOut = false
 
     public init(
         id: Int64, clientID: Int64, name: String, position: String?, phones: [String], emails: [String], decisionMaker: Bool,

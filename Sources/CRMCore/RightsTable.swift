@@ -116,6 +116,13 @@ public enum RightsTable {
         row(["call.incoming"], yes, no, yes, no, allowed("✓ (the PBX hook's account)"), no),
         row(["report.channels"], yes, yes, yes, allowed("own clients, no profit/ROI"), no, yes),
         row(["abc.compute"], yes, yes, yes, no, no, no),
+        row(["segment.create"], allowed("✓ shared"), no, allowed("✓ shared"), allowed("✓ own"), no, no),
+        row(["segment.list"], yes, yes, yes, allowed("shared and own"), no, no),
+        row(
+            ["segment.get", "segment.members", "segment.stats"], yes, yes, yes,
+            Cell(text: "shared and own; own clients only", right: .own), no, no),
+        row(["segment.update", "segment.delete"], yes, no, yes, own, no, no),
+        row(["segment.mailing"], qualifier: "(audited)", yes, no, yes, Cell(text: "shared and own; own clients only", right: .own), no, no),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
     ]
 

@@ -76,6 +76,14 @@ public enum Method: String, CaseIterable, Sendable {
     case callIncoming = "call.incoming"
     case reportChannels = "report.channels"
     case abcCompute = "abc.compute"
+    case segmentCreate = "segment.create"
+    case segmentList = "segment.list"
+    case segmentGet = "segment.get"
+    case segmentUpdate = "segment.update"
+    case segmentDelete = "segment.delete"
+    case segmentMembers = "segment.members"
+    case segmentStats = "segment.stats"
+    case segmentMailing = "segment.mailing"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
 
@@ -86,14 +94,16 @@ public enum Method: String, CaseIterable, Sendable {
             .contactImport, .interactionImport, .dealImport,
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
-            .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming:
+            .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
+            .segmentDelete:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
             .interactionList, .contactGet, .contactList, .clientExplain, .exchangeList, .exchangePreview, .subscribe, .unsubscribe,
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
-            .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels, .abcCompute:
+            .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels, .abcCompute, .segmentList,
+            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing:
             return false
         }
     }
@@ -176,6 +186,14 @@ public enum Method: String, CaseIterable, Sendable {
         case .callIncoming: return "The PBX reports a call: the number dialled names the channel, the caller finds or opens the client."
         case .reportChannels: return "Per channel: spend, calls, leads, buyers, revenue, gross profit, cost per lead and ROI."
         case .abcCompute: return "Compute every client's ABC/XYZ class for this month now (head/admin/director)."
+        case .segmentCreate: return "Save a static (list of clients) or dynamic (filter) segment: shared (head/admin) or a manager's own."
+        case .segmentList: return "Segments: shared ones and (a manager) their own."
+        case .segmentGet: return "A segment with its filter and how many clients it holds for you."
+        case .segmentUpdate: return "Rename a segment, give it a new filter, or add and remove static members."
+        case .segmentDelete: return "Delete a segment (its clients stay)."
+        case .segmentMembers: return "A segment's clients, paged, as client.list shows them to you."
+        case .segmentStats: return "A segment's clients, share by zone, average deal and duration, win rate and revenue."
+        case .segmentMailing: return "A segment's mobile phones or e-mails for a mailing, deduplicated, without opt-outs (audited)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         }

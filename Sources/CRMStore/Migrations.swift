@@ -25,6 +25,9 @@ enum Migrations {
         m.registerMigration("v7: plans, invoices and payments, commission rates, teams") { db in
             try db.execute(sql: v7)
         }
+        m.registerMigration("v8: segments and their members, opt-out of mailings") { db in
+            try db.execute(sql: v8)
+        }
         m.registerMigration("v9: ABC/XYZ classes and their monthly history") { db in
             try db.execute(sql: v9)
         }

@@ -47,7 +47,7 @@ extension Tx {
     static let clientColumns = """
         id, name, kind, owner_id, status, segment, source, abc, fields, last_interaction_at, assigned_at, \
         released_at, released_from, release_reason, created_at, updated_at, yellow_at, red_at, release_at, zone, alert_stage, \
-        next_due_at, xyz
+        next_due_at, xyz, opt_out
         """
 
     func client(from r: Row, phones: [String], emails: [String]) -> Client {
@@ -64,6 +64,7 @@ extension Tx {
         c.alertStage = r[20]
         c.nextDueAt = dateOpt(r[21] as Int64?)
         c.xyz = r[22]
+        c.optOut = r[23]
         return c
     }
 
@@ -106,7 +107,7 @@ extension Tx {
             guard let v, !v.isEmpty else { return [] }
             return v.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         }
-        return client(from: r, phones: split(r[23]), emails: split(r[24]))
+        return client(from: r, phones: split(r[24]), emails: split(r[25]))
     }
 
     /// The client without phones and e-mails (for restricted views and checks).
@@ -120,14 +121,14 @@ extension Tx {
             """
             INSERT INTO clients(name, name_fold, kind, owner_id, status, segment, source, abc, fields, last_interaction_at,
               assigned_at, yellow_at, red_at, release_at, released_at, released_from, release_reason, created_at, updated_at,
-              zone, alert_stage, next_due_at, origin_owner_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?4)
+              zone, alert_stage, next_due_at, origin_owner_id, opt_out)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?4, ?)
             """,
             [
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
                 c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
                 msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.createdAt), ms(c.updatedAt),
-                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt),
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut,
             ])
         var saved = c
         saved.id = lastID
@@ -145,7 +146,7 @@ extension Tx {
             """
             UPDATE clients SET name = ?, name_fold = ?, kind = ?, owner_id = ?, status = ?, segment = ?, source = ?, abc = ?,
               fields = ?, last_interaction_at = ?, assigned_at = ?, yellow_at = ?, red_at = ?, release_at = ?, released_at = ?,
-              released_from = ?, release_reason = ?, updated_at = ?, zone = ?, alert_stage = ?, next_due_at = ?,
+              released_from = ?, release_reason = ?, updated_at = ?, zone = ?, alert_stage = ?, next_due_at = ?, opt_out = ?,
               picked_by = CASE WHEN status = 'unassigned' AND ?4 IS NOT NULL THEN ?4 ELSE picked_by END,
               picked_at = CASE WHEN status = 'unassigned' AND ?4 IS NOT NULL THEN ?11 ELSE picked_at END
             WHERE id = ?
@@ -154,7 +155,7 @@ extension Tx {
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
                 c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
                 msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.updatedAt),
-                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.id,
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut, c.id,
             ])
         if phonesChanged { try replacePhones(clientID: c.id, contactID: nil, c.phones) }
         if emailsChanged { try replaceEmails(clientID: c.id, contactID: nil, c.emails) }
@@ -331,18 +332,23 @@ extension Tx {
 
     /// Clients per status and zone at `now`.
     public func zoneCounts(now: Date) throws -> ZoneCounts {
+        try zoneCounts(now: now, where: "1", [])
+    }
+
+    /// Clients `c` passing `condition` (with `args`) per status and zone at `now`.
+    func zoneCounts(now: Date, where condition: String, _ args: [(any DatabaseValueConvertible & Sendable)?]) throws -> ZoneCounts {
         let n = ms(now)
         guard
             let r = try row(
                 """
                 SELECT count(*),
-                  coalesce(sum(status = 'assigned' AND yellow_at > ?), 0),
-                  coalesce(sum(status = 'assigned' AND yellow_at <= ? AND red_at > ?), 0),
-                  coalesce(sum(status = 'assigned' AND red_at <= ?), 0),
-                  coalesce(sum(status = 'exchange'), 0),
-                  coalesce(sum(status = 'unassigned'), 0)
-                FROM clients
-                """, [n, n, n, n])
+                  coalesce(sum(c.status = 'assigned' AND c.yellow_at > ?), 0),
+                  coalesce(sum(c.status = 'assigned' AND c.yellow_at <= ? AND c.red_at > ?), 0),
+                  coalesce(sum(c.status = 'assigned' AND c.red_at <= ?), 0),
+                  coalesce(sum(c.status = 'exchange'), 0),
+                  coalesce(sum(c.status = 'unassigned'), 0)
+                FROM clients c WHERE \(condition)
+                """, StatementArguments([n, n, n, n] + args))
         else { return ZoneCounts() }
         var c = ZoneCounts()
         c.total = r[0]

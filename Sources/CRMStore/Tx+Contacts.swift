@@ -3,15 +3,17 @@ public import Foundation
 import GRDB
 
 extension Tx {
-    static let contactColumns = "id, client_id, name, position, decision_maker, created_at, updated_at"
+    static let contactColumns = "id, client_id, name, position, decision_maker, created_at, updated_at, opt_out"
 
     func contact(from r: Row) throws -> Contact {
         let id: Int64 = r[0]
         let clientID: Int64 = r[1]
-        return Contact(
+        var c = Contact(
             id: id, clientID: clientID, name: r[2], position: r[3],
             phones: try phones(clientID: clientID, contactID: id), emails: try emails(clientID: clientID, contactID: id),
             decisionMaker: r[4], createdAt: date(r[5] as Int64), updatedAt: date(r[6] as Int64))
+        c.optOut = r[7]
+        return c
     }
 
     /// The contact with this id.
@@ -33,8 +35,8 @@ extension Tx {
     /// Adds a contact and opens its first affiliation.
     public func insertContact(_ c: Contact) throws -> Contact {
         try exec(
-            "INSERT INTO contacts(client_id, name, position, decision_maker, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [c.clientID, c.name, c.position, c.decisionMaker, ms(c.createdAt), ms(c.updatedAt)])
+            "INSERT INTO contacts(client_id, name, position, decision_maker, created_at, updated_at, opt_out) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [c.clientID, c.name, c.position, c.decisionMaker, ms(c.createdAt), ms(c.updatedAt), c.optOut])
         var saved = c
         saved.id = lastID
         try replacePhones(clientID: c.clientID, contactID: saved.id, c.phones)
@@ -49,8 +51,8 @@ extension Tx {
     /// new one opened, and its phones and e-mails follow it.
     public func saveContact(_ c: Contact, previousClientID: Int64, now: Date) throws {
         try exec(
-            "UPDATE contacts SET client_id = ?, name = ?, position = ?, decision_maker = ?, updated_at = ? WHERE id = ?",
-            [c.clientID, c.name, c.position, c.decisionMaker, ms(c.updatedAt), c.id])
+            "UPDATE contacts SET client_id = ?, name = ?, position = ?, decision_maker = ?, updated_at = ?, opt_out = ? WHERE id = ?",
+            [c.clientID, c.name, c.position, c.decisionMaker, ms(c.updatedAt), c.optOut, c.id])
         try replacePhones(clientID: c.clientID, contactID: c.id, c.phones)
         try replaceEmails(clientID: c.clientID, contactID: c.id, c.emails)
         if previousClientID != c.clientID {

@@ -86,9 +86,11 @@ struct ClientCommand: ParsableCommand {
         @Option var segment: String?
         @Option var source: String?
         @Option(name: .customLong("field"), help: "A custom field as key=value (repeat for more).") var fields: [String] = []
+        @Flag(inversion: .prefixedNo, help: "The client asked not to be mailed (--no-opt-out takes it back).") var optOut: Bool?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
+            if let optOut { p["opt_out"] = .bool(optOut) }
             if let name { p["name"] = .string(name) }
             if let kind { p["kind"] = .string(kind) }
             if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }
@@ -166,6 +168,7 @@ func printClient(_ c: JSON) {
     if let f = c["fields"]?.objectValue, f.count > 0 {
         for m in f.members { print("  \(m.key): \(str(m.value))") }
     }
+    if c["opt_out"] == .bool(true) { print("opt-out      yes: left out of mailing lists") }
     if let l = c["last_interaction_at"]?.stringValue { print("last contact \(l)") }
     if let contacts = c["contacts"]?.arrayValue, !contacts.isEmpty {
         print("\ncontacts")
@@ -174,7 +177,7 @@ func printClient(_ c: JSON) {
             t.add([
                 str(k["id"]), str(k["name"]), str(k["position"]),
                 (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-                k["decision_maker"] == .bool(true) ? "yes" : "",
+                (k["decision_maker"] == .bool(true) ? "yes" : "") + (k["opt_out"] == .bool(true) ? " opt-out" : ""),
             ])
         }
         t.print()

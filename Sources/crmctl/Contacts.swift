@@ -68,9 +68,11 @@ struct ContactCommand: ParsableCommand {
         @Option(name: .customLong("phone"), help: "Replaces all phones.") var phones: [String] = []
         @Option(name: .customLong("email"), help: "Replaces all e-mails.") var emails: [String] = []
         @Option(help: "true or false.") var decisionMaker: Bool?
+        @Option(help: "true: the contact asked not to be mailed; false takes it back.") var optOut: Bool?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
+            if let optOut { p["opt_out"] = .bool(optOut) }
             if let name { p["name"] = .string(name) }
             if let position { p["position"] = .string(position) }
             if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }

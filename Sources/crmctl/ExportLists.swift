@@ -6,12 +6,15 @@ import Foundation
 
 /// `crmctl export clients|contacts|deals|interactions|tasks|invoices`: a list the caller may see,
 /// as CSV, read page by page (1,000 rows) through its list method with the same filters, so it
-/// holds only one page in memory and shows only what the list shows the caller.
+/// holds only one page in memory and shows only what the list shows the caller; `crmctl export
+/// mailing` (Mailing.swift): a segment's mailing list.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a list you may see to CSV (UTF-8 with BOM and ';' by default, for Excel).",
-        subcommands: [Clients.self, Contacts.self, Deals.self, Interactions.self, Tasks.self, Invoices.self])
+        subcommands: [
+            Clients.self, Contacts.self, Deals.self, Interactions.self, Tasks.self, Invoices.self, ExportMailing.self,
+        ])
 
     struct Clients: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -115,6 +115,28 @@ struct PrivacyTests {
                 // A's sale through the channel is A's: B's channel report does not count it.
                 #expect(!seen.last!.1.contains("\"revenue\":100000"), "\(method) counts A's sale: \(seen.last!.1.prefix(600))")
             }
+            // Segments (issue 19): shared ones over A's clients, made by the admin. B's members,
+            // statistics and mailing lists of them hold none of A's; the admin's do (the sweep
+            // reaches A's clients).
+            let dynamic = try root.call(
+                "segment.create", ["name": "Privacy retail", "kind": "dynamic", "filter": ["segment": "retail"]])["id"]!
+            let listed = try root.call(
+                "segment.create", ["name": "Privacy list", "kind": "static", "client_ids": [id, gone["id"]!]])["id"]!
+            #expect(text(root, "segment.members", ["id": dynamic]).contains("Ivanov Secret Ltd"))
+            #expect(text(root, "segment.mailing", ["id": listed, "channel": "sms"]).contains("9990001122"))
+            for segment in [dynamic, listed] {
+                for (method, extra) in [
+                    ("segment.get", nil), ("segment.members", nil), ("segment.stats", nil), ("segment.mailing", "sms"),
+                    ("segment.mailing", "email"),
+                ] {
+                    var params: JSONObject = ["id": segment]
+                    if let extra { params["channel"] = .string(extra) }
+                    sweep(method, .object(params))
+                    #expect(!seen.last!.1.contains("Ivanov"), "\(method) names A's client: \(seen.last!.1.prefix(600))")
+                    #expect(seen.last!.1.contains("\"clients\":0") || method != "segment.stats", "\(seen.last!.1.prefix(600))")
+                }
+            }
+            sweep("segment.list")
             sweep("alert.list")
             sweep("user.list")
             sweep("server.status")

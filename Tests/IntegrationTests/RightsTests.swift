@@ -121,6 +121,22 @@ struct RightsTests {
                 ["deal_id": .int(try deal(owner: owner)), "number": .string("R-\(unique())"), "amount": 10_000, "due_date": "2026-02-01"]
             )["id"]!.intValue!
         }
+        /// A connection acting as r-other (made once).
+        var other: Connection?
+        /// A fresh static segment: `owner`'s personal one (made on their connection).
+        func segment(owner: String) throws -> JSON {
+            let conn: Connection
+            if let role = RightsTable.roles.first(where: { login($0) == owner }) {
+                conn = connections[role]!
+            } else if let o = other {
+                conn = o
+            } else {
+                conn = try d.connect()
+                _ = try conn.call("session.act_as", ["login": .string(owner)])
+                other = conn
+            }
+            return try conn.call("segment.create", ["name": .string("Segment \(unique())"), "kind": "static"])["id"]!
+        }
         func user() throws -> String {
             let l = "r-user-\(unique())"
             _ = try root.call("user.add", ["login": .string(l), "name": "Temp", "role": "manager"])
@@ -229,6 +245,11 @@ struct RightsTests {
                 return ["channel": id, "period": "2026-01", "amount": 100_000]
             case .callIncoming: return ["from": .string(String(format: "+7 902 %07d", unique())), "to": "+7 499 000 00 00"]
             case .reportChannels: return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
+            case .segmentCreate: return ["name": .string("Created segment \(unique())"), "kind": "dynamic", "filter": ["abc": "A"]]
+            case .segmentList: return [:]
+            case .segmentGet, .segmentMembers, .segmentStats, .segmentDelete: return ["id": try segment(owner: owner)]
+            case .segmentUpdate: return ["id": try segment(owner: owner), "name": .string("Renamed segment \(unique())")]
+            case .segmentMailing: return ["id": try segment(owner: owner), "channel": "sms"]
             case .clockAdvance: return ["by": "PT1S"]
             case .clockSet:
                 clockNow = try root.call("clock.advance", ["by": "PT1S"])["now"]!.stringValue!

@@ -52,6 +52,7 @@ struct ClientHandlers: HandlerGroup {
             abc: value(input.abc), fieldsJSON: JSONWriter.string(.object(input.fields ?? JSONObject())), lastInteractionAt: nil,
             assignedAt: owner == nil ? nil : now, releasedAt: nil, releasedFrom: nil, releaseReason: nil, createdAt: now,
             updatedAt: now)
+        c.optOut = input.optOut ?? false
         engine.startCycle(&c, now: now)
         c = try tx.insertClient(c, schedule: c.schedule)
         try planFactsMoved(tx, userID: c.ownerID, metrics: [.newClients], at: now)
@@ -85,7 +86,7 @@ struct ClientHandlers: HandlerGroup {
             let id = r.int("id")
             let input = decodeClientFields(&r, creating: false)
             if r.problems.isEmpty, !input.touchesPersonalData, !input.touchesBusinessData {
-                r.problem("params", "must change something: name, kind, phones, emails, segment, source, abc or fields")
+                r.problem("params", "must change something: name, kind, phones, emails, opt_out, segment, source, abc or fields")
             }
             return (id, input)
         }
@@ -94,7 +95,7 @@ struct ClientHandlers: HandlerGroup {
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
             if input.touchesPersonalData, !Access.canEditPersonalData(actor, ownerID: c.ownerID, personalDataRoles: personalRoles) {
-                throw forbiddenOnClient(c, actor, "edit the name, kind, phones or e-mails of")
+                throw forbiddenOnClient(c, actor, "edit the name, kind, phones, e-mails or opt-out of")
             }
             if input.touchesBusinessData, !Access.canEditBusinessData(actor, ownerID: c.ownerID) {
                 throw forbiddenOnClient(c, actor, "edit the segment, source, ABC class or custom fields of")
@@ -109,6 +110,7 @@ struct ClientHandlers: HandlerGroup {
                 c.name = n
             }
             if let k = input.kind { c.kind = k }
+            if let o = input.optOut { c.optOut = o }
             if case .set(let p) = input.phones, p != c.phones {
                 try ensureFree(tx, phones: p, emails: [], for: c.id)
                 c.phones = p

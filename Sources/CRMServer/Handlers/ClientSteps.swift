@@ -13,8 +13,10 @@ struct ClientFieldsInput: Sendable {
     var source: Patch<String> = .unchanged
     var abc: Patch<String> = .unchanged
     var fields: JSONObject? = nil
+    /// Opted out of mailings (personal data: who may edit phones may record the wish).
+    var optOut: Bool? = nil
 
-    var touchesPersonalData: Bool { name.isChange || kind != nil || phones.isChange || emails.isChange }
+    var touchesPersonalData: Bool { name.isChange || kind != nil || phones.isChange || emails.isChange || optOut != nil }
     var touchesBusinessData: Bool { segment.isChange || source.isChange || abc.isChange || fields != nil }
 }
 
@@ -104,6 +106,7 @@ extension HandlerGroup {
                 "is computed by crmd from won revenue each month (classes.* settings) and cannot be set by hand; a head or admin runs abc.compute to recompute it now"
             )
         }
+        f.optOut = r.optionalBool("opt_out")
         if r.has("fields") {
             if let o = r.optionalObject("fields") {
                 for m in o.members {

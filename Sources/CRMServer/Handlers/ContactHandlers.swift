@@ -15,21 +15,23 @@ struct ContactHandlers: HandlerGroup {
 
     func contactCreate(_ call: Call) throws {
         let actor = call.actor
-        let (clientID, name, position, phoneList, emailList, dm) = try call.decode { r in
+        let (clientID, name, position, phoneList, emailList, dm, optOut) = try call.decode { r in
             (
                 r.int("client_id"), r.string("name"), r.optionalString("position"),
                 phones(&r, "phones", r.optionalStringArray("phones") ?? []),
-                emails(&r, "emails", r.optionalStringArray("emails") ?? []), r.optionalBool("decision_maker") ?? false
+                emails(&r, "emails", r.optionalStringArray("emails") ?? []), r.optionalBool("decision_maker") ?? false,
+                r.optionalBool("opt_out") ?? false
             )
         }
         write(call) { [self] tx, now in
             let c = try loadClient(tx, clientID)
             try requirePersonalDataRight(c, actor)
             try ensureFree(tx, phones: phoneList, emails: emailList, for: c.id)
-            let k = try tx.insertContact(
-                Contact(
-                    id: 0, clientID: c.id, name: name, position: position, phones: phoneList, emails: emailList, decisionMaker: dm,
-                    createdAt: now, updatedAt: now))
+            var new = Contact(
+                id: 0, clientID: c.id, name: name, position: position, phones: phoneList, emails: emailList, decisionMaker: dm,
+                createdAt: now, updatedAt: now)
+            new.optOut = optOut
+            let k = try tx.insertContact(new)
             let json = wire.contact(k)
             try audit(tx, actor, "contact", k.id, "create", before: nil, after: json, at: now)
             try audit(tx, actor, "client", c.id, "contact_added", before: nil, after: json, at: now)
@@ -54,7 +56,7 @@ struct ContactHandlers: HandlerGroup {
 
     func contactUpdate(_ call: Call) throws {
         let actor = call.actor
-        let (id, name, position, phoneList, emailList, dm) = try call.decode { r in
+        let (id, name, position, phoneList, emailList, dm, optOut) = try call.decode { r in
             let id = r.int("id")
             let name = r.patchString("name")
             if case .clear = name { r.problem("name", "cannot be cleared") }
@@ -63,7 +65,7 @@ struct ContactHandlers: HandlerGroup {
             if case .set(let l) = r.patchStringArray("phones") { p = phones(&r, "phones", l) } else if r.has("phones") { p = [] }
             var e: [String]? = nil
             if case .set(let l) = r.patchStringArray("emails") { e = emails(&r, "emails", l) } else if r.has("emails") { e = [] }
-            return (id, name, position, p, e, r.optionalBool("decision_maker"))
+            return (id, name, position, p, e, r.optionalBool("decision_maker"), r.optionalBool("opt_out"))
         }
         write(call) { [self] tx, now in
             guard var k = try tx.contact(id: id) else { throw DomainError.notFound("contact", id) }
@@ -85,6 +87,7 @@ struct ContactHandlers: HandlerGroup {
                 k.emails = emailList
             }
             if let dm { k.decisionMaker = dm }
+            if let optOut { k.optOut = optOut }
             k.updatedAt = now
             try tx.saveContact(k, previousClientID: k.clientID, now: now)
             let after = wire.contact(k)

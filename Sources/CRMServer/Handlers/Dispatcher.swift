@@ -37,6 +37,7 @@ public final class Dispatcher: Sendable {
     private let channels: ChannelHandlers
     private let calls: CallHandlers
     private let classes: ClassHandlers
+    private let segments: SegmentHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -65,6 +66,7 @@ public final class Dispatcher: Sendable {
         channels = ChannelHandlers(context: context)
         calls = CallHandlers(context: context)
         classes = ClassHandlers(context: context)
+        segments = SegmentHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -182,6 +184,14 @@ public final class Dispatcher: Sendable {
             case .callIncoming: try calls.callIncoming(call)
             case .reportChannels: try calls.reportChannels(call)
             case .abcCompute: try classes.abcCompute(call)
+            case .segmentCreate: try segments.segmentCreate(call)
+            case .segmentList: try segments.segmentList(call)
+            case .segmentGet: try segments.segmentGet(call)
+            case .segmentUpdate: try segments.segmentUpdate(call)
+            case .segmentDelete: try segments.segmentDelete(call)
+            case .segmentMembers: try segments.segmentMembers(call)
+            case .segmentStats: try segments.segmentStats(call)
+            case .segmentMailing: try segments.segmentMailing(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

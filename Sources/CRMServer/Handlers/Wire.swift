@@ -62,7 +62,7 @@ struct Wire {
             "release_at": time(schedule?.releaseAt),
             "days_to_release": schedule.map { .int(Int64(rules.daysToRelease(now: now, releaseAt: $0.releaseAt))) } ?? .null,
             "segment": .string(c.segment), "source": .string(c.source), "abc": .string(c.abc), "xyz": .string(c.xyz), "fields": fields,
-            "created_at": time(c.createdAt), "updated_at": time(c.updatedAt),
+            "created_at": time(c.createdAt), "updated_at": time(c.updatedAt), "opt_out": .bool(c.optOut),
         ]
         if c.status == .exchange || c.releasedAt != nil {
             o["released_at"] = time(c.releasedAt)
@@ -77,6 +77,7 @@ struct Wire {
             "id": .int(c.id), "client_id": .int(c.clientID), "name": .string(c.name), "position": .string(c.position),
             "phones": .array(c.phones.map(JSON.string)), "emails": .array(c.emails.map(JSON.string)),
             "decision_maker": .bool(c.decisionMaker), "created_at": time(c.createdAt), "updated_at": time(c.updatedAt),
+            "opt_out": .bool(c.optOut),
         ]
     }
 

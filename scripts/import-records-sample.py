@@ -14,19 +14,22 @@ def phone(prefix, i):
     return f"+7 {prefix} {i // 10000:03d}-{i // 100 % 100:02d}-{i % 100:02d}"
 
 
-with open("clients.csv", "w") as f:
-    f.write("Название;Телефон;Менеджер\n")
-    for i in range(N):
-        f.write(f"ООО «Клиент {i}»;{phone(900, i)};ivanov\n")
-with open("contacts.csv", "w") as f:
-    f.write("Клиент;ФИО;Телефон;Email\n")
-    for i in range(N):
-        f.write(f"{phone(900, i)};Контакт {i};{phone(950, i)};c{i}@example.ru\n")
-with open("history.csv", "w") as f:
-    f.write("ID клиента;Тип;Дата;Автор;Тема;Результат\n")
-    for i in range(N):
-        f.write(f"{i + 1};Звонок;{1 + i % 28:02d}.{1 + i % 12:02d}.2025 10:{i % 60:02d};ivanov;Звонок;Поговорили\n")
-with open("deals.csv", "w") as f:
-    f.write("ID клиента;Название;Сумма;Статус;Дата закрытия\n")
-    for i in range(N):
-        f.write(f"{i + 1};Сделка {i};{1000 + i};выиграна;{1 + i % 28:02d}.{1 + i % 12:02d}.2025\n")
+def day(i):
+    return f"{1 + i % 28:02d}.{1 + i % 12:02d}.2025"
+
+
+FILES = {
+    "clients.csv": ("Название;Телефон;Менеджер", lambda i: f"ООО «Клиент {i}»;{phone(900, i)};ivanov"),
+    "contacts.csv": ("Клиент;ФИО;Телефон;Email", lambda i: f"{phone(900, i)};Контакт {i};{phone(950, i)};c{i}@example.ru"),
+    "history.csv": (
+        "ID клиента;Тип;Дата;Автор;Тема;Результат",
+        lambda i: f"{i + 1};Звонок;{day(i)} 10:{i % 60:02d};ivanov;Звонок;Поговорили",
+    ),
+    "deals.csv": ("ID клиента;Название;Сумма;Статус;Дата закрытия", lambda i: f"{i + 1};Сделка {i};{1000 + i};выиграна;{day(i)}"),
+}
+
+for name, (header, row) in FILES.items():
+    with open(name, "w") as f:
+        f.write(header + "\n")
+        for i in range(N):
+            f.write(row(i) + "\n")

@@ -60,9 +60,14 @@ struct ImportRecordsProtocolTests {
             #expect(throws: RPCError.self) { try admin.call("deal.import", ["deals": deals]) }
             do { _ = try admin.call("deal.import", ["deals": deals]) } catch let e as RPCError { #expect(e.code == 1005, "\(e)") }
             #expect(try admin.call("deal.list", ["client_id": c])["items"]?.arrayValue?.count == 0)
+            let ivanov = try DealTest.connect(d, as: "ivanov")
+            _ = try ivanov.call("subscribe", ["topics": ["deal.created"]])
             let params: JSON = ["deals": deals, "skip_invalid": true, "request_id": "deals-1"]
             let real = try admin.call("deal.import", params)
             #expect(real["created"] == 1, "\(real)")
+            // The owner hears of the imported deal as of a created one.
+            let event = try DealTest.next(ivanov, 1).first
+            #expect(event?["data"]?["imported"] == true && event?["data"]?["title"] == "Поставка", "\(String(describing: event))")
             let replay = try admin.call("deal.import", params)
             #expect(replay == real)
             let list = try admin.call("deal.list", ["client_id": c])["items"]!.arrayValue!

@@ -45,7 +45,9 @@ struct ClassStoreTests {
             // The same month again: every fifth row has new figures and a new class.
             let again: [ClassRow] = rows.enumerated().map { k, r in k % 5 == 0 ? Self.row(r.clientID, k + 1, revenue: r.revenue * 2) : r }
             let changed: [ClassRow] = again.enumerated().filter { $0.offset % 5 == 0 }.map(\.element)
-            _ = try await store.write(.bulk) { tx -> [Int64?] in try tx.storeClasses(month: "2026-12", again, changed: changed, owners: false) }
+            _ = try await store.write(.bulk) { tx -> [Int64?] in
+                try tx.storeClasses(month: "2026-12", again, changed: changed, owners: false)
+            }
             for r in changed { expected[r.clientID] = r.abc.rawValue + r.xyz.rawValue }
             #expect(try classes(store) == expected)
             try store.read { tx in

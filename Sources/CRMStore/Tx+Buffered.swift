@@ -146,7 +146,7 @@ extension Tx {
     }
 
     /// Inserts `rows` in statements of ``BufferedRows/rowsPerStatement`` rows, the rest one by one.
-    private func insertMany<Row>(
+    func insertMany<Row>(
         _ rows: [Row], table: String, columns: String, count: Int, suffix: String = "", bind: (RawStatement, Int32, Row) -> Void
     ) throws {
         guard !rows.isEmpty else { return }

@@ -82,27 +82,38 @@ extension Tx {
     }
 
     /// Stores `rows` as `month`'s history and sets the classes of those in `changed`; returns
-    /// the owner of each changed client (nil: unowned), in `changed` order.
-    public func storeClasses(month: String, _ rows: [ClassRow], changed: [ClassRow]) throws -> [Int64?] {
-        let history = try prepared(
-            """
-            INSERT INTO client_classes(client_id, month, abc, xyz, revenue, cv_bp) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT(client_id, month) DO UPDATE SET abc = excluded.abc, xyz = excluded.xyz, revenue = excluded.revenue,
-              cv_bp = excluded.cv_bp
-            """)
-        for r in rows { try history.run(r.clientID, month, r.abc.rawValue, r.xyz.rawValue, r.revenue, r.cvBP) }
-        return try changed.map { r in try setClass(r.clientID, abc: r.abc.rawValue, xyz: r.xyz.rawValue) }
+    /// the owner of each changed client (nil: unowned), in `changed` order, when `owners` asks
+    /// for them (an event per change), else nothing.
+    ///
+    /// The history goes in many rows per statement, and a row the month already holds with the
+    /// same figures is left as it is (a second computation of a month rewrites no page).
+    /// Without `owners` the classes are set with a plain UPDATE: `RETURNING` costs SQLite an
+    /// ephemeral table per statement, about as much again as the update itself.
+    public func storeClasses(month: String, _ rows: [ClassRow], changed: [ClassRow], owners: Bool) throws -> [Int64?] {
+        try insertMany(
+            rows, table: "client_classes", columns: "client_id, month, abc, xyz, revenue, cv_bp", count: 6,
+            suffix: """
+                 ON CONFLICT(client_id, month) DO UPDATE SET abc = excluded.abc, xyz = excluded.xyz, revenue = excluded.revenue,
+                  cv_bp = excluded.cv_bp
+                 WHERE abc IS NOT excluded.abc OR xyz IS NOT excluded.xyz OR revenue IS NOT excluded.revenue OR cv_bp IS NOT excluded.cv_bp
+                """
+        ) { s, first, r in s.bind(from: first, r.clientID, month, r.abc.rawValue, r.xyz.rawValue, r.revenue, r.cvBP) }
+        if owners { return try changed.map { r in try setClass(r.clientID, abc: r.abc.rawValue, xyz: r.xyz.rawValue) } }
+        let update = try prepared("UPDATE clients SET abc = ?, xyz = ? WHERE id = ?")
+        for r in changed { try update.run(r.abc.rawValue, r.xyz.rawValue, r.clientID) }
+        return []
     }
 
-    /// Clears the classes of clients with no revenue in the window now; returns their owners.
-    /// Their history row of `month` goes too (a second computation of the month may clear a class
-    /// the first one set).
-    public func clearClasses(month: String, _ ids: [Int64]) throws -> [Int64?] {
+    /// Clears the classes of clients with no revenue in the window now; returns their owners
+    /// when `owners` asks for them (else nothing). Their history row of `month` goes too (a
+    /// second computation of the month may clear a class the first one set).
+    public func clearClasses(month: String, _ ids: [Int64], owners: Bool) throws -> [Int64?] {
         let history = try prepared("DELETE FROM client_classes WHERE client_id = ? AND month = ?")
-        return try ids.map { id in
-            try history.run(id, month)
-            return try setClass(id, abc: nil, xyz: nil)
-        }
+        for id in ids { try history.run(id, month) }
+        if owners { return try ids.map { id in try setClass(id, abc: nil, xyz: nil) } }
+        let update = try prepared("UPDATE clients SET abc = NULL, xyz = NULL WHERE id = ?")
+        for id in ids { try update.run(id) }
+        return []
     }
 
     private func setClass(_ id: Int64, abc: String?, xyz: String?) throws -> Int64? {

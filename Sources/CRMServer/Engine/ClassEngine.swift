@@ -127,7 +127,7 @@ final class ClassEngine: Sendable {
             let changed = Array(plan.changed[changedAt..<changedEnd])
             try await context.store.write(.bulk) { tx in
                 try tx.buffered { tx in
-                    let owners = try tx.storeClasses(month: monthText, rows, changed: changed.map(\.row))
+                    let owners = try tx.storeClasses(month: monthText, rows, changed: changed.map(\.row), owners: events)
                     guard events else { return }
                     for (c, owner) in zip(changed, owners) {
                         try ClassEngine.changeEvent(
@@ -145,7 +145,7 @@ final class ClassEngine: Sendable {
             let part = Array(plan.cleared[clearedAt..<min(clearedAt + batch, plan.cleared.count)])
             try await context.store.write(.bulk) { tx in
                 try tx.buffered { tx in
-                    let owners = try tx.clearClasses(month: monthText, part.map(\.id))
+                    let owners = try tx.clearClasses(month: monthText, part.map(\.id), owners: events)
                     guard events else { return }
                     for (c, owner) in zip(part, owners) {
                         try ClassEngine.changeEvent(

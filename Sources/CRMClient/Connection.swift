@@ -165,9 +165,30 @@ public final class Connection: @unchecked Sendable {
     /// Calls `method` and waits for its reply, skipping any notifications in between.
     /// Throws the server's ``RPCError`` on an error reply.
     public func call(_ method: String, _ params: JSON = .object(JSONObject())) throws -> JSON {
+        try reply(to: post(method, params))
+    }
+
+    /// Sends a request without waiting for its reply (pipelining: crmd answers a connection's
+    /// requests in order); returns its id for ``reply(to:)``.
+    public func post(_ method: String, _ params: JSON = .object(JSONObject())) throws -> Int64 {
+        let (id, line) = request(method, params)
+        try send(raw: line)
+        return id
+    }
+
+    /// The line of a request to send later (from another thread, while this one reads replies),
+    /// and its id for ``reply(to:)``.
+    public func request(_ method: String, _ params: JSON) -> (id: Int64, line: [UInt8]) {
         let id = nextID
         nextID += 1
-        try send(Request(id: .int(id), method: method, params: params).json)
+        var bytes = JSONWriter.bytes(Request(id: .int(id), method: method, params: params).json)
+        bytes.append(UInt8(ascii: "\n"))
+        return (id, bytes)
+    }
+
+    /// Waits for the reply to the request `id` that ``post(_:_:)`` sent, skipping notifications
+    /// and the replies to earlier requests. Throws the server's ``RPCError`` on an error reply.
+    public func reply(to id: Int64) throws -> JSON {
         while true {
             guard let reply = try readJSON() else { throw ClientError.connectionClosed("crmd closed the connection") }
             if reply["id"] == nil, reply["method"] != nil { continue }  // a notification

@@ -133,8 +133,8 @@ extension Tx {
         var saved = c
         saved.id = lastID
         saved.schedule = schedule
-        try replacePhones(clientID: saved.id, contactID: nil, saved.phones)
-        try replaceEmails(clientID: saved.id, contactID: nil, saved.emails)
+        try replacePhones(clientID: saved.id, contactID: nil, saved.phones, fresh: true)
+        try replaceEmails(clientID: saved.id, contactID: nil, saved.emails, fresh: true)
         return saved
     }
 
@@ -250,8 +250,11 @@ extension Tx {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(next_due_at) FROM clients WHERE next_due_at IS NOT NULL")).map { date($0) }
     }
 
-    func replacePhones(clientID: Int64, contactID: Int64?, _ list: [String]) throws {
-        if let contactID {
+    /// `fresh`: the holder was inserted by this transaction and has none yet (no delete).
+    func replacePhones(clientID: Int64, contactID: Int64?, _ list: [String], fresh: Bool = false) throws {
+        if fresh {
+            // Nothing to delete.
+        } else if let contactID {
             try exec("DELETE FROM phones WHERE contact_id = ?", [contactID])
         } else {
             try exec("DELETE FROM phones WHERE client_id = ? AND contact_id IS NULL", [clientID])
@@ -261,8 +264,11 @@ extension Tx {
         }
     }
 
-    func replaceEmails(clientID: Int64, contactID: Int64?, _ list: [String]) throws {
-        if let contactID {
+    /// `fresh`: the holder was inserted by this transaction and has none yet (no delete).
+    func replaceEmails(clientID: Int64, contactID: Int64?, _ list: [String], fresh: Bool = false) throws {
+        if fresh {
+            // Nothing to delete.
+        } else if let contactID {
             try exec("DELETE FROM emails WHERE contact_id = ?", [contactID])
         } else {
             try exec("DELETE FROM emails WHERE client_id = ? AND contact_id IS NULL", [clientID])
@@ -323,9 +329,10 @@ extension Tx {
         var found = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: args)
         let more = found.count > f.limit
         if more { found.removeLast() }
-        let items = try found.map { r -> Client in
+        let keys = try ownKeys(of: found.map { $0[0] })
+        let items = found.map { r -> Client in
             let id: Int64 = r[0]
-            return client(from: r, phones: try phones(clientID: id, contactID: nil), emails: try emails(clientID: id, contactID: nil))
+            return client(from: r, phones: keys.phones[id] ?? [], emails: keys.emails[id] ?? [])
         }
         return Page(items: items, nextCursor: more ? items.last.map { String($0.id) } : nil)
     }

@@ -39,8 +39,8 @@ extension Tx {
             [c.clientID, c.name, c.position, c.decisionMaker, ms(c.createdAt), ms(c.updatedAt), c.optOut])
         var saved = c
         saved.id = lastID
-        try replacePhones(clientID: c.clientID, contactID: saved.id, c.phones)
-        try replaceEmails(clientID: c.clientID, contactID: saved.id, c.emails)
+        try replacePhones(clientID: c.clientID, contactID: saved.id, c.phones, fresh: true)
+        try replaceEmails(clientID: c.clientID, contactID: saved.id, c.emails, fresh: true)
         try exec(
             "INSERT INTO affiliations(contact_id, client_id, position, from_at) VALUES (?, ?, ?, ?)",
             [saved.id, c.clientID, c.position, ms(c.createdAt)])

@@ -115,8 +115,15 @@ func export(_ global: GlobalOptions, _ out: ExportOutput, _ method: String, _ pa
     try global.session { conn in
         var p = params
         p["limit"] = 1000
+        var pending = try conn.post(method, .object(p))
         while true {
-            let page = try conn.call(method, .object(p))
+            let page = try conn.reply(to: pending)
+            // The next page is asked for before this one is written: crmd reads it meanwhile.
+            let next = page["next_cursor"]?.stringValue
+            if let next {
+                p["cursor"] = .string(next)
+                pending = try conn.post(method, .object(p))
+            }
             for item in page["items"]?.arrayValue ?? [] {
                 writer.write(row: columns.map { $0.value(item) })
                 rows += 1
@@ -124,8 +131,7 @@ func export(_ global: GlobalOptions, _ out: ExportOutput, _ method: String, _ pa
             let data = Data(writer.bytes)
             handle.write(enc == .utf8 ? data : enc.encode(String(decoding: data, as: UTF8.self)))
             writer.bytes.removeAll(keepingCapacity: true)
-            guard let next = page["next_cursor"]?.stringValue else { break }
-            p["cursor"] = .string(next)
+            if next == nil { break }
         }
     }
     if out.out != nil { try handle.close() }

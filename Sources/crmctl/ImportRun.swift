@@ -78,11 +78,30 @@ struct ImportRun {
         var batch: [Row] = []
         var bytes = 2
         var number = 0
+        // Pipelining: batch n+1 is sent (by another thread) while crmd commits batch n and this
+        // thread waits for n's reply; replies come in order (docs/protocol.md).
+        var inFlight: Sent?
         func flush(_ run: inout ImportRun) throws {
             if batch.isEmpty { return }
             number += 1
-            if number > skipBatches { try run.send(conn, batch, number: number) } else { run.rows += batch.count }
-            batch.removeAll(keepingCapacity: true)
+            if number > skipBatches {
+                let (id, line) = conn.request(run.method, .object(run.params(number, batch)))
+                let sending = Sending(conn, line)
+                if let prev = inFlight {
+                    do { try run.receive(conn, prev) } catch let e as ImportFailure where !run.dryRun {
+                        _ = try? sending.wait()
+                        throw ImportFailure(
+                            e.description
+                                + " Batch \(number) (from line \(batch.first!.line)) had already been sent: its good rows may be written; the same command run again does not write them twice."
+                        )
+                    }
+                }
+                try sending.wait()
+                inFlight = Sent(batch: batch, number: number, id: id)
+            } else {
+                run.rows += batch.count
+            }
+            batch = []
             bytes = 2
         }
         while let rec = try reader.next() {
@@ -113,6 +132,7 @@ struct ImportRun {
             progress.show(rows: rows + batch.count, at: reader.consumed)
         }
         try flush(&self)
+        if let last = inFlight { try receive(conn, last) }
         progress.done()
         let verb = dryRun ? "would be imported" : "imported"
         print(
@@ -128,7 +148,15 @@ struct ImportRun {
         return bad + dupBase + dupFile == 0
     }
 
-    mutating func send(_ conn: Connection, _ batch: [Row], number: Int) throws {
+    /// A batch sent whose reply is not read yet.
+    struct Sent {
+        var batch: [Row]
+        var number: Int
+        var id: Int64
+    }
+
+    /// The import method's params for batch `number`.
+    func params(_ number: Int, _ batch: [Row]) -> JSONObject {
         var params: JSONObject = [list: .array(batch.map(\.item)), "return_keys": true]
         if dryRun {
             params["dry_run"] = true
@@ -136,9 +164,15 @@ struct ImportRun {
             params["skip_invalid"] = true
             params["request_id"] = .string("csv-\(key)-\(number)")
         }
+        return params
+    }
+
+    /// Reads a sent batch's reply and takes it into the report and the resume state.
+    mutating func receive(_ conn: Connection, _ sent: Sent) throws {
+        let (batch, number) = (sent.batch, sent.number)
         let reply: JSON
         do {
-            reply = try conn.call(method, .object(params))
+            reply = try conn.reply(to: sent.id)
         } catch let e as RPCError {
             let span = "lines \(batch.first!.line)–\(batch.last!.line)"
             throw ImportFailure(
@@ -236,5 +270,26 @@ struct ImportRun {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return h
+    }
+}
+
+/// One request line being written to crmd by a thread of its own, so the caller can read the
+/// replies meanwhile: a blocking write of a 900 KiB batch and crmd's blocking write of a large
+/// reply would otherwise wait for each other.
+final class Sending: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: (any Error)?
+
+    init(_ conn: Connection, _ line: [UInt8]) {
+        Thread { [self] in
+            do { try conn.send(raw: line) } catch { failure = error }
+            done.signal()
+        }.start()
+    }
+
+    /// Waits until the line is written; throws what the write threw.
+    func wait() throws {
+        done.wait()
+        if let failure { throw failure }
     }
 }

@@ -17,9 +17,12 @@ struct ClientHandlers: HandlerGroup {
         }
     }
 
-    func createClient(_ tx: Tx, actor: Actor, input: ClientFieldsInput, ownerRef: UserRef??, rules: ZoneRules, now: Date, action: String)
-        throws -> JSON
-    {
+    /// `keysChecked`: the caller already refused phones and e-mails that are taken, in this
+    /// transaction (`client.import`'s check of the whole batch).
+    func createClient(
+        _ tx: Tx, actor: Actor, input: ClientFieldsInput, ownerRef: UserRef??, rules: ZoneRules, now: Date, action: String,
+        keysChecked: Bool = false
+    ) throws -> JSON {
         var owner: User? = nil
         switch ownerRef {
         case .some(.some(let ref)): owner = try resolveOwner(tx, ref)
@@ -41,7 +44,7 @@ struct ClientHandlers: HandlerGroup {
         if case .set(let p) = input.phones { phones = p }
         var emails: [String] = []
         if case .set(let e) = input.emails { emails = e }
-        try ensureFree(tx, phones: phones, emails: emails, for: nil)
+        if !keysChecked { try ensureFree(tx, phones: phones, emails: emails, for: nil) }
         var name = ""
         if case .set(let n) = input.name { name = n }
         try ensureNotBanned(tx, name: name, actor: actor, owner: owner, now: now)

@@ -48,7 +48,8 @@ extension ImportHandlers {
         var r = ParamReader(json)
         let fields = decodeClientFields(&r, creating: true)
         let owner = userRef(&r, "owner")
-        var keys = rawKeys(json, prefix: "", domain: domain)
+        func list(_ p: Patch<[String]>) -> [String] { if case .set(let v) = p { v } else { [] } }
+        var keys = decodedKeys(json, prefix: "", phones: list(fields.phones), emails: list(fields.emails), domain: domain)
         var contacts: [ContactInput] = []
         var problems: [FieldProblem] = []
         if let list = r.optionalValue("contacts") {
@@ -65,7 +66,7 @@ extension ImportHandlers {
                         FieldProblem(field: "contacts[\(k)].\($0.field)", problem: $0.problem)
                     }
                     contacts.append(c)
-                    keys += rawKeys(cj, prefix: "contacts[\(k)].", domain: domain)
+                    keys += decodedKeys(cj, prefix: "contacts[\(k)].", phones: c.phones, emails: c.emails, domain: domain)
                 }
             } else {
                 r.problem("contacts", "must be an array of contact objects")
@@ -77,6 +78,18 @@ extension ImportHandlers {
         return ImportItem(
             fields: fields, owner: owner, contacts: contacts, keys: keys,
             rejections: problems.map { Rejection(field: $0.field, problem: $0.problem) })
+    }
+
+    /// ``rawKeys(_:prefix:domain:)`` from what the decoder already normalized, when every value
+    /// normalized and none repeats (the same count as sent: `phones[i]` is the i-th); else from
+    /// the raw values again. Normalizing an e-mail was 8 % of an import's CPU.
+    func decodedKeys(
+        _ json: JSON, prefix: String, phones: [String], emails: [String], domain: DomainSettings
+    ) -> [(field: String, value: String)] {
+        guard phones.count == json["phones"]?.arrayValue?.count ?? 0, emails.count == json["emails"]?.arrayValue?.count ?? 0 else {
+            return rawKeys(json, prefix: prefix, domain: domain)
+        }
+        return phones.enumerated().map { ("\(prefix)phones[\($0)]", $1) } + emails.enumerated().map { ("\(prefix)emails[\($0)]", $1) }
     }
 
     /// The normalized phones and e-mails of an object (a client or a contact) with their fields;
@@ -125,6 +138,10 @@ extension ImportHandlers {
     func check(_ tx: Tx, _ items: [ImportItem]) throws -> [Int: [Rejection]] {
         var out: [Int: [Rejection]] = [:]
         var seen: [String: Int] = [:]
+        // Who holds each phone and e-mail of the batch: two queries per 500 values, not two per value.
+        let asked = items.filter(\.rejections.isEmpty).flatMap { $0.keys.map(\.value) }
+        var holders = try tx.firstHolders(asked.filter { !$0.contains("@") }, emails: false)
+        holders.merge(try tx.firstHolders(asked.filter { $0.contains("@") }, emails: true)) { a, _ in a }
         for (i, item) in items.enumerated() {
             var rej = item.rejections
             if rej.isEmpty {
@@ -138,8 +155,7 @@ extension ImportHandlers {
                         rej.append(Rejection(field: k.field, problem: "\(k.value) is also in clients[\(j)]", inImport: j))
                         continue
                     }
-                    let holders = k.value.contains("@") ? try tx.emailHolders(k.value) : try tx.phoneHolders(k.value)
-                    guard let h = holders.first else { continue }
+                    guard let h = holders[k.value] else { continue }
                     let name = try tx.clientHeader(id: h.clientID)?.name ?? "?"
                     rej.append(
                         Rejection(

@@ -94,6 +94,13 @@ public final class TestDaemon: @unchecked Sendable {
         if !waitForOutput(out, containing: "listening on", timeout: timeout) {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
+            // The handler may not have been given crmd's last words yet (a loaded machine):
+            // read what is left of the pipe before reporting them.
+            err.fileHandleForReading.readabilityHandler = nil
+            let rest = err.fileHandleForReading.readDataToEndOfFile()
+            stderrLock.lock()
+            stderrText += String(decoding: rest, as: UTF8.self)
+            stderrLock.unlock()
             throw TestDaemonError.didNotStart(stderr: currentStderr())
         }
     }

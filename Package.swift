@@ -77,6 +77,9 @@ let package = Package(
         // crmctl's CSV import: a streaming RFC 4180 reader with line numbers (UTF-8 or
         // Windows-1251) and the header-to-field mapping, apart so unit tests reach them.
         .target(name: "CRMCSV", dependencies: ["CRMProtocol"], swiftSettings: strict),
+        // Incoming mail (issue 22): RFC 5322 headers, RFC 2047 encoded words, MIME parts,
+        // quoted-printable/base64 and the Russian charsets (KOI8-R, Windows-1251). Foundation only.
+        .target(name: "CRMMail", swiftSettings: strict),
         // A small blocking client over the Unix socket, for crmctl, crm-bench and scripts in Swift.
         .target(name: "CRMClient", dependencies: ["CRMProtocol", "CRMFiles"], swiftSettings: strict),
         // Test helpers: a TestDaemon that starts the real crmd binary on a temporary folder.
@@ -125,6 +128,7 @@ let package = Package(
         ),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore"], swiftSettings: strict),
         .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
+        .testTarget(name: "CRMMailTests", dependencies: ["CRMMail"], swiftSettings: strict),
         .testTarget(name: "CRMCSVTests", dependencies: ["CRMCSV", "CRMProtocol"], swiftSettings: strict),
         .testTarget(
             name: "CRMStoreTests",

@@ -38,7 +38,10 @@ public struct Segment: Sendable, Equatable, Identifiable {
 /// The bounds on what a peer may put in a segment (docs/protocol.md, "Segments").
 public enum SegmentLimits {
     public static let nameLength = 100
+    /// Shared segments (heads' and admins').
     public static let segments = 1_000
+    /// A manager's own segments: one manager cannot use up the room everyone shares.
+    public static let personalPerUser = 50
     public static let membersPerSegment = 100_000
     public static let clientIDsPerRequest = 10_000
     public static let filterBytes = 8_192

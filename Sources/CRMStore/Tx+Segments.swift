@@ -21,8 +21,9 @@ extension Tx {
         try row("SELECT \(Self.segmentColumns) FROM segments WHERE name_fold = ?", [name.lowercased()]).map(segment(from:))
     }
 
-    public func segmentCount() throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM segments") ?? 0
+    /// How many segments there are: the shared ones (`ownerID` nil) or one user's own.
+    public func segmentCount(ownerID: Int64?) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM segments WHERE owner_id IS ?", arguments: [ownerID]) ?? 0
     }
 
     /// A page of segments by id: every one, or (`visibleTo`) the shared ones and that user's own.

@@ -222,4 +222,37 @@ struct HostileTests {
             #expect(lists.contains { $0["error"]?["data"]?["kind"] == "batch_reply_bytes" })
         }
     }
+
+    @Test(
+        "a manager's own segments stop at 50 (1007 segments_per_user); the shared room stays open to a head",
+        .enabled(if: getuid() == 0, "needs root to connect as other uids"))
+    func segmentsPerManager() throws {
+        try withDaemon(world: true) { d in
+            let admin = try d.connect()
+            _ = try admin.call("user.add", ["login": "hostile", "name": "Hostile", "role": "manager", "uid": 50_020])
+            // The manager's own process, under its own uid: 60 segments in one batch line.
+            let script = """
+                import socket, sys, json
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+                batch = [{"jsonrpc": "2.0", "id": i, "method": "segment.create",
+                          "params": {"name": "mine %d" % i, "kind": "dynamic", "filter": {"zone": "red"}}} for i in range(60)]
+                s.sendall((json.dumps(batch) + "\\n").encode())
+                buf = b""
+                while not buf.endswith(b"\\n"): buf += s.recv(65536)
+                replies = json.loads(buf)
+                ok = sum(1 for r in replies if "result" in r)
+                refused = [r["error"] for r in replies if "error" in r]
+                print(ok, len(refused), refused[0]["code"], refused[0]["data"]["kind"], refused[0]["data"]["limit"])
+                """
+            let r = try runPython(d, as: 50_020, script)
+            #expect(r.status == 0, "\(r.err)")
+            #expect(r.out.trimmingCharacters(in: .whitespacesAndNewlines) == "50 10 1007 segments_per_user 50")
+            // A head's shared segment is not held up by the manager's fifty.
+            _ = try admin.call("user.add", ["login": "head", "name": "Head", "role": "head", "uid": 50_021])
+            let head = try d.connect()
+            _ = try head.call("session.act_as", ["login": "head"])
+            let shared = try head.call("segment.create", ["name": "Wholesale", "kind": "dynamic", "filter": ["segment": "wholesale"]])
+            #expect(shared["personal"] == .bool(false))
+        }
+    }
 }

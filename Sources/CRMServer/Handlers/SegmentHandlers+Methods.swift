@@ -26,15 +26,24 @@ extension SegmentHandlers {
         write(call) { [self] tx, now in
             try checkName(tx, name, except: nil)
             try checkOwners(tx, filter)
-            guard try tx.segmentCount() < SegmentLimits.segments else {
-                throw DomainError(
-                    .limitReached, "crmd holds at most \(SegmentLimits.segments) segments; delete ones no longer used.",
-                    details: [("limit", .int(Int64(SegmentLimits.segments)))])
+            let ownerID = SegmentAccess.createsPersonal(actor) ? (actor.userID ?? -1) : nil
+            if ownerID != nil {
+                guard try tx.segmentCount(ownerID: ownerID) < SegmentLimits.personalPerUser else {
+                    throw DomainError(
+                        .limitReached,
+                        "A manager keeps at most \(SegmentLimits.personalPerUser) segments of their own; delete ones no longer used.",
+                        details: [("kind", .string("segments_per_user")), ("limit", .int(Int64(SegmentLimits.personalPerUser)))])
+                }
+            } else {
+                guard try tx.segmentCount(ownerID: nil) < SegmentLimits.segments else {
+                    throw DomainError(
+                        .limitReached, "crmd holds at most \(SegmentLimits.segments) shared segments; delete ones no longer used.",
+                        details: [("kind", .string("segments")), ("limit", .int(Int64(SegmentLimits.segments)))])
+                }
             }
             let s = try tx.saveSegment(
                 Segment(
-                    id: 0, name: name, kind: kind, filterJSON: filter,
-                    ownerID: SegmentAccess.createsPersonal(actor) ? (actor.userID ?? -1) : nil, creatorLogin: actor.login,
+                    id: 0, name: name, kind: kind, filterJSON: filter, ownerID: ownerID, creatorLogin: actor.login,
                     createdAt: now, updatedAt: now))
             var after = json(s)
             if kind == .staticList {

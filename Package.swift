@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming", "CRMFiles",
+                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming", "CRMFiles", "CRMMail",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -28,13 +28,16 @@ public struct User: Sendable, Equatable, Identifiable {
     public var commissionBP: Int?
     /// The sales team the user belongs to (plans and reports sum over it), if any.
     public var team: String?
+    /// The user's own e-mail address (normalized), by which incoming mail names them.
+    public var email: String?
 
     public init(
         id: Int64, login: String, name: String, role: Role, uid: UInt32?, active: Bool, createdAt: Date, updatedAt: Date,
-        commissionBP: Int? = nil, team: String? = nil
+        commissionBP: Int? = nil, team: String? = nil, email: String? = nil
     ) {
         self.commissionBP = commissionBP
         self.team = team
+        self.email = email
         self.id = id
         self.login = login
         self.name = name
@@ -245,13 +248,16 @@ public struct Interaction: Sendable, Equatable, Identifiable {
     public var createdAt: Date
     /// The deal it is about (a comment, a call in the talks, a deal's start or move).
     public var dealID: Int64?
+    /// What recorded it when no person typed it (`mail`), else nil.
+    public var captured: String?
 
     public init(
         id: Int64, clientID: Int64, contactID: Int64?, authorID: Int64?, authorLogin: String, kind: InteractionKind,
         direction: String?, occurredAt: Date, topic: String?, result: String?, note: String?, resetsClock: Bool,
-        createdAt: Date, dealID: Int64? = nil
+        createdAt: Date, dealID: Int64? = nil, captured: String? = nil
     ) {
         self.dealID = dealID
+        self.captured = captured
         self.id = id
         self.clientID = clientID
         self.contactID = contactID

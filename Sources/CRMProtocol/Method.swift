@@ -86,6 +86,7 @@ public enum Method: String, CaseIterable, Sendable {
     case segmentMailing = "segment.mailing"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
+    case mailIngest = "mail.ingest"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
@@ -95,7 +96,7 @@ public enum Method: String, CaseIterable, Sendable {
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
-            .segmentDelete:
+            .segmentDelete, .mailIngest:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
@@ -196,6 +197,7 @@ public enum Method: String, CaseIterable, Sendable {
         case .segmentMailing: return "A segment's mobile phones or e-mails for a mailing, deduplicated, without opt-outs (audited)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
+        case .mailIngest: return "The mail server hands over one message: it is logged as an e-mail on every client it names."
         }
     }
 }

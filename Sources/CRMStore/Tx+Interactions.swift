@@ -4,13 +4,13 @@ import GRDB
 
 extension Tx {
     static let interactionColumns =
-        "id, client_id, contact_id, author_id, author_login, kind, direction, occurred_at, topic, result, note, resets_clock, created_at, deal_id"
+        "id, client_id, contact_id, author_id, author_login, kind, direction, occurred_at, topic, result, note, resets_clock, created_at, deal_id, captured"
 
     func interaction(from r: Row) -> Interaction {
         Interaction(
             id: r[0], clientID: r[1], contactID: r[2], authorID: r[3], authorLogin: r[4],
             kind: InteractionKind(rawValue: r[5]) ?? .note, direction: r[6], occurredAt: date(r[7] as Int64), topic: r[8],
-            result: r[9], note: r[10], resetsClock: r[11], createdAt: date(r[12] as Int64), dealID: r[13])
+            result: r[9], note: r[10], resetsClock: r[11], createdAt: date(r[12] as Int64), dealID: r[13], captured: r[14])
     }
 
     /// Stores an interaction; its id is assigned.
@@ -18,11 +18,11 @@ extension Tx {
         try exec(
             """
             INSERT INTO interactions(client_id, contact_id, author_id, author_login, kind, direction, occurred_at, topic, result,
-              note, resets_clock, created_at, deal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              note, resets_clock, created_at, deal_id, captured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 i.clientID, i.contactID, i.authorID, i.authorLogin, i.kind.rawValue, i.direction, ms(i.occurredAt), i.topic,
-                i.result, i.note, i.resetsClock, ms(i.createdAt), i.dealID,
+                i.result, i.note, i.resetsClock, ms(i.createdAt), i.dealID, i.captured,
             ])
         var saved = i
         saved.id = lastID

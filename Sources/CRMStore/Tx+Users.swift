@@ -3,13 +3,13 @@ public import Foundation
 import GRDB
 
 extension Tx {
-    static let userColumns = "id, login, name, role, uid, active, created_at, updated_at, commission_bp, team"
+    static let userColumns = "id, login, name, role, uid, active, created_at, updated_at, commission_bp, team, email"
 
     func user(from r: Row) -> User {
         User(
             id: r[0], login: r[1], name: r[2], role: Role(rawValue: r[3]) ?? .manager,
             uid: (r[4] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, active: r[5], createdAt: date(r[6] as Int64),
-            updatedAt: date(r[7] as Int64), commissionBP: (r[8] as Int64?).map { Int($0) }, team: r[9])
+            updatedAt: date(r[7] as Int64), commissionBP: (r[8] as Int64?).map { Int($0) }, team: r[9], email: r[10])
     }
 
     /// Every user, active or not.
@@ -32,6 +32,11 @@ extension Tx {
         try row("SELECT \(Self.userColumns) FROM users WHERE uid = ?", [Int64(uid)]).map(user(from:))
     }
 
+    /// The user whose own address this is (normalized).
+    public func user(email: String) throws -> User? {
+        try row("SELECT \(Self.userColumns) FROM users WHERE email = ?", [email]).map(user(from:))
+    }
+
     /// Adds a user.
     public func insertUser(
         login: String, name: String, role: Role, uid: UInt32?, commissionBP: Int? = nil, team: String? = nil, now: Date
@@ -47,7 +52,10 @@ extension Tx {
     /// Saves every column of `user`.
     public func saveUser(_ u: User) throws {
         try exec(
-            "UPDATE users SET login = ?, name = ?, role = ?, uid = ?, active = ?, updated_at = ?, commission_bp = ?, team = ? WHERE id = ?",
-            [u.login, u.name, u.role.rawValue, u.uid.map { Int64($0) }, u.active, ms(u.updatedAt), u.commissionBP, u.team, u.id])
+            """
+            UPDATE users SET login = ?, name = ?, role = ?, uid = ?, active = ?, updated_at = ?, commission_bp = ?, team = ?, email = ?
+            WHERE id = ?
+            """,
+            [u.login, u.name, u.role.rawValue, u.uid.map { Int64($0) }, u.active, ms(u.updatedAt), u.commissionBP, u.team, u.email, u.id])
     }
 }

@@ -16,6 +16,6 @@ struct CRMCtl: ParsableCommand {
             ContactCommand.self, ExchangeCommand.self, Claim.self, Release.self, Explain.self, Preview.self, AlertsCommand.self, Watch.self,
             ReportCommand.self, DealCommand.self, TaskCommand.self, PipelineCommand.self, TodayCommand.self, ClockCommand.self, Backup.self,
             InvoiceCommand.self, PlanCommand.self, ChannelCommand.self, CallCommand.self, ABCCommand.self, ImportCommand.self,
-            ExportCommand.self, SegmentCommand.self, RPC.self,
+            ExportCommand.self, SegmentCommand.self, MailIn.self, RPC.self,
         ])
 }

@@ -40,7 +40,8 @@ struct UserCommand: ParsableCommand {
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a user's name, role, uid, commission rate or team.")
+        static let configuration = CommandConfiguration(
+            abstract: "Change a user's name, role, uid, commission rate, team or e-mail address.")
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
         @Option var name: String?
@@ -49,6 +50,7 @@ struct UserCommand: ParsableCommand {
         @Option(help: "The user's commission rate as a percent (2.5%, 2.5), or none to remove it.") var commission: String?
         @Option(help: "The user's commission rate in basis points (250 = 2.5 %).") var commissionBp: Int?
         @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
+        @Option(help: "The user's own e-mail address (incoming mail names them by it), or none.") var email: String?
 
         func validate() throws {
             if commission != nil && commissionBp != nil { throw ValidationError("give --commission or --commission-bp, not both") }
@@ -65,10 +67,12 @@ struct UserCommand: ParsableCommand {
             if let commission { p["commission_bp"] = commission == "none" ? .null : parsePercentBP(commission).map { .int($0) } ?? .null }
             if let commissionBp { p["commission_bp"] = .int(Int64(commissionBp)) }
             if let team { p["team"] = team == "none" ? .null : .string(team) }
+            if let email { p["email"] = email == "none" ? .null : .string(email) }
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
                 print(
-                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"]))")
+                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"]))"
+                )
             }
         }
     }

@@ -243,6 +243,9 @@ struct RightsTests {
                 let id = try root.call("channel.create", ["name": .string("Channel \(unique())")])["id"]!
                 if method == .channelUpdate { return ["channel": id, "name": .string("Renamed channel \(unique())")] }
                 return ["channel": id, "period": "2026-01", "amount": 100_000]
+            case .mailIngest:
+                let letter = "From: someone@example.org\r\nMessage-ID: <r\(unique())@example.org>\r\nSubject: hi\r\n\r\nhello\r\n"
+                return ["message": .string(Data(letter.utf8).base64EncodedString())]
             case .callIncoming: return ["from": .string(String(format: "+7 902 %07d", unique())), "to": "+7 499 000 00 00"]
             case .reportChannels: return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
             case .segmentCreate: return ["name": .string("Created segment \(unique())"), "kind": "dynamic", "filter": ["abc": "A"]]

@@ -169,7 +169,8 @@ extension HandlerGroup {
     /// client as stored and its wire form. `auditedAs` (an import) names who is audited instead of
     /// the author, and the action.
     func storeInteraction(
-        _ tx: Tx, _ c: Client, _ draft: InteractionDraft, dealID: Int64?, actor: Actor, auditedAs: (Actor, String)? = nil, now: Date
+        _ tx: Tx, _ c: Client, _ draft: InteractionDraft, dealID: Int64?, actor: Actor, auditedAs: (Actor, String)? = nil,
+        captured: String? = nil, now: Date
     ) throws -> (interaction: Interaction, client: Client, json: JSON) {
         let occurredAt = draft.occurredAt ?? now
         // The owner's own contact (or a head/admin's on the owner's behalf) resets the clock,
@@ -180,7 +181,7 @@ extension HandlerGroup {
             Interaction(
                 id: 0, clientID: c.id, contactID: draft.contactID, authorID: actor.userID, authorLogin: actor.login, kind: draft.kind,
                 direction: draft.direction, occurredAt: occurredAt, topic: draft.topic, result: draft.result, note: draft.note,
-                resetsClock: effect.resets, createdAt: now, dealID: dealID))
+                resetsClock: effect.resets, createdAt: now, dealID: dealID, captured: captured))
         let client = try applyContact(tx, c, counts: effect.counts, at: occurredAt, now: now)
         // The same contact keeps the owner's deals on this client in cadence (RULES §6); an
         // interaction on a deal (a comment included) is a contact for that deal, whatever its kind.

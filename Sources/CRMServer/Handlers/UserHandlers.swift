@@ -27,18 +27,19 @@ struct UserHandlers: HandlerGroup {
 
     func userAdd(_ call: Call) throws {
         try requireUserAdmin(call.actor)
-        let (login, name, role, uidParam, commission, team) = try call.decode { r in
+        let (login, name, role, uidParam, commission, team, email) = try call.decode { r in
             let login = r.string("login")
             let name = r.string("name")
             let role = roleValue(&r, "role", required: true)
             let uid = r.optionalInt("uid")
             let commission = Self.commissionPatch(&r).value
             let team = Self.teamPatch(&r).value
+            let email = Self.emailPatch(&r).value
             if !login.isEmpty, (try? Self.loginPattern.wholeMatch(in: login)) == nil {
                 r.problem("login", "must be 1-32 characters: lower-case letters, digits, '_', '.', '-', starting with a letter or '_'")
             }
             if let uid, uid < 0 || uid > Int64(UInt32.max - 1) { r.problem("uid", "must be a Unix uid from 0 to 4294967294") }
-            return (login, name, role ?? .manager, uid, commission, team)
+            return (login, name, role ?? .manager, uid, commission, team, email)
         }
         let uid = uidParam.map { UInt32($0) } ?? systemUID(login: login)
         let actor = call.actor
@@ -53,8 +54,13 @@ struct UserHandlers: HandlerGroup {
                     .conflict, "uid \(uid) already belongs to user '\(existing.login)'.", fields: [("uid", "is taken")],
                     details: [("user_id", .int(existing.id)), ("login", .string(existing.login))])
             }
-            let u = try tx.insertUser(
+            var u = try tx.insertUser(
                 login: login, name: name, role: role, uid: uid, commissionBP: commission.map { Int($0) }, team: team, now: now)
+            if let email {
+                try checkEmailFree(tx, email, for: u.id)
+                u.email = email
+                try tx.saveUser(u)
+            }
             let json = wire.user(u, detailed: true)
             try audit(tx, actor, "user", u.id, "create", before: nil, after: json, at: now)
             return json
@@ -70,6 +76,26 @@ struct UserHandlers: HandlerGroup {
             return .unchanged
         }
         return .set(v)
+    }
+
+    /// `email`: the user's own address, by which incoming mail names them, or null to clear.
+    static func emailPatch(_ r: inout ParamReader) -> Patch<String> {
+        guard r.has("email") else { return .unchanged }
+        guard let v = r.optionalString("email") else { return .clear }
+        guard let e = Email.normalize(v) else {
+            r.problem("email", "'\(v.prefix(60))' is not an e-mail address like ivanov@example.com")
+            return .unchanged
+        }
+        return .set(e)
+    }
+
+    /// Refuses an address another user already has.
+    func checkEmailFree(_ tx: Tx, _ email: String, for userID: Int64) throws {
+        if let other = try tx.user(email: email), other.id != userID {
+            throw DomainError(
+                .conflict, "The address \(email) already belongs to user '\(other.login)'.", fields: [("email", "is taken")],
+                details: [("user_id", .int(other.id)), ("login", .string(other.login))])
+        }
     }
 
     /// `team`: 1-64 characters (trimmed), or null to take the user out of any team.
@@ -102,11 +128,12 @@ struct UserHandlers: HandlerGroup {
 
     func userUpdate(_ call: Call) throws {
         try requireUserAdmin(call.actor)
-        let (login, name, role, uid, commission, team) = try call.decode { r in
+        let (login, name, role, uid, commission, team, email) = try call.decode { r in
             let login = r.string("login")
             let name = r.patchString("name")
             let commission = Self.commissionPatch(&r)
             let team = Self.teamPatch(&r)
+            let email = Self.emailPatch(&r)
             let role = roleValue(&r, "role", required: false)
             var uid: Patch<Int64> = .unchanged
             if r.has("uid") {
@@ -119,7 +146,7 @@ struct UserHandlers: HandlerGroup {
             }
             if case .set(let n) = name, n.trimmingCharacters(in: .whitespaces).isEmpty { r.problem("name", "must not be empty") }
             if case .clear = name { r.problem("name", "cannot be cleared") }
-            return (login, name, role, uid, commission, team)
+            return (login, name, role, uid, commission, team, email)
         }
         let actor = call.actor
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
@@ -138,6 +165,8 @@ struct UserHandlers: HandlerGroup {
             }
             u.commissionBP = commission.applied(to: u.commissionBP.map { Int64($0) }).map { Int($0) }
             u.team = team.applied(to: u.team)
+            if case .set(let e) = email { try checkEmailFree(tx, e, for: u.id) }
+            u.email = email.applied(to: u.email)
             u.updatedAt = now
             try tx.saveUser(u)
             let after = wire.user(u, detailed: true)

@@ -20,6 +20,7 @@ struct Wire {
             o["updated_at"] = time(u.updatedAt)
             o["commission_bp"] = u.commissionBP.map { .int(Int64($0)) } ?? .null
             o["team"] = .string(u.team)
+            o["email"] = .string(u.email)
         }
         return .object(o)
     }
@@ -91,6 +92,7 @@ struct Wire {
             "direction": .string(i.direction), "occurred_at": time(i.occurredAt), "author": .int(i.authorID),
             "author_login": .string(i.authorLogin), "topic": .string(i.topic), "result": .string(i.result), "note": .string(i.note),
             "resets_clock": .bool(i.resetsClock), "created_at": time(i.createdAt), "deal_id": .int(i.dealID),
+            "captured": .string(i.captured),
         ]
     }
 

@@ -1,0 +1,150 @@
+import ArgumentParser
+import CRMClient
+import CRMProtocol
+import Foundation
+
+/// `crmctl mail-in`: hands mail to crmd (`mail.ingest`), one message on stdin (an MTA alias) or
+/// a whole Maildir.
+struct MailIn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mail-in", abstract: "Hand incoming mail to crmd: one message on stdin, or a Maildir.",
+        discussion: """
+            crmd logs the letter as an e-mail on every client it names (from a client's or contact's \
+            address: incoming, on that client; from a user's address: outgoing, on each client among \
+            To and Cc). A Message-ID already handed over is not logged again, so running it twice, or \
+            over a Maildir again after an interruption, is safe. Runs as an operator account (or an admin).
+
+            An MTA alias (/etc/aliases, then newaliases):
+              crm: "|/usr/local/bin/crmctl mail-in --quiet"
+            A whole Maildir (new/ and cur/):
+              crmctl mail-in --maildir ~/Maildir
+
+            Exit status: 0 when crmd took the message (logged, a duplicate, or nothing to log); 65 when \
+            the message cannot be read (the MTA bounces it); 75 when crmd cannot be reached (the MTA \
+            keeps the message and tries again).
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The department address the mail was delivered to (recorded with the message).") var mailbox: String?
+    @Option(help: "Hand over every message of this Maildir (its new/ and cur/ folders) instead of stdin.") var maildir: String?
+    @Flag(help: "Print nothing on success (for an MTA alias).") var quiet = false
+
+    /// The largest raw message: base64 makes it 4/3 larger, and a request is one line of at most 1 MiB.
+    static let maxMessageBytes = 760 * 1024
+
+    func run() throws {
+        if let maildir {
+            try runMaildir(maildir)
+            return
+        }
+        var raw: [UInt8] = []
+        while raw.count <= Self.maxMessageBytes {
+            let chunk = FileHandle.standardInput.readData(ofLength: 64 * 1024)
+            if chunk.isEmpty { break }
+            raw += chunk
+        }
+        if raw.count > Self.maxMessageBytes {
+            failure("the message is larger than \(Self.maxMessageBytes / 1024) KiB, which crmd takes at most", 65)
+        }
+        let result = try ingestOrExit(raw, connection: nil)
+        if !quiet { print(describe(result)) }
+    }
+
+    /// Sends one message; maps failures to the exit codes an MTA understands.
+    func ingestOrExit(_ raw: [UInt8], connection: Connection?) throws -> JSON {
+        do {
+            let c = try connection ?? global.connect()
+            return try ingest(raw, on: c)
+        } catch let e as RPCError {
+            printError(e)
+            throw ExitCode(e.code == -32602 || e.code == 1005 ? 65 : 75)
+        } catch let e as ClientError {
+            FileHandle.standardError.write(Data("crmctl: \(e)\n".utf8))
+            throw ExitCode(e.exitCode == 77 ? 77 : 75)
+        }
+    }
+
+    func ingest(_ raw: [UInt8], on c: Connection) throws -> JSON {
+        var p: JSONObject = ["message": .string(Data(raw).base64EncodedString())]
+        if let mailbox { p["mailbox"] = .string(mailbox) }
+        let result = try c.call("mail.ingest", .object(p))
+        if global.json { print(JSONWriter.string(result)) }
+        return result
+    }
+
+    func describe(_ r: JSON) -> String {
+        let id = r["message_id"]?.stringValue ?? ""
+        if r["duplicate"] == JSON.bool(true) { return "\(id): already handed over" }
+        let logged = r["interactions"]?.arrayValue?.count ?? 0
+        if logged > 0 {
+            let clients = (r["clients"]?.arrayValue ?? []).compactMap(\.intValue).map { "#\($0)" }.joined(separator: ", ")
+            return "\(id): logged as \(r["direction"]?.stringValue == "out" ? "outgoing" : "incoming") on \(clients)"
+        }
+        return "\(id): nothing logged (\(r["skipped"]?.stringValue ?? "no client named"))"
+    }
+
+    /// Every file of new/ and cur/ (or of the folder itself when it has neither), by name.
+    func runMaildir(_ dir: String) throws {
+        let fm = FileManager.default
+        var folders = ["new", "cur"].map { (dir as NSString).appendingPathComponent($0) }.filter { fm.fileExists(atPath: $0) }
+        if folders.isEmpty { folders = [dir] }
+        var files: [String] = []
+        for f in folders {
+            guard let names = try? fm.contentsOfDirectory(atPath: f) else { failure("cannot read the folder \(f)", 66) }
+            files += names.filter { !$0.hasPrefix(".") }.sorted().map { (f as NSString).appendingPathComponent($0) }
+        }
+        var counts = (logged: 0, duplicates: 0, nothing: 0, failed: 0)
+        try global.session { connection in
+            for path in files {
+                guard let raw = readMessage(path) else {
+                    counts.failed += 1
+                    continue
+                }
+                do {
+                    let r = try ingest(raw, on: connection)
+                    if r["duplicate"] == JSON.bool(true) {
+                        counts.duplicates += 1
+                    } else if (r["interactions"]?.arrayValue?.count ?? 0) > 0 {
+                        counts.logged += 1
+                    } else {
+                        counts.nothing += 1
+                    }
+                    if !quiet && !global.json { print("\((path as NSString).lastPathComponent): \(describe(r))") }
+                } catch let e as RPCError where e.code == -32602 || e.code == 1005 {
+                    FileHandle.standardError.write(Data("crmctl: \(path): \(e.message)\n".utf8))
+                    counts.failed += 1
+                }
+            }
+        }
+        if !global.json {
+            print(
+                "\(files.count) messages: \(counts.logged) logged, \(counts.duplicates) handed over before, "
+                    + "\(counts.nothing) naming no client, \(counts.failed) unreadable")
+        }
+        if counts.failed > 0 { throw ExitCode(65) }
+    }
+
+    /// A message file, read without following a symbolic link; nil (said on stderr) when it
+    /// cannot be read or is too large.
+    func readMessage(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            FileHandle.standardError.write(Data("crmctl: cannot open \(path): \(String(cString: strerror(errno)))\n".utf8))
+            return nil
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= Self.maxMessageBytes else {
+            FileHandle.standardError.write(
+                Data("crmctl: \(path) is not a regular file of at most \(Self.maxMessageBytes / 1024) KiB\n".utf8))
+            return nil
+        }
+        var out = [UInt8](repeating: 0, count: Int(st.st_size))
+        var got = 0
+        while got < out.count {
+            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
+            if n <= 0 { break }
+            got += n
+        }
+        return Array(out.prefix(got))
+    }
+}

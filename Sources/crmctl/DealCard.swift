@@ -45,7 +45,7 @@ func printDealCard(_ d: JSON) {
             var spent = ""
             if moveStatus == "open" {
                 if i + 1 < moves.count {
-                    spent = durationText(from: str(m["at"]), to: str(moves[i + 1]["at"]))
+                    spent = durationText(from: m["at"]?.stringValue ?? "", to: moves[i + 1]["at"]?.stringValue ?? "")
                 } else {
                     spent = "(current)"
                 }

@@ -215,7 +215,7 @@ func resolveName(_ typed: String, among names: [String]) -> String {
 
 /// "; next contact due …" for an open deal with a cadence.
 func nextContact(_ d: JSON) -> String {
-    guard let due = d["next_contact_due"]?.stringValue else { return "" }
+    guard let due = d["next_contact_due"]?.stringValue.map(Display.instant) else { return "" }
     return d["overdue"]?.boolValue == true ? "; " + Style.zone("red", "contact overdue since \(due)") : "; next contact due \(due)"
 }
 

@@ -10,7 +10,9 @@ struct ExchangeCommand: ParsableCommand {
         discussion: """
             Shows each client's id (for `crmctl claim ID`), when it was released, from whom and why. \
             Unassigned clients (never owned) are claimable too and are listed unless --released-only. \
-            Without --all one page is shown; its last line tells the --cursor for the next one.
+            The CLAIM column says whether you may claim it now, or from when (your cooldown on a \
+            client released from you). Without --all one page is shown; its last line tells the \
+            --cursor for the next one.
             """)
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Fetch every page, not just the first.") var all = false

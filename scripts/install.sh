@@ -14,6 +14,8 @@
 #   SYSUSERSDIR            $PREFIX/lib/sysusers.d likewise, else /etc/sysusers.d
 #   DESTDIR=               staging root for packaging; with a DESTDIR nothing outside it is touched
 #   BUILDDIR=.build/release  where crmd and crmctl are taken from (install only)
+#   DATADIR=$PREFIX/share  crmctl's shell completions (bash, zsh, fish) and man page go under it,
+#                          generated from the built crmctl's own command definitions
 #
 # An existing configuration file is never overwritten: when it differs from the new default, the
 # default is written beside it as crmd.yaml.default. Uninstall keeps the configuration, the
@@ -33,7 +35,7 @@ shift
 case $ACTION in install | uninstall) ;; *) usage ;; esac
 for arg in "$@"; do
     case $arg in
-    PREFIX=* | BINDIR=* | DOCDIR=* | SYSCONFDIR=* | UNITDIR=* | SYSUSERSDIR=* | DESTDIR=* | BUILDDIR=*)
+    PREFIX=* | BINDIR=* | DOCDIR=* | SYSCONFDIR=* | UNITDIR=* | SYSUSERSDIR=* | DESTDIR=* | BUILDDIR=* | DATADIR=*)
         export "${arg?}"
         ;;
     *)
@@ -47,6 +49,13 @@ PREFIX=${PREFIX:-/usr/local}
 PREFIX=${PREFIX%/}
 BINDIR=${BINDIR:-$PREFIX/bin}
 DOCDIR=${DOCDIR:-$PREFIX/share/doc/crmd}
+DATADIR=${DATADIR:-$PREFIX/share}
+DATADIR=${DATADIR%/}
+# Where bash-completion, zsh and fish look for completions of commands installed under PREFIX.
+BASH_COMPLETION=$DATADIR/bash-completion/completions/crmctl
+ZSH_COMPLETION=$DATADIR/zsh/site-functions/_crmctl
+FISH_COMPLETION=$DATADIR/fish/vendor_completions.d/crmctl.fish
+MANPAGE=$DATADIR/man/man1/crmctl.1
 SYSCONFDIR=${SYSCONFDIR:-/etc}
 SYSCONFDIR=${SYSCONFDIR%/}
 case $PREFIX in
@@ -62,7 +71,7 @@ esac
 DESTDIR=${DESTDIR:-}
 DESTDIR=${DESTDIR%/}
 BUILDDIR=${BUILDDIR:-$HERE/.build/release}
-for d in "$BINDIR" "$DOCDIR" "$SYSCONFDIR" "$UNITDIR" "$SYSUSERSDIR"; do
+for d in "$BINDIR" "$DOCDIR" "$SYSCONFDIR" "$UNITDIR" "$SYSUSERSDIR" "$DATADIR"; do
     case $d in /*) ;; *)
         echo "install.sh: '$d' is not an absolute path" >&2
         exit 2
@@ -96,6 +105,23 @@ if [ "$ACTION" = install ]; then
         install -m 0755 "$BUILDDIR/$b" "$DESTDIR$BINDIR/$b"
         say "$BINDIR/$b"
     done
+
+    # crmctl's shell completions and man page, from its own command definitions.
+    for shell in bash zsh fish; do
+        case $shell in bash) file=$BASH_COMPLETION ;; zsh) file=$ZSH_COMPLETION ;; fish) file=$FISH_COMPLETION ;; esac
+        install -d -m 0755 "$DESTDIR$(dirname "$file")"
+        "$BUILDDIR/crmctl" --generate-completion-script "$shell" >"$DESTDIR$file"
+        chmod 0644 "$DESTDIR$file"
+        say "$file"
+    done
+    if command -v python3 >/dev/null; then
+        install -d -m 0755 "$DESTDIR$(dirname "$MANPAGE")"
+        "$BUILDDIR/crmctl" --experimental-dump-help | python3 "$HERE/scripts/crmctl-man.py" >"$DESTDIR$MANPAGE"
+        chmod 0644 "$DESTDIR$MANPAGE"
+        say "$MANPAGE"
+    else
+        say "no python3 here: the man page was not made (crmctl --help has the same text)"
+    fi
 
     # The units, with the install paths filled in. The service reads its configuration from
     # /etc/crmd (ConfigurationDirectory=); another SYSCONFDIR is passed with CRMD_CONFIG.
@@ -163,7 +189,7 @@ if [ $SYSTEMD = 1 ]; then
     say "stopped and disabled crmd.socket and crmd.service"
 fi
 for f in "$BINDIR/crmd" "$BINDIR/crmctl" "$UNITDIR/crmd.service" "$UNITDIR/crmd.socket" \
-    "$SYSUSERSDIR/crmd.conf" "$DOCDIR/operations.md"; do
+    "$SYSUSERSDIR/crmd.conf" "$DOCDIR/operations.md" "$MANPAGE" "$BASH_COMPLETION" "$ZSH_COMPLETION" "$FISH_COMPLETION"; do
     if [ -e "$DESTDIR$f" ]; then
         rm -f "$DESTDIR$f"
         say "removed $f"

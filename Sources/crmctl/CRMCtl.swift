@@ -18,4 +18,9 @@ struct CRMCtl: ParsableCommand {
             InvoiceCommand.self, PlanCommand.self, ChannelCommand.self, CallCommand.self, ABCCommand.self, ImportCommand.self,
             ExportCommand.self, SegmentCommand.self, MailIn.self, RPC.self,
         ])
+
+    /// Global options are taken before the subcommand too (`crmctl --socket S status`).
+    static func main() {
+        main(GlobalPlacement.moved(Array(CommandLine.arguments.dropFirst())))
+    }
 }

@@ -49,9 +49,18 @@ struct ClientCommand: ParsableCommand {
         @OptionGroup var filter: ClientFilter
         @Option var limit: Int?
         @Option var cursor: String?
+        @Option(help: "release (fewest days to release first), name or last-contact (longest ago first): fetches every page.")
+        var sort: ClientSort?
+
+        func validate() throws {
+            if sort != nil, limit != nil || cursor != nil {
+                throw ValidationError("--sort lists every page: leave out --limit and --cursor")
+            }
+        }
 
         func run() throws {
             var p = filter.params
+            if let sort { return try sort.list(global, p) }
             if let limit { p["limit"] = .int(limit) }
             if let cursor { p["cursor"] = .string(cursor) }
             try global.run("client.list", p, render: printClientList)
@@ -190,11 +199,11 @@ func printClient(_ c: JSON) {
 }
 
 func printClientList(_ r: JSON) {
-    var t = Table(["id", "name", "owner", "zone", "abc", "xyz", "phones"])
+    var t = Table(["id", "name", "owner", "zone", "last contact", "abc", "xyz", "phones"])
     for c in r["items"]?.arrayValue ?? [] {
         t.add([
-            str(c["id"]), str(c["name"]), c["owner_login"]?.stringValue ?? "-", zoneCell(c), c["abc"]?.stringValue ?? "-",
-            c["xyz"]?.stringValue ?? "-",
+            str(c["id"]), str(c["name"]), c["owner_login"]?.stringValue ?? "-", zoneCell(c), Display.relative(c["last_interaction_at"]),
+            c["abc"]?.stringValue ?? "-", c["xyz"]?.stringValue ?? "-",
             (c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
         ])
     }

@@ -1,3 +1,4 @@
+import CRMClient
 import CRMFiles
 import CRMProtocol
 import Foundation
@@ -19,7 +20,7 @@ func printDealCard(_ d: JSON) {
     let set = d["probability_set"]?.boolValue == true ? "" : " (the stage's)"
     print("amount       \(dealAmount(d))  probability \(num(d["probability"]))%\(set)")
     if let s = d["source"]?.stringValue { print("source       \(s)") }
-    if let e = d["expected_close"]?.stringValue { print("close by     \(e)") }
+    if let e = d["expected_close"]?.stringValue { print("close by     \(LocalTime.formatDay(wire: e))") }
     if d["status"]?.stringValue == "open" {
         print("last contact \(str(d["last_contact_at"]))\(nextContact(d))")
     }
@@ -45,7 +46,7 @@ func printDealCard(_ d: JSON) {
             var spent = ""
             if moveStatus == "open" {
                 if i + 1 < moves.count {
-                    spent = durationText(from: str(m["at"]), to: str(moves[i + 1]["at"]))
+                    spent = durationText(from: m["at"]?.stringValue ?? "", to: moves[i + 1]["at"]?.stringValue ?? "")
                 } else {
                     spent = "(current)"
                 }

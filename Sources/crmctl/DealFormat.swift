@@ -181,7 +181,7 @@ func userParam(_ s: String) -> JSON { Int64(s).map(JSON.int) ?? .string(s) }
 /// or with `endOfDay` the start of the next day (so `--to` includes the day named).
 func periodInstant(_ s: String, endOfDay: Bool) -> String {
     let isDay = s.count == 10 && s.enumerated().allSatisfy { i, c in i == 4 || i == 7 ? c == "-" : c.isASCII && c.isNumber }
-    guard isDay else { return s }
+    guard isDay else { return Display.periodBound(s, endOfDay: endOfDay) }
     guard endOfDay else { return s + "T00:00:00Z" }
     var cal = Calendar(identifier: .gregorian)
     cal.timeZone = TimeZone(identifier: "UTC")!

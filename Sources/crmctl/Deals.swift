@@ -28,7 +28,7 @@ struct DealCommand: ParsableCommand {
         @Option(help: "0 to 100 (default: the stage's).") var probability: Int?
         @Option(help: "The channel the deal came from.") var source: String?
         @Option(help: "The pipeline (default: the first).") var pipeline: String?
-        @Option(help: "Expected close date, YYYY-MM-DD.") var expectedClose: String?
+        @Option(help: "Expected close date: 20.12.2026, 20.12 or 2026-12-20.") var expectedClose: String?
         @Option(help: "Owner login or id (heads and admins).") var owner: String?
         @Option(help: "A retry key: repeating the command with it never opens a second deal.") var requestID: String?
 
@@ -39,7 +39,7 @@ struct DealCommand: ParsableCommand {
             if let probability { p["probability"] = .int(probability) }
             if let source { p["source"] = .string(source) }
             if let pipeline { p["pipeline"] = .string(pipeline) }
-            if let expectedClose { p["expected_close"] = .string(expectedClose) }
+            if let expectedClose { p["expected_close"] = .string(try global.day(expectedClose, option: "expected-close")) }
             if let owner { p["owner"] = userParam(owner) }
             if let requestID { p["request_id"] = .string(requestID) }
             try global.run("deal.create", p) { d in
@@ -215,7 +215,7 @@ func resolveName(_ typed: String, among names: [String]) -> String {
 
 /// "; next contact due …" for an open deal with a cadence.
 func nextContact(_ d: JSON) -> String {
-    guard let due = d["next_contact_due"]?.stringValue else { return "" }
+    guard let due = d["next_contact_due"]?.stringValue.map(Display.instant) else { return "" }
     return d["overdue"]?.boolValue == true ? "; " + Style.zone("red", "contact overdue since \(due)") : "; next contact due \(due)"
 }
 

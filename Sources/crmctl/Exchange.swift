@@ -10,7 +10,9 @@ struct ExchangeCommand: ParsableCommand {
         discussion: """
             Shows each client's id (for `crmctl claim ID`), when it was released, from whom and why. \
             Unassigned clients (never owned) are claimable too and are listed unless --released-only. \
-            Without --all one page is shown; its last line tells the --cursor for the next one.
+            The CLAIM column says whether you may claim it now, or from when (your cooldown on a \
+            client released from you). Without --all one page is shown; its last line tells the \
+            --cursor for the next one.
             """)
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Fetch every page, not just the first.") var all = false
@@ -31,16 +33,7 @@ struct ExchangeCommand: ParsableCommand {
             try global.run("exchange.list", p, render: printExchange)
             return
         }
-        p["limit"] = 1000
-        let items = try global.session { conn -> [JSON] in
-            var items: [JSON] = []
-            while true {
-                let page = try conn.call("exchange.list", .object(p))
-                items += page["items"]?.arrayValue ?? []
-                guard let next = page["next_cursor"]?.stringValue else { return items }
-                p["cursor"] = .string(next)
-            }
-        }
+        let items = try global.allPages("exchange.list", p)
         let result: JSON = ["items": .array(items), "next_cursor": .null]
         if global.json {
             print(JSONWriter.string(result))
@@ -50,18 +43,27 @@ struct ExchangeCommand: ParsableCommand {
     }
 }
 
+/// Whether the caller may claim it: "yes", or not yet (their cooldown) and from when.
+private func claimCell(_ c: JSON) -> String {
+    if c["claimable"]?.boolValue == true { return "yes" }
+    if c["claimable_from"] != nil, c["claimable_from"] != .null {
+        return Style.zone("red", "from \(Display.relative(c["claimable_from"]))")
+    }
+    return "-"
+}
+
 private func printExchange(_ r: JSON) {
     let items = r["items"]?.arrayValue ?? []
     if items.isEmpty {
         print("The exchange is empty.")
         return
     }
-    var t = Table(["id", "name", "status", "released", "from", "reason"])
+    var t = Table(["id", "name", "status", "released", "from", "reason", "claim"])
     for c in items {
         let unassigned = c["status"]?.stringValue == "unassigned"
         t.add([
-            str(c["id"]), str(c["name"]), str(c["status"]), c["released_at"]?.stringValue ?? "-", login(c["released_from_login"]),
-            c["release_reason"]?.stringValue ?? (unassigned ? "never had an owner" : "-"),
+            str(c["id"]), str(c["name"]), str(c["status"]), c["released_at"].map(str) ?? "-", login(c["released_from_login"]),
+            c["release_reason"]?.stringValue ?? (unassigned ? "never had an owner" : "-"), claimCell(c),
         ])
     }
     t.print()

@@ -17,6 +17,7 @@ struct GlobalOptions: ParsableArguments {
     func connect() throws -> Connection {
         let c = try Connection(path: socket ?? checkedDefaultSocketPath())
         if let actAs { _ = try c.call("session.act_as", ["login": .string(actAs)]) }
+        if !json { try learnLocalTime(c) }
         return c
     }
 
@@ -63,4 +64,34 @@ func printError(_ e: RPCError) {
     }
     text += "  (error \(e.code) \(ErrorCode.name(of: e.code)))\n"
     FileHandle.standardError.write(Data(text.utf8))
+}
+
+/// Global options typed before the subcommand (`crmctl --socket S --json client list`) are moved
+/// after it, where every command declares them, so both placements mean the same.
+enum GlobalPlacement {
+    static let valued: Set<String> = ["--socket", "--as"]
+    static let flags: Set<String> = ["--json"]
+
+    static func moved(_ args: [String]) -> [String] {
+        var leading: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            let name = String(a.split(separator: "=", maxSplits: 1).first ?? "")
+            if flags.contains(a) || (valued.contains(name) && a.contains("=")) {
+                leading.append(a)
+                i += 1
+            } else if valued.contains(a), i + 1 < args.count {
+                leading += [a, args[i + 1]]
+                i += 2
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty else { return args }
+        var rest = Array(args[i...])
+        let end = rest.firstIndex(of: "--") ?? rest.endIndex
+        rest.insert(contentsOf: leading, at: end)
+        return rest
+    }
 }

@@ -13,7 +13,8 @@ struct LogCommand: ParsableCommand {
     @Option var result: String?
     @Option var note: String?
     @Option(help: "The contact person's id.") var contact: Int?
-    @Option(help: "When it happened (RFC 3339); default now.") var at: String?
+    @Option(help: "When it happened: 20.11.2026 10:00, 20.11 10:00, today 15:00, вчера 18:00, RFC 3339 (in crmd's time zone; default now).")
+    var at: String?
     @Option(help: "in or out.") var direction: String?
     @Option(help: "A retry key: repeating with it logs only once.") var requestID: String?
 
@@ -23,7 +24,9 @@ struct LogCommand: ParsableCommand {
         if let result { p["result"] = .string(result) }
         if let note { p["note"] = .string(note) }
         if let contact { p["contact_id"] = .int(contact) }
-        if let at { p["occurred_at"] = .string(at) }
+        // Sent even when not given (crmd's now), so kinds whose minimal data set needs a time
+        // (a meeting, by default) are logged as happening now.
+        p["occurred_at"] = .string(try at.map { try global.instant($0, option: "at") } ?? global.nowOnServer())
         if let direction { p["direction"] = .string(direction) }
         if let requestID { p["request_id"] = .string(requestID) }
         try global.run("interaction.log", p) { r in

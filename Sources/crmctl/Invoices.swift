@@ -20,12 +20,13 @@ struct InvoiceCommand: ParsableCommand {
         @Argument(help: "The deal's id.") var dealID: Int
         @Argument(help: "The invoice number (unique in crmd, at most 64 characters).") var number: String
         @Argument(help: "The sum as money, e.g. 150000 or '150 000,00'.") var amount: String
-        @Option(help: "The due date, YYYY-MM-DD.") var due: String
+        @Option(help: "The due date: 20.12.2026, 20.12, tomorrow, завтра or 2026-12-20.") var due: String
         @Option(help: "A retry key: repeating the command with it never issues a second invoice.") var requestID: String?
 
         func run() throws {
             var p: JSONObject = [
-                "deal_id": .int(dealID), "number": .string(number), "amount": .int(try parseMoney(amount)), "due_date": .string(due),
+                "deal_id": .int(dealID), "number": .string(number), "amount": .int(try parseMoney(amount)),
+                "due_date": .string(try global.day(due, option: "due")),
             ]
             if let requestID { p["request_id"] = .string(requestID) }
             try global.run("invoice.create", p) { i in
@@ -43,12 +44,12 @@ struct InvoiceCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The invoice's id.") var id: Int
         @Argument(help: "The sum received, as money.") var amount: String
-        @Option(help: "The day it was paid, YYYY-MM-DD (default: today).") var on: String?
+        @Option(help: "The day it was paid: 05.12.2026, 05.12, today, вчера or 2026-12-05 (default: today).") var on: String?
         @Option(help: "A retry key: repeating the command with it never records the payment twice.") var requestID: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id), "amount": .int(try parseMoney(amount))]
-            if let on { p["paid_on"] = .string(on) }
+            if let on { p["paid_on"] = .string(try global.day(on, option: "on")) }
             if let requestID { p["request_id"] = .string(requestID) }
             try global.run("invoice.pay", p) { i in
                 print(

@@ -79,7 +79,7 @@ func num(_ v: JSON?) -> String {
 
 func str(_ v: JSON?) -> String {
     switch v {
-    case .string(let s)?: return s
+    case .string(let s)?: return Display.instant(s)
     case .int(let i)?: return String(i)
     case .double(let d)?: return String(d)
     case .bool(let b)?: return b ? "yes" : "no"

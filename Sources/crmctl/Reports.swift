@@ -19,8 +19,8 @@ struct ReportCommand: ParsableCommand {
                 """)
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Option(help: "Period start (RFC 3339 or YYYY-MM-DD).") var from: String?
-        @Option(help: "Period end (RFC 3339 or YYYY-MM-DD to include that day; default now).") var to: String?
+        @Option(help: "Period start (01.12.2026, 01.12, today; RFC 3339 or YYYY-MM-DD in UTC).") var from: String?
+        @Option(help: "Period end (a day such as 31.12 or YYYY-MM-DD is included; or an instant; default now).") var to: String?
         @Flag(help: "Over time: one stacked bar per manager per day instead of sparklines.") var daily = false
 
         func run() throws {

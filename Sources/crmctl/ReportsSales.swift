@@ -7,8 +7,8 @@ import Foundation
 struct ReportSpan: ParsableArguments {
     @Option(help: "A month (2026-12), an ISO week (2026-W49) or a quarter (2026-Q4), in the department's time zone.")
     var period: String?
-    @Option(help: "Period start (RFC 3339 or YYYY-MM-DD), with --to.") var from: String?
-    @Option(help: "Period end (RFC 3339, or YYYY-MM-DD to include that day), with --from.") var to: String?
+    @Option(help: "Period start (01.12.2026, 01.12, today; RFC 3339 or YYYY-MM-DD in UTC), with --to.") var from: String?
+    @Option(help: "Period end (a day such as 31.12 or YYYY-MM-DD is included; or an instant), with --from.") var to: String?
 
     func validate() throws {
         if period != nil && (from != nil || to != nil) { throw ValidationError("give --period or --from/--to, not both") }

@@ -133,14 +133,14 @@ struct SegmentCommand: ParsableCommand {
         @OptionGroup var csv: CSVOption
         @Argument(help: "The segment's id or name.") var segment: String
         @Option(help: "A month (2026-12), ISO week (2026-W49) or quarter (2026-Q4).") var period: String?
-        @Option(help: "Start of the span (RFC 3339).") var from: String?
-        @Option(help: "End of the span (RFC 3339, exclusive).") var to: String?
+        @Option(help: "Start of the span: 01.10.2026, 01.10 10:00, today, or RFC 3339.") var from: String?
+        @Option(help: "End of the span: a day (31.12.2026, 31.12: included), an instant (exclusive), or RFC 3339.") var to: String?
 
         func run() throws {
             var p = segmentRef(segment)
             if let period { p["period"] = .string(period) }
-            if let from { p["from"] = .string(from) }
-            if let to { p["to"] = .string(to) }
+            if let from { p["from"] = .string(Display.periodBound(from, endOfDay: false)) }
+            if let to { p["to"] = .string(Display.periodBound(to, endOfDay: true)) }
             try global.run("segment.stats", p, csv: csv, table: statsCSV, render: printStats)
         }
     }

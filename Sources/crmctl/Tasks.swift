@@ -13,7 +13,8 @@ struct TaskCommand: ParsableCommand {
             discussion: "Example: crmctl task add 'Call back about the discount' --due 2026-12-10T15:00:00Z --deal 7 --kind call")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "What is to be done.") var title: String
-        @Option(help: "When it is due (RFC 3339, e.g. 2026-12-10T15:00:00Z or 2026-12-10T18:00:00+03:00).") var due: String
+        @Option(help: "When it is due: 10.12.2026 18:00, 10.12 18:00, tomorrow 9:00, завтра 9:00 (crmd's time zone) or RFC 3339.") var due:
+            String
         @Option(help: "Who does it (login or id; default you).") var assignee: String?
         @Option(help: "The client it is about (id).") var client: Int?
         @Option(help: "The deal it is about (id; its client too).") var deal: Int?
@@ -22,7 +23,7 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "A retry key: repeating the command with it never adds a second task.") var requestID: String?
 
         func run() throws {
-            var p: JSONObject = ["title": .string(title), "due_at": .string(due)]
+            var p: JSONObject = ["title": .string(title), "due_at": .string(try global.instant(due, option: "due"))]
             if let assignee { p["assignee"] = userParam(assignee) }
             if let client { p["client_id"] = .int(client) }
             if let deal { p["deal_id"] = .int(deal) }
@@ -50,7 +51,10 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "Whose tasks (login or id; heads, directors, admins).") var assignee: String?
         @Flag(help: "Everyone's tasks (heads, directors, admins).") var all = false
         @Flag(help: "Done tasks instead of open ones.") var done = false
-        @Option(help: "Only tasks due before this instant (RFC 3339, or a day YYYY-MM-DD, UTC, included).") var dueBefore: String?
+        @Option(
+            help:
+                "Only tasks due before this instant (20.11, today, tomorrow: that day included, in crmd's time zone; YYYY-MM-DD: UTC; or an instant)."
+        ) var dueBefore: String?
         @Option(help: "Only tasks on this deal.") var deal: Int?
         @Option(help: "Only tasks on this client.") var client: Int?
         @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?

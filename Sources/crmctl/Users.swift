@@ -78,10 +78,16 @@ struct UserCommand: ParsableCommand {
     }
 
     struct Deactivate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Deactivate a user; their history stays.")
+        static let configuration = CommandConfiguration(
+            abstract: "Deactivate a user; their history stays.",
+            discussion:
+                "crmd refuses while the user still leads clients, unless --to names who takes them over (with their open deals and tasks).")
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
-        @Option(help: "Hand all their clients to this manager.") var reassignTo: String?
+        @Option(
+            name: [.customLong("to"), .customLong("reassign-to")],
+            help: "Hand all their clients, open deals and tasks to this manager or head.")
+        var reassignTo: String?
 
         func run() throws {
             var p: JSONObject = ["login": .string(login)]

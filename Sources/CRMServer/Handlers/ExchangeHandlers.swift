@@ -42,10 +42,21 @@ struct ExchangeHandlers: HandlerGroup {
         let (limit, cursor, includeUnassigned) = try call.decode { r in
             (r.limit(), r.idCursor(), r.optionalBool("include_unassigned") ?? true)
         }
+        let actor = call.actor
         try read(call) { tx, now in
             var filter = ClientFilter(status: includeUnassigned ? nil : .exchange, now: now, afterID: cursor, limit: limit)
             filter.claimable = includeUnassigned
-            return wire.page(try tx.listClients(filter)) { exchangeItem($0, now: now) }
+            // Whether the caller may claim each one now, and when a cooldown ends (their bans are few).
+            let me = Access.canClaim(actor) ? actor.user : nil
+            var bans: [Int64: Date] = [:]
+            if let me { for b in try tx.bans(userID: me.id, now: now) { bans[b.clientID] = b.until } }
+            return wire.page(try tx.listClients(filter)) { c in
+                guard case .object(var o) = exchangeItem(c, now: now) else { return exchangeItem(c, now: now) }
+                let until = bans[c.id]
+                o["claimable"] = .bool(me != nil && until == nil)
+                o["claimable_from"] = wire.time(until)
+                return .object(o)
+            }
         }
     }
 

@@ -51,7 +51,10 @@ struct ServerHandlers: HandlerGroup {
 
     func whoami(_ call: Call) throws {
         try call.decode { _ in }
-        var o: JSONObject = ["user": actorJSON(call.actor), "uid": .int(Int64(call.session.uid))]
+        var o: JSONObject = [
+            "user": actorJSON(call.actor), "uid": .int(Int64(call.session.uid)),
+            "time_zone": .string(settings.domain.zones.timeZone.identifier), "now": wire.time(clock.now()),
+        ]
         if let admin = call.actor.actingAdmin { o["acting_admin"] = .string(admin) }
         call.reply(.success(.object(o)))
     }

@@ -191,6 +191,15 @@ struct UserHandlers: HandlerGroup {
                 }
                 heir = h
             }
+            if heir == nil {
+                let owned = try tx.ownedCount(userID: u.id)
+                if owned > 0 {
+                    throw DomainError(
+                        .conflict,
+                        "\(u.login) still leads \(owned) client(s); say who takes them over with reassign_to (crmctl user deactivate \(u.login) --to LOGIN).",
+                        details: [("owned_clients", .int(Int64(owned)))])
+                }
+            }
             let before = wire.user(u, detailed: true)
             u.active = false
             u.updatedAt = now

@@ -39,6 +39,10 @@ public struct DomainSettings: Sendable {
     public var maxLeadsPerMinute = 300
     /// The ABC/XYZ classes' window, thresholds and schedule (`classes.*`).
     public var classes = ClassSettings()
+    /// Freezes, locks and the won-deal exemption (`exchange.freeze_max` and the rest).
+    public var holds = HoldSettings()
+    /// The non-working days reminders move off (`calendar.files`; nil: the working days alone).
+    public var holidays: WorkCalendar? = nil
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -86,6 +86,9 @@ public enum Method: String, CaseIterable, Sendable {
     case segmentMailing = "segment.mailing"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
+    case clientFreeze = "client.freeze"
+    case clientFreezeDecide = "client.freeze_decide"
+    case clientLock = "client.lock"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
@@ -95,7 +98,8 @@ public enum Method: String, CaseIterable, Sendable {
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
-            .segmentDelete:
+            .segmentDelete,
+            .clientFreeze, .clientFreezeDecide, .clientLock:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
@@ -196,6 +200,9 @@ public enum Method: String, CaseIterable, Sendable {
         case .segmentMailing: return "A segment's mobile phones or e-mails for a mailing, deduplicated, without opt-outs (audited)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
+        case .clientFreeze: return "Ask to stop an owned client's zone clock until a date, with a reason (a head decides)."
+        case .clientFreezeDecide: return "Approve or refuse a client's freeze (head/admin)."
+        case .clientLock: return "Lock a key account so it is never released, or unlock it (head/admin)."
         }
     }
 }

@@ -20,8 +20,9 @@ struct ZoneEngine: Sendable {
     /// no reminder sent when R is now; from a backdated contact, the zone R gives at `now` with
     /// the marks already passed counted as handled. Sets the next due instant for the scheduler
     /// and returns the previous applied zone.
+    /// A freeze running at `now` (`frozen`) stands the new cycle's clock still until its end.
     @discardableResult
-    func startCycle(_ c: inout Client, now: Date) -> Zone? {
+    func startCycle(_ c: inout Client, now: Date, frozen: FrozenSpan? = nil) -> Zone? {
         let previous = c.appliedZone
         guard c.status == .assigned, let start = c.clockStart else {
             c.schedule = nil
@@ -30,7 +31,7 @@ struct ZoneEngine: Sendable {
             c.nextDueAt = nil
             return previous
         }
-        let schedule = rules.schedule(from: start)
+        let schedule = HoldRules.schedule(from: start, rules: rules, frozen: frozen.map { [$0] } ?? [])
         let policy = settings.domain.reminders
         let state = rules.state(schedule, at: now, policy: policy)
         c.schedule = schedule
@@ -133,12 +134,14 @@ struct ZoneEngine: Sendable {
     func store(_ tx: Tx, _ plan: DuePlan, now: Date) throws -> Int {
         var events = 0
         let c = plan.client
-        // `deals.exempt_from_stage`: an open deal at or past that stage holds the client back from
-        // the exchange. It stays red with no next instant until a deal step or a reload re-arms it.
-        let held = try plan.released && holdingDeal(tx, clientID: c.id) != nil
+        // A rule that holds the client back from the exchange (docs/rules.md, "What holds a
+        // client"): a lock, a freeze, a won deal, an open deal at or past `deals.exempt_from_stage`.
+        // It stays red; the scheduler looks at it again when the rule ends by itself (a freeze's or
+        // a won deal's end), else when a person's step (unlock, a deal step, a reload) re-arms it.
+        let hold = plan.released ? try holdingRule(tx, clientID: c.id, at: now) : nil
         for write in plan.writes {
-            if held, case .release = write {
-                try tx.holdClient(id: c.id, now: now)
+            if let hold, case .release = write {
+                try tx.holdClient(id: c.id, recheckAt: hold.endsAt, now: now)
                 continue
             }
             switch write {
@@ -211,7 +214,7 @@ struct ZoneEngine: Sendable {
     /// instant). A reminder those hours would hold until the release or later is delivered at once
     /// instead: the last word before a client goes to the exchange is never dropped.
     func deliveryInstant(due at: Date, now: Date, releaseAt: Date) -> Date {
-        let open = workingHours.nextDeliveryInstant(at: max(at, now))
+        let open = workingHours.nextDeliveryInstant(at: max(at, now), holidays: settings.domain.holidays)
         return open >= releaseAt ? max(at, now) : open
     }
 

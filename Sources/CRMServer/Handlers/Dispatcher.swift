@@ -38,6 +38,7 @@ public final class Dispatcher: Sendable {
     private let calls: CallHandlers
     private let classes: ClassHandlers
     private let segments: SegmentHandlers
+    private let holds: HoldHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -67,6 +68,7 @@ public final class Dispatcher: Sendable {
         calls = CallHandlers(context: context)
         classes = ClassHandlers(context: context)
         segments = SegmentHandlers(context: context)
+        holds = HoldHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -192,6 +194,9 @@ public final class Dispatcher: Sendable {
             case .segmentMembers: try segments.segmentMembers(call)
             case .segmentStats: try segments.segmentStats(call)
             case .segmentMailing: try segments.segmentMailing(call)
+            case .clientFreeze: try holds.clientFreeze(call)
+            case .clientFreezeDecide: try holds.clientFreezeDecide(call)
+            case .clientLock: try holds.clientLock(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

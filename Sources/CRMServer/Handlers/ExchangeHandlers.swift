@@ -166,9 +166,16 @@ struct ExchangeHandlers: HandlerGroup {
             o["what_resets"] = .string(
                 "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(wire.login(c.ownerID).stringValue ?? "the owner") (or a head/admin for them) turns it green again, with the release moved to \(rules.thresholds.releaseAfter) after that contact."
             )
+            (o["freeze"], o["locked"]) = try engine.holdFields(tx, clientID: c.id, now: now)
+            if let held = try holdExplanation(tx, c, schedule, actor: actor, now: now) {
+                o["held_by"] = held.heldBy
+                o["explanation"] = .string(held.text)
+                return .object(o)
+            }
             if schedule.releaseAt <= now, let d = try engine.holdingDeal(tx, clientID: c.id) {
                 let title: JSON = Access.canSeeDeal(actor, ownerID: d.ownerID) ? .string(d.title) : .null
                 o["held_by_deal"] = ["deal_id": .int(d.id), "stage": .string(d.stage), "title": title]
+                o["held_by"] = ["rule": "open_deal", "deal_id": .int(d.id), "stage": .string(d.stage)]
                 o["explanation"] = .string(
                     "Red and past its release (\(RFC3339.format(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) at '\(d.stage)' (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
                 )

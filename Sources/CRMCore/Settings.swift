@@ -43,6 +43,9 @@ public struct DomainSettings: Sendable {
     public var holds = HoldSettings()
     /// The non-working days reminders move off (`calendar.files`; nil: the working days alone).
     public var holidays: WorkCalendar? = nil
+    /// Zone thresholds by segment and ABC class (`zones.by_segment`, `zones.by_class`); their
+    /// base is `zones`.
+    public var classThresholds = ThresholdRules(base: .default)
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -113,3 +113,18 @@ extension Tx {
         try exec("UPDATE clients SET zone = 'red', next_due_at = ?, updated_at = ? WHERE id = ?", [msOpt(recheckAt), ms(now), id])
     }
 }
+
+extension Tx {
+    /// A page of assigned clients by id with their clock's start (R), owner, segment and ABC
+    /// class: what `exchange.preview` needs to replay proposed thresholds by segment and class.
+    public func assignedClocksWithClass(
+        afterID: Int64, limit: Int
+    ) throws -> [(id: Int64, ownerID: Int64?, start: Date, segment: String?, abc: String?)] {
+        try rows(
+            """
+            SELECT id, owner_id, max(coalesce(last_interaction_at, 0), coalesce(assigned_at, 0)), segment, abc FROM clients
+            WHERE status = 'assigned' AND id > ? ORDER BY id LIMIT ?
+            """, [afterID, limit]
+        ).map { (id: $0[0], ownerID: $0[1], start: date($0[2] as Int64), segment: $0[3], abc: $0[4]) }
+    }
+}

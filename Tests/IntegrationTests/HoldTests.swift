@@ -207,4 +207,56 @@ struct HoldTests: ManualClockSuite {
         #expect(r.status != 0)
         #expect(r.stderr.contains("calendar.files") && r.stderr.contains("line 2"), "\(r.stderr)")
     }
+
+    @Test("thresholds by segment: the segment's rule wins over the default; exchange.preview replays a proposed change without saving it")
+    func thresholdsBySegment() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", ExchangeTests.start])
+        let config = try DealTest.writeConfig(
+            d,
+            """
+            zones:
+              by_segment:
+                Wholesale: {yellow_after: P10D, red_after: P20D, release_after: P1M}
+              by_class:
+                C: {release_after: P12M}
+            """)
+        d.arguments += ["--config", config]
+        try d.start()
+        defer { d.stop() }
+        let root = try d.connect()
+        _ = try seedTeam(root)
+        let wholesale = try root.call("client.create", ["name": "W", "owner": "ivanov", "segment": "wholesale"])
+        let retail = try root.call("client.create", ["name": "R", "owner": "ivanov", "segment": "retail"])
+        let plain = try root.call("client.create", ["name": "P", "owner": "sidorov"])
+        #expect(wholesale["release_at"] == "2026-02-12T09:00:00Z")
+        #expect(retail["release_at"] == "2026-07-12T09:00:00Z")
+        #expect(plain["release_at"] == "2026-07-12T09:00:00Z")
+        let explained = try root.call("client.explain", ["id": wholesale["id"]!])
+        #expect(explained["thresholds"]?["from"]?["rule"] == "segment")
+        #expect(explained["thresholds"]?["release_after"] == "P1M")
+        #expect(try root.call("client.explain", ["id": retail["id"]!])["thresholds"]?["from"]?["rule"] == "default")
+        // What a change would release in the next 32 days, per manager, before it is saved.
+        let current = try root.call("exchange.preview", ["days": 32])
+        #expect(current["total"] == 1)
+        let proposed = try root.call(
+            "exchange.preview",
+            ["days": 32, "by_segment": ["Retail": ["yellow_after": "P5D", "red_after": "P10D", "release_after": "P20D"]]])
+        #expect(proposed["thresholds"] == "proposed")
+        #expect(proposed["total"] == 1, "the proposed rules replace the saved ones: wholesale falls back to P6M")
+        let both = try root.call(
+            "exchange.preview",
+            [
+                "days": 32,
+                "by_segment": [
+                    "Retail": ["yellow_after": "P5D", "red_after": "P10D", "release_after": "P20D"],
+                    "wholesale": ["yellow_after": "P10D", "red_after": "P20D", "release_after": "P1M"],
+                ],
+            ])
+        #expect(both["total"] == 2, "\(both)")
+        #expect(both["managers"]?.arrayValue?.first { $0["owner_login"] == "ivanov" }?["count"] == 2)
+        #expect(code { try root.call("exchange.preview", ["by_class": ["D": ["release_after": "P1M"]]]) } == -32602)
+        #expect(code { try root.call("exchange.preview", ["by_segment": ["x": ["release_after": "P1D"]]]) } == -32602)
+        // Nothing was saved.
+        #expect(try root.call("client.get", ["id": retail["id"]!])["release_at"] == "2026-07-12T09:00:00Z")
+    }
 }

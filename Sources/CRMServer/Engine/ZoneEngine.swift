@@ -31,6 +31,8 @@ struct ZoneEngine: Sendable {
             c.nextDueAt = nil
             return previous
         }
+        // The thresholds of the client's segment or ABC class, else the default (docs/rules.md).
+        let rules = live.current.classRules.rules(segment: c.segment, abc: c.abc)
         let schedule = HoldRules.schedule(from: start, rules: rules, frozen: frozen.map { [$0] } ?? [])
         let policy = settings.domain.reminders
         let state = rules.state(schedule, at: now, policy: policy)
@@ -94,7 +96,12 @@ struct ZoneEngine: Sendable {
                 // A client an exempting deal held back is released when the scheduler looks at it
                 // again (its next instant was set then), not at the long-past release instant.
                 let at = max(due, client.nextDueAt ?? due)
-                let reason = "no resetting contact for \(rules.thresholds.releaseAfter)"
+                // A release the default thresholds would not put here came from the thresholds of
+                // the client's segment or class, or was moved by a freeze.
+                let reason =
+                    rules.schedule(from: schedule.start).releaseAt == schedule.releaseAt
+                    ? "no resetting contact for \(rules.thresholds.releaseAfter)"
+                    : "no resetting contact since \(RFC3339.format(schedule.start)) (its segment's or class's thresholds, or a freeze)"
                 plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
                 plan.released = true
             }

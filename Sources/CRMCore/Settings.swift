@@ -43,6 +43,8 @@ public struct DomainSettings: Sendable {
     public var holds = HoldSettings()
     /// The non-working days reminders move off (`calendar.files`; nil: the working days alone).
     public var holidays: WorkCalendar? = nil
+    /// Whether releases move off those days too (`calendar.move_releases`).
+    public var moveReleasesOffHolidays = false
     /// Zone thresholds by segment and ABC class (`zones.by_segment`, `zones.by_class`); their
     /// base is `zones`.
     public var classThresholds = ThresholdRules(base: .default)

@@ -122,3 +122,14 @@ extension WorkingHours {
         return t
     }
 }
+
+extension WorkCalendar {
+    /// `schedule` with its release moved off a non-working day (`calendar.move_releases`): to
+    /// `hour` local time on the next working day. Yellow and red stay; the reminder marks, counted
+    /// back from the release, move with it.
+    public func releaseMoved(_ schedule: ZoneSchedule, hour: Int, in timeZone: TimeZone) -> ZoneSchedule {
+        var s = schedule
+        s.releaseAt = movedToWorkingDay(schedule.releaseAt, hour: hour, in: timeZone)
+        return s
+    }
+}

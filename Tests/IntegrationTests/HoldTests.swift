@@ -259,4 +259,22 @@ struct HoldTests: ManualClockSuite {
         // Nothing was saved.
         #expect(try root.call("client.get", ["id": retail["id"]!])["release_at"] == "2026-07-12T09:00:00Z")
     }
+
+    @Test("with calendar.move_releases, a release due on 1 January 2027 moves to the first working day, 11 January")
+    func newYearRelease() throws {
+        let files = ["ru-2026.txt", "ru-2027.txt"].map { Self.calendarDir.appendingPathComponent($0).path }.joined(separator: ",")
+        let d = try daemon(["CRMD_CALENDAR_FILES": files, "CRMD_CALENDAR_MOVE_RELEASES": "true"], start: "2026-07-01T09:00:00Z")
+        defer { d.stop() }
+        let root = try d.connect()
+        _ = try seedTeam(root)
+        let id = try root.call("client.create", ["name": "Over the holidays", "owner": "ivanov"])["id"]!
+        // P6M from 2026-07-01T09:00Z is 2027-01-01T09:00Z, a holiday: moved to 09:00 in Moscow on 11 January.
+        #expect(try root.call("client.get", ["id": id])["release_at"] == "2027-01-11T06:00:00Z")
+        _ = try root.call("clock.set", ["to": "2027-01-10T20:00:00Z"])
+        #expect(try root.call("client.get", ["id": id])["status"] == "assigned")
+        _ = try root.call("clock.set", ["to": "2027-01-11T06:00:00Z"])
+        let released = try root.call("client.get", ["id": id])
+        #expect(released["status"] == "exchange")
+        #expect(released["released_at"] == "2027-01-11T06:00:00Z")
+    }
 }

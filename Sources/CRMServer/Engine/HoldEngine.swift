@@ -79,3 +79,13 @@ extension ExchangeHandlers {
         }
     }
 }
+
+extension ZoneEngine {
+    /// `schedule` with its release moved off the holiday calendar's non-working days to the start
+    /// of working hours, when `calendar.move_releases` says so; else unchanged.
+    func calendarMoved(_ schedule: ZoneSchedule) -> ZoneSchedule {
+        guard settings.domain.moveReleasesOffHolidays, let holidays = settings.domain.holidays else { return schedule }
+        let hours = settings.domain.workingHours
+        return holidays.releaseMoved(schedule, hour: hours.startMinute / 60, in: hours.timeZone)
+    }
+}

@@ -33,7 +33,7 @@ struct ZoneEngine: Sendable {
         }
         // The thresholds of the client's segment or ABC class, else the default (docs/rules.md).
         let rules = live.current.classRules.rules(segment: c.segment, abc: c.abc)
-        let schedule = HoldRules.schedule(from: start, rules: rules, frozen: frozen.map { [$0] } ?? [])
+        let schedule = calendarMoved(HoldRules.schedule(from: start, rules: rules, frozen: frozen.map { [$0] } ?? []))
         let policy = settings.domain.reminders
         let state = rules.state(schedule, at: now, policy: policy)
         c.schedule = schedule
@@ -97,11 +97,11 @@ struct ZoneEngine: Sendable {
                 // again (its next instant was set then), not at the long-past release instant.
                 let at = max(due, client.nextDueAt ?? due)
                 // A release the default thresholds would not put here came from the thresholds of
-                // the client's segment or class, or was moved by a freeze.
+                // the client's segment or class, or was moved by a freeze or the calendar.
                 let reason =
                     rules.schedule(from: schedule.start).releaseAt == schedule.releaseAt
                     ? "no resetting contact for \(rules.thresholds.releaseAfter)"
-                    : "no resetting contact since \(RFC3339.format(schedule.start)) (its segment's or class's thresholds, or a freeze)"
+                    : "no resetting contact since \(RFC3339.format(schedule.start)) (its segment's or class's thresholds, a freeze or the calendar)"
                 plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
                 plan.released = true
             }

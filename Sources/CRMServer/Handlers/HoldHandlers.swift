@@ -116,7 +116,7 @@ struct HoldHandlers: HandlerGroup {
                 // The clock stands still from now to `until`: every instant still ahead moves
                 // later by the frozen time, and reminders not yet delivered are dropped (the marks
                 // move with the release).
-                let frozen = HoldRules.frozen(schedule, over: span)
+                let frozen = engine.calendarMoved(HoldRules.frozen(schedule, over: span))
                 c.schedule = frozen
                 if let state = c.clockState { c.nextDueAt = rules.nextDue(frozen, state, policy: settings.domain.reminders) }
                 try tx.saveClientClock(c, now: now)

@@ -277,4 +277,34 @@ struct HoldTests: ManualClockSuite {
         #expect(released["status"] == "exchange")
         #expect(released["released_at"] == "2027-01-11T06:00:00Z")
     }
+
+    @Test("crmctl client freeze, freeze-decide, lock and unlock, as the owner and a head")
+    func throughCrmctl() throws {
+        let d = try daemon(start: "2026-07-01T09:00:00Z")
+        defer { d.stop() }
+        let root = try d.connect()
+        _ = try seedTeam(root)
+        let id = try root.call("client.create", ["name": "Romashka", "owner": "ivanov"])["id"]!.intValue!
+        func crmctl(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+            let r = try runProcess(
+                TestDaemon.binaryPath(named: "crmctl"), ["client"] + args + ["--socket", d.socketPath], environment: ["NO_COLOR": "1"])
+            return (r.status, r.out, r.err)
+        }
+        let asked = try crmctl(["freeze", "\(id)", "--until", "2026-08-01T09:00:00Z", "--reason", "summer season", "--as", "ivanov"])
+        #expect(asked.status == 0, "\(asked.err)")
+        #expect(asked.out.contains("freeze requested until 2026-08-01T09:00:00Z (summer season)"), "\(asked.out)")
+        let both = try crmctl(["freeze-decide", "\(id)", "--approve", "--refuse", "--as", "petrova"])
+        #expect(both.status != 0 && both.err.contains("exactly one of --approve and --refuse"), "\(both.err)")
+        let approved = try crmctl(["freeze-decide", "\(id)", "--approve", "--note", "ok", "--as", "petrova", "--json"])
+        #expect(approved.status == 0, "\(approved.err)")
+        // Created now (07-01), due 2027-01-01; frozen from now to 08-01, 31 days: due 2027-02-01.
+        #expect(try JSONParser.parse(approved.out)["release_at"] == "2027-02-01T09:00:00Z", "\(approved.out)")
+        let refused = try crmctl(["lock", "\(id)", "--as", "ivanov"])
+        #expect(refused.status != 0 && refused.err.contains("1002"), "\(refused.err)")
+        let locked = try crmctl(["lock", "\(id)", "--as", "petrova"])
+        #expect(locked.status == 0 && locked.out.contains(", locked,"), "\(locked.out) \(locked.err)")
+        let unlocked = try crmctl(["unlock", "\(id)", "--as", "petrova"])
+        #expect(unlocked.status == 0 && unlocked.out.contains("not locked"), "\(unlocked.out) \(unlocked.err)")
+        #expect(try root.call("client.get", ["id": .int(id)])["locked"] == false)
+    }
 }

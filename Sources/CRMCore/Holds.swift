@@ -169,6 +169,11 @@ public struct HoldRules: Sendable {
             start: schedule.start, yellowAt: moved(schedule.yellowAt), redAt: moved(schedule.redAt), releaseAt: moved(schedule.releaseAt))
     }
 
+    /// `schedule` with `span` taken out, if there is one.
+    public static func frozen(_ schedule: ZoneSchedule, over span: FrozenSpan?) -> ZoneSchedule {
+        span.map { frozen(schedule, over: $0) } ?? schedule
+    }
+
     /// The schedule of a clock started at `start` under `rules`, with every frozen span (in any
     /// order) taken out: the release instant a replay of history needs.
     public static func schedule(from start: Date, rules: ZoneRules, frozen spans: [FrozenSpan]) -> ZoneSchedule {

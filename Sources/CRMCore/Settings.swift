@@ -45,6 +45,8 @@ public struct DomainSettings: Sendable {
     public var holidays: WorkCalendar? = nil
     /// Whether releases move off those days too (`calendar.move_releases`).
     public var moveReleasesOffHolidays = false
+    /// Whether thresholds of whole days count working days on that calendar (`calendar.working_days`).
+    public var workingDayThresholds = false
     /// Zone thresholds by segment and ABC class (`zones.by_segment`, `zones.by_class`); their
     /// base is `zones`.
     public var classThresholds = ThresholdRules(base: .default)

@@ -133,3 +133,29 @@ extension WorkCalendar {
         return s
     }
 }
+
+extension WorkCalendar {
+    /// `duration` after `start` with its days counted as working days (`calendar.working_days`):
+    /// a duration of whole days or weeks (a week is 5 working days) ends at the same local time on
+    /// the working day that many working days after `start`'s day (counting from the next working
+    /// day when `start` falls on a day off). A duration with months, years or a time part stays
+    /// calendar time.
+    public func adding(_ duration: ISODuration, to start: Date, rules: ZoneRules) -> Date {
+        let d = duration
+        guard d.years == 0, d.months == 0, d.hours == 0, d.minutes == 0, d.seconds == 0 else { return rules.add(d, to: start) }
+        let zone = rules.thresholds.timeZone
+        let day = LocalDate.containing(start, in: zone)
+        let timeOfDay = start.timeIntervalSince(day.instant(in: zone))
+        let target = LocalDate(dayNumber: adding(workingDays: d.weeks * 5 + d.days, to: day.dayNumber))
+        return target.instant(in: zone).addingTimeInterval(timeOfDay)
+    }
+
+    /// The schedule of a clock started at `start` with the thresholds' days counted as working
+    /// days (see ``adding(_:to:rules:)``).
+    public func schedule(from start: Date, rules: ZoneRules) -> ZoneSchedule {
+        let t = rules.thresholds
+        return ZoneSchedule(
+            start: start, yellowAt: adding(t.yellowAfter, to: start, rules: rules), redAt: adding(t.redAfter, to: start, rules: rules),
+            releaseAt: adding(t.releaseAfter, to: start, rules: rules))
+    }
+}

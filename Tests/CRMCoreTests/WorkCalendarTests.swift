@@ -54,4 +54,22 @@ struct WorkCalendarTests {
         // Comments, blank lines and notes are fine.
         #expect((try? WorkCalendar(parsing: "\n# x\n2026-01-01 off New Year # and more\n\t\n"))?.offDays.count == 1)
     }
+
+    @Test func thresholdsInWorkingDays() throws {
+        let cal = try shipped()
+        var t = ZoneThresholds.default
+        t.yellowAfter = ISODuration(days: 10)
+        t.redAfter = ISODuration(weeks: 4)
+        let rules = ZoneRules(t)
+        // From Friday 25 December 2026: 28, 29, 30 December, then 11-19 January (the holidays skipped).
+        let start = instant("2026-12-25T12:00:00+03:00")
+        let s = cal.schedule(from: start, rules: rules)
+        #expect(s.yellowAt == instant("2027-01-19T12:00:00+03:00"))
+        #expect(s.redAt == instant("2027-02-02T12:00:00+03:00"))  // 20 working days
+        #expect(s.releaseAt == rules.schedule(from: start).releaseAt, "months stay calendar time")
+        // From a day off, counting starts at the next working day (day 0).
+        #expect(
+            cal.adding(ISODuration(days: 1), to: instant("2027-01-03T12:00:00+03:00"), rules: rules) == instant("2027-01-12T12:00:00+03:00")
+        )
+    }
 }

@@ -307,4 +307,26 @@ struct HoldTests: ManualClockSuite {
         #expect(unlocked.status == 0 && unlocked.out.contains("not locked"), "\(unlocked.out) \(unlocked.err)")
         #expect(try root.call("client.get", ["id": .int(id)])["locked"] == false)
     }
+
+    @Test("with calendar.working_days, thresholds of days count working days across the New Year holidays")
+    func workingDayThresholds() throws {
+        let files = ["ru-2026.txt", "ru-2027.txt"].map { Self.calendarDir.appendingPathComponent($0).path }.joined(separator: ",")
+        let d = try daemon(
+            [
+                "CRMD_CALENDAR_FILES": files, "CRMD_CALENDAR_WORKING_DAYS": "true", "CRMD_ZONES_YELLOW_AFTER": "P10D",
+                "CRMD_ZONES_RED_AFTER": "P20D", "CRMD_ZONES_RELEASE_AFTER": "P30D",
+            ], start: "2026-12-25T09:00:00Z")
+        defer { d.stop() }
+        let root = try d.connect()
+        _ = try seedTeam(root)
+        let id = try root.call("client.create", ["name": "Counted", "owner": "ivanov"])["id"]!
+        // 28, 29, 30 December, then 11-15 and 18-19 January: 10 working days.
+        #expect(try root.call("client.explain", ["id": id])["next_change"]?["at"] == "2027-01-19T09:00:00Z")
+        // 20 working days: to 2 February; 30: to 16 February.
+        #expect(try root.call("client.get", ["id": id])["release_at"] == "2027-02-16T09:00:00Z")
+        _ = try root.call("clock.set", ["to": "2027-01-19T08:59:59Z"])
+        #expect(try root.call("client.get", ["id": id])["zone"] == "green")
+        _ = try root.call("clock.set", ["to": "2027-01-19T09:00:00Z"])
+        #expect(try root.call("client.get", ["id": id])["zone"] == "yellow")
+    }
 }

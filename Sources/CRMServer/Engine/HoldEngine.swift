@@ -89,3 +89,12 @@ extension ZoneEngine {
         return holidays.releaseMoved(schedule, hour: hours.startMinute / 60, in: hours.timeZone)
     }
 }
+
+extension ZoneEngine {
+    /// The schedule of a clock started at `start` under `rules`: with `calendar.working_days`,
+    /// thresholds of whole days count the holiday calendar's working days.
+    func cycleSchedule(from start: Date, rules: ZoneRules) -> ZoneSchedule {
+        guard settings.domain.workingDayThresholds, let holidays = settings.domain.holidays else { return rules.schedule(from: start) }
+        return holidays.schedule(from: start, rules: rules)
+    }
+}

@@ -33,7 +33,7 @@ struct ZoneEngine: Sendable {
         }
         // The thresholds of the client's segment or ABC class, else the default (docs/rules.md).
         let rules = live.current.classRules.rules(segment: c.segment, abc: c.abc)
-        let schedule = calendarMoved(HoldRules.schedule(from: start, rules: rules, frozen: frozen.map { [$0] } ?? []))
+        let schedule = calendarMoved(HoldRules.frozen(cycleSchedule(from: start, rules: rules), over: frozen))
         let policy = settings.domain.reminders
         let state = rules.state(schedule, at: now, policy: policy)
         c.schedule = schedule

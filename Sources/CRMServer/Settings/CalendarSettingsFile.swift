@@ -10,13 +10,13 @@ extension Settings {
     /// relative path is taken from the folder of the config file (else the working folder). None
     /// listed (or `off`): nil. A file that cannot be read or has a bad line stops crmd, naming
     /// the file and the line.
-    /// `calendar.move_releases`: whether releases move off non-working days too (default false).
-    static func moveReleases(_ r: ConfigReader) throws -> Bool {
-        guard let v = r.string(forKey: ConfigKey("calendar.move_releases"))?.trimmingCharacters(in: .whitespaces), !v.isEmpty else {
+    /// A `calendar.*` switch (`move_releases`, `working_days`): true or false, default false.
+    static func calendarSwitch(_ r: ConfigReader, _ key: String) throws -> Bool {
+        guard let v = r.string(forKey: ConfigKey(key))?.trimmingCharacters(in: .whitespaces), !v.isEmpty else {
             return false
         }
         guard let b = ["true": true, "yes": true, "false": false, "no": false][v.lowercased()] else {
-            throw SettingsError(key: "calendar.move_releases", problem: "'\(v)' must be true or false")
+            throw SettingsError(key: key, problem: "'\(v)' must be true or false")
         }
         return b
     }

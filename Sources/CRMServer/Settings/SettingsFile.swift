@@ -36,7 +36,8 @@ extension Settings {
         try s.apply(reader)
         if let configFile { try s.domain.deals.pipelines = pipelines(ofYAMLFile: configFile) ?? s.domain.deals.pipelines }
         s.domain.holidays = try holidayCalendar(reader, configFile: configFile)
-        s.domain.moveReleasesOffHolidays = try moveReleases(reader)
+        s.domain.moveReleasesOffHolidays = try calendarSwitch(reader, "calendar.move_releases")
+        s.domain.workingDayThresholds = try calendarSwitch(reader, "calendar.working_days")
         if let configFile { s.domain.classThresholds = try zoneClassRules(ofYAMLFile: configFile) }
         s.domain.classThresholds.base = s.domain.zones
         if let problem = s.domain.classThresholds.problem() { throw SettingsError(key: problem.key, problem: problem.problem) }
@@ -75,7 +76,7 @@ extension Settings {
             "classes.window_months", "classes.abc_shares", "classes.xyz_limits", "classes.run_day", "classes.run_at",
             "classes.max_change_events",
             "exchange.freeze_max", "exchange.max_frozen_per_manager", "exchange.max_locked_per_manager", "exchange.exempt_won_within",
-            "calendar.files", "calendar.move_releases", "zones.by_segment", "zones.by_class",
+            "calendar.files", "calendar.move_releases", "calendar.working_days", "zones.by_segment", "zones.by_class",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys

@@ -125,6 +125,8 @@ public enum RightsTable {
         row(["segment.update", "segment.delete"], yes, no, yes, own, no, no),
         row(["segment.mailing"], qualifier: "(audited)", yes, no, yes, Cell(text: "shared and own; own clients only", right: .own), no, no),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
+        row(["client.freeze"], yes, no, yes, own, no, no),
+        row(["client.freeze_decide", "client.lock"], yes, no, yes, no, no, no),
     ]
 
     /// The table as docs/protocol.md shows it, one line per row with the header first.

@@ -39,6 +39,17 @@ public struct DomainSettings: Sendable {
     public var maxLeadsPerMinute = 300
     /// The ABC/XYZ classes' window, thresholds and schedule (`classes.*`).
     public var classes = ClassSettings()
+    /// Freezes, locks and the won-deal exemption (`exchange.freeze_max` and the rest).
+    public var holds = HoldSettings()
+    /// The non-working days reminders move off (`calendar.files`; nil: the working days alone).
+    public var holidays: WorkCalendar? = nil
+    /// Whether releases move off those days too (`calendar.move_releases`).
+    public var moveReleasesOffHolidays = false
+    /// Whether thresholds of whole days count working days on that calendar (`calendar.working_days`).
+    public var workingDayThresholds = false
+    /// Zone thresholds by segment and ABC class (`zones.by_segment`, `zones.by_class`); their
+    /// base is `zones`.
+    public var classThresholds = ThresholdRules(base: .default)
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

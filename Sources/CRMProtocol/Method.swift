@@ -87,6 +87,9 @@ public enum Method: String, CaseIterable, Sendable {
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
     case mailIngest = "mail.ingest"
+    case clientFreeze = "client.freeze"
+    case clientFreezeDecide = "client.freeze_decide"
+    case clientLock = "client.lock"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
@@ -96,7 +99,8 @@ public enum Method: String, CaseIterable, Sendable {
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
-            .segmentDelete, .mailIngest:
+            .segmentDelete, .mailIngest,
+            .clientFreeze, .clientFreezeDecide, .clientLock:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
@@ -198,6 +202,9 @@ public enum Method: String, CaseIterable, Sendable {
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
         case .mailIngest: return "The mail server hands over one message: it is logged as an e-mail on every client it names."
+        case .clientFreeze: return "Ask to stop an owned client's zone clock until a date, with a reason (a head decides)."
+        case .clientFreezeDecide: return "Approve or refuse a client's freeze (head/admin)."
+        case .clientLock: return "Lock a key account so it is never released, or unlock it (head/admin)."
         }
     }
 }

@@ -37,6 +37,9 @@ enum Migrations {
         m.registerMigration("v11: a contact's phones and e-mails by contact") { db in
             try db.execute(sql: v11)
         }
+        m.registerMigration("v14: freezes and locks that hold clients back from the exchange") { db in
+            try db.execute(sql: v14)
+        }
         m.registerMigration("v17: users' e-mail addresses, captured interactions, ingested mail") { db in
             try db.execute(sql: v17)
         }

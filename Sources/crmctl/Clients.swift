@@ -5,7 +5,10 @@ import Foundation
 struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client", abstract: "Create, show, list, find and assign clients.",
-        subcommands: [Add.self, Show.self, List.self, Find.self, Update.self, Assign.self, History.self])
+        subcommands: [
+            Add.self, Show.self, List.self, Find.self, Update.self, Assign.self, History.self, Freeze.self, FreezeDecide.self, Lock.self,
+            Unlock.self,
+        ])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a client.")

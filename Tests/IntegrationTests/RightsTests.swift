@@ -257,6 +257,12 @@ struct RightsTests {
             case .clockSet:
                 clockNow = try root.call("clock.advance", ["by": "PT1S"])["now"]!.stringValue!
                 return ["to": .string(clockNow)]
+            case .clientFreeze: return ["id": .int(try client(owner: owner)), "until": "2026-02-12T09:00:00Z", "reason": "rights test"]
+            case .clientFreezeDecide:
+                let id = try client(owner: owner)
+                _ = try root.call("client.freeze", ["id": .int(id), "until": "2026-02-12T09:00:00Z", "reason": "rights test"])
+                return ["id": .int(id), "approve": false]
+            case .clientLock: return ["id": .int(try client(owner: owner)), "locked": true]
             }
         }
     }

@@ -20,8 +20,9 @@ struct ZoneEngine: Sendable {
     /// no reminder sent when R is now; from a backdated contact, the zone R gives at `now` with
     /// the marks already passed counted as handled. Sets the next due instant for the scheduler
     /// and returns the previous applied zone.
+    /// A freeze running at `now` (`frozen`) stands the new cycle's clock still until its end.
     @discardableResult
-    func startCycle(_ c: inout Client, now: Date) -> Zone? {
+    func startCycle(_ c: inout Client, now: Date, frozen: FrozenSpan? = nil) -> Zone? {
         let previous = c.appliedZone
         guard c.status == .assigned, let start = c.clockStart else {
             c.schedule = nil
@@ -30,7 +31,9 @@ struct ZoneEngine: Sendable {
             c.nextDueAt = nil
             return previous
         }
-        let schedule = rules.schedule(from: start)
+        // The thresholds of the client's segment or ABC class, else the default (docs/rules.md).
+        let rules = live.current.classRules.rules(segment: c.segment, abc: c.abc)
+        let schedule = calendarMoved(HoldRules.frozen(cycleSchedule(from: start, rules: rules), over: frozen))
         let policy = settings.domain.reminders
         let state = rules.state(schedule, at: now, policy: policy)
         c.schedule = schedule
@@ -93,7 +96,12 @@ struct ZoneEngine: Sendable {
                 // A client an exempting deal held back is released when the scheduler looks at it
                 // again (its next instant was set then), not at the long-past release instant.
                 let at = max(due, client.nextDueAt ?? due)
-                let reason = "no resetting contact for \(rules.thresholds.releaseAfter)"
+                // A release the default thresholds would not put here came from the thresholds of
+                // the client's segment or class, or was moved by a freeze or the calendar.
+                let reason =
+                    rules.schedule(from: schedule.start).releaseAt == schedule.releaseAt
+                    ? "no resetting contact for \(rules.thresholds.releaseAfter)"
+                    : "no resetting contact since \(RFC3339.format(schedule.start)) (its segment's or class's thresholds, a freeze or the calendar)"
                 plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
                 plan.released = true
             }
@@ -133,12 +141,14 @@ struct ZoneEngine: Sendable {
     func store(_ tx: Tx, _ plan: DuePlan, now: Date) throws -> Int {
         var events = 0
         let c = plan.client
-        // `deals.exempt_from_stage`: an open deal at or past that stage holds the client back from
-        // the exchange. It stays red with no next instant until a deal step or a reload re-arms it.
-        let held = try plan.released && holdingDeal(tx, clientID: c.id) != nil
+        // A rule that holds the client back from the exchange (docs/rules.md, "What holds a
+        // client"): a lock, a freeze, a won deal, an open deal at or past `deals.exempt_from_stage`.
+        // It stays red; the scheduler looks at it again when the rule ends by itself (a freeze's or
+        // a won deal's end), else when a person's step (unlock, a deal step, a reload) re-arms it.
+        let hold = plan.released ? try holdingRule(tx, clientID: c.id, at: now) : nil
         for write in plan.writes {
-            if held, case .release = write {
-                try tx.holdClient(id: c.id, now: now)
+            if let hold, case .release = write {
+                try tx.holdClient(id: c.id, recheckAt: hold.endsAt, now: now)
                 continue
             }
             switch write {
@@ -211,7 +221,7 @@ struct ZoneEngine: Sendable {
     /// instant). A reminder those hours would hold until the release or later is delivered at once
     /// instead: the last word before a client goes to the exchange is never dropped.
     func deliveryInstant(due at: Date, now: Date, releaseAt: Date) -> Date {
-        let open = workingHours.nextDeliveryInstant(at: max(at, now))
+        let open = workingHours.nextDeliveryInstant(at: max(at, now), holidays: settings.domain.holidays)
         return open >= releaseAt ? max(at, now) : open
     }
 

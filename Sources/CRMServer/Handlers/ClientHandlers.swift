@@ -80,6 +80,7 @@ struct ClientHandlers: HandlerGroup {
                     wire.deal($0, now: now)
                 })
             o["classes"] = ClassHandlers.history(try tx.classHistory(clientID: id, limit: 12), wire: wire)
+            (o["freeze"], o["locked"]) = try engine.holdFields(tx, clientID: id, now: now)
             return .object(o)
         }
     }

@@ -221,7 +221,7 @@ extension HandlerGroup {
         c.releasedFrom = nil
         c.releaseReason = nil
         c.updatedAt = now
-        let previous = engine.startCycle(&c, now: now)
+        let previous = engine.startCycle(&c, now: now, frozen: try engine.runningFreeze(tx, clientID: c.id, now: now))
         try tx.saveClient(c, schedule: c.schedule, phonesChanged: false, emailsChanged: false)
         try tx.supersedeAlerts(clientID: c.id)
         // The sale goes with the client: its open deals follow the new lead manager.

@@ -23,7 +23,7 @@ extension HandlerGroup {
         guard counts, at > (c.lastInteractionAt ?? .distantPast) else { return client }
         client.lastInteractionAt = at
         if at > (c.clockStart ?? .distantFuture) {
-            let previous = engine.startCycle(&client, now: now)
+            let previous = engine.startCycle(&client, now: now, frozen: try engine.runningFreeze(tx, clientID: c.id, now: now))
             try tx.supersedeAlerts(clientID: c.id)
             if let previous, let zone = client.appliedZone, previous != zone {
                 try event(

@@ -39,6 +39,7 @@ public final class Dispatcher: Sendable {
     private let mail: MailHandlers
     private let classes: ClassHandlers
     private let segments: SegmentHandlers
+    private let holds: HoldHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -69,6 +70,7 @@ public final class Dispatcher: Sendable {
         mail = MailHandlers(context: context)
         classes = ClassHandlers(context: context)
         segments = SegmentHandlers(context: context)
+        holds = HoldHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -195,6 +197,9 @@ public final class Dispatcher: Sendable {
             case .segmentMembers: try segments.segmentMembers(call)
             case .segmentStats: try segments.segmentStats(call)
             case .segmentMailing: try segments.segmentMailing(call)
+            case .clientFreeze: try holds.clientFreeze(call)
+            case .clientFreezeDecide: try holds.clientFreezeDecide(call)
+            case .clientLock: try holds.clientLock(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

@@ -167,6 +167,19 @@ struct ExchangeHandlers: HandlerGroup {
             case .red: (nextName, nextAt) = ("released to the exchange", schedule.releaseAt)
             }
             let marks = settings.domain.reminders.marks.map { ($0, rules.markInstant(schedule, daysBefore: $0)) }.filter { $0.1 > now }
+            // The thresholds of its segment or ABC class, else the default (docs/rules.md).
+            let classRules = context.live.current.classRules
+            let own = classRules.rules(segment: c.segment, abc: c.abc)
+            let source: JSON =
+                switch classRules.thresholds.thresholds(segment: c.segment, abc: c.abc).source {
+                case .segment(let s): ["rule": "segment", "segment": .string(s)]
+                case .abcClass(let a): ["rule": "abc_class", "abc": .string(a)]
+                case .default: ["rule": "default"]
+                }
+            o["thresholds"] = [
+                "yellow_after": .string(own.thresholds.yellowAfter.description), "red_after": .string(own.thresholds.redAfter.description),
+                "release_after": .string(own.thresholds.releaseAfter.description), "from": source,
+            ]
             o["zone"] = .string(zone.rawValue)
             o["clock_started_at"] = wire.time(schedule.start)
             o["clock_set_by"] = setBy
@@ -175,11 +188,18 @@ struct ExchangeHandlers: HandlerGroup {
             o["days_to_release"] = .int(Int64(rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)))
             o["upcoming_reminders"] = .array(marks.map { ["days_before": .int(Int64($0.0)), "at": wire.time($0.1)] })
             o["what_resets"] = .string(
-                "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(wire.login(c.ownerID).stringValue ?? "the owner") (or a head/admin for them) turns it green again, with the release moved to \(rules.thresholds.releaseAfter) after that contact."
+                "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(wire.login(c.ownerID).stringValue ?? "the owner") (or a head/admin for them) turns it green again, with the release moved to \(own.thresholds.releaseAfter) after that contact."
             )
+            (o["freeze"], o["locked"]) = try engine.holdFields(tx, clientID: c.id, now: now)
+            if let held = try holdExplanation(tx, c, schedule, actor: actor, now: now) {
+                o["held_by"] = held.heldBy
+                o["explanation"] = .string(held.text)
+                return .object(o)
+            }
             if schedule.releaseAt <= now, let d = try engine.holdingDeal(tx, clientID: c.id) {
                 let title: JSON = Access.canSeeDeal(actor, ownerID: d.ownerID) ? .string(d.title) : .null
                 o["held_by_deal"] = ["deal_id": .int(d.id), "stage": .string(d.stage), "title": title]
+                o["held_by"] = ["rule": "open_deal", "deal_id": .int(d.id), "stage": .string(d.stage)]
                 o["explanation"] = .string(
                     "Red and past its release (\(RFC3339.format(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) at '\(d.stage)' (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
                 )
@@ -197,41 +217,35 @@ struct ExchangeHandlers: HandlerGroup {
         guard Access.canSeeZoneReports(actor) else {
             throw DomainError.forbidden("Only managers, heads, directors and admins see the release preview.")
         }
-        let (days, proposed) = try call.decode { r -> (Int, ZoneThresholds?) in
+        let (days, proposed, byClass) = try call.decode { r -> (Int, ZoneThresholds?, ClassZoneRules?) in
             let days = Int(r.optionalInt("days") ?? 7)
             if days < 1 || days > 366 { r.problem("days", "must be from 1 to 366") }
             var proposed: ZoneThresholds? = nil
             if let t = r.optionalObject("thresholds") {
-                var z = settings.domain.zones
-                for m in t.members {
-                    guard let s = m.value.stringValue, let d = ISODuration(s) else {
-                        r.problem("thresholds.\(m.key)", "must be an ISO 8601 duration like P6M")
-                        continue
-                    }
-                    switch m.key {
-                    case "yellow_after": z.yellowAfter = d
-                    case "red_after": z.redAfter = d
-                    case "release_after": z.releaseAfter = d
-                    default: r.problem("thresholds.\(m.key)", "is not a threshold (yellow_after, red_after, release_after)")
-                    }
-                }
+                let z = thresholdOverride(&r, "thresholds", t).applied(to: settings.domain.zones)
                 if let problem = ZoneRules(z).validate() { r.problem("thresholds", problem) }
                 proposed = z
             }
-            return (days, proposed)
+            // Proposed rules by segment and ABC class (replacing the settings' ones), over the
+            // proposed or current default.
+            let classes = proposedClassRules(&r)
+            guard proposed != nil || classes != nil else { return (days, nil, nil) }
+            var rules = classes ?? settings.domain.classThresholds
+            rules.base = proposed ?? settings.domain.zones
+            if let problem = rules.problem() { r.problem(problem.key, problem.problem) }
+            return (days, proposed ?? settings.domain.zones, ClassZoneRules(rules, base: ZoneRules(rules.base)))
         }
         try read(call) { tx, now in
             let end = rules.add(ISODuration(days: days), to: now)
             var byOwner: [Int64: [JSON]] = [:]
             var counts: [Int64: Int] = [:]
             var total = 0
-            if let proposed {
-                let what = ZoneRules(proposed)
+            if proposed != nil, let byClass {
                 var after: Int64 = 0
                 while true {
-                    let page = try tx.assignedClocks(afterID: after, limit: 5_000)
+                    let page = try tx.assignedClocksWithClass(afterID: after, limit: 5_000)
                     for row in page {
-                        let release = what.schedule(from: row.start).releaseAt
+                        let release = byClass.rules(segment: row.segment, abc: row.abc).schedule(from: row.start).releaseAt
                         if release < end, let owner = row.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID {
                             total += 1
                             counts[owner, default: 0] += 1
@@ -266,5 +280,53 @@ struct ExchangeHandlers: HandlerGroup {
                 "total": .int(total), "managers": .array(managers),
             ]
         }
+    }
+}
+
+extension ExchangeHandlers {
+    /// `exchange.preview`'s `by_segment` and `by_class`: `{NAME: {"yellow_after"?, "red_after"?,
+    /// "release_after"?}}` each, at most 1,000 names; nil when neither is given.
+    func proposedClassRules(_ r: inout ParamReader) -> ThresholdRules? {
+        let segments = r.optionalObject("by_segment")
+        let classes = r.optionalObject("by_class")
+        guard segments != nil || classes != nil else { return nil }
+        var rules = ThresholdRules(base: settings.domain.zones)
+        for (field, object) in [("by_segment", segments), ("by_class", classes)] {
+            guard let object else { continue }
+            if object.members.count > 1_000 { r.problem(field, "must hold at most 1000 rules") }
+            for m in object.members.prefix(1_000) {
+                let key = "\(field).\(m.key)"
+                if field == "by_class", !["A", "B", "C"].contains(m.key.uppercased()) {
+                    r.problem(key, "is not an ABC class (A, B or C)")
+                    continue
+                }
+                guard let fields = m.value.objectValue, !m.key.isEmpty, m.key.utf8.count <= 200 else {
+                    r.problem(key, "must be an object of yellow_after, red_after, release_after (a name of 1-200 bytes)")
+                    continue
+                }
+                let rule = thresholdOverride(&r, key, fields)
+                if field == "by_segment" { rules.set(segment: m.key, rule) } else { rules.set(abcClass: m.key, rule) }
+            }
+        }
+        return rules
+    }
+
+    /// The thresholds an object of `yellow_after`, `red_after`, `release_after` proposes, each
+    /// bad member a problem named `key.member`.
+    func thresholdOverride(_ r: inout ParamReader, _ key: String, _ fields: JSONObject) -> ThresholdOverride {
+        var rule = ThresholdOverride()
+        for f in fields.members {
+            guard let d = f.value.stringValue.flatMap(ISODuration.init) else {
+                r.problem("\(key).\(f.key)", "must be an ISO 8601 duration like P6M")
+                continue
+            }
+            switch f.key {
+            case "yellow_after": rule.yellowAfter = d
+            case "red_after": rule.redAfter = d
+            case "release_after": rule.releaseAfter = d
+            default: r.problem("\(key).\(f.key)", "is not a threshold (yellow_after, red_after, release_after)")
+            }
+        }
+        return rule
     }
 }

@@ -11,11 +11,14 @@ public final class LiveSettings: Sendable {
         public let rules: ZoneRules
         public let workingHours: WorkingHours
         public let dealRules: DealRules
+        /// The zone rules by segment and ABC class.
+        public let classRules: ClassZoneRules
         init(_ s: Settings) {
             settings = s
             rules = ZoneRules(s.domain.zones)
             workingHours = s.domain.workingHours
             dealRules = DealRules(s.domain.deals, timeZone: s.domain.zones.timeZone)
+            classRules = ClassZoneRules(s.domain.classThresholds, base: rules)
         }
     }
 

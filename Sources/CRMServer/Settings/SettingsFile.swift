@@ -35,6 +35,12 @@ extension Settings {
             databasePath: database ?? reader.string(forKey: "store.path") ?? DefaultPaths.database(environment: environment))
         try s.apply(reader)
         if let configFile { try s.domain.deals.pipelines = pipelines(ofYAMLFile: configFile) ?? s.domain.deals.pipelines }
+        s.domain.holidays = try holidayCalendar(reader, configFile: configFile)
+        s.domain.moveReleasesOffHolidays = try calendarSwitch(reader, "calendar.move_releases")
+        s.domain.workingDayThresholds = try calendarSwitch(reader, "calendar.working_days")
+        if let configFile { s.domain.classThresholds = try zoneClassRules(ofYAMLFile: configFile) }
+        s.domain.classThresholds.base = s.domain.zones
+        if let problem = s.domain.classThresholds.problem() { throw SettingsError(key: problem.key, problem: problem.problem) }
         if let problem = s.domain.deals.validate() { throw SettingsError(key: problem.key, problem: problem.problem) }
         if let configFile {
             (s.domain.commission.pipelines, s.domain.commission.segments) = try commissionRates(
@@ -69,6 +75,8 @@ extension Settings {
             "channels.margin_bp", "channels.max_leads_per_minute",
             "classes.window_months", "classes.abc_shares", "classes.xyz_limits", "classes.run_day", "classes.run_at",
             "classes.max_change_events",
+            "exchange.freeze_max", "exchange.max_frozen_per_manager", "exchange.max_locked_per_manager", "exchange.exempt_won_within",
+            "calendar.files", "calendar.move_releases", "calendar.working_days", "zones.by_segment", "zones.by_class",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -150,6 +158,15 @@ extension Settings {
         /// A duration that counts a deadline ahead: at most P100Y (see ``InstantLimits``).
         func bounded(_ d: ISODuration, _ key: String) throws {
             if let problem = InstantLimits.problem(d) { throw SettingsError(key: key, problem: problem) }
+        }
+        /// A bounded duration that may be turned off: `.some(nil)` for `none`, `never` or `off`;
+        /// nil when the key is not set.
+        func optionalBounded(_ key: String) throws -> ISODuration?? {
+            guard let v = text(key) else { return nil }
+            if ["none", "never", "off"].contains(v.lowercased()) { return .some(nil) }
+            guard let d = try duration(key) else { return nil }
+            try bounded(d, key)
+            return .some(d)
         }
         func clockSeconds(_ d: ISODuration, _ key: String) throws -> Int {
             guard d.years == 0, d.months == 0 else {
@@ -294,6 +311,13 @@ extension Settings {
         }
         if let v = try int("exchange.max_claims_per_day", 0...100_000) { domain.maxClaimsPerDay = v }
         if let v = try int("exchange.max_clients_per_manager", 0...10_000_000) { domain.maxClientsPerManager = v }
+        if let d = try duration("exchange.freeze_max") {
+            try bounded(d, "exchange.freeze_max")
+            domain.holds.freezeMax = d
+        }
+        if let v = try int("exchange.max_frozen_per_manager", 0...1_000_000) { domain.holds.maxFrozenPerManager = v }
+        if let v = try int("exchange.max_locked_per_manager", 0...1_000_000) { domain.holds.maxLockedPerManager = v }
+        if let within = try optionalBounded("exchange.exempt_won_within") { domain.holds.exemptWonWithin = within }
         if let v = try int("subscriptions.max_queue_bytes", 4096...(1 << 30)) { subscriberQueueBytes = v }
         if let v = try int("subscriptions.max_per_connection", 1...10_000) { maxSubscriptionsPerConnection = v }
         if let v = try int("subscriptions.max_per_uid", 1...1_000_000) { maxSubscriptionsPerUID = v }
@@ -302,14 +326,7 @@ extension Settings {
         }
         if let v = text("deals.currency") { domain.deals.currency = v.uppercased() }
         if let reasons = list("deals.lost_reasons") { domain.deals.lostReasons = reasons.filter { !$0.isEmpty } }
-        if let v = text("deals.overdue_head_grace") {
-            if ["none", "never", "off"].contains(v.lowercased()) {
-                domain.deals.overdueHeadGrace = nil
-            } else if let d = try duration("deals.overdue_head_grace") {
-                try bounded(d, "deals.overdue_head_grace")
-                domain.deals.overdueHeadGrace = d
-            }
-        }
+        if let grace = try optionalBounded("deals.overdue_head_grace") { domain.deals.overdueHeadGrace = grace }
         if let v = text("deals.exempt_from_stage") { domain.deals.exemptFromStage = ["none", "off"].contains(v.lowercased()) ? nil : v }
         if let v = try int("deals.max_attachment_bytes", 1...(1 << 30)) { domain.deals.maxAttachmentBytes = v }
         if let v = try int("deals.max_attachments_per_deal", 1...10_000) { domain.deals.maxAttachmentsPerDeal = v }

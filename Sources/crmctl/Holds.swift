@@ -1,0 +1,75 @@
+import ArgumentParser
+import CRMProtocol
+import Foundation
+
+/// `crmctl client freeze|freeze-decide|lock|unlock`: what holds a client back from the exchange.
+extension ClientCommand {
+    /// One line on a client's freeze and lock.
+    static func holdLine(_ c: JSON) -> String {
+        var parts = ["client #\(str(c["id"])) \(str(c["name"]))"]
+        if let f = c["freeze"], f != .null {
+            parts.append("freeze \(str(f["status"])) until \(str(f["until"])) (\(str(f["reason"])))")
+        }
+        parts.append(c["locked"] == true ? "locked" : "not locked")
+        parts.append("release at \(c["release_at"]?.stringValue ?? "none")")
+        return parts.joined(separator: ", ")
+    }
+
+    struct Freeze: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask to stop a client's zone clock until a date, with a reason (a head approves it).",
+            discussion: "The end may be at most exchange.freeze_max (default P3M) ahead.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The client's id.") var id: Int
+        @Option(help: "When the freeze ends (RFC 3339, e.g. 2026-08-01T09:00:00Z).") var until: String
+        @Option(help: "Why the clock should stop (a long project, a seasonal business).") var reason: String
+
+        func run() throws {
+            try global.run("client.freeze", ["id": .int(id), "until": .string(until), "reason": .string(reason)]) {
+                print(ClientCommand.holdLine($0))
+            }
+        }
+    }
+
+    struct FreezeDecide: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "freeze-decide", abstract: "Approve or refuse the freeze waiting on a client (heads and admins).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The client's id.") var id: Int
+        @Flag(help: "Approve the freeze: the clock stands still until its end.") var approve = false
+        @Flag(help: "Refuse the freeze: the clock runs on.") var refuse = false
+        @Option(help: "A note for the owner (kept in the audit and the event).") var note: String?
+
+        func validate() throws {
+            guard approve != refuse else { throw ValidationError("Give exactly one of --approve and --refuse.") }
+        }
+
+        func run() throws {
+            var p: JSONObject = ["id": .int(id), "approve": .bool(approve)]
+            if let note { p["note"] = .string(note) }
+            try global.run("client.freeze_decide", p) { print(ClientCommand.holdLine($0)) }
+        }
+    }
+
+    struct Lock: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lock a key account so it is never released to the exchange (heads and admins).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The client's id.") var id: Int
+
+        func run() throws {
+            try global.run("client.lock", ["id": .int(id), "locked": true]) { print(ClientCommand.holdLine($0)) }
+        }
+    }
+
+    struct Unlock: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Unlock a key account: past its release it goes to the exchange (heads and admins).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The client's id.") var id: Int
+
+        func run() throws {
+            try global.run("client.lock", ["id": .int(id), "locked": false]) { print(ClientCommand.holdLine($0)) }
+        }
+    }
+}

@@ -11,7 +11,7 @@ extension ClientCommand {
             parts.append("freeze \(str(f["status"])) until \(str(f["until"])) (\(str(f["reason"])))")
         }
         parts.append(c["locked"] == true ? "locked" : "not locked")
-        parts.append("release at \(c["release_at"]?.stringValue ?? "none")")
+        parts.append("release at \(c["release_at"]?.stringValue.map(Display.instant) ?? "none")")
         return parts.joined(separator: ", ")
     }
 
@@ -21,11 +21,12 @@ extension ClientCommand {
             discussion: "The end may be at most exchange.freeze_max (default P3M) ahead.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The client's id.") var id: Int
-        @Option(help: "When the freeze ends (RFC 3339, e.g. 2026-08-01T09:00:00Z).") var until: String
+        @Option(help: "When the freeze ends (01.08.2026 12:00, 01.08, or RFC 3339).") var until: String
         @Option(help: "Why the clock should stop (a long project, a seasonal business).") var reason: String
 
         func run() throws {
-            try global.run("client.freeze", ["id": .int(id), "until": .string(until), "reason": .string(reason)]) {
+            let end = try global.instant(until, option: "--until")
+            try global.run("client.freeze", ["id": .int(id), "until": .string(end), "reason": .string(reason)]) {
                 print(ClientCommand.holdLine($0))
             }
         }

@@ -290,9 +290,10 @@ struct HoldTests: ManualClockSuite {
                 TestDaemon.binaryPath(named: "crmctl"), ["client"] + args + ["--socket", d.socketPath], environment: ["NO_COLOR": "1"])
             return (r.status, r.out, r.err)
         }
-        let asked = try crmctl(["freeze", "\(id)", "--until", "2026-08-01T09:00:00Z", "--reason", "summer season", "--as", "ivanov"])
+        let asked = try crmctl(["freeze", "\(id)", "--until", "01.08.2026 12:00", "--reason", "summer season", "--as", "ivanov"])
         #expect(asked.status == 0, "\(asked.err)")
-        #expect(asked.out.contains("freeze requested until 2026-08-01T09:00:00Z (summer season)"), "\(asked.out)")
+        #expect(asked.out.contains("freeze requested until 01.08.2026 12:00 (summer season)"), "\(asked.out)")
+        #expect(asked.out.contains("release at 01.01.2027 12:00"), "\(asked.out)")
         let both = try crmctl(["freeze-decide", "\(id)", "--approve", "--refuse", "--as", "petrova"])
         #expect(both.status != 0 && both.err.contains("exactly one of --approve and --refuse"), "\(both.err)")
         let approved = try crmctl(["freeze-decide", "\(id)", "--approve", "--note", "ok", "--as", "petrova", "--json"])

@@ -1,0 +1,106 @@
+import ArgumentParser
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+
+/// The search phase (issue 20), `search`, on a daemon of its own: `clients` clients with company
+/// names drawn from common words («ООО "Северная Ромашка 123"», the legal form in five spellings),
+/// a phone each and a contact for one client in five (imported). Then `client.list` with a
+/// `query` typed as people type it, a fifth of each kind: a whole name with the legal form moved
+/// and in other case, the beginning of a name, a contact's name, the last 7 digits of a phone,
+/// a phone in another spelling. p50 and p99 over all, as an admin (who sees every card) and as a
+/// manager (others' cards restricted); the issue's target: p99 <= 50 ms at 1,000,000 clients.
+struct SearchPhase: BenchPhase {
+    let bench: Bench
+
+    static let names: Set<String> = ["search"]
+    static let targetMS = 50.0
+    static let forms = ["ООО", "АО", "ИП", "ЗАО", "ПАО"]
+    static let adjectives = [
+        "Северная", "Южная", "Новая", "Старая", "Большая", "Малая", "Красная", "Зелёная", "Белая", "Тёплая", "Быстрая", "Верная",
+        "Добрая", "Ясная", "Светлая", "Речная", "Лесная", "Горная", "Морская", "Полевая",
+    ]
+    static let nouns = [
+        "Ромашка", "Василёк", "Звезда", "Берёза", "Волна", "Гавань", "Заря", "Мельница", "Пристань", "Роща", "Сфера", "Линия",
+        "Палитра", "Слобода", "Артель", "Мастерская", "Торговля", "Логистика", "Поставка", "Стройка",
+    ]
+    static let surnames = ["Иванов", "Петров", "Сидоров", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков"]
+    static let given = ["Александр", "Сергей", "Алексей", "Дмитрий", "Андрей", "Михаил", "Пётр", "Семён", "Фёдор", "Олег"]
+
+    static func name(_ k: Int) -> String {
+        "\(forms[k % forms.count]) «\(adjectives[k % adjectives.count]) \(nouns[(k / adjectives.count) % nouns.count]) \(k)»"
+    }
+    static func contact(_ k: Int) -> String {
+        "\(surnames[k % surnames.count]) \(given[(k / 7) % given.count]) \(k)"
+    }
+    /// +7 916 nnn nn nn, one per client.
+    static func phone(_ k: Int) -> String { "+7916\(String(format: "%07d", k % 10_000_000))" }
+
+    /// The k-th query: five kinds in turn, each about client `k % clients`.
+    static func query(_ seed: UInt64, clients: Int) -> String {
+        let k = Int((seed >> 33) % UInt64(max(1, clients)))
+        switch (seed >> 20) % 5 {
+        case 0:
+            // The whole name, legal form after, lower case, ё typed as е.
+            let n = "\(adjectives[k % adjectives.count]) \(nouns[(k / adjectives.count) % nouns.count]) \(k) \(forms[k % forms.count])"
+            return n.lowercased().replacingOccurrences(of: "ё", with: "е")
+        case 1:
+            // The beginning of a name, with its number.
+            return "\(adjectives[k % adjectives.count]) \(nouns[(k / adjectives.count) % nouns.count].prefix(4)) \(k)"
+        case 2:
+            // A contact's name (one client in five has one).
+            let c = k - k % 5
+            return "\(given[(c / 7) % given.count]) \(surnames[c % surnames.count]) \(c)"
+        case 3:
+            // The last 7 digits.
+            return String(phone(k).suffix(7))
+        default:
+            // The phone, as a person writes it.
+            let d = String(phone(k).dropFirst(2))
+            return "8 (\(d.prefix(3))) \(d.dropFirst(3).prefix(3))-\(d.dropFirst(6).prefix(2))-\(d.suffix(2))"
+        }
+    }
+
+    func run() throws {
+        let d = try TestDaemon(environment: Bench.crmdEnvironment)
+        try d.start()
+        defer { d.stop() }
+        let c = try d.connect(readTimeout: 600)
+        _ = try c.call("user.add", ["login": "sman", "name": "Search Manager", "role": "manager", "uid": 61_000])
+        _ = try c.call("user.add", ["login": "sman2", "name": "Other Manager", "role": "manager", "uid": 61_001])
+        log("search: loading \(bench.clients) clients with phones and contacts ...")
+        _ = try Bench.importClients(c, 0..<bench.clients) { k in
+            var o: JSONObject = ["name": .string(Self.name(k)), "phones": [.string(Self.phone(k))], "owner": k % 2 == 0 ? "sman" : "sman2"]
+            if k % 5 == 0 { o["contacts"] = [["name": .string(Self.contact(k))]] }
+            return .object(o)
+        }
+        // Every query kind must find its client: a search that answers fast but finds nothing
+        // would measure nothing.
+        for kind in 0..<5 {
+            let seed = UInt64(kind) << 20 | UInt64(bench.clients / 2) << 33
+            let q = Self.query(seed, clients: bench.clients)
+            let items = try c.call("client.list", ["query": .string(q), "limit": 20])["items"]?.arrayValue ?? []
+            guard !items.isEmpty else { throw ValidationError("search: '\(q)' found nothing") }
+            report.info.append(("search: '\(q)'", "\(items.count) found, first '\(items[0]["name"]?.stringValue ?? "?")'"))
+        }
+        let size = "\(bench.clients) clients"
+        let clients = bench.clients
+        for (who, login) in [("admin", nil), ("manager", "sman")] as [(String, String?)] {
+            let (rate, s) = try LoadGenerator.timedLoop(
+                threads: 1, seconds: bench.seconds,
+                open: { login == nil ? try d.connect(readTimeout: 600) : try ManagementPhases.acting(d, login!) }
+            ) { conn, _, seed in
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let q = JSONWriter.string(.string(Self.query(seed, clients: clients)))
+                _ = try ManagementPhases.send(conn, RawCall.line(id: 1, method: "client.list", params: "{\"query\":\(q),\"limit\":20}"))
+            }
+            report.add("client.list query, \(who), 1 connection (\(size))", rate, "searches/s")
+            report.add("client.list query, \(who): p50 (\(size))", s.percentile(0.5), "ms")
+            let p99 = s.percentile(0.99)
+            report.add(
+                "client.list query, \(who): p99 (\(size))", p99, "ms", target: "<= \(Int(Self.targetMS)) ms at 1,000,000",
+                met: p99 <= Self.targetMS)
+        }
+    }
+}

@@ -140,4 +140,28 @@ struct PhoneSearchDuplicateTests {
             #expect(!rejected.contains { $0["index"] == 2 }, "\(dry)")
         }
     }
+
+    @Test("crmctl client add: --inn, --kpp, the similar-name warning in words, --force; phones with extensions shown")
+    func crmctlAdd() throws {
+        try withDaemon { d in
+            let cli = CrmctlPlanTests()
+            let first = try cli.crmctl(
+                d, ["client", "add", "ООО «Ромашка»", "--inn", "7707083893", "--kpp", "773601001", "--phone", "+7 495 123-45-67 доб. 12"])
+            #expect(first.status == 0, "\(first.err)")
+            let refused = try cli.crmctl(d, ["client", "add", "Ромашка, ООО"])
+            #expect(refused.status == 1)
+            #expect(refused.err.contains("a client with a similar name already exists"), "\(refused.err)")
+            #expect(refused.err.contains("#1 ООО «Ромашка»"), "\(refused.err)")
+            #expect(refused.err.contains("--force"), "\(refused.err)")
+            let forced = try cli.crmctl(d, ["client", "add", "Ромашка, ООО", "--force"])
+            #expect(forced.status == 0, "\(forced.err)")
+            #expect(forced.out.contains("created client #2"), "\(forced.out)")
+            let shown = try cli.crmctl(d, ["client", "show", "1"])
+            #expect(shown.out.contains("+74951234567;ext=12"), "\(shown.out)")
+            #expect(shown.out.contains("ИНН          7707083893  КПП 773601001"), "\(shown.out)")
+            let bad = try cli.crmctl(d, ["client", "add", "Другая", "--inn", "7707083894"])
+            #expect(bad.status != 0)
+            #expect(bad.err.contains("check digit"), "\(bad.err)")
+        }
+    }
 }

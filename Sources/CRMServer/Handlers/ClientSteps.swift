@@ -159,7 +159,7 @@ extension HandlerGroup {
             "The ИНН \(inn) already belongs to client '\(other.name)' (id \(other.id)), \(ownerLogin.map { "owned by \($0)" } ?? "with no owner"). Open that client instead of creating a duplicate.",
             fields: [("inn", "\(inn) is taken")],
             details: [
-                ("reason", .string("inn")), ("value", .string(inn)), ("client_id", .int(other.id)), ("client_name", .string(other.name)),
+                ("value", .string(inn)), ("client_id", .int(other.id)), ("client_name", .string(other.name)),
                 ("owner", other.ownerID.map { .int($0) } ?? .null), ("owner_login", ownerLogin.map { .string($0) } ?? .null),
             ])
     }

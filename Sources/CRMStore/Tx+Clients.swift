@@ -284,10 +284,12 @@ extension Tx {
         } else if let contactID {
             try exec("DELETE FROM search_words WHERE contact_id = ?", [contactID])
         } else {
-            try exec("DELETE FROM search_words WHERE client_id = ? AND contact_id IS NULL", [clientID])
+            try exec("DELETE FROM search_words WHERE client_id = ? AND kind = 0", [clientID])
         }
         for w in SearchQuery.words(ofName: name) {
-            try exec("INSERT INTO search_words(word, client_id, contact_id) VALUES (?, ?, ?)", [w, clientID, contactID])
+            try exec(
+                "INSERT INTO search_words(kind, word, client_id, contact_id) VALUES (?, ?, ?, ?)",
+                [contactID == nil ? 0 : 1, w, clientID, contactID])
         }
     }
 

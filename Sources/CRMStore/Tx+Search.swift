@@ -86,7 +86,8 @@ extension Tx {
     /// candidates' words. At most `cap` candidates are read.
     func wordMatches(_ q: SearchQuery, contacts: Bool, cap: Int) throws -> [Int64] {
         guard !q.words.isEmpty else { return [] }
-        let holder = contacts ? "contact_id IS NOT NULL" : "contact_id IS NULL"
+        // The index leads with the kind: a range of one kind's words reads only those.
+        let kind = contacts ? 1 : 0
         let high = "\u{10FFFF}"
         var driver = q.words[0]
         // With every word's range over `cap` entries (common words and short numbers), the
@@ -95,8 +96,8 @@ extension Tx {
         if q.words.count > 1 {
             func count(_ condition: String, _ args: StatementArguments) throws -> Int {
                 try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 FROM search_words WHERE \(condition) AND \(holder) LIMIT ?)"),
-                    arguments: args + [cap + 1]) ?? 0
+                    db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 FROM search_words WHERE kind = ? AND \(condition) LIMIT ?)"),
+                    arguments: [kind] + args + [cap + 1]) ?? 0
             }
             var fewest = Int.max
             for w in q.words {
@@ -113,9 +114,9 @@ extension Tx {
         let column = contacts ? "contact_id" : "client_id"
         let found = try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT DISTINCT client_id, \(column) FROM search_words WHERE "
-                    + (whole ? "word = ?" : "word >= ? AND word < ?") + " AND \(holder) LIMIT ?"),
-            arguments: whole ? [driver, cap] : [driver, driver + high, cap])
+                sql: "SELECT DISTINCT client_id, \(column) FROM search_words WHERE kind = ? AND "
+                    + (whole ? "word = ?" : "word >= ? AND word < ?") + " LIMIT ?"),
+            arguments: whole ? [kind, driver, cap] : [kind, driver, driver + high, cap])
         var candidates: [(client: Int64, holder: Int64)] = found.map { ($0[0], $0[1]) }
         if q.words.count > 1, !candidates.isEmpty {
             var words: [Int64: [String]] = [:]
@@ -128,7 +129,7 @@ extension Tx {
                 let sql =
                     contacts
                     ? "SELECT contact_id, word FROM search_words WHERE contact_id IN (\(marks))"
-                    : "SELECT client_id, word FROM search_words WHERE client_id IN (\(marks)) AND contact_id IS NULL"
+                    : "SELECT client_id, word FROM search_words WHERE client_id IN (\(marks)) AND kind = 0"
                 for r in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) { words[r[0], default: []].append(r[1]) }
             }
             candidates = candidates.filter { q.allWordsBegin(words[$0.holder] ?? []) }

@@ -4,6 +4,8 @@ import Foundation
 /// Where a CSV column goes in a `client.import` item.
 public enum ImportField: Equatable, Sendable {
     case name, kind, phones, emails, owner, segment, source, abc
+    /// The tax id (ИНН) and registration reason code (КПП).
+    case inn, kpp
     case contactName, contactPosition, contactPhones, contactEmails
     /// A custom field (`fields.KEY`).
     case custom(String)
@@ -15,7 +17,7 @@ public enum ImportField: Equatable, Sendable {
         "name": .name, "kind": .kind, "phones": .phones, "phone": .phones, "emails": .emails, "email": .emails, "owner": .owner,
         "segment": .segment, "source": .source, "abc": .abc, "contact.name": .contactName, "contact.position": .contactPosition,
         "contact.phones": .contactPhones, "contact.phone": .contactPhones, "contact.emails": .contactEmails,
-        "contact.email": .contactEmails, "-": .ignored,
+        "contact.email": .contactEmails, "inn": .inn, "kpp": .kpp, "-": .ignored,
     ]
 
     public static func parse(_ text: String) -> ImportField? {
@@ -36,6 +38,8 @@ public enum ImportField: Equatable, Sendable {
         add(.segment, ["сегмент", "segment"])
         add(.source, ["источник", "канал", "source", "channel"])
         add(.abc, ["abc", "класс", "класс abc", "группа abc"])
+        add(.inn, ["инн", "инн клиента", "инн организации", "inn", "tax id", "taxpayer id"])
+        add(.kpp, ["кпп", "kpp"])
         add(.contactName, ["контактное лицо", "контакт", "фио контакта", "contact", "contact name", "contact person"])
         add(.contactPosition, ["должность", "должность контакта", "position", "title", "contact position"])
         add(.contactPhones, ["телефон контакта", "контактный телефон", "contact phone", "contact phones"])
@@ -61,6 +65,8 @@ public enum ImportField: Equatable, Sendable {
         case .segment: "segment"
         case .source: "source"
         case .abc: "abc"
+        case .inn: "inn"
+        case .kpp: "kpp"
         case .contactName: "contacts[0].name"
         case .contactPosition: "contacts[0].position"
         case .contactPhones: "contacts[0].phones"
@@ -88,7 +94,7 @@ public struct ImportMapping: Sendable {
             let column = String(o[..<eq])
             guard let field = ImportField.parse(String(o[o.index(after: eq)...])) else {
                 throw ImportFailure(
-                    "--map \(o): unknown field; use name, kind, phones, emails, owner, segment, source, abc, contact.name, contact.position, contact.phones, contact.emails, fields.KEY or -"
+                    "--map \(o): unknown field; use name, kind, phones, emails, owner, segment, source, abc, inn, kpp, contact.name, contact.position, contact.phones, contact.emails, fields.KEY or -"
                 )
             }
             let matches = h.indices.filter { h[$0] == column || ImportField.key(h[$0]) == ImportField.key(column) }
@@ -111,6 +117,35 @@ public struct ImportMapping: Sendable {
         cell.split(whereSeparator: { $0 == "," || $0 == ";" || $0 == "\n" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
             !$0.isEmpty
         }
+    }
+
+    /// Splits a cell holding several phones, keeping each number's extension with it: a piece
+    /// with fewer than 5 digits cannot be a number of its own («доб. 12», the `ext=12` of the
+    /// stored form `+74951234567;ext=12`), so it stays with the number before it.
+    public static func splitPhones(_ cell: String) -> [String] {
+        var out: [String] = []
+        var piece = ""
+        var separator: Character? = nil
+        func finish() {
+            let p = piece.trimmingCharacters(in: .whitespaces)
+            piece = ""
+            guard !p.isEmpty else { return }
+            if let separator, !out.isEmpty, p.filter(\.isNumber).count < 5 {
+                out[out.count - 1] += (separator == ";" ? ";" : ", ") + p
+            } else {
+                out.append(p)
+            }
+        }
+        for ch in cell {
+            if ch == "," || ch == ";" || ch == "\n" {
+                finish()
+                separator = ch
+            } else {
+                piece.append(ch)
+            }
+        }
+        finish()
+        return out
     }
 
     /// Russian and English words for the two kinds of client.
@@ -144,6 +179,8 @@ public struct ImportMapping: Sendable {
             case .segment: o["segment"] = .string(cell)
             case .source: o["source"] = .string(cell)
             case .abc: o["abc"] = .string(cell.uppercased())
+            case .inn: o["inn"] = .string(cell)
+            case .kpp: o["kpp"] = .string(cell)
             case .phones: Self.add(cell, to: &phones, "phones", column: i, &origin)
             case .emails: Self.add(cell, to: &emails, "emails", column: i, &origin)
             case .contactName: contact["name"] = .string(cell)
@@ -168,7 +205,7 @@ public struct ImportMapping: Sendable {
     }
 
     private static func add(_ cell: String, to list: inout [JSON], _ field: String, column: Int, _ origin: inout [String: Int]) {
-        for v in split(cell) {
+        for v in field.hasSuffix("phones") ? splitPhones(cell) : split(cell) {
             origin["\(field)[\(list.count)]"] = column
             list.append(.string(v))
         }

@@ -94,7 +94,7 @@ public struct RecordMapping: RowMapping {
             case .text: o[c.field] = .string(cell)
             case .list:
                 var list = o[c.field]?.arrayValue ?? []
-                for v in ImportMapping.split(cell) {
+                for v in c.field.hasSuffix("phones") ? ImportMapping.splitPhones(cell) : ImportMapping.split(cell) {
                     origin["\(c.field)[\(list.count)]"] = i
                     list.append(.string(v))
                 }

@@ -128,6 +128,9 @@ public struct Client: Sendable, Equatable, Identifiable {
     /// Asked not to be sent mailings: the client's own phones and e-mails and all its contacts'
     /// stay out of every mailing list.
     public var optOut = false
+    /// The tax id (ИНН), unique among clients, and the registration reason code (КПП).
+    public var inn: String? = nil
+    public var kpp: String? = nil
 
     /// The clock state as the scheduler sees it.
     public var clockState: ClockState? {

@@ -37,6 +37,9 @@ enum Migrations {
         m.registerMigration("v11: a contact's phones and e-mails by contact") { db in
             try db.execute(sql: v11)
         }
+        m.registerMigration("v12: search keys and words, phone tails, tax ids") { db in
+            try v12(db)
+        }
         m.registerMigration("v14: freezes and locks that hold clients back from the exchange") { db in
             try db.execute(sql: v14)
         }

@@ -15,6 +15,9 @@ public struct ClientFilter: Sendable {
     /// Case-insensitive substring of the name, or a phone in any spelling.
     public var nameQuery: String?
     public var phone: String?
+    /// A ranked search (`client.list` `query`): the best matches first, `afterID` then counts the
+    /// matches already listed (``Tx/searchClients(_:_:)``).
+    public var search: SearchQuery? = nil
     /// Only clients a manager may claim: on the exchange or unassigned.
     public var claimable = false
     public var now: Date
@@ -47,7 +50,7 @@ extension Tx {
     static let clientColumns = """
         id, name, kind, owner_id, status, segment, source, abc, fields, last_interaction_at, assigned_at, \
         released_at, released_from, release_reason, created_at, updated_at, yellow_at, red_at, release_at, zone, alert_stage, \
-        next_due_at, xyz, opt_out
+        next_due_at, xyz, opt_out, inn, kpp
         """
 
     func client(from r: Row, phones: [String], emails: [String]) -> Client {
@@ -65,6 +68,8 @@ extension Tx {
         c.nextDueAt = dateOpt(r[21] as Int64?)
         c.xyz = r[22]
         c.optOut = r[23]
+        c.inn = r[24]
+        c.kpp = r[25]
         return c
     }
 
@@ -107,7 +112,7 @@ extension Tx {
             guard let v, !v.isEmpty else { return [] }
             return v.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         }
-        return client(from: r, phones: split(r[24]), emails: split(r[25]))
+        return client(from: r, phones: split(r[26]), emails: split(r[27]))
     }
 
     /// The client without phones and e-mails (for restricted views and checks).
@@ -121,20 +126,21 @@ extension Tx {
             """
             INSERT INTO clients(name, name_fold, kind, owner_id, status, segment, source, abc, fields, last_interaction_at,
               assigned_at, yellow_at, red_at, release_at, released_at, released_from, release_reason, created_at, updated_at,
-              zone, alert_stage, next_due_at, origin_owner_id, opt_out)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?4, ?)
+              zone, alert_stage, next_due_at, origin_owner_id, opt_out, search_key, inn, kpp)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?4, ?, ?, ?, ?)
             """,
             [
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
                 c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
                 msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.createdAt), ms(c.updatedAt),
-                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut,
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut, CompanyName.key(c.name), c.inn, c.kpp,
             ])
         var saved = c
         saved.id = lastID
         saved.schedule = schedule
         try replacePhones(clientID: saved.id, contactID: nil, saved.phones, fresh: true)
         try replaceEmails(clientID: saved.id, contactID: nil, saved.emails, fresh: true)
+        try replaceSearchWords(clientID: saved.id, contactID: nil, name: saved.name, fresh: true)
         return saved
     }
 
@@ -142,11 +148,14 @@ extension Tx {
     /// unassigned and now has an owner records who took it and when (`picked_by`, `picked_at`:
     /// the cold-call window of report.activity).
     public func saveClient(_ c: Client, schedule: ZoneSchedule?, phonesChanged: Bool = true, emailsChanged: Bool = true) throws {
+        let key = CompanyName.key(c.name)
+        let oldKey = try String.fetchOne(db.cachedStatement(sql: "SELECT search_key FROM clients WHERE id = ?"), arguments: [c.id])
         try exec(
             """
             UPDATE clients SET name = ?, name_fold = ?, kind = ?, owner_id = ?, status = ?, segment = ?, source = ?, abc = ?,
               fields = ?, last_interaction_at = ?, assigned_at = ?, yellow_at = ?, red_at = ?, release_at = ?, released_at = ?,
               released_from = ?, release_reason = ?, updated_at = ?, zone = ?, alert_stage = ?, next_due_at = ?, opt_out = ?,
+              search_key = ?, inn = ?, kpp = ?,
               picked_by = CASE WHEN status = 'unassigned' AND ?4 IS NOT NULL THEN ?4 ELSE picked_by END,
               picked_at = CASE WHEN status = 'unassigned' AND ?4 IS NOT NULL THEN ?11 ELSE picked_at END
             WHERE id = ?
@@ -155,10 +164,11 @@ extension Tx {
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
                 c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
                 msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.updatedAt),
-                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut, c.id,
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut, key, c.inn, c.kpp, c.id,
             ])
         if phonesChanged { try replacePhones(clientID: c.id, contactID: nil, c.phones) }
         if emailsChanged { try replaceEmails(clientID: c.id, contactID: nil, c.emails) }
+        if oldKey != key { try replaceSearchWords(clientID: c.id, contactID: nil, name: c.name) }
     }
 
     /// Sets only the clock columns of a client (the hot path of `interaction.log` and the scheduler).
@@ -260,7 +270,26 @@ extension Tx {
             try exec("DELETE FROM phones WHERE client_id = ? AND contact_id IS NULL", [clientID])
         }
         for (i, p) in list.enumerated() {
-            try exec("INSERT INTO phones(phone, client_id, contact_id, position) VALUES (?, ?, ?, ?)", [p, clientID, contactID, i])
+            try exec(
+                "INSERT INTO phones(phone, client_id, contact_id, position, tail) VALUES (?, ?, ?, ?, ?)",
+                [p, clientID, contactID, i, Phone.reversedDigits(p)])
+        }
+    }
+
+    /// The words a client's name (contactID nil) or a contact's name is found by
+    /// (``SearchQuery/words(ofName:)``). `fresh`: the holder is new and has none yet.
+    func replaceSearchWords(clientID: Int64, contactID: Int64?, name: String, fresh: Bool = false) throws {
+        if fresh {
+            // Nothing to delete.
+        } else if let contactID {
+            try exec("DELETE FROM search_words WHERE contact_id = ?", [contactID])
+        } else {
+            try exec("DELETE FROM search_words WHERE client_id = ? AND kind = 0", [clientID])
+        }
+        for w in SearchQuery.words(ofName: name) {
+            try exec(
+                "INSERT INTO search_words(kind, word, client_id, contact_id) VALUES (?, ?, ?, ?)",
+                [contactID == nil ? 0 : 1, w, clientID, contactID])
         }
     }
 
@@ -284,31 +313,36 @@ extension Tx {
             .map { (clientID: $0[0], contactID: $0[1]) }
     }
 
+    /// Who a caller with this normalized number is: the holders of the number itself, else of
+    /// its main number (the caller ID of `+74951234567;ext=12` is `+74951234567`), else of an
+    /// extension of it (a call from `+74951234567` finds the card whose phone has `;ext=12`).
+    /// Index range scans on `phones_phone`.
+    public func callerHolders(_ phone: String) throws -> [(clientID: Int64, contactID: Int64?)] {
+        let exact = try phoneHolders(phone)
+        if !exact.isEmpty { return exact }
+        let main = Phone.main(phone)
+        if main != phone {
+            let m = try phoneHolders(main)
+            if !m.isEmpty { return m }
+        }
+        // ";ext=" then digits: every such phone sorts between ";ext=" and ";ext=:" (':' follows '9').
+        return try rows(
+            "SELECT client_id, contact_id FROM phones WHERE phone > ? AND phone < ? ORDER BY contact_id IS NOT NULL, rowid",
+            [main + ";ext=", main + ";ext=:"]
+        ).map { (clientID: $0[0], contactID: $0[1]) }
+    }
+
     /// Who holds a normalized e-mail.
     public func emailHolders(_ email: String) throws -> [(clientID: Int64, contactID: Int64?)] {
         try rows("SELECT client_id, contact_id FROM emails WHERE email = ? ORDER BY contact_id IS NOT NULL, rowid", [email])
             .map { (clientID: $0[0], contactID: $0[1]) }
     }
 
-    /// A page of clients matching `f`, by id.
+    /// A page of clients matching `f`, by id; with ``ClientFilter/search``, ranked
+    /// (``searchClients(_:_:)``).
     public func listClients(_ f: ClientFilter) throws -> Page<Client> {
-        var whereSQL: [String] = []
-        var args: StatementArguments = []
-        if let o = f.ownerID { whereSQL.append("owner_id = ?"); args += [o] }
-        if let s = f.status { whereSQL.append("status = ?"); args += [s.rawValue] }
-        if f.claimable { whereSQL.append("status IN ('exchange', 'unassigned')") }
-        if let z = f.zone {
-            let now = ms(f.now)
-            whereSQL.append("status = 'assigned'")
-            switch z {
-            case .green: whereSQL.append("yellow_at > ?"); args += [now]
-            case .yellow: whereSQL.append("yellow_at <= ? AND red_at > ?"); args += [now, now]
-            case .red: whereSQL.append("red_at <= ?"); args += [now]
-            }
-        }
-        if let seg = f.segment { whereSQL.append("segment = ?"); args += [seg] }
-        if let abc = f.abc { whereSQL.append("abc = ?"); args += [abc] }
-        if let xyz = f.xyz { whereSQL.append("xyz = ?"); args += [xyz] }
+        if let q = f.search { return try searchClients(f, q) }
+        var (whereSQL, args) = conditions(f)
         var nameOrPhone: [String] = []
         if let q = f.nameQuery {
             let escaped = q.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
@@ -335,6 +369,28 @@ extension Tx {
             return client(from: r, phones: keys.phones[id] ?? [], emails: keys.emails[id] ?? [])
         }
         return Page(items: items, nextCursor: more ? items.last.map { String($0.id) } : nil)
+    }
+
+    /// The conditions of `f` but the name, phone and cursor: owner, status, zone, segment, classes.
+    func conditions(_ f: ClientFilter) -> ([String], StatementArguments) {
+        var whereSQL: [String] = []
+        var args: StatementArguments = []
+        if let o = f.ownerID { whereSQL.append("owner_id = ?"); args += [o] }
+        if let s = f.status { whereSQL.append("status = ?"); args += [s.rawValue] }
+        if f.claimable { whereSQL.append("status IN ('exchange', 'unassigned')") }
+        if let z = f.zone {
+            let now = ms(f.now)
+            whereSQL.append("status = 'assigned'")
+            switch z {
+            case .green: whereSQL.append("yellow_at > ?"); args += [now]
+            case .yellow: whereSQL.append("yellow_at <= ? AND red_at > ?"); args += [now, now]
+            case .red: whereSQL.append("red_at <= ?"); args += [now]
+            }
+        }
+        if let seg = f.segment { whereSQL.append("segment = ?"); args += [seg] }
+        if let abc = f.abc { whereSQL.append("abc = ?"); args += [abc] }
+        if let xyz = f.xyz { whereSQL.append("xyz = ?"); args += [xyz] }
+        return (whereSQL, args)
     }
 
     /// Clients per status and zone at `now`.

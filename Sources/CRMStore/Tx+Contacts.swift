@@ -41,6 +41,7 @@ extension Tx {
         saved.id = lastID
         try replacePhones(clientID: c.clientID, contactID: saved.id, c.phones, fresh: true)
         try replaceEmails(clientID: c.clientID, contactID: saved.id, c.emails, fresh: true)
+        try replaceSearchWords(clientID: c.clientID, contactID: saved.id, name: c.name, fresh: true)
         try exec(
             "INSERT INTO affiliations(contact_id, client_id, position, from_at) VALUES (?, ?, ?, ?)",
             [saved.id, c.clientID, c.position, ms(c.createdAt)])
@@ -55,6 +56,7 @@ extension Tx {
             [c.clientID, c.name, c.position, c.decisionMaker, ms(c.updatedAt), c.optOut, c.id])
         try replacePhones(clientID: c.clientID, contactID: c.id, c.phones)
         try replaceEmails(clientID: c.clientID, contactID: c.id, c.emails)
+        try replaceSearchWords(clientID: c.clientID, contactID: c.id, name: c.name)
         if previousClientID != c.clientID {
             try exec("UPDATE affiliations SET to_at = ? WHERE contact_id = ? AND to_at IS NULL", [ms(now), c.id])
             try exec(

@@ -12,7 +12,7 @@ final class Bench {
     var clientIDs: ClosedRange<Int64> = 1...1
     var phases: Set<String> = Set(["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"])
         .union(DealPhases.names).union(ManagementPhases.names).union(ChannelPhase.names)
-        .union(ImportPhase.names).union(SegmentPhases.names)
+        .union(ImportPhase.names).union(SegmentPhases.names).union(SearchPhase.names)
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
@@ -84,6 +84,7 @@ final class Bench {
         if !phases.isDisjoint(with: ClassPhase.names) { try ClassPhase(bench: self).run() }
         if !phases.isDisjoint(with: ImportPhase.names) { try ImportPhase(bench: self).run() }
         if !phases.isDisjoint(with: SegmentPhases.names) { try SegmentPhases(bench: self).run() }
+        if !phases.isDisjoint(with: SearchPhase.names) { try SearchPhase(bench: self).run() }
     }
 
     func machineDescription() -> String {

@@ -16,7 +16,7 @@ struct CRMBench: ParsableCommand {
     @Option(
         help: """
             Phases to run, comma-separated: ping, get, find, log, startup, zones, catchup, idle, echo, rawlog, stalled, \
-            soak, hostile, deallist, dealmove, dealoverdue (deals: all three), mgmt, segments, channels, import, abc (default: all but soak, hostile and abc). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
+            soak, hostile, deallist, dealmove, dealoverdue (deals: all three), mgmt, segments, channels, import, search, abc (default: all but soak, hostile and abc). soak: --soak-requests interaction.log (a client.get after every fourth) on one \
             connection, then on --connections, with crmd's CPU per request, p99, RSS and the WAL per decile. ping also runs echo and log also runs rawlog: their ratios are part of those figures. stalled: \
             crmd's memory while a subscriber that never reads is sent --stalled-events events (about 30 s at 100,000 clients). \
             hostile (needs root): the connection and memory attacks of one non-admin uid (and an unknown uid), one after the \
@@ -36,7 +36,10 @@ struct CRMBench: ParsableCommand {
             with a contact each through the real crmctl import (rows/s, peak RSS of crmd and crmctl), then crmctl export clients. \
             segments (issue 19): the mgmt department and a year of deals \
             (one interaction per client), then segment.stats of four dynamic segments over the whole base, as the director \
-            and as one manager (--report-calls calls each, at least 3).
+            and as one manager (--report-calls calls each, at least 3). \
+            search (issue 20) runs a daemon of its own: --clients clients with company names, phones and a contact for one in \
+            five, then client.list with a query typed five ways (a name with the legal form moved, a name's beginning, a \
+            contact's name, a phone's last 7 digits, a phone in another spelling), p50 and p99 as an admin and as a manager.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000

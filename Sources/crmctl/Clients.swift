@@ -21,9 +21,16 @@ struct ClientCommand: ParsableCommand {
         @Option var segment: String?
         @Option(help: "Marketing channel the client came from.") var source: String?
         @Option(help: "A retry key: repeating the command with it never creates a second client.") var requestID: String?
+        @Option(help: "The tax id (ИНН): 10 digits for a company, 12 for a person; checked.") var inn: String?
+        @Option(help: "The registration reason code (КПП): 9 characters.") var kpp: String?
+        @Flag(help: "Create even when a client with a similar name exists (the warning names it; recorded in the audit).")
+        var force = false
 
         func run() throws {
             var p: JSONObject = ["name": .string(name)]
+            if let inn { p["inn"] = .string(inn) }
+            if let kpp { p["kpp"] = .string(kpp) }
+            if force { p["force"] = true }
             if let kind { p["kind"] = .string(kind) }
             if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }
             if !emails.isEmpty { p["emails"] = .array(emails.map(JSON.string)) }
@@ -31,7 +38,25 @@ struct ClientCommand: ParsableCommand {
             if let segment { p["segment"] = .string(segment) }
             if let source { p["source"] = .string(source) }
             if let requestID { p["request_id"] = .string(requestID) }
-            try global.run("client.create", p) { c in
+            let c = try global.session { conn in
+                do {
+                    return try conn.call("client.create", .object(p))
+                } catch let e as RPCError where e.data?["reason"] == "similar_name" {
+                    let other = e.data ?? .null
+                    FileHandle.standardError.write(
+                        Data(
+                            """
+                            crmctl: not created: a client with a similar name already exists:
+                              #\(str(other["client_id"])) \(str(other["client_name"])), owner \(other["owner_login"]?.stringValue ?? "none")
+                            Open it (crmctl client show \(str(other["client_id"]))), or add --force to create '\(name)' anyway.
+
+                            """.utf8))
+                    throw ExitCode(1)
+                }
+            }
+            if global.json {
+                print(JSONWriter.string(c))
+            } else {
                 print("created client #\(str(c["id"])) \(str(c["name"])), owner \(c["owner_login"]?.stringValue ?? "none"), \(zoneCell(c))")
             }
         }
@@ -99,9 +124,13 @@ struct ClientCommand: ParsableCommand {
         @Option var source: String?
         @Option(name: .customLong("field"), help: "A custom field as key=value (repeat for more).") var fields: [String] = []
         @Flag(inversion: .prefixedNo, help: "The client asked not to be mailed (--no-opt-out takes it back).") var optOut: Bool?
+        @Option(help: "The tax id (ИНН); \"\" clears it.") var inn: String?
+        @Option(help: "The registration reason code (КПП); \"\" clears it.") var kpp: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
+            if let inn { p["inn"] = inn.isEmpty ? .null : .string(inn) }
+            if let kpp { p["kpp"] = kpp.isEmpty ? .null : .string(kpp) }
             if let optOut { p["opt_out"] = .bool(optOut) }
             if let name { p["name"] = .string(name) }
             if let kind { p["kind"] = .string(kind) }
@@ -173,6 +202,7 @@ func printClient(_ c: JSON) {
     let emails = c["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []
     if !phones.isEmpty { print("phones       \(phones.joined(separator: ", "))") }
     if !emails.isEmpty { print("emails       \(emails.joined(separator: ", "))") }
+    if let inn = c["inn"]?.stringValue { print("ИНН          \(inn)" + (c["kpp"]?.stringValue.map { "  КПП \($0)" } ?? "")) }
     for (label, key) in [("segment", "segment"), ("source", "source")] {
         if let v = c[key]?.stringValue { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + v) }
     }

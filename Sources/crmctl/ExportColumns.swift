@@ -39,7 +39,7 @@ enum ExportColumns {
         ExportColumn("Телефон", "phones"), ExportColumn("Email", "emails"), ExportColumn("Менеджер", "owner_login"),
         ExportColumn("Сегмент", "segment"), ExportColumn("Источник", "source"), ExportColumn("ABC", "abc"),
         ExportColumn("Статус", "status"), ExportColumn("Зона", "zone"), ExportColumn("Последний контакт", "last_interaction_at"),
-        ExportColumn("Создан", "created_at"),
+        ExportColumn("Создан", "created_at"), ExportColumn("ИНН", "inn"), ExportColumn("КПП", "kpp"),
         ExportColumn("Поля") { $0["fields"].map { JSONWriter.string($0) }.flatMap { $0 == "{}" ? nil : $0 } ?? "" },
     ]
 

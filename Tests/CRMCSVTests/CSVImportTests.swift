@@ -111,3 +111,23 @@ struct CSVImportTests {
         #expect(recs.map(\.line) == [1, 2, 3])
     }
 }
+
+@Suite("CSV: phones with extensions, ИНН and КПП")
+struct CSVPhoneAndTaxIDTests {
+    @Test func phoneCellsKeepExtensions() {
+        #expect(ImportMapping.splitPhones("+74951234567;ext=12, +79161234567") == ["+74951234567;ext=12", "+79161234567"])
+        #expect(
+            ImportMapping.splitPhones("8 (495) 123-45-67, доб. 12; 8 916 123-45-67") == ["8 (495) 123-45-67, доб. 12", "8 916 123-45-67"])
+        #expect(ImportMapping.splitPhones("+7 495 123-45-67\n+7 916 123-45-67") == ["+7 495 123-45-67", "+7 916 123-45-67"])
+        #expect(ImportMapping.splitPhones(" ; ,") == [])
+    }
+
+    @Test func innAndKppHeadersMapByThemselves() throws {
+        let m = try ImportMapping(header: ["Наименование", "ИНН", "КПП", "Телефон"], overrides: [])
+        #expect(m.fields == [.name, .inn, .kpp, .phones])
+        let (item, _) = m.item(["ООО «Ромашка»", "7707083893", "773601001", "+74951234567;ext=12, 8 916 123-45-67"])
+        #expect(item["inn"] == "7707083893")
+        #expect(item["kpp"] == "773601001")
+        #expect(item["phones"] == ["+74951234567;ext=12", "8 916 123-45-67"])
+    }
+}

@@ -22,6 +22,14 @@ struct ImportCSVTests {
         var basePhones: [String] = []
     }
 
+    /// A valid 10-digit ИНН of row `i` ("77" and the row, then the check digit): the column is
+    /// imported and checked.
+    static func inn(_ i: Int) -> String {
+        let digits = Array("77" + String(format: "%07d", i)).map { Int(String($0))! }
+        let check = zip([2, 4, 10, 3, 5, 9, 4, 6, 8], digits).reduce(0) { $0 + $1.0 * $1.1 } % 11 % 10
+        return digits.map(String.init).joined() + String(check)
+    }
+
     static func sample(rows: Int) -> Sample {
         var s = Sample()
         var line = 2
@@ -65,7 +73,7 @@ struct ImportCSVTests {
                 s.goodContacts += 1
             }
             let contactPhone = "+7 950 \(String(format: "%03d-%04d", i / 10000, i % 10000))"
-            s.text += "\(name);компания;\(phone);\(email);\(owner);опт;Иван Петров \(i);\(position);\(contactPhone);77\(i)\(extra)\r\n"
+            s.text += "\(name);компания;\(phone);\(email);\(owner);опт;Иван Петров \(i);\(position);\(contactPhone);\(inn(i))\(extra)\r\n"
             line += i == 3000 ? 2 : 1
         }
         return s

@@ -78,7 +78,7 @@ struct ImportRecordsTests {
                     "line 4, «Клиент»: names no client in crmd (import the clients first)",
                     "line 5, «Телефон»: duplicate: +79110000001 is also on line 2",
                     "line 6, «Телефон»: duplicate: +79002222222 already belongs to client \(c2) 'ООО «Бета»'",
-                    "line 7, «Телефон»: '12-34' is not a phone number (5 to 15 digits, optionally with +, spaces, dashes, brackets)",
+                    "line 7, «Телефон»: '12-34' is not a phone number (one number of 5 to 15 digits, optionally with +, spaces, dashes, brackets, and an extension such as 'доб. 12', 'ext 12', 'x12' or '#12' of at most 6 digits)",
                 ],
                 summary: "6 rows: 2 would be imported, 2 bad, 2 duplicates (1 of contacts in crmd, 1 of earlier rows in the file).",
                 count: {

@@ -47,7 +47,7 @@ struct CallHandlers: HandlerGroup {
             let channel = try tx.channelID(ofPhone: to).flatMap { try tx.channel(id: $0) }
             var client: Client? = nil
             var contact: Contact? = nil
-            if let from, let holder = try tx.phoneHolders(from).first {
+            if let from, let holder = try tx.callerHolders(from).first {
                 client = try tx.client(id: holder.clientID)
                 if let cid = holder.contactID { contact = try tx.contact(id: cid) }
             }

@@ -13,15 +13,18 @@ struct ClientHandlers: HandlerGroup {
         let (input, ownerRef) = try call.decode { r in (decodeClientFields(&r, creating: true), userRef(&r, "owner")) }
         let rules = self.rules
         write(call) { [self] tx, now in
-            try createClient(tx, actor: actor, input: input, ownerRef: ownerRef, rules: rules, now: now, action: "create")
+            try createClient(
+                tx, actor: actor, input: input, ownerRef: ownerRef, rules: rules, now: now, action: "create", similarCheck: true)
         }
     }
 
     /// `keysChecked`: the caller already refused phones and e-mails that are taken, in this
-    /// transaction (`client.import`'s check of the whole batch).
+    /// transaction (`client.import`'s check of the whole batch). `similarCheck`: a name that folds
+    /// to an existing client's is refused (`similar_name`) unless `input.force`; a forced create is
+    /// audited with the client it was forced over.
     func createClient(
         _ tx: Tx, actor: Actor, input: ClientFieldsInput, ownerRef: UserRef??, rules: ZoneRules, now: Date, action: String,
-        keysChecked: Bool = false
+        keysChecked: Bool = false, similarCheck: Bool = false
     ) throws -> JSON {
         var owner: User? = nil
         switch ownerRef {
@@ -49,6 +52,12 @@ struct ClientHandlers: HandlerGroup {
         if case .set(let n) = input.name { name = n }
         try ensureNotBanned(tx, name: name, actor: actor, owner: owner, now: now)
         func value(_ p: Patch<String>) -> String? { if case .set(let v) = p { return v } else { return nil } }
+        try ensureINNFree(tx, value(input.inn), for: nil)
+        var similar: Client? = nil
+        if similarCheck, let other = try similarClient(tx, name: name) {
+            guard input.force else { throw similarNameError(other, name: name) }
+            similar = other
+        }
         var c = Client(
             id: 0, name: name, kind: input.kind ?? .company, phones: phones, emails: emails, ownerID: owner?.id,
             status: owner == nil ? .unassigned : .assigned, segment: value(input.segment), source: value(input.source),
@@ -56,11 +65,21 @@ struct ClientHandlers: HandlerGroup {
             assignedAt: owner == nil ? nil : now, releasedAt: nil, releasedFrom: nil, releaseReason: nil, createdAt: now,
             updatedAt: now)
         c.optOut = input.optOut ?? false
+        c.inn = value(input.inn)
+        c.kpp = value(input.kpp)
         engine.startCycle(&c, now: now)
         c = try tx.insertClient(c, schedule: c.schedule)
         try planFactsMoved(tx, userID: c.ownerID, metrics: [.newClients], at: now)
         let json = wire.client(c, now: now, full: true)
-        try audit(tx, actor, "client", c.id, action, before: nil, after: json, at: now)
+        var audited = json
+        if let similar, case .object(var o) = json {
+            o["forced_over"] = [
+                "reason": "similar_name", "client_id": .int(similar.id), "client_name": .string(similar.name),
+                "owner_login": wire.login(similar.ownerID),
+            ]
+            audited = .object(o)
+        }
+        try audit(tx, actor, "client", c.id, action, before: nil, after: audited, at: now)
         try event(tx, "client.created", clientID: c.id, ownerID: c.ownerID, ["client_id": .int(c.id), "owner": .int(c.ownerID)], at: now)
         return json
     }
@@ -90,7 +109,7 @@ struct ClientHandlers: HandlerGroup {
             let id = r.int("id")
             let input = decodeClientFields(&r, creating: false)
             if r.problems.isEmpty, !input.touchesPersonalData, !input.touchesBusinessData {
-                r.problem("params", "must change something: name, kind, phones, emails, opt_out, segment, source, abc or fields")
+                r.problem("params", "must change something: name, kind, phones, emails, opt_out, inn, kpp, segment, source, abc or fields")
             }
             return (id, input)
         }
@@ -115,6 +134,18 @@ struct ClientHandlers: HandlerGroup {
             }
             if let k = input.kind { c.kind = k }
             if let o = input.optOut { c.optOut = o }
+            switch input.inn {
+            case .set(let v):
+                try ensureINNFree(tx, v, for: c.id)
+                c.inn = v
+            case .clear: c.inn = nil
+            case .unchanged: break
+            }
+            switch input.kpp {
+            case .set(let v): c.kpp = v
+            case .clear: c.kpp = nil
+            case .unchanged: break
+            }
             if case .set(let p) = input.phones, p != c.phones {
                 try ensureFree(tx, phones: p, emails: [], for: c.id)
                 c.phones = p
@@ -190,9 +221,17 @@ struct ClientHandlers: HandlerGroup {
                 filter.ownerID = actor.userID ?? -1
             }
             if let q = query?.trimmingCharacters(in: .whitespaces), !q.isEmpty {
-                filter.nameQuery = q
-                filter.phone = Phone.normalize(
+                guard q.count <= SearchQuery.maxLength else {
+                    throw DomainError.invalid("query", "must be at most \(SearchQuery.maxLength) characters")
+                }
+                let search = SearchQuery(
                     q, defaultCountryCode: settings.domain.defaultCountryCode, nationalLength: settings.domain.nationalNumberLength)
+                if search.key == nil, search.phone == nil, search.reversedDigits == nil {
+                    // Nothing but a legal form or punctuation ("ООО", "%"): the names that hold it.
+                    filter.nameQuery = q
+                } else {
+                    filter.search = search
+                }
             }
             let page = try tx.listClients(filter)
             return wire.page(page) { c in wire.client(c, now: now, full: Access.canSeeFullCard(actor, ownerID: c.ownerID)) }
@@ -209,7 +248,7 @@ struct ClientHandlers: HandlerGroup {
             throw RPCError.invalidParams([FieldProblem(field: "phone", problem: "'\(raw.prefix(40))' is not a phone number")])
         }
         try read(call) { tx, now in
-            guard let holder = try tx.phoneHolders(phone).first, let c = try tx.client(id: holder.clientID) else {
+            guard let holder = try tx.callerHolders(phone).first, let c = try tx.client(id: holder.clientID) else {
                 throw DomainError(.notFound, "No client or contact has the phone \(phone).", details: [("phone", .string(phone))])
             }
             let full = Access.canSeeFullCard(actor, ownerID: c.ownerID)

@@ -15,8 +15,15 @@ struct ClientFieldsInput: Sendable {
     var fields: JSONObject? = nil
     /// Opted out of mailings (personal data: who may edit phones may record the wish).
     var optOut: Bool? = nil
+    /// The tax id (ИНН, digits only) and registration reason code (КПП); identity, as the name is.
+    var inn: Patch<String> = .unchanged
+    var kpp: Patch<String> = .unchanged
+    /// Create even when a client with a similar name exists (`client.create`, `client.import`).
+    var force = false
 
-    var touchesPersonalData: Bool { name.isChange || kind != nil || phones.isChange || emails.isChange || optOut != nil }
+    var touchesPersonalData: Bool {
+        name.isChange || kind != nil || phones.isChange || emails.isChange || optOut != nil || inn.isChange || kpp.isChange
+    }
     var touchesBusinessData: Bool { segment.isChange || source.isChange || abc.isChange || fields != nil }
 }
 
@@ -40,7 +47,8 @@ extension HandlerGroup {
             else {
                 r.problem(
                     "\(key)[\(i)]",
-                    "'\(raw.prefix(40))' is not a phone number (5 to 15 digits, optionally with +, spaces, dashes, brackets)")
+                    "'\(raw.prefix(40))' is not a phone number (one number of 5 to 15 digits, optionally with +, spaces, dashes, brackets, and an extension such as 'доб. 12', 'ext 12', 'x12' or '#12' of at most 6 digits)"
+                )
                 continue
             }
             if !out.contains(p) { out.append(p) }
@@ -107,6 +115,9 @@ extension HandlerGroup {
             )
         }
         f.optOut = r.optionalBool("opt_out")
+        f.inn = taxID(&r, "inn", TaxID.innProblem)
+        f.kpp = taxID(&r, "kpp", TaxID.kppProblem)
+        if creating { f.force = r.optionalBool("force") ?? false }
         if r.has("fields") {
             if let o = r.optionalObject("fields") {
                 for m in o.members {
@@ -121,7 +132,57 @@ extension HandlerGroup {
         return f
     }
 
+    /// An ИНН or КПП: spaces dropped, checked by `problem`; null or "" clears it.
+    func taxID(_ r: inout ParamReader, _ key: String, _ problem: (String) -> String?) -> Patch<String> {
+        switch r.patchString(key) {
+        case .set(let raw):
+            let v = String(raw.filter { !$0.isWhitespace }.prefix(40))
+            if v.isEmpty { return .clear }
+            if let p = problem(v) {
+                r.problem(key, "'\(v)' \(p)")
+                return .unchanged
+            }
+            return .set(v)
+        case .clear: return .clear
+        case .unchanged: return .unchanged
+        }
+    }
+
     // MARK: shared checks inside a transaction
+
+    /// Fails with `conflict` naming the client that has this ИНН, and its owner.
+    func ensureINNFree(_ tx: Tx, _ inn: String?, for clientID: Int64?) throws {
+        guard let inn, let other = try tx.client(inn: inn), other.id != clientID else { return }
+        let ownerLogin = other.ownerID.flatMap { users.user(id: $0)?.login }
+        throw DomainError(
+            .conflict,
+            "The ИНН \(inn) already belongs to client '\(other.name)' (id \(other.id)), \(ownerLogin.map { "owned by \($0)" } ?? "with no owner"). Open that client instead of creating a duplicate.",
+            fields: [("inn", "\(inn) is taken")],
+            details: [
+                ("value", .string(inn)), ("client_id", .int(other.id)), ("client_name", .string(other.name)),
+                ("owner", other.ownerID.map { .int($0) } ?? .null), ("owner_login", ownerLogin.map { .string($0) } ?? .null),
+            ])
+    }
+
+    /// The existing client whose name folds to the same key as `name` (``CompanyName/key(_:)``),
+    /// if any: what `client.create` warns of.
+    func similarClient(_ tx: Tx, name: String) throws -> Client? {
+        guard let key = CompanyName.key(name) else { return nil }
+        return try tx.clients(withKey: key, limit: 1).first
+    }
+
+    /// The `1003` `similar_name` warning: names the existing client and its owner, and says how
+    /// to create anyway.
+    func similarNameError(_ other: Client, name: String) -> DomainError {
+        let ownerLogin = other.ownerID.flatMap { users.user(id: $0)?.login }
+        return DomainError(
+            .conflict,
+            "A client with a similar name already exists: '\(other.name)' (id \(other.id)), \(ownerLogin.map { "owned by \($0)" } ?? "with no owner"). Open that client, or create '\(name)' anyway with force: true.",
+            details: [
+                ("reason", .string("similar_name")), ("client_id", .int(other.id)), ("client_name", .string(other.name)),
+                ("owner", other.ownerID.map { .int($0) } ?? .null), ("owner_login", ownerLogin.map { .string($0) } ?? .null),
+            ])
+    }
 
     func resolveOwner(_ tx: Tx, _ ref: UserRef) throws -> User {
         let u = try resolveUser(tx, ref, field: "owner")

@@ -132,12 +132,14 @@ extension ImportHandlers {
         }
     }
 
-    /// Every item's rejections once the database is asked too: an owner that is no leader, a phone
-    /// or e-mail that a client or contact in the base already has, or that an earlier accepted
-    /// item has (the first good item wins). Items with none are absent.
+    /// Every item's rejections once the database is asked too: an owner that is no leader, a phone,
+    /// e-mail or ИНН that a client or contact in the base already has, or that an earlier accepted
+    /// item has (the first good item wins), or a name that folds to a client's in the base (unless
+    /// the item says `force`). Items with none are absent.
     func check(_ tx: Tx, _ items: [ImportItem]) throws -> [Int: [Rejection]] {
         var out: [Int: [Rejection]] = [:]
         var seen: [String: Int] = [:]
+        var seenINN: [String: Int] = [:]
         // Who holds each phone and e-mail of the batch: two queries per 500 values, not two per value.
         let asked = items.filter(\.rejections.isEmpty).flatMap { $0.keys.map(\.value) }
         var holders = try tx.firstHolders(asked.filter { !$0.contains("@") }, emails: false)
@@ -162,9 +164,40 @@ extension ImportHandlers {
                             field: k.field, problem: "\(k.value) already belongs to client \(h.clientID) '\(name)'", client: h.clientID,
                             contact: h.contactID))
                 }
+                // Only for items nothing else refused: one reason per duplicate is enough.
+                if rej.isEmpty { rej += try identityRejections(tx, item, seenINN: seenINN) }
             }
-            if rej.isEmpty { for k in item.keys { seen[k.value] = i } } else { out[i] = rej }
+            if rej.isEmpty {
+                for k in item.keys { seen[k.value] = i }
+                if case .set(let inn) = item.fields.inn { seenINN[inn] = i }
+            } else {
+                out[i] = rej
+            }
         }
         return out
+    }
+
+    /// An ИНН taken in the base or by an earlier item, and a name that folds to a client's in the
+    /// base (`similar_name`, unless the item has `force: true`).
+    func identityRejections(_ tx: Tx, _ item: ImportItem, seenINN: [String: Int]) throws -> [Rejection] {
+        var rej: [Rejection] = []
+        if case .set(let inn) = item.fields.inn {
+            if let j = seenINN[inn] {
+                rej.append(Rejection(field: "inn", problem: "\(inn) is also in clients[\(j)]", inImport: j))
+            } else if let other = try tx.client(inn: inn) {
+                rej.append(
+                    Rejection(field: "inn", problem: "\(inn) already belongs to client \(other.id) '\(other.name)'", client: other.id))
+            }
+        }
+        if !item.fields.force, case .set(let name) = item.fields.name, let other = try similarClient(tx, name: name) {
+            let owner = other.ownerID.flatMap { users.user(id: $0)?.login }.map { "owned by \($0)" } ?? "with no owner"
+            rej.append(
+                Rejection(
+                    field: "name",
+                    problem:
+                        "similar_name: client \(other.id) '\(other.name)' (\(owner)) has a similar name; add \"force\": true to the item to import it anyway",
+                    client: other.id))
+        }
+        return rej
     }
 }

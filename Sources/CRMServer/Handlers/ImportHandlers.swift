@@ -59,7 +59,7 @@ struct ImportHandlers: HandlerGroup {
                     do {
                         let c = try cards.createClient(
                             tx, actor: actor, input: item.fields, ownerRef: item.owner, rules: rules, now: now, action: "import",
-                            keysChecked: skipInvalid)
+                            keysChecked: skipInvalid, similarCheck: !skipInvalid)
                         let id = c["id"]?.intValue ?? 0
                         for k in item.contacts { try createContact(tx, k, clientID: id, actor: actor, now: now) }
                         ids.append(.int(id))

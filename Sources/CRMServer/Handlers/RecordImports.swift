@@ -184,7 +184,7 @@ struct RecordImports: HandlerGroup {
         let field: String
         switch ref {
         case .id(let i): (id, field) = (i, "client_id")
-        case .phone(let p): (id, field) = (try tx.phoneHolders(p).first?.clientID, "client")
+        case .phone(let p): (id, field) = (try tx.callerHolders(p).first?.clientID, "client")
         case .email(let e): (id, field) = (try tx.emailHolders(e).first?.clientID, "client")
         case .missing: (id, field) = (nil, "client_id")
         }

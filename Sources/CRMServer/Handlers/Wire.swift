@@ -64,6 +64,7 @@ struct Wire {
             "days_to_release": schedule.map { .int(Int64(rules.daysToRelease(now: now, releaseAt: $0.releaseAt))) } ?? .null,
             "segment": .string(c.segment), "source": .string(c.source), "abc": .string(c.abc), "xyz": .string(c.xyz), "fields": fields,
             "created_at": time(c.createdAt), "updated_at": time(c.updatedAt), "opt_out": .bool(c.optOut),
+            "inn": .string(c.inn), "kpp": .string(c.kpp),
         ]
         if c.status == .exchange || c.releasedAt != nil {
             o["released_at"] = time(c.releasedAt)

@@ -1,3 +1,4 @@
+public import CRMText
 public import Foundation
 
 /// The domain settings the rules depend on (a part of crmd's configuration).
@@ -39,6 +40,9 @@ public struct DomainSettings: Sendable {
     public var maxLeadsPerMinute = 300
     /// The ABC/XYZ classes' window, thresholds and schedule (`classes.*`).
     public var classes = ClassSettings()
+    /// The language of messages and alerts for a user who has set none and whose client names
+    /// none (`language`, default ru: the department speaks Russian).
+    public var language: Lang = .ru
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -37,6 +37,9 @@ enum Migrations {
         m.registerMigration("v11: a contact's phones and e-mails by contact") { db in
             try db.execute(sql: v11)
         }
+        m.registerMigration("v13: a user's language") { db in
+            try db.execute(sql: v13)
+        }
         return m
     }
 

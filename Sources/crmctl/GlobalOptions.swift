@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRMClient
 import CRMProtocol
+import CRMText
 import Foundation
 
 /// Options every command takes.
@@ -16,6 +17,11 @@ struct GlobalOptions: ParsableArguments {
 
     func connect() throws -> Connection {
         let c = try Connection(path: socket ?? checkedDefaultSocketPath())
+        // The language of this process's locale, for crmd's messages when the user has chosen
+        // none: a notification (no reply to wait for), handled before the requests after it.
+        if let lang = Lang.fromEnvironment(ProcessInfo.processInfo.environment) {
+            try c.send(["jsonrpc": "2.0", "method": "whoami", "params": ["lang": .string(lang.rawValue)]])
+        }
         if let actAs { _ = try c.call("session.act_as", ["login": .string(actAs)]) }
         return c
     }

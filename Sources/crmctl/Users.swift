@@ -40,7 +40,8 @@ struct UserCommand: ParsableCommand {
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a user's name, role, uid, commission rate or team.")
+        static let configuration = CommandConfiguration(
+            abstract: "Change a user's name, role, uid, commission rate, team or language (a user may set their own language).")
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
         @Option var name: String?
@@ -49,8 +50,10 @@ struct UserCommand: ParsableCommand {
         @Option(help: "The user's commission rate as a percent (2.5%, 2.5), or none to remove it.") var commission: String?
         @Option(help: "The user's commission rate in basis points (250 = 2.5 %).") var commissionBp: Int?
         @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
+        @Option(help: "The language of the user's messages and alerts: ru, en, or none to follow their LANG.") var lang: String?
 
         func validate() throws {
+            if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError("--lang '\(lang)' must be ru, en or none") }
             if commission != nil && commissionBp != nil { throw ValidationError("give --commission or --commission-bp, not both") }
             if let commission, commission != "none", parsePercentBP(commission) == nil {
                 throw ValidationError("--commission '\(commission)' must be a percent like 2.5% (at most two decimals, 0-100), or none")
@@ -65,10 +68,12 @@ struct UserCommand: ParsableCommand {
             if let commission { p["commission_bp"] = commission == "none" ? .null : parsePercentBP(commission).map { .int($0) } ?? .null }
             if let commissionBp { p["commission_bp"] = .int(Int64(commissionBp)) }
             if let team { p["team"] = team == "none" ? .null : .string(team) }
+            if let lang { p["lang"] = lang == "none" ? .null : .string(lang) }
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
                 print(
-                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"]))")
+                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), lang \(str(u["lang"]))"
+                )
             }
         }
     }

@@ -78,11 +78,11 @@ struct ExchangeHandlers: HandlerGroup {
             case .claimsPerDay(let n, let limit)?:
                 throw DomainError(
                     .limitReached,
-                    "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
+                    "You have claimed \(n, "client", "clients") today, the limit (exchange.max_claims_per_day); try tomorrow.",
                     details: [("limit", .int(Int64(limit))), ("kind", .string("claims_per_day"))])
             case .clientsPerManager(let n, let limit)?:
                 throw DomainError(
-                    .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
+                    .limitReached, "You already lead \(n, "client", "clients"), the limit (exchange.max_clients_per_manager).",
                     details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
             case nil: break
             }

@@ -147,7 +147,7 @@ extension ImportHandlers {
             if rej.isEmpty {
                 if case .some(.some(let ref)) = item.owner {
                     do { _ = try resolveOwner(tx, ref) } catch let e as DomainError {
-                        rej.append(Rejection(field: "owner", problem: e.message))
+                        rej.append(Rejection(field: "owner", problem: e.message.description))
                     }
                 }
                 for k in item.keys {

@@ -21,6 +21,7 @@ struct Wire {
             o["commission_bp"] = u.commissionBP.map { .int(Int64($0)) } ?? .null
             o["team"] = .string(u.team)
         }
+        o["lang"] = .string(u.lang?.rawValue)
         return .object(o)
     }
 

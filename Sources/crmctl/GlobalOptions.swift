@@ -17,12 +17,14 @@ struct GlobalOptions: ParsableArguments {
 
     func connect() throws -> Connection {
         let c = try Connection(path: socket ?? checkedDefaultSocketPath())
-        // The language of this process's locale, for crmd's messages when the user has chosen
-        // none: a notification (no reply to wait for), handled before the requests after it.
-        if let lang = Lang.fromEnvironment(ProcessInfo.processInfo.environment) {
-            try c.send(["jsonrpc": "2.0", "method": "whoami", "params": ["lang": .string(lang.rawValue)]])
-        }
         if let actAs { _ = try c.call("session.act_as", ["login": .string(actAs)]) }
+        // The language of this process's locale counts for crmd's messages when the user has
+        // chosen none; crmd answers with the connection's language, which crmctl's own tables
+        // then speak too.
+        var who = JSONObject()
+        if let lang = Lang.fromEnvironment(ProcessInfo.processInfo.environment) { who["lang"] = .string(lang.rawValue) }
+        let me = try c.call("whoami", .object(who))
+        if let lang = me["lang"]?.stringValue.flatMap(Lang.init(rawValue:)) { Language.set(lang) }
         return c
     }
 

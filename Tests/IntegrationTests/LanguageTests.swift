@@ -83,6 +83,18 @@ struct LanguageTests: ManualClockSuite {
             #expect(ru.contains("Не найдено: клиент с id 424242."), "\(ru)")
             #expect(en.contains("No client with id 424242."), "\(en)")
             #expect(c.contains("No client with id 424242."), "\(c)")
+
+            // crmctl's own tables speak the connection's language.
+            func users(_ lang: String) throws -> String {
+                let env = ["LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]
+                let r = try runProcess(crmctl, ["user", "list", "--socket", d.socketPath], environment: env)
+                #expect(r.status == 0, "\(r.err)")
+                return r.out.split(separator: "\n").first.map(String.init) ?? ""
+            }
+            let ruHeader = try users("ru_RU.UTF-8")
+            let enHeader = try users("en_US.UTF-8")
+            #expect(ruHeader.hasPrefix("ID") && ruHeader.contains("ЛОГИН") && ruHeader.contains("РОЛЬ"), "\(ruHeader)")
+            #expect(enHeader.contains("LOGIN") && enHeader.contains("ROLE"), "\(enHeader)")
         }
     }
 

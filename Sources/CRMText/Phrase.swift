@@ -37,6 +37,13 @@ public struct Phrase: Sendable, Hashable, CustomStringConvertible, ExpressibleBy
         Phrase(template: Self.escape(text), translatable: false)
     }
 
+    /// Phrases one after another with `separator` between them, each said in the reader's language.
+    public static func list(_ parts: [Phrase], separator: String) -> Phrase {
+        Phrase(
+            template: parts.indices.map { "{\($0)}" }.joined(separator: escape(separator)), args: parts.map { .phrase($0) },
+            translatable: false)
+    }
+
     /// A template chosen at run time (an entity's name, a role): the catalog must list it.
     public static func key(_ template: String) -> Phrase { Phrase(template: Self.escape(template)) }
 

@@ -55,6 +55,13 @@ import Testing
         #expect(p.rendered(.ru).hasPrefix("Бухгалтер"))
     }
 
+    @Test func aListSaysEachPartInTheSameLanguage() {
+        let p = Phrase.list(["An accountant", Phrase.verbatim("x {0}"), "\(2, "day", "days")"], separator: "; ")
+        #expect(p.template == "{0}; {1}; {2}")
+        #expect(p.rendered(.en) == "An accountant; x {0}; 2 days")
+        #expect(p.rendered(.ru).hasPrefix("Бухгалтер; x {0}; 2 "))
+    }
+
     @Test func localeNamesChooseALanguage() {
         #expect(Lang(locale: "ru_RU.UTF-8") == .ru)
         #expect(Lang(locale: "en_US.UTF-8") == .en)

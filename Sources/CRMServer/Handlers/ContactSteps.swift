@@ -154,7 +154,7 @@ extension HandlerGroup {
     func checkDraft(_ tx: Tx, _ c: Client, _ draft: InteractionDraft, prefix: String = "", now: Date) throws {
         let problems = InteractionRules.problems(draft, now: now, settings: settings.domain).map { ("\(prefix)\($0.0)", $0.1) }
         if !problems.isEmpty {
-            let list = problems.map { "\($0.0) \($0.1)" }.joined(separator: "; ")
+            let list = Phrase.list(problems.map { "\($0.0) \(Phrase.key($0.1))" }, separator: "; ")
             throw DomainError(.validationFailed, "The \(Phrase.key(draft.kind.rawValue)) cannot be logged: \(list).", fields: problems)
         }
         if let contactID = draft.contactID {

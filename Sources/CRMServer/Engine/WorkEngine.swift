@@ -68,8 +68,9 @@ struct WorkEngine: Sendable {
             try event(tx, "deal.overdue", clientID: d.clientID, ownerID: d.ownerID, text: data.string(), at: due)
             events += 1
             if let owner = d.ownerID {
-                let message: Phrase =
+                let message = Phrase(
                     "Deal '\(d.title)' (id \(d.id)) with \(clientName) is overdue: no contact since \(local(d.lastContactAt)); at '\(d.stage)' the client is to be contacted every \(cadence). Call or meet them and log it."
+                )
                 events += try remind(
                     tx, userID: owner, dealID: d.id, taskID: nil, kind: "deal_overdue", message: message, due: due, now: now)
             }
@@ -77,8 +78,9 @@ struct WorkEngine: Sendable {
         }
         if d.overdueStage == 1, let copyAt = d.dueAt, copyAt <= now {
             let owner = d.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
-            let message: Phrase =
+            let message = Phrase(
                 "Deal '\(d.title)' (id \(d.id)) of \(owner) with \(clientName) has gone without contact since \(local(d.lastContactAt)) (stage '\(d.stage)')."
+            )
             for head in heads where head.id != d.ownerID {
                 events += try remind(
                     tx, userID: head.id, dealID: d.id, taskID: nil, kind: "deal_overdue_copy", message: message, due: copyAt, now: now)
@@ -104,8 +106,8 @@ struct WorkEngine: Sendable {
         try event(tx, "task.due", clientID: t.clientID, ownerID: t.assigneeID, text: data.string(), at: t.dueAt)
         let message: Phrase =
             t.clientID.flatMap({ id in (try? tx.clientHeader(id: id))??.name }).map {
-                "Task '\(t.title)' (id \(t.id)) (\($0)) is due: \(local(t.dueAt))."
-            } ?? "Task '\(t.title)' (id \(t.id)) is due: \(local(t.dueAt))."
+                Phrase("Task '\(t.title)' (id \(t.id)) (\($0)) is due: \(local(t.dueAt)).")
+            } ?? Phrase("Task '\(t.title)' (id \(t.id)) is due: \(local(t.dueAt)).")
         return 1
             + (try remind(tx, userID: t.assigneeID, dealID: nil, taskID: t.id, kind: "task_due", message: message, due: t.dueAt, now: now))
     }
@@ -137,8 +139,9 @@ struct WorkEngine: Sendable {
         guard let owner = line.ownerID else { return 1 }
         let remaining = wire.amountText(i.remaining).stringValue ?? ""
         let amount = wire.amountText(i.amount).stringValue ?? ""
-        let message: Phrase =
+        let message = Phrase(
             "Invoice \(i.number) (id \(i.id)) to \(client) on deal '\(line.dealTitle)' (id \(i.dealID)) is overdue: due \(LocalTime.day(i.dueOn)), \(remaining) \(i.currency) of \(amount) \(i.currency) still unpaid. Remind the client to pay."
+        )
         return 1
             + (try remind(
                 tx, userID: owner, dealID: nil, taskID: nil, invoiceID: i.id, kind: "invoice_overdue", message: message, due: due, now: now))

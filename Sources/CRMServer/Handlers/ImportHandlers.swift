@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// `client.import`: up to 10,000 clients (each with up to 10 contacts) in one transaction. Three
@@ -64,7 +65,7 @@ struct ImportHandlers: HandlerGroup {
                         for k in item.contacts { try createContact(tx, k, clientID: id, actor: actor, now: now) }
                         ids.append(.int(id))
                     } catch var e as DomainError {
-                        e.message = "Client \(i) of the import: \(e.message)"
+                        e.message = Phrase("Client \(i) of the import: \(e.message)")
                         e.fields = e.fields.map { (field: "clients[\(i)].\($0.field)", problem: $0.problem) }
                         throw e
                     }

@@ -360,10 +360,14 @@ extension ClientConnection {
             switch stop {
             case .replyBytes:
                 message =
-                    "Not run: this batch's replies passed \(limit) bytes (protocol.max_batch_reply_bytes). Send this request again, in a smaller batch or alone."
+                    Phrase(
+                        "Not run: this batch's replies passed \(limit) bytes (protocol.max_batch_reply_bytes). Send this request again, in a smaller batch or alone."
+                    )
             case .budget(let e):
                 message =
-                    "Not run: this batch's replies would pass \(e.explanation). Send this request again once the replies before it are read, or in a smaller batch."
+                    Phrase(
+                        "Not run: this batch's replies would pass \(e.explanation). Send this request again once the replies before it are read, or in a smaller batch."
+                    )
             }
             return Response.failure(
                 id: id,

@@ -82,12 +82,15 @@ public enum ErrorCode {
 public struct FieldProblem: Sendable, Equatable {
     /// Dotted path of the field (`phones[1]`, `params`).
     public var field: String
-    /// What is wrong with it, as a short phrase.
+    /// What is wrong with it, as a short phrase (English: `data` is for programs).
     public var problem: String
+    /// The same, said in the reader's language in the error's message.
+    public var said: Phrase
 
-    public init(field: String, problem: String) {
+    public init(field: String, problem: Phrase) {
         self.field = field
-        self.problem = problem
+        self.problem = problem.description
+        self.said = problem
     }
 
     var json: JSON { ["field": .string(field), "problem": .string(problem)] }
@@ -96,7 +99,7 @@ public struct FieldProblem: Sendable, Equatable {
 extension RPCError {
     /// `-32602` listing every bad field.
     public static func invalidParams(_ problems: [FieldProblem]) -> RPCError {
-        let summary = problems.prefix(3).map { "\($0.field): \($0.problem)" }.joined(separator: "; ")
+        let summary = Phrase.list(problems.prefix(3).map { "\($0.field): \($0.said)" }, separator: "; ")
         let message =
             problems.count > 3
             ? Phrase("Invalid params: \(summary) (and \(problems.count - 3) more).") : Phrase("Invalid params: \(summary).")

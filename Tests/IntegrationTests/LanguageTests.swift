@@ -45,6 +45,14 @@ struct LanguageTests: ManualClockSuite {
             #expect(ru.message.description == "Не найдено: клиент с id 999999.")
             #expect(server.message.description == ru.message.description)
 
+            // Bad params: the problems are said in Russian in the message, in English in data.
+            let params = try failure(actingAs(d, "ivanov"), "client.get", ["id": "7", "extra": 1])
+            #expect(
+                params.message.description
+                    == "Неверные параметры: id: должно быть: целое число, а не строка; extra: не параметр этого метода.",
+                "\(params.message.description)")
+            #expect(params.data?["fields"]?.arrayValue?.first?["problem"] == "must be an integer, not a string")
+
             // A client's locale counts when its user chose none, not over a user's own choice.
             let head = try actingAs(d, "petrova")
             #expect(try head.call("whoami", ["lang": "en"])["lang"] == "en")

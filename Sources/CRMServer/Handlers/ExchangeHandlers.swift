@@ -204,7 +204,7 @@ struct ExchangeHandlers: HandlerGroup {
                     default: r.problem("thresholds.\(m.key)", "is not a threshold (yellow_after, red_after, release_after)")
                     }
                 }
-                if let problem = ZoneRules(z).validate() { r.problem("thresholds", problem) }
+                if let problem = ZoneRules(z).validate() { r.problem("thresholds", .verbatim(problem)) }
                 proposed = z
             }
             return (days, proposed)

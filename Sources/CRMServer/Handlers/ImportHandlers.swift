@@ -32,7 +32,7 @@ struct ImportHandlers: HandlerGroup {
                 markDuplicatesInImport(&items)
                 // Strict: every problem of every item fails the call (-32602), naming the item.
                 for (i, item) in items.enumerated() {
-                    for p in item.rejections { r.problem("clients[\(i)].\(p.field)", p.problem) }
+                    for p in item.rejections { r.problem("clients[\(i)].\(p.field)", .verbatim(p.problem)) }
                 }
             }
             return (items, dryRun, skipInvalid, returnKeys)

@@ -44,6 +44,9 @@ enum Style {
     static func dim(_ text: String) -> String { enabled ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
 }
 
+/// crmctl's own text in ``Language/current`` (for help: this process's locale, else English).
+func tr(_ phrase: Phrase) -> String { phrase.rendered(Language.current) }
+
 /// A plain text table with aligned columns. Cells may carry color codes; widths ignore them.
 struct Table {
     var headers: [String]

@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Add, list, change and deactivate users (admins).",
+        commandName: "user", abstract: tr("Add, list, change and deactivate users (admins)."),
         subcommands: [Add.self, List.self, Update.self, Deactivate.self])
 
     struct Add: ParsableCommand {
@@ -114,7 +114,7 @@ func parsePercentBP(_ typed: String) -> Int64? {
 }
 
 struct WhoAmI: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "The crmd user you are.")
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: tr("The crmd user you are."))
     @OptionGroup var global: GlobalOptions
     func run() throws {
         try global.run("whoami") { r in

@@ -92,6 +92,16 @@ struct LanguageTests: ManualClockSuite {
             #expect(en.contains("No client with id 424242."), "\(en)")
             #expect(c.contains("No client with id 424242."), "\(c)")
 
+            // Its help follows the locale.
+            func help(_ lang: String) throws -> String {
+                let env = ["LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "HOME": NSTemporaryDirectory(), "COLUMNS": "200"]
+                return try runProcess(crmctl, ["--help"], environment: env).out
+            }
+            let ruHelp = try help("ru_RU.UTF-8")
+            let enHelp = try help("en_US.UTF-8")
+            #expect(ruHelp.contains("Работа с crmd") && ruHelp.contains("Проверить, что crmd отвечает."), "\(ruHelp)")
+            #expect(enHelp.contains("Talk to crmd") && enHelp.contains("Check that crmd answers."), "\(enHelp)")
+
             // crmctl's own tables speak the connection's language.
             func users(_ lang: String) throws -> String {
                 let env = ["LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]

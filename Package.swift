@@ -35,9 +35,12 @@ let package = Package(
     ],
     targets: [
         // Domain: value types and pure rules. Foundation only, no I/O.
-        .target(name: "CRMCore", swiftSettings: strict),
+        .target(name: "CRMCore", dependencies: ["CRMText"], swiftSettings: strict),
         // The wire contract: JSON values, JSON-RPC envelope, error codes, method names and params.
-        .target(name: "CRMProtocol", swiftSettings: strict),
+        .target(name: "CRMProtocol", dependencies: ["CRMText"], swiftSettings: strict),
+        // Sentences people read, in Russian and English: templates, plurals and the catalogs a
+        // translator edits (locale/*.po, built into the binaries).
+        .target(name: "CRMText", resources: [.embedInCode("locale/ru.po")], swiftSettings: strict),
         // ThreadSanitizer annotations (no-ops in a normal build) and the lock that uses them.
         .target(name: "CTSan"),
         .target(name: "CRMSync", dependencies: ["CTSan"], swiftSettings: strict),
@@ -49,7 +52,7 @@ let package = Package(
         .target(
             name: "CRMStore",
             dependencies: [
-                "CRMCore", "CRMSync", "CRMFiles", .product(name: "GRDB", package: "GRDB.swift"),
+                "CRMCore", "CRMSync", "CRMFiles", "CRMText", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -63,7 +66,7 @@ let package = Package(
         .target(
             name: "CRMServer",
             dependencies: [
-                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming", "CRMFiles", "CRMMail",
+                "CRMCore", "CRMProtocol", "CRMStore", "CRMSync", "CSystemd", "CRMFraming", "CRMFiles", "CRMMail", "CRMText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -81,7 +84,7 @@ let package = Package(
         // quoted-printable/base64 and the Russian charsets (KOI8-R, Windows-1251). Foundation only.
         .target(name: "CRMMail", swiftSettings: strict),
         // A small blocking client over the Unix socket, for crmctl, crm-bench and scripts in Swift.
-        .target(name: "CRMClient", dependencies: ["CRMProtocol", "CRMFiles"], swiftSettings: strict),
+        .target(name: "CRMClient", dependencies: ["CRMProtocol", "CRMFiles", "CRMText"], swiftSettings: strict),
         // Test helpers: a TestDaemon that starts the real crmd binary on a temporary folder.
         .target(name: "CRMTestSupport", dependencies: ["CRMClient", "CRMProtocol"], swiftSettings: strict),
         .executableTarget(
@@ -95,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMClient", "CRMProtocol", "CRMFiles", "CRMCSV",
+                "CRMClient", "CRMProtocol", "CRMFiles", "CRMCSV", "CRMText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
@@ -127,7 +130,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore"], swiftSettings: strict),
-        .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol"], swiftSettings: strict),
+        .testTarget(name: "CRMTextTests", dependencies: ["CRMText"], swiftSettings: strict),
+        .testTarget(name: "CRMProtocolTests", dependencies: ["CRMProtocol", "CRMText"], swiftSettings: strict),
         .testTarget(name: "CRMMailTests", dependencies: ["CRMMail"], swiftSettings: strict),
         .testTarget(name: "CRMCSVTests", dependencies: ["CRMCSV", "CRMProtocol"], swiftSettings: strict),
         .testTarget(

@@ -1,3 +1,4 @@
+public import CRMText
 public import Foundation
 
 /// A rule the request broke, with a sentence for a person and details for a program.
@@ -17,13 +18,14 @@ public struct DomainError: Error, Sendable, Equatable {
     }
 
     public var kind: Kind
-    public var message: String
+    /// Rendered in the caller's language at the wire boundary; `kind`, fields and details never are.
+    public var message: Phrase
     /// Fields that failed, with the problem of each.
     public var fields: [(field: String, problem: String)]
     /// Further machine-readable details (`client_id`, `owner`, `until`...).
     public var details: [(key: String, value: Detail)]
 
-    public init(_ kind: Kind, _ message: String, fields: [(String, String)] = [], details: [(String, Detail)] = []) {
+    public init(_ kind: Kind, _ message: Phrase, fields: [(String, String)] = [], details: [(String, Detail)] = []) {
         self.kind = kind
         self.message = message
         self.fields = fields.map { (field: $0.0, problem: $0.1) }
@@ -38,21 +40,21 @@ public struct DomainError: Error, Sendable, Equatable {
 
     /// `not_found` for an entity and id.
     public static func notFound(_ entity: String, _ id: Int64) -> DomainError {
-        DomainError(.notFound, "No \(entity) with id \(id).", details: [("entity", .string(entity)), ("id", .int(id))])
+        DomainError(.notFound, "No \(Phrase.key(entity)) with id \(id).", details: [("entity", .string(entity)), ("id", .int(id))])
     }
 
     /// `not_found` for an entity named by text.
     public static func notFound(_ entity: String, named: String) -> DomainError {
-        DomainError(.notFound, "No \(entity) '\(named)'.", details: [("entity", .string(entity)), ("name", .string(named))])
+        DomainError(.notFound, "No \(Phrase.key(entity)) '\(named)'.", details: [("entity", .string(entity)), ("name", .string(named))])
     }
 
     /// `forbidden` with the reason.
-    public static func forbidden(_ message: String) -> DomainError {
+    public static func forbidden(_ message: Phrase) -> DomainError {
         DomainError(.forbidden, message)
     }
 
     /// `validation_failed` for one field.
     public static func invalid(_ field: String, _ problem: String) -> DomainError {
-        DomainError(.validationFailed, "The \(field) \(problem).", fields: [(field, problem)])
+        DomainError(.validationFailed, "The \(field) \(Phrase.key(problem)).", fields: [(field, problem)])
     }
 }

@@ -1,3 +1,4 @@
+public import CRMText
 public import Foundation
 
 /// A user's role. What each may do is in ``Access``.
@@ -5,10 +6,14 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     case admin, director, head, manager, `operator`, accountant
 
     /// The role with its article, to begin a sentence: "An operator", "A manager".
-    public var withArticle: String {
+    public var withArticle: Phrase {
         switch self {
-        case .admin, .operator, .accountant: return "An \(rawValue)"
-        case .director, .head, .manager: return "A \(rawValue)"
+        case .admin: return "An admin"
+        case .operator: return "An operator"
+        case .accountant: return "An accountant"
+        case .director: return "A director"
+        case .head: return "A head"
+        case .manager: return "A manager"
         }
     }
 }
@@ -30,11 +35,14 @@ public struct User: Sendable, Equatable, Identifiable {
     public var team: String?
     /// The user's own e-mail address (normalized), by which incoming mail names them.
     public var email: String?
+    /// The language the user reads messages and alerts in; nil: the client's, else the server's.
+    public var lang: Lang?
 
     public init(
         id: Int64, login: String, name: String, role: Role, uid: UInt32?, active: Bool, createdAt: Date, updatedAt: Date,
-        commissionBP: Int? = nil, team: String? = nil, email: String? = nil
+        commissionBP: Int? = nil, team: String? = nil, lang: Lang? = nil, email: String? = nil
     ) {
+        self.lang = lang
         self.commissionBP = commissionBP
         self.team = team
         self.email = email

@@ -1,3 +1,4 @@
+public import CRMText
 public import Foundation
 
 /// The domain settings the rules depend on (a part of crmd's configuration).
@@ -50,6 +51,9 @@ public struct DomainSettings: Sendable {
     /// Zone thresholds by segment and ABC class (`zones.by_segment`, `zones.by_class`); their
     /// base is `zones`.
     public var classThresholds = ThresholdRules(base: .default)
+    /// The language of messages and alerts for a user who has set none and whose client names
+    /// none (`language`, default ru: the department speaks Russian).
+    public var language: Lang = .ru
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -1,3 +1,5 @@
+public import CRMText
+
 /// A JSON-RPC request id: an integer, a string, or null.
 public enum RequestID: Sendable, Equatable, Hashable {
     case int(Int64)
@@ -109,8 +111,9 @@ public enum Response {
     }
 
     /// `{"jsonrpc":"2.0","id":…,"error":{…}}`
-    public static func failure(id: RequestID, error: RPCError) -> JSON {
-        .object(["jsonrpc": "2.0", "id": id.json, "error": error.json])
+    /// An error reply, its message in `lang`.
+    public static func failure(id: RequestID, error: RPCError, lang: Lang) -> JSON {
+        .object(["jsonrpc": "2.0", "id": id.json, "error": error.json(lang)])
     }
 
     /// A server notification: `{"jsonrpc":"2.0","method":…,"params":…}`.

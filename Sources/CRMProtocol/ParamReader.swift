@@ -1,3 +1,4 @@
+public import CRMText
 public import Foundation
 
 /// A change to one field in an update: leave it, set it, or clear it (JSON `null`).
@@ -47,7 +48,8 @@ public struct ParamReader {
     }
 
     /// Records a problem found by a caller's own check.
-    public mutating func problem(_ field: String, _ text: String) {
+    /// `text` is said in the reader's language in the message; `data` keeps its English.
+    public mutating func problem(_ field: String, _ text: Phrase) {
         problems.append(FieldProblem(field: field, problem: text))
     }
 
@@ -68,11 +70,11 @@ public struct ParamReader {
 
     mutating func typed<T>(_ key: String, _ expected: String, required: Bool, _ convert: (JSON) -> T?) -> T? {
         guard let v = value(key), !v.isNull else {
-            if required { problem(key, "is required (\(expected))") }
+            if required { problem(key, "is required (\(Phrase.key(expected)))") }
             return nil
         }
         guard let t = convert(v) else {
-            problem(key, "must be \(expected), not \(v.kindDescription)")
+            problem(key, "must be \(Phrase.key(expected)), not \(Phrase.key(v.kindDescription))")
             return nil
         }
         if let s = t as? String, s.utf8.contains(0) {
@@ -84,7 +86,7 @@ public struct ParamReader {
 
     /// Text may hold any character but U+0000: SQLite (through GRDB) would store it cut at the NUL,
     /// so it is refused rather than silently truncated.
-    static let nulProblem = "must not contain the NUL character (U+0000)"
+    static let nulProblem: Phrase = "must not contain the NUL character (U+0000)"
 
     /// A required integer.
     public mutating func int(_ key: String) -> Int64 { typed(key, "an integer", required: true, \.intValue) ?? 0 }
@@ -112,7 +114,7 @@ public struct ParamReader {
             if let s = item.stringValue {
                 if s.utf8.contains(0) { problem("\(key)[\(i)]", Self.nulProblem) } else { out.append(s) }
             } else {
-                problem("\(key)[\(i)]", "must be a string, not \(item.kindDescription)")
+                problem("\(key)[\(i)]", "must be a string, not \(Phrase.key(item.kindDescription))")
             }
         }
         return out
@@ -123,7 +125,11 @@ public struct ParamReader {
         guard let items = typed(key, "an array of integers", required: false, \.arrayValue) else { return nil }
         var out: [Int64] = []
         for (i, item) in items.enumerated() {
-            if let v = item.intValue { out.append(v) } else { problem("\(key)[\(i)]", "must be an integer, not \(item.kindDescription)") }
+            if let v = item.intValue {
+                out.append(v)
+            } else {
+                problem("\(key)[\(i)]", "must be an integer, not \(Phrase.key(item.kindDescription))")
+            }
         }
         return out
     }
@@ -166,7 +172,7 @@ public struct ParamReader {
         guard let v = value(key) else { return .unchanged }
         if v.isNull { return .clear }
         guard let s = v.stringValue else {
-            problem(key, "must be a string or null, not \(v.kindDescription)")
+            problem(key, "must be a string or null, not \(Phrase.key(v.kindDescription))")
             return .unchanged
         }
         if s.utf8.contains(0) {

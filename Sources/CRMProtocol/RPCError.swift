@@ -1,22 +1,24 @@
+public import CRMText
+
 /// A JSON-RPC error object: a code, a sentence a person can act on, and machine-readable data.
 public struct RPCError: Error, Sendable, Equatable {
     /// The JSON-RPC or application error code (see ``ErrorCode``).
     public var code: Int
-    /// A sentence a person can act on.
-    public var message: String
+    /// A sentence a person can act on, said in the reader's language on the wire.
+    public var message: Phrase
     /// Machine-readable details (bad fields, the existing client, `until`...).
     public var data: JSON?
 
     /// An error with a code, a message and optional data.
-    public init(code: Int, message: String, data: JSON? = nil) {
+    public init(code: Int, message: Phrase, data: JSON? = nil) {
         self.code = code
         self.message = message
         self.data = data
     }
 
-    /// The error as a JSON-RPC `error` member.
-    public var json: JSON {
-        var o: JSONObject = ["code": .int(Int64(code)), "message": .string(message)]
+    /// The error as a JSON-RPC `error` member, its message in `lang` (code and data never change).
+    public func json(_ lang: Lang) -> JSON {
+        var o: JSONObject = ["code": .int(Int64(code)), "message": .string(message.rendered(lang))]
         if let data { o["data"] = data }
         return .object(o)
     }
@@ -24,7 +26,7 @@ public struct RPCError: Error, Sendable, Equatable {
     /// Reads an error object back (client side).
     public init?(json: JSON) {
         guard let code = json["code"]?.intValue, let message = json["message"]?.stringValue else { return nil }
-        self.init(code: Int(code), message: message, data: json["data"])
+        self.init(code: Int(code), message: .verbatim(message), data: json["data"])
     }
 }
 
@@ -80,12 +82,15 @@ public enum ErrorCode {
 public struct FieldProblem: Sendable, Equatable {
     /// Dotted path of the field (`phones[1]`, `params`).
     public var field: String
-    /// What is wrong with it, as a short phrase.
+    /// What is wrong with it, as a short phrase (English: `data` is for programs).
     public var problem: String
+    /// The same, said in the reader's language in the error's message.
+    public var said: Phrase
 
-    public init(field: String, problem: String) {
+    public init(field: String, problem: Phrase) {
         self.field = field
-        self.problem = problem
+        self.problem = problem.description
+        self.said = problem
     }
 
     var json: JSON { ["field": .string(field), "problem": .string(problem)] }
@@ -94,17 +99,19 @@ public struct FieldProblem: Sendable, Equatable {
 extension RPCError {
     /// `-32602` listing every bad field.
     public static func invalidParams(_ problems: [FieldProblem]) -> RPCError {
-        let summary = problems.prefix(3).map { "\($0.field): \($0.problem)" }.joined(separator: "; ")
-        let more = problems.count > 3 ? " (and \(problems.count - 3) more)" : ""
+        let summary = Phrase.list(problems.prefix(3).map { "\($0.field): \($0.said)" }, separator: "; ")
+        let message =
+            problems.count > 3
+            ? Phrase("Invalid params: \(summary) (and \(problems.count - 3) more).") : Phrase("Invalid params: \(summary).")
         return RPCError(
             code: ErrorCode.invalidParams,
-            message: "Invalid params: \(summary)\(more).",
+            message: message,
             data: ["fields": .array(problems.map(\.json))]
         )
     }
 
     /// `1005` listing every field that failed a rule.
-    public static func validationFailed(_ message: String, _ problems: [FieldProblem]) -> RPCError {
+    public static func validationFailed(_ message: Phrase, _ problems: [FieldProblem]) -> RPCError {
         RPCError(code: ErrorCode.validationFailed, message: message, data: ["fields": .array(problems.map(\.json))])
     }
 

@@ -40,6 +40,9 @@ enum Migrations {
         m.registerMigration("v12: search keys and words, phone tails, tax ids") { db in
             try v12(db)
         }
+        m.registerMigration("v13: a user's language") { db in
+            try db.execute(sql: v13)
+        }
         m.registerMigration("v14: freezes and locks that hold clients back from the exchange") { db in
             try db.execute(sql: v14)
         }

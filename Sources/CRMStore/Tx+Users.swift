@@ -1,15 +1,17 @@
 public import CRMCore
+import CRMText
 public import Foundation
 import GRDB
 
 extension Tx {
-    static let userColumns = "id, login, name, role, uid, active, created_at, updated_at, commission_bp, team, email"
+    static let userColumns = "id, login, name, role, uid, active, created_at, updated_at, commission_bp, team, lang, email"
 
     func user(from r: Row) -> User {
         User(
             id: r[0], login: r[1], name: r[2], role: Role(rawValue: r[3]) ?? .manager,
             uid: (r[4] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, active: r[5], createdAt: date(r[6] as Int64),
-            updatedAt: date(r[7] as Int64), commissionBP: (r[8] as Int64?).map { Int($0) }, team: r[9], email: r[10])
+            updatedAt: date(r[7] as Int64), commissionBP: (r[8] as Int64?).map { Int($0) }, team: r[9],
+            lang: (r[10] as String?).flatMap(Lang.init(rawValue:)), email: r[11])
     }
 
     /// Every user, active or not.
@@ -53,9 +55,12 @@ extension Tx {
     public func saveUser(_ u: User) throws {
         try exec(
             """
-            UPDATE users SET login = ?, name = ?, role = ?, uid = ?, active = ?, updated_at = ?, commission_bp = ?, team = ?, email = ?
-            WHERE id = ?
+            UPDATE users SET login = ?, name = ?, role = ?, uid = ?, active = ?, updated_at = ?, commission_bp = ?, team = ?, lang = ?,
+              email = ? WHERE id = ?
             """,
-            [u.login, u.name, u.role.rawValue, u.uid.map { Int64($0) }, u.active, ms(u.updatedAt), u.commissionBP, u.team, u.email, u.id])
+            [
+                u.login, u.name, u.role.rawValue, u.uid.map { Int64($0) }, u.active, ms(u.updatedAt), u.commissionBP, u.team,
+                u.lang?.rawValue, u.email, u.id,
+            ])
     }
 }

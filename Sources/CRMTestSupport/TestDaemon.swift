@@ -53,6 +53,8 @@ public final class TestDaemon: @unchecked Sendable {
         databasePath = (databaseDirectory ?? base).appendingPathComponent("crm.sqlite").path
         var env = environment
         if world { env["CRMD_SERVER_SOCKET_MODE"] = "0666" }
+        // Tests read crmd's English unless they ask for a language (the department's default is ru).
+        if env["CRMD_LANGUAGE"] == nil { env["CRMD_LANGUAGE"] = "en" }
         self.environment = env
         self.arguments = arguments
     }

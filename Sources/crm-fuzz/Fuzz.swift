@@ -78,7 +78,7 @@
         for item in items {
             switch Request.decode(item) {
             case .failure(let f):
-                _ = JSONWriter.bytes(Response.failure(id: f.id, error: f.error))
+                _ = JSONWriter.bytes(Response.failure(id: f.id, error: f.error, lang: .ru))
             case .success(let request):
                 var r = ParamReader(request.params)
                 _ = r.optionalInt("id")

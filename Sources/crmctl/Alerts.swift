@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct AlertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "alerts", abstract: "Your alerts (reminders before a client is released), and acknowledging them.",
+        commandName: "alerts", abstract: tr("Your alerts (reminders before a client is released), and acknowledging them."),
         subcommands: [List.self, Ack.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {

@@ -14,7 +14,7 @@ private func removePartialAndExit(_ signal: Int32) {
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Copy the database into FILE while crmd serves: consistent and integrity-checked (admins).",
+        abstract: tr("Copy the database into FILE while crmd serves: consistent and integrity-checked (admins)."),
         discussion: """
             crmd makes a snapshot of the database with VACUUM INTO beside the database, checks it with \
             PRAGMA integrity_check, and crmctl streams it into FILE.partial (mode 0600, owned by you), \

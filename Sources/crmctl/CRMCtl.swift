@@ -4,7 +4,7 @@ import ArgumentParser
 struct CRMCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
-        abstract: "Talk to crmd: users, clients, contacts, interactions, deals, tasks, caller ID and status.",
+        abstract: tr("Talk to crmd: users, clients, contacts, interactions, deals, tasks, caller ID and status."),
         discussion: """
             crmctl finds crmd's socket by itself (CRMD_SOCKET, then your own crmd, then the system one at
             /run/crmd/crmd.sock). Output is a readable table; add --json for the raw result, for scripts.

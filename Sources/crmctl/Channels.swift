@@ -7,7 +7,7 @@ func channelParam(_ s: String) -> JSON { Int64(s).map(JSON.int) ?? .string(s) }
 
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "channel", abstract: "Marketing channels: tracking phone numbers and spend per period.",
+        commandName: "channel", abstract: tr("Marketing channels: tracking phone numbers and spend per period."),
         discussion: """
             A channel is where clients come from (context ads, a billboard, a directory). Each has its own \
             tracking numbers: a call to one of them (call.incoming, reported by the PBX) names the channel. \
@@ -126,7 +126,7 @@ private func printChannel(_ c: JSON) {
 
 struct CallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "call", abstract: "Call tracking: what the PBX reports.", subcommands: [Incoming.self])
+        commandName: "call", abstract: tr("Call tracking: what the PBX reports."), subcommands: [Incoming.self])
 
     struct Incoming: ParsableCommand {
         static let configuration = CommandConfiguration(

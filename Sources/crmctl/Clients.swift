@@ -4,7 +4,7 @@ import Foundation
 
 struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "client", abstract: "Create, show, list, find and assign clients.",
+        commandName: "client", abstract: tr("Create, show, list, find and assign clients."),
         subcommands: [
             Add.self, Show.self, List.self, Find.self, Update.self, Assign.self, History.self, Freeze.self, FreezeDecide.self, Lock.self,
             Unlock.self,

@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct ClockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "clock", abstract: "Move a test daemon's clock (crmd --clock manual only; admins).",
+        commandName: "clock", abstract: tr("Move a test daemon's clock (crmd --clock manual only; admins)."),
         discussion: "Everything that falls due (zone changes, reminders, releases) is applied before the command returns.",
         subcommands: [Advance.self, SetTime.self])
 

@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct ContactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "contact", abstract: "A company's contact persons.",
+        commandName: "contact", abstract: tr("A company's contact persons."),
         subcommands: [Add.self, Show.self, List.self, Update.self, Move.self])
 
     struct Add: ParsableCommand {

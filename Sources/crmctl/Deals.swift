@@ -5,7 +5,7 @@ import Foundation
 
 struct DealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "deal", abstract: "Deals: open, list, show, move through the stages, close, comment and attach files.",
+        commandName: "deal", abstract: tr("Deals: open, list, show, move through the stages, close, comment and attach files."),
         discussion: """
             A deal moves one stage at a time (`crmctl deal next ID`); heads may skip or go back. Amounts are \
             typed as money (12500.50, "12 500,50") and sent in minor units. Stage names may be shortened to \

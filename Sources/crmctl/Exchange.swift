@@ -6,7 +6,7 @@ import CRMProtocol
 
 struct ExchangeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "exchange", abstract: "List the clients on the exchange that a manager may claim.",
+        commandName: "exchange", abstract: tr("List the clients on the exchange that a manager may claim."),
         discussion: """
             Shows each client's id (for `crmctl claim ID`), when it was released, from whom and why. \
             Unassigned clients (never owned) are claimable too and are listed unless --released-only. \
@@ -72,7 +72,7 @@ private func printExchange(_ r: JSON) {
 
 struct Claim: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Claim a client from the exchange: it becomes yours, green, with a handover summary.",
+        abstract: tr("Claim a client from the exchange: it becomes yours, green, with a handover summary."),
         discussion: """
             Managers and heads claim. The manager a client was released from may not claim it back \
             during the cooldown; daily and per-manager limits may apply.
@@ -103,7 +103,7 @@ struct Claim: ParsableCommand {
 
 struct Release: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Release a client to the exchange, with a reason (its owner, a head or an admin).",
+        abstract: tr("Release a client to the exchange, with a reason (its owner, a head or an admin)."),
         discussion: "The manager it leaves may not claim it back during the exchange cooldown.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The client's id.") var id: Int
@@ -118,7 +118,7 @@ struct Release: ParsableCommand {
 
 struct Preview: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Releases due in the next days per manager, optionally under proposed thresholds.",
+        abstract: tr("Releases due in the next days per manager, optionally under proposed thresholds."),
         discussion: """
             Without threshold options the current rules are used. Give any of --yellow-after, \
             --red-after, --release-after (ISO 8601 durations, e.g. P1M, P5M, P6M) to see what would \

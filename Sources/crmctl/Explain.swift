@@ -4,7 +4,7 @@ import Foundation
 
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Why a client is in its zone, what comes next, and what would reset it.")
+        abstract: tr("Why a client is in its zone, what comes next, and what would reset it."))
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The client's id.") var id: Int
 

@@ -11,7 +11,7 @@ import Foundation
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a list you may see to CSV (UTF-8 with BOM and ';' by default, for Excel).",
+        abstract: tr("Write a list you may see to CSV (UTF-8 with BOM and ';' by default, for Excel)."),
         subcommands: [
             Clients.self, Contacts.self, Deals.self, Interactions.self, Tasks.self, Invoices.self, ExportMailing.self,
         ])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRMClient
 import CRMProtocol
+import CRMText
 import Foundation
 
 /// Options every command takes.
@@ -17,7 +18,15 @@ struct GlobalOptions: ParsableArguments {
     func connect() throws -> Connection {
         let c = try Connection(path: socket ?? checkedDefaultSocketPath())
         if let actAs { _ = try c.call("session.act_as", ["login": .string(actAs)]) }
-        if !json { try learnLocalTime(c) }
+        // The language of this process's locale counts for crmd's messages when the user has
+        // chosen none; crmd answers with the connection's language, which crmctl's own tables
+        // then speak too, and with the department's time zone and now, in which tables show
+        // instants.
+        var who = JSONObject()
+        if let lang = Lang.fromEnvironment(ProcessInfo.processInfo.environment) { who["lang"] = .string(lang.rawValue) }
+        let me = try c.call("whoami", .object(who))
+        if let lang = me["lang"]?.stringValue.flatMap(Lang.init(rawValue:)) { Language.set(lang) }
+        if !json { Display.learn(from: me) }
         return c
     }
 

@@ -8,7 +8,7 @@ import Foundation
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Bring a spreadsheet (CSV) into crmd, with a dry run that lists every bad row.",
+        abstract: tr("Bring a spreadsheet (CSV) into crmd, with a dry run that lists every bad row."),
         subcommands: [ImportClients.self, ImportContacts.self, ImportInteractions.self, ImportDeals.self])
 }
 

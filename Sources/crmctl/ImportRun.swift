@@ -176,7 +176,7 @@ struct ImportRun {
         } catch let e as RPCError {
             let span = "lines \(batch.first!.line)–\(batch.last!.line)"
             throw ImportFailure(
-                "batch \(number) (\(span)) was refused, nothing of it was written: \(Self.lines(e.message, batch, list: list))\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
+                "batch \(number) (\(span)) was refused, nothing of it was written: \(Self.lines(e.message.description, batch, list: list))\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
             )
         }
         var rejected: [Int: [JSON]] = [:]

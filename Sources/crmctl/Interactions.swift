@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "log", abstract: "Log a call, meeting, email, message or note on a client.",
+        commandName: "log", abstract: tr("Log a call, meeting, email, message or note on a client."),
         discussion: "Example: crmctl log call 12 --result 'agreed to a meeting' --direction out")
 
     @OptionGroup var global: GlobalOptions
@@ -38,7 +38,7 @@ struct LogCommand: ParsableCommand {
 }
 
 struct InteractionsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "interactions", abstract: "A client's interactions, newest first.")
+    static let configuration = CommandConfiguration(commandName: "interactions", abstract: tr("A client's interactions, newest first."))
     @OptionGroup var global: GlobalOptions
     @Argument var clientID: Int
     @Option var limit: Int?

@@ -4,7 +4,7 @@ import Foundation
 
 struct InvoiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "invoice", abstract: "Invoices on deals and the payments received against them.",
+        commandName: "invoice", abstract: tr("Invoices on deals and the payments received against them."),
         discussion: """
             Amounts are typed as money (12500.50, "12 500,50") and sent in minor units; dates are days, \
             YYYY-MM-DD, in crmd's time zone. An accountant records payments (partial ones too; more than \

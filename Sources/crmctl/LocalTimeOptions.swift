@@ -33,6 +33,16 @@ enum Display {
         }
     }
 
+    /// The time zone and now of a `whoami` reply, once.
+    static func learn(from who: JSON) {
+        guard !learned else { return }
+        if let name = who["time_zone"]?.stringValue, let zone = TimeZone(identifier: name) {
+            local = LocalTime(timeZone: zone)
+        }
+        if let t = who["now"]?.stringValue.flatMap(RFC3339.parse) { now = t }
+        learned = true
+    }
+
     /// Russian words when the locale says so (LC_ALL, LC_MESSAGES, then LANG).
     static let russian: Bool = {
         let env = ProcessInfo.processInfo.environment
@@ -59,12 +69,7 @@ extension GlobalOptions {
     /// Asks crmd (once) for its time zone and now.
     func learnLocalTime(_ c: Connection) throws {
         guard !Display.learned else { return }
-        let who = try c.call("whoami")
-        if let name = who["time_zone"]?.stringValue, let zone = TimeZone(identifier: name) {
-            Display.local = LocalTime(timeZone: zone)
-        }
-        if let now = who["now"]?.stringValue.flatMap(RFC3339.parse) { Display.now = now }
-        Display.learned = true
+        Display.learn(from: try c.call("whoami"))
     }
 
     fileprivate func learned() throws {

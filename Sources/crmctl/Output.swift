@@ -1,5 +1,26 @@
 import CRMProtocol
+import CRMText
 import Foundation
+import Synchronization
+
+/// The language of crmctl's own text (table headers): the one crmd speaks on the connection (the
+/// user's, else this locale's, else the server's), else this locale's, else English.
+enum Language {
+    private static let chosen = Mutex<Lang?>(nil)
+
+    static var current: Lang {
+        chosen.withLock { $0 } ?? Lang.fromEnvironment(ProcessInfo.processInfo.environment) ?? .en
+    }
+
+    static func set(_ lang: Lang) { chosen.withLock { $0 = lang } }
+
+    /// A column's header in the current language (catalog key `th:` + the English header).
+    static func header(_ name: String) -> String {
+        guard !name.isEmpty else { return name }
+        let said = Phrase.key("th:" + name).rendered(current)
+        return said.hasPrefix("th:") ? name : said
+    }
+}
 
 /// Terminal styling: colors only on a terminal and when NO_COLOR is unset.
 enum Style {
@@ -23,12 +44,16 @@ enum Style {
     static func dim(_ text: String) -> String { enabled ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
 }
 
+/// crmctl's own text in ``Language/current`` (for help: this process's locale, else English).
+func tr(_ phrase: Phrase) -> String { phrase.rendered(Language.current) }
+
 /// A plain text table with aligned columns. Cells may carry color codes; widths ignore them.
 struct Table {
     var headers: [String]
     var rows: [[String]] = []
 
-    init(_ headers: [String]) { self.headers = headers }
+    /// Headers in English; shown in ``Language/current``.
+    init(_ headers: [String]) { self.headers = headers.map(Language.header) }
 
     mutating func add(_ row: [String]) { rows.append(row) }
 

@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pipeline", abstract: "The board: open deals per stage with counts, sums and overdue marks.",
+        commandName: "pipeline", abstract: tr("The board: open deals per stage with counts, sums and overdue marks."),
         discussion: """
             One column per stage, fitted to the terminal's width (COLUMNS, else the terminal's own, else 80): \
             stage names wrap or are shortened and sums are abbreviated (12.5k, 1.25M) when narrow; \

@@ -4,7 +4,7 @@ import Foundation
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plan", abstract: "Plans per manager or team and period, and their progress counted live.",
+        commandName: "plan", abstract: tr("Plans per manager or team and period, and their progress counted live."),
         discussion: """
             A period is a month (2026-12), an ISO week (2026-W49) or a quarter (2026-Q4) in the department's time zone. \
             Progress is counted from what crmd holds when asked: calls and meetings logged, new clients, deals won, \

@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct RPC: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Call any method with JSON params and print the JSON result.",
+        abstract: tr("Call any method with JSON params and print the JSON result."),
         discussion: "Example: crmctl rpc client.list '{\"zone\":\"red\"}'")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The method, e.g. client.get.") var method: String

@@ -4,7 +4,7 @@ import Foundation
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Reports for managers, heads and directors.",
+        commandName: "report", abstract: tr("Reports for managers, heads and directors."),
         subcommands: [Zones.self, Plan.self, Activity.self, Commission.self, Funnel.self, Sales.self, Completeness.self, Channels.self],
         defaultSubcommand: Zones.self)
 

@@ -4,7 +4,7 @@ import Foundation
 
 struct SegmentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "segment", abstract: "Saved segments: static lists of clients and dynamic filters, with their statistics.",
+        commandName: "segment", abstract: tr("Saved segments: static lists of clients and dynamic filters, with their statistics."),
         discussion: """
             A segment is named by its id or its name. A dynamic segment's filter is JSON, e.g. \
             '{"segment": "wholesale", "zone": ["green", "yellow"]}' (docs/protocol.md, "Segment filters"). \

@@ -2,7 +2,7 @@ import ArgumentParser
 import CRMProtocol
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "crmd's version, uptime, clients per zone and connections.")
+    static let configuration = CommandConfiguration(abstract: tr("crmd's version, uptime, clients per zone and connections."))
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -22,7 +22,7 @@ struct Status: ParsableCommand {
 }
 
 struct Ping: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check that crmd answers.")
+    static let configuration = CommandConfiguration(abstract: tr("Check that crmd answers."))
     @OptionGroup var global: GlobalOptions
     func run() throws {
         try global.run("server.ping") { r in print("pong from crmd \(r["version"]?.stringValue ?? "?")") }

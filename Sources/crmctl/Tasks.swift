@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "task", abstract: "Tasks with a due time: add, list and complete them.",
+        commandName: "task", abstract: tr("Tasks with a due time: add, list and complete them."),
         discussion: "crmd announces a task when it falls due (an alert in working hours, and the task.due event).",
         subcommands: [Add.self, List.self, Done.self])
 

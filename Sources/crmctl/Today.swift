@@ -5,7 +5,7 @@ import CRMProtocol
 struct TodayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "today",
-        abstract: "Your day in one list: overdue and today's tasks, deals to contact, clients near release, unread alerts.",
+        abstract: tr("Your day in one list: overdue and today's tasks, deals to contact, clients near release, unread alerts."),
         discussion: "Heads, directors and admins may look at someone else's day: crmctl today --user ivanov")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Whose day (login or id; default yours).") var user: String?

@@ -3,7 +3,7 @@ import CRMProtocol
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Add, list, change and deactivate users (admins).",
+        commandName: "user", abstract: tr("Add, list, change and deactivate users (admins)."),
         subcommands: [Add.self, List.self, Update.self, Deactivate.self])
 
     struct Add: ParsableCommand {
@@ -41,7 +41,7 @@ struct UserCommand: ParsableCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a user's name, role, uid, commission rate, team or e-mail address.")
+            abstract: "Change a user's name, role, uid, commission rate, team, e-mail address or language (a user may set their own language).")
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
         @Option var name: String?
@@ -51,8 +51,10 @@ struct UserCommand: ParsableCommand {
         @Option(help: "The user's commission rate in basis points (250 = 2.5 %).") var commissionBp: Int?
         @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
         @Option(help: "The user's own e-mail address (incoming mail names them by it), or none.") var email: String?
+        @Option(help: "The language of the user's messages and alerts: ru, en, or none to follow their LANG.") var lang: String?
 
         func validate() throws {
+            if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError("--lang '\(lang)' must be ru, en or none") }
             if commission != nil && commissionBp != nil { throw ValidationError("give --commission or --commission-bp, not both") }
             if let commission, commission != "none", parsePercentBP(commission) == nil {
                 throw ValidationError("--commission '\(commission)' must be a percent like 2.5% (at most two decimals, 0-100), or none")
@@ -68,10 +70,11 @@ struct UserCommand: ParsableCommand {
             if let commissionBp { p["commission_bp"] = .int(Int64(commissionBp)) }
             if let team { p["team"] = team == "none" ? .null : .string(team) }
             if let email { p["email"] = email == "none" ? .null : .string(email) }
+            if let lang { p["lang"] = lang == "none" ? .null : .string(lang) }
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
                 print(
-                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"]))"
+                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"])), lang \(str(u["lang"]))"
                 )
             }
         }
@@ -119,7 +122,7 @@ func parsePercentBP(_ typed: String) -> Int64? {
 }
 
 struct WhoAmI: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "The crmd user you are.")
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: tr("The crmd user you are."))
     @OptionGroup var global: GlobalOptions
     func run() throws {
         try global.run("whoami") { r in

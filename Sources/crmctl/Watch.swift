@@ -5,7 +5,7 @@ import Foundation
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print live events (zone changes, releases, claims, alerts...) one per line.",
+        abstract: tr("Print live events (zone changes, releases, claims, alerts...) one per line."),
         discussion: """
             Each line shows the event's time, its seq, its topic and a short summary; with --json the \
             raw event params, one JSON object per line.

@@ -43,7 +43,7 @@ struct DealRulesMoveTests {
         #expect(detail(e, "to") == .string("Proposal under review"))
         #expect(detail(e, "next") == .string("Proposal sent"))
         #expect(detail(e, "deal_id") == .int(7))
-        #expect(e.message.contains("Proposal sent"))
+        #expect(e.message.description.contains("Proposal sent"))
     }
 
     @Test("a pipeline with allow_skip, or a head, may skip")
@@ -63,7 +63,7 @@ struct DealRulesMoveTests {
     func back() throws {
         let e = try #require(r.moveRefusal(deal(stage: "Contract discussion"), to: "New deal", mayGoBack: false))
         #expect(e.kind == .stageOrder)
-        #expect(e.message.contains("head"))
+        #expect(e.message.description.contains("head"))
         // At the last stage there is no next one.
         #expect(detail(e, "next") == .null)
         #expect(r.moveRefusal(deal(stage: "Contract discussion"), to: "New deal", mayGoBack: true) == nil)
@@ -76,7 +76,7 @@ struct DealRulesMoveTests {
             let e = try #require(r.moveRefusal(deal(stage: "New deal", status: status), to: "Proposal sent", mayGoBack: mayGoBack))
             #expect(e.kind == .conflict)
             #expect(detail(e, "status") == .string(status.rawValue))
-            #expect(e.message.contains("reopen"))
+            #expect(e.message.description.contains("reopen"))
         }
     }
 
@@ -86,7 +86,7 @@ struct DealRulesMoveTests {
             let e = try #require(r.moveRefusal(deal(), to: target, mayGoBack: true), "\(target)")
             #expect(e.kind == .validationFailed)
             #expect(e.fields.map(\.field) == ["stage"])
-            #expect(e.message.contains("deal.close"))
+            #expect(e.message.description.contains("deal.close"))
         }
     }
 

@@ -1,4 +1,5 @@
 import CRMProtocol
+import CRMText
 import Testing
 
 /// Wire-format golden tests: these bytes are the contract other programs parse. If one of these
@@ -37,7 +38,8 @@ struct GoldenTests {
     @Test func failureResponseWithoutData() {
         expectBytes(
             Response.failure(
-                id: .null, error: RPCError(code: ErrorCode.parseError, message: "Parse error: unexpected end of input at byte 5.")),
+                id: .null, error: RPCError(code: ErrorCode.parseError, message: "Parse error: unexpected end of input at byte 5."),
+                lang: .en),
             #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: unexpected end of input at byte 5."}}"#)
     }
 
@@ -47,30 +49,35 @@ struct GoldenTests {
             message: "A client with phone +79161234567 already exists: #12 \"ООО Ромашка\" (owner ivanov).",
             data: ["client_id": 12, "owner": "ivanov", "phone": "+79161234567"])
         expectBytes(
-            Response.failure(id: .int(42), error: error),
+            Response.failure(id: .int(42), error: error, lang: .en),
             #"{"jsonrpc":"2.0","id":42,"error":{"code":1003,"message":"A client with phone +79161234567 already exists: #12 \"ООО Ромашка\" (owner ivanov).","data":{"client_id":12,"owner":"ivanov","phone":"+79161234567"}}}"#
         )
     }
 
     @Test func rpcErrorObjects() {
         expectBytes(
-            RPCError(code: ErrorCode.claimBanned, message: "Wait.", data: ["until": "2027-05-01T00:00:00Z"]).json,
+            RPCError(code: ErrorCode.claimBanned, message: "Wait.", data: ["until": "2027-05-01T00:00:00Z"]).json(.en),
             #"{"code":1004,"message":"Wait.","data":{"until":"2027-05-01T00:00:00Z"}}"#)
         expectBytes(
             RPCError.invalidParams([
                 FieldProblem(field: "name", problem: "is required (a string)"),
                 FieldProblem(field: "phones[1]", problem: "must be a string, not an integer"),
-            ]).json,
+            ]).json(.en),
             #"{"code":-32602,"message":"Invalid params: name: is required (a string); phones[1]: must be a string, not an integer.","data":{"fields":[{"field":"name","problem":"is required (a string)"},{"field":"phones[1]","problem":"must be a string, not an integer"}]}}"#
         )
         expectBytes(
             RPCError.validationFailed("A meeting needs a result.", [FieldProblem(field: "result", problem: "is required for a meeting")])
-                .json,
+                .json(.en),
             #"{"code":1005,"message":"A meeting needs a result.","data":{"fields":[{"field":"result","problem":"is required for a meeting"}]}}"#
         )
         expectBytes(
-            RPCError.methodNotFound("client.nope").json,
+            RPCError.methodNotFound("client.nope").json(.en),
             #"{"code":-32601,"message":"Method 'client.nope' does not exist. See docs/protocol.md for the list of methods.","data":{"method":"client.nope"}}"#
+        )
+        // The same error in Russian: only the message differs.
+        expectBytes(
+            RPCError.methodNotFound("client.nope").json(.ru),
+            #"{"code":-32601,"message":"Метода «client.nope» нет. Список методов — в docs/protocol.md.","data":{"method":"client.nope"}}"#
         )
     }
 
@@ -78,10 +85,10 @@ struct GoldenTests {
         let problems = (1...5).map { FieldProblem(field: "f\($0)", problem: "bad") }
         let e = RPCError.invalidParams(problems)
         #expect(e.code == -32602)
-        #expect(e.message == "Invalid params: f1: bad; f2: bad; f3: bad (and 2 more).")
+        #expect(e.message.description == "Invalid params: f1: bad; f2: bad; f3: bad (and 2 more).")
         #expect(e.data?["fields"]?.arrayValue?.count == 5)
         #expect(
-            RPCError.invalidParams([FieldProblem(field: "id", problem: "is required (an integer)")]).message
+            RPCError.invalidParams([FieldProblem(field: "id", problem: "is required (an integer)")]).message.description
                 == "Invalid params: id: is required (an integer).")
     }
 
@@ -114,7 +121,7 @@ struct GoldenTests {
 
     @Test func escapingInsideGoldenMessages() {
         expectBytes(
-            Response.failure(id: .string("a\"b"), error: RPCError(code: 1005, message: "Line one\nline two\ttab \\ \u{1}")),
+            Response.failure(id: .string("a\"b"), error: RPCError(code: 1005, message: "Line one\nline two\ttab \\ \u{1}"), lang: .en),
             #"{"jsonrpc":"2.0","id":"a\"b","error":{"code":1005,"message":"Line one\nline two\ttab \\ \u0001"}}"#)
     }
 }

@@ -104,7 +104,7 @@ struct ParamReaderTests {
                 ["typo_name", "is not a param of this method"],
             ])
         #expect(
-            e.message
+            e.message.description
                 == "Invalid params: id: must be an integer, not a string; name: must be a string, not an integer; limit: must be between 1 and 1000 (and 8 more)."
         )
     }

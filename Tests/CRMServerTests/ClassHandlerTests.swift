@@ -123,7 +123,7 @@ struct ClassHandlerTests {
             Issue.record("abc was set by hand")
             return
         }
-        #expect(e.message.contains("abc"))
+        #expect(e.message.description.contains("abc"))
         #expect(e.data?["fields"]?.arrayValue?.first?["problem"]?.stringValue?.contains("abc.compute") == true)
     }
 

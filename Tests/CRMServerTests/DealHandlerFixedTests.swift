@@ -15,13 +15,13 @@ struct DealHandlerFixedTests {
         let s = try await SalesTeam()
         let r = await s.call(
             "task.create", ["title": "Call the client back", "due_at": "2026-01-12T15:00:00Z", "assignee": "olga"], uid: T.head)
-        #expect(errorCode(r) == nil, "\(failure(r)?.message ?? "")")
+        #expect(errorCode(r) == nil, "\(failure(r)?.message.description ?? "")")
         // The operator's own task is there, but a head may not list it nor see the operator's day.
         _ = try await s.ok("task.create", ["title": "own", "due_at": "2026-01-12T15:00:00Z"], uid: T.operator_)
         let list = await s.call("task.list", ["assignee": "olga"], uid: T.head)
-        #expect(errorCode(list) == nil, "\(failure(list)?.message ?? "")")
+        #expect(errorCode(list) == nil, "\(failure(list)?.message.description ?? "")")
         let day = await s.call("today", ["user": "buh"], uid: T.head)
-        #expect(errorCode(day) == nil, "\(failure(day)?.message ?? "")")
+        #expect(errorCode(day) == nil, "\(failure(day)?.message.description ?? "")")
     }
 
     @Test("deal.attach_write refuses a chunk of 512 KiB + 1 byte: data is at most 512 KiB once decoded")

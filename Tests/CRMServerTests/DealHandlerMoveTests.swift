@@ -23,7 +23,7 @@ struct DealHandlerMoveTests {
         #expect(try await s.move(d, "Proposal sent").get()["stage"] == "Proposal sent")
         let back = await s.move(d, "New deal")
         #expect(errorCode(back) == ErrorCode.stageOrder)
-        #expect(failure(back)?.message.contains("head") == true)
+        #expect(failure(back)?.message.description.contains("head") == true)
         // Unknown stages and outcomes are not stages; the same stage is a conflict.
         #expect(errorFields(await s.move(d, "Negotiation")) == ["stage"])
         #expect(errorCode(await s.move(d, "Won")) == ErrorCode.validationFailed)

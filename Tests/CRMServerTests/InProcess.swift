@@ -30,6 +30,8 @@ final class InProcess {
         var logger = Logger(label: "in-process")
         logger.logLevel = .critical
         var settings = Settings(socketPath: dir.appendingPathComponent("crmd.sock").path, databasePath: path)
+        // In English, as the tests read it (the department's default is ru).
+        settings.domain.language = .en
         configure(&settings)
         context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
         let scheduler = Scheduler(context: context, logger: logger)

@@ -91,7 +91,7 @@ struct InvoiceHandlerTests {
             "invoice.create", ["deal_id": d["id"] ?? .null, "number": "R-1", "amount": 5, "due_date": "2026-01-31"], uid: T.ivanov)
         #expect(errorCode(dup) == 1003)
         #expect(failure(dup)?.data?["invoice_id"] == first["id"])
-        #expect(failure(dup)?.message.contains("invoice \(first["id"]?.intValue ?? 0)") == true)
+        #expect(failure(dup)?.message.description.contains("invoice \(first["id"]?.intValue ?? 0)") == true)
         _ = try await s.invoice(d, "R-2", 100)
         let third = await s.call(
             "invoice.create", ["deal_id": d["id"] ?? .null, "number": "R-3", "amount": 5, "due_date": "2026-01-31"], uid: T.ivanov)
@@ -102,7 +102,7 @@ struct InvoiceHandlerTests {
         let onLost = await s.call(
             "invoice.create", ["deal_id": lost["id"] ?? .null, "number": "L-1", "amount": 5, "due_date": "2026-01-31"], uid: T.ivanov)
         #expect(errorCode(onLost) == 1003)
-        #expect(failure(onLost)?.message.contains("lost") == true)
+        #expect(failure(onLost)?.message.description.contains("lost") == true)
         let bad = await s.call(
             "invoice.create",
             ["deal_id": d["id"] ?? .null, "number": .string(String(repeating: "x", count: 65)), "amount": 0, "due_date": "2026-02-30"],

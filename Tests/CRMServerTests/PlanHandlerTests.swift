@@ -143,7 +143,7 @@ struct PlanHandlerTests {
         _ = try await t.ok("user.deactivate", ["login": "gone"])
         let gone = await t.call("plan.set", ["user": "gone", "period": "2026-01", "targets": ["calls": 1]])
         #expect(code(gone) != nil)
-        if case .failure(let e) = gone { #expect(e.message.contains("deactivated")) }
+        if case .failure(let e) = gone { #expect(e.message.description.contains("deactivated")) }
         // report.plan: a manager sees only their own row.
         _ = try await t.ok("plan.set", ["user": "ivanov", "period": "2026-W03", "targets": ["meetings": 1]], uid: SalesTeam.head)
         let all = try await t.ok("report.plan", ["period": "2026-01"], uid: SalesTeam.head)

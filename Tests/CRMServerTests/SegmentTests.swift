@@ -53,7 +53,7 @@ struct SegmentTests {
         #expect(Self.problems(r4).contains { $0.hasPrefix("name: must be 1 to 100") })
         let r5 = await s.call("segment.create", ["name": "O", "kind": "dynamic", "filter": ["owner": "nobody-here"]], uid: T.head)
         guard case .failure(let e5) = r5 else { Issue.record("unknown owner accepted"); return }
-        #expect(e5.message.contains("nobody-here"))
+        #expect(e5.message.description.contains("nobody-here"))
     }
 
     @Test("a dynamic segment filters on label, custom field, zone, owner and deal facts; values are bound, never spliced")
@@ -96,7 +96,7 @@ struct SegmentTests {
         let add = await s.call("segment.update", ["id": personal["id"]!, "add_client_ids": [theirs]], uid: T.ivanov)
         guard case .failure(let e) = add else { Issue.record("a manager added another's client"); return }
         #expect(e.code == 1002)
-        #expect(!e.message.contains("Theirs"))
+        #expect(!e.message.description.contains("Theirs"))
         // Petrov may neither read nor change Ivanov's personal segment; the head may.
         for m in ["segment.get", "segment.members", "segment.stats", "segment.delete"] {
             guard case .failure(let e) = await s.call(m, ["id": personal["id"]!], uid: T.petrov) else {
@@ -120,7 +120,7 @@ struct SegmentTests {
         #expect((try? await s.call("segment.list", [:], uid: T.operator_).get()) == nil)
         let dup = await s.call("segment.create", ["name": "BOTH", "kind": "static"], uid: T.head)
         guard case .failure(let e3) = dup else { Issue.record("duplicate name accepted"); return }
-        #expect(e3.message.contains("already exists"))
+        #expect(e3.message.description.contains("already exists"))
         // Remove, then delete: audited.
         let r = try await s.ok("segment.update", ["id": shared["id"]!, "remove_client_ids": [theirs, 999_999]], uid: T.head)
         #expect(r["removed"] == 1)

@@ -21,7 +21,7 @@ struct DomainTests {
                 #expect(e.code == 1003)
                 #expect(e.data?["client_id"] == a["id"])
                 #expect(e.data?["owner_login"] == "ivanov")
-                #expect(e.message.contains("First"))
+                #expect(e.message.description.contains("First"))
             }
             #expect(rpcErrorCode { try c.call("client.create", ["name": "Third", "emails": ["sales@first.ru "]]) } == 1003)
             // A contact's phone is taken too.

@@ -145,7 +145,7 @@ struct ExchangeTests: ManualClockSuite {
                 #expect(e.code == 1004, "'\(name)': \(e)")
                 #expect(e.data?["client_id"] == lost)
                 #expect(e.data?["until"] == "2026-07-12T09:00:00Z")
-                #expect(e.message.contains("Ромашка"))
+                #expect(e.message.description.contains("Ромашка"))
             }
         }
         // Another company is fine; renaming it into the lost one is not.

@@ -73,7 +73,7 @@ struct ImportProtocolTests {
                 try op.call("client.import", ["clients": [["name": "A"], ["name": "B", "owner": "ivanov"]], "skip_invalid": true])
             }
             #expect(owned?.code == 1002)
-            #expect(owned?.message.contains("clients[1]") == true, "\(owned?.message ?? "")")
+            #expect(owned?.message.description.contains("clients[1]") == true, "\(owned?.message.description ?? "")")
             let free = try op.call("client.import", ["clients": [["name": "A"], ["name": "B"]]])
             #expect(free["created"] == 2)
             let head = try DealTest.connect(d, as: "petrova")

@@ -114,7 +114,7 @@ struct PhoneSearchDuplicateTests {
                 #expect(e.data?["client_id"] == first["id"]!)
                 #expect(e.data?["client_name"] == "ООО \"Ромашка\"")
                 #expect(e.data?["owner_login"] == "ivanov")
-                #expect(e.message.contains("force"))
+                #expect(e.message.description.contains("force"))
             }
             let forced = try sidorov.call("client.create", ["name": "Ромашка, ООО", "force": true])
             let history = try root.call("client.history", ["id": forced["id"]!])["items"]!.arrayValue!

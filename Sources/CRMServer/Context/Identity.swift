@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMSync
+import CRMText
 import Foundation
 
 /// The users, cached in memory and reloaded after every committed user change, so resolving the
@@ -53,6 +54,12 @@ struct Identity: Sendable {
         }
         guard let u = users.user(uid: session.uid), u.active else { return nil }
         return Actor(user: u, role: u.role, login: u.login, uid: session.uid)
+    }
+
+    /// The language to speak to a session in: the user it acts as chose, else the one its client's
+    /// locale names, else `fallback` (the server's `language` setting).
+    func lang(for session: Session, fallback: Lang) -> Lang {
+        actor(for: session)?.user?.lang ?? session.clientLang ?? fallback
     }
 
     func notAUser(_ session: Session) -> RPCError {

@@ -58,7 +58,7 @@ public final class AlertDeliverer: Service, Sendable {
                         if days != a.daysLeft {
                             shown.daysLeft = days
                             shown.message = engine.reminderMessage(
-                                kind: a.kind, c, daysLeft: days, zone: a.zone.flatMap(Zone.init(rawValue:)) ?? .red)
+                                kind: a.kind, c, daysLeft: days, zone: a.zone.flatMap(Zone.init(rawValue:)) ?? .red, for: a.userID)
                         }
                     }
                     try tx.markDelivered(alertID: a.id, at: now, command: hasCommand, daysLeft: shown.daysLeft, message: shown.message)

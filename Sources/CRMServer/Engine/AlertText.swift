@@ -1,5 +1,43 @@
+import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
+import Foundation
+
+/// Instants as people in the department read them: in `zones.time_zone`, `10.12.2026` and
+/// `10.12.2026 14:30` (alert texts; the wire's instants stay RFC 3339).
+enum LocalTime {
+    static func parts(_ d: Date, _ zone: TimeZone) -> DateComponents {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = zone
+        return cal.dateComponents([.year, .month, .day, .hour, .minute], from: d)
+    }
+
+    /// `10.12.2026`.
+    static func date(_ d: Date, _ zone: TimeZone) -> String {
+        let p = parts(d, zone)
+        return String(format: "%02d.%02d.%04d", p.day ?? 0, p.month ?? 0, p.year ?? 0)
+    }
+
+    /// `10.12.2026 14:30`.
+    static func dateTime(_ d: Date, _ zone: TimeZone) -> String {
+        let p = parts(d, zone)
+        return date(d, zone) + String(format: " %02d:%02d", p.hour ?? 0, p.minute ?? 0)
+    }
+
+    /// A `YYYY-MM-DD` day as `10.12.2026` (kept as it is if it is not one).
+    static func day(_ ymd: String) -> String {
+        let f = ymd.split(separator: "-")
+        guard f.count == 3 else { return ymd }
+        return "\(f[2]).\(f[1]).\(f[0])"
+    }
+}
+
+extension UserDirectory {
+    /// The language `userID` reads alerts in: their own, else the server's (an alert outlives any
+    /// connection, so a client's locale does not count).
+    func lang(of userID: Int64, fallback: Lang) -> Lang { user(id: userID)?.lang ?? fallback }
+}
 
 /// The wire form of an alert, written in one place.
 enum AlertText {

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// The deal cadence and the tasks' due instants, applied by the scheduler beside the zones: a
@@ -67,8 +68,9 @@ struct WorkEngine: Sendable {
             try event(tx, "deal.overdue", clientID: d.clientID, ownerID: d.ownerID, text: data.string(), at: due)
             events += 1
             if let owner = d.ownerID {
-                let message =
-                    "Deal '\(d.title)' (id \(d.id)) with \(clientName) is overdue: no contact since \(RFC3339.format(d.lastContactAt)); at '\(d.stage)' the client is to be contacted every \(cadence). Call or meet them and log it."
+                let message = Phrase(
+                    "Deal '\(d.title)' (id \(d.id)) with \(clientName) is overdue: no contact since \(local(d.lastContactAt)); at '\(d.stage)' the client is to be contacted every \(cadence). Call or meet them and log it."
+                )
                 events += try remind(
                     tx, userID: owner, dealID: d.id, taskID: nil, kind: "deal_overdue", message: message, due: due, now: now)
             }
@@ -76,8 +78,9 @@ struct WorkEngine: Sendable {
         }
         if d.overdueStage == 1, let copyAt = d.dueAt, copyAt <= now {
             let owner = d.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
-            let message =
-                "Deal '\(d.title)' (id \(d.id)) of \(owner) with \(clientName) has gone without contact since \(RFC3339.format(d.lastContactAt)) (stage '\(d.stage)')."
+            let message = Phrase(
+                "Deal '\(d.title)' (id \(d.id)) of \(owner) with \(clientName) has gone without contact since \(local(d.lastContactAt)) (stage '\(d.stage)')."
+            )
             for head in heads where head.id != d.ownerID {
                 events += try remind(
                     tx, userID: head.id, dealID: d.id, taskID: nil, kind: "deal_overdue_copy", message: message, due: copyAt, now: now)
@@ -101,8 +104,10 @@ struct WorkEngine: Sendable {
         data.add("deal_id", t.dealID)
         data.add("due_at", RFC3339.format(t.dueAt))
         try event(tx, "task.due", clientID: t.clientID, ownerID: t.assigneeID, text: data.string(), at: t.dueAt)
-        let about = t.clientID.flatMap { id in (try? tx.clientHeader(id: id))??.name }.map { " (\($0))" } ?? ""
-        let message = "Task '\(t.title)' (id \(t.id))\(about) is due: \(RFC3339.format(t.dueAt))."
+        let message: Phrase =
+            t.clientID.flatMap({ id in (try? tx.clientHeader(id: id))??.name }).map {
+                Phrase("Task '\(t.title)' (id \(t.id)) (\($0)) is due: \(local(t.dueAt)).")
+            } ?? Phrase("Task '\(t.title)' (id \(t.id)) is due: \(local(t.dueAt)).")
         return 1
             + (try remind(tx, userID: t.assigneeID, dealID: nil, taskID: t.id, kind: "task_due", message: message, due: t.dueAt, now: now))
     }
@@ -134,8 +139,9 @@ struct WorkEngine: Sendable {
         guard let owner = line.ownerID else { return 1 }
         let remaining = wire.amountText(i.remaining).stringValue ?? ""
         let amount = wire.amountText(i.amount).stringValue ?? ""
-        let message =
-            "Invoice \(i.number) (id \(i.id)) to \(client) on deal '\(line.dealTitle)' (id \(i.dealID)) is overdue: due \(i.dueOn), \(remaining) \(i.currency) of \(amount) \(i.currency) still unpaid. Remind the client to pay."
+        let message = Phrase(
+            "Invoice \(i.number) (id \(i.id)) to \(client) on deal '\(line.dealTitle)' (id \(i.dealID)) is overdue: due \(LocalTime.day(i.dueOn)), \(remaining) \(i.currency) of \(amount) \(i.currency) still unpaid. Remind the client to pay."
+        )
         return 1
             + (try remind(
                 tx, userID: owner, dealID: nil, taskID: nil, invoiceID: i.id, kind: "invoice_overdue", message: message, due: due, now: now))
@@ -145,10 +151,14 @@ struct WorkEngine: Sendable {
     /// event) when the hour has come, else for the deliverer at the next working hour. Nothing is
     /// pending about the deal or task for this user then (a contact, a change or completion drops
     /// what was), so no older reminder is looked for.
+    /// An instant as the department reads it (`zones.time_zone`).
+    func local(_ d: Date) -> String { LocalTime.dateTime(d, settings.domain.zones.timeZone) }
+
     func remind(
-        _ tx: Tx, userID: Int64, dealID: Int64?, taskID: Int64?, invoiceID: Int64? = nil, kind: String, message: String, due: Date,
+        _ tx: Tx, userID: Int64, dealID: Int64?, taskID: Int64?, invoiceID: Int64? = nil, kind: String, message phrase: Phrase, due: Date,
         now: Date
     ) throws -> Int {
+        let message = phrase.rendered(users.lang(of: userID, fallback: settings.domain.language))
         let deliverAt = workingHours.nextDeliveryInstant(at: max(due, now))
         let deliverNow = deliverAt <= now
         let command = deliverNow && settings.deliveryCommand != nil

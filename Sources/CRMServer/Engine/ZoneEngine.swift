@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// The clock rules applied to stored clients, shared by handlers (which start cycles) and the
@@ -177,19 +178,32 @@ struct ZoneEngine: Sendable {
     static let reminderKinds: Set<String> = ["zone_yellow", "days_to_release", "red_copy"]
 
     /// The words of a reminder about `c`, `daysLeft` days before its release.
-    func reminderMessage(kind: String, _ c: Client, daysLeft: Int, zone: Zone) -> String {
+    /// In the recipient's language, the release day in `zones.time_zone`.
+    func reminderMessage(kind: String, _ c: Client, daysLeft: Int, zone: Zone, for userID: Int64) -> String {
         let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
-        let releaseDate = c.schedule.map { RFC3339.format($0.releaseAt) } ?? "?"
+        let releaseDate = c.schedule.map { LocalTime.date($0.releaseAt, settings.domain.zones.timeZone) } ?? "?"
+        let text: Phrase
         switch kind {
         case "zone_yellow":
-            return
-                "Client '\(c.name)' (id \(c.id)) turned yellow: \(daysLeft) days until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
+            text = Phrase(
+                "Client '\(c.name)' (id \(c.id)) turned yellow: \(daysLeft, "day", "days") until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
+            )
         case "red_copy":
-            return "Client '\(c.name)' (id \(c.id)) of \(owner) is red: \(daysLeft) days until it goes to the exchange (\(releaseDate))."
+            text = Phrase(
+                "Client '\(c.name)' (id \(c.id)) of \(owner) is red: \(daysLeft, "day", "days") until it goes to the exchange (\(releaseDate))."
+            )
         default:
-            return
-                "Client '\(c.name)' (id \(c.id)) is \(zone.rawValue): \(daysLeft) day\(daysLeft == 1 ? "" : "s") until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
+            let word: Phrase =
+                switch zone {
+                case .green: Phrase("green")
+                case .yellow: Phrase("yellow")
+                case .red: Phrase("red")
+                }
+            text = Phrase(
+                "Client '\(c.name)' (id \(c.id)) is \(word): \(daysLeft, "day", "days") until it goes to the exchange (\(releaseDate)). Log a call or meeting, or start a deal."
+            )
         }
+        return text.rendered(users.lang(of: userID, fallback: settings.domain.language))
     }
 
     /// The reminders of a pass about `c` (its newest one, `kind`, due at `at`): to the
@@ -234,7 +248,7 @@ struct ZoneEngine: Sendable {
         // transaction, the same outcome the deliverer would record a moment later, at a third of
         // the statements. Otherwise the deliverer takes it when its hour comes.
         let deliverNow = deliverAt <= now
-        let message = reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone)
+        let message = reminderMessage(kind: kind, c, daysLeft: daysLeft, zone: zone, for: userID)
         let command = deliverNow && settings.deliveryCommand != nil
         // Delivered at once: its `alert` event's text, all but the id, written here (on any core).
         let eventText =

@@ -41,7 +41,9 @@ struct BackupHandlers: HandlerGroup {
                 backups.failed(token)
                 logger.error("backup failed", metadata: ["error": "\(error.description)"])
                 reply(
-                    .failure(RPCError(code: ErrorCode.internalError, message: error.description, data: ["reason": .string(error.reason)])))
+                    .failure(
+                        RPCError(
+                            code: ErrorCode.internalError, message: .verbatim(error.description), data: ["reason": .string(error.reason)])))
                 return
             }
             guard copy.integrity == ["ok"] else {

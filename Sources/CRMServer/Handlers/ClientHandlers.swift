@@ -40,7 +40,7 @@ struct ClientHandlers: HandlerGroup {
             case .clientsPerManager(_, let limit)? = try exchange.ownedLimitRefusal(owned: tx.ownedCount(userID: owner.id))
         {
             throw DomainError(
-                .limitReached, "You already lead \(limit) client\(limit == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
+                .limitReached, "You already lead \(limit, "client", "clients"), the limit (exchange.max_clients_per_manager).",
                 details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
         }
         var phones: [String] = []

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// A client's editable fields as decoded from params.
@@ -228,10 +229,11 @@ extension HandlerGroup {
     func duplicate(_ tx: Tx, field: String, value: String, _ clientID: Int64) throws -> DomainError {
         let other = try tx.clientHeader(id: clientID)
         let ownerLogin = other?.ownerID.flatMap { users.user(id: $0)?.login }
-        let whose = ownerLogin.map { "owned by \($0)" } ?? "with no owner"
+        let whose = ownerLogin.map { Phrase("owned by \($0)") } ?? Phrase("with no owner")
+        let what = field == "phones" ? Phrase("phone") : Phrase("e-mail")
         return DomainError(
             .conflict,
-            "The \(field == "phones" ? "phone" : "e-mail") \(value) already belongs to client '\(other?.name ?? "?")' (id \(clientID)), \(whose). Open that client instead of creating a duplicate.",
+            "The \(what) \(value) already belongs to client '\(other?.name ?? "?")' (id \(clientID)), \(whose). Open that client instead of creating a duplicate.",
             fields: [(field, "\(value) is taken")],
             details: [
                 ("value", .string(value)), ("client_id", .int(clientID)), ("client_name", .string(other?.name ?? "")),
@@ -248,7 +250,7 @@ extension HandlerGroup {
         let owner = c.ownerID.flatMap { users.user(id: $0)?.login }
         return DomainError(
             .forbidden,
-            "You (\(actor.login), \(actor.role.rawValue)) may not \(what) client \(c.id) '\(c.name)'; \(owner.map { "it belongs to \($0)" } ?? "it has no owner").",
+            "You (\(actor.login), \(actor.role.rawValue)) may not \(Phrase.key(what)) client \(c.id) '\(c.name)'; \(owner.map { Phrase("it belongs to \($0)") } ?? Phrase("it has no owner")).",
             details: [("client_id", .int(c.id)), ("owner_login", owner.map { .string($0) } ?? .null)])
     }
 
@@ -310,8 +312,7 @@ extension HandlerGroup {
         for ban in try tx.bans(userID: manager.id, now: now) where ban.clientID != clientID && CompanyName.key(ban.name) == key {
             throw DomainError(
                 .claimBanned,
-                "'\(name)' is client \(ban.clientID) '\(ban.name)', which \(manager.login) released (or which was released from them); "
-                    + "they may take it again from \(RFC3339.format(ban.until)), by claiming it on the exchange, not with a new card.",
+                "'\(name)' is client \(ban.clientID) '\(ban.name)', which \(manager.login) released (or which was released from them); they may take it again from \(RFC3339.format(ban.until)), by claiming it on the exchange, not with a new card.",
                 details: [("client_id", .int(ban.clientID)), ("until", .date(ban.until))])
         }
     }

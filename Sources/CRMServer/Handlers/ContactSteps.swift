@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// What a contact with a client does to its clocks: the zone clock (RULES §3) and the cadence of
@@ -153,8 +154,8 @@ extension HandlerGroup {
     func checkDraft(_ tx: Tx, _ c: Client, _ draft: InteractionDraft, prefix: String = "", now: Date) throws {
         let problems = InteractionRules.problems(draft, now: now, settings: settings.domain).map { ("\(prefix)\($0.0)", $0.1) }
         if !problems.isEmpty {
-            let list = problems.map { "\($0.0) \($0.1)" }.joined(separator: "; ")
-            throw DomainError(.validationFailed, "The \(draft.kind.rawValue) cannot be logged: \(list).", fields: problems)
+            let list = Phrase.list(problems.map { "\($0.0) \(Phrase.key($0.1))" }, separator: "; ")
+            throw DomainError(.validationFailed, "The \(Phrase.key(draft.kind.rawValue)) cannot be logged: \(list).", fields: problems)
         }
         if let contactID = draft.contactID {
             guard let k = try tx.contact(id: contactID), k.clientID == c.id else {

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// A deal's editable fields as decoded from params.
@@ -98,7 +99,7 @@ struct DealHandlers: HandlerGroup {
         let owner = d.ownerID.flatMap { users.user(id: $0)?.login } ?? "nobody"
         return DomainError(
             .forbidden,
-            "You (\(actor.login), \(actor.role.rawValue)) may not \(what) deal \(d.id): it is \(owner)'s. Ask its owner or a head of sales.",
+            "You (\(actor.login), \(actor.role.rawValue)) may not \(Phrase.key(what)) deal \(d.id): it is \(owner)'s. Ask its owner or a head of sales.",
             details: [("deal_id", .int(d.id)), ("owner", .string(owner))])
     }
 

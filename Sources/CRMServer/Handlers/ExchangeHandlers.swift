@@ -89,11 +89,11 @@ struct ExchangeHandlers: HandlerGroup {
             case .claimsPerDay(let n, let limit)?:
                 throw DomainError(
                     .limitReached,
-                    "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
+                    "You have claimed \(n, "client", "clients") today, the limit (exchange.max_claims_per_day); try tomorrow.",
                     details: [("limit", .int(Int64(limit))), ("kind", .string("claims_per_day"))])
             case .clientsPerManager(let n, let limit)?:
                 throw DomainError(
-                    .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
+                    .limitReached, "You already lead \(n, "client", "clients"), the limit (exchange.max_clients_per_manager).",
                     details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
             case nil: break
             }
@@ -223,7 +223,7 @@ struct ExchangeHandlers: HandlerGroup {
             var proposed: ZoneThresholds? = nil
             if let t = r.optionalObject("thresholds") {
                 let z = thresholdOverride(&r, "thresholds", t).applied(to: settings.domain.zones)
-                if let problem = ZoneRules(z).validate() { r.problem("thresholds", problem) }
+                if let problem = ZoneRules(z).validate() { r.problem("thresholds", .verbatim(problem)) }
                 proposed = z
             }
             // Proposed rules by segment and ABC class (replacing the settings' ones), over the
@@ -232,7 +232,7 @@ struct ExchangeHandlers: HandlerGroup {
             guard proposed != nil || classes != nil else { return (days, nil, nil) }
             var rules = classes ?? settings.domain.classThresholds
             rules.base = proposed ?? settings.domain.zones
-            if let problem = rules.problem() { r.problem(problem.key, problem.problem) }
+            if let problem = rules.problem() { r.problem(problem.key, .verbatim(problem.problem)) }
             return (days, proposed ?? settings.domain.zones, ClassZoneRules(rules, base: ZoneRules(rules.base)))
         }
         try read(call) { tx, now in

@@ -63,7 +63,7 @@ extension ImportHandlers {
                         emails: emails(&cr, "emails", cr.optionalStringArray("emails") ?? []),
                         decisionMaker: cr.optionalBool("decision_maker") ?? false)
                     problems += fieldProblems { try cr.finish() }.map {
-                        FieldProblem(field: "contacts[\(k)].\($0.field)", problem: $0.problem)
+                        FieldProblem(field: "contacts[\(k)].\($0.field)", problem: $0.said)
                     }
                     contacts.append(c)
                     keys += decodedKeys(cj, prefix: "contacts[\(k)].", phones: c.phones, emails: c.emails, domain: domain)
@@ -112,7 +112,7 @@ extension ImportHandlers {
     func fieldProblems(_ body: () throws -> Void) -> [FieldProblem] {
         do { try body() } catch let e as RPCError {
             return (e.data?["fields"]?.arrayValue ?? []).map {
-                FieldProblem(field: $0["field"]?.stringValue ?? "?", problem: $0["problem"]?.stringValue ?? "is invalid")
+                FieldProblem(field: $0["field"]?.stringValue ?? "?", problem: .verbatim($0["problem"]?.stringValue ?? "is invalid"))
             }
         } catch {}
         return []
@@ -149,7 +149,7 @@ extension ImportHandlers {
             if rej.isEmpty {
                 if case .some(.some(let ref)) = item.owner {
                     do { _ = try resolveOwner(tx, ref) } catch let e as DomainError {
-                        rej.append(Rejection(field: "owner", problem: e.message))
+                        rej.append(Rejection(field: "owner", problem: e.message.description))
                     }
                 }
                 for k in item.keys {

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// `client.import`: up to 10,000 clients (each with up to 10 contacts) in one transaction. Three
@@ -31,7 +32,7 @@ struct ImportHandlers: HandlerGroup {
                 markDuplicatesInImport(&items)
                 // Strict: every problem of every item fails the call (-32602), naming the item.
                 for (i, item) in items.enumerated() {
-                    for p in item.rejections { r.problem("clients[\(i)].\(p.field)", p.problem) }
+                    for p in item.rejections { r.problem("clients[\(i)].\(p.field)", .verbatim(p.problem)) }
                 }
             }
             return (items, dryRun, skipInvalid, returnKeys)
@@ -64,7 +65,7 @@ struct ImportHandlers: HandlerGroup {
                         for k in item.contacts { try createContact(tx, k, clientID: id, actor: actor, now: now) }
                         ids.append(.int(id))
                     } catch var e as DomainError {
-                        e.message = "Client \(i) of the import: " + e.message
+                        e.message = Phrase("Client \(i) of the import: \(e.message)")
                         e.fields = e.fields.map { (field: "clients[\(i)].\($0.field)", problem: $0.problem) }
                         throw e
                     }

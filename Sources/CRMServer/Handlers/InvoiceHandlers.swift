@@ -45,7 +45,7 @@ struct InvoiceHandlers: HandlerGroup {
         let (dealID, number, amount, due) = try call.decode { r -> (Int64, String, Int64, LocalDate?) in
             let dealID = r.int("deal_id")
             let number = r.string("number")
-            if !number.isEmpty, let p = InvoiceRules.numberProblem(number) { r.problem("number", p) }
+            if !number.isEmpty, let p = InvoiceRules.numberProblem(number) { r.problem("number", .verbatim(p)) }
             return (dealID, number, amountParam(&r, "amount"), dayParam(&r, "due_date", required: true))
         }
         guard let due else { throw DomainError.invalid("due_date", "must be a date like 2026-12-31") }

@@ -119,7 +119,9 @@ struct RecordImports: HandlerGroup {
                 do {
                     (mine, problems) = try kind.check(tx, item, now)
                 } catch let e as DomainError {
-                    problems = [ImportProblem(field: e.fields.first?.field ?? "-", problem: e.fields.first?.problem ?? e.message)]
+                    problems = [
+                        ImportProblem(field: e.fields.first?.field ?? "-", problem: e.fields.first?.problem ?? e.message.description)
+                    ]
                 }
             }
             if problems.isEmpty, let k = mine.first(where: { seen[$0.value] != nil }), let j = seen[k.value] {
@@ -157,7 +159,7 @@ struct RecordImports: HandlerGroup {
     /// Runs `body`; a `DomainError` naming no field is said to be `field`'s problem.
     func named<T>(_ field: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch var e as DomainError {
-            if e.fields.isEmpty { e.fields = [(field: field, problem: e.message)] }
+            if e.fields.isEmpty { e.fields = [(field: field, problem: e.message.description)] }
             throw e
         }
     }

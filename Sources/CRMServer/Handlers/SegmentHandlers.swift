@@ -55,7 +55,7 @@ struct SegmentHandlers: HandlerGroup {
         }
         var reader = SegmentFilterReader()
         _ = reader.read(v)
-        for p in reader.problems { r.problem(p.field, p.problem) }
+        for p in reader.problems { r.problem(p.field, .verbatim(p.problem)) }
         return reader.problems.isEmpty ? text : nil
     }
 

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// `server.status`, `whoami` and `session.act_as`.
@@ -50,11 +51,15 @@ struct ServerHandlers: HandlerGroup {
     }
 
     func whoami(_ call: Call) throws {
-        try call.decode { _ in }
+        // `lang`: the language the client's locale names (crmctl sends its LANG); it chooses the
+        // language for this connection when the user has chosen none. Null or absent: none.
+        let named = try call.decode { r in r.optionalEnum("lang", Lang.allCases.map(\.rawValue)) }
+        if let named { call.session.clientLang = Lang(rawValue: named) }
         var o: JSONObject = [
             "user": actorJSON(call.actor), "uid": .int(Int64(call.session.uid)),
             "time_zone": .string(settings.domain.zones.timeZone.identifier), "now": wire.time(clock.now()),
         ]
+        o["lang"] = .string(context.identity.lang(for: call.session, fallback: settings.domain.language).rawValue)
         if let admin = call.actor.actingAdmin { o["acting_admin"] = .string(admin) }
         call.reply(.success(.object(o)))
     }

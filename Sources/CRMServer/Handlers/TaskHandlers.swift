@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// `task.*`: to-dos with a due instant, for oneself or (heads, operators, admins) others,
@@ -13,7 +14,8 @@ struct TaskHandlers: HandlerGroup {
     func forbiddenOnTask(_ t: TaskItem, _ actor: Actor, _ what: String) -> DomainError {
         let who = users.user(id: t.assigneeID)?.login ?? "someone else"
         return DomainError(
-            .forbidden, "\(actor.role.withArticle) may not \(what) task \(t.id): it is \(who)'s.", details: [("task_id", .int(t.id))])
+            .forbidden, "\(actor.role.withArticle) may not \(Phrase.key(what)) task \(t.id): it is \(who)'s.",
+            details: [("task_id", .int(t.id))])
     }
 
     func loadTask(_ tx: Tx, _ id: Int64) throws -> TaskItem {

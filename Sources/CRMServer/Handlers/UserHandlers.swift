@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// `user.*`: users, their roles and uids (admins only).
@@ -126,10 +127,18 @@ struct UserHandlers: HandlerGroup {
         }
     }
 
+    /// `lang`: `ru` or `en`, or null to follow the client's locale and the server's language.
+    static func langPatch(_ r: inout ParamReader) -> Patch<Lang> {
+        guard r.has("lang") else { return .unchanged }
+        guard let v = r.optionalEnum("lang", Lang.allCases.map(\.rawValue)) else { return .clear }
+        return Lang(rawValue: v).map { .set($0) } ?? .unchanged
+    }
+
     func userUpdate(_ call: Call) throws {
-        try requireUserAdmin(call.actor)
-        let (login, name, role, uid, commission, team, email) = try call.decode { r in
+        // A user may set their own language and nothing else; the rest is for admins.
+        let (login, name, role, uid, commission, team, email, lang) = try call.decode { r in
             let login = r.string("login")
+            let lang = Self.langPatch(&r)
             let name = r.patchString("name")
             let commission = Self.commissionPatch(&r)
             let team = Self.teamPatch(&r)
@@ -146,8 +155,12 @@ struct UserHandlers: HandlerGroup {
             }
             if case .set(let n) = name, n.trimmingCharacters(in: .whitespaces).isEmpty { r.problem("name", "must not be empty") }
             if case .clear = name { r.problem("name", "cannot be cleared") }
-            return (login, name, role, uid, commission, team, email)
+            return (login, name, role, uid, commission, team, email, lang)
         }
+        let onlyOwnLang =
+            login == call.actor.user?.login && !name.isChange && role == nil && !uid.isChange && !commission.isChange
+            && !team.isChange && !email.isChange
+        if !onlyOwnLang { try requireUserAdmin(call.actor) }
         let actor = call.actor
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
@@ -167,6 +180,7 @@ struct UserHandlers: HandlerGroup {
             u.team = team.applied(to: u.team)
             if case .set(let e) = email { try checkEmailFree(tx, e, for: u.id) }
             u.email = email.applied(to: u.email)
+            u.lang = lang.applied(to: u.lang)
             u.updatedAt = now
             try tx.saveUser(u)
             let after = wire.user(u, detailed: true)

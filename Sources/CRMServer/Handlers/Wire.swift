@@ -22,6 +22,7 @@ struct Wire {
             o["team"] = .string(u.team)
             o["email"] = .string(u.email)
         }
+        o["lang"] = .string(u.lang?.rawValue)
         return .object(o)
     }
 

@@ -1,6 +1,7 @@
 import CRMFraming
 import CRMProtocol
 import CRMSync
+import CRMText
 import Dispatch
 import Foundation
 
@@ -135,7 +136,7 @@ extension ClientConnection {
     /// the connection is closed, so the reply is not lost to a reset while the peer is still
     /// sending; the peer's close (or five seconds) ends it.
     private func refuseLine(_ err: RPCError) {
-        append(Response.failure(id: .null, error: err))
+        append(Response.failure(id: .null, error: err, lang: services.lang(for: session)))
         guard flush() else { return }
         shutdown(fd, Int32(SHUT_WR))
         try? Posix.setTimeout(fd, SO_RCVTIMEO, .seconds(1))
@@ -162,7 +163,7 @@ extension ClientConnection {
                 code: ErrorCode.parseError,
                 message: "Parse error: \(error.message) at byte \(error.offset). Send one JSON-RPC object per line.",
                 data: ["reason": "parse_error", "offset": .int(error.offset)])
-            append(Response.failure(id: .null, error: err))
+            append(Response.failure(id: .null, error: err, lang: services.lang(for: session)))
             return true
         }
         if case .array(let items) = parsed {
@@ -179,7 +180,7 @@ extension ClientConnection {
     func answer(_ item: JSON, session: Session) -> JSON? {
         let request: Request
         switch Request.decode(item) {
-        case .failure(let f): return Response.failure(id: f.id, error: f.error)
+        case .failure(let f): return Response.failure(id: f.id, error: f.error, lang: services.lang(for: session))
         case .success(let r): request = r
         }
         let result: Result<JSON, RPCError>
@@ -201,7 +202,7 @@ extension ClientConnection {
         guard let id = request.id else { return nil }
         switch result {
         case .success(let json): return Response.success(id: id, result: json)
-        case .failure(let e): return Response.failure(id: id, error: e)
+        case .failure(let e): return Response.failure(id: id, error: e, lang: services.lang(for: session))
         }
     }
 
@@ -252,7 +253,8 @@ extension ClientConnection {
         if items.isEmpty {
             append(
                 Response.failure(
-                    id: .null, error: RPCError(code: ErrorCode.invalidRequest, message: "An empty batch is not a request.")))
+                    id: .null, error: RPCError(code: ErrorCode.invalidRequest, message: "An empty batch is not a request."),
+                    lang: services.lang(for: session)))
             return
         }
         // Every size a peer chooses is bounded: the items, and the reply built in memory (5,000
@@ -268,7 +270,8 @@ extension ClientConnection {
                         data: [
                             "reason": "batch_too_large", "limit": .int(Int64(settings.maxBatchItems)),
                             "items": .int(Int64(items.count)),
-                        ])))
+                        ]),
+                    lang: services.lang(for: session)))
             services.logger.warning(
                 "refused a batch over protocol.max_batch_items",
                 metadata: ["items": "\(items.count)", "limit": "\(settings.maxBatchItems)", "uid": "\(session.uid)"])
@@ -349,24 +352,29 @@ extension ClientConnection {
     /// bound (nil for a notification, which gets none).
     private func batchReplyLimit(_ item: JSON, _ stop: BatchStop) -> JSON? {
         switch Request.decode(item) {
-        case .failure(let f): return Response.failure(id: f.id, error: f.error)
+        case .failure(let f): return Response.failure(id: f.id, error: f.error, lang: services.lang(for: session))
         case .success(let r):
             guard let id = r.id else { return nil }
             let limit = stop.limit(settings)
-            let message: String
+            let message: Phrase
             switch stop {
             case .replyBytes:
                 message =
-                    "Not run: this batch's replies passed \(limit) bytes (protocol.max_batch_reply_bytes). Send this request again, in a smaller batch or alone."
+                    Phrase(
+                        "Not run: this batch's replies passed \(limit) bytes (protocol.max_batch_reply_bytes). Send this request again, in a smaller batch or alone."
+                    )
             case .budget(let e):
                 message =
-                    "Not run: this batch's replies would pass \(e.explanation). Send this request again once the replies before it are read, or in a smaller batch."
+                    Phrase(
+                        "Not run: this batch's replies would pass \(e.explanation). Send this request again once the replies before it are read, or in a smaller batch."
+                    )
             }
             return Response.failure(
                 id: id,
                 error: RPCError(
                     code: ErrorCode.limitReached, message: message,
-                    data: ["reason": "limit_reached", "limit": .int(Int64(limit)), "kind": .string(stop.kind)]))
+                    data: ["reason": "limit_reached", "limit": .int(Int64(limit)), "kind": .string(stop.kind)]),
+                lang: services.lang(for: session))
         }
     }
 }

@@ -1,5 +1,6 @@
 import CRMProtocol
 import CRMSync
+import CRMText
 import Foundation
 
 /// The open connections, so crmd can end them when it stops. A connection's descriptor is closed
@@ -144,7 +145,7 @@ struct Refusal {
 
     /// A `1009 unavailable` refusal: `reason` goes into the log line and `data.reason`, with the
     /// limit that was reached, if any.
-    static func unavailable(_ reason: String, _ message: String, limit: Int? = nil) -> Refusal {
+    static func unavailable(_ reason: String, _ message: Phrase, limit: Int? = nil) -> Refusal {
         let data: JSON = limit.map { ["reason": .string(reason), "limit": .int(Int64($0))] } ?? ["reason": .string(reason)]
         return Refusal(reason: reason, error: RPCError(code: ErrorCode.unavailable, message: message, data: data))
     }

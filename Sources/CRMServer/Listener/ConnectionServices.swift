@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Logging
 
 /// What connections use of the rest of crmd, and all of it: a connection (and the accept thread,
@@ -43,6 +44,11 @@ final class ConnectionServices: Sendable {
 
     /// Who a session is, whoever it acts as; nil when its uid is no active user.
     func realActor(for session: Session) -> Actor? { identity.realActor(for: session) }
+
+    /// The language to speak to a session in: its user's, else its client's, else the server's.
+    func lang(for session: Session) -> Lang {
+        identity.lang(for: session, fallback: live.current.settings.domain.language)
+    }
 
     /// The error for a session that is no active user.
     func notAUser(_ session: Session) -> RPCError { identity.notAUser(session) }

@@ -2,6 +2,7 @@ import CRMCore
 import CRMProtocol
 import CRMStore
 import CRMSync
+import CRMText
 import Dispatch
 import Foundation
 public import Logging
@@ -163,7 +164,7 @@ public final class RPCServer: Service, Sendable {
                 if e == EMFILE || e == ENFILE {
                     // Out of descriptors (something besides connections took them): the spare one
                     // lets the peer waiting first be told so rather than wait in the backlog.
-                    if let uid = spare.refuseOne(listener: fd) {
+                    if let uid = spare.refuseOne(listener: fd, lang: services.live.current.settings.domain.language) {
                         refusals.note("out_of_descriptors", uid: uid, logger: logger)
                     } else {
                         // Not even the spare: the peer waits in the backlog until one is free.
@@ -197,14 +198,14 @@ public final class RPCServer: Service, Sendable {
             guard let real = services.realActor(for: session) else {
                 // An unknown uid: told so and closed, holding no thread (issue 15 §2).
                 refusals.note("unknown uid", uid: cred.uid, logger: logger)
-                sendLineNow(Response.failure(id: .null, error: services.notAUser(session)), to: c)
+                sendLineNow(Response.failure(id: .null, error: services.notAUser(session), lang: services.lang(for: session)), to: c)
                 lingering.add(c)
                 continue
             }
             let admission = Admission(uid: cred.uid, admin: Access.isServedAsAdmin(real))
             if let refusal = registry.admit(admission, settings: settings) {
                 refusals.note(refusal.reason, uid: cred.uid, logger: logger)
-                sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
+                sendLineNow(Response.failure(id: .null, error: refusal.error, lang: services.lang(for: session)), to: c)
                 lingering.add(c)
                 continue
             }
@@ -220,7 +221,7 @@ public final class RPCServer: Service, Sendable {
                 registry.release(admission)
                 services.stats.connectionClosed()
                 let refusal = Refusal.unavailable("no_thread", "crmd cannot start a thread for this connection; retry later.")
-                sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
+                sendLineNow(Response.failure(id: .null, error: refusal.error, lang: services.lang(for: session)), to: c)
                 lingering.add(c)
             }
         }
@@ -294,7 +295,7 @@ struct SpareDescriptor {
 
     /// Accepts one connection with the spare and refuses it, returning its uid; nil if there was
     /// nothing to do it with (the spare could not be taken back) or nobody waiting.
-    mutating func refuseOne(listener: Int32) -> UInt32? {
+    mutating func refuseOne(listener: Int32, lang: Lang) -> UInt32? {
         guard fd >= 0 else {
             fd = Self.take()
             return nil
@@ -307,7 +308,7 @@ struct SpareDescriptor {
             let refusal = Refusal.unavailable(
                 "out_of_descriptors",
                 "crmd has run out of file descriptors (its open-file limit); retry later. An administrator should raise LimitNOFILE.")
-            sendLineNow(Response.failure(id: .null, error: refusal.error), to: c)
+            sendLineNow(Response.failure(id: .null, error: refusal.error, lang: lang), to: c)
             shutdown(c, Int32(SHUT_WR))
             Glibc.close(c)
         }

@@ -1,5 +1,6 @@
 import CRMCore
 import CRMStore
+import CRMText
 import Configuration
 public import Foundation
 import Logging
@@ -55,7 +56,7 @@ extension Settings {
     static let knownKeys: Set<String> = {
         var keys: Set<String> = [
             "server.socket", "server.socket_mode", "server.max_connections", "server.max_connections_per_uid", "server.admin_connections",
-            "server.idle_timeout",
+            "server.idle_timeout", "language",
             "protocol.max_line_bytes", "protocol.max_batch_items", "protocol.max_batch_reply_bytes",
             "protocol.max_buffered_bytes_per_uid", "protocol.max_buffered_bytes", "store.path", "store.synchronous",
             "store.group_commit_max", "log.level", "log.target",
@@ -300,6 +301,12 @@ extension Settings {
             domain.workDays = set
         }
         if let cmd = text("alerts.delivery_command") { deliveryCommand = cmd }
+        if let l = text("language") {
+            guard let lang = Lang(rawValue: l) else {
+                throw SettingsError(key: "language", problem: "'\(l)' is not a language crmd speaks: ru or en")
+            }
+            domain.language = lang
+        }
         if let d = try duration("alerts.delivery_timeout") {
             let seconds = try clockSeconds(d, "alerts.delivery_timeout")
             guard seconds >= 1 else { throw SettingsError(key: "alerts.delivery_timeout", problem: "'\(d)' must be at least PT1S") }

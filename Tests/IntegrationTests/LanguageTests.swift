@@ -1,0 +1,147 @@
+import CRMClient
+import CRMProtocol
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// Messages in the reader's language on the real crmd: the user's `lang`, else the client's
+/// locale, else the server's `language`; codes and data the same in every language.
+@Suite("Languages")
+struct LanguageTests: ManualClockSuite {
+    /// The error a call fails with (the test fails if it succeeds).
+    func failure(_ c: Connection, _ method: String, _ params: JSON) throws -> RPCError {
+        do {
+            let r = try c.call(method, params)
+            Issue.record("\(method) succeeded: \(r)")
+            return RPCError(code: 0, message: "")
+        } catch let e as RPCError {
+            return e
+        }
+    }
+
+    func actingAs(_ d: TestDaemon, _ login: String) throws -> Connection {
+        let c = try d.connect()
+        _ = try c.call("session.act_as", ["login": .string(login)])
+        return c
+    }
+
+    @Test("the same bad request: one code and data, a Russian, an English and the server's message")
+    func sameErrorEveryLanguage() throws {
+        try withDaemon(environment: ["CRMD_LANGUAGE": "ru"]) { d in
+            let admin = try d.connect()
+            try seedTeam(admin)
+            #expect(try admin.call("user.update", ["login": "ivanov", "lang": "ru"])["lang"] == "ru")
+            #expect(try admin.call("user.update", ["login": "sidorov", "lang": "en"])["lang"] == "en")
+            let users = try admin.call("user.list")["items"]?.arrayValue ?? []
+            #expect(users.first { $0["login"] == "petrova" }?["lang"] == .null)
+
+            let ru = try failure(actingAs(d, "ivanov"), "client.get", ["id": 999_999])
+            let en = try failure(actingAs(d, "sidorov"), "client.get", ["id": 999_999])
+            let server = try failure(actingAs(d, "petrova"), "client.get", ["id": 999_999])
+            #expect(ru.code == 1001 && en.code == 1001 && server.code == 1001)
+            #expect(ru.data == en.data && en.data == server.data)
+            #expect(en.data?["entity"] == "client")
+            #expect(en.message.description == "No client with id 999999.")
+            #expect(ru.message.description == "Не найдено: клиент с id 999999.")
+            #expect(server.message.description == ru.message.description)
+
+            // Bad params: the problems are said in Russian in the message, in English in data.
+            let params = try failure(actingAs(d, "ivanov"), "client.get", ["id": "7", "extra": 1])
+            #expect(
+                params.message.description
+                    == "Неверные параметры: id: должно быть: целое число, а не строка; extra: не параметр этого метода.",
+                "\(params.message.description)")
+            #expect(params.data?["fields"]?.arrayValue?.first?["problem"] == "must be an integer, not a string")
+
+            // A client's locale counts when its user chose none, not over a user's own choice.
+            let head = try actingAs(d, "petrova")
+            #expect(try head.call("whoami", ["lang": "en"])["lang"] == "en")
+            #expect(try failure(head, "client.get", ["id": 1])["message"] == "No client with id 1.")
+            let ivanov = try actingAs(d, "ivanov")
+            #expect(try ivanov.call("whoami", ["lang": "en"])["lang"] == "ru")
+
+            // A user sets their own language, and no one else's.
+            #expect(try ivanov.call("user.update", ["login": "ivanov", "lang": "en"])["lang"] == "en")
+            #expect(try failure(ivanov, "client.get", ["id": 1])["message"] == "No client with id 1.")
+            let other = try failure(ivanov, "user.update", ["login": "sidorov", "lang": "ru"])
+            #expect(other.code == 1002)
+            let more = try failure(ivanov, "user.update", ["login": "ivanov", "lang": "ru", "name": "Ivan"])
+            #expect(more.code == 1002)
+            let bad = try failure(admin, "user.update", ["login": "ivanov", "lang": "de"])
+            #expect(bad.code == -32602)
+            #expect(bad.data?["fields"]?.arrayValue?.first?["field"] == "lang")
+        }
+    }
+
+    @Test("crmctl sends its locale: LANG=ru_RU.UTF-8 reads Russian, en_US English")
+    func crmctlLocale() throws {
+        try withDaemon { d in
+            let crmctl = TestDaemon.binaryPath(named: "crmctl")
+            func run(_ lang: String) throws -> String {
+                let env = ["LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "HOME": NSTemporaryDirectory()]
+                let r = try runProcess(crmctl, ["client", "show", "424242", "--socket", d.socketPath], environment: env)
+                #expect(r.status == 1)
+                #expect(r.err.contains("1001"), "\(r.err)")
+                return r.err
+            }
+            let ru = try run("ru_RU.UTF-8")
+            let en = try run("en_US.UTF-8")
+            // C names no language: the server's (English in tests).
+            let c = try run("C.UTF-8")
+            #expect(ru.contains("Не найдено: клиент с id 424242."), "\(ru)")
+            #expect(en.contains("No client with id 424242."), "\(en)")
+            #expect(c.contains("No client with id 424242."), "\(c)")
+
+            // Its help follows the locale.
+            func help(_ lang: String) throws -> String {
+                let env = ["LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "HOME": NSTemporaryDirectory(), "COLUMNS": "200"]
+                return try runProcess(crmctl, ["--help"], environment: env).out
+            }
+            let ruHelp = try help("ru_RU.UTF-8")
+            let enHelp = try help("en_US.UTF-8")
+            #expect(ruHelp.contains("Работа с crmd") && ruHelp.contains("Проверить, что crmd отвечает."), "\(ruHelp)")
+            #expect(enHelp.contains("Talk to crmd") && enHelp.contains("Check that crmd answers."), "\(enHelp)")
+
+            // crmctl's own tables speak the connection's language.
+            func users(_ lang: String) throws -> String {
+                let env = ["LANG": lang, "LC_ALL": "", "LC_MESSAGES": "", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]
+                let r = try runProcess(crmctl, ["user", "list", "--socket", d.socketPath], environment: env)
+                #expect(r.status == 0, "\(r.err)")
+                return r.out.split(separator: "\n").first.map(String.init) ?? ""
+            }
+            let ruHeader = try users("ru_RU.UTF-8")
+            let enHeader = try users("en_US.UTF-8")
+            #expect(ruHeader.hasPrefix("ID") && ruHeader.contains("ЛОГИН") && ruHeader.contains("РОЛЬ"), "\(ruHeader)")
+            #expect(enHeader.contains("LOGIN") && enHeader.contains("ROLE"), "\(enHeader)")
+        }
+    }
+
+    @Test("an alert in Russian names the local release day; in English for an English reader")
+    func alertTextsInTheReadersLanguage() throws {
+        let d = try daemon(["CRMD_LANGUAGE": "ru"], start: "2026-01-12T09:00:00Z")
+        defer { d.stop() }
+        let admin = try d.connect()
+        try seedTeam(admin)
+        _ = try admin.call("user.update", ["login": "sidorov", "lang": "en"])
+        _ = try admin.call("client.create", ["name": "Ромашка", "owner": "ivanov"])
+        _ = try admin.call("client.create", ["name": "Daisy Ltd", "owner": "sidorov"])
+        // Thursday 12 February, 12:00 Moscow: both yellow, delivered at once; release on Sunday
+        // 12 July, 150 days on.
+        _ = try admin.call("clock.advance", ["by": "P1M"])
+        let ru = try actingAs(d, "ivanov").call("alert.list")["items"]?.arrayValue?.first?["message"]?.stringValue ?? ""
+        #expect(
+            ru
+                == "Клиент «Ромашка» (id 1) перешёл в жёлтую зону: уйдёт на биржу через 150 дней, 12.07.2026. Запишите звонок или встречу либо начните сделку.",
+            "\(ru)")
+        let en = try actingAs(d, "sidorov").call("alert.list")["items"]?.arrayValue?.first?["message"]?.stringValue ?? ""
+        #expect(
+            en
+                == "Client 'Daisy Ltd' (id 2) turned yellow: 150 days until it goes to the exchange (12.07.2026). Log a call or meeting, or start a deal.",
+            "\(en)")
+    }
+}
+
+extension RPCError {
+    /// The wire form's members, as a peer reads them.
+    subscript(_ key: String) -> JSON? { key == "message" ? .string(message.description) : nil }
+}

@@ -124,6 +124,9 @@ public enum RightsTable {
         row(["segment.update", "segment.delete"], yes, no, yes, own, no, no),
         row(["segment.mailing"], qualifier: "(audited)", yes, no, yes, Cell(text: "shared and own; own clients only", right: .own), no, no),
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
+        row(["exchange.request"], Cell(text: "– (an admin is no manager)", right: .denied), no, yes, yes, no, no),
+        row(["report.exchange"], yes, yes, yes, allowed("own row"), no, no),
+        row(["exchange.simulate"], yes, yes, yes, no, no, no),
     ]
 
     /// The table as docs/protocol.md shows it, one line per row with the header first.

@@ -39,6 +39,9 @@ public struct DomainSettings: Sendable {
     public var maxLeadsPerMinute = 300
     /// The ABC/XYZ classes' window, thresholds and schedule (`classes.*`).
     public var classes = ClassSettings()
+    /// When the fair claim window of a released client ends: minutes after local midnight on the
+    /// next working day (`exchange.claim_window_ends`; `nil`: off, claims at once).
+    public var claimWindowEndMinute: Int? = nil
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -86,6 +86,9 @@ public enum Method: String, CaseIterable, Sendable {
     case segmentMailing = "segment.mailing"
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
+    case exchangeRequest = "exchange.request"
+    case reportExchange = "report.exchange"
+    case exchangeSimulate = "exchange.simulate"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
@@ -95,7 +98,7 @@ public enum Method: String, CaseIterable, Sendable {
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
-            .segmentDelete:
+            .segmentDelete, .exchangeRequest:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
@@ -103,7 +106,7 @@ public enum Method: String, CaseIterable, Sendable {
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
             .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels, .abcCompute, .segmentList,
-            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing:
+            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing, .reportExchange, .exchangeSimulate:
             return false
         }
     }
@@ -196,6 +199,11 @@ public enum Method: String, CaseIterable, Sendable {
         case .segmentMailing: return "A segment's mobile phones or e-mails for a mailing, deduplicated, without opt-outs (audited)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
+        case .exchangeSimulate:
+            return "Run proposed zone thresholds over a past period's history: what would have been released, when, from whom."
+        case .reportExchange:
+            return "Per manager: clients released and claimed, days on the exchange, and what came of a claim against kept clients."
+        case .exchangeRequest: return "Ask for a released client inside its fair claim window; one requester gets it when the window ends."
         }
     }
 }

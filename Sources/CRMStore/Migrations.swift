@@ -37,6 +37,9 @@ enum Migrations {
         m.registerMigration("v11: a contact's phones and e-mails by contact") { db in
             try db.execute(sql: v11)
         }
+        m.registerMigration("v15: fair claim windows and their requests") { db in
+            try db.execute(sql: v15)
+        }
         return m
     }
 

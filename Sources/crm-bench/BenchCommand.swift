@@ -36,7 +36,9 @@ struct CRMBench: ParsableCommand {
             with a contact each through the real crmctl import (rows/s, peak RSS of crmd and crmctl), then crmctl export clients. \
             segments (issue 19): the mgmt department and a year of deals \
             (one interaction per client), then segment.stats of four dynamic segments over the whole base, as the director \
-            and as one manager (--report-calls calls each, at least 3).
+            and as one manager (--report-calls calls each, at least 3). \
+            window (issue 21): --window-clients clients released at one instant with the fair claim window on; 100 \
+            managers request them (each client by 10): exchange.request p99, the window's resolution, one owner each.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
@@ -50,6 +52,7 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Connections the deal phases open deals on.") var seedConnections = 64
     @Option(help: "Interactions the mgmt phase seeds over its year (default: ten per client).") var interactions: Int?
     @Option(help: "Calls of each report the mgmt phase times, for a month and for a year.") var reportCalls = 3
+    @Option(help: "Clients released at one instant in the window phase.") var windowClients = 1_000
 
     func run() throws {
         let bench = Bench(clients: clients, seconds: seconds, connections: connections)
@@ -63,6 +66,7 @@ struct CRMBench: ParsableCommand {
         bench.seedConnections = max(1, seedConnections)
         bench.interactions = max(1, interactions ?? 10 * clients)
         bench.reportCalls = max(1, reportCalls)
+        bench.windowClients = max(10, windowClients)
         try bench.run()
         let json = bench.report.json
         print("")

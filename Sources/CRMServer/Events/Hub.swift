@@ -75,7 +75,7 @@ let eventTopics = [
     "zone.changed", "client.released", "client.claimed", "client.assigned", "interaction.logged", "alert", "client.created",
     "client.updated", "deal.created", "deal.updated", "deal.moved", "deal.closed", "deal.reopened", "deal.overdue", "task.created",
     "task.updated", "task.done", "task.due", "plan.progress", "invoice.created", "invoice.paid", "invoice.overdue", "call.incoming",
-    "client.class_changed", "classes.computed",
+    "client.class_changed", "classes.computed", "exchange.requested",
 ]
 
 /// One subscription of a connection: what it wants and how far it has been sent.

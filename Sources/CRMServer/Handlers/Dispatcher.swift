@@ -192,6 +192,9 @@ public final class Dispatcher: Sendable {
             case .segmentMembers: try segments.segmentMembers(call)
             case .segmentStats: try segments.segmentStats(call)
             case .segmentMailing: try segments.segmentMailing(call)
+            case .exchangeRequest: try exchange.exchangeRequest(call)
+            case .reportExchange: try exchange.reportExchange(call)
+            case .exchangeSimulate: try exchange.exchangeSimulate(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

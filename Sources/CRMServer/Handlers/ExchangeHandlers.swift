@@ -59,33 +59,14 @@ struct ExchangeHandlers: HandlerGroup {
         let exchange = ExchangeRules(settings.domain, zones: rules)
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
-            guard c.status == .exchange || c.status == .unassigned else {
-                let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "someone"
-                throw DomainError(
-                    .conflict, "Client \(c.id) '\(c.name)' is no longer on the exchange: \(owner) has it.",
-                    details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
-            }
+            try ensureOnExchange(c)
+            // Inside its fair claim window a released client is requested, not claimed.
+            if let end = try tx.windowEnd(clientID: c.id) { throw windowOpenError(c, endsAt: end, now: now) }
             let cooldownUntil = try tx.banUntil(clientID: c.id, userID: me.id, now: now)
             let refusal = try exchange.claimRefusal(
                 now: now, cooldownUntil: cooldownUntil, claimsToday: tx.claimCount(userID: me.id, since: exchange.dayStart(of: now)),
                 owned: tx.ownedCount(userID: me.id))
-            switch refusal {
-            case .cooldown(let until)?:
-                throw DomainError(
-                    .claimBanned,
-                    "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
-                    details: [("client_id", .int(c.id)), ("until", .date(until))])
-            case .claimsPerDay(let n, let limit)?:
-                throw DomainError(
-                    .limitReached,
-                    "You have claimed \(n) client\(n == 1 ? "" : "s") today, the limit (exchange.max_claims_per_day); try tomorrow.",
-                    details: [("limit", .int(Int64(limit))), ("kind", .string("claims_per_day"))])
-            case .clientsPerManager(let n, let limit)?:
-                throw DomainError(
-                    .limitReached, "You already lead \(n) client\(n == 1 ? "" : "s"), the limit (exchange.max_clients_per_manager).",
-                    details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
-            case nil: break
-            }
+            if let refusal { throw refusalError(refusal, c) }
             let before = wire.client(c, now: now, full: true)
             let from = c.releasedFrom
             let reason = c.releaseReason
@@ -181,6 +162,27 @@ struct ExchangeHandlers: HandlerGroup {
         }
     }
 
+    /// The `thresholds` param: the current thresholds with those given replaced, checked; `nil`
+    /// when it is not given.
+    func proposedThresholds(_ r: inout ParamReader) -> ZoneThresholds? {
+        guard let t = r.optionalObject("thresholds") else { return nil }
+        var z = settings.domain.zones
+        for m in t.members {
+            guard let s = m.value.stringValue, let d = ISODuration(s) else {
+                r.problem("thresholds.\(m.key)", "must be an ISO 8601 duration like P6M")
+                continue
+            }
+            switch m.key {
+            case "yellow_after": z.yellowAfter = d
+            case "red_after": z.redAfter = d
+            case "release_after": z.releaseAfter = d
+            default: r.problem("thresholds.\(m.key)", "is not a threshold (yellow_after, red_after, release_after)")
+            }
+        }
+        if let problem = ZoneRules(z).validate() { r.problem("thresholds", problem) }
+        return z
+    }
+
     func exchangePreview(_ call: Call) throws {
         let actor = call.actor
         guard Access.canSeeZoneReports(actor) else {
@@ -189,25 +191,7 @@ struct ExchangeHandlers: HandlerGroup {
         let (days, proposed) = try call.decode { r -> (Int, ZoneThresholds?) in
             let days = Int(r.optionalInt("days") ?? 7)
             if days < 1 || days > 366 { r.problem("days", "must be from 1 to 366") }
-            var proposed: ZoneThresholds? = nil
-            if let t = r.optionalObject("thresholds") {
-                var z = settings.domain.zones
-                for m in t.members {
-                    guard let s = m.value.stringValue, let d = ISODuration(s) else {
-                        r.problem("thresholds.\(m.key)", "must be an ISO 8601 duration like P6M")
-                        continue
-                    }
-                    switch m.key {
-                    case "yellow_after": z.yellowAfter = d
-                    case "red_after": z.redAfter = d
-                    case "release_after": z.releaseAfter = d
-                    default: r.problem("thresholds.\(m.key)", "is not a threshold (yellow_after, red_after, release_after)")
-                    }
-                }
-                if let problem = ZoneRules(z).validate() { r.problem("thresholds", problem) }
-                proposed = z
-            }
-            return (days, proposed)
+            return (days, proposedThresholds(&r))
         }
         try read(call) { tx, now in
             let end = rules.add(ISODuration(days: days), to: now)

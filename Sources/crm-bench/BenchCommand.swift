@@ -38,7 +38,9 @@ struct CRMBench: ParsableCommand {
             (one interaction per client), then segment.stats of four dynamic segments over the whole base, as the director \
             and as one manager (--report-calls calls each, at least 3). \
             window (issue 21): --window-clients clients released at one instant with the fair claim window on; 100 \
-            managers request them (each client by 10): exchange.request p99, the window's resolution, one owner each.
+            managers request them (each client by 10): exchange.request p99, the window's resolution, one owner each. \
+            simulate (issue 21): --clients clients with a year of history (created, released at six months), then \
+            exchange.simulate over that year, timed, with client.get p99 on 4 connections meanwhile.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000

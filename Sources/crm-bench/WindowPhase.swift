@@ -44,7 +44,9 @@ struct WindowPhase: BenchPhase {
         }
         _ = try c.call("clock.set", ["to": "2026-01-13T09:00:00Z"])
         let span: JSONObject = ["from": .string(t0), "to": "2026-01-13T09:00:00Z"]
-        for (label, thresholds) in [("current thresholds", JSON.null), ("release after P3M", ["red_after": "P2M", "release_after": "P3M"])] {
+        for (label, thresholds) in [
+            ("current thresholds", JSON.null), ("release after P3M", ["red_after": "P2M", "release_after": "P3M"]),
+        ] {
             var p = span
             if thresholds != .null { p["thresholds"] = thresholds }
             var result = JSON.null

@@ -18,6 +18,19 @@ extension Tx {
             .map { date($0) }
     }
 
+    /// The ends of the open windows of `clientIDs` (a page of the exchange), by client.
+    public func windowEnds(clientIDs: [Int64]) throws -> [Int64: Date] {
+        guard !clientIDs.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: clientIDs.count).joined(separator: ",")
+        var out: [Int64: Date] = [:]
+        for row in try rows(
+            "SELECT client_id, ends_at FROM exchange_windows WHERE client_id IN (\(marks))", StatementArguments(clientIDs))
+        {
+            out[row[0]] = date(row[1] as Int64)
+        }
+        return out
+    }
+
     /// Records `userID`'s request for `clientID` at `at`; asking again keeps the first instant.
     /// Returns the instant on record.
     public func requestInWindow(clientID: Int64, userID: Int64, at: Date) throws -> Date {

@@ -59,12 +59,12 @@ private func printExchange(_ r: JSON) {
         print("The exchange is empty.")
         return
     }
-    var t = Table(["id", "name", "status", "released", "from", "reason"])
+    var t = Table(["id", "name", "status", "released", "from", "reason", "window until"])
     for c in items {
         let unassigned = c["status"]?.stringValue == "unassigned"
         t.add([
             str(c["id"]), str(c["name"]), str(c["status"]), c["released_at"]?.stringValue ?? "-", login(c["released_from_login"]),
-            c["release_reason"]?.stringValue ?? (unassigned ? "never had an owner" : "-"),
+            c["release_reason"]?.stringValue ?? (unassigned ? "never had an owner" : "-"), c["window_ends_at"]?.stringValue ?? "-",
         ])
     }
     t.print()

@@ -29,6 +29,9 @@ struct ExchangeWindowTests: ManualClockSuite {
         _ = try admin.call("client.release", ["id": id, "reason": "no longer our customer"])
         let announced = try events(watcher, 1)
         #expect(announced.first?["data"]?["window_ends_at"] == .string(Self.windowEnds))
+        // The exchange shows when each window ends.
+        let listed = try admin.call("exchange.list")["items"]?.arrayValue?.first { $0["id"] == id }
+        #expect(listed?["window_ends_at"] == .string(Self.windowEnds))
         return (d, admin, id)
     }
 

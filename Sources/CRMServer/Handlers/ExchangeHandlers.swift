@@ -45,7 +45,14 @@ struct ExchangeHandlers: HandlerGroup {
         try read(call) { tx, now in
             var filter = ClientFilter(status: includeUnassigned ? nil : .exchange, now: now, afterID: cursor, limit: limit)
             filter.claimable = includeUnassigned
-            return wire.page(try tx.listClients(filter)) { exchangeItem($0, now: now) }
+            let page = try tx.listClients(filter)
+            // The fair claim window of each client in one, if it has one open (issue 21).
+            let windows = try tx.windowEnds(clientIDs: page.items.map(\.id))
+            return wire.page(page) { c in
+                guard case .object(var o) = exchangeItem(c, now: now) else { return .null }
+                o["window_ends_at"] = wire.time(windows[c.id])
+                return .object(o)
+            }
         }
     }
 

@@ -30,8 +30,9 @@ extension Tx {
         for row in try rows("SELECT client_id, at, manual FROM releases WHERE client_id BETWEEN ? AND ? AND at < ?", [a, b, end]) {
             out[row[0], default: []].append(.release(at: date(row[1] as Int64), manual: (row[2] as Int64) != 0))
         }
+        // By client (interactions_client), never by instant: `+` keeps the planner off interactions_occurred.
         for row in try rows(
-            "SELECT client_id, occurred_at FROM interactions WHERE client_id BETWEEN ? AND ? AND resets_clock = 1 AND occurred_at < ?",
+            "SELECT client_id, occurred_at FROM interactions WHERE client_id BETWEEN ? AND ? AND resets_clock = 1 AND +occurred_at < ?",
             [a, b, end])
         {
             out[row[0], default: []].append(.reset(at: date(row[1] as Int64)))

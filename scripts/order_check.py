@@ -78,7 +78,7 @@ WRITE_METHODS = {
     "session.act_as", "user.add", "user.update", "user.deactivate",
     "client.create", "client.update", "client.assign", "client.import", "client.release",
     "interaction.log", "contact.create", "contact.update", "contact.move",
-    "exchange.claim", "alert.ack",
+    "exchange.claim", "exchange.request", "alert.ack",
 }
 CLOCK_METHODS = {"clock.advance", "clock.set"}
 

@@ -127,6 +127,9 @@ public enum RightsTable {
         row(["clock.advance", "clock.set"], qualifier: "(only with `--clock manual`)", yes, no, no, no, no, no),
         row(["client.freeze"], yes, no, yes, own, no, no),
         row(["client.freeze_decide", "client.lock"], yes, no, yes, no, no, no),
+        row(["exchange.request"], Cell(text: "– (an admin is no manager)", right: .denied), no, yes, yes, no, no),
+        row(["report.exchange"], yes, yes, yes, allowed("own row"), no, no),
+        row(["exchange.simulate"], yes, yes, yes, no, no, no),
     ]
 
     /// The table as docs/protocol.md shows it, one line per row with the header first.

@@ -54,6 +54,9 @@ public struct DomainSettings: Sendable {
     /// The language of messages and alerts for a user who has set none and whose client names
     /// none (`language`, default ru: the department speaks Russian).
     public var language: Lang = .ru
+    /// When the fair claim window of a released client ends: minutes after local midnight on the
+    /// next working day (`exchange.claim_window_ends`; `nil`: off, claims at once).
+    public var claimWindowEndMinute: Int? = nil
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

@@ -90,6 +90,9 @@ public enum Method: String, CaseIterable, Sendable {
     case clientFreeze = "client.freeze"
     case clientFreezeDecide = "client.freeze_decide"
     case clientLock = "client.lock"
+    case exchangeRequest = "exchange.request"
+    case reportExchange = "report.exchange"
+    case exchangeSimulate = "exchange.simulate"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
@@ -100,7 +103,7 @@ public enum Method: String, CaseIterable, Sendable {
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
             .segmentDelete, .mailIngest,
-            .clientFreeze, .clientFreezeDecide, .clientLock:
+            .clientFreeze, .clientFreezeDecide, .clientLock, .exchangeRequest:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
@@ -108,7 +111,7 @@ public enum Method: String, CaseIterable, Sendable {
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
             .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels, .abcCompute, .segmentList,
-            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing:
+            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing, .reportExchange, .exchangeSimulate:
             return false
         }
     }
@@ -205,6 +208,11 @@ public enum Method: String, CaseIterable, Sendable {
         case .clientFreeze: return "Ask to stop an owned client's zone clock until a date, with a reason (a head decides)."
         case .clientFreezeDecide: return "Approve or refuse a client's freeze (head/admin)."
         case .clientLock: return "Lock a key account so it is never released, or unlock it (head/admin)."
+        case .exchangeSimulate:
+            return "Run proposed zone thresholds over a past period's history: what would have been released, when, from whom."
+        case .reportExchange:
+            return "Per manager: clients released and claimed, days on the exchange, and what came of a claim against kept clients."
+        case .exchangeRequest: return "Ask for a released client inside its fair claim window; one requester gets it when the window ends."
         }
     }
 }

@@ -46,6 +46,9 @@ enum Migrations {
         m.registerMigration("v14: freezes and locks that hold clients back from the exchange") { db in
             try db.execute(sql: v14)
         }
+        m.registerMigration("v15: fair claim windows and their requests") { db in
+            try db.execute(sql: v15)
+        }
         m.registerMigration("v17: users' e-mail addresses, captured interactions, ingested mail") { db in
             try db.execute(sql: v17)
         }

@@ -12,7 +12,7 @@ final class Bench {
     var clientIDs: ClosedRange<Int64> = 1...1
     var phases: Set<String> = Set(["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"])
         .union(DealPhases.names).union(ManagementPhases.names).union(ChannelPhase.names)
-        .union(ImportPhase.names).union(SegmentPhases.names).union(SearchPhase.names)
+        .union(ImportPhase.names).union(SegmentPhases.names).union(SearchPhase.names).union(WindowPhase.names)
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
@@ -22,6 +22,8 @@ final class Bench {
     var seedConnections = 64
     var interactions = 1_000_000
     var reportCalls = 3
+    /// Clients released at one instant in the window phase (issue 21).
+    var windowClients = 1_000
     /// crmd's figures the raw phases divide by (same process, same run).
     var crmdPing: Double?
     var crmdLog: Double?
@@ -85,6 +87,7 @@ final class Bench {
         if !phases.isDisjoint(with: ImportPhase.names) { try ImportPhase(bench: self).run() }
         if !phases.isDisjoint(with: SegmentPhases.names) { try SegmentPhases(bench: self).run() }
         if !phases.isDisjoint(with: SearchPhase.names) { try SearchPhase(bench: self).run() }
+        if !phases.isDisjoint(with: WindowPhase.names) { try WindowPhase(bench: self).run() }
     }
 
     func machineDescription() -> String {

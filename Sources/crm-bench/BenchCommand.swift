@@ -39,7 +39,11 @@ struct CRMBench: ParsableCommand {
             and as one manager (--report-calls calls each, at least 3). \
             search (issue 20) runs a daemon of its own: --clients clients with company names, phones and a contact for one in \
             five, then client.list with a query typed five ways (a name with the legal form moved, a name's beginning, a \
-            contact's name, a phone's last 7 digits, a phone in another spelling), p50 and p99 as an admin and as a manager.
+            contact's name, a phone's last 7 digits, a phone in another spelling), p50 and p99 as an admin and as a manager. \
+            window (issue 21): --window-clients clients released at one instant with the fair claim window on; 100 \
+            managers request them (each client by 10): exchange.request p99, the window's resolution, one owner each. \
+            simulate (issue 21): --clients clients with a year of history (created, released at six months), then \
+            exchange.simulate over that year, timed, with client.get p99 on 4 connections meanwhile.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
@@ -53,6 +57,7 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Connections the deal phases open deals on.") var seedConnections = 64
     @Option(help: "Interactions the mgmt phase seeds over its year (default: ten per client).") var interactions: Int?
     @Option(help: "Calls of each report the mgmt phase times, for a month and for a year.") var reportCalls = 3
+    @Option(help: "Clients released at one instant in the window phase.") var windowClients = 1_000
 
     func run() throws {
         let bench = Bench(clients: clients, seconds: seconds, connections: connections)
@@ -66,6 +71,7 @@ struct CRMBench: ParsableCommand {
         bench.seedConnections = max(1, seedConnections)
         bench.interactions = max(1, interactions ?? 10 * clients)
         bench.reportCalls = max(1, reportCalls)
+        bench.windowClients = max(10, windowClients)
         try bench.run()
         let json = bench.report.json
         print("")

@@ -12,8 +12,10 @@ struct ExchangeCommand: ParsableCommand {
             Unassigned clients (never owned) are claimable too and are listed unless --released-only. \
             The CLAIM column says whether you may claim it now, or from when (your cooldown on a \
             client released from you). Without --all one page is shown; its last line tells the \
-            --cursor for the next one.
-            """)
+            --cursor for the next one. `crmctl exchange request ID` asks for a client inside its fair \
+            claim window; `crmctl exchange simulate` replays proposed thresholds over a past period.
+            """,
+        subcommands: [ExchangeRequest.self, ExchangeSimulate.self])
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Fetch every page, not just the first.") var all = false
     @Option(help: "At most this many clients (1 to 1000; default 100).") var limit: Int?
@@ -58,12 +60,13 @@ private func printExchange(_ r: JSON) {
         print("The exchange is empty.")
         return
     }
-    var t = Table(["id", "name", "status", "released", "from", "reason", "claim"])
+    var t = Table(["id", "name", "status", "released", "from", "reason", "claim", "window until"])
     for c in items {
         let unassigned = c["status"]?.stringValue == "unassigned"
         t.add([
             str(c["id"]), str(c["name"]), str(c["status"]), c["released_at"].map(str) ?? "-", login(c["released_from_login"]),
             c["release_reason"]?.stringValue ?? (unassigned ? "never had an owner" : "-"), claimCell(c),
+            c["window_ends_at"].map { $0 == .null ? "-" : str($0) } ?? "-",
         ])
     }
     t.print()
@@ -165,5 +168,68 @@ private func printPreview(_ r: JSON) {
         }
         t.print()
         if clients.count >= 100 { print(Style.dim("(only the first 100 are listed)")) }
+    }
+}
+
+struct ExchangeRequest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "request", abstract: "Ask for a released client inside its fair claim window.",
+        discussion: """
+            For a while after a release (exchange.claim_window_ends) a client is not claimed but \
+            requested; when the window ends one requester gets it: the one leading the fewest \
+            clients, then the earliest request, then a draw recorded in the audit. After the \
+            window, `crmctl claim ID` is first come first served.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The client's id (see `crmctl exchange`).") var id: Int
+
+    func run() throws {
+        try global.run("exchange.request", ["id": .int(id)]) { r in
+            print("requested #\(str(r["client_id"])): decided at \(str(r["window_ends_at"])) (asked \(str(r["requested_at"])))")
+        }
+    }
+}
+
+struct ExchangeSimulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate", abstract: "Replay proposed thresholds over a past period: what would have been released, when, from whom.",
+        discussion: """
+            Give a past --period (e.g. 2026-03) or --from and --to, and any of --yellow-after, --red-after, \\
+            --release-after (ISO 8601 durations); the others keep their current values, and with none the \\
+            current thresholds are replayed (which gives what crmd did). Prints per manager the simulated \\
+            releases against those the scheduler made, then the first --limit releases. Heads, directors \\
+            and admins. Reads a snapshot; writes nothing.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var span: ReportSpan
+    @Option(help: "Proposed green period (ISO 8601, e.g. P1M).") var yellowAfter: String?
+    @Option(help: "Proposed end of yellow (e.g. P5M).") var redAfter: String?
+    @Option(help: "Proposed release (e.g. P6M).") var releaseAfter: String?
+    @Option(help: "Releases listed (0 to 1000; default 100); all are counted.") var limit: Int?
+
+    func run() throws {
+        var p = span.params
+        var t: JSONObject = [:]
+        if let yellowAfter { t["yellow_after"] = .string(yellowAfter) }
+        if let redAfter { t["red_after"] = .string(redAfter) }
+        if let releaseAfter { t["release_after"] = .string(releaseAfter) }
+        if yellowAfter != nil || redAfter != nil || releaseAfter != nil { p["thresholds"] = .object(t) }
+        if let limit { p["limit"] = .int(limit) }
+        try global.run("exchange.simulate", p) { r in
+            print(
+                "\(str(r["thresholds"])) thresholds \(str(r["yellow_after"]))/\(str(r["red_after"]))/\(str(r["release_after"])) "
+                    + "from \(str(r["from"])) to \(str(r["to"])): \(num(r["total"])) releases (crmd made \(num(r["actual_total"]))), \(num(r["took_ms"])) ms"
+            )
+            var m = Table(["manager", "simulated", "actual"])
+            for i in r["managers"]?.arrayValue ?? [] { m.add([login(i["owner_login"]), num(i["simulated"]), num(i["actual"])]) }
+            m.print()
+            let items = r["releases"]?.arrayValue ?? []
+            guard !items.isEmpty else { return }
+            print()
+            var t = Table(["client", "from", "released at"])
+            for i in items { t.add([num(i["client_id"]), login(i["owner_login"]), str(i["at"])]) }
+            t.print()
+            if r["truncated"] == true { print(Style.dim("more releases than listed: --limit up to 1000")) }
+        }
     }
 }

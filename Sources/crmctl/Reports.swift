@@ -5,7 +5,9 @@ import Foundation
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: tr("Reports for managers, heads and directors."),
-        subcommands: [Zones.self, Plan.self, Activity.self, Commission.self, Funnel.self, Sales.self, Completeness.self, Channels.self],
+        subcommands: [
+            Zones.self, Plan.self, Activity.self, Commission.self, Funnel.self, Sales.self, Completeness.self, Channels.self, Exchange.self,
+        ],
         defaultSubcommand: Zones.self)
 
     struct Zones: ParsableCommand {

@@ -191,6 +191,11 @@ struct RightsTests {
                 return ["id": .int(try contact(try client(owner: owner))), "client_id": .int(try client(owner: owner))]
             case .clientRelease: return ["id": .int(try client(owner: owner)), "reason": "rights test"]
             case .exchangeClaim: return ["id": .int(try client(owner: nil))]
+            case .exchangeRequest:
+                // A client just released from r-other: in its fair claim window.
+                let id = try client(owner: owner)
+                _ = try root.call("client.release", ["id": .int(id), "reason": "rights test"])
+                return ["id": .int(id)]
             case .alertAck: return ["ids": [1]]
             case .subscribe: return ["topics": ["client.created"]]
             case .unsubscribe:
@@ -234,8 +239,9 @@ struct RightsTests {
             case .invoicePay: return ["id": .int(try invoice(owner: owner)), "amount": 1_000, "paid_on": "2026-01-12"]
             case .invoiceList: return ["deal_id": .int(try deal(owner: owner))]
             case .reportCompleteness: return [:]
-            case .reportCommission, .reportFunnel, .reportSales, .reportActivity, .reportPlan:
+            case .reportCommission, .reportFunnel, .reportSales, .reportActivity, .reportPlan, .reportExchange:
                 return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
+            case .exchangeSimulate: return ["from": "2025-12-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"]
             case .channelCreate:
                 return ["name": .string("Channel \(unique())"), "phones": .array([.string(String(format: "+7 499 %07d", unique()))])]
             case .channelList: return [:]
@@ -286,7 +292,11 @@ struct RightsTests {
 
     @Test("each method as each role: allowed, or 1002 (own: allowed on one's own client, deal or task, 1002 on another manager's)")
     func everyMethodEveryRole() throws {
-        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", "2026-01-12T09:00:00Z"], world: true)
+        // The fair claim window on, so exchange.request has a window to ask in.
+        let d = try TestDaemon(
+            environment: ["CRMD_EXCHANGE_CLAIM_WINDOW_ENDS": "10:00"],
+            arguments: ["--clock", "manual", "--clock-start", "2026-01-12T09:00:00Z"],
+            world: true)
         try d.start()
         defer { d.stop() }
         let f = try Fixture(d)

@@ -67,6 +67,8 @@ struct DuePlan: Sendable {
         let reason: String
         let manual: Bool
         let until: Date?
+        /// When its fair claim window ends (`nil`: no window, claims at once).
+        var windowEndsAt: Date? = nil
         /// The scheduler's audit entry (before, after); a person's release is audited by its handler.
         let audit: (before: String, after: String)?
         let eventText: String

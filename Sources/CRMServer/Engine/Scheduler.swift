@@ -95,6 +95,8 @@ public final class Scheduler: Service, Sendable {
             if events > 0 { context.hub.notify() }
             if clients < batch { break }
         }
+        // Fair claim windows ended by now, each decided at its own end instant (issue 21).
+        total += try await resolveWindows(upTo: now)
         // Deals past their stage's cadence and tasks falling due, in batches of their own.
         while try context.store.read({ try $0.anyDealOrTaskDue(upTo: now) }) {
             let (due, events) = try await context.store.write(.bulk) { [work = context.work, batch] tx in
@@ -132,6 +134,23 @@ public final class Scheduler: Service, Sendable {
         return total
     }
 
+    /// Decides the fair claim windows ended by `now`, a batch per transaction. Returns the events.
+    private func resolveWindows(upTo now: Date) async throws -> Int {
+        let batch = 500
+        var total = 0
+        while try context.store.read({ try !$0.dueWindows(upTo: now, limit: 1).isEmpty }) {
+            let (windows, events) = try await context.store.write { [exchange = ExchangeHandlers(context: context)] tx in
+                try exchange.resolveWindows(tx, upTo: now, limit: batch)
+            }
+            total += events
+            recorded.add(events, ordering: .relaxed)
+            beat()
+            if events > 0 { context.hub.notify() }
+            if windows < batch { break }
+        }
+        return total
+    }
+
     private func beat() { heartbeat.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
 
     /// Wakes the scheduler and waits up to `limit` for it to finish a batch or a pass (each one a
@@ -158,7 +177,7 @@ public final class Scheduler: Service, Sendable {
                     beat()
                     lastError.withLock { $0 = nil }
                     let nextDue = try context.store.read { tx in
-                        [try tx.earliestDue(), try tx.earliestDealOrTaskDue()].compactMap { $0 }.min()
+                        [try tx.earliestDue(), try tx.earliestDealOrTaskDue(), try tx.earliestWindowEnd()].compactMap { $0 }.min()
                     }
                     let classesAt = try context.classes.nextInstant(context, now: context.clock.now())
                     let next = [nextDue, classesAt].compactMap { $0 }.min()

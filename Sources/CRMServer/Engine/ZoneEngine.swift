@@ -298,6 +298,7 @@ struct ZoneEngine: Sendable {
         c.updatedAt = now
         c.schedule = nil
         let until = from.map { _ in ExchangeRules(settings.domain, zones: rules).cooldownUntil(releasedAt: at) }
+        let windowEndsAt = settings.domain.claimWindow.endsAt(releasedAt: at)
         var audit: (before: String, after: String)? = nil
         if actor == nil {
             // The scheduler's own change is audited like any other (the card's story stays whole).
@@ -321,8 +322,11 @@ struct ZoneEngine: Sendable {
         data.add("by", actor?.login)
         data.add("released_at", RFC3339.format(at))
         data.add("cooldown_until", until.map { RFC3339.format($0) })
+        // The announcement of the fair claim window: requests until then, the draw at its end.
+        if let windowEndsAt { data.add("window_ends_at", RFC3339.format(windowEndsAt)) }
         return DuePlan.Release(
-            from: from, at: at, reason: reason, manual: actor != nil, until: until, audit: audit, eventText: data.string())
+            from: from, at: at, reason: reason, manual: actor != nil, until: until, windowEndsAt: windowEndsAt, audit: audit,
+            eventText: data.string())
     }
 
     /// Writes a release: the client row, its pending reminders superseded, the cooldown, the
@@ -332,6 +336,7 @@ struct ZoneEngine: Sendable {
         try tx.supersedeAlerts(clientID: clientID)
         if let from = r.from, let until = r.until { try tx.ban(clientID: clientID, userID: from, until: until) }
         try tx.recordRelease(clientID: clientID, userID: r.from, at: r.at, manual: r.manual, reason: r.reason)
+        if let end = r.windowEndsAt { try tx.openWindow(clientID: clientID, releasedAt: r.at, endsAt: end) }
         if let audit = r.audit {
             let system = Actor.builtinAdmin(uid: daemonUID, login: "crmd scheduler")
             try tx.audit(system, entity: "client", id: clientID, action: "release", before: audit.before, after: audit.after, at: r.at)

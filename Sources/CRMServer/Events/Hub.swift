@@ -76,7 +76,7 @@ let eventTopics = [
     "client.updated", "deal.created", "deal.updated", "deal.moved", "deal.closed", "deal.reopened", "deal.overdue", "task.created",
     "task.updated", "task.done", "task.due", "plan.progress", "invoice.created", "invoice.paid", "invoice.overdue", "call.incoming",
     "client.class_changed", "classes.computed",
-    "client.freeze_requested", "client.frozen", "client.freeze_refused", "client.locked",
+    "client.freeze_requested", "client.frozen", "client.freeze_refused", "client.locked", "exchange.requested",
 ]
 
 /// One subscription of a connection: what it wants and how far it has been sent.

@@ -200,6 +200,9 @@ public final class Dispatcher: Sendable {
             case .clientFreeze: try holds.clientFreeze(call)
             case .clientFreezeDecide: try holds.clientFreezeDecide(call)
             case .clientLock: try holds.clientLock(call)
+            case .exchangeRequest: try exchange.exchangeRequest(call)
+            case .reportExchange: try exchange.reportExchange(call)
+            case .exchangeSimulate: try exchange.exchangeSimulate(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

@@ -50,11 +50,15 @@ struct ExchangeHandlers: HandlerGroup {
             let me = Access.canClaim(actor) ? actor.user : nil
             var bans: [Int64: Date] = [:]
             if let me { for b in try tx.bans(userID: me.id, now: now) { bans[b.clientID] = b.until } }
-            return wire.page(try tx.listClients(filter)) { c in
+            let page = try tx.listClients(filter)
+            // The fair claim window of each client in one, if it has one open (issue 21).
+            let windows = try tx.windowEnds(clientIDs: page.items.map(\.id))
+            return wire.page(page) { c in
                 guard case .object(var o) = exchangeItem(c, now: now) else { return exchangeItem(c, now: now) }
                 let until = bans[c.id]
                 o["claimable"] = .bool(me != nil && until == nil)
                 o["claimable_from"] = wire.time(until)
+                o["window_ends_at"] = wire.time(windows[c.id])
                 return .object(o)
             }
         }
@@ -70,33 +74,14 @@ struct ExchangeHandlers: HandlerGroup {
         let exchange = ExchangeRules(settings.domain, zones: rules)
         write(call) { [self] tx, now in
             var c = try loadClient(tx, id)
-            guard c.status == .exchange || c.status == .unassigned else {
-                let owner = c.ownerID.flatMap { users.user(id: $0)?.login } ?? "someone"
-                throw DomainError(
-                    .conflict, "Client \(c.id) '\(c.name)' is no longer on the exchange: \(owner) has it.",
-                    details: [("client_id", .int(c.id)), ("owner_login", .string(owner))])
-            }
+            try ensureOnExchange(c)
+            // Inside its fair claim window a released client is requested, not claimed.
+            if let end = try tx.windowEnd(clientID: c.id) { throw windowOpenError(c, endsAt: end, now: now) }
             let cooldownUntil = try tx.banUntil(clientID: c.id, userID: me.id, now: now)
             let refusal = try exchange.claimRefusal(
                 now: now, cooldownUntil: cooldownUntil, claimsToday: tx.claimCount(userID: me.id, since: exchange.dayStart(of: now)),
                 owned: tx.ownedCount(userID: me.id))
-            switch refusal {
-            case .cooldown(let until)?:
-                throw DomainError(
-                    .claimBanned,
-                    "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
-                    details: [("client_id", .int(c.id)), ("until", .date(until))])
-            case .claimsPerDay(let n, let limit)?:
-                throw DomainError(
-                    .limitReached,
-                    "You have claimed \(n, "client", "clients") today, the limit (exchange.max_claims_per_day); try tomorrow.",
-                    details: [("limit", .int(Int64(limit))), ("kind", .string("claims_per_day"))])
-            case .clientsPerManager(let n, let limit)?:
-                throw DomainError(
-                    .limitReached, "You already lead \(n, "client", "clients"), the limit (exchange.max_clients_per_manager).",
-                    details: [("limit", .int(Int64(limit))), ("kind", .string("clients_per_manager"))])
-            case nil: break
-            }
+            if let refusal { throw refusalError(refusal, c) }
             let before = wire.client(c, now: now, full: true)
             let from = c.releasedFrom
             let reason = c.releaseReason
@@ -210,6 +195,27 @@ struct ExchangeHandlers: HandlerGroup {
             )
             return .object(o)
         }
+    }
+
+    /// The `thresholds` param: the current thresholds with those given replaced, checked; `nil`
+    /// when it is not given.
+    func proposedThresholds(_ r: inout ParamReader) -> ZoneThresholds? {
+        guard let t = r.optionalObject("thresholds") else { return nil }
+        var z = settings.domain.zones
+        for m in t.members {
+            guard let s = m.value.stringValue, let d = ISODuration(s) else {
+                r.problem("thresholds.\(m.key)", "must be an ISO 8601 duration like P6M")
+                continue
+            }
+            switch m.key {
+            case "yellow_after": z.yellowAfter = d
+            case "red_after": z.redAfter = d
+            case "release_after": z.releaseAfter = d
+            default: r.problem("thresholds.\(m.key)", "is not a threshold (yellow_after, red_after, release_after)")
+            }
+        }
+        if let problem = ZoneRules(z).validate() { r.problem("thresholds", .verbatim(problem)) }
+        return z
     }
 
     func exchangePreview(_ call: Call) throws {

@@ -78,6 +78,7 @@ extension Settings {
             "classes.max_change_events",
             "exchange.freeze_max", "exchange.max_frozen_per_manager", "exchange.max_locked_per_manager", "exchange.exempt_won_within",
             "calendar.files", "calendar.move_releases", "calendar.working_days", "zones.by_segment", "zones.by_class",
+            "exchange.claim_window_ends",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -325,6 +326,7 @@ extension Settings {
         if let v = try int("exchange.max_frozen_per_manager", 0...1_000_000) { domain.holds.maxFrozenPerManager = v }
         if let v = try int("exchange.max_locked_per_manager", 0...1_000_000) { domain.holds.maxLockedPerManager = v }
         if let within = try optionalBounded("exchange.exempt_won_within") { domain.holds.exemptWonWithin = within }
+        if let v = text("exchange.claim_window_ends") { domain.claimWindowEndMinute = try claimWindowEnd(v) }
         if let v = try int("subscriptions.max_queue_bytes", 4096...(1 << 30)) { subscriberQueueBytes = v }
         if let v = try int("subscriptions.max_per_connection", 1...10_000) { maxSubscriptionsPerConnection = v }
         if let v = try int("subscriptions.max_per_uid", 1...1_000_000) { maxSubscriptionsPerUID = v }
@@ -379,4 +381,15 @@ func editDistance(_ a: String, _ b: String) -> Int {
         prev = cur
     }
     return prev[b.count]
+}
+
+/// `exchange.claim_window_ends`: `off`, or the local time (`HH:MM`) the fair claim window ends on
+/// the next working day after a release. Returns minutes after midnight, `nil` for off.
+func claimWindowEnd(_ v: String) throws -> Int? {
+    if ["off", "false", "no", ""].contains(v.lowercased()) { return nil }
+    let hm = v.split(separator: ":")
+    guard hm.count == 2, hm[1].count == 2, let h = Int(hm[0]), let m = Int(hm[1]), (0...23).contains(h), (0...59).contains(m) else {
+        throw SettingsError(key: "exchange.claim_window_ends", problem: "'\(v)' must be off or a time of day like 10:00")
+    }
+    return h * 60 + m
 }

@@ -42,6 +42,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 sock=$work/crmd.sock
+# The claim races need claims at once: no fair claim window (it is on by default).
+export CRMD_EXCHANGE_CLAIM_WINDOW_ENDS=${CRMD_EXCHANGE_CLAIM_WINDOW_ENDS:-off}
 echo "order-check: $crmd under strace in $work${CRMD_STORE_SYNCHRONOUS:+ (CRMD_STORE_SYNCHRONOUS=$CRMD_STORE_SYNCHRONOUS)}"
 strace -f -tt -yy -x -s 65536 -e trace=$syscalls -o "$work/trace" \
     "$crmd" --socket "$sock" --database "$work/crm.sqlite" \

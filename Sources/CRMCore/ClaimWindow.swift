@@ -11,18 +11,25 @@ public struct ClaimWindow: Sendable {
     public let endMinute: Int?
     /// The department's time zone (`zones.time_zone`).
     public let timeZone: TimeZone
+    /// The holiday calendar (`calendar.files`), if any: its days off are not working days.
+    public let holidays: WorkCalendar?
 
-    public init(endMinute: Int?, timeZone: TimeZone) {
+    public init(endMinute: Int?, timeZone: TimeZone, holidays: WorkCalendar? = nil) {
         self.endMinute = endMinute
         self.timeZone = timeZone
+        self.holidays = holidays
     }
 
     /// Whether released clients get a window at all.
     public var isOn: Bool { endMinute != nil }
 
-    /// Whether the local day starting at `dayStart` is a working day: Monday to Friday. The one
-    /// place the window asks the calendar, so a calendar of holidays can replace it.
+    /// Whether the local day starting at `dayStart` is a working day: the holiday calendar's
+    /// answer when there is one (the New Year holidays, transferred working Saturdays), else
+    /// Monday to Friday.
     public func isWorkingDay(_ dayStart: Date, calendar: Calendar) -> Bool {
+        if let holidays {
+            return holidays.isWorkingDay(LocalDate.containing(dayStart, in: timeZone).dayNumber)
+        }
         let weekday = calendar.component(.weekday, from: dayStart)  // 1 = Sunday, 7 = Saturday
         return weekday != 1 && weekday != 7
     }
@@ -98,5 +105,7 @@ public struct ClaimWindow: Sendable {
 
 extension DomainSettings {
     /// The fair claim window these settings describe.
-    public var claimWindow: ClaimWindow { ClaimWindow(endMinute: claimWindowEndMinute, timeZone: zones.timeZone) }
+    public var claimWindow: ClaimWindow {
+        ClaimWindow(endMinute: claimWindowEndMinute, timeZone: zones.timeZone, holidays: holidays)
+    }
 }

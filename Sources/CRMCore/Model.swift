@@ -104,6 +104,9 @@ public enum ClientStatus: String, Sendable, CaseIterable {
 
 /// A client (counterparty) as stored.
 public struct Client: Sendable, Equatable, Identifiable {
+    /// The most characters a client's name may have (`client.create`, `client.update`, imports).
+    public static let maxNameLength = 500
+
     public var id: Int64
     public var name: String
     public var kind: ClientKind

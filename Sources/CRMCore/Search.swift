@@ -15,6 +15,16 @@ public struct SearchQuery: Sendable, Equatable {
     public static let maxResults = 1000
     /// The fewest digits a number's tail needs to be searched (fewer match too many phones).
     public static let minTailDigits = 5
+    /// Characters of a word kept in `search_words` (and of a query's word): longer words are
+    /// found by their beginning, and a pasted paragraph does not bloat the index.
+    public static let maxWordLength = 64
+
+    /// The search key stored for a name (`clients.search_key`): its ``CompanyName/key(_:)``, at
+    /// most ``maxLength`` characters (a query is no longer, so every prefix search still finds it,
+    /// and an absurdly long name costs the index no more than a long one).
+    public static func storedKey(ofName name: String) -> String? {
+        CompanyName.key(name).map { String($0.prefix(maxLength)) }
+    }
 
     /// The folded key of the query, nil when it is nothing but a legal form or punctuation.
     public let key: String?
@@ -42,7 +52,7 @@ public struct SearchQuery: Sendable, Equatable {
     static func words(ofKey key: String?) -> [String] {
         guard let key else { return [] }
         var seen = Set<String>()
-        return key.split(separator: " ").map(String.init).filter { seen.insert($0).inserted }
+        return key.split(separator: " ").map { String($0.prefix(maxWordLength)) }.filter { seen.insert($0).inserted }
     }
 
     /// Whether every word of the query begins some word of `candidate` (words of a key).

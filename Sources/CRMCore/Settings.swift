@@ -56,7 +56,7 @@ public struct DomainSettings: Sendable {
     public var language: Lang = .ru
     /// When the fair claim window of a released client ends: minutes after local midnight on the
     /// next working day (`exchange.claim_window_ends`; `nil`: off, claims at once).
-    public var claimWindowEndMinute: Int? = nil
+    public var claimWindowEndMinute: Int? = 10 * 60
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

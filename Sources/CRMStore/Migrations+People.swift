@@ -31,7 +31,7 @@ extension Migrations {
         try batches(db, "SELECT id, name FROM clients WHERE id > ? ORDER BY id LIMIT 10000") { r in
             let id: Int64 = r[0]
             let name: String = r[1]
-            try setKey.execute(arguments: [CompanyName.key(name), id])
+            try setKey.execute(arguments: [SearchQuery.storedKey(ofName: name), id])
             for w in SearchQuery.words(ofName: name) { try addWord.execute(arguments: [0, w, id, nil]) }
             return id
         }

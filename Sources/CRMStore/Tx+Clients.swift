@@ -133,7 +133,7 @@ extension Tx {
                 c.name, c.name.lowercased(), c.kind.rawValue, c.ownerID, c.status.rawValue, c.segment, c.source, c.abc,
                 c.fieldsJSON, msOpt(c.lastInteractionAt), msOpt(c.assignedAt), msOpt(schedule?.yellowAt), msOpt(schedule?.redAt),
                 msOpt(schedule?.releaseAt), msOpt(c.releasedAt), c.releasedFrom, c.releaseReason, ms(c.createdAt), ms(c.updatedAt),
-                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut, CompanyName.key(c.name), c.inn, c.kpp,
+                c.appliedZone?.rawValue, c.alertStage, msOpt(c.nextDueAt), c.optOut, SearchQuery.storedKey(ofName: c.name), c.inn, c.kpp,
             ])
         var saved = c
         saved.id = lastID
@@ -148,7 +148,7 @@ extension Tx {
     /// unassigned and now has an owner records who took it and when (`picked_by`, `picked_at`:
     /// the cold-call window of report.activity).
     public func saveClient(_ c: Client, schedule: ZoneSchedule?, phonesChanged: Bool = true, emailsChanged: Bool = true) throws {
-        let key = CompanyName.key(c.name)
+        let key = SearchQuery.storedKey(ofName: c.name)
         let oldKey = try String.fetchOne(db.cachedStatement(sql: "SELECT search_key FROM clients WHERE id = ?"), arguments: [c.id])
         try exec(
             """

@@ -55,6 +55,9 @@ public final class TestDaemon: @unchecked Sendable {
         if world { env["CRMD_SERVER_SOCKET_MODE"] = "0666" }
         // Tests read crmd's English unless they ask for a language (the department's default is ru).
         if env["CRMD_LANGUAGE"] == nil { env["CRMD_LANGUAGE"] = "en" }
+        // The fair claim window is on by default (10:00 the next working day); the tests that are
+        // about it turn it on, the rest claim at once as before the window existed.
+        if env["CRMD_EXCHANGE_CLAIM_WINDOW_ENDS"] == nil { env["CRMD_EXCHANGE_CLAIM_WINDOW_ENDS"] = "off" }
         self.environment = env
         self.arguments = arguments
     }

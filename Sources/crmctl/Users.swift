@@ -41,7 +41,8 @@ struct UserCommand: ParsableCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a user's name, role, uid, commission rate, team, e-mail address or language (a user may set their own language).")
+            abstract:
+                "Change a user's name, role, uid, commission rate, team, e-mail address or language (a user may set their own language).")
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
         @Option var name: String?

@@ -32,6 +32,7 @@ final class InProcess {
         var settings = Settings(socketPath: dir.appendingPathComponent("crmd.sock").path, databasePath: path)
         // In English, as the tests read it (the department's default is ru).
         settings.domain.language = .en
+        settings.domain.claimWindowEndMinute = nil
         configure(&settings)
         context = try ServerContext(store: store, settings: settings, clock: clock, logger: logger)
         let scheduler = Scheduler(context: context, logger: logger)

@@ -255,4 +255,20 @@ struct HostileTests {
             #expect(shared["personal"] == .bool(false))
         }
     }
+
+    @Test("a client's name is at most 500 characters, on create, update and import")
+    func clientNameBound() throws {
+        try withDaemon { d in
+            let c = try d.connect()
+            let long = String(repeating: "Ромашка ", count: 63)  // 504 characters
+            #expect(rpcErrorCode { try c.call("client.create", ["name": .string(long)]) } == -32602)
+            let id = try c.call("client.create", ["name": .string(String(long.prefix(500)))])["id"]!
+            #expect(rpcErrorCode { try c.call("client.update", ["id": id, "name": .string(long)]) } == -32602)
+            let imported = try c.call("client.import", ["clients": [["name": .string(long)]], "skip_invalid": true])
+            #expect(imported["created"] == 0, "\(imported)")
+            #expect(imported["rejected"]?.arrayValue?.count == 1, "\(imported)")
+            #expect(try c.call("server.ping")["pong"] == .bool(true))
+        }
+    }
 }
+

@@ -94,6 +94,10 @@ extension HandlerGroup {
                 f.name = .set(t)
             }
         }
+        // The longest legal names (a state university's full name) are under 300 characters.
+        if case .set(let n) = f.name, n.count > Client.maxNameLength {
+            r.problem("name", "must be at most \(Client.maxNameLength) characters")
+        }
         f.kind = r.optionalEnum("kind", ClientKind.allCases.map(\.rawValue)).flatMap(ClientKind.init(rawValue:))
         switch r.patchStringArray("phones") {
         case .set(let l): f.phones = .set(phones(&r, "phones", l))
@@ -168,7 +172,7 @@ extension HandlerGroup {
     /// The existing client whose name folds to the same key as `name` (``CompanyName/key(_:)``),
     /// if any: what `client.create` warns of.
     func similarClient(_ tx: Tx, name: String) throws -> Client? {
-        guard let key = CompanyName.key(name) else { return nil }
+        guard let key = SearchQuery.storedKey(ofName: name) else { return nil }
         return try tx.clients(withKey: key, limit: 1).first
     }
 

@@ -118,7 +118,9 @@ extension ExchangeHandlers {
                 now: endsAt, cooldownUntil: tx.banUntil(clientID: c.id, userID: user.id, now: endsAt),
                 claimsToday: tx.claimCount(userID: user.id, since: exchange.dayStart(of: endsAt)), owned: owned)
             if let refusal {
-                refused.append(["user_id": .int(user.id), "login": .string(user.login), "why": .string(refusalError(refusal, c).message.description)])
+                refused.append([
+                    "user_id": .int(user.id), "login": .string(user.login), "why": .string(refusalError(refusal, c).message.description),
+                ])
                 continue
             }
             eligible.append(ClaimWindow.Request(userID: user.id, at: r.at, active: owned))

@@ -71,7 +71,7 @@ struct HoldHandlers: HandlerGroup {
                 let login = users.user(id: owner)?.login ?? "the owner"
                 throw DomainError(
                     .limitReached,
-                    "\(login) already has \(n) client\(n == 1 ? "" : "s") frozen or waiting for a decision, the limit (exchange.max_frozen_per_manager).",
+                    "\(login) already has \(n, "client", "clients") frozen or waiting for a decision, the limit (exchange.max_frozen_per_manager).",
                     details: [("limit", .int(Int64(limit))), ("kind", .string("frozen_per_manager"))])
             case nil: break
             }
@@ -161,7 +161,7 @@ struct HoldHandlers: HandlerGroup {
                     let login = users.user(id: owner)?.login ?? "the owner"
                     throw DomainError(
                         .limitReached,
-                        "\(login) already has \(n) locked client\(n == 1 ? "" : "s"), the limit (exchange.max_locked_per_manager); unlock one first.",
+                        "\(login) already has \(n, "locked client", "locked clients"), the limit (exchange.max_locked_per_manager); unlock one first.",
                         details: [("limit", .int(Int64(cap))), ("kind", .string("locked_per_manager"))])
                 }
             }

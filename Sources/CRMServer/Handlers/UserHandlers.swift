@@ -210,7 +210,7 @@ struct UserHandlers: HandlerGroup {
                 if owned > 0 {
                     throw DomainError(
                         .conflict,
-                        "\(u.login) still leads \(owned) client(s); say who takes them over with reassign_to (crmctl user deactivate \(u.login) --to LOGIN).",
+                        "\(u.login) still leads \(owned, "client", "clients"); say who takes them over with reassign_to (crmctl user deactivate \(u.login) --to LOGIN).",
                         details: [("owned_clients", .int(Int64(owned)))])
                 }
             }

@@ -42,20 +42,23 @@ final class Hub: Sendable {
     var subscriptions: Int { subscriptionCount.load(ordering: .relaxed) }
 }
 
+/// A set of event topics, a bit per topic of ``eventTopics``: 64 of them at most (a test checks).
+typealias TopicBits = UInt64
+
 /// What a subscription filters an event on: its owners and its topic, as plain values.
 struct EventKey: Equatable {
     var ownerID: Int64?
     var previousOwnerID: Int64?
     /// The topic's bit (see ``EventKey/bit(_:)``); 0 for a topic no subscription can name.
-    var topic: UInt32
+    var topic: TopicBits
 
     /// One bit per topic of ``eventTopics``, in that order.
-    static func bit(_ topic: String) -> UInt32 {
-        eventTopics.firstIndex(of: topic).map { UInt32(1) << UInt32($0) } ?? 0
+    static func bit(_ topic: String) -> TopicBits {
+        eventTopics.firstIndex(of: topic).map { TopicBits(1) << TopicBits($0) } ?? 0
     }
 
     /// The bits of `topics`; every bit for nil (all topics).
-    static func mask(_ topics: Set<String>?) -> UInt32 {
+    static func mask(_ topics: Set<String>?) -> TopicBits {
         topics.map { $0.reduce(0) { $0 | bit($1) } } ?? .max
     }
 
@@ -83,7 +86,7 @@ let eventTopics = [
 struct Subscription {
     let id: Int64
     /// The topics' bits (``EventKey/mask(_:)``): every bit for everything the user may see.
-    let topics: UInt32
+    let topics: TopicBits
     var cursor: Int64
 
     init(id: Int64, topics: Set<String>?, cursor: Int64) {

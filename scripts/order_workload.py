@@ -257,8 +257,10 @@ def run_all():
     status = ok(admin.call("server.status"), "server.status")
 
     # Claim races: every manager claims the same client at the same instant.
-    ex = ok(conns[1].call("exchange.list", {"include_unassigned": True, "limit": 200}), "exchange.list")["items"]
-    released = [x for x in ex if x["status"] == "exchange"]
+    # Two short pages (a reply under strace's 64 KiB string limit): released ones, then the rest.
+    released = ok(conns[1].call("exchange.list", {"include_unassigned": False, "limit": 20}), "exchange.list")["items"]
+    ex = ok(conns[1].call("exchange.list", {"include_unassigned": True, "limit": 20}), "exchange.list")["items"]
+    released = [x for x in released if x["status"] == "exchange"]
     unassigned = [x for x in ex if x["status"] == "unassigned"]
     targets = released[:3] + unassigned[:2]
     races = []

@@ -201,19 +201,7 @@ struct ExchangeHandlers: HandlerGroup {
     /// when it is not given.
     func proposedThresholds(_ r: inout ParamReader) -> ZoneThresholds? {
         guard let t = r.optionalObject("thresholds") else { return nil }
-        var z = settings.domain.zones
-        for m in t.members {
-            guard let s = m.value.stringValue, let d = ISODuration(s) else {
-                r.problem("thresholds.\(m.key)", "must be an ISO 8601 duration like P6M")
-                continue
-            }
-            switch m.key {
-            case "yellow_after": z.yellowAfter = d
-            case "red_after": z.redAfter = d
-            case "release_after": z.releaseAfter = d
-            default: r.problem("thresholds.\(m.key)", "is not a threshold (yellow_after, red_after, release_after)")
-            }
-        }
+        let z = thresholdOverride(&r, "thresholds", t).applied(to: settings.domain.zones)
         if let problem = ZoneRules(z).validate() { r.problem("thresholds", .verbatim(problem)) }
         return z
     }
@@ -226,12 +214,7 @@ struct ExchangeHandlers: HandlerGroup {
         let (days, proposed, byClass) = try call.decode { r -> (Int, ZoneThresholds?, ClassZoneRules?) in
             let days = Int(r.optionalInt("days") ?? 7)
             if days < 1 || days > 366 { r.problem("days", "must be from 1 to 366") }
-            var proposed: ZoneThresholds? = nil
-            if let t = r.optionalObject("thresholds") {
-                let z = thresholdOverride(&r, "thresholds", t).applied(to: settings.domain.zones)
-                if let problem = ZoneRules(z).validate() { r.problem("thresholds", .verbatim(problem)) }
-                proposed = z
-            }
+            let proposed = proposedThresholds(&r)
             // Proposed rules by segment and ABC class (replacing the settings' ones), over the
             // proposed or current default.
             let classes = proposedClassRules(&r)

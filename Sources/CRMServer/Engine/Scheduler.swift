@@ -115,8 +115,10 @@ public final class Scheduler: Service, Sendable {
         // The first pass of each local day records the day's zone counts per manager (the daily
         // series of report.zones). Counting a million clients takes a good part of a second, so
         // it runs beside the pass's reply (and its subscribers' deliveries) instead of before
-        // them; the next pass and report.zones wait for it.
-        let day = context.engine.localDay(context.clock.now())
+        // them; the next pass and report.zones wait for it. The day is the pass's own instant's:
+        // a clock moved while the pass ran (clock.set, a wall-clock step) is the next pass's, which
+        // applies that day's transitions before it counts them.
+        let day = context.engine.localDay(now)
         if lastSnapshot.withLock({ $0 }) != day {
             let store = context.store
             if try !store.read({ try $0.hasZoneSnapshot(day: day) }) {

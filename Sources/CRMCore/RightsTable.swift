@@ -130,6 +130,10 @@ public enum RightsTable {
         row(["exchange.request"], Cell(text: "– (an admin is no manager)", right: .denied), no, yes, yes, no, no),
         row(["report.exchange"], yes, yes, yes, allowed("own row"), no, no),
         row(["exchange.simulate"], yes, yes, yes, no, no, no),
+        row(["request.create"], yes, no, yes, no, allowed("✓ (the web form's account)"), no),
+        row(["request.list"], yes, yes, yes, allowed("assigned to them"), yes, no),
+        row(["request.take"], no, no, no, Cell(text: "assigned to them, or new", right: .own), no, no),
+        row(["request.assign"], yes, no, yes, no, no, no),
     ]
 
     /// The table as docs/protocol.md shows it, one line per row with the header first.

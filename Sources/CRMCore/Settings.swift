@@ -57,6 +57,8 @@ public struct DomainSettings: Sendable {
     /// When the fair claim window of a released client ends: minutes after local midnight on the
     /// next working day (`exchange.claim_window_ends`; `nil`: off, claims at once).
     public var claimWindowEndMinute: Int? = 10 * 60
+    /// Inbound requests: routing rule, SLA and department addresses (`requests.*`).
+    public var requests = RequestSettings()
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

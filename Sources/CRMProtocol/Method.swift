@@ -93,6 +93,10 @@ public enum Method: String, CaseIterable, Sendable {
     case exchangeRequest = "exchange.request"
     case reportExchange = "report.exchange"
     case exchangeSimulate = "exchange.simulate"
+    case requestCreate = "request.create"
+    case requestList = "request.list"
+    case requestTake = "request.take"
+    case requestAssign = "request.assign"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
@@ -103,7 +107,7 @@ public enum Method: String, CaseIterable, Sendable {
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
             .segmentDelete, .mailIngest,
-            .clientFreeze, .clientFreezeDecide, .clientLock, .exchangeRequest:
+            .clientFreeze, .clientFreezeDecide, .clientLock, .exchangeRequest, .requestCreate, .requestTake, .requestAssign:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
@@ -111,7 +115,7 @@ public enum Method: String, CaseIterable, Sendable {
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
             .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels, .abcCompute, .segmentList,
-            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing, .reportExchange, .exchangeSimulate:
+            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing, .reportExchange, .exchangeSimulate, .requestList:
             return false
         }
     }
@@ -204,6 +208,10 @@ public enum Method: String, CaseIterable, Sendable {
         case .segmentMailing: return "A segment's mobile phones or e-mails for a mailing, deduplicated, without opt-outs (audited)."
         case .clockAdvance: return "Manual clock only: move the clock forward and apply everything due."
         case .clockSet: return "Manual clock only: set the clock and apply everything due."
+        case .requestCreate: return "Open an inbound request (web form, phone, mail): it is routed to a manager."
+        case .requestList: return "Inbound requests by status and assignee (a manager sees their own)."
+        case .requestTake: return "Take a request: its client (found or created) and a deal at the first stage become yours."
+        case .requestAssign: return "Hand a new or routed request to a manager."
         case .mailIngest: return "The mail server hands over one message: it is logged as an e-mail on every client it names."
         case .clientFreeze: return "Ask to stop an owned client's zone clock until a date, with a reason (a head decides)."
         case .clientFreezeDecide: return "Approve or refuse a client's freeze (head/admin)."

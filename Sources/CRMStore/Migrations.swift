@@ -52,6 +52,9 @@ enum Migrations {
         m.registerMigration("v17: users' e-mail addresses, captured interactions, ingested mail") { db in
             try db.execute(sql: v17)
         }
+        m.registerMigration("v18: inbound requests, users' absences and competence") { db in
+            try db.execute(sql: v18)
+        }
         return m
     }
 

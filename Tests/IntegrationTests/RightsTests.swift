@@ -269,6 +269,12 @@ struct RightsTests {
                 _ = try root.call("client.freeze", ["id": .int(id), "until": "2026-02-12T09:00:00Z", "reason": "rights test"])
                 return ["id": .int(id), "approve": false]
             case .clientLock: return ["id": .int(try client(owner: owner)), "locked": true]
+            case .requestCreate: return ["name": .string("Request \(unique())"), "source": "form"]
+            case .requestList: return [:]
+            case .requestTake, .requestAssign:
+                let id = try root.call("request.create", ["name": .string("Request \(unique())")])["id"]!
+                _ = try? root.call("request.assign", ["id": id, "to": .string(owner)])
+                return method == .requestTake ? ["id": id] : ["id": id, "to": "r-other"]
             }
         }
     }

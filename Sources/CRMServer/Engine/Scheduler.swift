@@ -97,6 +97,8 @@ public final class Scheduler: Service, Sendable {
         }
         // Fair claim windows ended by now, each decided at its own end instant (issue 21).
         total += try await resolveWindows(upTo: now)
+        // Inbound requests not taken by their due instant: re-routed, the heads alerted (issue 22).
+        total += try await rerouteRequests(upTo: now)
         // Deals past their stage's cadence and tasks falling due, in batches of their own.
         while try context.store.read({ try $0.anyDealOrTaskDue(upTo: now) }) {
             let (due, events) = try await context.store.write(.bulk) { [work = context.work, batch] tx in
@@ -153,6 +155,23 @@ public final class Scheduler: Service, Sendable {
         return total
     }
 
+    /// Re-routes the requests whose SLA ended by `now`, a batch per transaction. Returns the events.
+    private func rerouteRequests(upTo now: Date) async throws -> Int {
+        let batch = 500
+        var total = 0
+        while try context.store.read({ try !$0.overdueInboundRequests(at: now, limit: 1).isEmpty }) {
+            let (handled, events) = try await context.store.write { [requests = RequestHandlers(context: context)] tx in
+                try requests.rerouteOverdue(tx, upTo: now, limit: batch)
+            }
+            total += events
+            recorded.add(events, ordering: .relaxed)
+            beat()
+            if events > 0 { context.hub.notify() }
+            if handled < batch { break }
+        }
+        return total
+    }
+
     private func beat() { heartbeat.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
 
     /// Wakes the scheduler and waits up to `limit` for it to finish a batch or a pass (each one a
@@ -179,7 +198,9 @@ public final class Scheduler: Service, Sendable {
                     beat()
                     lastError.withLock { $0 = nil }
                     let nextDue = try context.store.read { tx in
-                        [try tx.earliestDue(), try tx.earliestDealOrTaskDue(), try tx.earliestWindowEnd()].compactMap { $0 }.min()
+                        [
+                            try tx.earliestDue(), try tx.earliestDealOrTaskDue(), try tx.earliestWindowEnd(), try tx.earliestRequestDue(),
+                        ].compactMap { $0 }.min()
                     }
                     let classesAt = try context.classes.nextInstant(context, now: context.clock.now())
                     let next = [nextDue, classesAt].compactMap { $0 }.min()

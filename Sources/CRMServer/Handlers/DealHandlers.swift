@@ -153,21 +153,30 @@ struct DealHandlers: HandlerGroup {
                     "Client \(c.id) has \(open) open deals, the most deals.max_open_per_client allows; close or win some first.",
                     details: [("kind", .string("open_deals_per_client")), ("limit", .int(Int64(deals.maxOpenDealsPerClient)))])
             }
-            var d = Deal(
-                id: 0, clientID: c.id, ownerID: owner.id, creatorLogin: actor.login, title: f.title ?? "", amount: f.amount.value,
-                currency: f.currency ?? deals.currency, probability: f.probability.value.map(Int.init), source: f.source.value,
-                pipeline: pipeline.name, stage: pipeline.stages[0].name, status: .open, lostReason: nil,
-                expectedClose: f.expectedClose.value, openedAt: now, closedAt: nil, stageEnteredAt: now, lastContactAt: now,
-                nextContactDue: nil, overdueStage: 0, dueAt: nil, createdAt: now, updatedAt: now)
-            dealRules.rearm(&d, now: now)
-            d = try tx.insertDeal(d)
-            try tx.recordDealMove(dealID: d.id, from: nil, to: d.stage, status: .open, at: now, by: actor.login)
-            try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) started at \(d.stage)", now: now)
-            let json = wire.deal(d, now: now)
-            try audit(tx, actor, "deal", d.id, "create", before: nil, after: json, at: now)
-            try event(tx, "deal.created", clientID: c.id, ownerID: d.ownerID, dealEvent(d, by: actor), at: now)
-            return json
+            return try openDeal(tx, c, owner: owner, pipeline: pipeline, f, actor: actor, now: now)
         }
+    }
+
+    /// Opens a deal at the pipeline's first stage: stored, its move recorded, counted as a contact,
+    /// audited and evented (`deal.create`, and `request.take`'s deal). Returns the deal's JSON.
+    func openDeal(
+        _ tx: Tx, _ c: Client, owner: User, pipeline: Pipeline, _ f: DealFieldsInput, actor: Actor, now: Date
+    ) throws -> JSON {
+        let deals = settings.domain.deals
+        var d = Deal(
+            id: 0, clientID: c.id, ownerID: owner.id, creatorLogin: actor.login, title: f.title ?? "", amount: f.amount.value,
+            currency: f.currency ?? deals.currency, probability: f.probability.value.map(Int.init), source: f.source.value,
+            pipeline: pipeline.name, stage: pipeline.stages[0].name, status: .open, lostReason: nil,
+            expectedClose: f.expectedClose.value, openedAt: now, closedAt: nil, stageEnteredAt: now, lastContactAt: now,
+            nextContactDue: nil, overdueStage: 0, dueAt: nil, createdAt: now, updatedAt: now)
+        dealRules.rearm(&d, now: now)
+        d = try tx.insertDeal(d)
+        try tx.recordDealMove(dealID: d.id, from: nil, to: d.stage, status: .open, at: now, by: actor.login)
+        try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) started at \(d.stage)", now: now)
+        let json = wire.deal(d, now: now)
+        try audit(tx, actor, "deal", d.id, "create", before: nil, after: json, at: now)
+        try event(tx, "deal.created", clientID: c.id, ownerID: d.ownerID, dealEvent(d, by: actor), at: now)
+        return json
     }
 
     func dealGet(_ call: Call) throws {

@@ -40,6 +40,7 @@ public final class Dispatcher: Sendable {
     private let classes: ClassHandlers
     private let segments: SegmentHandlers
     private let holds: HoldHandlers
+    private let requests: RequestHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -71,6 +72,7 @@ public final class Dispatcher: Sendable {
         classes = ClassHandlers(context: context)
         segments = SegmentHandlers(context: context)
         holds = HoldHandlers(context: context)
+        requests = RequestHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -203,6 +205,10 @@ public final class Dispatcher: Sendable {
             case .exchangeRequest: try exchange.exchangeRequest(call)
             case .reportExchange: try exchange.reportExchange(call)
             case .exchangeSimulate: try exchange.exchangeSimulate(call)
+            case .requestCreate: try requests.requestCreate(call)
+            case .requestList: try requests.requestList(call)
+            case .requestTake: try requests.requestTake(call)
+            case .requestAssign: try requests.requestAssign(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

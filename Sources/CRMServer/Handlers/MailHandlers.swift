@@ -52,12 +52,29 @@ struct MailHandlers: HandlerGroup {
             }
             var outcome = try ingest(tx, message, actor: actor, now: now)
             outcome["message_id"] = .string(id)
-            outcome["request"] = .null
+            outcome["request"] = try openRequest(tx, message, outcome, actor: actor, now: now)
             try tx.recordIngestedMail(
                 messageID: id, at: now, byLogin: actor.login, mailbox: mailbox, outcome: JSONWriter.string(.object(outcome)))
             outcome["duplicate"] = .bool(false)
             return .object(outcome)
         }
+    }
+
+    /// A letter from an unknown sender to a department address (`requests.mail_addresses`) opens
+    /// a request (source `mail`); returns its id, or null.
+    func openRequest(_ tx: Tx, _ m: MailMessage, _ outcome: JSONObject, actor: Actor, now: Date) throws -> JSON {
+        let department = settings.domain.requests.mailAddresses
+        guard outcome["skipped"] == "unknown_sender", !department.isEmpty,
+            let sender = m.from.first.flatMap({ Email.normalize($0.address) }),
+            (m.to + m.cc).prefix(Capture.recipients).contains(where: { Email.normalize($0.address).map(department.contains) ?? false })
+        else { return .null }
+        let display = m.from.first?.name?.trimmedWhitespace ?? ""
+        let text = [m.subject.trimmedWhitespace, m.text].filter { !$0.isEmpty }.joined(separator: "\n\n")
+        let draft = RequestDraft(
+            name: display.isEmpty ? nil : String(display.prefix(Routing.nameLength)), phone: nil, email: sender, source: "mail",
+            topic: nil, text: text.isEmpty ? nil : String(text.prefix(Routing.textLength)))
+        let q = try RequestHandlers(context: context).open(tx, draft, actor: actor, now: now)
+        return q["id"] ?? .null
     }
 
     /// Logs the letter on the clients it names: an incoming one (from a client's or contact's

@@ -136,8 +136,9 @@ struct UserHandlers: HandlerGroup {
 
     func userUpdate(_ call: Call) throws {
         // A user may set their own language and nothing else; the rest is for admins.
-        let (login, name, role, uid, commission, team, email, lang) = try call.decode { r in
+        let (login, name, role, uid, commission, team, email, lang, routing) = try call.decode { r in
             let login = r.string("login")
+            let routing = Self.routingPatch(&r)
             let lang = Self.langPatch(&r)
             let name = r.patchString("name")
             let commission = Self.commissionPatch(&r)
@@ -155,11 +156,11 @@ struct UserHandlers: HandlerGroup {
             }
             if case .set(let n) = name, n.trimmingCharacters(in: .whitespaces).isEmpty { r.problem("name", "must not be empty") }
             if case .clear = name { r.problem("name", "cannot be cleared") }
-            return (login, name, role, uid, commission, team, email, lang)
+            return (login, name, role, uid, commission, team, email, lang, routing)
         }
         let onlyOwnLang =
             login == call.actor.user?.login && !name.isChange && role == nil && !uid.isChange && !commission.isChange
-            && !team.isChange && !email.isChange
+            && !team.isChange && !email.isChange && routing.absence == nil && routing.competence == nil
         if !onlyOwnLang { try requireUserAdmin(call.actor) }
         let actor = call.actor
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
@@ -183,10 +184,43 @@ struct UserHandlers: HandlerGroup {
             u.lang = lang.applied(to: u.lang)
             u.updatedAt = now
             try tx.saveUser(u)
-            let after = wire.user(u, detailed: true)
+            try tx.setUserRouting(id: u.id, absence: routing.absence, competence: routing.competence)
+            let after = try withRouting(tx, wire.user(u, detailed: true), u.id)
             try audit(tx, actor, "user", u.id, "update", before: before, after: after, at: now)
             return after
         }
+    }
+
+    /// `absent_from` / `absent_until` (instants; null clears; either one sets both) and
+    /// `competence` (at most 20 tags of 40 characters; [] clears): what request routing reads.
+    static func routingPatch(_ r: inout ParamReader) -> (absence: (from: Date?, until: Date?)??, competence: [String]?) {
+        var absence: (from: Date?, until: Date?)?? = nil
+        if r.has("absent_from") || r.has("absent_until") {
+            let from = r.optionalTimestamp("absent_from")
+            let until = r.optionalTimestamp("absent_until")
+            if let from, let until, until <= from { r.problem("absent_until", "must be after absent_from") }
+            absence = .some(from == nil && until == nil ? nil : (from, until))
+        }
+        var competence: [String]? = nil
+        if let tags = r.optionalStringArray("competence") {
+            let cleaned = tags.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if cleaned.count > Routing.maxTags { r.problem("competence", "must list at most \(Routing.maxTags) tags") }
+            if cleaned.contains(where: { $0.count > Routing.tagLength || $0.contains(",") }) {
+                r.problem("competence", "tags must be at most \(Routing.tagLength) characters, without commas")
+            }
+            competence = cleaned
+        }
+        return (absence, competence)
+    }
+
+    /// A user's JSON with their absence and competence.
+    func withRouting(_ tx: Tx, _ json: JSON, _ id: Int64) throws -> JSON {
+        guard case .object(var o) = json else { return json }
+        let r = try tx.userRouting(id: id)
+        o["absent_from"] = wire.time(r.absentFrom)
+        o["absent_until"] = wire.time(r.absentUntil)
+        o["competence"] = .array(r.competence.map { .string($0) })
+        return .object(o)
     }
 
     func userDeactivate(_ call: Call) throws {

@@ -79,6 +79,7 @@ extension Settings {
             "exchange.freeze_max", "exchange.max_frozen_per_manager", "exchange.max_locked_per_manager", "exchange.exempt_won_within",
             "calendar.files", "calendar.move_releases", "calendar.working_days", "zones.by_segment", "zones.by_class",
             "exchange.claim_window_ends",
+            "requests.routing", "requests.sla", "requests.mail_addresses",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys
@@ -327,6 +328,30 @@ extension Settings {
         if let v = try int("exchange.max_locked_per_manager", 0...1_000_000) { domain.holds.maxLockedPerManager = v }
         if let within = try optionalBounded("exchange.exempt_won_within") { domain.holds.exemptWonWithin = within }
         if let v = text("exchange.claim_window_ends") { domain.claimWindowEndMinute = try claimWindowEnd(v) }
+        if let v = text("requests.routing") {
+            guard let rule = RoutingRule(rawValue: v) else {
+                throw SettingsError(
+                    key: "requests.routing", problem: "'\(v)' must be round_robin, least_loaded or competence")
+            }
+            domain.requests.routing = rule
+        }
+        if let d = try duration("requests.sla") {
+            let seconds = try clockSeconds(d, "requests.sla")
+            guard (60...30 * 86_400).contains(seconds) else {
+                throw SettingsError(key: "requests.sla", problem: "'\(d)' must be from PT1M to P30D")
+            }
+            domain.requests.slaSeconds = seconds
+        }
+        if let addresses = list("requests.mail_addresses") {
+            var normalized: [String] = []
+            for a in addresses.prefix(100) {
+                guard let e = Email.normalize(a) else {
+                    throw SettingsError(key: "requests.mail_addresses", problem: "'\(a.prefix(60))' is not an e-mail address")
+                }
+                normalized.append(e)
+            }
+            domain.requests.mailAddresses = normalized
+        }
         if let v = try int("subscriptions.max_queue_bytes", 4096...(1 << 30)) { subscriberQueueBytes = v }
         if let v = try int("subscriptions.max_per_connection", 1...10_000) { maxSubscriptionsPerConnection = v }
         if let v = try int("subscriptions.max_per_uid", 1...1_000_000) { maxSubscriptionsPerUID = v }

@@ -89,3 +89,28 @@ struct RequestRoutingTests {
         #expect(fromMail?["email"] == "olga2@example.org")
     }
 }
+
+extension RequestRoutingTests {
+    @Test("crmctl request add, list and take: a request opened from the command line, routed and taken")
+    func crmctlRequests() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", "2026-03-02T07:00:00Z"])
+        try d.start()
+        defer { d.stop() }
+        let admin = try d.connect()
+        _ = try seedTeam(admin)
+        let bin = TestDaemon.binaryPath(named: "crmctl")
+        let add = try runProcess(
+            bin, ["request", "add", "--name", "Анна; rm -rf /", "--phone", "+7 903 555-00-11", "--quiet", "--socket", d.socketPath],
+            environment: ["NO_COLOR": "1"])
+        #expect(add.status == 0, "\(add.err)")
+        let id = add.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let list = try runProcess(bin, ["request", "list", "--status", "routed", "--socket", d.socketPath], environment: ["NO_COLOR": "1"])
+        #expect(list.out.contains("request #\(id) routed, Анна; rm -rf /, +79035550011"), "\(list.out) \(list.err)")
+        let q = try admin.call("request.list", [:])["requests"]?.arrayValue?.first
+        let assignee = try #require(q?["assignee"]?.intValue)
+        let login = assignee == 2 ? "ivanov" : "sidorov"
+        let take = try runProcess(
+            bin, ["request", "take", id, "--as", login, "--socket", d.socketPath], environment: ["NO_COLOR": "1"])
+        #expect(take.out.contains("taken"), "\(take.out) \(take.err)")
+    }
+}

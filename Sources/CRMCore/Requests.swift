@@ -30,7 +30,8 @@ public struct RoutingCandidate: Sendable, Equatable {
     /// Open requests assigned to them plus clients they own.
     public var load: Int
 
-    public init(id: Int64, active: Bool = true, absentFrom: Date? = nil, absentUntil: Date? = nil, competence: [String] = [], load: Int = 0) {
+    public init(id: Int64, active: Bool = true, absentFrom: Date? = nil, absentUntil: Date? = nil, competence: [String] = [], load: Int = 0)
+    {
         self.id = id
         self.active = active
         self.absentFrom = absentFrom

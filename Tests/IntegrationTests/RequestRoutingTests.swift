@@ -65,7 +65,8 @@ struct RequestRoutingTests {
         #expect(rpcErrorCode { try iv.call("request.take", ["id": fresh["id"]!]) } == 1003)
 
         // Ivanov away: the next stranger goes to sidorov even though he is the busier one now.
-        _ = try admin.call("user.update", ["login": "ivanov", "absent_from": "2026-03-02T00:00:00Z", "absent_until": "2026-03-09T00:00:00Z"])
+        _ = try admin.call(
+            "user.update", ["login": "ivanov", "absent_from": "2026-03-02T00:00:00Z", "absent_until": "2026-03-09T00:00:00Z"])
         _ = try admin.call("client.create", ["name": "Busy 1", "owner": "sidorov"])
         _ = try admin.call("client.create", ["name": "Busy 2", "owner": "sidorov"])
         let third = try form.call("request.create", ["email": "olga@example.com"])

@@ -153,7 +153,8 @@ struct RequestHandlers: HandlerGroup {
                     "Request \(q.id) is \(q.status.rawValue); only its assignee (or any manager while it is new) may take it.")
             }
             guard q.status == .new || q.status == .routed else {
-                throw DomainError(.conflict, "Request \(q.id) is already \(q.status.rawValue).", details: [("status", .string(q.status.rawValue))])
+                throw DomainError(
+                    .conflict, "Request \(q.id) is already \(q.status.rawValue).", details: [("status", .string(q.status.rawValue))])
             }
             let clients = ClientHandlers(context: context)
             var client: Client
@@ -161,7 +162,8 @@ struct RequestHandlers: HandlerGroup {
                 client = try loadClient(tx, cid)
                 guard client.status == .assigned, client.ownerID == me.id else {
                     throw DomainError.forbidden(
-                        "Request \(q.id) is about client \(cid), who is not yours: claim the client first (exchange.claim) or ask a head to assign it.")
+                        "Request \(q.id) is about client \(cid), who is not yours: claim the client first (exchange.claim) or ask a head to assign it."
+                    )
                 }
             } else {
                 var input = ClientFieldsInput()
@@ -177,7 +179,8 @@ struct RequestHandlers: HandlerGroup {
             var fields = DealFieldsInput()
             fields.title = String((q.text ?? q.topic ?? "Request \(q.id)").prefix(200))
             fields.source = .set(q.source)
-            let deal = try DealHandlers(context: context).openDeal(tx, client, owner: me, pipeline: pipeline, fields, actor: actor, now: now)
+            let deal = try DealHandlers(context: context).openDeal(
+                tx, client, owner: me, pipeline: pipeline, fields, actor: actor, now: now)
             let before = wire.inboundRequest(q)
             q.status = .taken
             q.assigneeID = me.id
@@ -208,7 +211,8 @@ struct RequestHandlers: HandlerGroup {
             let u = try resolveUser(tx, ref, field: "to")
             guard u.role == .manager else { throw DomainError.invalid("to", "'\(u.login)' is not a manager") }
             guard q.status == .new || q.status == .routed else {
-                throw DomainError(.conflict, "Request \(q.id) is already \(q.status.rawValue).", details: [("status", .string(q.status.rawValue))])
+                throw DomainError(
+                    .conflict, "Request \(q.id) is already \(q.status.rawValue).", details: [("status", .string(q.status.rawValue))])
             }
             let before = wire.inboundRequest(q)
             try route(tx, &q, to: u.id, now: now)

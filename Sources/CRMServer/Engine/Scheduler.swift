@@ -140,29 +140,27 @@ public final class Scheduler: Service, Sendable {
 
     /// Decides the fair claim windows ended by `now`, a batch per transaction. Returns the events.
     private func resolveWindows(upTo now: Date) async throws -> Int {
-        let batch = 500
-        var total = 0
-        while try context.store.read({ try !$0.dueWindows(upTo: now, limit: 1).isEmpty }) {
-            let (windows, events) = try await context.store.write { [exchange = ExchangeHandlers(context: context)] tx in
-                try exchange.resolveWindows(tx, upTo: now, limit: batch)
-            }
-            total += events
-            recorded.add(events, ordering: .relaxed)
-            beat()
-            if events > 0 { context.hub.notify() }
-            if windows < batch { break }
-        }
-        return total
+        try await drain(
+            pending: { try !$0.dueWindows(upTo: now, limit: 1).isEmpty },
+            { [exchange = ExchangeHandlers(context: context)] tx, batch in try exchange.resolveWindows(tx, upTo: now, limit: batch) })
     }
 
     /// Re-routes the requests whose SLA ended by `now`, a batch per transaction. Returns the events.
     private func rerouteRequests(upTo now: Date) async throws -> Int {
+        try await drain(
+            pending: { try !$0.overdueInboundRequests(at: now, limit: 1).isEmpty },
+            { [requests = RequestHandlers(context: context)] tx, batch in try requests.rerouteOverdue(tx, upTo: now, limit: batch) })
+    }
+
+    /// Applies `apply` in batches of 500, a transaction each, while `pending` sees work left;
+    /// `apply` returns how many items it handled and the events it wrote. Returns the events.
+    private func drain(
+        pending: @escaping @Sendable (Tx) throws -> Bool, _ apply: @escaping @Sendable (Tx, Int) throws -> (Int, Int)
+    ) async throws -> Int {
         let batch = 500
         var total = 0
-        while try context.store.read({ try !$0.overdueInboundRequests(at: now, limit: 1).isEmpty }) {
-            let (handled, events) = try await context.store.write { [requests = RequestHandlers(context: context)] tx in
-                try requests.rerouteOverdue(tx, upTo: now, limit: batch)
-            }
+        while try context.store.read(pending) {
+            let (handled, events) = try await context.store.write { tx in try apply(tx, batch) }
             total += events
             recorded.add(events, ordering: .relaxed)
             beat()

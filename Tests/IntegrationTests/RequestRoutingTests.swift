@@ -115,3 +115,35 @@ extension RequestRoutingTests {
         #expect(take.out.contains("taken"), "\(take.out) \(take.err)")
     }
 }
+
+extension RequestRoutingTests {
+    @Test("examples/request-form/request-form.cgi: a POSTed form becomes a routed request; quotes and semicolons stay text")
+    func requestFormCGI() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", "2026-03-02T07:00:00Z"])
+        try d.start()
+        defer { d.stop() }
+        let admin = try d.connect()
+        _ = try seedTeam(admin)
+        let body = "name=Anna+%27%3B+touch+%2Ftmp%2Fpwned%3B+%27&phone=%2B7+904+000-11-22&text=Price+list%2C+please"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cgi-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("body")
+        try Data(body.utf8).write(to: input)
+        let cgi = ExamplesTests.example("request-form/request-form.cgi")
+        let r = try runProcess(
+            "/bin/sh", ["-c", "exec python3 '\(cgi)' < '\(input.path)'"],
+            environment: [
+                "REQUEST_METHOD": "POST", "CONTENT_LENGTH": String(body.utf8.count), "CRMD_SOCKET": d.socketPath,
+                "CRMCTL": TestDaemon.binaryPath(named: "crmctl"),
+            ])
+        #expect(r.out.hasPrefix("Status: 303 See Other"), "\(r.out) \(r.err)")
+        let q = try #require(try admin.call("request.list", [:])["requests"]?.arrayValue?.first)
+        #expect(q["name"] == "Anna '; touch /tmp/pwned; '")
+        #expect(q["phone"] == "+79040001122")
+        #expect(q["text"] == "Price list, please")
+        #expect(q["status"] == "routed")
+        let get = try runProcess("/bin/sh", ["-c", "exec python3 '\(cgi)' < /dev/null"], environment: ["REQUEST_METHOD": "GET"])
+        #expect(get.out.hasPrefix("Status: 405"))
+    }
+}

@@ -4,7 +4,7 @@ public import Foundation
 public enum RoutingRule: String, Sendable, CaseIterable {
     /// The next available manager after the one who got the last request, by user id.
     case roundRobin = "round_robin"
-    /// The available manager with the fewest open requests plus owned clients.
+    /// The available manager with the fewest requests routed to them and not yet taken.
     case leastLoaded = "least_loaded"
     /// Available managers whose competence tags include the request's topic, then the least loaded.
     case competence
@@ -27,7 +27,7 @@ public struct RoutingCandidate: Sendable, Equatable {
     public var absentFrom: Date?
     public var absentUntil: Date?
     public var competence: [String]
-    /// Open requests assigned to them plus clients they own.
+    /// Requests routed to them and not yet taken.
     public var load: Int
 
     public init(id: Int64, active: Bool = true, absentFrom: Date? = nil, absentUntil: Date? = nil, competence: [String] = [], load: Int = 0)

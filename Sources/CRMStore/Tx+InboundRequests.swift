@@ -88,13 +88,14 @@ extension Tx {
                 sql: "SELECT assignee_id FROM inbound_requests WHERE assignee_id IS NOT NULL ORDER BY id DESC LIMIT 1"))
     }
 
-    /// Active managers with their absence, competence and load (open requests plus owned clients).
+    /// Active managers with their absence, competence and load: the requests routed to them and
+    /// not yet taken (an index lookup each; owned clients are not counted, which would read
+    /// tens of thousands of index entries per manager on a base of a million).
     public func routingCandidates() throws -> [RoutingCandidate] {
         try rows(
             """
             SELECT u.id, u.active, u.absent_from, u.absent_until, u.competence,
               (SELECT count(*) FROM inbound_requests q WHERE q.assignee_id = u.id AND q.status = 'routed')
-              + (SELECT count(*) FROM clients c WHERE c.owner_id = u.id AND c.status = 'assigned')
             FROM users u WHERE u.role = 'manager' AND u.active
             """
         ).map { r in

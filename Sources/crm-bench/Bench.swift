@@ -13,6 +13,7 @@ final class Bench {
     var phases: Set<String> = Set(["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"])
         .union(DealPhases.names).union(ManagementPhases.names).union(ChannelPhase.names)
         .union(ImportPhase.names).union(SegmentPhases.names).union(SearchPhase.names).union(WindowPhase.names)
+        .union(RoutingPhase.names)
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
@@ -88,6 +89,7 @@ final class Bench {
         if !phases.isDisjoint(with: SegmentPhases.names) { try SegmentPhases(bench: self).run() }
         if !phases.isDisjoint(with: SearchPhase.names) { try SearchPhase(bench: self).run() }
         if !phases.isDisjoint(with: WindowPhase.names) { try WindowPhase(bench: self).run() }
+        if !phases.isDisjoint(with: RoutingPhase.names) { try RoutingPhase(bench: self).run() }
     }
 
     func machineDescription() -> String {

@@ -43,7 +43,9 @@ struct CRMBench: ParsableCommand {
             window (issue 21): --window-clients clients released at one instant with the fair claim window on; 100 \
             managers request them (each client by 10): exchange.request p99, the window's resolution, one owner each. \
             simulate (issue 21): --clients clients with a year of history (created, released at six months), then \
-            exchange.simulate over that year, timed, with client.get p99 on 4 connections meanwhile.
+            exchange.simulate over that year, timed, with client.get p99 on 4 connections meanwhile. \
+            route (issue 22): --clients clients with phones over 20 managers, then 2,000 request.create from the web \
+            form's account, half from known phones (to the owner), half new (least loaded): p50 and p99.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000

@@ -29,7 +29,7 @@ struct RequestRoutingTests {
         #expect(known["assignee"] == .int(ivanov))
         #expect(known["client_id"] == client)
         #expect(known["due_at"] == "2026-03-02T08:00:00Z")
-        // A stranger goes to the least loaded manager (ivanov has a client and a request).
+        // A stranger goes to the least loaded manager (ivanov has a request waiting).
         let fresh = try form.call("request.create", ["name": "Пётр", "phone": "+7 902 111-22-33", "source": "site"])
         #expect(fresh["assignee"] == .int(sidorov))
         #expect(fresh["client_id"] == .null)

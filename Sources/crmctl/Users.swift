@@ -53,6 +53,10 @@ struct UserCommand: ParsableCommand {
         @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
         @Option(help: "The user's own e-mail address (incoming mail names them by it), or none.") var email: String?
         @Option(help: "The language of the user's messages and alerts: ru, en, or none to follow their LANG.") var lang: String?
+        @Option(help: "Away from this instant (RFC 3339): no requests are routed to them; none clears the absence.")
+        var absentFrom: String?
+        @Option(help: "Away until this instant (RFC 3339).") var absentUntil: String?
+        @Option(help: "Competence tags for request routing, comma-separated (segments, regions), or none.") var competence: String?
 
         func validate() throws {
             if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError("--lang '\(lang)' must be ru, en or none") }
@@ -72,6 +76,12 @@ struct UserCommand: ParsableCommand {
             if let team { p["team"] = team == "none" ? .null : .string(team) }
             if let email { p["email"] = email == "none" ? .null : .string(email) }
             if let lang { p["lang"] = lang == "none" ? .null : .string(lang) }
+            if let absentFrom { p["absent_from"] = absentFrom == "none" ? .null : .string(absentFrom) }
+            if let absentUntil { p["absent_until"] = absentUntil == "none" ? .null : .string(absentUntil) }
+            if let competence {
+                let tags = competence == "none" ? [] : competence.split(separator: ",").map { JSON.string(String($0)) }
+                p["competence"] = .array(tags)
+            }
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
                 print(

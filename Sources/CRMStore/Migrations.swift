@@ -52,6 +52,9 @@ enum Migrations {
         m.registerMigration("v17: users' e-mail addresses, captured interactions, ingested mail") { db in
             try db.execute(sql: v17)
         }
+        m.registerMigration("v19: users' extensions, calls logged from the PBX") { db in
+            try db.execute(sql: v19)
+        }
         return m
     }
 

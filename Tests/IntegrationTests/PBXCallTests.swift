@@ -140,4 +140,34 @@ struct PBXCallTests {
         #expect(
             rpcErrorCode { try pbx.call("call.ended", ["from": "200", "to": "201", "disposition": "hung", "uniqueid": "x"]) } == -32602)
     }
+
+    @Test("crmctl call import reads Master.csv in batches and names bad lines; crmctl call ended is the dialplan's hook")
+    func crmctlImport() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", Self.start])
+        try d.start()
+        defer { d.stop() }
+        let admin = try d.connect()
+        _ = try admin.call("user.add", ["login": "ivanov", "name": "Иван Иванов", "role": "manager", "extension": "200"])
+        _ = try admin.call("client.create", ["name": "ООО Ромашка", "owner": "ivanov", "phones": ["+7 495 111-22-33"]])
+        _ = try admin.call("clock.advance", ["by": "PT8H30M"])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("Master-\(getpid()).csv")
+        try Data((Self.master + "\n").utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let bin = TestDaemon.binaryPath(named: "crmctl")
+        let env = ["NO_COLOR": "1"]
+        let out = try runProcess(bin, ["call", "import", file.path, "--batch", "2", "--socket", d.socketPath], environment: env)
+        #expect(out.status == 0)
+        #expect(out.out.contains("logged 1, call-back tasks 1, unknown numbers 1, duplicates 0, other 1, bad lines 1"))
+        #expect(out.out.contains("line 5: disposition"))
+        let again = try runProcess(bin, ["call", "import", file.path, "--socket", d.socketPath], environment: env)
+        #expect(again.out.contains("duplicates 4"))
+        let hook = try runProcess(
+            bin,
+            [
+                "call", "ended", "--from", "74951112233", "--to", "200", "--started-at", "2026-12-04T19:20:00+0300", "--disposition",
+                "ANSWERED", "--duration", "40", "--billsec", "35", "--uniqueid", "1764865200.90", "--socket", d.socketPath,
+            ], environment: env)
+        #expect(hook.status == 0)
+        #expect(hook.out.contains("logged as interaction #"))
+    }
 }

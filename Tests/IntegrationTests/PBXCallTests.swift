@@ -170,4 +170,25 @@ struct PBXCallTests {
         #expect(hook.status == 0)
         #expect(hook.out.contains("logged as interaction #"))
     }
+
+    @Test("examples/asterisk/play-pbx.sh plays the PBX: the hook's two calls, then a Master.csv with them again")
+    func playPBX() throws {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", Self.start])
+        try d.start()
+        defer { d.stop() }
+        let admin = try d.connect()
+        _ = try admin.call("user.add", ["login": "ivanov", "name": "Иван Иванов", "role": "manager", "extension": "200"])
+        let client = try admin.call("client.create", ["name": "ООО Ромашка", "owner": "ivanov", "phones": ["+7 495 111-22-33"]])
+        _ = try admin.call("clock.advance", ["by": "PT8H30M"])
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = root.appendingPathComponent("examples/asterisk/play-pbx.sh").path
+        let out = try runProcess(
+            "/bin/sh", [script, "--socket", d.socketPath], environment: ["NO_COLOR": "1", "CRMCTL": TestDaemon.binaryPath(named: "crmctl")])
+        #expect(out.status == 0)
+        #expect(out.out.contains("logged 0, call-back tasks 0, unknown numbers 1, duplicates 2, other 1, bad lines 0"))
+        let list = try admin.call("interaction.list", ["client_id": client["id"]!])["items"]?.arrayValue ?? []
+        #expect(list.count == 1)
+        let tasks = try admin.call("task.list", ["assignee": "ivanov"])["items"]?.arrayValue ?? []
+        #expect(tasks.first?["due_at"] == "2026-12-07T06:20:00Z")
+    }
 }

@@ -15,8 +15,11 @@ extension CallCommand {
                 for the owner, due within calls.callback_within working minutes. A uniqueid already \
                 reported is not logged again. Runs as an operator account (or a head or admin).
 
-                Asterisk (extensions.conf), the h extension of the context the calls run in:
-                  exten => h,1,System(crmctl call ended --from "${CDR(src)}" --to "${CDR(dst)}" --started-at "${STRFTIME(${CDR(start,u)},,%Y-%m-%dT%H:%M:%S%z)}" --disposition "${CDR(disposition)}" --duration "${CDR(duration)}" --billsec "${CDR(billsec)}" --uniqueid "${UNIQUEID}" --quiet &)
+                Asterisk (extensions.conf), the h extension of the context the calls run in (FILTER keeps \
+                a made-up caller ID out of the shell): see examples/asterisk/extensions.conf.
+                  exten => h,1,System(crmctl call ended --from "${FILTER(0-9+,${CDR(src)})}" --to "${FILTER(0-9+,${CDR(dst)})}" \
+                --started-at "${STRFTIME(${CDR(start,u)},,%Y-%m-%dT%H:%M:%S%z)}" --disposition "${FILTER(A-Z ,${CDR(disposition)})}" \
+                --duration "${FILTER(0-9,${CDR(duration)})}" --billsec "${FILTER(0-9,${CDR(billsec)})}" --uniqueid "${FILTER(0-9.,${UNIQUEID})}" --quiet &)
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(help: "The calling number (a user's extension for an outbound call).") var from: String

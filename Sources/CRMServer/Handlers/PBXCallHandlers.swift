@@ -95,7 +95,7 @@ struct PBXCallHandlers: HandlerGroup {
             return out
         }
         write(call) { [self] tx, now in
-            var counts: [String: Int64] = ["logged": 0, "tasks": 0, "unknown": 0, "duplicates": 0, "missed": 0, "skipped": 0]
+            var counts: [String: Int64] = ["logged": 0, "tasks": 0, "unknown": 0, "duplicates": 0, "skipped": 0]
             var bad: [JSON] = []
             for (line, cells) in lines {
                 let record: CDRRecord

@@ -20,6 +20,15 @@ struct PBXCallTests {
         "","74951112233","200","from-trunk","","PJSIP/trunk-00000050","PJSIP/200-00000051","Dial","PJSIP/200,30","2026-12-04 17:00:00","","2026-12-04 17:00:20",20,0,"HUNG UP","DOCUMENTATION","1764856800.60",""
         """#
 
+    /// A daemon on the manual clock with Ivanov (a manager on extension 200).
+    static func daemon() throws -> (TestDaemon, Connection) {
+        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", start])
+        try d.start()
+        let admin = try d.connect()
+        _ = try admin.call("user.add", ["login": "ivanov", "name": "Иван Иванов", "role": "manager", "extension": "200"])
+        return (d, admin)
+    }
+
     func cells(_ line: String) -> [String] {
         var out: [String] = []
         var cur = ""
@@ -59,11 +68,8 @@ struct PBXCallTests {
 
     @Test("answered calls are logged and reset the owner's zone; a missed one is a call-back due in working hours; duplicates and unknowns")
     func cdrImport() throws {
-        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", Self.start])
-        try d.start()
+        let (d, admin) = try Self.daemon()
         defer { d.stop() }
-        let admin = try d.connect()
-        _ = try admin.call("user.add", ["login": "ivanov", "name": "Иван Иванов", "role": "manager", "extension": "200"])
         _ = try admin.call("user.add", ["login": "petrov", "name": "Пётр Петров", "role": "manager"])
         let p = try admin.call("user.update", ["login": "petrov", "extension": "201"])
         #expect(p["extension"] == "201")
@@ -143,11 +149,8 @@ struct PBXCallTests {
 
     @Test("crmctl call import reads Master.csv in batches and names bad lines; crmctl call ended is the dialplan's hook")
     func crmctlImport() throws {
-        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", Self.start])
-        try d.start()
+        let (d, admin) = try Self.daemon()
         defer { d.stop() }
-        let admin = try d.connect()
-        _ = try admin.call("user.add", ["login": "ivanov", "name": "Иван Иванов", "role": "manager", "extension": "200"])
         _ = try admin.call("client.create", ["name": "ООО Ромашка", "owner": "ivanov", "phones": ["+7 495 111-22-33"]])
         _ = try admin.call("clock.advance", ["by": "PT8H30M"])
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("Master-\(getpid()).csv")
@@ -173,11 +176,8 @@ struct PBXCallTests {
 
     @Test("examples/asterisk/play-pbx.sh plays the PBX: the hook's two calls, then a Master.csv with them again")
     func playPBX() throws {
-        let d = try TestDaemon(arguments: ["--clock", "manual", "--clock-start", Self.start])
-        try d.start()
+        let (d, admin) = try Self.daemon()
         defer { d.stop() }
-        let admin = try d.connect()
-        _ = try admin.call("user.add", ["login": "ivanov", "name": "Иван Иванов", "role": "manager", "extension": "200"])
         let client = try admin.call("client.create", ["name": "ООО Ромашка", "owner": "ivanov", "phones": ["+7 495 111-22-33"]])
         _ = try admin.call("clock.advance", ["by": "PT8H30M"])
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -113,7 +113,7 @@ public enum RightsTable {
             no),
         row(["channel.create", "channel.update", "channel.spend"], yes, no, yes, no, no, no),
         row(["channel.list"], yes, yes, yes, yes, yes, yes),
-        row(["call.incoming"], yes, no, yes, no, allowed("✓ (the PBX hook's account)"), no),
+        row(["call.incoming", "call.ended", "call.import"], yes, no, yes, no, allowed("✓ (the PBX hook's account)"), no),
         row(["mail.ingest"], yes, no, no, no, allowed("✓ (the mail server's account)"), no),
         row(["report.channels"], yes, yes, yes, allowed("own clients, no profit/ROI"), no, yes),
         row(["abc.compute"], yes, yes, yes, no, no, no),

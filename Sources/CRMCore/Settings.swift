@@ -38,6 +38,9 @@ public struct DomainSettings: Sendable {
     /// Leads one account's `call.incoming` may open in a minute (`channels.max_leads_per_minute`;
     /// 0: no limit); past it the call is recorded without opening a lead.
     public var maxLeadsPerMinute = 300
+    /// Working minutes within which a missed call from a client is to be called back
+    /// (`calls.callback_within`, default PT30M): the due instant of the call-back task.
+    public var callbackWithinMinutes = 30
     /// The ABC/XYZ classes' window, thresholds and schedule (`classes.*`).
     public var classes = ClassSettings()
     /// Freezes, locks and the won-deal exemption (`exchange.freeze_max` and the rest).

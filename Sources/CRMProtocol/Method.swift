@@ -87,6 +87,8 @@ public enum Method: String, CaseIterable, Sendable {
     case clockAdvance = "clock.advance"
     case clockSet = "clock.set"
     case mailIngest = "mail.ingest"
+    case callEnded = "call.ended"
+    case callImport = "call.import"
     case clientFreeze = "client.freeze"
     case clientFreezeDecide = "client.freeze_decide"
     case clientLock = "client.lock"
@@ -106,7 +108,7 @@ public enum Method: String, CaseIterable, Sendable {
             .interactionLog, .contactCreate, .contactUpdate, .contactMove, .clientRelease, .exchangeClaim, .alertAck, .dealCreate,
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
-            .segmentDelete, .mailIngest,
+            .segmentDelete, .mailIngest, .callEnded, .callImport,
             .clientFreeze, .clientFreezeDecide, .clientLock, .exchangeRequest, .requestCreate, .requestTake, .requestAssign:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
@@ -212,6 +214,9 @@ public enum Method: String, CaseIterable, Sendable {
         case .requestList: return "Inbound requests by status and assignee (a manager sees their own)."
         case .requestTake: return "Take a request: its client (found or created) and a deal at the first stage become yours."
         case .requestAssign: return "Hand a new or routed request to a manager."
+        case .callEnded:
+            return "The PBX reports a finished call: an answered one is logged as a call, a missed one becomes a call-back task."
+        case .callImport: return "A batch of Asterisk Master.csv lines, each logged as call.ended would; a call already logged is skipped."
         case .mailIngest: return "The mail server hands over one message: it is logged as an e-mail on every client it names."
         case .clientFreeze: return "Ask to stop an owned client's zone clock until a date, with a reason (a head decides)."
         case .clientFreezeDecide: return "Approve or refuse a client's freeze (head/admin)."

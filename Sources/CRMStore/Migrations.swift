@@ -55,6 +55,9 @@ enum Migrations {
         m.registerMigration("v18: inbound requests, users' absences and competence") { db in
             try db.execute(sql: v18)
         }
+        m.registerMigration("v19: users' extensions, calls logged from the PBX") { db in
+            try db.execute(sql: v19)
+        }
         return m
     }
 

@@ -126,7 +126,7 @@ private func printChannel(_ c: JSON) {
 
 struct CallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "call", abstract: tr("Call tracking: what the PBX reports."), subcommands: [Incoming.self])
+        commandName: "call", abstract: tr("Call tracking: what the PBX reports."), subcommands: [Incoming.self, Ended.self, Import.self])
 
     struct Incoming: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -53,7 +53,7 @@ struct RequestCommand: ParsableCommand {
             if let status { p["status"] = .string(status) }
             if let assignee { p["assignee"] = .string(assignee) }
             try global.run("request.list", p) { r in
-                for q in r["requests"]?.arrayValue ?? [] { print(RequestCommand.line(q)) }
+                for q in r["items"]?.arrayValue ?? [] { print(RequestCommand.line(q)) }
             }
         }
     }

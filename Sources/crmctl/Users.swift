@@ -52,6 +52,8 @@ struct UserCommand: ParsableCommand {
         @Option(help: "The user's commission rate in basis points (250 = 2.5 %).") var commissionBp: Int?
         @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
         @Option(help: "The user's own e-mail address (incoming mail names them by it), or none.") var email: String?
+        @Option(name: .customLong("extension"), help: "The user's PBX extension (calls name them by it), or none.") var pbxExtension:
+            String?
         @Option(help: "The language of the user's messages and alerts: ru, en, or none to follow their LANG.") var lang: String?
         @Option(help: "Away from this instant (RFC 3339): no requests are routed to them; none clears the absence.")
         var absentFrom: String?
@@ -75,6 +77,7 @@ struct UserCommand: ParsableCommand {
             if let commissionBp { p["commission_bp"] = .int(Int64(commissionBp)) }
             if let team { p["team"] = team == "none" ? .null : .string(team) }
             if let email { p["email"] = email == "none" ? .null : .string(email) }
+            if let pbxExtension { p["extension"] = pbxExtension == "none" ? .null : .string(pbxExtension) }
             if let lang { p["lang"] = lang == "none" ? .null : .string(lang) }
             if let absentFrom { p["absent_from"] = absentFrom == "none" ? .null : .string(absentFrom) }
             if let absentUntil { p["absent_until"] = absentUntil == "none" ? .null : .string(absentUntil) }
@@ -85,7 +88,7 @@ struct UserCommand: ParsableCommand {
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
                 print(
-                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"])), lang \(str(u["lang"]))"
+                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"])), extension \(str(u["extension"])), lang \(str(u["lang"]))"
                 )
             }
         }

@@ -37,17 +37,17 @@ struct RequestRoutingTests {
 
         let iv = try d.connect()
         _ = try iv.call("session.act_as", ["login": "ivanov"])
-        let mine = try iv.call("request.list", [:])["requests"]?.arrayValue ?? []
+        let mine = try iv.call("request.list", [:])["items"]?.arrayValue ?? []
         #expect(mine.map { $0["id"] } == [known["id"]])
         #expect(rpcErrorCode { try iv.call("request.take", ["id": fresh["id"]!]) } == 1002)
 
         // Both let the hour pass: at 08:00 exactly each request goes to the other, and the head is told.
         _ = try admin.call("clock.advance", ["by": "PT59M"])
-        #expect(try admin.call("request.list", ["status": "routed", "assignee": "sidorov"])["requests"]?.arrayValue?.count == 1)
+        #expect(try admin.call("request.list", ["status": "routed", "assignee": "sidorov"])["items"]?.arrayValue?.count == 1)
         _ = try admin.call("clock.advance", ["by": "PT1M"])
-        let moved = try admin.call("request.list", ["assignee": "ivanov", "status": "routed"])["requests"]?.arrayValue ?? []
+        let moved = try admin.call("request.list", ["assignee": "ivanov", "status": "routed"])["items"]?.arrayValue ?? []
         #expect(moved.map { $0["id"] } == [fresh["id"]])
-        #expect(try admin.call("request.list", ["assignee": "sidorov"])["requests"]?.arrayValue?.map { $0["id"] } == [known["id"]])
+        #expect(try admin.call("request.list", ["assignee": "sidorov"])["items"]?.arrayValue?.map { $0["id"] } == [known["id"]])
         let rerouted = try #require(moved.first { $0["id"] == fresh["id"] })
         #expect(rerouted["reroutes"] == 1)
         #expect(rerouted["due_at"] == "2026-03-02T09:00:00Z")
@@ -87,7 +87,7 @@ struct RequestRoutingTests {
         let r = try form.call("mail.ingest", ["message": .string(Data(letter.utf8).base64EncodedString())])
         #expect(r["skipped"] == "unknown_sender")
         let opened = try #require(r["request"]?.intValue)
-        let fromMail = try admin.call("request.list", ["status": "routed"])["requests"]?.arrayValue?.first { $0["id"] == .int(opened) }
+        let fromMail = try admin.call("request.list", ["status": "routed"])["items"]?.arrayValue?.first { $0["id"] == .int(opened) }
         #expect(fromMail?["source"] == "mail")
         #expect(fromMail?["email"] == "olga2@example.org")
     }
@@ -109,7 +109,7 @@ extension RequestRoutingTests {
         let id = add.out.trimmingCharacters(in: .whitespacesAndNewlines)
         let list = try runProcess(bin, ["request", "list", "--status", "routed", "--socket", d.socketPath], environment: ["NO_COLOR": "1"])
         #expect(list.out.contains("request #\(id) routed, Анна; rm -rf /, +79035550011"), "\(list.out) \(list.err)")
-        let q = try admin.call("request.list", [:])["requests"]?.arrayValue?.first
+        let q = try admin.call("request.list", [:])["items"]?.arrayValue?.first
         let assignee = try #require(q?["assignee"]?.intValue)
         let login = assignee == 2 ? "ivanov" : "sidorov"
         let take = try runProcess(
@@ -140,7 +140,7 @@ extension RequestRoutingTests {
                 "CRMCTL": TestDaemon.binaryPath(named: "crmctl"),
             ])
         #expect(r.out.hasPrefix("Status: 303 See Other"), "\(r.out) \(r.err)")
-        let q = try #require(try admin.call("request.list", [:])["requests"]?.arrayValue?.first)
+        let q = try #require(try admin.call("request.list", [:])["items"]?.arrayValue?.first)
         #expect(q["name"] == "Anna '; touch /tmp/pwned; '")
         #expect(q["phone"] == "+79040001122")
         #expect(q["text"] == "Price list, please")

@@ -253,6 +253,12 @@ struct RightsTests {
                 let letter = "From: someone@example.org\r\nMessage-ID: <r\(unique())@example.org>\r\nSubject: hi\r\n\r\nhello\r\n"
                 return ["message": .string(Data(letter.utf8).base64EncodedString())]
             case .callIncoming: return ["from": .string(String(format: "+7 902 %07d", unique())), "to": "+7 499 000 00 00"]
+            case .callEnded:
+                return [
+                    "from": .string(String(format: "+7 903 %07d", unique())), "to": "200", "started_at": "2026-01-05T09:00:00Z",
+                    "disposition": "no_answer", "uniqueid": .string("r.\(unique())"),
+                ]
+            case .callImport: return ["lines": []]
             case .reportChannels: return ["from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"]
             case .segmentCreate: return ["name": .string("Created segment \(unique())"), "kind": "dynamic", "filter": ["abc": "A"]]
             case .segmentList: return [:]

@@ -11,6 +11,14 @@ struct CallHandlers: HandlerGroup {
     /// Caller IDs a PBX sends for a withheld number.
     static let withheld: Set<String> = ["", "anonymous", "unknown", "private", "restricted", "unavailable", "withheld"]
 
+    /// A caller ID as a PBX sends it, normalized as phones are; nil for a withheld or unreadable
+    /// one (the call still counts). call.ended and call.import match numbers the same way.
+    static func callerID(_ raw: String, _ domain: DomainSettings) -> String? {
+        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        if withheld.contains(trimmed.lowercased()) { return nil }
+        return Phone.normalize(trimmed, defaultCountryCode: domain.defaultCountryCode, nationalLength: domain.nationalNumberLength)
+    }
+
     func callIncoming(_ call: Call) throws {
         let actor = call.actor
         guard Access.canReportCalls(actor) else {
@@ -33,12 +41,7 @@ struct CallHandlers: HandlerGroup {
                 r.problem("from", "must be at most \(Channel.Limits.callerIDBytes) bytes")
                 return (nil, to)
             }
-            let trimmed = rawFrom.trimmingCharacters(in: .whitespaces)
-            // A withheld or unreadable caller ID is recorded as such: the call still counts.
-            if Self.withheld.contains(trimmed.lowercased()) { return (nil, to) }
-            return (
-                Phone.normalize(trimmed, defaultCountryCode: domain.defaultCountryCode, nationalLength: domain.nationalNumberLength), to
-            )
+            return (Self.callerID(rawFrom, domain), to)
         }
         guard let to else { throw DomainError.invalid("to", "is required") }
         let rules = self.rules

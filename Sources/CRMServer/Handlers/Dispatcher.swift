@@ -36,6 +36,7 @@ public final class Dispatcher: Sendable {
     private let activityReports: ActivityReportHandlers
     private let channels: ChannelHandlers
     private let calls: CallHandlers
+    private let pbx: PBXCallHandlers
     private let mail: MailHandlers
     private let classes: ClassHandlers
     private let segments: SegmentHandlers
@@ -68,6 +69,7 @@ public final class Dispatcher: Sendable {
         activityReports = ActivityReportHandlers(context: context)
         channels = ChannelHandlers(context: context)
         calls = CallHandlers(context: context)
+        pbx = PBXCallHandlers(context: context)
         mail = MailHandlers(context: context)
         classes = ClassHandlers(context: context)
         segments = SegmentHandlers(context: context)
@@ -189,6 +191,8 @@ public final class Dispatcher: Sendable {
             case .channelSpend: try channels.channelSpend(call)
             case .callIncoming: try calls.callIncoming(call)
             case .mailIngest: try mail.mailIngest(call)
+            case .callEnded: try pbx.callEnded(call)
+            case .callImport: try pbx.callImport(call)
             case .reportChannels: try calls.reportChannels(call)
             case .abcCompute: try classes.abcCompute(call)
             case .segmentCreate: try segments.segmentCreate(call)

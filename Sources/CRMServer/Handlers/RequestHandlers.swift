@@ -123,7 +123,11 @@ struct RequestHandlers: HandlerGroup {
             let status = raw.flatMap(InboundRequest.Status.init(rawValue:))
             if let raw, status == nil { r.problem("status", "'\(raw.prefix(20))' must be new, routed, taken or closed") }
             let ref = userRef(&r, "assignee")
-            let before = r.optionalInt("before")
+            var before: Int64? = nil
+            if let raw = r.optionalString("cursor") {
+                before = Int64(raw)
+                if before == nil { r.problem("cursor", "is not a cursor crmd gave out; pass next_cursor from the previous page unchanged") }
+            }
             let limit = r.optionalInt("limit") ?? 100
             if !(1...Int64(Self.maxPage)).contains(limit) { r.problem("limit", "must be from 1 to \(Self.maxPage)") }
             return (status, ref, before, Int(limit))
@@ -138,7 +142,10 @@ struct RequestHandlers: HandlerGroup {
                 assignee = me
             }
             let items = try tx.inboundRequests(status: status, assigneeID: assignee, before: before, limit: limit)
-            return ["requests": .array(items.map(wire.inboundRequest)), "next_before": items.count == limit ? .int(items.last!.id) : .null]
+            return [
+                "items": .array(items.map(wire.inboundRequest)),
+                "next_cursor": items.count == limit ? .string(String(items.last!.id)) : .null,
+            ]
         }
     }
 

@@ -28,7 +28,9 @@ struct UserHandlers: HandlerGroup {
 
     func userAdd(_ call: Call) throws {
         try requireUserAdmin(call.actor)
+        var ext: Patch<String> = .unchanged
         let (login, name, role, uidParam, commission, team, email) = try call.decode { r in
+            ext = Self.extensionPatch(&r)
             let login = r.string("login")
             let name = r.string("name")
             let role = roleValue(&r, "role", required: true)
@@ -44,6 +46,7 @@ struct UserHandlers: HandlerGroup {
         }
         let uid = uidParam.map { UInt32($0) } ?? systemUID(login: login)
         let actor = call.actor
+        let extPatch = ext
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             if let existing = try tx.user(login: login) {
                 throw DomainError(
@@ -62,7 +65,7 @@ struct UserHandlers: HandlerGroup {
                 u.email = email
                 try tx.saveUser(u)
             }
-            let json = wire.user(u, detailed: true)
+            let json = try applyExtension(tx, extPatch, userID: u.id, to: wire.user(u, detailed: true))
             try audit(tx, actor, "user", u.id, "create", before: nil, after: json, at: now)
             return json
         }
@@ -136,7 +139,9 @@ struct UserHandlers: HandlerGroup {
 
     func userUpdate(_ call: Call) throws {
         // A user may set their own language and nothing else; the rest is for admins.
+        var ext: Patch<String> = .unchanged
         let (login, name, role, uid, commission, team, email, lang, routing) = try call.decode { r in
+            ext = Self.extensionPatch(&r)
             let login = r.string("login")
             let routing = Self.routingPatch(&r)
             let lang = Self.langPatch(&r)
@@ -160,9 +165,10 @@ struct UserHandlers: HandlerGroup {
         }
         let onlyOwnLang =
             login == call.actor.user?.login && !name.isChange && role == nil && !uid.isChange && !commission.isChange
-            && !team.isChange && !email.isChange && routing.absence == nil && routing.competence == nil
+            && !team.isChange && !email.isChange && routing.absence == nil && routing.competence == nil && !ext.isChange
         if !onlyOwnLang { try requireUserAdmin(call.actor) }
         let actor = call.actor
+        let extPatch = ext
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
             let before = wire.user(u, detailed: true)
@@ -185,7 +191,7 @@ struct UserHandlers: HandlerGroup {
             u.updatedAt = now
             try tx.saveUser(u)
             try tx.setUserRouting(id: u.id, absence: routing.absence, competence: routing.competence)
-            let after = try withRouting(tx, wire.user(u, detailed: true), u.id)
+            let after = try withRouting(tx, applyExtension(tx, extPatch, userID: u.id, to: wire.user(u, detailed: true)), u.id)
             try audit(tx, actor, "user", u.id, "update", before: before, after: after, at: now)
             return after
         }

@@ -73,7 +73,7 @@ extension Settings {
             "invoices.max_per_deal",
             "reports.cold_call_window",
             "commission.basis", "commission.default_bp", "commission.pipelines", "commission.segments",
-            "channels.margin_bp", "channels.max_leads_per_minute",
+            "channels.margin_bp", "channels.max_leads_per_minute", "calls.callback_within",
             "classes.window_months", "classes.abc_shares", "classes.xyz_limits", "classes.run_day", "classes.run_at",
             "classes.max_change_events",
             "exchange.freeze_max", "exchange.max_frozen_per_manager", "exchange.max_locked_per_manager", "exchange.exempt_won_within",
@@ -369,6 +369,13 @@ extension Settings {
         if let v = try int("invoices.max_per_deal", 1...10_000) { domain.deals.maxInvoicesPerDeal = v }
         if let v = try int("channels.margin_bp", 0...10_000) { domain.channelMarginBP = v }
         if let v = try int("channels.max_leads_per_minute", 0...1_000_000) { domain.maxLeadsPerMinute = v }
+        if let d = try duration("calls.callback_within") {
+            let seconds = try clockSeconds(d, "calls.callback_within")
+            guard (60...7 * 86_400).contains(seconds) else {
+                throw SettingsError(key: "calls.callback_within", problem: "'\(d)' must be from PT1M to P7D")
+            }
+            domain.callbackWithinMinutes = seconds / 60
+        }
         if let d = try duration("reports.cold_call_window") {
             let seconds = try clockSeconds(d, "reports.cold_call_window")
             guard (3600...366 * 86_400).contains(seconds) else {

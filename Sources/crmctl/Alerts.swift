@@ -8,7 +8,7 @@ struct AlertsCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List your delivered alerts, newest first (the default).",
+            abstract: tr("List your delivered alerts, newest first (the default)."),
             discussion: "Example: crmctl alerts --unacked")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Only alerts not acknowledged yet.") var unacked = false
@@ -40,19 +40,19 @@ struct AlertsCommand: ParsableCommand {
 
     struct Ack: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Acknowledge alerts by id.", discussion: "Example: crmctl alerts ack 12 13")
+            abstract: tr("Acknowledge alerts by id."), discussion: "Example: crmctl alerts ack 12 13")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Alert ids (see `crmctl alerts`).") var ids: [Int]
 
         func validate() throws {
-            if ids.isEmpty { throw ValidationError("give at least one alert id") }
+            if ids.isEmpty { throw ValidationError(tr("give at least one alert id")) }
         }
 
         func run() throws {
             try global.run("alert.ack", ["ids": .array(ids.map { JSON.int($0) })]) { r in
                 let n = r["acked"]?.intValue ?? 0
-                var text = "acknowledged \(plural(n, "alert"))"
-                if n < ids.count { text += " (\(ids.count - Int(n)) already acknowledged or not yours)" }
+                var text = tr("acknowledged \(n, "alert", "alerts")")
+                if n < ids.count { text += " " + tr("(\(ids.count - Int(n)) already acknowledged or not yours)") }
                 print(text)
             }
         }

@@ -18,7 +18,7 @@ struct ChannelCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a channel with its tracking numbers (heads and admins).",
+            abstract: tr("Create a channel with its tracking numbers (heads and admins)."),
             discussion: "Example: crmctl channel add 'Контекстная реклама' --phone '8 (495) 123-45-67' --phone +74951234568")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The channel's name.") var name: String
@@ -33,7 +33,7 @@ struct ChannelCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The channels and their tracking numbers.")
+        static let configuration = CommandConfiguration(abstract: tr("The channels and their tracking numbers."))
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Include archived channels.") var archived = false
 
@@ -49,7 +49,7 @@ struct ChannelCommand: ParsableCommand {
                 var t = Table(["id", "name", "numbers", "margin", "state"])
                 for c in items {
                     t.add([
-                        num(c["id"]), clip(str(c["name"]), 40), (c["phones"]?.arrayValue ?? []).map(str).joined(separator: ", "),
+                        num(c["id"]), clip(str(c["name"]), 40), phonesText(c["phones"]),
                         c["margin_bp"]?.intValue.map { percentText(bp: $0) } ?? "default",
                         c["archived"] == .bool(true) ? "archived" : "active",
                     ])
@@ -61,7 +61,7 @@ struct ChannelCommand: ParsableCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rename a channel, add or remove numbers, set its margin, archive or restore it (heads and admins).",
+            abstract: tr("Rename a channel, add or remove numbers, set its margin, archive or restore it (heads and admins)."),
             discussion: "Example: crmctl channel update 'Контекстная реклама' --add-phone +74951234569 --remove-phone +74951234567")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The channel (id or name).") var channel: String
@@ -90,7 +90,7 @@ struct ChannelCommand: ParsableCommand {
 
     struct Spend: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enter a channel's spend for a period; entering it again replaces it (audited).",
+            abstract: tr("Enter a channel's spend for a period; entering it again replaces it (audited)."),
             discussion: "Example: crmctl channel spend 'Контекстная реклама' 2026-03 90000.00")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The channel (id or name).") var channel: String
@@ -117,7 +117,7 @@ func marginBP(_ text: String) throws -> Int64 {
 }
 
 private func printChannel(_ c: JSON) {
-    let phones = (c["phones"]?.arrayValue ?? []).map(str)
+    let phones = (c["phones"]?.arrayValue ?? []).map { phoneText(str($0)) }
     var line = "channel #\(num(c["id"])) '\(str(c["name"]))': \(phones.isEmpty ? "no numbers" : phones.joined(separator: ", "))"
     if let m = c["margin_bp"]?.intValue { line += ", margin \(percentText(bp: m))" }
     if c["archived"] == .bool(true) { line += ", archived" }
@@ -130,7 +130,7 @@ struct CallCommand: ParsableCommand {
 
     struct Incoming: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Report an incoming call (the PBX's dialplan runs this; operators and admins may too).",
+            abstract: tr("Report an incoming call (the PBX's dialplan runs this; operators and admins may too)."),
             discussion: """
                 The dialled number names the channel; the caller ID finds the client or contact, or opens an \
                 unassigned lead. Whoever runs `crmctl watch` sees the call as a screen pop. An empty or \

@@ -14,7 +14,7 @@ struct ABCCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compute this month's classes now (admin, head, director); prints the counts and what changed.")
+            abstract: tr("Compute this month's classes now (admin, head, director); prints the counts and what changed."))
         @OptionGroup var global: GlobalOptions
 
         func run() throws {

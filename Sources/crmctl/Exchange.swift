@@ -23,7 +23,7 @@ struct ExchangeCommand: ParsableCommand {
     @Flag(help: "Only clients released to the exchange, not unassigned ones.") var releasedOnly = false
 
     func validate() throws {
-        if all, limit != nil { throw ValidationError("--all and --limit exclude each other") }
+        if all, limit != nil { throw ValidationError(tr("--all and --limit exclude each other")) }
     }
 
     func run() throws {
@@ -57,7 +57,7 @@ private func claimCell(_ c: JSON) -> String {
 private func printExchange(_ r: JSON) {
     let items = r["items"]?.arrayValue ?? []
     if items.isEmpty {
-        print("The exchange is empty.")
+        print(tr("The exchange is empty."))
         return
     }
     var t = Table(["id", "name", "status", "released", "from", "reason", "claim", "window until"])
@@ -85,12 +85,12 @@ struct Claim: ParsableCommand {
 
     func run() throws {
         try global.run("exchange.claim", ["id": .int(id)]) { c in
-            print("claimed #\(str(c["id"])) \(str(c["name"])): now led by \(login(c["owner_login"], "?")), \(zoneCell(c))")
+            print(tr("claimed #\(str(c["id"])) \(str(c["name"])): now led by \(login(c["owner_login"], "?")), \(zoneCell(c))"))
             let h = c["handover"] ?? .null
             if let from = h["released_from_login"]?.stringValue {
-                print("released from \(from)\(h["release_reason"]?.stringValue.map { ": \($0)" } ?? "")")
+                print(tr("released from \(from)\(h["release_reason"]?.stringValue.map { ": \($0)" } ?? "")"))
             } else {
-                print("it had no owner before")
+                print(tr("it had no owner before"))
             }
             let recent = h["last_interactions"]?.arrayValue ?? []
             print(recent.isEmpty ? "\nno interactions logged yet" : "\nlast interactions")
@@ -114,7 +114,7 @@ struct Release: ParsableCommand {
 
     func run() throws {
         try global.run("client.release", ["id": .int(id), "reason": .string(reason)]) { c in
-            print("released #\(str(c["id"])) \(str(c["name"])) to the exchange: \(c["release_reason"]?.stringValue ?? reason)")
+            print(tr("released #\(str(c["id"])) \(str(c["name"])) to the exchange: \(c["release_reason"]?.stringValue ?? reason)"))
         }
     }
 }
@@ -151,10 +151,10 @@ private func printPreview(_ r: JSON) {
     let total = r["total"]?.intValue ?? 0
     let managers = r["managers"]?.arrayValue ?? []
     guard total > 0 || !managers.isEmpty else {
-        print("No releases due by \(str(r["to"])) \(which).")
+        print(tr("No releases due by \(str(r["to"])) \(which)."))
         return
     }
-    print("\(plural(total, "release")) due by \(str(r["to"])) \(which)")
+    print(tr("\(total, "release", "releases") due by \(str(r["to"])) \(which)"))
     for m in managers {
         let clients = m["clients"]?.arrayValue ?? []
         let count = m["count"]?.intValue ?? Int64(clients.count)
@@ -173,7 +173,7 @@ private func printPreview(_ r: JSON) {
 
 struct ExchangeRequest: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "request", abstract: "Ask for a released client inside its fair claim window.",
+        commandName: "request", abstract: tr("Ask for a released client inside its fair claim window."),
         discussion: """
             For a while after a release (exchange.claim_window_ends) a client is not claimed but \
             requested; when the window ends one requester gets it: the one leading the fewest \
@@ -185,14 +185,14 @@ struct ExchangeRequest: ParsableCommand {
 
     func run() throws {
         try global.run("exchange.request", ["id": .int(id)]) { r in
-            print("requested #\(str(r["client_id"])): decided at \(str(r["window_ends_at"])) (asked \(str(r["requested_at"])))")
+            print(tr("requested #\(str(r["client_id"])): decided at \(str(r["window_ends_at"])) (asked \(str(r["requested_at"])))"))
         }
     }
 }
 
 struct ExchangeSimulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "simulate", abstract: "Replay proposed thresholds over a past period: what would have been released, when, from whom.",
+        commandName: "simulate", abstract: tr("Replay proposed thresholds over a past period: what would have been released, when, from whom."),
         discussion: """
             Give a past --period (e.g. 2026-03) or --from and --to, and any of --yellow-after, --red-after, \\
             --release-after (ISO 8601 durations); the others keep their current values, and with none the \\

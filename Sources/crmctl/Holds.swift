@@ -17,7 +17,7 @@ extension ClientCommand {
 
     struct Freeze: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Ask to stop a client's zone clock until a date, with a reason (a head approves it).",
+            abstract: tr("Ask to stop a client's zone clock until a date, with a reason (a head approves it)."),
             discussion: "The end may be at most exchange.freeze_max (default P3M) ahead.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The client's id.") var id: Int
@@ -34,7 +34,7 @@ extension ClientCommand {
 
     struct FreezeDecide: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "freeze-decide", abstract: "Approve or refuse the freeze waiting on a client (heads and admins).")
+            commandName: "freeze-decide", abstract: tr("Approve or refuse the freeze waiting on a client (heads and admins)."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The client's id.") var id: Int
         @Flag(help: "Approve the freeze: the clock stands still until its end.") var approve = false
@@ -54,7 +54,7 @@ extension ClientCommand {
 
     struct Lock: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Lock a key account so it is never released to the exchange (heads and admins).")
+            abstract: tr("Lock a key account so it is never released to the exchange (heads and admins)."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The client's id.") var id: Int
 
@@ -65,7 +65,7 @@ extension ClientCommand {
 
     struct Unlock: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Unlock a key account: past its release it goes to the exchange (heads and admins).")
+            abstract: tr("Unlock a key account: past its release it goes to the exchange (heads and admins)."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The client's id.") var id: Int
 

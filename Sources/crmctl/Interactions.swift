@@ -32,7 +32,7 @@ struct LogCommand: ParsableCommand {
         try global.run("interaction.log", p) { r in
             let i = r["interaction"] ?? .null
             let c = r["client"] ?? .null
-            print("logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(c["id"])); zone now \(zoneCell(c))")
+            print(tr("logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(c["id"])); zone now \(zoneCell(c))"))
         }
     }
 }

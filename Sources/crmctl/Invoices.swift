@@ -15,7 +15,7 @@ struct InvoiceCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue an invoice on a deal.", discussion: "Example: crmctl invoice add 7 R-2026-017 150000 --due 2026-12-31")
+            abstract: tr("Issue an invoice on a deal."), discussion: "Example: crmctl invoice add 7 R-2026-017 150000 --due 2026-12-31")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The deal's id.") var dealID: Int
         @Argument(help: "The invoice number (unique in crmd, at most 64 characters).") var number: String
@@ -39,7 +39,7 @@ struct InvoiceCommand: ParsableCommand {
 
     struct Pay: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record a payment received against an invoice (accountants).",
+            abstract: tr("Record a payment received against an invoice (accountants)."),
             discussion: "Example: crmctl invoice pay 3 50000 --on 2026-12-05")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The invoice's id.") var id: Int
@@ -62,7 +62,7 @@ struct InvoiceCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List invoices by due date (a manager sees their own deals').",
+            abstract: tr("List invoices by due date (a manager sees their own deals')."),
             discussion: "Example: crmctl invoice list --unpaid --overdue")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption

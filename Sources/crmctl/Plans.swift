@@ -14,7 +14,7 @@ struct PlanCommand: ParsableCommand {
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set a plan's targets (heads and admins); a target not given is left as it was.",
+            abstract: tr("Set a plan's targets (heads and admins); a target not given is left as it was."),
             discussion: "Example: crmctl plan set ivanov 2026-12 --calls 60 --meetings 10 --revenue-won 2000000.00")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The manager (login or id); leave out with --team.") var user: String?
@@ -58,7 +58,7 @@ struct PlanCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A plan's progress now, with bars (yours unless a user or --team is named).",
+            abstract: tr("A plan's progress now, with bars (yours unless a user or --team is named)."),
             discussion: "Example: crmctl plan show ivanov --period 2026-12")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
@@ -85,7 +85,7 @@ struct PlanCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List plans (managers: their own).", discussion: "Example: crmctl plan list --period 2026-12")
+            abstract: tr("List plans (managers: their own)."), discussion: "Example: crmctl plan list --period 2026-12")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
         @Option(help: "Only this user's plans (login or id).") var user: String?

@@ -14,9 +14,9 @@ struct RPC: ParsableCommand {
         do {
             parsed = try JSONParser.parse(params)
         } catch {
-            throw ValidationError("params are not valid JSON: \(error)")
+            throw ValidationError(tr("params are not valid JSON: \(error)"))
         }
-        guard case .object(let o) = parsed else { throw ValidationError("params must be a JSON object") }
+        guard case .object(let o) = parsed else { throw ValidationError(tr("params must be a JSON object")) }
         try global.run(method, o) { r in print(JSONWriter.string(r)) }
     }
 }

@@ -9,7 +9,7 @@ struct TaskCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a task (for yourself unless --assignee: heads, operators and admins).",
+            abstract: tr("Add a task (for yourself unless --assignee: heads, operators and admins)."),
             discussion: "Example: crmctl task add 'Call back about the discount' --due 2026-12-10T15:00:00Z --deal 7 --kind call")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "What is to be done.") var title: String
@@ -45,7 +45,7 @@ struct TaskCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List open tasks, soonest due first (yours unless --assignee or --all).",
+            abstract: tr("List open tasks, soonest due first (yours unless --assignee or --all)."),
             discussion: "Example: crmctl task list --due-before 2026-12-11T00:00:00Z")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Whose tasks (login or id; heads, directors, admins).") var assignee: String?
@@ -61,7 +61,7 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
 
         func validate() throws {
-            if all && assignee != nil { throw ValidationError("give --all or --assignee, not both") }
+            if all && assignee != nil { throw ValidationError(tr("give --all or --assignee, not both")) }
         }
 
         func run() throws {
@@ -87,7 +87,7 @@ struct TaskCommand: ParsableCommand {
 
     struct Done: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Mark a task done; for a call or meeting task, --result or --note also logs the call or meeting.",
+            abstract: tr("Mark a task done; for a call or meeting task, --result or --note also logs the call or meeting."),
             discussion: "Example: crmctl task done 4 --result 'agreed to sign on Friday'")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
@@ -105,7 +105,7 @@ struct TaskCommand: ParsableCommand {
                 p["log"] = .object(log)
             }
             try global.run("task.done", p) { t in
-                print("task #\(str(t["id"])) \"\(str(t["title"]))\" done at \(str(t["done_at"]))")
+                print(tr("task #\(str(t["id"])) \"\(str(t["title"]))\" done at \(str(t["done_at"]))"))
                 if let i = t["interaction"], i != .null {
                     print(
                         "logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(i["client_id"])): \(i["result"]?.stringValue ?? i["note"]?.stringValue ?? "")"

@@ -7,7 +7,7 @@ struct UserCommand: ParsableCommand {
         subcommands: [Add.self, List.self, Update.self, Deactivate.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a user mapped to a Unix account.")
+        static let configuration = CommandConfiguration(abstract: tr("Add a user mapped to a Unix account."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Login (usually the Unix account name).") var login: String
         @Option(help: "Full name.") var name: String
@@ -18,13 +18,13 @@ struct UserCommand: ParsableCommand {
             var p: JSONObject = ["login": .string(login), "name": .string(name), "role": .string(role)]
             if let uid { p["uid"] = .int(uid) }
             try global.run("user.add", p) { u in
-                print("added user \(str(u["login"])) (id \(str(u["id"])), role \(str(u["role"])), uid \(u["uid"].map(str) ?? "-"))")
+                print(tr("added user \(str(u["login"])) (id \(str(u["id"])), role \(str(u["role"])), uid \(u["uid"].map(str) ?? "-"))"))
             }
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List users.")
+        static let configuration = CommandConfiguration(abstract: tr("List users."))
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Include deactivated users.") var all = false
 
@@ -55,10 +55,10 @@ struct UserCommand: ParsableCommand {
         @Option(help: "The language of the user's messages and alerts: ru, en, or none to follow their LANG.") var lang: String?
 
         func validate() throws {
-            if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError("--lang '\(lang)' must be ru, en or none") }
-            if commission != nil && commissionBp != nil { throw ValidationError("give --commission or --commission-bp, not both") }
+            if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError(tr("--lang '\(lang)' must be ru, en or none")) }
+            if commission != nil && commissionBp != nil { throw ValidationError(tr("give --commission or --commission-bp, not both")) }
             if let commission, commission != "none", parsePercentBP(commission) == nil {
-                throw ValidationError("--commission '\(commission)' must be a percent like 2.5% (at most two decimals, 0-100), or none")
+                throw ValidationError(tr("--commission '\(commission)' must be a percent like 2.5% (at most two decimals, 0-100), or none"))
             }
         }
 
@@ -83,7 +83,7 @@ struct UserCommand: ParsableCommand {
 
     struct Deactivate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deactivate a user; their history stays.",
+            abstract: tr("Deactivate a user; their history stays."),
             discussion:
                 "crmd refuses while the user still leads clients, unless --to names who takes them over (with their open deals and tasks).")
         @OptionGroup var global: GlobalOptions
@@ -97,7 +97,7 @@ struct UserCommand: ParsableCommand {
             var p: JSONObject = ["login": .string(login)]
             if let reassignTo { p["reassign_to"] = .string(reassignTo) }
             try global.run("user.deactivate", p) { r in
-                print("deactivated \(login); \(num(r["clients_reassigned"])) clients reassigned")
+                print(tr("deactivated \(login); \(num(r["clients_reassigned"])) clients reassigned"))
             }
         }
     }

@@ -13,17 +13,17 @@ struct ClientCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Create a client."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's name.") var name: String
-        @Option(help: "company (default) or person.") var kind: String?
-        @Option(name: .customLong("phone"), help: "A phone in any spelling (repeat for more).") var phones: [String] = []
-        @Option(name: .customLong("email"), help: "An e-mail (repeat for more).") var emails: [String] = []
-        @Option(help: "Lead manager (login or id). Managers get their own clients by default.") var owner: String?
+        @Argument(help: .tr("The client's name.")) var name: String
+        @Option(help: .tr("company (default) or person.")) var kind: String?
+        @Option(name: .customLong("phone"), help: .tr("A phone in any spelling (repeat for more).")) var phones: [String] = []
+        @Option(name: .customLong("email"), help: .tr("An e-mail (repeat for more).")) var emails: [String] = []
+        @Option(help: .tr("Lead manager (login or id). Managers get their own clients by default.")) var owner: String?
         @Option var segment: String?
-        @Option(help: "Marketing channel the client came from.") var source: String?
-        @Option(help: "A retry key: repeating the command with it never creates a second client.") var requestID: String?
-        @Option(help: "The tax id (ИНН): 10 digits for a company, 12 for a person; checked.") var inn: String?
-        @Option(help: "The registration reason code (КПП): 9 characters.") var kpp: String?
-        @Flag(help: "Create even when a client with a similar name exists (the warning names it; recorded in the audit).")
+        @Option(help: .tr("Marketing channel the client came from.")) var source: String?
+        @Option(help: .tr("A retry key: repeating the command with it never creates a second client.")) var requestID: String?
+        @Option(help: .tr("The tax id (ИНН): 10 digits for a company, 12 for a person; checked.")) var inn: String?
+        @Option(help: .tr("The registration reason code (КПП): 9 characters.")) var kpp: String?
+        @Flag(help: .tr("Create even when a client with a similar name exists (the warning names it; recorded in the audit)."))
         var force = false
 
         func run() throws {
@@ -76,7 +76,7 @@ struct ClientCommand: ParsableCommand {
         @OptionGroup var filter: ClientFilter
         @Option var limit: Int?
         @Option var cursor: String?
-        @Option(help: "release (fewest days to release first), name or last-contact (longest ago first): fetches every page.")
+        @Option(help: .tr("release (fewest days to release first), name or last-contact (longest ago first): fetches every page."))
         var sort: ClientSort?
 
         func validate() throws {
@@ -97,7 +97,7 @@ struct ClientCommand: ParsableCommand {
     struct Find: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Caller ID: who has this phone number?"))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The number in any spelling.") var phone: String
+        @Argument(help: .tr("The number in any spelling.")) var phone: String
 
         func run() throws {
             try global.run("client.find_by_phone", ["phone": .string(phone)]) { r in
@@ -117,14 +117,14 @@ struct ClientCommand: ParsableCommand {
         @Argument var id: Int
         @Option var name: String?
         @Option var kind: String?
-        @Option(name: .customLong("phone"), help: "Replaces all phones (repeat for more).") var phones: [String] = []
-        @Option(name: .customLong("email"), help: "Replaces all e-mails (repeat for more).") var emails: [String] = []
+        @Option(name: .customLong("phone"), help: .tr("Replaces all phones (repeat for more).")) var phones: [String] = []
+        @Option(name: .customLong("email"), help: .tr("Replaces all e-mails (repeat for more).")) var emails: [String] = []
         @Option var segment: String?
         @Option var source: String?
-        @Option(name: .customLong("field"), help: "A custom field as key=value (repeat for more).") var fields: [String] = []
-        @Flag(inversion: .prefixedNo, help: "The client asked not to be mailed (--no-opt-out takes it back).") var optOut: Bool?
-        @Option(help: "The tax id (ИНН); \"\" clears it.") var inn: String?
-        @Option(help: "The registration reason code (КПП); \"\" clears it.") var kpp: String?
+        @Option(name: .customLong("field"), help: .tr("A custom field as key=value (repeat for more).")) var fields: [String] = []
+        @Flag(inversion: .prefixedNo, help: .tr("The client asked not to be mailed (--no-opt-out takes it back).")) var optOut: Bool?
+        @Option(help: .tr("The tax id (ИНН); \"\" clears it.")) var inn: String?
+        @Option(help: .tr("The registration reason code (КПП); \"\" clears it.")) var kpp: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
@@ -153,7 +153,7 @@ struct ClientCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Give a client to a manager (heads and admins)."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The new owner's login or id; 'none' to unassign.") var owner: String
+        @Argument(help: .tr("The new owner's login or id; 'none' to unassign.")) var owner: String
 
         func run() throws {
             let o: JSON = owner == "none" ? .null : (Int64(owner).map(JSON.int) ?? .string(owner))
@@ -247,13 +247,13 @@ func printClientList(_ r: JSON) {
 
 /// The filters of `client.list`, shared by `crmctl client list` and `crmctl export clients`.
 struct ClientFilter: ParsableArguments {
-    @Option(help: "Owner login or id.") var owner: String?
-    @Option(help: "green, yellow or red.") var zone: String?
-    @Option(help: "assigned, exchange or unassigned.") var status: String?
+    @Option(help: .tr("Owner login or id.")) var owner: String?
+    @Option(help: .tr("green, yellow or red.")) var zone: String?
+    @Option(help: .tr("assigned, exchange or unassigned.")) var status: String?
     @Option var segment: String?
-    @Option(help: "Part of the name, or a phone.") var query: String?
-    @Option(help: "A, B or C: clients of this ABC class.") var abc: String?
-    @Option(help: "X, Y or Z: clients of this XYZ class.") var xyz: String?
+    @Option(help: .tr("Part of the name, or a phone.")) var query: String?
+    @Option(help: .tr("A, B or C: clients of this ABC class.")) var abc: String?
+    @Option(help: .tr("X, Y or Z: clients of this XYZ class.")) var xyz: String?
 
     var params: JSONObject {
         var p: JSONObject = [:]

@@ -9,12 +9,12 @@ struct ContactCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Add a contact to a company."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The company's client id.") var clientID: Int
+        @Argument(help: .tr("The company's client id.")) var clientID: Int
         @Argument var name: String
         @Option var position: String?
         @Option(name: .customLong("phone")) var phones: [String] = []
         @Option(name: .customLong("email")) var emails: [String] = []
-        @Flag(help: "This person makes the decision.") var decisionMaker = false
+        @Flag(help: .tr("This person makes the decision.")) var decisionMaker = false
 
         func run() throws {
             var p: JSONObject = ["client_id": .int(clientID), "name": .string(name)]
@@ -65,10 +65,10 @@ struct ContactCommand: ParsableCommand {
         @Argument var id: Int
         @Option var name: String?
         @Option var position: String?
-        @Option(name: .customLong("phone"), help: "Replaces all phones.") var phones: [String] = []
-        @Option(name: .customLong("email"), help: "Replaces all e-mails.") var emails: [String] = []
-        @Option(help: "true or false.") var decisionMaker: Bool?
-        @Option(help: "true: the contact asked not to be mailed; false takes it back.") var optOut: Bool?
+        @Option(name: .customLong("phone"), help: .tr("Replaces all phones.")) var phones: [String] = []
+        @Option(name: .customLong("email"), help: .tr("Replaces all e-mails.")) var emails: [String] = []
+        @Option(help: .tr("true or false.")) var decisionMaker: Bool?
+        @Option(help: .tr("true: the contact asked not to be mailed; false takes it back.")) var optOut: Bool?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
@@ -86,8 +86,8 @@ struct ContactCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Move a contact to another company; the past stays in their history."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The new company's client id.") var clientID: Int
-        @Option(help: "Their position at the new company.") var position: String?
+        @Argument(help: .tr("The new company's client id.")) var clientID: Int
+        @Option(help: .tr("Their position at the new company.")) var position: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id), "client_id": .int(clientID)]

@@ -1,3 +1,4 @@
+import ArgumentParser
 import CRMProtocol
 import CRMText
 import Foundation
@@ -46,6 +47,13 @@ enum Style {
 
 /// crmctl's own text in ``Language/current`` (for help: this process's locale, else English).
 func tr(_ phrase: Phrase) -> String { phrase.rendered(Language.current) }
+
+extension ArgumentHelp {
+    /// An option's or argument's help in ``Language/current``: `@Option(help: .tr("…"))`.
+    /// ArgumentParser reads help when it shows it, after the language of this process's locale
+    /// is known (help is shown before crmctl connects, so LANG decides it).
+    static func tr(_ phrase: Phrase) -> ArgumentHelp { ArgumentHelp(phrase.rendered(Language.current)) }
+}
 
 /// A plain text table with aligned columns. Cells may carry color codes; widths ignore them.
 struct Table {

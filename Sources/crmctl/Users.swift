@@ -9,10 +9,10 @@ struct UserCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Add a user mapped to a Unix account."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Login (usually the Unix account name).") var login: String
-        @Option(help: "Full name.") var name: String
-        @Option(help: "admin, director, head, manager, operator or accountant.") var role: String
-        @Option(help: "Unix uid (default: the uid of the system account with this login).") var uid: Int?
+        @Argument(help: .tr("Login (usually the Unix account name).")) var login: String
+        @Option(help: .tr("Full name.")) var name: String
+        @Option(help: .tr("admin, director, head, manager, operator or accountant.")) var role: String
+        @Option(help: .tr("Unix uid (default: the uid of the system account with this login).")) var uid: Int?
 
         func run() throws {
             var p: JSONObject = ["login": .string(login), "name": .string(name), "role": .string(role)]
@@ -26,7 +26,7 @@ struct UserCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("List users."))
         @OptionGroup var global: GlobalOptions
-        @Flag(help: "Include deactivated users.") var all = false
+        @Flag(help: .tr("Include deactivated users.")) var all = false
 
         func run() throws {
             try global.run("user.list", all ? ["include_inactive": true] : [:]) { r in
@@ -48,11 +48,11 @@ struct UserCommand: ParsableCommand {
         @Option var name: String?
         @Option var role: String?
         @Option var uid: Int?
-        @Option(help: "The user's commission rate as a percent (2.5%, 2.5), or none to remove it.") var commission: String?
-        @Option(help: "The user's commission rate in basis points (250 = 2.5 %).") var commissionBp: Int?
-        @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
-        @Option(help: "The user's own e-mail address (incoming mail names them by it), or none.") var email: String?
-        @Option(help: "The language of the user's messages and alerts: ru, en, or none to follow their LANG.") var lang: String?
+        @Option(help: .tr("The user's commission rate as a percent (2.5%, 2.5), or none to remove it.")) var commission: String?
+        @Option(help: .tr("The user's commission rate in basis points (250 = 2.5 %).")) var commissionBp: Int?
+        @Option(help: .tr("The user's sales team, or none to take them out of any team.")) var team: String?
+        @Option(help: .tr("The user's own e-mail address (incoming mail names them by it), or none.")) var email: String?
+        @Option(help: .tr("The language of the user's messages and alerts: ru, en, or none to follow their LANG.")) var lang: String?
 
         func validate() throws {
             if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError(tr("--lang '\(lang)' must be ru, en or none")) }
@@ -90,7 +90,7 @@ struct UserCommand: ParsableCommand {
         @Argument var login: String
         @Option(
             name: [.customLong("to"), .customLong("reassign-to")],
-            help: "Hand all their clients, open deals and tasks to this manager or head.")
+            help: .tr("Hand all their clients, open deals and tasks to this manager or head."))
         var reassignTo: String?
 
         func run() throws {

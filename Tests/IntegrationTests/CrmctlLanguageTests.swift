@@ -24,7 +24,7 @@ struct CrmctlLanguageTests {
         let ru = try crmctl(
             d, ["client", "add", "Ромашка", "--phone", "8 (495) 123-45-67 доб. 12", "--as", "ivanov"], lang: "ru_RU.UTF-8")
         #expect(ru.status == 0, "\(ru.err)")
-        #expect(ru.out.hasPrefix("создан клиент №1 Ромашка, менеджер ivanov"), "\(ru.out)")
+        #expect(ru.out.hasPrefix("создан клиент №1 Ромашка, владелец ivanov"), "\(ru.out)")
         let en = try crmctl(d, ["client", "add", "Vasilek", "--as", "ivanov"], lang: "C")
         #expect(en.out.hasPrefix("created client #2 Vasilek, owner ivanov"), "\(en.out)")
 
@@ -49,5 +49,11 @@ struct CrmctlLanguageTests {
         #expect(ru.out.contains("Создать, показать"), "\(ru.out)")
         let en = try runProcess(path, ["client", "--help"], environment: env.merging(["LANG": "C"]) { $1 })
         #expect(en.out.contains("Create, show, list, find and assign clients."), "\(en.out)")
+        let addRu = try runProcess(path, ["client", "add", "--help"], environment: env.merging(["LANG": "ru_RU.UTF-8"]) { $1 })
+        #expect(addRu.out.contains("Создать клиента."), "\(addRu.out)")
+        #expect(addRu.out.contains("Телефон в любом написании (можно повторять)."), "\(addRu.out)")
+        #expect(addRu.out.contains("Вывести исходный результат в JSON вместо таблицы."), "\(addRu.out)")
+        let addEn = try runProcess(path, ["client", "add", "--help"], environment: env.merging(["LANG": "C"]) { $1 })
+        #expect(addEn.out.contains("A phone in any spelling (repeat for more)."), "\(addEn.out)")
     }
 }

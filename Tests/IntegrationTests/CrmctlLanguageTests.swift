@@ -37,6 +37,12 @@ struct CrmctlLanguageTests {
         let json = try crmctl(d, ["client", "list", "--as", "ivanov", "--json"], lang: "ru_RU.UTF-8")
         #expect(json.out.contains("\"+74951234567;ext=12\""), "\(json.out)")
 
+        // A handler's own field problem, said in -32602's message in the reader's language.
+        let bad = try crmctl(d, ["rpc", "alert.ack", #"{"ids":[]}"#, "--as", "ivanov"], lang: "ru_RU.UTF-8")
+        #expect(bad.status != 0 && bad.err.contains("ids: должен содержать от 1 до 1000 номеров"), "\(bad.err)")
+        let badEn = try crmctl(d, ["rpc", "alert.ack", #"{"ids":[]}"#, "--as", "ivanov"], lang: "C")
+        #expect(badEn.err.contains("ids: must hold 1 to 1000 ids"), "\(badEn.err)")
+
         let refused = try crmctl(d, ["task", "list", "--all", "--assignee", "ivanov"], lang: "ru_RU.UTF-8")
         #expect(refused.status != 0 && refused.err.contains("укажите --all или --assignee, но не оба"), "\(refused.err)")
     }

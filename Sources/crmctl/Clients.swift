@@ -81,7 +81,7 @@ struct ClientCommand: ParsableCommand {
 
         func validate() throws {
             if sort != nil, limit != nil || cursor != nil {
-                throw ValidationError("--sort lists every page: leave out --limit and --cursor")
+                throw ValidationError(tr("--sort lists every page: leave out --limit and --cursor"))
             }
         }
 
@@ -140,7 +140,7 @@ struct ClientCommand: ParsableCommand {
             if !fields.isEmpty {
                 var f = JSONObject()
                 for kv in fields {
-                    guard let eq = kv.firstIndex(of: "=") else { throw ValidationError("--field takes key=value, not '\(kv)'") }
+                    guard let eq = kv.firstIndex(of: "=") else { throw ValidationError(tr("--field takes key=value, not '\(kv)'")) }
                     f[String(kv[..<eq])] = .string(String(kv[kv.index(after: eq)...]))
                 }
                 p["fields"] = .object(f)

@@ -21,16 +21,16 @@ struct DealCommand: ParsableCommand {
             abstract: tr("Open a deal on a client (owner: the client's lead manager unless --owner)."),
             discussion: "Example: crmctl deal add 12 'Annual supply' --amount 12500.50 --source website --expected-close 2026-12-31")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's id.") var clientID: Int
-        @Argument(help: "What is being sold.") var title: String
-        @Option(help: "The sum as money, e.g. 12500.50 or '12 500,50'.") var amount: String?
-        @Option(help: "ISO 4217 code (default: crmd's deals.currency, RUB).") var currency: String?
-        @Option(help: "0 to 100 (default: the stage's).") var probability: Int?
-        @Option(help: "The channel the deal came from.") var source: String?
-        @Option(help: "The pipeline (default: the first).") var pipeline: String?
-        @Option(help: "Expected close date: 20.12.2026, 20.12 or 2026-12-20.") var expectedClose: String?
-        @Option(help: "Owner login or id (heads and admins).") var owner: String?
-        @Option(help: "A retry key: repeating the command with it never opens a second deal.") var requestID: String?
+        @Argument(help: .tr("The client's id.")) var clientID: Int
+        @Argument(help: .tr("What is being sold.")) var title: String
+        @Option(help: .tr("The sum as money, e.g. 12500.50 or '12 500,50'.")) var amount: String?
+        @Option(help: .tr("ISO 4217 code (default: crmd's deals.currency, RUB).")) var currency: String?
+        @Option(help: .tr("0 to 100 (default: the stage's).")) var probability: Int?
+        @Option(help: .tr("The channel the deal came from.")) var source: String?
+        @Option(help: .tr("The pipeline (default: the first).")) var pipeline: String?
+        @Option(help: .tr("Expected close date: 20.12.2026, 20.12 or 2026-12-20.")) var expectedClose: String?
+        @Option(help: .tr("Owner login or id (heads and admins).")) var owner: String?
+        @Option(help: .tr("A retry key: repeating the command with it never opens a second deal.")) var requestID: String?
 
         func run() throws {
             var p: JSONObject = ["client_id": .int(clientID), "title": .string(title)]
@@ -60,8 +60,8 @@ struct DealCommand: ParsableCommand {
                 """)
         @OptionGroup var global: GlobalOptions
         @OptionGroup var filter: DealFilter
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p = filter.params
@@ -93,7 +93,7 @@ struct DealCommand: ParsableCommand {
             discussion: "Example: crmctl deal move 7 'proposal sent'")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The stage's name, or a unique beginning of it.") var stage: String
+        @Argument(help: .tr("The stage's name, or a unique beginning of it.")) var stage: String
 
         func run() throws {
             let (before, after) = try global.session { conn -> (JSON, JSON) in
@@ -135,7 +135,7 @@ struct DealCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Close a deal as won, with the final sum if it changed."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Option(help: "The final sum as money (default: the deal's amount).") var amount: String?
+        @Option(help: .tr("The final sum as money (default: the deal's amount).")) var amount: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id), "outcome": "won"]
@@ -150,7 +150,7 @@ struct DealCommand: ParsableCommand {
             discussion: "The reasons are in `crmctl rpc pipeline.list` (lost_reasons); any unique beginning will do.")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Option(help: "Why, e.g. Price, Competitor, 'No budget'.") var reason: String
+        @Option(help: .tr("Why, e.g. Price, Competitor, 'No budget'.")) var reason: String
 
         func run() throws {
             let d = try global.session { conn -> JSON in
@@ -180,7 +180,7 @@ struct DealCommand: ParsableCommand {
             discussion: "Example: crmctl deal comment 7 'They want a 5% discount for a 2-year contract'")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The comment.") var text: String
+        @Argument(help: .tr("The comment.")) var text: String
 
         func run() throws {
             let r = try global.session { conn -> JSON in
@@ -239,14 +239,14 @@ func printDealTable(_ items: [JSON]) {
 
 /// The filters of `deal.list`, shared by `crmctl deal list` and `crmctl export deals`.
 struct DealFilter: ParsableArguments {
-    @Option(help: "Owner login or id.") var owner: String?
-    @Option(help: "A stage name (exactly).") var stage: String?
+    @Option(help: .tr("Owner login or id.")) var owner: String?
+    @Option(help: .tr("A stage name (exactly).")) var stage: String?
     @Option var pipeline: String?
-    @Option(help: "The client's id.") var client: Int?
-    @Option(help: "open, won or lost.") var status: String?
-    @Flag(help: "Only deals past their stage's contact cadence.") var overdue = false
-    @Option(help: "Period start.") var from: String?
-    @Option(help: "Period end.") var to: String?
+    @Option(help: .tr("The client's id.")) var client: Int?
+    @Option(help: .tr("open, won or lost.")) var status: String?
+    @Flag(help: .tr("Only deals past their stage's contact cadence.")) var overdue = false
+    @Option(help: .tr("Period start.")) var from: String?
+    @Option(help: .tr("Period end.")) var to: String?
 
     var params: JSONObject {
         var p: JSONObject = [:]

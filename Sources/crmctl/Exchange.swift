@@ -17,10 +17,10 @@ struct ExchangeCommand: ParsableCommand {
             """,
         subcommands: [ExchangeRequest.self, ExchangeSimulate.self])
     @OptionGroup var global: GlobalOptions
-    @Flag(help: "Fetch every page, not just the first.") var all = false
-    @Option(help: "At most this many clients (1 to 1000; default 100).") var limit: Int?
-    @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
-    @Flag(help: "Only clients released to the exchange, not unassigned ones.") var releasedOnly = false
+    @Flag(help: .tr("Fetch every page, not just the first.")) var all = false
+    @Option(help: .tr("At most this many clients (1 to 1000; default 100).")) var limit: Int?
+    @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
+    @Flag(help: .tr("Only clients released to the exchange, not unassigned ones.")) var releasedOnly = false
 
     func validate() throws {
         if all, limit != nil { throw ValidationError(tr("--all and --limit exclude each other")) }
@@ -81,7 +81,7 @@ struct Claim: ParsableCommand {
             during the cooldown; daily and per-manager limits may apply.
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id (see `crmctl exchange`).") var id: Int
+    @Argument(help: .tr("The client's id (see `crmctl exchange`).")) var id: Int
 
     func run() throws {
         try global.run("exchange.claim", ["id": .int(id)]) { c in
@@ -109,8 +109,8 @@ struct Release: ParsableCommand {
         abstract: tr("Release a client to the exchange, with a reason (its owner, a head or an admin)."),
         discussion: "The manager it leaves may not claim it back during the exchange cooldown.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id.") var id: Int
-    @Option(help: "Why it goes to the exchange (kept in its history and shown to whoever claims it).") var reason: String
+    @Argument(help: .tr("The client's id.")) var id: Int
+    @Option(help: .tr("Why it goes to the exchange (kept in its history and shown to whoever claims it).")) var reason: String
 
     func run() throws {
         try global.run("client.release", ["id": .int(id), "reason": .string(reason)]) { c in
@@ -129,10 +129,10 @@ struct Preview: ParsableCommand {
             Managers see only their own clients.
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(help: "How many days ahead (1 to 366; default 7).") var days: Int?
-    @Option(help: "Proposed: green turns yellow after this (e.g. P1M).") var yellowAfter: String?
-    @Option(help: "Proposed: yellow turns red after this (e.g. P5M).") var redAfter: String?
-    @Option(help: "Proposed: the client is released after this (e.g. P6M).") var releaseAfter: String?
+    @Option(help: .tr("How many days ahead (1 to 366; default 7).")) var days: Int?
+    @Option(help: .tr("Proposed: green turns yellow after this (e.g. P1M).")) var yellowAfter: String?
+    @Option(help: .tr("Proposed: yellow turns red after this (e.g. P5M).")) var redAfter: String?
+    @Option(help: .tr("Proposed: the client is released after this (e.g. P6M).")) var releaseAfter: String?
 
     func run() throws {
         var p: JSONObject = [:]
@@ -181,7 +181,7 @@ struct ExchangeRequest: ParsableCommand {
             window, `crmctl claim ID` is first come first served.
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id (see `crmctl exchange`).") var id: Int
+    @Argument(help: .tr("The client's id (see `crmctl exchange`).")) var id: Int
 
     func run() throws {
         try global.run("exchange.request", ["id": .int(id)]) { r in
@@ -202,10 +202,10 @@ struct ExchangeSimulate: ParsableCommand {
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var span: ReportSpan
-    @Option(help: "Proposed green period (ISO 8601, e.g. P1M).") var yellowAfter: String?
-    @Option(help: "Proposed end of yellow (e.g. P5M).") var redAfter: String?
-    @Option(help: "Proposed release (e.g. P6M).") var releaseAfter: String?
-    @Option(help: "Releases listed (0 to 1000; default 100); all are counted.") var limit: Int?
+    @Option(help: .tr("Proposed green period (ISO 8601, e.g. P1M).")) var yellowAfter: String?
+    @Option(help: .tr("Proposed end of yellow (e.g. P5M).")) var redAfter: String?
+    @Option(help: .tr("Proposed release (e.g. P6M).")) var releaseAfter: String?
+    @Option(help: .tr("Releases listed (0 to 1000; default 100); all are counted.")) var limit: Int?
 
     func run() throws {
         var p = span.params

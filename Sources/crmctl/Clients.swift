@@ -56,7 +56,10 @@ struct ClientCommand: ParsableCommand {
             if global.json {
                 print(JSONWriter.string(c))
             } else {
-                print(tr("created client #\(str(c["id"])) \(str(c["name"])), owner \(c["owner_login"]?.stringValue ?? tr("none")), \(zoneCell(c))"))
+                print(
+                    tr(
+                        "created client #\(str(c["id"])) \(str(c["name"])), owner \(c["owner_login"]?.stringValue ?? tr("none")), \(zoneCell(c))"
+                    ))
             }
         }
     }
@@ -159,7 +162,9 @@ struct ClientCommand: ParsableCommand {
             let o: JSON = owner == "none" ? .null : (Int64(owner).map(JSON.int) ?? .string(owner))
             try global.run("client.assign", ["id": .int(id), "owner": o]) { c in
                 print(
-                    tr("client #\(str(c["id"])) \(str(c["name"])) now belongs to \(c["owner_login"]?.stringValue ?? tr("nobody")), \(zoneCell(c))"))
+                    tr(
+                        "client #\(str(c["id"])) \(str(c["name"])) now belongs to \(c["owner_login"]?.stringValue ?? tr("nobody")), \(zoneCell(c))"
+                    ))
             }
         }
     }

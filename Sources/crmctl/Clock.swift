@@ -18,7 +18,8 @@ struct ClockCommand: ParsableCommand {
 
     struct SetTime: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set", abstract: tr("Set the clock to a later time."), discussion: "Example: crmctl clock set 2026-07-01T09:00:00Z")
+            commandName: "set", abstract: tr("Set the clock to a later time."), discussion: "Example: crmctl clock set 2026-07-01T09:00:00Z"
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "An RFC 3339 timestamp, not before the clock's now nor after 9000-01-01T00:00:00Z.") var time: String
 

@@ -22,7 +22,8 @@ struct ContactCommand: ParsableCommand {
             if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }
             if !emails.isEmpty { p["emails"] = .array(emails.map(JSON.string)) }
             if decisionMaker { p["decision_maker"] = true }
-            try global.run("contact.create", p) { k in print(tr("added contact #\(str(k["id"])) \(str(k["name"])) to client #\(clientID)")) }
+            try global.run("contact.create", p) { k in print(tr("added contact #\(str(k["id"])) \(str(k["name"])) to client #\(clientID)"))
+            }
         }
     }
 

@@ -118,7 +118,8 @@ struct DealCommand: ParsableCommand {
                 let status = str(d["status"])
                 if status != "open" { failure(tr("deal \(id) is \(status); a head can reopen it with `crmctl deal reopen \(id)`")) }
                 guard let at = stages.firstIndex(of: str(d["stage"])) else {
-                    failure(tr("deal \(id) is at '\(str(d["stage"]))', which its pipeline \(str(d["pipeline"])) no longer has; ask an admin"))
+                    failure(
+                        tr("deal \(id) is at '\(str(d["stage"]))', which its pipeline \(str(d["pipeline"])) no longer has; ask an admin"))
                 }
                 guard at + 1 < stages.count else {
                     failure(

@@ -192,7 +192,8 @@ struct ExchangeRequest: ParsableCommand {
 
 struct ExchangeSimulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "simulate", abstract: tr("Replay proposed thresholds over a past period: what would have been released, when, from whom."),
+        commandName: "simulate",
+        abstract: tr("Replay proposed thresholds over a past period: what would have been released, when, from whom."),
         discussion: """
             Give a past --period (e.g. 2026-03) or --from and --to, and any of --yellow-after, --red-after, \\
             --release-after (ISO 8601 durations); the others keep their current values, and with none the \\

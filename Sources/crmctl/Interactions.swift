@@ -13,7 +13,9 @@ struct LogCommand: ParsableCommand {
     @Option var result: String?
     @Option var note: String?
     @Option(help: .tr("The contact person's id.")) var contact: Int?
-    @Option(help: .tr("When it happened: 20.11.2026 10:00, 20.11 10:00, today 15:00, вчера 18:00, RFC 3339 (in crmd's time zone; default now)."))
+    @Option(
+        help: .tr("When it happened: 20.11.2026 10:00, 20.11 10:00, today 15:00, вчера 18:00, RFC 3339 (in crmd's time zone; default now).")
+    )
     var at: String?
     @Option(help: .tr("in or out.")) var direction: String?
     @Option(help: .tr("A retry key: repeating with it logs only once.")) var requestID: String?

@@ -73,7 +73,8 @@ extension ReportCommand {
 
     struct Sales: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: tr("Won and lost deals, win rate, payments, average deal and duration, per manager, team, source, segment or pipeline."),
+            abstract: tr(
+                "Won and lost deals, win rate, payments, average deal and duration, per manager, team, source, segment or pipeline."),
             discussion:
                 "Amounts in the department currency; won deals in other currencies are listed apart. Managers see only their own deals.")
         @OptionGroup var global: GlobalOptions

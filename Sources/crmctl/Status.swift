@@ -15,7 +15,10 @@ struct Status: ParsableCommand {
             )
             print(tr("connections  \(num(r["connections"])) open, \(num(r["subscriptions"])) subscriptions"))
             if let s = r["store"] {
-                print(tr("commits      \(num(s["commits"])) commits for \(num(s["writes"])) writes (largest batch \(num(s["largest_batch"])))"))
+                print(
+                    tr(
+                        "commits      \(num(s["commits"])) commits for \(num(s["writes"])) writes (largest batch \(num(s["largest_batch"])))"
+                    ))
             }
         }
     }

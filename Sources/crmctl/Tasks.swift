@@ -13,8 +13,8 @@ struct TaskCommand: ParsableCommand {
             discussion: "Example: crmctl task add 'Call back about the discount' --due 2026-12-10T15:00:00Z --deal 7 --kind call")
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("What is to be done.")) var title: String
-        @Option(help: .tr("When it is due: 10.12.2026 18:00, 10.12 18:00, tomorrow 9:00, завтра 9:00 (crmd's time zone) or RFC 3339.")) var due:
-            String
+        @Option(help: .tr("When it is due: 10.12.2026 18:00, 10.12 18:00, tomorrow 9:00, завтра 9:00 (crmd's time zone) or RFC 3339."))
+        var due: String
         @Option(help: .tr("Who does it (login or id; default you).")) var assignee: String?
         @Option(help: .tr("The client it is about (id).")) var client: Int?
         @Option(help: .tr("The deal it is about (id; its client too).")) var deal: Int?
@@ -53,7 +53,9 @@ struct TaskCommand: ParsableCommand {
         @Flag(help: .tr("Done tasks instead of open ones.")) var done = false
         @Option(
             help:
-                .tr("Only tasks due before this instant (20.11, today, tomorrow: that day included, in crmd's time zone; YYYY-MM-DD: UTC; or an instant).")
+                .tr(
+                    "Only tasks due before this instant (20.11, today, tomorrow: that day included, in crmd's time zone; YYYY-MM-DD: UTC; or an instant)."
+                )
         ) var dueBefore: String?
         @Option(help: .tr("Only tasks on this deal.")) var deal: Int?
         @Option(help: .tr("Only tasks on this client.")) var client: Int?

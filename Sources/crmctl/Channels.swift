@@ -43,7 +43,7 @@ struct ChannelCommand: ParsableCommand {
             try global.run("channel.list", p) { r in
                 let items = r["items"]?.arrayValue ?? []
                 guard !items.isEmpty else {
-                    print("no channels yet; a head adds one: crmctl channel add NAME --phone NUMBER")
+                    print(tr("no channels yet; a head adds one: crmctl channel add NAME --phone NUMBER"))
                     return
                 }
                 var t = Table(["id", "name", "numbers", "margin", "state"])
@@ -73,7 +73,7 @@ struct ChannelCommand: ParsableCommand {
         @Flag(help: "Make an archived channel active again.") var restore = false
 
         func validate() throws {
-            if archive && restore { throw ValidationError("--archive and --restore exclude each other") }
+            if archive && restore { throw ValidationError(tr("--archive and --restore exclude each other")) }
         }
 
         func run() throws {
@@ -112,7 +112,7 @@ struct ChannelCommand: ParsableCommand {
 /// A margin typed in percent ("35", "12.5") as basis points.
 func marginBP(_ text: String) throws -> Int64 {
     guard let v = Double(text.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: ",", with: ".")), (0...100).contains(v)
-    else { throw ValidationError("margin '\(text)' must be a percent from 0 to 100, e.g. 35 or 12.5") }
+    else { throw ValidationError(tr("margin '\(text)' must be a percent from 0 to 100, e.g. 35 or 12.5")) }
     return Int64((v * 100).rounded())
 }
 

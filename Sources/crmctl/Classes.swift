@@ -38,7 +38,7 @@ struct ABCCommand: ParsableCommand {
 
 /// A client's classes month by month (the card's `classes`).
 func printClassHistory(_ history: [JSON]) {
-    print("\nclasses by month")
+    print("\n" + tr("classes by month"))
     var t = Table(["month", "abc", "xyz", "revenue", "cv %"])
     for h in history {
         t.add([str(h["month"]), str(h["abc"]), str(h["xyz"]), h["revenue"]?.intValue.map { moneyText($0) } ?? "-", str(h["cv_percent"])])

@@ -18,7 +18,7 @@ private func printExplanation(_ r: JSON) {
     guard let zone = r["zone"]?.stringValue else {
         // On the exchange or unassigned: the server says it in one sentence.
         print("\(head): \(str(r["status"]))")
-        if let from = r["released_from_login"]?.stringValue { print("released from   \(from)") }
+        if let from = r["released_from_login"]?.stringValue { print(tr("released from   \(from)")) }
         if let e = r["explanation"]?.stringValue { print(e) }
         return
     }

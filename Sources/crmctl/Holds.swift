@@ -42,7 +42,7 @@ extension ClientCommand {
         @Option(help: "A note for the owner (kept in the audit and the event).") var note: String?
 
         func validate() throws {
-            guard approve != refuse else { throw ValidationError("Give exactly one of --approve and --refuse.") }
+            guard approve != refuse else { throw ValidationError(tr("Give exactly one of --approve and --refuse.")) }
         }
 
         func run() throws {

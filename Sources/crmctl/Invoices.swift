@@ -55,7 +55,7 @@ struct InvoiceCommand: ParsableCommand {
                 print(
                     "invoice #\(str(i["id"])) \(str(i["number"])): \(invoiceMoney(i, "paid")) of \(invoiceMoney(i, "amount")) paid, \(statusCell(i))"
                 )
-                if (i["remaining"]?.intValue ?? 0) > 0 { print("  remaining \(invoiceMoney(i, "remaining"))") }
+                if (i["remaining"]?.intValue ?? 0) > 0 { print(tr("  remaining \(invoiceMoney(i, "remaining"))")) }
             }
         }
     }
@@ -76,7 +76,7 @@ struct InvoiceCommand: ParsableCommand {
 
         func run() throws {
             var p: JSONObject = [:]
-            if unpaid && status != nil { throw ValidationError("--unpaid and --status exclude each other") }
+            if unpaid && status != nil { throw ValidationError(tr("--unpaid and --status exclude each other")) }
             if unpaid { p["status"] = "open" }
             if let status { p["status"] = .string(status) }
             if overdue { p["overdue"] = true }
@@ -87,7 +87,7 @@ struct InvoiceCommand: ParsableCommand {
             try global.run("invoice.list", p, csv: csv, table: invoiceCSV) { r in
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty && cursor == nil {
-                    print("No invoices.")
+                    print(tr("No invoices."))
                 } else {
                     printInvoiceTable(items)
                 }

@@ -30,7 +30,7 @@ struct PlanCommand: ParsableCommand {
         @Option(parsing: .upToNextOption, help: "Remove these targets (metric names, e.g. calls revenue_won).") var clear: [String] = []
 
         func validate() throws {
-            if (user == nil) == (team == nil) { throw ValidationError("name a user, or give --team, not both") }
+            if (user == nil) == (team == nil) { throw ValidationError(tr("name a user, or give --team, not both")) }
         }
 
         func run() throws {
@@ -47,7 +47,8 @@ struct PlanCommand: ParsableCommand {
             if let user { p["user"] = userParam(user) }
             if let team { p["team"] = .string(team) }
             try global.run("plan.set", p) { r in
-                print("plan #\(str(r["id"])) of \(planOwner(r)) for \(str(r["period"])) (\(str(r["starts_at"])) to \(str(r["ends_at"])))")
+                print(
+                    tr("plan #\(str(r["id"])) of \(planOwner(r)) for \(str(r["period"])) (\(str(r["starts_at"])) to \(str(r["ends_at"])))"))
                 for (k, v) in (r["targets"]?.objectValue?.members ?? []).sorted(by: { metricOrder($0.key) < metricOrder($1.key) }) {
                     let n = v.intValue ?? 0
                     print("  \(metricLabel(k)): \(isMoneyMetric(k) ? moneyText(n) : String(n))")
@@ -75,7 +76,7 @@ struct PlanCommand: ParsableCommand {
                 print("\(planOwner(r)), \(str(r["period"])) (\(str(r["from"])) to \(str(r["to"]))), as of \(str(r["now"]))")
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty {
-                    print("no plan for this period; a head sets one: crmctl plan set USER PERIOD --calls 60 ...")
+                    print(tr("no plan for this period; a head sets one: crmctl plan set USER PERIOD --calls 60 ..."))
                 } else {
                     printProgress(items, indent: "  ")
                 }
@@ -118,13 +119,13 @@ struct PlanCommand: ParsableCommand {
             ) { r in
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty {
-                    print("no plans")
+                    print(tr("no plans"))
                     return
                 }
                 var t = Table(columns)
                 for pl in items { t.add(row(pl)) }
                 t.print()
-                if let next = r["next_cursor"]?.stringValue { print("more: --cursor \(next)") }
+                if let next = r["next_cursor"]?.stringValue { print(tr("more: --cursor \(next)")) }
             }
         }
     }

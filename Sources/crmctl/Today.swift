@@ -18,7 +18,7 @@ struct TodayCommand: ParsableCommand {
 }
 
 func printToday(_ r: JSON) {
-    print("\(str(r["user"]))'s day, \(LocalTime.formatDay(wire: str(r["date"]))) (now \(str(r["now"])))")
+    print(tr("\(str(r["user"]))'s day, \(LocalTime.formatDay(wire: str(r["date"]))) (now \(str(r["now"])))"))
 
     section("Overdue tasks", r["tasks_overdue"]) { printTaskTable($0, showAssignee: false) }
     section("Tasks due later today", r["tasks_today"]) { printTaskTable($0, showAssignee: false) }

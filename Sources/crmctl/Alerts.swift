@@ -11,9 +11,9 @@ struct AlertsCommand: ParsableCommand {
             abstract: tr("List your delivered alerts, newest first (the default)."),
             discussion: "Example: crmctl alerts --unacked")
         @OptionGroup var global: GlobalOptions
-        @Flag(help: "Only alerts not acknowledged yet.") var unacked = false
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Flag(help: .tr("Only alerts not acknowledged yet.")) var unacked = false
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p: JSONObject = [:]
@@ -42,7 +42,7 @@ struct AlertsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Acknowledge alerts by id."), discussion: "Example: crmctl alerts ack 12 13")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Alert ids (see `crmctl alerts`).") var ids: [Int]
+        @Argument(help: .tr("Alert ids (see `crmctl alerts`).")) var ids: [Int]
 
         func validate() throws {
             if ids.isEmpty { throw ValidationError(tr("give at least one alert id")) }

@@ -11,7 +11,7 @@ struct ClockCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Move the clock forward."), discussion: "Example: crmctl clock advance P1M")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "An ISO 8601 duration, e.g. P30D, P1M or PT1H.") var duration: String
+        @Argument(help: .tr("An ISO 8601 duration, e.g. P30D, P1M or PT1H.")) var duration: String
 
         func run() throws { try global.run("clock.advance", ["by": .string(duration)], render: printClock) }
     }
@@ -21,7 +21,7 @@ struct ClockCommand: ParsableCommand {
             commandName: "set", abstract: tr("Set the clock to a later time."), discussion: "Example: crmctl clock set 2026-07-01T09:00:00Z"
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "An RFC 3339 timestamp, not before the clock's now nor after 9000-01-01T00:00:00Z.") var time: String
+        @Argument(help: .tr("An RFC 3339 timestamp, not before the clock's now nor after 9000-01-01T00:00:00Z.")) var time: String
 
         func run() throws { try global.run("clock.set", ["to": .string(time)], render: printClock) }
     }

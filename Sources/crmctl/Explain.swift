@@ -6,7 +6,7 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Why a client is in its zone, what comes next, and what would reset it."))
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id.") var id: Int
+    @Argument(help: .tr("The client's id.")) var id: Int
 
     func run() throws {
         try global.run("client.explain", ["id": .int(id)], render: printExplanation)

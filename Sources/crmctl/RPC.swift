@@ -6,8 +6,8 @@ struct RPC: ParsableCommand {
         abstract: tr("Call any method with JSON params and print the JSON result."),
         discussion: "Example: crmctl rpc client.list '{\"zone\":\"red\"}'")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The method, e.g. client.get.") var method: String
-    @Argument(help: "Params as a JSON object.") var params: String = "{}"
+    @Argument(help: .tr("The method, e.g. client.get.")) var method: String
+    @Argument(help: .tr("Params as a JSON object.")) var params: String = "{}"
 
     func run() throws {
         let parsed: JSON

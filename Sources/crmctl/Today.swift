@@ -8,7 +8,7 @@ struct TodayCommand: ParsableCommand {
         abstract: tr("Your day in one list: overdue and today's tasks, deals to contact, clients near release, unread alerts."),
         discussion: "Heads, directors and admins may look at someone else's day: crmctl today --user ivanov")
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Whose day (login or id; default yours).") var user: String?
+    @Option(help: .tr("Whose day (login or id; default yours).")) var user: String?
 
     func run() throws {
         var p: JSONObject = [:]

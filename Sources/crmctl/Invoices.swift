@@ -17,11 +17,11 @@ struct InvoiceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Issue an invoice on a deal."), discussion: "Example: crmctl invoice add 7 R-2026-017 150000 --due 2026-12-31")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The deal's id.") var dealID: Int
-        @Argument(help: "The invoice number (unique in crmd, at most 64 characters).") var number: String
-        @Argument(help: "The sum as money, e.g. 150000 or '150 000,00'.") var amount: String
-        @Option(help: "The due date: 20.12.2026, 20.12, tomorrow, завтра or 2026-12-20.") var due: String
-        @Option(help: "A retry key: repeating the command with it never issues a second invoice.") var requestID: String?
+        @Argument(help: .tr("The deal's id.")) var dealID: Int
+        @Argument(help: .tr("The invoice number (unique in crmd, at most 64 characters).")) var number: String
+        @Argument(help: .tr("The sum as money, e.g. 150000 or '150 000,00'.")) var amount: String
+        @Option(help: .tr("The due date: 20.12.2026, 20.12, tomorrow, завтра or 2026-12-20.")) var due: String
+        @Option(help: .tr("A retry key: repeating the command with it never issues a second invoice.")) var requestID: String?
 
         func run() throws {
             var p: JSONObject = [
@@ -42,10 +42,10 @@ struct InvoiceCommand: ParsableCommand {
             abstract: tr("Record a payment received against an invoice (accountants)."),
             discussion: "Example: crmctl invoice pay 3 50000 --on 2026-12-05")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The invoice's id.") var id: Int
-        @Argument(help: "The sum received, as money.") var amount: String
-        @Option(help: "The day it was paid: 05.12.2026, 05.12, today, вчера or 2026-12-05 (default: today).") var on: String?
-        @Option(help: "A retry key: repeating the command with it never records the payment twice.") var requestID: String?
+        @Argument(help: .tr("The invoice's id.")) var id: Int
+        @Argument(help: .tr("The sum received, as money.")) var amount: String
+        @Option(help: .tr("The day it was paid: 05.12.2026, 05.12, today, вчера or 2026-12-05 (default: today).")) var on: String?
+        @Option(help: .tr("A retry key: repeating the command with it never records the payment twice.")) var requestID: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id), "amount": .int(try parseMoney(amount))]
@@ -66,13 +66,13 @@ struct InvoiceCommand: ParsableCommand {
             discussion: "Example: crmctl invoice list --unpaid --overdue")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Flag(help: "Only invoices not paid in full.") var unpaid = false
-        @Flag(help: "Only overdue invoices.") var overdue = false
-        @Option(help: "Only this status: unpaid, partial or paid.") var status: String?
-        @Option(help: "Only this deal's invoices.") var deal: Int?
-        @Option(help: "Only invoices of this owner's deals (login or id).") var owner: String?
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Flag(help: .tr("Only invoices not paid in full.")) var unpaid = false
+        @Flag(help: .tr("Only overdue invoices.")) var overdue = false
+        @Option(help: .tr("Only this status: unpaid, partial or paid.")) var status: String?
+        @Option(help: .tr("Only this deal's invoices.")) var deal: Int?
+        @Option(help: .tr("Only invoices of this owner's deals (login or id).")) var owner: String?
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p: JSONObject = [:]

@@ -17,17 +17,18 @@ struct PlanCommand: ParsableCommand {
             abstract: tr("Set a plan's targets (heads and admins); a target not given is left as it was."),
             discussion: "Example: crmctl plan set ivanov 2026-12 --calls 60 --meetings 10 --revenue-won 2000000.00")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The manager (login or id); leave out with --team.") var user: String?
-        @Argument(help: "The period: 2026-12, 2026-W49 or 2026-Q4.") var period: String
-        @Option(help: "A team's plan instead of a user's (users.team).") var team: String?
+        @Argument(help: .tr("The manager (login or id); leave out with --team.")) var user: String?
+        @Argument(help: .tr("The period: 2026-12, 2026-W49 or 2026-Q4.")) var period: String
+        @Option(help: .tr("A team's plan instead of a user's (users.team).")) var team: String?
         @Option var calls: Int?
         @Option var meetings: Int?
-        @Option(help: "Clients created with the manager as lead manager.") var newClients: Int?
+        @Option(help: .tr("Clients created with the manager as lead manager.")) var newClients: Int?
         @Option var dealsWon: Int?
-        @Option(help: "Won deals' sum as money, e.g. 2000000.00 or '2 000 000'.") var revenueWon: String?
-        @Option(help: "Payments' sum as money.") var revenuePaid: String?
-        @Option(help: "Clients claimed from the exchange.") var claims: Int?
-        @Option(parsing: .upToNextOption, help: "Remove these targets (metric names, e.g. calls revenue_won).") var clear: [String] = []
+        @Option(help: .tr("Won deals' sum as money, e.g. 2000000.00 or '2 000 000'.")) var revenueWon: String?
+        @Option(help: .tr("Payments' sum as money.")) var revenuePaid: String?
+        @Option(help: .tr("Clients claimed from the exchange.")) var claims: Int?
+        @Option(parsing: .upToNextOption, help: .tr("Remove these targets (metric names, e.g. calls revenue_won).")) var clear: [String] =
+            []
 
         func validate() throws {
             if (user == nil) == (team == nil) { throw ValidationError(tr("name a user, or give --team, not both")) }
@@ -63,9 +64,9 @@ struct PlanCommand: ParsableCommand {
             discussion: "Example: crmctl plan show ivanov --period 2026-12")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Argument(help: "The manager (login or id; default you).") var user: String?
-        @Option(help: "A team's plan.") var team: String?
-        @Option(help: "The period (default the current month).") var period: String?
+        @Argument(help: .tr("The manager (login or id; default you).")) var user: String?
+        @Option(help: .tr("A team's plan.")) var team: String?
+        @Option(help: .tr("The period (default the current month).")) var period: String?
 
         func run() throws {
             var p: JSONObject = [:]
@@ -89,11 +90,11 @@ struct PlanCommand: ParsableCommand {
             abstract: tr("List plans (managers: their own)."), discussion: "Example: crmctl plan list --period 2026-12")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Option(help: "Only this user's plans (login or id).") var user: String?
-        @Option(help: "Only this team's plans.") var team: String?
-        @Option(help: "Only plans of this period.") var period: String?
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Option(help: .tr("Only this user's plans (login or id).")) var user: String?
+        @Option(help: .tr("Only this team's plans.")) var team: String?
+        @Option(help: .tr("Only plans of this period.")) var period: String?
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p: JSONObject = [:]

@@ -8,12 +8,12 @@ struct AlertsCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List your delivered alerts, newest first (the default).",
+            abstract: tr("List your delivered alerts, newest first (the default)."),
             discussion: "Example: crmctl alerts --unacked")
         @OptionGroup var global: GlobalOptions
-        @Flag(help: "Only alerts not acknowledged yet.") var unacked = false
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Flag(help: .tr("Only alerts not acknowledged yet.")) var unacked = false
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p: JSONObject = [:]
@@ -40,19 +40,19 @@ struct AlertsCommand: ParsableCommand {
 
     struct Ack: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Acknowledge alerts by id.", discussion: "Example: crmctl alerts ack 12 13")
+            abstract: tr("Acknowledge alerts by id."), discussion: "Example: crmctl alerts ack 12 13")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Alert ids (see `crmctl alerts`).") var ids: [Int]
+        @Argument(help: .tr("Alert ids (see `crmctl alerts`).")) var ids: [Int]
 
         func validate() throws {
-            if ids.isEmpty { throw ValidationError("give at least one alert id") }
+            if ids.isEmpty { throw ValidationError(tr("give at least one alert id")) }
         }
 
         func run() throws {
             try global.run("alert.ack", ["ids": .array(ids.map { JSON.int($0) })]) { r in
                 let n = r["acked"]?.intValue ?? 0
-                var text = "acknowledged \(plural(n, "alert"))"
-                if n < ids.count { text += " (\(ids.count - Int(n)) already acknowledged or not yours)" }
+                var text = tr("acknowledged \(n, "alert", "alerts")")
+                if n < ids.count { text += " " + tr("(\(ids.count - Int(n)) already acknowledged or not yours)") }
                 print(text)
             }
         }

@@ -24,8 +24,8 @@ struct Backup: ParsableCommand {
             database (owned by crmd's user), and start crmd.
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The file to write.") var file: String
-    @Flag(help: "Replace FILE if it exists (and a FILE.partial left by an interrupted backup).") var force = false
+    @Argument(help: .tr("The file to write.")) var file: String
+    @Flag(help: .tr("Replace FILE if it exists (and a FILE.partial left by an interrupted backup).")) var force = false
 
     struct FileError: Error, CustomStringConvertible {
         var description: String

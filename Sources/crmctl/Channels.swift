@@ -18,12 +18,13 @@ struct ChannelCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a channel with its tracking numbers (heads and admins).",
+            abstract: tr("Create a channel with its tracking numbers (heads and admins)."),
             discussion: "Example: crmctl channel add 'Контекстная реклама' --phone '8 (495) 123-45-67' --phone +74951234568")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The channel's name.") var name: String
-        @Option(help: "A tracking number, in any spelling (repeat for more).") var phone: [String] = []
-        @Option(help: "The channel's own gross margin in percent (e.g. 35 or 12.5), instead of channels.margin_bp.") var margin: String?
+        @Argument(help: .tr("The channel's name.")) var name: String
+        @Option(help: .tr("A tracking number, in any spelling (repeat for more).")) var phone: [String] = []
+        @Option(help: .tr("The channel's own gross margin in percent (e.g. 35 or 12.5), instead of channels.margin_bp.")) var margin:
+            String?
 
         func run() throws {
             var p: JSONObject = ["name": .string(name), "phones": .array(phone.map(JSON.string))]
@@ -33,9 +34,9 @@ struct ChannelCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The channels and their tracking numbers.")
+        static let configuration = CommandConfiguration(abstract: tr("The channels and their tracking numbers."))
         @OptionGroup var global: GlobalOptions
-        @Flag(help: "Include archived channels.") var archived = false
+        @Flag(help: .tr("Include archived channels.")) var archived = false
 
         func run() throws {
             var p: JSONObject = [:]
@@ -43,13 +44,13 @@ struct ChannelCommand: ParsableCommand {
             try global.run("channel.list", p) { r in
                 let items = r["items"]?.arrayValue ?? []
                 guard !items.isEmpty else {
-                    print("no channels yet; a head adds one: crmctl channel add NAME --phone NUMBER")
+                    print(tr("no channels yet; a head adds one: crmctl channel add NAME --phone NUMBER"))
                     return
                 }
                 var t = Table(["id", "name", "numbers", "margin", "state"])
                 for c in items {
                     t.add([
-                        num(c["id"]), clip(str(c["name"]), 40), (c["phones"]?.arrayValue ?? []).map(str).joined(separator: ", "),
+                        num(c["id"]), clip(str(c["name"]), 40), phonesText(c["phones"]),
                         c["margin_bp"]?.intValue.map { percentText(bp: $0) } ?? "default",
                         c["archived"] == .bool(true) ? "archived" : "active",
                     ])
@@ -61,19 +62,19 @@ struct ChannelCommand: ParsableCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rename a channel, add or remove numbers, set its margin, archive or restore it (heads and admins).",
+            abstract: tr("Rename a channel, add or remove numbers, set its margin, archive or restore it (heads and admins)."),
             discussion: "Example: crmctl channel update 'Контекстная реклама' --add-phone +74951234569 --remove-phone +74951234567")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The channel (id or name).") var channel: String
-        @Option(help: "A new name.") var name: String?
-        @Option(help: "Add a tracking number (repeat for more).") var addPhone: [String] = []
-        @Option(help: "Remove a tracking number (repeat for more).") var removePhone: [String] = []
-        @Option(help: "The channel's gross margin in percent, or 'default' for channels.margin_bp.") var margin: String?
-        @Flag(help: "Archive the channel (its history stays in reports).") var archive = false
-        @Flag(help: "Make an archived channel active again.") var restore = false
+        @Argument(help: .tr("The channel (id or name).")) var channel: String
+        @Option(help: .tr("A new name.")) var name: String?
+        @Option(help: .tr("Add a tracking number (repeat for more).")) var addPhone: [String] = []
+        @Option(help: .tr("Remove a tracking number (repeat for more).")) var removePhone: [String] = []
+        @Option(help: .tr("The channel's gross margin in percent, or 'default' for channels.margin_bp.")) var margin: String?
+        @Flag(help: .tr("Archive the channel (its history stays in reports).")) var archive = false
+        @Flag(help: .tr("Make an archived channel active again.")) var restore = false
 
         func validate() throws {
-            if archive && restore { throw ValidationError("--archive and --restore exclude each other") }
+            if archive && restore { throw ValidationError(tr("--archive and --restore exclude each other")) }
         }
 
         func run() throws {
@@ -90,12 +91,12 @@ struct ChannelCommand: ParsableCommand {
 
     struct Spend: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enter a channel's spend for a period; entering it again replaces it (audited).",
+            abstract: tr("Enter a channel's spend for a period; entering it again replaces it (audited)."),
             discussion: "Example: crmctl channel spend 'Контекстная реклама' 2026-03 90000.00")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The channel (id or name).") var channel: String
-        @Argument(help: "The period: a month (2026-03), an ISO week (2026-W10) or a quarter (2026-Q1).") var period: String
-        @Argument(help: "The amount as money in the department's currency, e.g. 90000.00 or '90 000'.") var amount: String
+        @Argument(help: .tr("The channel (id or name).")) var channel: String
+        @Argument(help: .tr("The period: a month (2026-03), an ISO week (2026-W10) or a quarter (2026-Q1).")) var period: String
+        @Argument(help: .tr("The amount as money in the department's currency, e.g. 90000.00 or '90 000'.")) var amount: String
 
         func run() throws {
             let p: JSONObject = ["channel": channelParam(channel), "period": .string(period), "amount": .int(try parseMoney(amount))]
@@ -112,12 +113,12 @@ struct ChannelCommand: ParsableCommand {
 /// A margin typed in percent ("35", "12.5") as basis points.
 func marginBP(_ text: String) throws -> Int64 {
     guard let v = Double(text.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: ",", with: ".")), (0...100).contains(v)
-    else { throw ValidationError("margin '\(text)' must be a percent from 0 to 100, e.g. 35 or 12.5") }
+    else { throw ValidationError(tr("margin '\(text)' must be a percent from 0 to 100, e.g. 35 or 12.5")) }
     return Int64((v * 100).rounded())
 }
 
 private func printChannel(_ c: JSON) {
-    let phones = (c["phones"]?.arrayValue ?? []).map(str)
+    let phones = (c["phones"]?.arrayValue ?? []).map { phoneText(str($0)) }
     var line = "channel #\(num(c["id"])) '\(str(c["name"]))': \(phones.isEmpty ? "no numbers" : phones.joined(separator: ", "))"
     if let m = c["margin_bp"]?.intValue { line += ", margin \(percentText(bp: m))" }
     if c["archived"] == .bool(true) { line += ", archived" }
@@ -130,7 +131,7 @@ struct CallCommand: ParsableCommand {
 
     struct Incoming: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Report an incoming call (the PBX's dialplan runs this; operators and admins may too).",
+            abstract: tr("Report an incoming call (the PBX's dialplan runs this; operators and admins may too)."),
             discussion: """
                 The dialled number names the channel; the caller ID finds the client or contact, or opens an \
                 unassigned lead. Whoever runs `crmctl watch` sees the call as a screen pop. An empty or \
@@ -142,9 +143,9 @@ struct CallCommand: ParsableCommand {
                   <action application="system" data="crmctl call incoming --from '${caller_id_number}' --to '${destination_number}' --quiet &"/>
                 """)
         @OptionGroup var global: GlobalOptions
-        @Option(help: "The caller ID (any spelling; empty or 'anonymous' when withheld).") var from: String?
-        @Option(help: "The number dialled (a tracking number, or the main line).") var to: String
-        @Flag(help: "Print nothing on success (for a dialplan).") var quiet = false
+        @Option(help: .tr("The caller ID (any spelling; empty or 'anonymous' when withheld).")) var from: String?
+        @Option(help: .tr("The number dialled (a tracking number, or the main line).")) var to: String
+        @Flag(help: .tr("Print nothing on success (for a dialplan).")) var quiet = false
 
         func run() throws {
             var p: JSONObject = ["to": .string(to)]

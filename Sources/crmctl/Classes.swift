@@ -14,7 +14,7 @@ struct ABCCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compute this month's classes now (admin, head, director); prints the counts and what changed.")
+            abstract: tr("Compute this month's classes now (admin, head, director); prints the counts and what changed."))
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
@@ -38,7 +38,7 @@ struct ABCCommand: ParsableCommand {
 
 /// A client's classes month by month (the card's `classes`).
 func printClassHistory(_ history: [JSON]) {
-    print("\nclasses by month")
+    print("\n" + tr("classes by month"))
     var t = Table(["month", "abc", "xyz", "revenue", "cv %"])
     for h in history {
         t.add([str(h["month"]), str(h["abc"]), str(h["xyz"]), h["revenue"]?.intValue.map { moneyText($0) } ?? "-", str(h["cv_percent"])])

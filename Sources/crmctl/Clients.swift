@@ -11,19 +11,19 @@ struct ClientCommand: ParsableCommand {
         ])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a client.")
+        static let configuration = CommandConfiguration(abstract: tr("Create a client."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's name.") var name: String
-        @Option(help: "company (default) or person.") var kind: String?
-        @Option(name: .customLong("phone"), help: "A phone in any spelling (repeat for more).") var phones: [String] = []
-        @Option(name: .customLong("email"), help: "An e-mail (repeat for more).") var emails: [String] = []
-        @Option(help: "Lead manager (login or id). Managers get their own clients by default.") var owner: String?
+        @Argument(help: .tr("The client's name.")) var name: String
+        @Option(help: .tr("company (default) or person.")) var kind: String?
+        @Option(name: .customLong("phone"), help: .tr("A phone in any spelling (repeat for more).")) var phones: [String] = []
+        @Option(name: .customLong("email"), help: .tr("An e-mail (repeat for more).")) var emails: [String] = []
+        @Option(help: .tr("Lead manager (login or id). Managers get their own clients by default.")) var owner: String?
         @Option var segment: String?
-        @Option(help: "Marketing channel the client came from.") var source: String?
-        @Option(help: "A retry key: repeating the command with it never creates a second client.") var requestID: String?
-        @Option(help: "The tax id (ИНН): 10 digits for a company, 12 for a person; checked.") var inn: String?
-        @Option(help: "The registration reason code (КПП): 9 characters.") var kpp: String?
-        @Flag(help: "Create even when a client with a similar name exists (the warning names it; recorded in the audit).")
+        @Option(help: .tr("Marketing channel the client came from.")) var source: String?
+        @Option(help: .tr("A retry key: repeating the command with it never creates a second client.")) var requestID: String?
+        @Option(help: .tr("The tax id (ИНН): 10 digits for a company, 12 for a person; checked.")) var inn: String?
+        @Option(help: .tr("The registration reason code (КПП): 9 characters.")) var kpp: String?
+        @Flag(help: .tr("Create even when a client with a similar name exists (the warning names it; recorded in the audit)."))
         var force = false
 
         func run() throws {
@@ -45,25 +45,27 @@ struct ClientCommand: ParsableCommand {
                     let other = e.data ?? .null
                     FileHandle.standardError.write(
                         Data(
-                            """
-                            crmctl: not created: a client with a similar name already exists:
-                              #\(str(other["client_id"])) \(str(other["client_name"])), owner \(other["owner_login"]?.stringValue ?? "none")
-                            Open it (crmctl client show \(str(other["client_id"]))), or add --force to create '\(name)' anyway.
-
-                            """.utf8))
+                            (tr("crmctl: not created: a client with a similar name already exists:")
+                                + "\n  #\(str(other["client_id"])) \(str(other["client_name"])), "
+                                + tr("owner \(other["owner_login"]?.stringValue ?? tr("none"))") + "\n"
+                                + tr("Open it (crmctl client show \(str(other["client_id"]))), or add --force to create '\(name)' anyway.")
+                                + "\n\n").utf8))
                     throw ExitCode(1)
                 }
             }
             if global.json {
                 print(JSONWriter.string(c))
             } else {
-                print("created client #\(str(c["id"])) \(str(c["name"])), owner \(c["owner_login"]?.stringValue ?? "none"), \(zoneCell(c))")
+                print(
+                    tr(
+                        "created client #\(str(c["id"])) \(str(c["name"])), owner \(c["owner_login"]?.stringValue ?? tr("none")), \(zoneCell(c))"
+                    ))
             }
         }
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a client's card.")
+        static let configuration = CommandConfiguration(abstract: tr("Show a client's card."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         func run() throws { try global.run("client.get", ["id": .int(id)], render: printClient) }
@@ -71,18 +73,18 @@ struct ClientCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List clients, colored by zone with days to release.",
+            abstract: tr("List clients, colored by zone with days to release."),
             discussion: "A manager sees their own clients unless --query or --status is given.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var filter: ClientFilter
         @Option var limit: Int?
         @Option var cursor: String?
-        @Option(help: "release (fewest days to release first), name or last-contact (longest ago first): fetches every page.")
+        @Option(help: .tr("release (fewest days to release first), name or last-contact (longest ago first): fetches every page."))
         var sort: ClientSort?
 
         func validate() throws {
             if sort != nil, limit != nil || cursor != nil {
-                throw ValidationError("--sort lists every page: leave out --limit and --cursor")
+                throw ValidationError(tr("--sort lists every page: leave out --limit and --cursor"))
             }
         }
 
@@ -96,16 +98,16 @@ struct ClientCommand: ParsableCommand {
     }
 
     struct Find: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Caller ID: who has this phone number?")
+        static let configuration = CommandConfiguration(abstract: tr("Caller ID: who has this phone number?"))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The number in any spelling.") var phone: String
+        @Argument(help: .tr("The number in any spelling.")) var phone: String
 
         func run() throws {
             try global.run("client.find_by_phone", ["phone": .string(phone)]) { r in
                 if let k = r["contact"], k != .null {
-                    print("\(str(r["phone"])): \(str(k["name"])) (\(str(k["position"]))) at:")
+                    print(tr("\(phoneText(str(r["phone"]))): \(str(k["name"])) (\(str(k["position"]))) at:"))
                 } else {
-                    print("\(str(r["phone"])):")
+                    print("\(phoneText(str(r["phone"]))):")
                 }
                 printClient(r["client"] ?? .null)
             }
@@ -113,19 +115,19 @@ struct ClientCommand: ParsableCommand {
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a client's fields.")
+        static let configuration = CommandConfiguration(abstract: tr("Change a client's fields."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         @Option var name: String?
         @Option var kind: String?
-        @Option(name: .customLong("phone"), help: "Replaces all phones (repeat for more).") var phones: [String] = []
-        @Option(name: .customLong("email"), help: "Replaces all e-mails (repeat for more).") var emails: [String] = []
+        @Option(name: .customLong("phone"), help: .tr("Replaces all phones (repeat for more).")) var phones: [String] = []
+        @Option(name: .customLong("email"), help: .tr("Replaces all e-mails (repeat for more).")) var emails: [String] = []
         @Option var segment: String?
         @Option var source: String?
-        @Option(name: .customLong("field"), help: "A custom field as key=value (repeat for more).") var fields: [String] = []
-        @Flag(inversion: .prefixedNo, help: "The client asked not to be mailed (--no-opt-out takes it back).") var optOut: Bool?
-        @Option(help: "The tax id (ИНН); \"\" clears it.") var inn: String?
-        @Option(help: "The registration reason code (КПП); \"\" clears it.") var kpp: String?
+        @Option(name: .customLong("field"), help: .tr("A custom field as key=value (repeat for more).")) var fields: [String] = []
+        @Flag(inversion: .prefixedNo, help: .tr("The client asked not to be mailed (--no-opt-out takes it back).")) var optOut: Bool?
+        @Option(help: .tr("The tax id (ИНН); \"\" clears it.")) var inn: String?
+        @Option(help: .tr("The registration reason code (КПП); \"\" clears it.")) var kpp: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
@@ -141,7 +143,7 @@ struct ClientCommand: ParsableCommand {
             if !fields.isEmpty {
                 var f = JSONObject()
                 for kv in fields {
-                    guard let eq = kv.firstIndex(of: "=") else { throw ValidationError("--field takes key=value, not '\(kv)'") }
+                    guard let eq = kv.firstIndex(of: "=") else { throw ValidationError(tr("--field takes key=value, not '\(kv)'")) }
                     f[String(kv[..<eq])] = .string(String(kv[kv.index(after: eq)...]))
                 }
                 p["fields"] = .object(f)
@@ -151,22 +153,24 @@ struct ClientCommand: ParsableCommand {
     }
 
     struct Assign: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give a client to a manager (heads and admins).")
+        static let configuration = CommandConfiguration(abstract: tr("Give a client to a manager (heads and admins)."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The new owner's login or id; 'none' to unassign.") var owner: String
+        @Argument(help: .tr("The new owner's login or id; 'none' to unassign.")) var owner: String
 
         func run() throws {
             let o: JSON = owner == "none" ? .null : (Int64(owner).map(JSON.int) ?? .string(owner))
             try global.run("client.assign", ["id": .int(id), "owner": o]) { c in
                 print(
-                    "client #\(str(c["id"])) \(str(c["name"])) now belongs to \(c["owner_login"]?.stringValue ?? "nobody"), \(zoneCell(c))")
+                    tr(
+                        "client #\(str(c["id"])) \(str(c["name"])) now belongs to \(c["owner_login"]?.stringValue ?? tr("nobody")), \(zoneCell(c))"
+                    ))
             }
         }
     }
 
     struct History: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Who changed what on a client's card, and when.")
+        static let configuration = CommandConfiguration(abstract: tr("Who changed what on a client's card, and when."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         @Option var limit: Int?
@@ -178,7 +182,7 @@ struct ClientCommand: ParsableCommand {
                 var t = Table(["at", "who", "action"])
                 for a in r["items"]?.arrayValue ?? [] {
                     var who = str(a["actor_login"])
-                    if let admin = a["acting_admin"]?.stringValue { who += " (via \(admin))" }
+                    if let admin = a["acting_admin"]?.stringValue { who += " " + tr("(via \(admin))") }
                     t.add([str(a["at"]), who, str(a["action"])])
                 }
                 t.print()
@@ -191,41 +195,43 @@ struct ClientCommand: ParsableCommand {
 func printClient(_ c: JSON) {
     if c["restricted"] == .bool(true) {
         print("#\(str(c["id"])) \(str(c["name"]))")
-        print("owner        \(str(c["owner_login"]))  zone \(zoneCell(c))")
-        print(Style.dim("(another manager's client: only name, owner and zone are shown)"))
+        print(cardLine(tr("owner"), "\(str(c["owner_login"]))  " + tr("zone \(zoneCell(c))")))
+        print(Style.dim(tr("(another manager's client: only name, owner and zone are shown)")))
         return
     }
     print("#\(str(c["id"])) \(str(c["name"])) (\(str(c["kind"])))")
-    print("owner        \(c["owner_login"]?.stringValue ?? "-")  status \(str(c["status"]))  zone \(zoneCell(c))")
-    if let r = c["release_at"]?.stringValue { print("release at   \(r)") }
-    let phones = c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    print(
+        cardLine(
+            tr("owner"),
+            "\(c["owner_login"]?.stringValue ?? "-")  " + tr("status \(str(c["status"]))") + "  " + tr("zone \(zoneCell(c))")))
+    if let r = c["release_at"]?.stringValue { print(cardLine(tr("release at"), r)) }
+    let phones = phonesText(c["phones"])
     let emails = c["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []
-    if !phones.isEmpty { print("phones       \(phones.joined(separator: ", "))") }
-    if !emails.isEmpty { print("emails       \(emails.joined(separator: ", "))") }
+    if !phones.isEmpty { print(cardLine(tr("phones"), phones)) }
+    if !emails.isEmpty { print(cardLine(tr("emails"), emails.joined(separator: ", "))) }
     if let inn = c["inn"]?.stringValue { print("ИНН          \(inn)" + (c["kpp"]?.stringValue.map { "  КПП \($0)" } ?? "")) }
-    for (label, key) in [("segment", "segment"), ("source", "source")] {
-        if let v = c[key]?.stringValue { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + v) }
-    }
-    if let abc = c["abc"]?.stringValue { print("class        \(abc)\(c["xyz"]?.stringValue ?? "")") }
+    if let v = c["segment"]?.stringValue { print(cardLine(tr("segment"), v)) }
+    if let v = c["source"]?.stringValue { print(cardLine(tr("source"), v)) }
+    if let abc = c["abc"]?.stringValue { print(cardLine(tr("class"), "\(abc)\(c["xyz"]?.stringValue ?? "")")) }
     if let f = c["fields"]?.objectValue, f.count > 0 {
         for m in f.members { print("  \(m.key): \(str(m.value))") }
     }
-    if c["opt_out"] == .bool(true) { print("opt-out      yes: left out of mailing lists") }
-    if let l = c["last_interaction_at"]?.stringValue { print("last contact \(l)") }
+    if c["opt_out"] == .bool(true) { print(cardLine(tr("opt-out"), tr("yes: left out of mailing lists"))) }
+    if let l = c["last_interaction_at"]?.stringValue { print(cardLine(tr("last contact"), l)) }
     if let contacts = c["contacts"]?.arrayValue, !contacts.isEmpty {
-        print("\ncontacts")
+        print("\n" + tr("contacts"))
         var t = Table(["id", "name", "position", "phones", "dm"])
         for k in contacts {
             t.add([
                 str(k["id"]), str(k["name"]), str(k["position"]),
-                (k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
-                (k["decision_maker"] == .bool(true) ? "yes" : "") + (k["opt_out"] == .bool(true) ? " opt-out" : ""),
+                phonesText(k["phones"]),
+                (k["decision_maker"] == .bool(true) ? tr("yes") : "") + (k["opt_out"] == .bool(true) ? " " + tr("opt-out") : ""),
             ])
         }
         t.print()
     }
     if let list = c["interactions"]?.arrayValue, !list.isEmpty {
-        print("\nrecent interactions")
+        print("\n" + tr("recent interactions"))
         printInteractions(list)
     }
     if let history = c["classes"]?.arrayValue, !history.isEmpty { printClassHistory(history) }
@@ -237,22 +243,22 @@ func printClientList(_ r: JSON) {
         t.add([
             str(c["id"]), str(c["name"]), c["owner_login"]?.stringValue ?? "-", zoneCell(c), Display.relative(c["last_interaction_at"]),
             c["abc"]?.stringValue ?? "-", c["xyz"]?.stringValue ?? "-",
-            (c["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []).joined(separator: ", "),
+            phonesText(c["phones"]),
         ])
     }
     t.print()
-    if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
+    if let next = r["next_cursor"]?.stringValue { print(Style.dim(tr("more: --cursor \(next)"))) }
 }
 
 /// The filters of `client.list`, shared by `crmctl client list` and `crmctl export clients`.
 struct ClientFilter: ParsableArguments {
-    @Option(help: "Owner login or id.") var owner: String?
-    @Option(help: "green, yellow or red.") var zone: String?
-    @Option(help: "assigned, exchange or unassigned.") var status: String?
+    @Option(help: .tr("Owner login or id.")) var owner: String?
+    @Option(help: .tr("green, yellow or red.")) var zone: String?
+    @Option(help: .tr("assigned, exchange or unassigned.")) var status: String?
     @Option var segment: String?
-    @Option(help: "Part of the name, or a phone.") var query: String?
-    @Option(help: "A, B or C: clients of this ABC class.") var abc: String?
-    @Option(help: "X, Y or Z: clients of this XYZ class.") var xyz: String?
+    @Option(help: .tr("Part of the name, or a phone.")) var query: String?
+    @Option(help: .tr("A, B or C: clients of this ABC class.")) var abc: String?
+    @Option(help: .tr("X, Y or Z: clients of this XYZ class.")) var xyz: String?
 
     var params: JSONObject {
         var p: JSONObject = [:]

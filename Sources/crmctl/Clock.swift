@@ -9,23 +9,24 @@ struct ClockCommand: ParsableCommand {
 
     struct Advance: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move the clock forward.", discussion: "Example: crmctl clock advance P1M")
+            abstract: tr("Move the clock forward."), discussion: "Example: crmctl clock advance P1M")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "An ISO 8601 duration, e.g. P30D, P1M or PT1H.") var duration: String
+        @Argument(help: .tr("An ISO 8601 duration, e.g. P30D, P1M or PT1H.")) var duration: String
 
         func run() throws { try global.run("clock.advance", ["by": .string(duration)], render: printClock) }
     }
 
     struct SetTime: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set", abstract: "Set the clock to a later time.", discussion: "Example: crmctl clock set 2026-07-01T09:00:00Z")
+            commandName: "set", abstract: tr("Set the clock to a later time."), discussion: "Example: crmctl clock set 2026-07-01T09:00:00Z"
+        )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "An RFC 3339 timestamp, not before the clock's now nor after 9000-01-01T00:00:00Z.") var time: String
+        @Argument(help: .tr("An RFC 3339 timestamp, not before the clock's now nor after 9000-01-01T00:00:00Z.")) var time: String
 
         func run() throws { try global.run("clock.set", ["to": .string(time)], render: printClock) }
     }
 }
 
 private func printClock(_ r: JSON) {
-    print("clock now \(str(r["now"])); \(plural(r["events"]?.intValue ?? 0, "event")) applied")
+    print(tr("clock now \(str(r["now"])); \(r["events"]?.intValue ?? 0, "event", "events") applied"))
 }

@@ -7,14 +7,14 @@ struct ContactCommand: ParsableCommand {
         subcommands: [Add.self, Show.self, List.self, Update.self, Move.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a contact to a company.")
+        static let configuration = CommandConfiguration(abstract: tr("Add a contact to a company."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The company's client id.") var clientID: Int
+        @Argument(help: .tr("The company's client id.")) var clientID: Int
         @Argument var name: String
         @Option var position: String?
         @Option(name: .customLong("phone")) var phones: [String] = []
         @Option(name: .customLong("email")) var emails: [String] = []
-        @Flag(help: "This person makes the decision.") var decisionMaker = false
+        @Flag(help: .tr("This person makes the decision.")) var decisionMaker = false
 
         func run() throws {
             var p: JSONObject = ["client_id": .int(clientID), "name": .string(name)]
@@ -22,22 +22,23 @@ struct ContactCommand: ParsableCommand {
             if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }
             if !emails.isEmpty { p["emails"] = .array(emails.map(JSON.string)) }
             if decisionMaker { p["decision_maker"] = true }
-            try global.run("contact.create", p) { k in print("added contact #\(str(k["id"])) \(str(k["name"])) to client #\(clientID)") }
+            try global.run("contact.create", p) { k in print(tr("added contact #\(str(k["id"])) \(str(k["name"])) to client #\(clientID)"))
+            }
         }
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A contact with their company history.")
+        static let configuration = CommandConfiguration(abstract: tr("A contact with their company history."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
 
         func run() throws {
             try global.run("contact.get", ["id": .int(id)]) { k in
-                print("#\(str(k["id"])) \(str(k["name"])), \(str(k["position"])) at \(str(k["client_name"])) (#\(str(k["client_id"])))")
-                let phones = k["phones"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                if !phones.isEmpty { print("phones  \(phones.joined(separator: ", "))") }
+                print(tr("#\(str(k["id"])) \(str(k["name"])), \(str(k["position"])) at \(str(k["client_name"])) (#\(str(k["client_id"])))"))
+                let phones = phonesText(k["phones"])
+                if !phones.isEmpty { print(cardLine(tr("phones"), phones)) }
                 let emails = k["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                if !emails.isEmpty { print("emails  \(emails.joined(separator: ", "))") }
+                if !emails.isEmpty { print(cardLine(tr("emails"), emails.joined(separator: ", "))) }
                 var t = Table(["client", "position", "from", "to"])
                 for a in k["affiliations"]?.arrayValue ?? [] {
                     t.add([str(a["client_id"]), str(a["position"]), str(a["from"]), a["to"]?.stringValue ?? "now"])
@@ -48,7 +49,7 @@ struct ContactCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A company's contacts.")
+        static let configuration = CommandConfiguration(abstract: tr("A company's contacts."))
         @OptionGroup var global: GlobalOptions
         @Argument var clientID: Int
 
@@ -60,15 +61,15 @@ struct ContactCommand: ParsableCommand {
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a contact.")
+        static let configuration = CommandConfiguration(abstract: tr("Change a contact."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         @Option var name: String?
         @Option var position: String?
-        @Option(name: .customLong("phone"), help: "Replaces all phones.") var phones: [String] = []
-        @Option(name: .customLong("email"), help: "Replaces all e-mails.") var emails: [String] = []
-        @Option(help: "true or false.") var decisionMaker: Bool?
-        @Option(help: "true: the contact asked not to be mailed; false takes it back.") var optOut: Bool?
+        @Option(name: .customLong("phone"), help: .tr("Replaces all phones.")) var phones: [String] = []
+        @Option(name: .customLong("email"), help: .tr("Replaces all e-mails.")) var emails: [String] = []
+        @Option(help: .tr("true or false.")) var decisionMaker: Bool?
+        @Option(help: .tr("true: the contact asked not to be mailed; false takes it back.")) var optOut: Bool?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
@@ -78,22 +79,22 @@ struct ContactCommand: ParsableCommand {
             if !phones.isEmpty { p["phones"] = .array(phones.map(JSON.string)) }
             if !emails.isEmpty { p["emails"] = .array(emails.map(JSON.string)) }
             if let decisionMaker { p["decision_maker"] = .bool(decisionMaker) }
-            try global.run("contact.update", p) { k in print("updated contact #\(str(k["id"])) \(str(k["name"]))") }
+            try global.run("contact.update", p) { k in print(tr("updated contact #\(str(k["id"])) \(str(k["name"]))")) }
         }
     }
 
     struct Move: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move a contact to another company; the past stays in their history.")
+        static let configuration = CommandConfiguration(abstract: tr("Move a contact to another company; the past stays in their history."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The new company's client id.") var clientID: Int
-        @Option(help: "Their position at the new company.") var position: String?
+        @Argument(help: .tr("The new company's client id.")) var clientID: Int
+        @Option(help: .tr("Their position at the new company.")) var position: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id), "client_id": .int(clientID)]
             if let position { p["position"] = .string(position) }
             try global.run("contact.move", p) { k in
-                print("contact #\(str(k["id"])) \(str(k["name"])) now at client #\(str(k["client_id"]))")
+                print(tr("contact #\(str(k["id"])) \(str(k["name"])) now at client #\(str(k["client_id"]))"))
             }
         }
     }

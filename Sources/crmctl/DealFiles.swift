@@ -19,7 +19,7 @@ private func removeDownloadAndExit(_ signal: Int32) {
 extension DealCommand {
     struct Attach: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Attach a file to a deal (a sent proposal): SHA-256 checked, sent in 512 KiB chunks.",
+            abstract: tr("Attach a file to a deal (a sent proposal): SHA-256 checked, sent in 512 KiB chunks."),
             discussion: """
                 The file is opened without following a symbolic link. If an earlier upload of the same file \
                 (same name, size and SHA-256) to this deal was interrupted, it is resumed where it stopped. \
@@ -100,7 +100,7 @@ extension DealCommand {
 
     struct GetAttachment: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "get-attachment", abstract: "Download a deal's attachment into a file (mode 0600), checking its SHA-256.",
+            commandName: "get-attachment", abstract: tr("Download a deal's attachment into a file (mode 0600), checking its SHA-256."),
             discussion: """
                 The file is the attachment's own name in the current folder unless -o names another (or a \
                 folder to put it in; '-' writes to standard output). An existing file is never replaced \

@@ -18,19 +18,19 @@ struct DealCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Open a deal on a client (owner: the client's lead manager unless --owner).",
+            abstract: tr("Open a deal on a client (owner: the client's lead manager unless --owner)."),
             discussion: "Example: crmctl deal add 12 'Annual supply' --amount 12500.50 --source website --expected-close 2026-12-31")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's id.") var clientID: Int
-        @Argument(help: "What is being sold.") var title: String
-        @Option(help: "The sum as money, e.g. 12500.50 or '12 500,50'.") var amount: String?
-        @Option(help: "ISO 4217 code (default: crmd's deals.currency, RUB).") var currency: String?
-        @Option(help: "0 to 100 (default: the stage's).") var probability: Int?
-        @Option(help: "The channel the deal came from.") var source: String?
-        @Option(help: "The pipeline (default: the first).") var pipeline: String?
-        @Option(help: "Expected close date: 20.12.2026, 20.12 or 2026-12-20.") var expectedClose: String?
-        @Option(help: "Owner login or id (heads and admins).") var owner: String?
-        @Option(help: "A retry key: repeating the command with it never opens a second deal.") var requestID: String?
+        @Argument(help: .tr("The client's id.")) var clientID: Int
+        @Argument(help: .tr("What is being sold.")) var title: String
+        @Option(help: .tr("The sum as money, e.g. 12500.50 or '12 500,50'.")) var amount: String?
+        @Option(help: .tr("ISO 4217 code (default: crmd's deals.currency, RUB).")) var currency: String?
+        @Option(help: .tr("0 to 100 (default: the stage's).")) var probability: Int?
+        @Option(help: .tr("The channel the deal came from.")) var source: String?
+        @Option(help: .tr("The pipeline (default: the first).")) var pipeline: String?
+        @Option(help: .tr("Expected close date: 20.12.2026, 20.12 or 2026-12-20.")) var expectedClose: String?
+        @Option(help: .tr("Owner login or id (heads and admins).")) var owner: String?
+        @Option(help: .tr("A retry key: repeating the command with it never opens a second deal.")) var requestID: String?
 
         func run() throws {
             var p: JSONObject = ["client_id": .int(clientID), "title": .string(title)]
@@ -53,15 +53,15 @@ struct DealCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List deals (a manager sees their own).",
+            abstract: tr("List deals (a manager sees their own)."),
             discussion: """
                 --from and --to bound when an open deal opened or a closed one closed: RFC 3339, or a day \
                 YYYY-MM-DD (UTC; --to includes it). Example: crmctl deal list --status open --overdue
                 """)
         @OptionGroup var global: GlobalOptions
         @OptionGroup var filter: DealFilter
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p = filter.params
@@ -70,7 +70,7 @@ struct DealCommand: ParsableCommand {
             try global.run("deal.list", p) { r in
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty && cursor == nil {
-                    print("No deals.")
+                    print(tr("No deals."))
                 } else {
                     printDealTable(items)
                 }
@@ -81,7 +81,7 @@ struct DealCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a deal's card: its stages with time in each, comments, tasks and attachments.")
+            abstract: tr("Show a deal's card: its stages with time in each, comments, tasks and attachments."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         func run() throws { try global.run("deal.get", ["id": .int(id)], render: printDealCard) }
@@ -89,11 +89,11 @@ struct DealCommand: ParsableCommand {
 
     struct Move: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move a deal to a stage (the next one; heads may skip or go back).",
+            abstract: tr("Move a deal to a stage (the next one; heads may skip or go back)."),
             discussion: "Example: crmctl deal move 7 'proposal sent'")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The stage's name, or a unique beginning of it.") var stage: String
+        @Argument(help: .tr("The stage's name, or a unique beginning of it.")) var stage: String
 
         func run() throws {
             let (before, after) = try global.session { conn -> (JSON, JSON) in
@@ -107,7 +107,7 @@ struct DealCommand: ParsableCommand {
     }
 
     struct Next: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move a deal to the next stage of its pipeline.")
+        static let configuration = CommandConfiguration(abstract: tr("Move a deal to the next stage of its pipeline."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
 
@@ -116,9 +116,10 @@ struct DealCommand: ParsableCommand {
                 let d = try conn.call("deal.get", ["id": .int(id)])
                 let stages = try stageNames(conn, pipeline: str(d["pipeline"]))
                 let status = str(d["status"])
-                if status != "open" { failure("deal \(id) is \(status); a head can reopen it with `crmctl deal reopen \(id)`") }
+                if status != "open" { failure(tr("deal \(id) is \(status); a head can reopen it with `crmctl deal reopen \(id)`")) }
                 guard let at = stages.firstIndex(of: str(d["stage"])) else {
-                    failure("deal \(id) is at '\(str(d["stage"]))', which its pipeline \(str(d["pipeline"])) no longer has; ask an admin")
+                    failure(
+                        tr("deal \(id) is at '\(str(d["stage"]))', which its pipeline \(str(d["pipeline"])) no longer has; ask an admin"))
                 }
                 guard at + 1 < stages.count else {
                     failure(
@@ -132,25 +133,25 @@ struct DealCommand: ParsableCommand {
     }
 
     struct Won: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close a deal as won, with the final sum if it changed.")
+        static let configuration = CommandConfiguration(abstract: tr("Close a deal as won, with the final sum if it changed."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Option(help: "The final sum as money (default: the deal's amount).") var amount: String?
+        @Option(help: .tr("The final sum as money (default: the deal's amount).")) var amount: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id), "outcome": "won"]
             if let amount { p["amount"] = .int(try parseMoney(amount)) }
-            try global.run("deal.close", p) { d in print("deal #\(str(d["id"])) \"\(str(d["title"]))\" won: \(dealAmount(d))") }
+            try global.run("deal.close", p) { d in print(tr("deal #\(str(d["id"])) \"\(str(d["title"]))\" won: \(dealAmount(d))")) }
         }
     }
 
     struct Lost: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Close a deal as lost, with a reason from crmd's list.",
+            abstract: tr("Close a deal as lost, with a reason from crmd's list."),
             discussion: "The reasons are in `crmctl rpc pipeline.list` (lost_reasons); any unique beginning will do.")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Option(help: "Why, e.g. Price, Competitor, 'No budget'.") var reason: String
+        @Option(help: .tr("Why, e.g. Price, Competitor, 'No budget'.")) var reason: String
 
         func run() throws {
             let d = try global.session { conn -> JSON in
@@ -158,29 +159,29 @@ struct DealCommand: ParsableCommand {
                 let p: JSONObject = ["id": .int(id), "outcome": "lost", "reason": .string(resolveName(reason, among: reasons))]
                 return try conn.call("deal.close", .object(p))
             }
-            global.output(d) { d in print("deal #\(str(d["id"])) \"\(str(d["title"]))\" lost: \(str(d["lost_reason"]))") }
+            global.output(d) { d in print(tr("deal #\(str(d["id"])) \"\(str(d["title"]))\" lost: \(str(d["lost_reason"]))")) }
         }
     }
 
     struct Reopen: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reopen a closed deal at the stage it closed from (heads).")
+        static let configuration = CommandConfiguration(abstract: tr("Reopen a closed deal at the stage it closed from (heads)."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
 
         func run() throws {
             try global.run("deal.reopen", ["id": .int(id)]) { d in
-                print("deal #\(str(d["id"])) reopened at \(str(d["stage"]))\(nextContact(d))")
+                print(tr("deal #\(str(d["id"])) reopened at \(str(d["stage"]))\(nextContact(d))"))
             }
         }
     }
 
     struct Comment: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a comment to a deal (a note on its client, linked to the deal).",
+            abstract: tr("Add a comment to a deal (a note on its client, linked to the deal)."),
             discussion: "Example: crmctl deal comment 7 'They want a 5% discount for a 2-year contract'")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The comment.") var text: String
+        @Argument(help: .tr("The comment.")) var text: String
 
         func run() throws {
             let r = try global.session { conn -> JSON in
@@ -189,7 +190,7 @@ struct DealCommand: ParsableCommand {
                 let p: JSONObject = ["client_id": .int(client), "kind": "note", "note": .string(text), "deal_id": .int(id)]
                 return try conn.call("interaction.log", .object(p))
             }
-            global.output(r) { r in print("comment #\(str(r["interaction"]?["id"])) added to deal #\(id)") }
+            global.output(r) { r in print(tr("comment #\(str(r["interaction"]?["id"])) added to deal #\(id)")) }
         }
     }
 }
@@ -220,7 +221,7 @@ func nextContact(_ d: JSON) -> String {
 }
 
 func printMoved(_ d: JSON, from: String) {
-    print("deal #\(str(d["id"])) moved: \(from) → \(str(d["stage"])) (\(num(d["probability"]))%)\(nextContact(d))")
+    print(tr("deal #\(str(d["id"])) moved: \(from) → \(str(d["stage"])) (\(num(d["probability"]))%)\(nextContact(d))"))
 }
 
 func printDealTable(_ items: [JSON]) {
@@ -239,14 +240,14 @@ func printDealTable(_ items: [JSON]) {
 
 /// The filters of `deal.list`, shared by `crmctl deal list` and `crmctl export deals`.
 struct DealFilter: ParsableArguments {
-    @Option(help: "Owner login or id.") var owner: String?
-    @Option(help: "A stage name (exactly).") var stage: String?
+    @Option(help: .tr("Owner login or id.")) var owner: String?
+    @Option(help: .tr("A stage name (exactly).")) var stage: String?
     @Option var pipeline: String?
-    @Option(help: "The client's id.") var client: Int?
-    @Option(help: "open, won or lost.") var status: String?
-    @Flag(help: "Only deals past their stage's contact cadence.") var overdue = false
-    @Option(help: "Period start.") var from: String?
-    @Option(help: "Period end.") var to: String?
+    @Option(help: .tr("The client's id.")) var client: Int?
+    @Option(help: .tr("open, won or lost.")) var status: String?
+    @Flag(help: .tr("Only deals past their stage's contact cadence.")) var overdue = false
+    @Option(help: .tr("Period start.")) var from: String?
+    @Option(help: .tr("Period end.")) var to: String?
 
     var params: JSONObject {
         var p: JSONObject = [:]

@@ -17,13 +17,13 @@ struct ExchangeCommand: ParsableCommand {
             """,
         subcommands: [ExchangeRequest.self, ExchangeSimulate.self])
     @OptionGroup var global: GlobalOptions
-    @Flag(help: "Fetch every page, not just the first.") var all = false
-    @Option(help: "At most this many clients (1 to 1000; default 100).") var limit: Int?
-    @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
-    @Flag(help: "Only clients released to the exchange, not unassigned ones.") var releasedOnly = false
+    @Flag(help: .tr("Fetch every page, not just the first.")) var all = false
+    @Option(help: .tr("At most this many clients (1 to 1000; default 100).")) var limit: Int?
+    @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
+    @Flag(help: .tr("Only clients released to the exchange, not unassigned ones.")) var releasedOnly = false
 
     func validate() throws {
-        if all, limit != nil { throw ValidationError("--all and --limit exclude each other") }
+        if all, limit != nil { throw ValidationError(tr("--all and --limit exclude each other")) }
     }
 
     func run() throws {
@@ -57,7 +57,7 @@ private func claimCell(_ c: JSON) -> String {
 private func printExchange(_ r: JSON) {
     let items = r["items"]?.arrayValue ?? []
     if items.isEmpty {
-        print("The exchange is empty.")
+        print(tr("The exchange is empty."))
         return
     }
     var t = Table(["id", "name", "status", "released", "from", "reason", "claim", "window until"])
@@ -81,16 +81,16 @@ struct Claim: ParsableCommand {
             during the cooldown; daily and per-manager limits may apply.
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id (see `crmctl exchange`).") var id: Int
+    @Argument(help: .tr("The client's id (see `crmctl exchange`).")) var id: Int
 
     func run() throws {
         try global.run("exchange.claim", ["id": .int(id)]) { c in
-            print("claimed #\(str(c["id"])) \(str(c["name"])): now led by \(login(c["owner_login"], "?")), \(zoneCell(c))")
+            print(tr("claimed #\(str(c["id"])) \(str(c["name"])): now led by \(login(c["owner_login"], "?")), \(zoneCell(c))"))
             let h = c["handover"] ?? .null
             if let from = h["released_from_login"]?.stringValue {
-                print("released from \(from)\(h["release_reason"]?.stringValue.map { ": \($0)" } ?? "")")
+                print(tr("released from \(from)\(h["release_reason"]?.stringValue.map { ": \($0)" } ?? "")"))
             } else {
-                print("it had no owner before")
+                print(tr("it had no owner before"))
             }
             let recent = h["last_interactions"]?.arrayValue ?? []
             print(recent.isEmpty ? "\nno interactions logged yet" : "\nlast interactions")
@@ -109,12 +109,12 @@ struct Release: ParsableCommand {
         abstract: tr("Release a client to the exchange, with a reason (its owner, a head or an admin)."),
         discussion: "The manager it leaves may not claim it back during the exchange cooldown.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id.") var id: Int
-    @Option(help: "Why it goes to the exchange (kept in its history and shown to whoever claims it).") var reason: String
+    @Argument(help: .tr("The client's id.")) var id: Int
+    @Option(help: .tr("Why it goes to the exchange (kept in its history and shown to whoever claims it).")) var reason: String
 
     func run() throws {
         try global.run("client.release", ["id": .int(id), "reason": .string(reason)]) { c in
-            print("released #\(str(c["id"])) \(str(c["name"])) to the exchange: \(c["release_reason"]?.stringValue ?? reason)")
+            print(tr("released #\(str(c["id"])) \(str(c["name"])) to the exchange: \(c["release_reason"]?.stringValue ?? reason)"))
         }
     }
 }
@@ -129,10 +129,10 @@ struct Preview: ParsableCommand {
             Managers see only their own clients.
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(help: "How many days ahead (1 to 366; default 7).") var days: Int?
-    @Option(help: "Proposed: green turns yellow after this (e.g. P1M).") var yellowAfter: String?
-    @Option(help: "Proposed: yellow turns red after this (e.g. P5M).") var redAfter: String?
-    @Option(help: "Proposed: the client is released after this (e.g. P6M).") var releaseAfter: String?
+    @Option(help: .tr("How many days ahead (1 to 366; default 7).")) var days: Int?
+    @Option(help: .tr("Proposed: green turns yellow after this (e.g. P1M).")) var yellowAfter: String?
+    @Option(help: .tr("Proposed: yellow turns red after this (e.g. P5M).")) var redAfter: String?
+    @Option(help: .tr("Proposed: the client is released after this (e.g. P6M).")) var releaseAfter: String?
 
     func run() throws {
         var p: JSONObject = [:]
@@ -151,10 +151,10 @@ private func printPreview(_ r: JSON) {
     let total = r["total"]?.intValue ?? 0
     let managers = r["managers"]?.arrayValue ?? []
     guard total > 0 || !managers.isEmpty else {
-        print("No releases due by \(str(r["to"])) \(which).")
+        print(tr("No releases due by \(str(r["to"])) \(which)."))
         return
     }
-    print("\(plural(total, "release")) due by \(str(r["to"])) \(which)")
+    print(tr("\(total, "release", "releases") due by \(str(r["to"])) \(which)"))
     for m in managers {
         let clients = m["clients"]?.arrayValue ?? []
         let count = m["count"]?.intValue ?? Int64(clients.count)
@@ -173,7 +173,7 @@ private func printPreview(_ r: JSON) {
 
 struct ExchangeRequest: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "request", abstract: "Ask for a released client inside its fair claim window.",
+        commandName: "request", abstract: tr("Ask for a released client inside its fair claim window."),
         discussion: """
             For a while after a release (exchange.claim_window_ends) a client is not claimed but \
             requested; when the window ends one requester gets it: the one leading the fewest \
@@ -181,18 +181,19 @@ struct ExchangeRequest: ParsableCommand {
             window, `crmctl claim ID` is first come first served.
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id (see `crmctl exchange`).") var id: Int
+    @Argument(help: .tr("The client's id (see `crmctl exchange`).")) var id: Int
 
     func run() throws {
         try global.run("exchange.request", ["id": .int(id)]) { r in
-            print("requested #\(str(r["client_id"])): decided at \(str(r["window_ends_at"])) (asked \(str(r["requested_at"])))")
+            print(tr("requested #\(str(r["client_id"])): decided at \(str(r["window_ends_at"])) (asked \(str(r["requested_at"])))"))
         }
     }
 }
 
 struct ExchangeSimulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "simulate", abstract: "Replay proposed thresholds over a past period: what would have been released, when, from whom.",
+        commandName: "simulate",
+        abstract: tr("Replay proposed thresholds over a past period: what would have been released, when, from whom."),
         discussion: """
             Give a past --period (e.g. 2026-03) or --from and --to, and any of --yellow-after, --red-after, \\
             --release-after (ISO 8601 durations); the others keep their current values, and with none the \\
@@ -202,10 +203,10 @@ struct ExchangeSimulate: ParsableCommand {
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var span: ReportSpan
-    @Option(help: "Proposed green period (ISO 8601, e.g. P1M).") var yellowAfter: String?
-    @Option(help: "Proposed end of yellow (e.g. P5M).") var redAfter: String?
-    @Option(help: "Proposed release (e.g. P6M).") var releaseAfter: String?
-    @Option(help: "Releases listed (0 to 1000; default 100); all are counted.") var limit: Int?
+    @Option(help: .tr("Proposed green period (ISO 8601, e.g. P1M).")) var yellowAfter: String?
+    @Option(help: .tr("Proposed end of yellow (e.g. P5M).")) var redAfter: String?
+    @Option(help: .tr("Proposed release (e.g. P6M).")) var releaseAfter: String?
+    @Option(help: .tr("Releases listed (0 to 1000; default 100); all are counted.")) var limit: Int?
 
     func run() throws {
         var p = span.params

@@ -6,7 +6,7 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Why a client is in its zone, what comes next, and what would reset it."))
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The client's id.") var id: Int
+    @Argument(help: .tr("The client's id.")) var id: Int
 
     func run() throws {
         try global.run("client.explain", ["id": .int(id)], render: printExplanation)
@@ -18,7 +18,7 @@ private func printExplanation(_ r: JSON) {
     guard let zone = r["zone"]?.stringValue else {
         // On the exchange or unassigned: the server says it in one sentence.
         print("\(head): \(str(r["status"]))")
-        if let from = r["released_from_login"]?.stringValue { print("released from   \(from)") }
+        if let from = r["released_from_login"]?.stringValue { print(tr("released from   \(from)")) }
         if let e = r["explanation"]?.stringValue { print(e) }
         return
     }

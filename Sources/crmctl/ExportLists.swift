@@ -18,7 +18,7 @@ struct ExportCommand: ParsableCommand {
 
     struct Clients: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Export clients (the columns `crmctl import clients` reads back).",
+            abstract: tr("Export clients (the columns `crmctl import clients` reads back)."),
             discussion: "A manager's export holds other managers' clients only as the list shows them: name, owner and zone.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
@@ -28,7 +28,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     struct Contacts: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Export one client's contacts.")
+        static let configuration = CommandConfiguration(abstract: tr("Export one client's contacts."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
         @Option(help: "The client's id.") var client: Int
@@ -37,7 +37,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     struct Interactions: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Export one client's interactions, newest first.")
+        static let configuration = CommandConfiguration(abstract: tr("Export one client's interactions, newest first."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
         @Option(help: "The client's id.") var client: Int
@@ -46,7 +46,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     struct Deals: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Export deals.")
+        static let configuration = CommandConfiguration(abstract: tr("Export deals."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
         @OptionGroup var filter: DealFilter
@@ -55,7 +55,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     struct Tasks: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Export tasks (your own by default; --everyone for all you may see).")
+        static let configuration = CommandConfiguration(abstract: tr("Export tasks (your own by default; --everyone for all you may see)."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
         @Option(help: "Whose tasks (login or id).") var assignee: String?
@@ -71,7 +71,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     struct Invoices: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Export invoices.")
+        static let configuration = CommandConfiguration(abstract: tr("Export invoices."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
         @Option(help: "unpaid, partial, paid or open.") var status: String?

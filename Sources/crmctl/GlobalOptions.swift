@@ -6,13 +6,13 @@ import Foundation
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "crmd's socket (default: CRMD_SOCKET, your own crmd, or /run/crmd/crmd.sock).")
+    @Option(help: .tr("crmd's socket (default: CRMD_SOCKET, your own crmd, or /run/crmd/crmd.sock)."))
     var socket: String?
 
-    @Flag(help: "Print the raw JSON result instead of a table.")
+    @Flag(help: .tr("Print the raw JSON result instead of a table."))
     var json = false
 
-    @Option(name: .customLong("as"), help: "Admins only: run the command as this user (audited).")
+    @Option(name: .customLong("as"), help: .tr("Admins only: run the command as this user (audited)."))
     var actAs: String?
 
     func connect() throws -> Connection {

@@ -17,12 +17,12 @@ extension ClientCommand {
 
     struct Freeze: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Ask to stop a client's zone clock until a date, with a reason (a head approves it).",
+            abstract: tr("Ask to stop a client's zone clock until a date, with a reason (a head approves it)."),
             discussion: "The end may be at most exchange.freeze_max (default P3M) ahead.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's id.") var id: Int
-        @Option(help: "When the freeze ends (01.08.2026 12:00, 01.08, or RFC 3339).") var until: String
-        @Option(help: "Why the clock should stop (a long project, a seasonal business).") var reason: String
+        @Argument(help: .tr("The client's id.")) var id: Int
+        @Option(help: .tr("When the freeze ends (01.08.2026 12:00, 01.08, or RFC 3339).")) var until: String
+        @Option(help: .tr("Why the clock should stop (a long project, a seasonal business).")) var reason: String
 
         func run() throws {
             let end = try global.instant(until, option: "--until")
@@ -34,15 +34,15 @@ extension ClientCommand {
 
     struct FreezeDecide: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "freeze-decide", abstract: "Approve or refuse the freeze waiting on a client (heads and admins).")
+            commandName: "freeze-decide", abstract: tr("Approve or refuse the freeze waiting on a client (heads and admins)."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's id.") var id: Int
-        @Flag(help: "Approve the freeze: the clock stands still until its end.") var approve = false
-        @Flag(help: "Refuse the freeze: the clock runs on.") var refuse = false
-        @Option(help: "A note for the owner (kept in the audit and the event).") var note: String?
+        @Argument(help: .tr("The client's id.")) var id: Int
+        @Flag(help: .tr("Approve the freeze: the clock stands still until its end.")) var approve = false
+        @Flag(help: .tr("Refuse the freeze: the clock runs on.")) var refuse = false
+        @Option(help: .tr("A note for the owner (kept in the audit and the event).")) var note: String?
 
         func validate() throws {
-            guard approve != refuse else { throw ValidationError("Give exactly one of --approve and --refuse.") }
+            guard approve != refuse else { throw ValidationError(tr("Give exactly one of --approve and --refuse.")) }
         }
 
         func run() throws {
@@ -54,9 +54,9 @@ extension ClientCommand {
 
     struct Lock: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Lock a key account so it is never released to the exchange (heads and admins).")
+            abstract: tr("Lock a key account so it is never released to the exchange (heads and admins)."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's id.") var id: Int
+        @Argument(help: .tr("The client's id.")) var id: Int
 
         func run() throws {
             try global.run("client.lock", ["id": .int(id), "locked": true]) { print(ClientCommand.holdLine($0)) }
@@ -65,9 +65,9 @@ extension ClientCommand {
 
     struct Unlock: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Unlock a key account: past its release it goes to the exchange (heads and admins).")
+            abstract: tr("Unlock a key account: past its release it goes to the exchange (heads and admins)."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The client's id.") var id: Int
+        @Argument(help: .tr("The client's id.")) var id: Int
 
         func run() throws {
             try global.run("client.lock", ["id": .int(id), "locked": false]) { print(ClientCommand.holdLine($0)) }

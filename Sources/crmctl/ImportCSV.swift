@@ -17,7 +17,7 @@ struct ImportCommand: ParsableCommand {
 struct ImportClients: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clients",
-        abstract: "Import clients (and a contact person each) from a CSV file.",
+        abstract: tr("Import clients (and a contact person each) from a CSV file."),
         discussion: """
             The file: UTF-8 (with or without BOM) or Windows-1251 (found by itself, or --encoding), cells
             split by ';' or ',' (found from the header, or --delimiter), a header row whose names say

@@ -19,7 +19,7 @@ private let habits = """
 /// `crmctl import contacts FILE.csv`: contact persons onto clients already in crmd.
 struct ImportContacts: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "contacts", abstract: "Import contact persons onto existing clients from a CSV file.",
+        commandName: "contacts", abstract: tr("Import contact persons onto existing clients from a CSV file."),
         discussion: """
             Columns: «ID клиента» or «Клиент», «ФИО», «Должность», «Телефон», «Email», «ЛПР» (or client_id,
             client, name, position, phone, email, decision maker). A phone or e-mail that a client or
@@ -36,7 +36,7 @@ struct ImportContacts: ParsableCommand {
 /// `crmctl import interactions FILE.csv`: the history of calls, meetings, letters and notes.
 struct ImportInteractions: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "interactions", abstract: "Import past calls, meetings, e-mails and notes from a CSV file.",
+        commandName: "interactions", abstract: tr("Import past calls, meetings, e-mails and notes from a CSV file."),
         discussion: """
             Columns: «ID клиента» or «Клиент», «Тип» (Звонок, Встреча, Письмо, Сообщение, Заметка or call,
             meeting, email, message, note), «Дата» (local time: 01.03.2026 14:30, 2026-03-01 14:30,
@@ -58,7 +58,7 @@ struct ImportInteractions: ParsableCommand {
 /// `crmctl import deals FILE.csv`: open, won and lost deals.
 struct ImportDeals: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "deals", abstract: "Import open, won and lost deals from a CSV file.",
+        commandName: "deals", abstract: tr("Import open, won and lost deals from a CSV file."),
         discussion: """
             Columns: «ID клиента» or «Клиент», «Название», «Сумма» (roubles: 1 500,50), «Валюта»,
             «Воронка», «Этап», «Статус» (открыта, выиграна, проиграна or open, won, lost), «Дата

@@ -7,16 +7,18 @@ struct LogCommand: ParsableCommand {
         discussion: "Example: crmctl log call 12 --result 'agreed to a meeting' --direction out")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "call, meeting, email, message or note.") var kind: String
-    @Argument(help: "The client's id.") var clientID: Int
+    @Argument(help: .tr("call, meeting, email, message or note.")) var kind: String
+    @Argument(help: .tr("The client's id.")) var clientID: Int
     @Option var topic: String?
     @Option var result: String?
     @Option var note: String?
-    @Option(help: "The contact person's id.") var contact: Int?
-    @Option(help: "When it happened: 20.11.2026 10:00, 20.11 10:00, today 15:00, вчера 18:00, RFC 3339 (in crmd's time zone; default now).")
+    @Option(help: .tr("The contact person's id.")) var contact: Int?
+    @Option(
+        help: .tr("When it happened: 20.11.2026 10:00, 20.11 10:00, today 15:00, вчера 18:00, RFC 3339 (in crmd's time zone; default now).")
+    )
     var at: String?
-    @Option(help: "in or out.") var direction: String?
-    @Option(help: "A retry key: repeating with it logs only once.") var requestID: String?
+    @Option(help: .tr("in or out.")) var direction: String?
+    @Option(help: .tr("A retry key: repeating with it logs only once.")) var requestID: String?
 
     func run() throws {
         var p: JSONObject = ["client_id": .int(clientID), "kind": .string(kind)]
@@ -32,7 +34,7 @@ struct LogCommand: ParsableCommand {
         try global.run("interaction.log", p) { r in
             let i = r["interaction"] ?? .null
             let c = r["client"] ?? .null
-            print("logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(c["id"])); zone now \(zoneCell(c))")
+            print(tr("logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(c["id"])); zone now \(zoneCell(c))"))
         }
     }
 }

@@ -15,13 +15,13 @@ struct InvoiceCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue an invoice on a deal.", discussion: "Example: crmctl invoice add 7 R-2026-017 150000 --due 2026-12-31")
+            abstract: tr("Issue an invoice on a deal."), discussion: "Example: crmctl invoice add 7 R-2026-017 150000 --due 2026-12-31")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The deal's id.") var dealID: Int
-        @Argument(help: "The invoice number (unique in crmd, at most 64 characters).") var number: String
-        @Argument(help: "The sum as money, e.g. 150000 or '150 000,00'.") var amount: String
-        @Option(help: "The due date: 20.12.2026, 20.12, tomorrow, завтра or 2026-12-20.") var due: String
-        @Option(help: "A retry key: repeating the command with it never issues a second invoice.") var requestID: String?
+        @Argument(help: .tr("The deal's id.")) var dealID: Int
+        @Argument(help: .tr("The invoice number (unique in crmd, at most 64 characters).")) var number: String
+        @Argument(help: .tr("The sum as money, e.g. 150000 or '150 000,00'.")) var amount: String
+        @Option(help: .tr("The due date: 20.12.2026, 20.12, tomorrow, завтра or 2026-12-20.")) var due: String
+        @Option(help: .tr("A retry key: repeating the command with it never issues a second invoice.")) var requestID: String?
 
         func run() throws {
             var p: JSONObject = [
@@ -39,13 +39,13 @@ struct InvoiceCommand: ParsableCommand {
 
     struct Pay: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record a payment received against an invoice (accountants).",
+            abstract: tr("Record a payment received against an invoice (accountants)."),
             discussion: "Example: crmctl invoice pay 3 50000 --on 2026-12-05")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The invoice's id.") var id: Int
-        @Argument(help: "The sum received, as money.") var amount: String
-        @Option(help: "The day it was paid: 05.12.2026, 05.12, today, вчера or 2026-12-05 (default: today).") var on: String?
-        @Option(help: "A retry key: repeating the command with it never records the payment twice.") var requestID: String?
+        @Argument(help: .tr("The invoice's id.")) var id: Int
+        @Argument(help: .tr("The sum received, as money.")) var amount: String
+        @Option(help: .tr("The day it was paid: 05.12.2026, 05.12, today, вчера or 2026-12-05 (default: today).")) var on: String?
+        @Option(help: .tr("A retry key: repeating the command with it never records the payment twice.")) var requestID: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id), "amount": .int(try parseMoney(amount))]
@@ -55,28 +55,28 @@ struct InvoiceCommand: ParsableCommand {
                 print(
                     "invoice #\(str(i["id"])) \(str(i["number"])): \(invoiceMoney(i, "paid")) of \(invoiceMoney(i, "amount")) paid, \(statusCell(i))"
                 )
-                if (i["remaining"]?.intValue ?? 0) > 0 { print("  remaining \(invoiceMoney(i, "remaining"))") }
+                if (i["remaining"]?.intValue ?? 0) > 0 { print(tr("  remaining \(invoiceMoney(i, "remaining"))")) }
             }
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List invoices by due date (a manager sees their own deals').",
+            abstract: tr("List invoices by due date (a manager sees their own deals')."),
             discussion: "Example: crmctl invoice list --unpaid --overdue")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Flag(help: "Only invoices not paid in full.") var unpaid = false
-        @Flag(help: "Only overdue invoices.") var overdue = false
-        @Option(help: "Only this status: unpaid, partial or paid.") var status: String?
-        @Option(help: "Only this deal's invoices.") var deal: Int?
-        @Option(help: "Only invoices of this owner's deals (login or id).") var owner: String?
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Flag(help: .tr("Only invoices not paid in full.")) var unpaid = false
+        @Flag(help: .tr("Only overdue invoices.")) var overdue = false
+        @Option(help: .tr("Only this status: unpaid, partial or paid.")) var status: String?
+        @Option(help: .tr("Only this deal's invoices.")) var deal: Int?
+        @Option(help: .tr("Only invoices of this owner's deals (login or id).")) var owner: String?
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p: JSONObject = [:]
-            if unpaid && status != nil { throw ValidationError("--unpaid and --status exclude each other") }
+            if unpaid && status != nil { throw ValidationError(tr("--unpaid and --status exclude each other")) }
             if unpaid { p["status"] = "open" }
             if let status { p["status"] = .string(status) }
             if overdue { p["overdue"] = true }
@@ -87,7 +87,7 @@ struct InvoiceCommand: ParsableCommand {
             try global.run("invoice.list", p, csv: csv, table: invoiceCSV) { r in
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty && cursor == nil {
-                    print("No invoices.")
+                    print(tr("No invoices."))
                 } else {
                     printInvoiceTable(items)
                 }

@@ -9,7 +9,7 @@ import Foundation
 struct ExportMailing: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailing",
-        abstract: "A segment's mobile phones (--sms) or e-mails (--email) as CSV, without those who opted out.",
+        abstract: tr("A segment's mobile phones (--sms) or e-mails (--email) as CSV, without those who opted out."),
         discussion: """
             The list holds the normalized mobile phones (+79...) or e-mails of the segment's clients and their \
             contacts, each once, leaving out every address of a client or contact that opted out. A manager \

@@ -1,3 +1,4 @@
+import ArgumentParser
 import CRMProtocol
 import CRMText
 import Foundation
@@ -46,6 +47,13 @@ enum Style {
 
 /// crmctl's own text in ``Language/current`` (for help: this process's locale, else English).
 func tr(_ phrase: Phrase) -> String { phrase.rendered(Language.current) }
+
+extension ArgumentHelp {
+    /// An option's or argument's help in ``Language/current``: `@Option(help: .tr("…"))`.
+    /// ArgumentParser reads help when it shows it, after the language of this process's locale
+    /// is known (help is shown before crmctl connects, so LANG decides it).
+    static func tr(_ phrase: Phrase) -> ArgumentHelp { ArgumentHelp(phrase.rendered(Language.current)) }
+}
 
 /// A plain text table with aligned columns. Cells may carry color codes; widths ignore them.
 struct Table {
@@ -107,7 +115,7 @@ func str(_ v: JSON?) -> String {
     case .string(let s)?: return Display.instant(s)
     case .int(let i)?: return String(i)
     case .double(let d)?: return String(d)
-    case .bool(let b)?: return b ? "yes" : "no"
+    case .bool(let b)?: return b ? tr("yes") : tr("no")
     default: return ""
     }
 }
@@ -117,6 +125,33 @@ func login(_ v: JSON?, _ none: String = "-") -> String { v?.stringValue ?? none 
 
 /// "1 client", "2 clients".
 func plural(_ n: Int64, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+
+/// A stored phone (`+74951234567;ext=12`, as crmd keeps it) as people read it: a Russian number
+/// grouped `+7 495 123-45-67`, the extension said in ``Language/current`` (`ext. 12`, `доб. 12`).
+/// Other numbers keep their digits as stored. `--json` output keeps the stored form.
+func phoneText(_ stored: String) -> String {
+    let parts = stored.split(separator: ";", maxSplits: 1).map(String.init)
+    var main = parts.first ?? stored
+    let digits = main.dropFirst()
+    if main.hasPrefix("+7"), digits.count == 11, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
+        let d = Array(digits)
+        func g(_ r: Range<Int>) -> String { String(d[r]) }
+        main = "+7 \(g(1..<4)) \(g(4..<7))-\(g(7..<9))-\(g(9..<11))"
+    }
+    guard parts.count == 2, parts[1].hasPrefix("ext=") else { return main }
+    let ext = String(parts[1].dropFirst(4))
+    return tr("\(main) ext. \(ext)")
+}
+
+/// A JSON array of stored phones, as people read them, comma separated.
+func phonesText(_ v: JSON?) -> String {
+    (v?.arrayValue?.compactMap(\.stringValue) ?? []).map(phoneText).joined(separator: ", ")
+}
+
+/// A card's line: its label in ``Language/current``, padded to the card's value column.
+func cardLine(_ label: String, _ value: String) -> String {
+    label.padding(toLength: max(13, label.count + 1), withPad: " ", startingAt: 0) + value
+}
 
 /// A client's zone cell: colored zone with days left, or its status.
 func zoneCell(_ c: JSON) -> String {

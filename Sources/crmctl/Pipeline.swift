@@ -11,8 +11,8 @@ struct PipelineCommand: ParsableCommand {
             owner after the board, those with overdue deals first. Example: crmctl pipeline --owner ivanov
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The pipeline (default: the first).") var pipeline: String?
-    @Option(help: "Only this owner's deals (login or id).") var owner: String?
+    @Option(help: .tr("The pipeline (default: the first).")) var pipeline: String?
+    @Option(help: .tr("Only this owner's deals (login or id).")) var owner: String?
 
     func run() throws {
         var p: JSONObject = [:]

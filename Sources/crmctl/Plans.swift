@@ -14,23 +14,24 @@ struct PlanCommand: ParsableCommand {
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set a plan's targets (heads and admins); a target not given is left as it was.",
+            abstract: tr("Set a plan's targets (heads and admins); a target not given is left as it was."),
             discussion: "Example: crmctl plan set ivanov 2026-12 --calls 60 --meetings 10 --revenue-won 2000000.00")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The manager (login or id); leave out with --team.") var user: String?
-        @Argument(help: "The period: 2026-12, 2026-W49 or 2026-Q4.") var period: String
-        @Option(help: "A team's plan instead of a user's (users.team).") var team: String?
+        @Argument(help: .tr("The manager (login or id); leave out with --team.")) var user: String?
+        @Argument(help: .tr("The period: 2026-12, 2026-W49 or 2026-Q4.")) var period: String
+        @Option(help: .tr("A team's plan instead of a user's (users.team).")) var team: String?
         @Option var calls: Int?
         @Option var meetings: Int?
-        @Option(help: "Clients created with the manager as lead manager.") var newClients: Int?
+        @Option(help: .tr("Clients created with the manager as lead manager.")) var newClients: Int?
         @Option var dealsWon: Int?
-        @Option(help: "Won deals' sum as money, e.g. 2000000.00 or '2 000 000'.") var revenueWon: String?
-        @Option(help: "Payments' sum as money.") var revenuePaid: String?
-        @Option(help: "Clients claimed from the exchange.") var claims: Int?
-        @Option(parsing: .upToNextOption, help: "Remove these targets (metric names, e.g. calls revenue_won).") var clear: [String] = []
+        @Option(help: .tr("Won deals' sum as money, e.g. 2000000.00 or '2 000 000'.")) var revenueWon: String?
+        @Option(help: .tr("Payments' sum as money.")) var revenuePaid: String?
+        @Option(help: .tr("Clients claimed from the exchange.")) var claims: Int?
+        @Option(parsing: .upToNextOption, help: .tr("Remove these targets (metric names, e.g. calls revenue_won).")) var clear: [String] =
+            []
 
         func validate() throws {
-            if (user == nil) == (team == nil) { throw ValidationError("name a user, or give --team, not both") }
+            if (user == nil) == (team == nil) { throw ValidationError(tr("name a user, or give --team, not both")) }
         }
 
         func run() throws {
@@ -47,7 +48,8 @@ struct PlanCommand: ParsableCommand {
             if let user { p["user"] = userParam(user) }
             if let team { p["team"] = .string(team) }
             try global.run("plan.set", p) { r in
-                print("plan #\(str(r["id"])) of \(planOwner(r)) for \(str(r["period"])) (\(str(r["starts_at"])) to \(str(r["ends_at"])))")
+                print(
+                    tr("plan #\(str(r["id"])) of \(planOwner(r)) for \(str(r["period"])) (\(str(r["starts_at"])) to \(str(r["ends_at"])))"))
                 for (k, v) in (r["targets"]?.objectValue?.members ?? []).sorted(by: { metricOrder($0.key) < metricOrder($1.key) }) {
                     let n = v.intValue ?? 0
                     print("  \(metricLabel(k)): \(isMoneyMetric(k) ? moneyText(n) : String(n))")
@@ -58,13 +60,13 @@ struct PlanCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A plan's progress now, with bars (yours unless a user or --team is named).",
+            abstract: tr("A plan's progress now, with bars (yours unless a user or --team is named)."),
             discussion: "Example: crmctl plan show ivanov --period 2026-12")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Argument(help: "The manager (login or id; default you).") var user: String?
-        @Option(help: "A team's plan.") var team: String?
-        @Option(help: "The period (default the current month).") var period: String?
+        @Argument(help: .tr("The manager (login or id; default you).")) var user: String?
+        @Option(help: .tr("A team's plan.")) var team: String?
+        @Option(help: .tr("The period (default the current month).")) var period: String?
 
         func run() throws {
             var p: JSONObject = [:]
@@ -75,7 +77,7 @@ struct PlanCommand: ParsableCommand {
                 print("\(planOwner(r)), \(str(r["period"])) (\(str(r["from"])) to \(str(r["to"]))), as of \(str(r["now"]))")
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty {
-                    print("no plan for this period; a head sets one: crmctl plan set USER PERIOD --calls 60 ...")
+                    print(tr("no plan for this period; a head sets one: crmctl plan set USER PERIOD --calls 60 ..."))
                 } else {
                     printProgress(items, indent: "  ")
                 }
@@ -85,14 +87,14 @@ struct PlanCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List plans (managers: their own).", discussion: "Example: crmctl plan list --period 2026-12")
+            abstract: tr("List plans (managers: their own)."), discussion: "Example: crmctl plan list --period 2026-12")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Option(help: "Only this user's plans (login or id).") var user: String?
-        @Option(help: "Only this team's plans.") var team: String?
-        @Option(help: "Only plans of this period.") var period: String?
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Option(help: .tr("Only this user's plans (login or id).")) var user: String?
+        @Option(help: .tr("Only this team's plans.")) var team: String?
+        @Option(help: .tr("Only plans of this period.")) var period: String?
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func run() throws {
             var p: JSONObject = [:]
@@ -118,13 +120,13 @@ struct PlanCommand: ParsableCommand {
             ) { r in
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty {
-                    print("no plans")
+                    print(tr("no plans"))
                     return
                 }
                 var t = Table(columns)
                 for pl in items { t.add(row(pl)) }
                 t.print()
-                if let next = r["next_cursor"]?.stringValue { print("more: --cursor \(next)") }
+                if let next = r["next_cursor"]?.stringValue { print(tr("more: --cursor \(next)")) }
             }
         }
     }

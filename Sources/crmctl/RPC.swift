@@ -6,17 +6,17 @@ struct RPC: ParsableCommand {
         abstract: tr("Call any method with JSON params and print the JSON result."),
         discussion: "Example: crmctl rpc client.list '{\"zone\":\"red\"}'")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The method, e.g. client.get.") var method: String
-    @Argument(help: "Params as a JSON object.") var params: String = "{}"
+    @Argument(help: .tr("The method, e.g. client.get.")) var method: String
+    @Argument(help: .tr("Params as a JSON object.")) var params: String = "{}"
 
     func run() throws {
         let parsed: JSON
         do {
             parsed = try JSONParser.parse(params)
         } catch {
-            throw ValidationError("params are not valid JSON: \(error)")
+            throw ValidationError(tr("params are not valid JSON: \(error)"))
         }
-        guard case .object(let o) = parsed else { throw ValidationError("params must be a JSON object") }
+        guard case .object(let o) = parsed else { throw ValidationError(tr("params must be a JSON object")) }
         try global.run(method, o) { r in print(JSONWriter.string(r)) }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 extension ReportCommand {
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Plan against fact: every plan of the period, each target with its fact and a bar.",
+            abstract: tr("Plan against fact: every plan of the period, each target with its fact and a bar."),
             discussion: "Example: crmctl report plan --period 2026-12. Managers see only their own plans.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
@@ -42,7 +42,7 @@ extension ReportCommand {
 
     struct Activity: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Calls, meetings, emails and cold calls per manager (or team), with bars.",
+            abstract: tr("Calls, meetings, emails and cold calls per manager (or team), with bars."),
             discussion: """
                 A cold call is a call within reports.cold_call_window (P14D) after its author took the client from the \
                 exchange or from unassigned. Example: crmctl report activity --period 2026-12 --by team

@@ -12,7 +12,7 @@ struct ReportCommand: ParsableCommand {
 
     struct Zones: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Clients per zone per manager now, claims and releases in a period, and the zones over time.",
+            abstract: tr("Clients per zone per manager now, claims and releases in a period, and the zones over time."),
             discussion: """
                 The period defaults to the 30 days before --to (default now). The bars are scaled to the \
                 terminal width (COLUMNS, or 80); below them each manager's zones day by day (one stacked bar \

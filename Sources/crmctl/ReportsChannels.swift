@@ -5,7 +5,7 @@ import Foundation
 extension ReportCommand {
     struct Channels: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Per marketing channel: spend, calls, leads, buyers, revenue, profit, cost per lead and ROI.",
+            abstract: tr("Per marketing channel: spend, calls, leads, buyers, revenue, profit, cost per lead and ROI."),
             discussion: """
                 Calls are those the PBX reported to the channel's tracking numbers; leads the distinct callers; \
                 buyers the distinct clients who came through the channel with a deal won in the period; profit \

@@ -5,7 +5,7 @@ import Foundation
 extension ReportCommand {
     struct Exchange: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Per manager: clients released and claimed, days on the exchange, and what came of claims.",
+            abstract: tr("Per manager: clients released and claimed, days on the exchange, and what came of claims."),
             discussion: """
                 For the clients a manager claimed in the period: the share contacted within 7 days of the \
                 claim, the share with a deal opened within 90 days, and the revenue of deals won within 90 \

@@ -5,7 +5,7 @@ import Foundation
 extension ReportCommand {
     struct Funnel: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deals entering each stage in a period, what they did next, conversion bars and time in stage.",
+            abstract: tr("Deals entering each stage in a period, what they did next, conversion bars and time in stage."),
             discussion: """
                 Conversion = deals that went on (a later stage or won) out of those that entered. Time in \
                 stage: median and 90th percentile of completed stays. Managers see only their own deals.
@@ -28,7 +28,7 @@ extension ReportCommand {
 
     struct Completeness: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "How full the client cards are: the minimal data set, a decision maker, segment and source, per manager.",
+            abstract: tr("How full the client cards are: the minimal data set, a decision maker, segment and source, per manager."),
             discussion: """
                 Minimal data set: a phone or an email (the client's or a contact's) and at least one contact \
                 person. Managers see only their own clients.

@@ -49,7 +49,7 @@ func bar(_ value: Int64, of max: Int64, width: Int) -> String {
 extension ReportCommand {
     struct Commission: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Commission per manager for a period: deals counted, base, rate and commission.",
+            abstract: tr("Commission per manager for a period: deals counted, base, rate and commission."),
             discussion: """
                 The basis (won amounts or payments) and the rates are crmd's settings (commission.*) and \
                 each user's rate (user update --commission). --lines lists every deal line with the rate \
@@ -73,7 +73,8 @@ extension ReportCommand {
 
     struct Sales: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Won and lost deals, win rate, payments, average deal and duration, per manager, team, source, segment or pipeline.",
+            abstract: tr(
+                "Won and lost deals, win rate, payments, average deal and duration, per manager, team, source, segment or pipeline."),
             discussion:
                 "Amounts in the department currency; won deals in other currencies are listed apart. Managers see only their own deals.")
         @OptionGroup var global: GlobalOptions

@@ -16,7 +16,7 @@ struct SegmentCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Save a segment: dynamic with --filter, or static with --static and the clients.",
+            abstract: tr("Save a segment: dynamic with --filter, or static with --static and the clients."),
             discussion: """
                 Examples: crmctl segment create "Wholesale, active" --filter '{"segment":"wholesale","has_open_deal":true}'
                           crmctl segment create "Exhibition 2026" --static --client 12 --client 40
@@ -41,7 +41,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Segments you may see (a manager: shared ones and their own).")
+        static let configuration = CommandConfiguration(abstract: tr("Segments you may see (a manager: shared ones and their own)."))
         @OptionGroup var global: GlobalOptions
         @Option var limit: Int?
         @Option var cursor: String?
@@ -65,7 +65,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A segment, its filter and how many clients it holds for you.")
+        static let configuration = CommandConfiguration(abstract: tr("A segment, its filter and how many clients it holds for you."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The segment's id or name.") var segment: String
 
@@ -74,7 +74,7 @@ struct SegmentCommand: ParsableCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rename a segment, give it a new filter, or add and remove clients of a static one.")
+            abstract: tr("Rename a segment, give it a new filter, or add and remove clients of a static one."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The segment's id or name.") var segment: String
         @Option(help: "A new name.") var name: String?
@@ -99,7 +99,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a segment (its clients stay as they are).")
+        static let configuration = CommandConfiguration(abstract: tr("Delete a segment (its clients stay as they are)."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The segment's id or name.") var segment: String
 
@@ -109,7 +109,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     struct Members: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A segment's clients, as client list shows them to you.")
+        static let configuration = CommandConfiguration(abstract: tr("A segment's clients, as client list shows them to you."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The segment's id or name.") var segment: String
         @Option var limit: Int?
@@ -125,7 +125,7 @@ struct SegmentCommand: ParsableCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A segment's clients, share by zone, average deal and its duration, win rate and revenue.",
+            abstract: tr("A segment's clients, share by zone, average deal and its duration, win rate and revenue."),
             discussion:
                 "Deals closed in the span count (default: the 365 days up to now). Example: crmctl segment stats Wholesale --period 2026-Q4"
         )

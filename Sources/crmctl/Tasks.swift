@@ -9,18 +9,18 @@ struct TaskCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a task (for yourself unless --assignee: heads, operators and admins).",
+            abstract: tr("Add a task (for yourself unless --assignee: heads, operators and admins)."),
             discussion: "Example: crmctl task add 'Call back about the discount' --due 2026-12-10T15:00:00Z --deal 7 --kind call")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "What is to be done.") var title: String
-        @Option(help: "When it is due: 10.12.2026 18:00, 10.12 18:00, tomorrow 9:00, завтра 9:00 (crmd's time zone) or RFC 3339.") var due:
-            String
-        @Option(help: "Who does it (login or id; default you).") var assignee: String?
-        @Option(help: "The client it is about (id).") var client: Int?
-        @Option(help: "The deal it is about (id; its client too).") var deal: Int?
-        @Option(help: "call, meeting or other (a call or meeting can be logged when done).") var kind: String?
+        @Argument(help: .tr("What is to be done.")) var title: String
+        @Option(help: .tr("When it is due: 10.12.2026 18:00, 10.12 18:00, tomorrow 9:00, завтра 9:00 (crmd's time zone) or RFC 3339."))
+        var due: String
+        @Option(help: .tr("Who does it (login or id; default you).")) var assignee: String?
+        @Option(help: .tr("The client it is about (id).")) var client: Int?
+        @Option(help: .tr("The deal it is about (id; its client too).")) var deal: Int?
+        @Option(help: .tr("call, meeting or other (a call or meeting can be logged when done).")) var kind: String?
         @Option var note: String?
-        @Option(help: "A retry key: repeating the command with it never adds a second task.") var requestID: String?
+        @Option(help: .tr("A retry key: repeating the command with it never adds a second task.")) var requestID: String?
 
         func run() throws {
             var p: JSONObject = ["title": .string(title), "due_at": .string(try global.instant(due, option: "due"))]
@@ -45,23 +45,25 @@ struct TaskCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List open tasks, soonest due first (yours unless --assignee or --all).",
+            abstract: tr("List open tasks, soonest due first (yours unless --assignee or --all)."),
             discussion: "Example: crmctl task list --due-before 2026-12-11T00:00:00Z")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Whose tasks (login or id; heads, directors, admins).") var assignee: String?
-        @Flag(help: "Everyone's tasks (heads, directors, admins).") var all = false
-        @Flag(help: "Done tasks instead of open ones.") var done = false
+        @Option(help: .tr("Whose tasks (login or id; heads, directors, admins).")) var assignee: String?
+        @Flag(help: .tr("Everyone's tasks (heads, directors, admins).")) var all = false
+        @Flag(help: .tr("Done tasks instead of open ones.")) var done = false
         @Option(
             help:
-                "Only tasks due before this instant (20.11, today, tomorrow: that day included, in crmd's time zone; YYYY-MM-DD: UTC; or an instant)."
+                .tr(
+                    "Only tasks due before this instant (20.11, today, tomorrow: that day included, in crmd's time zone; YYYY-MM-DD: UTC; or an instant)."
+                )
         ) var dueBefore: String?
-        @Option(help: "Only tasks on this deal.") var deal: Int?
-        @Option(help: "Only tasks on this client.") var client: Int?
-        @Option(help: "At most this many (1 to 1000; default 100).") var limit: Int?
-        @Option(help: "Continue after this cursor (from the previous page).") var cursor: String?
+        @Option(help: .tr("Only tasks on this deal.")) var deal: Int?
+        @Option(help: .tr("Only tasks on this client.")) var client: Int?
+        @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
+        @Option(help: .tr("Continue after this cursor (from the previous page).")) var cursor: String?
 
         func validate() throws {
-            if all && assignee != nil { throw ValidationError("give --all or --assignee, not both") }
+            if all && assignee != nil { throw ValidationError(tr("give --all or --assignee, not both")) }
         }
 
         func run() throws {
@@ -87,13 +89,13 @@ struct TaskCommand: ParsableCommand {
 
     struct Done: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Mark a task done; for a call or meeting task, --result or --note also logs the call or meeting.",
+            abstract: tr("Mark a task done; for a call or meeting task, --result or --note also logs the call or meeting."),
             discussion: "Example: crmctl task done 4 --result 'agreed to sign on Friday'")
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Option(help: "How the call or meeting went (logged as its result).") var result: String?
-        @Option(help: "A note on the call or meeting (logged with it).") var note: String?
-        @Option(help: "in or out (with --result or --note).") var direction: String?
+        @Option(help: .tr("How the call or meeting went (logged as its result).")) var result: String?
+        @Option(help: .tr("A note on the call or meeting (logged with it).")) var note: String?
+        @Option(help: .tr("in or out (with --result or --note).")) var direction: String?
 
         func run() throws {
             var p: JSONObject = ["id": .int(id)]
@@ -105,7 +107,7 @@ struct TaskCommand: ParsableCommand {
                 p["log"] = .object(log)
             }
             try global.run("task.done", p) { t in
-                print("task #\(str(t["id"])) \"\(str(t["title"]))\" done at \(str(t["done_at"]))")
+                print(tr("task #\(str(t["id"])) \"\(str(t["title"]))\" done at \(str(t["done_at"]))"))
                 if let i = t["interaction"], i != .null {
                     print(
                         "logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(i["client_id"])): \(i["result"]?.stringValue ?? i["note"]?.stringValue ?? "")"

@@ -8,7 +8,7 @@ struct TodayCommand: ParsableCommand {
         abstract: tr("Your day in one list: overdue and today's tasks, deals to contact, clients near release, unread alerts."),
         discussion: "Heads, directors and admins may look at someone else's day: crmctl today --user ivanov")
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Whose day (login or id; default yours).") var user: String?
+    @Option(help: .tr("Whose day (login or id; default yours).")) var user: String?
 
     func run() throws {
         var p: JSONObject = [:]
@@ -18,7 +18,7 @@ struct TodayCommand: ParsableCommand {
 }
 
 func printToday(_ r: JSON) {
-    print("\(str(r["user"]))'s day, \(LocalTime.formatDay(wire: str(r["date"]))) (now \(str(r["now"])))")
+    print(tr("\(str(r["user"]))'s day, \(LocalTime.formatDay(wire: str(r["date"]))) (now \(str(r["now"])))"))
 
     section("Overdue tasks", r["tasks_overdue"]) { printTaskTable($0, showAssignee: false) }
     section("Tasks due later today", r["tasks_today"]) { printTaskTable($0, showAssignee: false) }

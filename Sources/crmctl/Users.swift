@@ -7,26 +7,26 @@ struct UserCommand: ParsableCommand {
         subcommands: [Add.self, List.self, Update.self, Deactivate.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a user mapped to a Unix account.")
+        static let configuration = CommandConfiguration(abstract: tr("Add a user mapped to a Unix account."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Login (usually the Unix account name).") var login: String
-        @Option(help: "Full name.") var name: String
-        @Option(help: "admin, director, head, manager, operator or accountant.") var role: String
-        @Option(help: "Unix uid (default: the uid of the system account with this login).") var uid: Int?
+        @Argument(help: .tr("Login (usually the Unix account name).")) var login: String
+        @Option(help: .tr("Full name.")) var name: String
+        @Option(help: .tr("admin, director, head, manager, operator or accountant.")) var role: String
+        @Option(help: .tr("Unix uid (default: the uid of the system account with this login).")) var uid: Int?
 
         func run() throws {
             var p: JSONObject = ["login": .string(login), "name": .string(name), "role": .string(role)]
             if let uid { p["uid"] = .int(uid) }
             try global.run("user.add", p) { u in
-                print("added user \(str(u["login"])) (id \(str(u["id"])), role \(str(u["role"])), uid \(u["uid"].map(str) ?? "-"))")
+                print(tr("added user \(str(u["login"])) (id \(str(u["id"])), role \(str(u["role"])), uid \(u["uid"].map(str) ?? "-"))"))
             }
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List users.")
+        static let configuration = CommandConfiguration(abstract: tr("List users."))
         @OptionGroup var global: GlobalOptions
-        @Flag(help: "Include deactivated users.") var all = false
+        @Flag(help: .tr("Include deactivated users.")) var all = false
 
         func run() throws {
             try global.run("user.list", all ? ["include_inactive": true] : [:]) { r in
@@ -48,23 +48,23 @@ struct UserCommand: ParsableCommand {
         @Option var name: String?
         @Option var role: String?
         @Option var uid: Int?
-        @Option(help: "The user's commission rate as a percent (2.5%, 2.5), or none to remove it.") var commission: String?
-        @Option(help: "The user's commission rate in basis points (250 = 2.5 %).") var commissionBp: Int?
-        @Option(help: "The user's sales team, or none to take them out of any team.") var team: String?
-        @Option(help: "The user's own e-mail address (incoming mail names them by it), or none.") var email: String?
-        @Option(name: .customLong("extension"), help: "The user's PBX extension (calls name them by it), or none.") var pbxExtension:
-            String?
-        @Option(help: "The language of the user's messages and alerts: ru, en, or none to follow their LANG.") var lang: String?
-        @Option(help: "Away from this instant (RFC 3339): no requests are routed to them; none clears the absence.")
+        @Option(help: .tr("The user's commission rate as a percent (2.5%, 2.5), or none to remove it.")) var commission: String?
+        @Option(help: .tr("The user's commission rate in basis points (250 = 2.5 %).")) var commissionBp: Int?
+        @Option(help: .tr("The user's sales team, or none to take them out of any team.")) var team: String?
+        @Option(help: .tr("The user's own e-mail address (incoming mail names them by it), or none.")) var email: String?
+        @Option(name: .customLong("extension"), help: .tr("The user's PBX extension (calls name them by it), or none."))
+        var pbxExtension: String?
+        @Option(help: .tr("The language of the user's messages and alerts: ru, en, or none to follow their LANG.")) var lang: String?
+        @Option(help: .tr("Away from this instant (RFC 3339): no requests are routed to them; none clears the absence."))
         var absentFrom: String?
-        @Option(help: "Away until this instant (RFC 3339).") var absentUntil: String?
-        @Option(help: "Competence tags for request routing, comma-separated (segments, regions), or none.") var competence: String?
+        @Option(help: .tr("Away until this instant (RFC 3339).")) var absentUntil: String?
+        @Option(help: .tr("Competence tags for request routing, comma-separated (segments, regions), or none.")) var competence: String?
 
         func validate() throws {
-            if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError("--lang '\(lang)' must be ru, en or none") }
-            if commission != nil && commissionBp != nil { throw ValidationError("give --commission or --commission-bp, not both") }
+            if let lang, !["ru", "en", "none"].contains(lang) { throw ValidationError(tr("--lang '\(lang)' must be ru, en or none")) }
+            if commission != nil && commissionBp != nil { throw ValidationError(tr("give --commission or --commission-bp, not both")) }
             if let commission, commission != "none", parsePercentBP(commission) == nil {
-                throw ValidationError("--commission '\(commission)' must be a percent like 2.5% (at most two decimals, 0-100), or none")
+                throw ValidationError(tr("--commission '\(commission)' must be a percent like 2.5% (at most two decimals, 0-100), or none"))
             }
         }
 
@@ -96,21 +96,21 @@ struct UserCommand: ParsableCommand {
 
     struct Deactivate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deactivate a user; their history stays.",
+            abstract: tr("Deactivate a user; their history stays."),
             discussion:
                 "crmd refuses while the user still leads clients, unless --to names who takes them over (with their open deals and tasks).")
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
         @Option(
             name: [.customLong("to"), .customLong("reassign-to")],
-            help: "Hand all their clients, open deals and tasks to this manager or head.")
+            help: .tr("Hand all their clients, open deals and tasks to this manager or head."))
         var reassignTo: String?
 
         func run() throws {
             var p: JSONObject = ["login": .string(login)]
             if let reassignTo { p["reassign_to"] = .string(reassignTo) }
             try global.run("user.deactivate", p) { r in
-                print("deactivated \(login); \(num(r["clients_reassigned"])) clients reassigned")
+                print(tr("deactivated \(login); \(num(r["clients_reassigned"])) clients reassigned"))
             }
         }
     }

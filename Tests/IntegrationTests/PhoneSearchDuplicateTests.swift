@@ -157,7 +157,7 @@ struct PhoneSearchDuplicateTests {
             #expect(forced.status == 0, "\(forced.err)")
             #expect(forced.out.contains("created client #2"), "\(forced.out)")
             let shown = try cli.crmctl(d, ["client", "show", "1"])
-            #expect(shown.out.contains("+74951234567;ext=12"), "\(shown.out)")
+            #expect(shown.out.contains("+7 495 123-45-67 ext. 12"), "\(shown.out)")
             #expect(shown.out.contains("ИНН          7707083893  КПП 773601001"), "\(shown.out)")
             let bad = try cli.crmctl(d, ["client", "add", "Другая", "--inn", "7707083894"])
             #expect(bad.status != 0)

@@ -8,7 +8,7 @@ extension CallCommand {
     /// `crmctl call ended`: the PBX's end-of-call hook (`call.ended`).
     struct Ended: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Report a finished call (the PBX's end-of-call hook runs this).",
+            abstract: tr("Report a finished call (the PBX's end-of-call hook runs this)."),
             discussion: """
                 An answered call with a known client is logged as a call (captured by pbx) by the user on \
                 the extension, else by the client's owner; a missed inbound call becomes a call-back task \
@@ -22,15 +22,15 @@ extension CallCommand {
                 --duration "${FILTER(0-9,${CDR(duration)})}" --billsec "${FILTER(0-9,${CDR(billsec)})}" --uniqueid "${FILTER(0-9.,${UNIQUEID})}" --quiet &)
                 """)
         @OptionGroup var global: GlobalOptions
-        @Option(help: "The calling number (a user's extension for an outbound call).") var from: String
-        @Option(help: "The number dialled (an extension or the client's number).") var to: String
-        @Option(help: "When the call started: RFC 3339, or 2026-12-04T18:50:00+0300.") var startedAt: String
-        @Option(help: "ANSWERED, NO ANSWER, BUSY, FAILED or CONGESTION (any case).") var disposition: String
-        @Option(help: "Seconds from the start to the end.") var duration: Int = 0
-        @Option(help: "Seconds talked (from the answer to the end).") var billsec: Int = 0
-        @Option(help: "The PBX's UNIQUEID of the call.") var uniqueid: String
-        @Option(name: .customLong("extension"), help: "The user's extension, when --from and --to do not show it.") var peer: String?
-        @Flag(help: "Print nothing on success (for a dialplan).") var quiet = false
+        @Option(help: .tr("The calling number (a user's extension for an outbound call).")) var from: String
+        @Option(help: .tr("The number dialled (an extension or the client's number).")) var to: String
+        @Option(help: .tr("When the call started: RFC 3339, or 2026-12-04T18:50:00+0300.")) var startedAt: String
+        @Option(help: .tr("ANSWERED, NO ANSWER, BUSY, FAILED or CONGESTION (any case).")) var disposition: String
+        @Option(help: .tr("Seconds from the start to the end.")) var duration: Int = 0
+        @Option(help: .tr("Seconds talked (from the answer to the end).")) var billsec: Int = 0
+        @Option(help: .tr("The PBX's UNIQUEID of the call.")) var uniqueid: String
+        @Option(name: .customLong("extension"), help: .tr("The user's extension, when --from and --to do not show it.")) var peer: String?
+        @Flag(help: .tr("Print nothing on success (for a dialplan).")) var quiet = false
 
         func run() throws {
             // STRFTIME's %z writes +0300; RFC 3339 wants +03:00.
@@ -54,7 +54,7 @@ extension CallCommand {
     /// `crmctl call import Master.csv`: the CDR file in batches (`call.import`).
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import Asterisk's Master.csv call records (calls already logged are skipped).",
+            abstract: tr("Import Asterisk's Master.csv call records (calls already logged are skipped)."),
             discussion: """
                 Reads /var/log/asterisk/cdr-csv/Master.csv (cdr_csv's standard columns, with or without \
                 uniqueid and userfield) and sends it in batches; each call is handled as `crmctl call ended` \
@@ -62,8 +62,8 @@ extension CallCommand {
                 again over the same file (a cron job): calls already logged count as duplicates.
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The Master.csv file.") var file: String
-        @Option(help: "Lines per request (1-500).") var batch: Int = 200
+        @Argument(help: .tr("The Master.csv file.")) var file: String
+        @Option(help: .tr("Lines per request (1-500).")) var batch: Int = 200
 
         func run() throws {
             guard (1...500).contains(batch) else { failure("--batch must be from 1 to 500") }
@@ -113,8 +113,9 @@ extension CallCommand {
             }
             let t = { (k: String) in totals[k] ?? 0 }
             print(
-                "logged \(t("logged")), call-back tasks \(t("tasks")), unknown numbers \(t("unknown")), duplicates \(t("duplicates")), "
-                    + "other \(t("skipped")), bad lines \(bad.count)")
+                tr(
+                    "logged \(t("logged")), call-back tasks \(t("tasks")), unknown numbers \(t("unknown")), duplicates \(t("duplicates")), other \(t("skipped")), bad lines \(bad.count)"
+                ))
             for b in bad { print("  \(b)") }
         }
     }
@@ -123,9 +124,9 @@ extension CallCommand {
 /// One line on a finished call.
 func endedSummary(_ r: JSON) -> String {
     let id = r["uniqueid"]?.stringValue ?? ""
-    if r["duplicate"] == .bool(true) { return "call \(id): already logged" }
-    if let i = r["interaction_id"]?.intValue { return "call \(id): logged as interaction #\(i) on client #\(num(r["client_id"]))" }
-    if let t = r["task_id"]?.intValue { return "call \(id): missed; call-back task #\(t) due \(str(r["due_at"]))" }
-    if r["unknown"] == .bool(true) { return "call \(id): \(str(r["number"])) is no client's number" }
-    return "call \(id): nothing to log"
+    if r["duplicate"] == .bool(true) { return tr("call \(id): already logged") }
+    if let i = r["interaction_id"]?.intValue { return tr("call \(id): logged as interaction #\(i) on client #\(num(r["client_id"]))") }
+    if let t = r["task_id"]?.intValue { return tr("call \(id): missed; call-back task #\(t) due \(Display.instant(str(r["due_at"])))") }
+    if r["unknown"] == .bool(true) { return tr("call \(id): \(str(r["number"])) is no client's number") }
+    return tr("call \(id): nothing to log")
 }

@@ -10,28 +10,28 @@ struct RequestCommand: ParsableCommand {
 
     /// One line on a request.
     static func line(_ q: JSON) -> String {
-        var parts = ["request #\(num(q["id"])) \(str(q["status"]))"]
+        var parts = [tr("request #\(num(q["id"])) \(str(q["status"]))")]
         let who = [q["name"], q["phone"], q["email"]].compactMap { $0?.stringValue }.joined(separator: ", ")
         if !who.isEmpty { parts.append(who) }
-        if let a = q["assignee"]?.intValue { parts.append("assignee #\(a)") }
-        if let due = q["due_at"]?.stringValue { parts.append("due \(Display.instant(due))") }
-        if let c = q["client_id"]?.intValue { parts.append("client #\(c)") }
-        if let d = q["deal_id"]?.intValue { parts.append("deal #\(d)") }
+        if let a = q["assignee"]?.intValue { parts.append(tr("assignee #\(a)")) }
+        if let due = q["due_at"]?.stringValue { parts.append(tr("due \(Display.instant(due))")) }
+        if let c = q["client_id"]?.intValue { parts.append(tr("client #\(c)")) }
+        if let d = q["deal_id"]?.intValue { parts.append(tr("deal #\(d)")) }
         return parts.joined(separator: ", ")
     }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Open a request (the web form's CGI runs this as an operator account).",
-            discussion: "At least one of --name, --phone and --email. A known phone or e-mail goes to its client's owner.")
+            abstract: tr("Open a request (the web form's CGI runs this as an operator account)."),
+            discussion: tr("At least one of --name, --phone and --email. A known phone or e-mail goes to its client's owner."))
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Who asked.") var name: String?
-        @Option(help: "Their phone (any spelling).") var phone: String?
-        @Option(help: "Their e-mail.") var email: String?
-        @Option(help: "Where it came from (default: form).") var source: String?
-        @Option(help: "A segment or region name the competence rule matches.") var topic: String?
-        @Option(help: "What they wrote.") var text: String?
-        @Flag(help: "Print only the request's id.") var quiet = false
+        @Option(help: .tr("Who asked.")) var name: String?
+        @Option(help: .tr("Their phone (any spelling).")) var phone: String?
+        @Option(help: .tr("Their e-mail.")) var email: String?
+        @Option(help: .tr("Where it came from (default: form).")) var source: String?
+        @Option(help: .tr("A segment or region name the competence rule matches.")) var topic: String?
+        @Option(help: .tr("What they wrote.")) var text: String?
+        @Flag(help: .tr("Print only the request's id.")) var quiet = false
 
         func run() throws {
             var p = JSONObject()
@@ -43,10 +43,10 @@ struct RequestCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List requests (a manager sees those assigned to them).")
+        static let configuration = CommandConfiguration(abstract: tr("List requests (a manager sees those assigned to them)."))
         @OptionGroup var global: GlobalOptions
-        @Option(help: "new, routed, taken or closed.") var status: String?
-        @Option(help: "The assignee's login.") var assignee: String?
+        @Option(help: .tr("new, routed, taken or closed.")) var status: String?
+        @Option(help: .tr("The assignee's login.")) var assignee: String?
 
         func run() throws {
             var p = JSONObject()
@@ -60,9 +60,9 @@ struct RequestCommand: ParsableCommand {
 
     struct Take: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Take a request: its client (found or created) and a new deal become yours.")
+            abstract: tr("Take a request: its client (found or created) and a new deal become yours."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The request's id.") var id: Int
+        @Argument(help: .tr("The request's id.")) var id: Int
 
         func run() throws {
             try global.run("request.take", ["id": .int(id)]) { print(RequestCommand.line($0)) }
@@ -70,10 +70,10 @@ struct RequestCommand: ParsableCommand {
     }
 
     struct Assign: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Hand a request to a manager (heads and admins).")
+        static let configuration = CommandConfiguration(abstract: tr("Hand a request to a manager (heads and admins)."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The request's id.") var id: Int
-        @Argument(help: "The manager's login.") var login: String
+        @Argument(help: .tr("The request's id.")) var id: Int
+        @Argument(help: .tr("The manager's login.")) var login: String
 
         func run() throws {
             try global.run("request.assign", ["id": .int(id), "to": .string(login)]) { print(RequestCommand.line($0)) }

@@ -40,11 +40,15 @@ def main():
     form = urllib.parse.parse_qs(body, keep_blank_values=False)
     argv = [os.environ.get("CRMCTL", "crmctl"), "request", "add", "--quiet",
             "--source", os.environ.get("REQUEST_SOURCE", "form")]
+    given = set()
     for field, limit in FIELDS.items():
         value = (form.get(field) or [""])[0].strip()[:limit]
         if value:
-            argv += [f"--{field}", value]
-    if not any(f in argv for f in ("--name", "--phone", "--email")):
+            # One argv item, --field=value: a value that looks like an option ("--socket=...")
+            # stays the field's value and is never read as an option of crmctl's.
+            argv.append(f"--{field}={value}")
+            given.add(field)
+    if not given & {"name", "phone", "email"}:
         return reply("400 Bad Request", "Give a name, a phone or an e-mail.")
     if os.environ.get("CRMD_SOCKET"):
         argv += ["--socket", os.environ["CRMD_SOCKET"]]

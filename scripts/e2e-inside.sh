@@ -112,7 +112,8 @@ check "bob's new session reaches crmd (1006: not a crmd user yet)" grep -q "erro
 
 # --- acknowledged writes survive a SIGKILL; systemd restarts crmd ---------------------------
 out=$(as alice crmctl client add "E2E Ltd" --phone "+7 495 000-00-01" 2>&1)
-cid=$(sed -n 's/^created client #\([0-9]*\).*/\1/p' <<<"$out")
+# crmctl speaks the department's language (ru by default; LANG=C names none): either sentence.
+cid=$(sed -n 's/^\(created client #\|создан клиент №\)\([0-9]*\).*/\2/p' <<<"$out")
 [ -n "$cid" ] || fatal "alice: crmctl client add ($out)"
 ok "alice created client #$cid"
 # Four writers, 25 notes each ("e2e-K", K = 100 * writer + i), one crmctl per note; a note whose

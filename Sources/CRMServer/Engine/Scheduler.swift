@@ -100,16 +100,10 @@ public final class Scheduler: Service, Sendable {
         // Inbound requests not taken by their due instant: re-routed, the heads alerted (issue 22).
         total += try await rerouteRequests(upTo: now)
         // Deals past their stage's cadence and tasks falling due, in batches of their own.
-        while try context.store.read({ try $0.anyDealOrTaskDue(upTo: now) }) {
-            let (due, events) = try await context.store.write(.bulk) { [work = context.work, batch] tx in
-                try tx.buffered { tx in try work.applyDue(tx, upTo: now, limit: batch) }
-            }
-            total += events
-            recorded.add(events, ordering: .relaxed)
-            beat()
-            if events > 0 { context.hub.notify() }
-            if due < batch { break }
-        }
+        // A transaction of its own per batch (`.bulk`), events and reminders many rows per statement.
+        total += try await drain(
+            .bulk, batch: batch, pending: { try $0.anyDealOrTaskDue(upTo: now) },
+            { [work = context.work] tx, batch in try tx.buffered { tx in try work.applyDue(tx, upTo: now, limit: batch) } })
         // The month's ABC/XYZ classes, once the schedule's instant has come (caught up after downtime).
         total += try await context.classes.runIfDue(context, now: now)
         // Reminders stored for a later hour, or queued for the delivery command.
@@ -152,15 +146,15 @@ public final class Scheduler: Service, Sendable {
             { [requests = RequestHandlers(context: context)] tx, batch in try requests.rerouteOverdue(tx, upTo: now, limit: batch) })
     }
 
-    /// Applies `apply` in batches of 500, a transaction each, while `pending` sees work left;
-    /// `apply` returns how many items it handled and the events it wrote. Returns the events.
+    /// Applies `apply` in batches of `batch`, a write of `mode` each, while `pending` sees work
+    /// left; `apply` returns how many items it handled and the events it wrote. Returns the events.
     private func drain(
-        pending: @escaping @Sendable (Tx) throws -> Bool, _ apply: @escaping @Sendable (Tx, Int) throws -> (Int, Int)
+        _ mode: GroupCommitter.WriteMode = .grouped, batch: Int = 500, pending: @escaping @Sendable (Tx) throws -> Bool,
+        _ apply: @escaping @Sendable (Tx, Int) throws -> (Int, Int)
     ) async throws -> Int {
-        let batch = 500
         var total = 0
         while try context.store.read(pending) {
-            let (handled, events) = try await context.store.write { tx in try apply(tx, batch) }
+            let (handled, events) = try await context.store.write(mode) { tx in try apply(tx, batch) }
             total += events
             recorded.add(events, ordering: .relaxed)
             beat()

@@ -73,7 +73,7 @@ struct MailHandlers: HandlerGroup {
         let draft = RequestDraft(
             name: display.isEmpty ? nil : String(display.prefix(Routing.nameLength)), phone: nil, email: sender, source: "mail",
             topic: nil, text: text.isEmpty ? nil : String(text.prefix(Routing.textLength)))
-        let q = try RequestHandlers(context: context).open(tx, draft, actor: actor, now: now)
+        let q = try RequestHandlers(context: context).open(tx, draft, actor: actor, now: now, unmatched: true)
         return q["id"] ?? .null
     }
 

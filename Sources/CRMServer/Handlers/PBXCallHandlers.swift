@@ -185,7 +185,7 @@ struct PBXCallHandlers: HandlerGroup {
                 let draft = RequestDraft(
                     name: nil, phone: number, email: nil, source: "call", topic: nil,
                     text: "Missed call from \(number) (\(c.disposition.wireName))")
-                let q = try RequestHandlers(context: context).open(tx, draft, actor: actor, now: now)
+                let q = try RequestHandlers(context: context).open(tx, draft, actor: actor, now: now, unmatched: true)
                 outcome["request"] = q["id"] ?? .null
             }
             return outcome

@@ -62,13 +62,15 @@ struct RequestHandlers: HandlerGroup {
     /// Opens a request (from `request.create`, an unknown sender's letter or a missed call): a
     /// request whose phone or e-mail is a client's goes to that client's owner; else the routing
     /// rule picks a manager; with nobody available it stays `new`. Audited and evented.
-    func open(_ tx: Tx, _ draft: RequestDraft, actor: Actor, now: Date) throws -> JSON {
+    /// `unmatched`: the caller has already found no client holding the draft's phone and e-mail
+    /// (a missed call's caller ID, an unknown sender), so they are not looked up again.
+    func open(_ tx: Tx, _ draft: RequestDraft, actor: Actor, now: Date, unmatched: Bool = false) throws -> JSON {
         var q = InboundRequest(
             name: draft.name, phone: draft.phone, email: draft.email, source: draft.source, topic: draft.topic, text: draft.text,
             createdAt: now, creatorLogin: actor.login)
         var holder: (clientID: Int64, contactID: Int64?)? = nil
-        if let p = draft.phone { holder = try tx.callerHolders(p).first }
-        if holder == nil, let e = draft.email { holder = try tx.emailHolders(e).first }
+        if !unmatched, let p = draft.phone { holder = try tx.callerHolders(p).first }
+        if !unmatched, holder == nil, let e = draft.email { holder = try tx.emailHolders(e).first }
         var owner: User? = nil
         if let holder, let c = try tx.clientHeader(id: holder.clientID) {
             q.clientID = c.id

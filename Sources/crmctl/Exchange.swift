@@ -155,6 +155,9 @@ private func printPreview(_ r: JSON) {
         return
     }
     print(tr("\(total, "release", "releases") due by \(str(r["to"])) \(which)"))
+    if let held = r["held"]?.intValue, held > 0 {
+        print(tr("\(held, "client", "clients") held back by a lock, a freeze or a deal (not counted)"))
+    }
     for m in managers {
         let clients = m["clients"]?.arrayValue ?? []
         let count = m["count"]?.intValue ?? Int64(clients.count)

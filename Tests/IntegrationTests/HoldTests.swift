@@ -72,6 +72,45 @@ struct HoldTests: ManualClockSuite {
         #expect(evs.last?["at"] == "2026-08-11T09:00:00Z")
     }
 
+    @Test("exchange.preview, current and proposed, leaves out what the release step would hold: frozen time and a lock")
+    func previewHonoursHolds() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        let root = try d.connect()
+        _ = try seedTeam(root)
+        let head = try act(d, "petrova")
+        let ivanov = try act(d, "ivanov")
+        // Three clients of one day: released at 2026-07-12T09:00Z unless something holds them.
+        let frozen = try root.call("client.create", ["name": "Frozen", "owner": "ivanov"])["id"]!
+        let locked = try root.call("client.create", ["name": "Locked", "owner": "ivanov"])["id"]!
+        let plain = try root.call("client.create", ["name": "Plain", "owner": "ivanov"])["id"]!
+        _ = try root.call("clock.set", ["to": "2026-07-02T09:00:00Z"])
+        _ = try ivanov.call("client.freeze", ["id": frozen, "until": "2026-08-01T09:00:00Z", "reason": "season"])
+        _ = try head.call("client.freeze_decide", ["id": frozen, "approve": true])
+        _ = try head.call("client.lock", ["id": locked, "locked": true])
+        func listed(_ r: JSON) -> [JSON] {
+            (r["managers"]?.arrayValue ?? []).flatMap { $0["clients"]?.arrayValue ?? [] }.map { $0["client_id"]! }
+        }
+        // The next 15 days: only the plain client goes; the locked one is held at its release.
+        let current = try head.call("exchange.preview", ["days": 15])
+        #expect(listed(current) == [plain], "\(current)")
+        #expect(current["total"] == 1)
+        #expect(current["held"] == 1)
+        // Proposed: released after P6M3D, on 07-15. The plain client goes; the frozen one, replayed
+        // with its 30 frozen days, goes on 08-14, outside the window; the lock still holds.
+        let later = try head.call("exchange.preview", ["days": 15, "thresholds": ["release_after": "P6M3D"]])
+        #expect(listed(later) == [plain], "\(later)")
+        #expect(later["total"] == 1)
+        #expect(later["held"] == 1)
+        // Proposed: after P6M10D, 07-22: nothing in the next 15 days.
+        #expect(try head.call("exchange.preview", ["days": 15, "thresholds": ["release_after": "P6M10D"]])["total"] == 0)
+        // Proposed: after P5M, 06-12, already past: the plain client would go now; the frozen one
+        // is held by its running freeze, the locked one by its lock.
+        let sooner = try head.call("exchange.preview", ["days": 15, "thresholds": ["red_after": "P4M", "release_after": "P5M"]])
+        #expect(listed(sooner) == [plain], "\(sooner)")
+        #expect(sooner["held"] == 2)
+    }
+
     @Test("a contact during a freeze starts a new cycle that stands still until the freeze ends")
     func contactDuringAFreeze() throws {
         let d = try daemon()

@@ -229,13 +229,26 @@ struct ExchangeHandlers: HandlerGroup {
             var byOwner: [Int64: [JSON]] = [:]
             var counts: [Int64: Int] = [:]
             var total = 0
+            var held = 0
+            /// Whether a rule (a lock, a freeze, a won or open deal) keeps the client from the
+            /// exchange at its release instant, as the release step would judge it.
+            func isHeld(_ clientID: Int64, at release: Date) throws -> Bool {
+                guard try engine.holdingRule(tx, clientID: clientID, at: max(release, now)) != nil else { return false }
+                held += 1
+                return true
+            }
             if proposed != nil, let byClass {
                 var after: Int64 = 0
                 while true {
                     let page = try tx.assignedClocksWithClass(afterID: after, limit: 5_000)
                     for row in page {
-                        let release = byClass.rules(segment: row.segment, abc: row.abc).schedule(from: row.start).releaseAt
-                        if release < end, let owner = row.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID {
+                        guard let owner = row.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID else { continue }
+                        let rules = byClass.rules(segment: row.segment, abc: row.abc)
+                        // Frozen time and the calendar only move a release later: the plain
+                        // schedule sorts out most clients without a read.
+                        guard rules.schedule(from: row.start).releaseAt < end else { continue }
+                        let release = try previewRelease(tx, clientID: row.id, start: row.start, rules: rules)
+                        if release < end, try !isHeld(row.id, at: release) {
                             total += 1
                             counts[owner, default: 0] += 1
                             if byOwner[owner, default: []].count < 100 {
@@ -249,6 +262,7 @@ struct ExchangeHandlers: HandlerGroup {
             } else {
                 for c in try tx.releasesDue(from: .distantPast, to: end, limit: 100_000) {
                     guard let owner = c.ownerID, !Access.seesOnlyOwnClients(actor) || owner == actor.userID else { continue }
+                    if let release = c.schedule?.releaseAt, try isHeld(c.id, at: release) { continue }
                     total += 1
                     counts[owner, default: 0] += 1
                     if byOwner[owner, default: []].count < 100 {
@@ -266,9 +280,18 @@ struct ExchangeHandlers: HandlerGroup {
             }
             return [
                 "from": wire.time(now), "to": wire.time(end), "thresholds": proposed == nil ? "current" : "proposed",
-                "total": .int(total), "managers": .array(managers),
+                "total": .int(total), "held": .int(held), "managers": .array(managers),
             ]
         }
+    }
+
+    /// The release instant of a clock started at `start` under proposed `rules`, as the zone
+    /// engine would set it: working-day thresholds, the client's approved freezes (frozen time does
+    /// not count) and releases moved off days off.
+    func previewRelease(_ tx: Tx, clientID: Int64, start: Date, rules: ZoneRules) throws -> Date {
+        let spans = try tx.frozenSpans(clientID: clientID).sorted { $0.from < $1.from }
+        let schedule = spans.reduce(engine.cycleSchedule(from: start, rules: rules)) { HoldRules.frozen($0, over: $1) }
+        return engine.calendarMoved(schedule).releaseAt
     }
 }
 

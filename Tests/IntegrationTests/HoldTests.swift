@@ -52,6 +52,14 @@ struct HoldTests: ManualClockSuite {
         #expect(explained["held_by"]?["rule"] == "freeze")
         #expect(explained["held_by"]?["until"] == "2026-08-01T09:00:00Z")
         #expect(explained["explanation"]?.stringValue?.contains("summer season") == true)
+        // Said in the reader's language, with the instants in the department's time zone (Moscow).
+        _ = try root.call("user.update", ["login": "ivanov", "lang": "ru"])
+        let inRussian = try ivanov.call("client.explain", ["id": id])
+        #expect(inRussian["explanation"]?.stringValue?.hasPrefix("Заморожен до 01.08.2026 12:00 (summer season)") == true, "\(inRussian)")
+        #expect(inRussian["explanation"]?.stringValue?.contains("11.08.2026 12:00") == true)
+        #expect(inRussian["what_resets"]?.stringValue?.contains("в зелёную зону") == true)
+        #expect(inRussian["held_by"] == explained["held_by"], "data never changes with the language")
+        _ = try root.call("user.update", ["login": "ivanov", "lang": "en"])
         // Past the release instant it would have had: still assigned, no reminders meanwhile.
         _ = try root.call("clock.set", ["to": "2026-07-20T09:00:00Z"])
         #expect(try root.call("client.get", ["id": id])["status"] == "assigned")

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// What holds a client back from the exchange (docs/rules.md, "What holds a client"), read from
@@ -53,26 +54,34 @@ extension ExchangeHandlers {
     /// client (the open-deal rule keeps its own words, shown once the release is due); nil when
     /// none of these holds it.
     func holdExplanation(
-        _ tx: Tx, _ c: Client, _ schedule: ZoneSchedule, actor: Actor, now: Date
-    ) throws -> (heldBy: JSON, text: String)? {
+        _ tx: Tx, _ c: Client, _ schedule: ZoneSchedule, actor: Actor, now: Date, local: (Date) -> String
+    ) throws -> (heldBy: JSON, text: Phrase)? {
         guard let rule = try engine.holdingRule(tx, clientID: c.id, at: now) else { return nil }
-        let release = RFC3339.format(schedule.releaseAt)
+        let release = local(schedule.releaseAt)
         switch rule {
         case .locked:
             let lock = try tx.lock(clientID: c.id)
+            let by = lock?.by ?? "?"
+            let since = lock.map { local($0.at) } ?? "?"
             return (
                 ["rule": "lock", "by": .string(lock?.by), "at": wire.time(lock?.at)],
-                "Locked as a key account by \(lock?.by ?? "a head") since \(lock.map { RFC3339.format($0.at) } ?? "?"): never released to the exchange while locked (the zone still shows how fresh the last contact is; its release instant would be \(release)). A head unlocks it with client.lock."
+                Phrase(
+                    "Locked as a key account by \(by) since \(since): never released to the exchange while locked (the zone still shows how fresh the last contact is; its release instant would be \(release)). A head unlocks it with client.lock."
+                )
             )
         case .frozen(let until, let reason):
             return (
                 ["rule": "freeze", "until": wire.time(until), "reason": .string(reason)],
-                "Frozen until \(RFC3339.format(until)) (\(reason)): the clock stands still and reminders pause; the frozen time does not count, so the release moved to \(release)."
+                Phrase(
+                    "Frozen until \(local(until)) (\(reason)): the clock stands still and reminders pause; the frozen time does not count, so the release moved to \(release)."
+                )
             )
         case .wonDeal(let id, let wonAt, let until):
             return (
                 ["rule": "won_deal", "deal_id": .int(id), "won_at": wire.time(wonAt), "until": wire.time(until)],
-                "Deal \(id) was won \(RFC3339.format(wonAt)): held from the exchange until \(RFC3339.format(until)) (exchange.exempt_won_within); after that it goes at its release instant (\(release)) unless a contact resets the clock."
+                Phrase(
+                    "Deal \(id) was won \(local(wonAt)): held from the exchange until \(local(until)) (exchange.exempt_won_within); after that it goes at its release instant (\(release)) unless a contact resets the clock."
+                )
             )
         case .openDeal:
             return nil

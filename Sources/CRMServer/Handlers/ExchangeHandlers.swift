@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// The exchange: `client.release`, `client.explain`, `exchange.list`, `exchange.claim`, `exchange.preview`.
@@ -113,6 +114,10 @@ struct ExchangeHandlers: HandlerGroup {
     func clientExplain(_ call: Call) throws {
         let id = try call.decode { r in r.int("id") }
         let actor = call.actor
+        // The texts in the reader's language, instants in the department's time zone.
+        let lang = context.identity.lang(for: call.session, fallback: settings.domain.language)
+        let zoneTZ = settings.domain.zones.timeZone
+        let local = { (d: Date) in LocalTime.dateTime(d, zoneTZ) }
         try read(call) { tx, now in
             guard let c = try tx.client(id: id) else { throw DomainError.notFound("client", id) }
             guard c.status != .assigned || Access.canSeeFullCard(actor, ownerID: c.ownerID) else {
@@ -122,13 +127,19 @@ struct ExchangeHandlers: HandlerGroup {
             let resetting = settings.domain.resettingKinds.map(\.rawValue).sorted()
             switch c.status {
             case .exchange:
-                o["explanation"] = .string(
-                    "On the exchange since \(RFC3339.format(c.releasedAt ?? now)) (\(c.releaseReason ?? "released")); any manager but the one it left may claim it."
-                )
+                let since = local(c.releasedAt ?? now)
+                let text =
+                    if let reason = c.releaseReason {
+                        Phrase("On the exchange since \(since) (\(reason)); any manager but the one it left may claim it.")
+                    } else {
+                        Phrase("On the exchange since \(since); any manager but the one it left may claim it.")
+                    }
+                o["explanation"] = .string(text.rendered(lang))
                 o["released_from_login"] = wire.login(c.releasedFrom)
                 return .object(o)
             case .unassigned:
-                o["explanation"] = .string("No owner yet: a head may assign it, or any manager may claim it (no cooldown applies).")
+                let text = Phrase("No owner yet: a head may assign it, or any manager may claim it (no cooldown applies).")
+                o["explanation"] = .string(text.rendered(lang))
                 return .object(o)
             case .assigned: break
             }
@@ -172,27 +183,38 @@ struct ExchangeHandlers: HandlerGroup {
             o["release_at"] = wire.time(schedule.releaseAt)
             o["days_to_release"] = .int(Int64(rules.daysToRelease(now: now, releaseAt: schedule.releaseAt)))
             o["upcoming_reminders"] = .array(marks.map { ["days_before": .int(Int64($0.0)), "at": wire.time($0.1)] })
-            o["what_resets"] = .string(
-                "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(wire.login(c.ownerID).stringValue ?? "the owner") (or a head/admin for them) turns it green again, with the release moved to \(own.thresholds.releaseAfter) after that contact."
-            )
+            let owner = wire.login(c.ownerID).stringValue ?? "?"
+            let resets =
+                Phrase(
+                    "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(owner) (or a head or admin for them) turns it green again, with the release moved to \(own.thresholds.releaseAfter.description) after that contact."
+                )
+            o["what_resets"] = .string(resets.rendered(lang))
             (o["freeze"], o["locked"]) = try engine.holdFields(tx, clientID: c.id, now: now)
-            if let held = try holdExplanation(tx, c, schedule, actor: actor, now: now) {
+            if let held = try holdExplanation(tx, c, schedule, actor: actor, now: now, local: local) {
                 o["held_by"] = held.heldBy
-                o["explanation"] = .string(held.text)
+                o["explanation"] = .string(held.text.rendered(lang))
                 return .object(o)
             }
             if schedule.releaseAt <= now, let d = try engine.holdingDeal(tx, clientID: c.id) {
                 let title: JSON = Access.canSeeDeal(actor, ownerID: d.ownerID) ? .string(d.title) : .null
                 o["held_by_deal"] = ["deal_id": .int(d.id), "stage": .string(d.stage), "title": title]
                 o["held_by"] = ["rule": "open_deal", "deal_id": .int(d.id), "stage": .string(d.stage)]
-                o["explanation"] = .string(
-                    "Red and past its release (\(RFC3339.format(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) at '\(d.stage)' (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
-                )
+                let text =
+                    Phrase(
+                        "Red and past its release (\(local(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) at «\(d.stage)» (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
+                    )
+                o["explanation"] = .string(text.rendered(lang))
                 return .object(o)
             }
-            o["explanation"] = .string(
-                "\(zone.rawValue.capitalized) because the clock started \(RFC3339.format(schedule.start)) by \(setBy["kind"]?.stringValue ?? "?"); it becomes \(nextName) at \(RFC3339.format(nextAt))."
-            )
+            let started = local(schedule.start)
+            let how = setBy["kind"] == "interaction" ? Phrase("with a contact") : Phrase("with the assignment")
+            let text =
+                switch zone {
+                case .green: Phrase("Green: the clock started \(started) \(how); it turns yellow at \(local(nextAt)).")
+                case .yellow: Phrase("Yellow: the clock started \(started) \(how); it turns red at \(local(nextAt)).")
+                case .red: Phrase("Red: the clock started \(started) \(how); it goes to the exchange at \(local(nextAt)).")
+                }
+            o["explanation"] = .string(text.rendered(lang))
             return .object(o)
         }
     }

@@ -53,8 +53,9 @@ public struct DomainError: Error, Sendable, Equatable {
         DomainError(.forbidden, message)
     }
 
-    /// `validation_failed` for one field.
-    public static func invalid(_ field: String, _ problem: String) -> DomainError {
-        DomainError(.validationFailed, "The \(field) \(Phrase.key(problem)).", fields: [(field, problem)])
+    /// `validation_failed` for one field. A field's value refused: `The FIELD PROBLEM.` in the reader's language (the problem a
+    /// phrase, its arguments a date or a limit); the error's `data` keeps the problem in English.
+    public static func invalid(_ field: String, _ problem: Phrase) -> DomainError {
+        DomainError(.validationFailed, "The \(field) \(problem).", fields: [(field, problem.description)])
     }
 }

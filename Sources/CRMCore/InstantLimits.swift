@@ -34,8 +34,9 @@ public enum InstantLimits {
 
     /// The problem with a setting counting a deadline `duration` ahead, or nil when it fits.
     public static func problem(_ duration: ISODuration) -> String? {
-        fits(duration)
-            ? nil
-            : "'\(duration)' must be at most \(longestSetting) (crmd counts deadlines at most 100 years ahead, so every date stays within years 0000-9999)"
+        // A settings file's problem, said in English to whoever edits it.
+        guard !fits(duration) else { return nil }
+        return
+            "'\(duration)' must be at most \(longestSetting) (crmd counts deadlines at most 100 years ahead, so every date stays within years 0000-9999)"
     }
 }

@@ -1,3 +1,4 @@
+public import CRMText
 public import Foundation
 
 /// A calendar day as people in the department write it (`2026-12-31`), with no time and no zone:
@@ -194,18 +195,21 @@ public enum InvoiceRules {
     }
 
     /// The problem with a due date as of `today`, or nil.
-    public static func dueDateProblem(_ due: LocalDate, today: LocalDate) -> String? {
+    public static func dueDateProblem(_ due: LocalDate, today: LocalDate) -> Phrase? {
         abs(due.dayNumber - today.dayNumber) > dueDateSpanDays
-            ? "must be within ten years of today (\(today.adding(days: -dueDateSpanDays)) to \(today.adding(days: dueDateSpanDays)))"
+            ? "must be within ten years of today (\(today.adding(days: -dueDateSpanDays).description) to \(today.adding(days: dueDateSpanDays).description))"
             : nil
     }
 
     /// The problem with a payment's date, or nil: not after today, not more than
     /// ``paymentBackdateDays`` before the invoice was issued.
-    public static func paidOnProblem(_ day: LocalDate, today: LocalDate, issued: LocalDate) -> String? {
-        if day > today { return "is in the future (today is \(today)); record a payment once it is received" }
+    public static func paidOnProblem(_ day: LocalDate, today: LocalDate, issued: LocalDate) -> Phrase? {
+        if day > today { return Phrase("is in the future (today is \(today.description)); record a payment once it is received") }
         let earliest = issued.adding(days: -paymentBackdateDays)
-        if day < earliest { return "is more than a year before the invoice was issued (\(issued)); the earliest is \(earliest)" }
+        if day < earliest {
+            return Phrase(
+                "is more than a year before the invoice was issued (\(issued.description)); the earliest is \(earliest.description)")
+        }
         return nil
     }
 

@@ -128,10 +128,8 @@ extension Tx {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
                 // `+kind`: the kind must not pick the index (search_words_word would read every
                 // name word); the holder's index is the one.
-                let sql =
-                    contacts
-                    ? "SELECT contact_id, word FROM search_words WHERE contact_id IN (\(marks))"
-                    : "SELECT client_id, word FROM search_words WHERE client_id IN (\(marks)) AND +kind = 0"
+                var sql = "SELECT client_id, word FROM search_words WHERE client_id IN (\(marks)) AND +kind = 0"
+                if contacts { sql = "SELECT contact_id, word FROM search_words WHERE contact_id IN (\(marks))" }
                 for r in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) { words[r[0], default: []].append(r[1]) }
             }
             candidates = candidates.filter { q.allWordsBegin(words[$0.holder] ?? []) }

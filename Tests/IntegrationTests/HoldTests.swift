@@ -59,6 +59,15 @@ struct HoldTests: ManualClockSuite {
         #expect(inRussian["explanation"]?.stringValue?.contains("11.08.2026 12:00") == true)
         #expect(inRussian["what_resets"]?.stringValue?.contains("в зелёную зону") == true)
         #expect(inRussian["held_by"] == explained["held_by"], "data never changes with the language")
+        // A refusal with an instant in it is said in Russian too, the instant local; its data stays.
+        let other = try root.call("client.create", ["name": "Другой", "owner": "ivanov"])["id"]!
+        do {
+            _ = try ivanov.call("client.freeze", ["id": other, "until": "2026-12-01T09:00:00Z", "reason": "далеко"])
+            Issue.record("a freeze past exchange.freeze_max was accepted")
+        } catch let e as RPCError {
+            #expect(e.message.description.hasPrefix("Поле until: должно быть не дальше"), "\(e.message)")
+            #expect(e.message.description.contains("02.10.2026 12:00"), "\(e.message)")
+        }
         _ = try root.call("user.update", ["login": "ivanov", "lang": "en"])
         // Past the release instant it would have had: still assigned, no reminders meanwhile.
         _ = try root.call("clock.set", ["to": "2026-07-20T09:00:00Z"])

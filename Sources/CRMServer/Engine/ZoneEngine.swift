@@ -99,10 +99,12 @@ struct ZoneEngine: Sendable {
                 let at = max(due, client.nextDueAt ?? due)
                 // A release the default thresholds would not put here came from the thresholds of
                 // the client's segment or class, or was moved by a freeze or the calendar.
-                let reason =
-                    rules.schedule(from: schedule.start).releaseAt == schedule.releaseAt
-                    ? "no resetting contact for \(rules.thresholds.releaseAfter)"
-                    : "no resetting contact since \(RFC3339.format(schedule.start)) (its segment's or class's thresholds, a freeze or the calendar)"
+                // The reason is stored with the client (data, not a sentence rendered later).
+                var reason = "no resetting contact for \(rules.thresholds.releaseAfter)"
+                if rules.schedule(from: schedule.start).releaseAt != schedule.releaseAt {
+                    reason =
+                        "no resetting contact since \(RFC3339.format(schedule.start)) (its segment's or class's thresholds, a freeze or the calendar)"
+                }
                 plan.writes.append(.release(releasePlan(&c, at: at, by: nil, reason: reason, now: now)))
                 plan.released = true
             }

@@ -316,7 +316,7 @@ extension HandlerGroup {
         for ban in try tx.bans(userID: manager.id, now: now) where ban.clientID != clientID && CompanyName.key(ban.name) == key {
             throw DomainError(
                 .claimBanned,
-                "'\(name)' is client \(ban.clientID) '\(ban.name)', which \(manager.login) released (or which was released from them); they may take it again from \(RFC3339.format(ban.until)), by claiming it on the exchange, not with a new card.",
+                "'\(name)' is client \(ban.clientID) '\(ban.name)', which \(manager.login) released (or which was released from them); they may take it again from \(local(ban.until)), by claiming it on the exchange, not with a new card.",
                 details: [("client_id", .int(ban.clientID)), ("until", .date(ban.until))])
         }
     }

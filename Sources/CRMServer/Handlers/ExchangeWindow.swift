@@ -14,7 +14,7 @@ extension ExchangeHandlers {
         case .cooldown(let until):
             return DomainError(
                 .claimBanned,
-                "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(RFC3339.format(until)).",
+                "You released client \(c.id) '\(c.name)' (or it was released from you); you may claim it again from \(local(until)).",
                 details: [("client_id", .int(c.id)), ("until", .date(until))])
         case .claimsPerDay(let n, let limit):
             return DomainError(
@@ -43,8 +43,8 @@ extension ExchangeHandlers {
     func windowOpenError(_ c: Client, endsAt: Date, now: Date) -> DomainError {
         let message: Phrase =
             endsAt > now
-            ? "Client \(c.id) '\(c.name)' is in its fair claim window until \(RFC3339.format(endsAt)): request it with exchange.request (crmctl exchange request \(c.id)); one requester gets it when the window ends, and claims are first come first served after that."
-            : "Client \(c.id) '\(c.name)': its fair claim window ended at \(RFC3339.format(endsAt)) and is being decided; try again in a moment."
+            ? "Client \(c.id) '\(c.name)' is in its fair claim window until \(local(endsAt)): request it with exchange.request (crmctl exchange request \(c.id)); one requester gets it when the window ends, and claims are first come first served after that."
+            : "Client \(c.id) '\(c.name)': its fair claim window ended at \(local(endsAt)) and is being decided; try again in a moment."
         return DomainError(
             .conflict, message,
             details: [("client_id", .int(c.id)), ("window_ends_at", .date(endsAt)), ("use", .string("exchange.request"))])

@@ -41,6 +41,10 @@ extension HandlerGroup {
     var engine: ZoneEngine { context.engine }
     var logger: Logger { context.logger }
 
+    /// An instant as people read it in messages: `12.07.2026 12:00` in `zones.time_zone` (the
+    /// error's `data` keeps it in RFC 3339).
+    func local(_ d: Date) -> String { LocalTime.dateTime(d, settings.domain.zones.timeZone) }
+
     /// Runs a read on a snapshot and replies now.
     func read(_ call: Call, _ body: (Tx, Date) throws -> JSON) throws {
         let now = clock.now()

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// What holds a client back from the exchange: `client.freeze` (its owner asks to stop the clock),
@@ -55,18 +56,20 @@ struct HoldHandlers: HandlerGroup {
             }
             guard Access.canRelease(actor, ownerID: owner) else { throw forbiddenOnClient(c, actor, "freeze") }
             if let f = try tx.latestFreeze(clientID: c.id), [.requested, .approved].contains(f.status(at: now)) {
+                let message: Phrase =
+                    f.status(at: now) == .requested
+                    ? "Client \(c.id) '\(c.name)' already has a freeze waiting for a head's decision, until \(local(f.until))."
+                    : "Client \(c.id) '\(c.name)' already has a freeze running until \(local(f.until))."
                 throw DomainError(
-                    .conflict,
-                    "Client \(c.id) '\(c.name)' already has a freeze \(f.status(at: now) == .requested ? "waiting for a head's decision" : "running") until \(RFC3339.format(f.until)).",
-                    details: [("client_id", .int(c.id)), ("freeze_id", .int(f.id)), ("until", .date(f.until))])
+                    .conflict, message, details: [("client_id", .int(c.id)), ("freeze_id", .int(f.id)), ("until", .date(f.until))])
             }
             switch holds.freezeRefusal(until: until, now: now, frozen: try tx.openFreezeCount(ownerID: owner, now: now)) {
             case .notInFuture?:
-                throw DomainError.invalid("until", "must be after now (\(RFC3339.format(now)))")
+                throw DomainError.invalid("until", "must be after now (\(local(now)))")
             case .tooLong(let latest)?:
                 throw DomainError.invalid(
                     "until",
-                    "must be at most \(holds.settings.freezeMax) from now (exchange.freeze_max): \(RFC3339.format(latest)) at the latest")
+                    "must be at most \(holds.settings.freezeMax) from now (exchange.freeze_max): \(local(latest)) at the latest")
             case .tooMany(let n, let limit)?:
                 let login = users.user(id: owner)?.login ?? "the owner"
                 throw DomainError(
@@ -107,7 +110,7 @@ struct HoldHandlers: HandlerGroup {
             guard f.until > now else {
                 throw DomainError(
                     .conflict,
-                    "The freeze asked for client \(c.id) '\(c.name)' was to end at \(RFC3339.format(f.until)), which has passed; the owner may ask again.",
+                    "The freeze asked for client \(c.id) '\(c.name)' was to end at \(local(f.until)), which has passed; the owner may ask again.",
                     details: [("client_id", .int(c.id)), ("until", .date(f.until))])
             }
             let before = freezeJSON(f, now: now)

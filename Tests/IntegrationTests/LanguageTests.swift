@@ -25,6 +25,30 @@ struct LanguageTests: ManualClockSuite {
         return c
     }
 
+    @Test("what crmd writes once for everyone (a deal's steps in the client's history) is in the department's language, whoever asked")
+    func storedTextInTheDepartmentsLanguage() throws {
+        try withDaemon(environment: ["CRMD_LANGUAGE": "ru"]) { d in
+            let admin = try d.connect()
+            try seedTeam(admin)
+            // The caller reads English; the history is the department's, in Russian.
+            _ = try admin.call("user.update", ["login": "ivanov", "lang": "en"])
+            let ivanov = try actingAs(d, "ivanov")
+            let client = try ivanov.call("client.create", ["name": "ООО Ромашка"])["id"]!
+            let deal = try ivanov.call("deal.create", ["client_id": client, "title": "Мебель"])["id"]!
+            _ = try ivanov.call("deal.move", ["id": deal, "stage": "Proposal sent"])
+            _ = try ivanov.call("deal.close", ["id": deal, "outcome": "won", "amount": 100_000])
+            let topics = (try ivanov.call("interaction.list", ["client_id": client])["items"]?.arrayValue ?? []).compactMap {
+                $0["topic"]?.stringValue
+            }
+            let n = deal.intValue ?? 0
+            #expect(
+                topics == [
+                    "Сделка №\(n) выиграна на этапе «Proposal sent»", "Сделка №\(n) переведена: «New deal» → «Proposal sent»",
+                    "Сделка №\(n) начата на этапе «New deal»",
+                ], "\(topics)")
+        }
+    }
+
     @Test("the same bad request: one code and data, a Russian, an English and the server's message")
     func sameErrorEveryLanguage() throws {
         try withDaemon(environment: ["CRMD_LANGUAGE": "ru"]) { d in

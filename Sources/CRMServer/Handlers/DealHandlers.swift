@@ -172,7 +172,7 @@ struct DealHandlers: HandlerGroup {
         dealRules.rearm(&d, now: now)
         d = try tx.insertDeal(d)
         try tx.recordDealMove(dealID: d.id, from: nil, to: d.stage, status: .open, at: now, by: actor.login)
-        try recordDealContact(tx, c, deal: d, actor: actor, topic: "Deal \(d.id) started at \(d.stage)", now: now)
+        try recordDealContact(tx, c, deal: d, actor: actor, topic: stored("Deal \(d.id) started at «\(d.stage)»"), now: now)
         let json = wire.deal(d, now: now)
         try audit(tx, actor, "deal", d.id, "create", before: nil, after: json, at: now)
         try event(tx, "deal.created", clientID: c.id, ownerID: d.ownerID, dealEvent(d, by: actor), at: now)
@@ -298,7 +298,8 @@ struct DealHandlers: HandlerGroup {
             d.stage = stage
             restartStage(&d, now: now)
             return try recordStep(
-                tx, d, from: from, before: before, actor: actor, topic: "Deal \(d.id) moved: \(from) → \(stage)", action: "move",
+                tx, d, from: from, before: before, actor: actor, topic: stored("Deal \(d.id) moved: «\(from)» → «\(stage)»"),
+                action: "move",
                 event: "deal.moved", extra: ["from": .string(from), "to": .string(stage)], now: now)
         }
     }
@@ -341,7 +342,9 @@ struct DealHandlers: HandlerGroup {
             dealRules.rearm(&d, now: now)
             if d.status == .won { try planFactsMoved(tx, userID: d.ownerID, metrics: [.dealsWon, .revenueWon], at: now) }
             return try recordStep(
-                tx, d, from: d.stage, before: before, actor: actor, topic: "Deal \(d.id) \(outcome) at \(d.stage)", action: "close",
+                tx, d, from: d.stage, before: before, actor: actor,
+                topic: stored(d.status == .won ? Phrase("Deal \(d.id) won at «\(d.stage)»") : Phrase("Deal \(d.id) lost at «\(d.stage)»")),
+                action: "close",
                 event: "deal.closed", extra: ["outcome": .string(outcome), "reason": .string(reason)], now: now)
         }
     }

@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 import Logging
 
@@ -44,6 +45,10 @@ extension HandlerGroup {
     /// An instant as people read it in messages: `12.07.2026 12:00` in `zones.time_zone` (the
     /// error's `data` keeps it in RFC 3339).
     func local(_ d: Date) -> String { LocalTime.dateTime(d, settings.domain.zones.timeZone) }
+
+    /// Text crmd writes once and everyone reads later (an automatic interaction's topic, a task
+    /// it opens): said in the department's language (`language`), not the caller's.
+    func stored(_ p: Phrase) -> String { p.rendered(settings.domain.language) }
 
     /// Runs a read on a snapshot and replies now.
     func read(_ call: Call, _ body: (Tx, Date) throws -> JSON) throws {

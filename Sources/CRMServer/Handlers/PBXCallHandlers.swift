@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// `call.ended` and `call.import`: calls the PBX finished, from its end-of-call hook or its
@@ -184,7 +185,7 @@ struct PBXCallHandlers: HandlerGroup {
                 // `call`), routed as a web form's is: someone calls the stranger back.
                 let draft = RequestDraft(
                     name: nil, phone: number, email: nil, source: "call", topic: nil,
-                    text: "Missed call from \(number) (\(c.disposition.wireName))")
+                    text: stored("Missed call from \(number) (\(c.disposition.wireName))"))
                 let q = try RequestHandlers(context: context).open(tx, draft, actor: actor, now: now, unmatched: true)
                 outcome["request"] = q["id"] ?? .null
             }
@@ -207,7 +208,7 @@ struct PBXCallHandlers: HandlerGroup {
             let hours = domain.workingHours
             let due = hours.adding(minutes: domain.callbackWithinMinutes, to: min(c.startedAt, now), holidays: domain.holidays)
             let who = client.name + (number.map { " (\($0))" } ?? "")
-            let title = String((domain.language == .ru ? "Перезвонить: \(who)" : "Call back \(who)").prefix(200))
+            let title = String(stored("Call back \(who)").prefix(200))
             let t = try tx.insertTask(
                 TaskItem(
                     id: 0, title: title, note: nil, kind: "call", assigneeID: ownerID, creatorLogin: actor.login, clientID: client.id,

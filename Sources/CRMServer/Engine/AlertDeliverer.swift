@@ -8,6 +8,8 @@ public import ServiceLifecycle
 /// Delivers stored alerts (the durable outbox) when their working-hours instant comes: records
 /// an `alert` event for the addressee's live subscriptions, then, if configured, runs the
 /// delivery command with the alert as JSON on stdin, retrying with back-off until it succeeds.
+/// The messages to clients (`notify.delivery_command`, docs/rules.md "Telling the client") go
+/// through the same pass (``CommandOutbox``): stored by the step that caused them, sent at once.
 /// The command runs in its own task and process group with a time limit (`alerts.delivery_timeout`),
 /// past which the whole group is killed: a hanging or crashing gateway never stalls the scheduler
 /// or the daemon, and leaves nothing running behind it.

@@ -108,12 +108,18 @@ public struct InboundRequest: Sendable, Equatable {
     public var takenAt: Date?
     public var reroutes: Int
     public var creatorLogin: String
+    /// When it was closed (its deal won or lost, or `request.close`) and why.
+    public var closedAt: Date? = nil
+    public var closeReason: String? = nil
 
     public init(
         id: Int64 = 0, name: String?, phone: String?, email: String?, source: String, topic: String?, text: String?,
         status: Status = .new, assigneeID: Int64? = nil, clientID: Int64? = nil, dealID: Int64? = nil, dueAt: Date? = nil,
-        createdAt: Date, takenAt: Date? = nil, reroutes: Int = 0, creatorLogin: String
+        createdAt: Date, takenAt: Date? = nil, reroutes: Int = 0, creatorLogin: String, closedAt: Date? = nil,
+        closeReason: String? = nil
     ) {
+        self.closedAt = closedAt
+        self.closeReason = closeReason
         self.id = id
         self.name = name
         self.phone = phone
@@ -147,4 +153,12 @@ extension Access {
     }
     /// Who may hand a request to a manager.
     public static func canAssignRequest(_ actor: Actor) -> Bool { actor.role == .admin || actor.role == .head }
+    /// Who may close a request without a deal (spam, useless): heads, admins, and its assignee.
+    public static func canCloseRequest(_ actor: Actor, assigneeID: Int64?) -> Bool {
+        canAssignRequest(actor) || (actor.role == .manager && assigneeID != nil && assigneeID == actor.user?.id)
+    }
+    /// Who may list the messages sent to clients: heads, admins and directors all; a manager
+    /// those to their own clients (the list is narrowed to them).
+    public static func seesAllNotifications(_ actor: Actor) -> Bool { [.admin, .head, .director].contains(actor.role) }
+    public static func canListNotifications(_ actor: Actor) -> Bool { seesAllNotifications(actor) || actor.role == .manager }
 }

@@ -134,6 +134,8 @@ public enum RightsTable {
         row(["request.list"], yes, yes, yes, allowed("assigned to them"), yes, no),
         row(["request.take"], no, no, no, Cell(text: "assigned to them, or new", right: .own), no, no),
         row(["request.assign"], yes, no, yes, no, no, no),
+        row(["request.close"], yes, no, yes, Cell(text: "assigned to them", right: .own), no, no),
+        row(["notification.list"], yes, yes, yes, allowed("their clients'"), no, no),
     ]
 
     /// The table as docs/protocol.md shows it, one line per row with the header first.

@@ -62,6 +62,8 @@ public struct DomainSettings: Sendable {
     public var claimWindowEndMinute: Int? = 10 * 60
     /// Inbound requests: routing rule, SLA and department addresses (`requests.*`).
     public var requests = RequestSettings()
+    /// Telling the client: the stages that do, the department's phone, the templates (`notify.*`).
+    public var notify = NotifySettings()
 
     /// The working hours in the configured time zone.
     public var workingHours: WorkingHours {

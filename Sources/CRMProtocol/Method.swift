@@ -99,6 +99,8 @@ public enum Method: String, CaseIterable, Sendable {
     case requestList = "request.list"
     case requestTake = "request.take"
     case requestAssign = "request.assign"
+    case requestClose = "request.close"
+    case notificationList = "notification.list"
 
     /// Whether the method writes (and so accepts `request_id` for safe retries).
     public var isWrite: Bool {
@@ -109,7 +111,8 @@ public enum Method: String, CaseIterable, Sendable {
             .dealUpdate, .dealMove, .dealClose, .dealReopen, .dealAttach, .dealAttachWrite, .taskCreate, .taskUpdate, .taskDone, .planSet,
             .invoiceCreate, .invoicePay, .channelCreate, .channelUpdate, .channelSpend, .callIncoming, .segmentCreate, .segmentUpdate,
             .segmentDelete, .mailIngest, .callEnded, .callImport,
-            .clientFreeze, .clientFreezeDecide, .clientLock, .exchangeRequest, .requestCreate, .requestTake, .requestAssign:
+            .clientFreeze, .clientFreezeDecide, .clientLock, .exchangeRequest, .requestCreate, .requestTake, .requestAssign,
+            .requestClose:
             return true
         case .serverPing, .serverStatus, .serverBackup, .serverBackupRead, .whoami, .userList, .clientGet, .clientList, .clientFindByPhone,
             .clientHistory,
@@ -117,7 +120,8 @@ public enum Method: String, CaseIterable, Sendable {
             .alertList, .reportZones, .clockAdvance, .clockSet, .pipelineList, .pipelineBoard, .dealGet, .dealList,
             .dealAttachmentRead, .taskList, .today, .planGet, .planList, .planProgress, .invoiceList, .reportCommission, .reportFunnel,
             .reportSales, .reportActivity, .reportCompleteness, .reportPlan, .channelList, .reportChannels, .abcCompute, .segmentList,
-            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing, .reportExchange, .exchangeSimulate, .requestList:
+            .segmentGet, .segmentMembers, .segmentStats, .segmentMailing, .reportExchange, .exchangeSimulate, .requestList,
+            .notificationList:
             return false
         }
     }
@@ -214,6 +218,8 @@ public enum Method: String, CaseIterable, Sendable {
         case .requestList: return "Inbound requests by status and assignee (a manager sees their own)."
         case .requestTake: return "Take a request: its client (found or created) and a deal at the first stage become yours."
         case .requestAssign: return "Hand a new or routed request to a manager."
+        case .requestClose: return "Close a new or routed request without a deal (spam, useless), with a reason."
+        case .notificationList: return "Messages to clients (request taken, deal stage): sent, waiting or skipped, newest first."
         case .callEnded:
             return "The PBX reports a finished call: an answered one is logged as a call, a missed one becomes a call-back task."
         case .callImport: return "A batch of Asterisk Master.csv lines, each logged as call.ended would; a call already logged is skipped."

@@ -58,6 +58,9 @@ enum Migrations {
         m.registerMigration("v19: users' extensions, calls logged from the PBX") { db in
             try db.execute(sql: v19)
         }
+        m.registerMigration("v20: the outbox of messages to clients, requests' close") { db in
+            try db.execute(sql: v20)
+        }
         return m
     }
 

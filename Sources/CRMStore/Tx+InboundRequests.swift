@@ -4,13 +4,14 @@ import GRDB
 
 extension Tx {
     static let inboundColumns =
-        "id, name, phone, email, source, topic, text, status, assignee_id, client_id, deal_id, due_at, created_at, taken_at, reroutes, creator_login"
+        "id, name, phone, email, source, topic, text, status, assignee_id, client_id, deal_id, due_at, created_at, taken_at, reroutes, creator_login, closed_at, close_reason"
 
     func inboundRequest(from r: Row) -> InboundRequest {
         InboundRequest(
             id: r[0], name: r[1], phone: r[2], email: r[3], source: r[4], topic: r[5], text: r[6],
             status: InboundRequest.Status(rawValue: r[7]) ?? .new, assigneeID: r[8], clientID: r[9], dealID: r[10],
-            dueAt: dateOpt(r[11]), createdAt: date(r[12] as Int64), takenAt: dateOpt(r[13]), reroutes: r[14], creatorLogin: r[15])
+            dueAt: dateOpt(r[11]), createdAt: date(r[12] as Int64), takenAt: dateOpt(r[13]), reroutes: r[14], creatorLogin: r[15],
+            closedAt: dateOpt(r[16]), closeReason: r[17])
     }
 
     /// Stores a new inbound request; returns it with its id.
@@ -34,9 +35,18 @@ extension Tx {
         try exec(
             """
             UPDATE inbound_requests SET status = ?, assignee_id = ?, client_id = ?, deal_id = ?, due_at = ?, taken_at = ?,
-              reroutes = ? WHERE id = ?
+              reroutes = ?, closed_at = ?, close_reason = ? WHERE id = ?
             """,
-            [q.status.rawValue, q.assigneeID, q.clientID, q.dealID, msOpt(q.dueAt), msOpt(q.takenAt), q.reroutes, q.id])
+            [
+                q.status.rawValue, q.assigneeID, q.clientID, q.dealID, msOpt(q.dueAt), msOpt(q.takenAt), q.reroutes, msOpt(q.closedAt),
+                q.closeReason, q.id,
+            ])
+    }
+
+    /// The taken request a deal was opened for, if any.
+    public func takenInboundRequest(dealID: Int64) throws -> InboundRequest? {
+        try row("SELECT \(Self.inboundColumns) FROM inbound_requests WHERE deal_id = ? AND status = 'taken' LIMIT 1", [dealID])
+            .map(inboundRequest(from:))
     }
 
     public func inboundRequest(id: Int64) throws -> InboundRequest? {

@@ -16,7 +16,7 @@ struct CRMCtl: ParsableCommand {
             ContactCommand.self, ExchangeCommand.self, Claim.self, Release.self, Explain.self, Preview.self, AlertsCommand.self, Watch.self,
             ReportCommand.self, DealCommand.self, TaskCommand.self, PipelineCommand.self, TodayCommand.self, ClockCommand.self, Backup.self,
             InvoiceCommand.self, PlanCommand.self, ChannelCommand.self, CallCommand.self, ABCCommand.self, ImportCommand.self,
-            ExportCommand.self, SegmentCommand.self, MailIn.self, RequestCommand.self, RPC.self,
+            ExportCommand.self, SegmentCommand.self, MailIn.self, RequestCommand.self, NotifyCommand.self, RPC.self,
         ])
 
     /// Global options are taken before the subcommand too (`crmctl --socket S status`).

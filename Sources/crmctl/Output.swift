@@ -131,13 +131,7 @@ func plural(_ n: Int64, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" :
 /// Other numbers keep their digits as stored. `--json` output keeps the stored form.
 func phoneText(_ stored: String) -> String {
     let parts = stored.split(separator: ";", maxSplits: 1).map(String.init)
-    var main = parts.first ?? stored
-    let digits = main.dropFirst()
-    if main.hasPrefix("+7"), digits.count == 11, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
-        let d = Array(digits)
-        func g(_ r: Range<Int>) -> String { String(d[r]) }
-        main = "+7 \(g(1..<4)) \(g(4..<7))-\(g(7..<9))-\(g(9..<11))"
-    }
+    let main = groupedPhone(parts.first ?? stored)
     guard parts.count == 2, parts[1].hasPrefix("ext=") else { return main }
     let ext = String(parts[1].dropFirst(4))
     return tr("\(main) ext. \(ext)")

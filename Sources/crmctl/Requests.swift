@@ -2,11 +2,11 @@ import ArgumentParser
 import CRMProtocol
 import Foundation
 
-/// `crmctl request add|list|take|assign`: inbound requests (docs/rules.md, "Requests").
+/// `crmctl request add|list|take|assign|close`: inbound requests (docs/rules.md, "Requests").
 struct RequestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "request", abstract: tr("Inbound requests from the site, the phone and the mail, routed to managers."),
-        subcommands: [Add.self, List.self, Take.self, Assign.self])
+        subcommands: [Add.self, List.self, Take.self, Assign.self, Close.self])
 
     /// One line on a request.
     static func line(_ q: JSON) -> String {
@@ -17,6 +17,7 @@ struct RequestCommand: ParsableCommand {
         if let due = q["due_at"]?.stringValue { parts.append(tr("due \(Display.instant(due))")) }
         if let c = q["client_id"]?.intValue { parts.append(tr("client #\(c)")) }
         if let d = q["deal_id"]?.intValue { parts.append(tr("deal #\(d)")) }
+        if let why = q["close_reason"]?.stringValue { parts.append(tr("closed: \(why)")) }
         return parts.joined(separator: ", ")
     }
 
@@ -77,6 +78,18 @@ struct RequestCommand: ParsableCommand {
 
         func run() throws {
             try global.run("request.assign", ["id": .int(id), "to": .string(login)]) { print(RequestCommand.line($0)) }
+        }
+    }
+
+    struct Close: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: tr("Close a new or routed request without a deal: spam, a wrong number (heads, admins, its assignee)."))
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: .tr("The request's id.")) var id: Int
+        @Option(help: .tr("Why it is closed.")) var reason: String
+
+        func run() throws {
+            try global.run("request.close", ["id": .int(id), "reason": .string(reason)]) { print(RequestCommand.line($0)) }
         }
     }
 }

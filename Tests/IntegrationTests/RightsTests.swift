@@ -281,6 +281,11 @@ struct RightsTests {
                 let id = try root.call("request.create", ["name": .string("Request \(unique())")])["id"]!
                 _ = try? root.call("request.assign", ["id": id, "to": .string(owner)])
                 return method == .requestTake ? ["id": id] : ["id": id, "to": "r-other"]
+            case .requestClose:
+                let id = try root.call("request.create", ["name": .string("Request \(unique())")])["id"]!
+                _ = try? root.call("request.assign", ["id": id, "to": .string(owner)])
+                return ["id": id, "reason": "rights test"]
+            case .notificationList: return [:]
             }
         }
     }

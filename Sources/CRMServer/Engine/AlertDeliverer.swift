@@ -8,6 +8,8 @@ public import ServiceLifecycle
 /// Delivers stored alerts (the durable outbox) when their working-hours instant comes: records
 /// an `alert` event for the addressee's live subscriptions, then, if configured, runs the
 /// delivery command with the alert as JSON on stdin, retrying with back-off until it succeeds.
+/// The messages to clients (`notify.delivery_command`, docs/rules.md "Telling the client") go
+/// through the same pass (``CommandOutbox``): stored by the step that caused them, sent at once.
 /// The command runs in its own task and process group with a time limit (`alerts.delivery_timeout`),
 /// past which the whole group is killed: a hanging or crashing gateway never stalls the scheduler
 /// or the daemon, and leaves nothing running behind it.
@@ -69,28 +71,46 @@ public final class AlertDeliverer: Service, Sendable {
             }
         }
         if delivered > 0 { context.hub.notify() }
-        if let command { try await runCommands(command, now: now, until: deadline) }
+        if let command { try await drain(Self.alertOutbox, command: command, now: now, until: deadline) }
+        if let notify = context.settings.notifyCommand {
+            try await drain(Self.notificationOutbox(context.wire), command: notify, now: now, until: deadline)
+        }
         return delivered
     }
 
-    func runCommands(_ command: String, now: Date, until deadline: ContinuousClock.Instant?) async throws {
-        let due = try context.store.read { try $0.alertsForCommand(upTo: now, limit: 100) }
-        for a in due {
+    /// The alerts' outbox as the command sees it.
+    static let alertOutbox = CommandOutbox<StoredAlert>(
+        what: "alert", due: { tx, now in try tx.alertsForCommand(upTo: now, limit: 100) }, id: \.id, attempts: \.commandAttempts,
+        payload: AlertText.text,
+        record: { tx, id, error, _, next in try tx.commandOutcome(alertID: id, ok: error == nil, error: error, nextAttempt: next) })
+
+    /// The messages to clients as the command sees them (docs/rules.md, "Telling the client").
+    static func notificationOutbox(_ wire: Wire) -> CommandOutbox<StoredNotification> {
+        CommandOutbox(
+            what: "notification", due: { tx, now in try tx.notificationsToSend(upTo: now, limit: 100) }, id: \.id, attempts: \.attempts,
+            payload: { JSONWriter.string(wire.notification($0)) },
+            record: { tx, id, error, now, next in
+                try tx.notificationOutcome(id: id, ok: error == nil, error: error, at: now, nextAttempt: next)
+            })
+    }
+
+    /// One pass of `command` over what `outbox` has due: each item run in turn (its own process
+    /// group, the time limit), its outcome recorded, a failure retried after the back-off.
+    func drain<Item>(_ outbox: CommandOutbox<Item>, command: String, now: Date, until deadline: ContinuousClock.Instant?) async throws {
+        let due = try context.store.read { try outbox.due($0, now) }
+        for item in due {
             if let deadline, ContinuousClock.now >= deadline { return }
             if deadline == nil, Task.isShuttingDownGracefully { return }
-            let payload = AlertText.text(a)
-            let outcome = await runCommand(command, input: payload)
-            let attempts = a.commandAttempts + 1
-            let backoff = min(3600.0, 5.0 * pow(2.0, Double(min(attempts - 1, 12))))
-            let next = outcome == nil ? nil : now.addingTimeInterval(backoff)
+            let outcome = await runCommand(command, input: outbox.payload(item))
+            let attempts = outbox.attempts(item) + 1
+            let next = outcome == nil ? nil : now.addingTimeInterval(CommandOutbox<Item>.backoff(afterAttempts: attempts))
+            let id = outbox.id(item)
             if let outcome {
                 logger.warning(
-                    "alert delivery command failed; will retry",
-                    metadata: ["alert": "\(a.id)", "error": "\(outcome)", "attempt": "\(attempts)"])
+                    "\(outbox.what) delivery command failed; will retry",
+                    metadata: [outbox.what: "\(id)", "error": "\(outcome)", "attempt": "\(attempts)"])
             }
-            _ = try await context.store.write { tx in
-                try tx.commandOutcome(alertID: a.id, ok: outcome == nil, error: outcome, nextAttempt: next)
-            }
+            _ = try await context.store.write { tx in try outbox.record(tx, id, outcome, now, next) }
         }
     }
 
@@ -113,7 +133,10 @@ public final class AlertDeliverer: Service, Sendable {
                 do {
                     try await runDue()
                     let next = try context.store.read { tx -> Date? in
-                        [try tx.earliestAlertDelivery(), command == nil ? nil : try tx.earliestCommandAttempt()].compactMap { $0 }.min()
+                        [
+                            try tx.earliestAlertDelivery(), command == nil ? nil : try tx.earliestCommandAttempt(),
+                            context.settings.notifyCommand == nil ? nil : try tx.earliestNotificationAttempt(),
+                        ].compactMap { $0 }.min()
                     }
                     var delay = next.flatMap { context.clock.realDelay(until: $0) }
                     if context.clock.realDelay(until: context.clock.now()) != nil {

@@ -80,7 +80,7 @@ let eventTopics = [
     "task.updated", "task.done", "task.due", "plan.progress", "invoice.created", "invoice.paid", "invoice.overdue", "call.incoming",
     "client.class_changed", "classes.computed",
     "client.freeze_requested", "client.frozen", "client.freeze_refused", "client.locked", "exchange.requested",
-    "request.created", "request.routed", "request.taken",
+    "request.created", "request.routed", "request.taken", "request.closed", "notification.queued",
 ]
 
 /// One subscription of a connection: what it wants and how far it has been sent.

@@ -297,10 +297,18 @@ struct DealHandlers: HandlerGroup {
             let from = d.stage
             d.stage = stage
             restartStage(&d, now: now)
-            return try recordStep(
+            let json = try recordStep(
                 tx, d, from: from, before: before, actor: actor, topic: stored("Deal \(d.id) moved: «\(from)» → «\(stage)»"),
                 action: "move",
                 event: "deal.moved", extra: ["from": .string(from), "to": .string(stage)], now: now)
+            if settings.domain.notify.stages.contains(stage) {
+                try NotifyHandlers(context: context).queue(
+                    tx,
+                    .init(
+                        kind: .dealStage, client: try loadClient(tx, d.clientID), manager: d.ownerID.flatMap { users.user(id: $0) },
+                        dealID: d.id, dealTitle: d.title, stage: stage, request: try tx.takenInboundRequest(dealID: d.id)), now: now)
+            }
+            return json
         }
     }
 
@@ -341,11 +349,13 @@ struct DealHandlers: HandlerGroup {
             d.updatedAt = now
             dealRules.rearm(&d, now: now)
             if d.status == .won { try planFactsMoved(tx, userID: d.ownerID, metrics: [.dealsWon, .revenueWon], at: now) }
-            return try recordStep(
+            let json = try recordStep(
                 tx, d, from: d.stage, before: before, actor: actor,
                 topic: stored(d.status == .won ? Phrase("Deal \(d.id) won at «\(d.stage)»") : Phrase("Deal \(d.id) lost at «\(d.stage)»")),
                 action: "close",
                 event: "deal.closed", extra: ["outcome": .string(outcome), "reason": .string(reason)], now: now)
+            try RequestHandlers(context: context).closeWithDeal(tx, d, actor: actor, now: now)
+            return json
         }
     }
 

@@ -42,6 +42,7 @@ public final class Dispatcher: Sendable {
     private let segments: SegmentHandlers
     private let holds: HoldHandlers
     private let requests: RequestHandlers
+    private let notify: NotifyHandlers
 
     /// A dispatcher over the shared parts; `engine` runs the scheduler and the deliverer to
     /// completion for `clock.*` (nil: no engine runs, as in tests of planning alone).
@@ -75,6 +76,7 @@ public final class Dispatcher: Sendable {
         segments = SegmentHandlers(context: context)
         holds = HoldHandlers(context: context)
         requests = RequestHandlers(context: context)
+        notify = NotifyHandlers(context: context)
     }
 
     /// A connection closed: what it held (backup copies) is let go.
@@ -213,6 +215,8 @@ public final class Dispatcher: Sendable {
             case .requestList: try requests.requestList(call)
             case .requestTake: try requests.requestTake(call)
             case .requestAssign: try requests.requestAssign(call)
+            case .requestClose: try requests.requestClose(call)
+            case .notificationList: try notify.notificationList(call)
             }
         } catch {
             reply(.failure(rpcError(error, method: method, logger: logger)))

@@ -190,19 +190,80 @@ struct RequestHandlers: HandlerGroup {
             fields.source = .set(q.source)
             let deal = try DealHandlers(context: context).openDeal(
                 tx, client, owner: me, pipeline: pipeline, fields, actor: actor, now: now)
-            let before = wire.inboundRequest(q)
-            q.status = .taken
-            q.assigneeID = me.id
-            q.clientID = client.id
-            q.dealID = deal["id"]?.intValue
-            q.takenAt = now
-            q.dueAt = nil
-            try tx.updateInboundRequest(q)
-            let json = wire.inboundRequest(q)
-            try audit(tx, actor, "request", q.id, "take", before: before, after: json, at: now)
-            try event(tx, "request.taken", clientID: client.id, ownerID: me.id, json, at: now)
+            let json = try step(tx, &q, actor: actor, action: "take", event: "request.taken", now: now) { q in
+                q.status = .taken
+                q.assigneeID = me.id
+                q.clientID = client.id
+                q.dealID = deal["id"]?.intValue
+                q.takenAt = now
+                q.dueAt = nil
+            }
+            try NotifyHandlers(context: context).queue(
+                tx,
+                .init(
+                    kind: .requestTaken, client: client, manager: me, dealID: q.dealID, dealTitle: fields.title,
+                    stage: pipeline.stages[0].name, request: q), now: now)
             return json
         }
+    }
+
+    func requestClose(_ call: Call) throws {
+        let actor = call.actor
+        let (id, reason) = try call.decode { r -> (Int64, String) in
+            let id = r.int("id")
+            let reason = r.string("reason").trimmedWhitespace
+            if reason.isEmpty { r.problem("reason", "must say why the request is closed (spam, a wrong number, ...)") }
+            if reason.count > Self.maxReason { r.problem("reason", "must be at most \(Self.maxReason) characters") }
+            return (id, reason)
+        }
+        write(call) { [self] tx, now in
+            var q = try load(tx, id)
+            guard Access.canCloseRequest(actor, assigneeID: q.assigneeID) else {
+                throw DomainError.forbidden("Only a head of sales, an admin or the request's assignee may close request \(q.id).")
+            }
+            guard q.status == .new || q.status == .routed else {
+                throw DomainError(
+                    .conflict,
+                    "Request \(q.id) is \(q.status.rawValue); a taken request closes with its deal (deal.close).",
+                    details: [("status", .string(q.status.rawValue))])
+            }
+            return try close(tx, &q, reason: reason, actor: actor, now: now)
+        }
+    }
+
+    /// Longest reason `request.close` takes.
+    static let maxReason = 500
+
+    /// Closes a request: its status, instant and reason, audited, with a `request.closed` event.
+    func close(_ tx: Tx, _ q: inout InboundRequest, reason: String, actor: Actor, now: Date) throws -> JSON {
+        try step(tx, &q, actor: actor, action: "close", event: "request.closed", now: now) { q in
+            q.status = .closed
+            q.dueAt = nil
+            q.closedAt = now
+            q.closeReason = reason
+        }
+    }
+
+    /// A request's step: `change` applied and stored, audited with the images before and after,
+    /// and its event to the assignee (and heads). Returns the request as shown.
+    func step(
+        _ tx: Tx, _ q: inout InboundRequest, actor: Actor, action: String, event topic: String, now: Date,
+        _ change: (inout InboundRequest) -> Void
+    ) throws -> JSON {
+        let before = wire.inboundRequest(q)
+        change(&q)
+        try tx.updateInboundRequest(q)
+        let json = wire.inboundRequest(q)
+        try audit(tx, actor, "request", q.id, action, before: before, after: json, at: now)
+        try event(tx, topic, clientID: q.clientID, ownerID: q.assigneeID, json, at: now)
+        return json
+    }
+
+    /// Closes the taken request a deal was opened for, when the deal closes (won or lost).
+    func closeWithDeal(_ tx: Tx, _ d: Deal, actor: Actor, now: Date) throws {
+        guard var q = try tx.takenInboundRequest(dealID: d.id) else { return }
+        let reason = d.status == .won ? "deal \(d.id) won" : "deal \(d.id) lost: \(d.lostReason ?? "")"
+        _ = try close(tx, &q, reason: reason, actor: actor, now: now)
     }
 
     func requestAssign(_ call: Call) throws {
@@ -275,7 +336,8 @@ extension Wire {
             "email": .string(q.email), "source": .string(q.source), "topic": .string(q.topic), "text": .string(q.text),
             "assignee": q.assigneeID.map { .int($0) } ?? .null, "client_id": q.clientID.map { .int($0) } ?? .null,
             "deal_id": q.dealID.map { .int($0) } ?? .null, "due_at": time(q.dueAt), "created_at": time(q.createdAt),
-            "taken_at": time(q.takenAt), "reroutes": .int(Int64(q.reroutes)),
+            "taken_at": time(q.takenAt), "reroutes": .int(Int64(q.reroutes)), "closed_at": time(q.closedAt),
+            "close_reason": .string(q.closeReason),
         ]
     }
 }

@@ -15,6 +15,7 @@ struct ServerHandlers: HandlerGroup {
         try read(call) { tx, now in
             let c = try tx.zoneCounts(now: now)
             let backlog = try tx.commandBacklog()
+            let notices = try tx.notificationBacklog()
             return [
                 "version": .string(crmdVersion), "started_at": wire.time(context.startedAt), "now": wire.time(now),
                 "clients": [
@@ -36,6 +37,10 @@ struct ServerHandlers: HandlerGroup {
                 "alerts": [
                     "delivery_command": .bool(settings.deliveryCommand != nil), "command_pending": .int(backlog.pending),
                     "command_failing": .int(backlog.failing), "next_delivery": wire.time(try tx.earliestAlertDelivery()),
+                ],
+                "notify": [
+                    "delivery_command": .bool(settings.notifyCommand != nil), "pending": .int(notices.pending),
+                    "failing": .int(notices.failing), "next_attempt": wire.time(try tx.earliestNotificationAttempt()),
                 ],
                 "scheduler": [
                     "next_due": wire.time(try tx.earliestDue()),

@@ -50,6 +50,9 @@ public struct Settings: Sendable {
     /// `alerts.delivery_timeout` in seconds (default PT30S): a delivery command still running
     /// after this long is killed with its whole process group, and its alert retried.
     public var deliveryTimeoutSeconds = 30
+    /// `notify.delivery_command`: run for every message to a client (issue 22 part 4) with the
+    /// message as JSON on stdin; none: clients are told nothing and nothing is stored.
+    public var notifyCommand: String? = nil
     /// `subscriptions.max_queue_bytes`: unread notifications an admin's subscriber may have
     /// pending in the kernel (others keep the kernel's default send buffer).
     public var subscriberQueueBytes = 4 << 20

@@ -43,6 +43,7 @@ extension Settings {
         s.domain.classThresholds.base = s.domain.zones
         if let problem = s.domain.classThresholds.problem() { throw SettingsError(key: problem.key, problem: problem.problem) }
         if let problem = s.domain.deals.validate() { throw SettingsError(key: problem.key, problem: problem.problem) }
+        try s.applyNotify(reader, configFile: configFile)
         if let configFile {
             (s.domain.commission.pipelines, s.domain.commission.segments) = try commissionRates(
                 ofYAMLFile: configFile, pipelines: s.domain.deals.pipelines)
@@ -80,6 +81,7 @@ extension Settings {
             "calendar.files", "calendar.move_releases", "calendar.working_days", "zones.by_segment", "zones.by_class",
             "exchange.claim_window_ends",
             "requests.routing", "requests.sla", "requests.mail_addresses",
+            "notify.delivery_command", "notify.stages", "notify.phone", "notify.templates",
         ]
         for kind in InteractionKind.loggable { keys.insert("interactions.required.\(kind.rawValue)") }
         return keys

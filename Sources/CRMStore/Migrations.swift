@@ -58,6 +58,9 @@ enum Migrations {
         m.registerMigration("v19: users' extensions, calls logged from the PBX") { db in
             try db.execute(sql: v19)
         }
+        m.registerMigration("v21: users' phones") { db in
+            try db.execute(sql: v21)
+        }
         return m
     }
 

@@ -23,3 +23,19 @@ extension WorkingHours {
         return t.addingTimeInterval(left)
     }
 }
+
+extension WorkingHours {
+    /// The next instant working hours begin strictly after `now` (the next working day's opening,
+    /// less the days `holidays` lists as non-working): when requests left unrouted overnight, over
+    /// a weekend or a holiday are routed (docs/rules.md, "Requests"). Inside working hours it is
+    /// the opening after today's close. Nil without working days or with empty hours.
+    public func nextOpening(after now: Date, holidays: WorkCalendar?) -> Date? {
+        guard !days.isEmpty, startMinute < endMinute else { return nil }
+        let t = nextDeliveryInstant(at: now, holidays: holidays)
+        if t > now { return t }
+        let day = LocalDate.containing(now, in: timeZone)
+        let close = day.instant(hour: endMinute / 60, in: timeZone).addingTimeInterval(Double(endMinute % 60) * 60)
+        let next = nextDeliveryInstant(at: close, holidays: holidays)
+        return next > now ? next : nil
+    }
+}

@@ -34,11 +34,16 @@ public struct MailAttachment: Sendable, Equatable {
     /// `type/subtype`, lowercased.
     public var contentType: String
     public var data: [UInt8]
+    /// Whether the sender attached it as a file (a file name, or `Content-Disposition:
+    /// attachment`); false for a nameless inline part such as a logo in an HTML letter, whose
+    /// name here is made up (`part-3.png`).
+    public var isFile: Bool
 
-    public init(filename: String, contentType: String, data: [UInt8]) {
+    public init(filename: String, contentType: String, data: [UInt8], isFile: Bool = true) {
         self.filename = filename
         self.contentType = contentType
         self.data = data
+        self.isFile = isFile
     }
 }
 
@@ -121,7 +126,8 @@ public struct MailMessage: Sendable {
             let filename = disposition.parameters["filename"] ?? type.parameters["name"]
             if disposition.value == "attachment" || filename != nil || !type.value.hasPrefix("text/") {
                 let name = filename ?? "part-\(parts).\(type.value.split(separator: "/").last ?? "bin")"
-                attachments.append(MailAttachment(filename: name, contentType: type.value, data: data))
+                let isFile = disposition.value == "attachment" || filename != nil
+                attachments.append(MailAttachment(filename: name, contentType: type.value, data: data, isFile: isFile))
                 return
             }
             let text = MailCharset.decode(data, charset: type.parameters["charset"])

@@ -61,6 +61,9 @@ enum Migrations {
         m.registerMigration("v20: the outbox of messages to clients, requests' close") { db in
             try db.execute(sql: v20)
         }
+        m.registerMigration("v21: users' phones") { db in
+            try db.execute(sql: v21)
+        }
         return m
     }
 

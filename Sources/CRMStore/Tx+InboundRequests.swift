@@ -91,6 +91,20 @@ extension Tx {
         ).map(date)
     }
 
+    /// Requests left `new` (nobody was available when they came), oldest first, after id `after`,
+    /// at most `limit` (the status index).
+    public func waitingInboundRequests(after: Int64, limit: Int) throws -> [InboundRequest] {
+        try rows(
+            "SELECT \(Self.inboundColumns) FROM inbound_requests WHERE status = 'new' AND id > ? ORDER BY id LIMIT ?", [after, limit]
+        ).map(inboundRequest(from:))
+    }
+
+    /// Whether any request is left `new` (an index lookup).
+    public func anyWaitingInboundRequest() throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM inbound_requests WHERE status = 'new')")) ?? false
+    }
+
     /// The assignee of the request routed last (round robin's starting point).
     public func lastRoutedAssignee() throws -> Int64? {
         try Int64.fetchOne(

@@ -13,7 +13,7 @@ final class Bench {
     var phases: Set<String> = Set(["ping", "get", "find", "log", "startup", "zones", "catchup", "idle", "echo", "rawlog", "stalled"])
         .union(DealPhases.names).union(ManagementPhases.names).union(ChannelPhase.names)
         .union(ImportPhase.names).union(SegmentPhases.names).union(SearchPhase.names).union(WindowPhase.names)
-        .union(RoutingPhase.names)
+        .union(RoutingPhase.names).union(MailPhase.names)
     var dueClients = 100_000
     var idleSeconds = 60.0
     var stalledEvents = 100_000
@@ -25,6 +25,8 @@ final class Bench {
     var reportCalls = 3
     /// Clients released at one instant in the window phase (issue 21).
     var windowClients = 1_000
+    /// Letters the mail phase writes to its Maildir and hands over (issue 22).
+    var mailMessages = 100_000
     /// crmd's figures the raw phases divide by (same process, same run).
     var crmdPing: Double?
     var crmdLog: Double?
@@ -90,6 +92,7 @@ final class Bench {
         if !phases.isDisjoint(with: SearchPhase.names) { try SearchPhase(bench: self).run() }
         if !phases.isDisjoint(with: WindowPhase.names) { try WindowPhase(bench: self).run() }
         if !phases.isDisjoint(with: RoutingPhase.names) { try RoutingPhase(bench: self).run() }
+        if !phases.isDisjoint(with: MailPhase.names) { try MailPhase(bench: self).run() }
     }
 
     func machineDescription() -> String {

@@ -45,7 +45,11 @@ struct CRMBench: ParsableCommand {
             simulate (issue 21): --clients clients with a year of history (created, released at six months), then \
             exchange.simulate over that year, timed, with client.get p99 on 4 connections meanwhile. \
             route (issue 22): --clients clients with phones over 20 managers, then 2,000 request.create from the web \
-            form's account, half from known phones (to the owner), half new (least loaded): p50 and p99.
+            form's account, half from known phones (to the owner), half new (least loaded): p50 and p99. \
+            mail (issue 22): a Maildir of --mail-messages real-looking letters (clients to managers, managers to \
+            clients, strangers to the department address, newsletters, KOI8-R, encoded words, small PDFs, duplicates) \
+            handed to a daemon of its own (up to 10,000 clients) by crmctl mail-in --maildir: messages/s, wall time, \
+            peak RSS of crmd and crmctl.
             """)
     var phases: String?
     @Option(help: "Events the stalled phase makes in each of its two rounds.") var stalledEvents = 100_000
@@ -60,6 +64,7 @@ struct CRMBench: ParsableCommand {
     @Option(help: "Interactions the mgmt phase seeds over its year (default: ten per client).") var interactions: Int?
     @Option(help: "Calls of each report the mgmt phase times, for a month and for a year.") var reportCalls = 3
     @Option(help: "Clients released at one instant in the window phase.") var windowClients = 1_000
+    @Option(help: "Letters the mail phase writes to its Maildir and hands over.") var mailMessages = 100_000
 
     func run() throws {
         let bench = Bench(clients: clients, seconds: seconds, connections: connections)
@@ -74,6 +79,7 @@ struct CRMBench: ParsableCommand {
         bench.interactions = max(1, interactions ?? 10 * clients)
         bench.reportCalls = max(1, reportCalls)
         bench.windowClients = max(10, windowClients)
+        bench.mailMessages = max(1, mailMessages)
         try bench.run()
         let json = bench.report.json
         print("")

@@ -54,6 +54,8 @@ struct UserCommand: ParsableCommand {
         @Option(help: .tr("The user's own e-mail address (incoming mail names them by it), or none.")) var email: String?
         @Option(name: .customLong("extension"), help: .tr("The user's PBX extension (calls name them by it), or none."))
         var pbxExtension: String?
+        @Option(help: .tr("The user's own phone, their mobile (calls forwarded to it or made from it name them), or none."))
+        var phone: String?
         @Option(help: .tr("The language of the user's messages and alerts: ru, en, or none to follow their LANG.")) var lang: String?
         @Option(help: .tr("Away from this instant (RFC 3339): no requests are routed to them; none clears the absence."))
         var absentFrom: String?
@@ -78,6 +80,7 @@ struct UserCommand: ParsableCommand {
             if let team { p["team"] = team == "none" ? .null : .string(team) }
             if let email { p["email"] = email == "none" ? .null : .string(email) }
             if let pbxExtension { p["extension"] = pbxExtension == "none" ? .null : .string(pbxExtension) }
+            if let phone { p["phone"] = phone == "none" ? .null : .string(phone) }
             if let lang { p["lang"] = lang == "none" ? .null : .string(lang) }
             if let absentFrom { p["absent_from"] = absentFrom == "none" ? .null : .string(absentFrom) }
             if let absentUntil { p["absent_until"] = absentUntil == "none" ? .null : .string(absentUntil) }
@@ -88,7 +91,7 @@ struct UserCommand: ParsableCommand {
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
                 print(
-                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"])), extension \(str(u["extension"])), lang \(str(u["lang"]))"
+                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"])), extension \(str(u["extension"])), phone \(str(u["phone"])), lang \(str(u["lang"]))"
                 )
             }
         }

@@ -84,6 +84,24 @@ struct AsteriskCDRTests {
             hours.adding(minutes: 600 + 5, to: instant("2026-12-03T09:00:00+03:00"), holidays: nil) == instant("2026-12-04T09:05:00+03:00"))
     }
 
+    @Test func nextOpeningAcrossAWeekendAndTheNewYearHolidays() throws {
+        let hours = WorkingHours(timeZone: moscow)
+        // Friday evening and all Saturday: Monday 09:00.
+        #expect(hours.nextOpening(after: instant("2026-12-04T19:30:00+03:00"), holidays: nil) == instant("2026-12-07T09:00:00+03:00"))
+        #expect(hours.nextOpening(after: instant("2026-12-05T12:00:00+03:00"), holidays: nil) == instant("2026-12-07T09:00:00+03:00"))
+        // Before the opening: that morning's; inside the day, or at the opening itself: the next day's.
+        #expect(hours.nextOpening(after: instant("2026-12-08T06:00:00+03:00"), holidays: nil) == instant("2026-12-08T09:00:00+03:00"))
+        #expect(hours.nextOpening(after: instant("2026-12-08T09:00:00+03:00"), holidays: nil) == instant("2026-12-09T09:00:00+03:00"))
+        #expect(hours.nextOpening(after: instant("2026-12-11T18:59:00+03:00"), holidays: nil) == instant("2026-12-14T09:00:00+03:00"))
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/calendar")
+        let a = try String(contentsOf: dir.appendingPathComponent("ru-2026.txt"), encoding: .utf8)
+        let b = try String(contentsOf: dir.appendingPathComponent("ru-2027.txt"), encoding: .utf8)
+        let cal = try WorkCalendar(parsing: a + "\n" + b)
+        #expect(hours.nextOpening(after: instant("2026-12-31T20:00:00+03:00"), holidays: cal) == instant("2027-01-11T09:00:00+03:00"))
+        #expect(WorkingHours(days: [], timeZone: moscow).nextOpening(after: instant("2026-12-08T06:00:00+03:00"), holidays: nil) == nil)
+    }
+
     @Test func workingMinutesAcrossTheNewYearHolidays() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("config/calendar")

@@ -99,6 +99,10 @@ public final class Scheduler: Service, Sendable {
         total += try await resolveWindows(upTo: now)
         // Inbound requests not taken by their due instant: re-routed, the heads alerted (issue 22).
         total += try await rerouteRequests(upTo: now)
+        // Requests nobody was available for (night, weekend, holiday), oldest first, once someone is.
+        total += try await drain(
+            pending: { [requests = RequestHandlers(context: context)] tx in try requests.canRouteWaiting(tx, at: now) },
+            { [requests = RequestHandlers(context: context)] tx, batch in try requests.routeWaiting(tx, at: now, limit: batch) })
         // Deals past their stage's cadence and tasks falling due, in batches of their own.
         // A transaction of its own per batch (`.bulk`), events and reminders many rows per statement.
         total += try await drain(
@@ -189,9 +193,10 @@ public final class Scheduler: Service, Sendable {
                     try await runDue()
                     beat()
                     lastError.withLock { $0 = nil }
-                    let nextDue = try context.store.read { tx in
+                    let nextDue = try context.store.read { [requests = RequestHandlers(context: context), now = context.clock.now()] tx in
                         [
                             try tx.earliestDue(), try tx.earliestDealOrTaskDue(), try tx.earliestWindowEnd(), try tx.earliestRequestDue(),
+                            try requests.nextRoutingChance(tx, now: now),
                         ].compactMap { $0 }.min()
                     }
                     let classesAt = try context.classes.nextInstant(context, now: context.clock.now())

@@ -31,7 +31,7 @@ struct AttachmentHandlers: HandlerGroup {
         let (dealID, name, type, size, sha) = try call.decode { r -> (Int64, String, String, Int64, String) in
             let dealID = r.int("deal_id")
             let name = r.string("name")
-            if name.count > 255 || name.contains("/") || name.contains("\0") || name == "." || name == ".." {
+            if !AttachmentName.isValid(name) {
                 r.problem("name", "must be a file name (no '/', at most 255 characters)")
             }
             let type = r.optionalString("content_type") ?? "application/octet-stream"

@@ -45,6 +45,7 @@ struct MailHandlers: HandlerGroup {
         let id =
             message.messageID.map { String($0.prefix(250)) } ?? "sha256:"
             + SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined()
+        let files = Self.files(of: message)
         write(call) { [self] tx, now in
             if let stored = try tx.ingestedMail(messageID: id), case .object(var o)? = try? JSONParser.parse(stored) {
                 o["duplicate"] = .bool(true)
@@ -53,6 +54,8 @@ struct MailHandlers: HandlerGroup {
             var outcome = try ingest(tx, message, actor: actor, now: now)
             outcome["message_id"] = .string(id)
             outcome["request"] = try openRequest(tx, message, outcome, actor: actor, now: now)
+            let clients = (outcome["clients"]?.arrayValue ?? []).compactMap(\.intValue)
+            outcome["attachments"] = try storeFiles(tx, files, clients: clients, actor: actor, now: now)
             try tx.recordIngestedMail(
                 messageID: id, at: now, byLogin: actor.login, mailbox: mailbox, outcome: JSONWriter.string(.object(outcome)))
             outcome["duplicate"] = .bool(false)

@@ -154,21 +154,26 @@ struct PBXCallHandlers: HandlerGroup {
         return outcome
     }
 
-    /// Direction and people: outbound when the calling number is a user's extension, else
-    /// inbound (the user the one whose extension was dialled or rang). The external number is
+    /// Direction and people: outbound when the calling number is a user's extension (or their own
+    /// phone), else inbound (the user the one whose extension was dialled or rang, else whose own
+    /// phone the call was forwarded to). The external number is
     /// matched against clients and contacts as call.incoming matches a caller ID.
     func match(_ tx: Tx, _ c: EndedCall, actor: Actor, now: Date) throws -> JSONObject {
         let domain = settings.domain
         var userID: Int64? = nil
         let direction: String
         let external: String
-        if let u = try tx.userID(extension: c.from) {
+        // A user's own phone (their mobile) stands for an extension that says nothing: a call made
+        // from it through the PBX, or one the PBX forwarded to it.
+        func byPhone(_ number: String) throws -> Int64? { try CallHandlers.callerID(number, domain).flatMap(tx.userID(phone:)) }
+        if let u = try tx.userID(extension: c.from) ?? byPhone(c.from) {
             (direction, external, userID) = ("out", c.to, u)
         } else {
             direction = "in"
             external = c.from
             userID = try tx.userID(extension: c.to)
             if userID == nil, let peer = c.peer { userID = try tx.userID(extension: peer) }
+            if userID == nil { userID = try byPhone(c.to) }
         }
         let number = CallHandlers.callerID(external, domain)
         let answered = c.disposition == .answered

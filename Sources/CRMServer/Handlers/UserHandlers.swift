@@ -29,8 +29,11 @@ struct UserHandlers: HandlerGroup {
     func userAdd(_ call: Call) throws {
         try requireUserAdmin(call.actor)
         var ext: Patch<String> = .unchanged
+        var phone: Patch<String> = .unchanged
+        let domain = settings.domain
         let (login, name, role, uidParam, commission, team, email) = try call.decode { r in
             ext = Self.extensionPatch(&r)
+            phone = Self.phonePatch(&r, domain)
             let login = r.string("login")
             let name = r.string("name")
             let role = roleValue(&r, "role", required: true)
@@ -47,6 +50,7 @@ struct UserHandlers: HandlerGroup {
         let uid = uidParam.map { UInt32($0) } ?? systemUID(login: login)
         let actor = call.actor
         let extPatch = ext
+        let phonePatch = phone
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             if let existing = try tx.user(login: login) {
                 throw DomainError(
@@ -65,7 +69,8 @@ struct UserHandlers: HandlerGroup {
                 u.email = email
                 try tx.saveUser(u)
             }
-            let json = try applyExtension(tx, extPatch, userID: u.id, to: wire.user(u, detailed: true))
+            let json = try applyPhone(
+                tx, phonePatch, userID: u.id, to: applyExtension(tx, extPatch, userID: u.id, to: wire.user(u, detailed: true)))
             try audit(tx, actor, "user", u.id, "create", before: nil, after: json, at: now)
             return json
         }
@@ -140,8 +145,11 @@ struct UserHandlers: HandlerGroup {
     func userUpdate(_ call: Call) throws {
         // A user may set their own language and nothing else; the rest is for admins.
         var ext: Patch<String> = .unchanged
+        var phone: Patch<String> = .unchanged
+        let domain = settings.domain
         let (login, name, role, uid, commission, team, email, lang, routing) = try call.decode { r in
             ext = Self.extensionPatch(&r)
+            phone = Self.phonePatch(&r, domain)
             let login = r.string("login")
             let routing = Self.routingPatch(&r)
             let lang = Self.langPatch(&r)
@@ -166,9 +174,11 @@ struct UserHandlers: HandlerGroup {
         let onlyOwnLang =
             login == call.actor.user?.login && !name.isChange && role == nil && !uid.isChange && !commission.isChange
             && !team.isChange && !email.isChange && routing.absence == nil && routing.competence == nil && !ext.isChange
+            && !phone.isChange
         if !onlyOwnLang { try requireUserAdmin(call.actor) }
         let actor = call.actor
         let extPatch = ext
+        let phonePatch = phone
         write(call, after: { [self] _ in reloadUsers() }) { [self] tx, now in
             guard var u = try tx.user(login: login) else { throw DomainError.notFound("user", named: login) }
             let before = wire.user(u, detailed: true)
@@ -191,7 +201,9 @@ struct UserHandlers: HandlerGroup {
             u.updatedAt = now
             try tx.saveUser(u)
             try tx.setUserRouting(id: u.id, absence: routing.absence, competence: routing.competence)
-            let after = try withRouting(tx, applyExtension(tx, extPatch, userID: u.id, to: wire.user(u, detailed: true)), u.id)
+            let card = try applyPhone(
+                tx, phonePatch, userID: u.id, to: applyExtension(tx, extPatch, userID: u.id, to: wire.user(u, detailed: true)))
+            let after = try withRouting(tx, card, u.id)
             try audit(tx, actor, "user", u.id, "update", before: before, after: after, at: now)
             return after
         }

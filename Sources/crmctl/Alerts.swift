@@ -9,7 +9,7 @@ struct AlertsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("List your delivered alerts, newest first (the default)."),
-            discussion: "Example: crmctl alerts --unacked")
+            discussion: tr("Example: \("crmctl alerts --unacked")"))
         @OptionGroup var global: GlobalOptions
         @Flag(help: .tr("Only alerts not acknowledged yet.")) var unacked = false
         @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
@@ -40,7 +40,7 @@ struct AlertsCommand: ParsableCommand {
 
     struct Ack: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: tr("Acknowledge alerts by id."), discussion: "Example: crmctl alerts ack 12 13")
+            abstract: tr("Acknowledge alerts by id."), discussion: tr("Example: \("crmctl alerts ack 12 13")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("Alert ids (see `crmctl alerts`).")) var ids: [Int]
 

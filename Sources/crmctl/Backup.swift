@@ -15,14 +15,15 @@ private func removePartialAndExit(_ signal: Int32) {
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Copy the database into FILE while crmd serves: consistent and integrity-checked (admins)."),
-        discussion: """
+        discussion: tr(
+            """
             crmd makes a snapshot of the database with VACUUM INTO beside the database, checks it with \
             PRAGMA integrity_check, and crmctl streams it into FILE.partial (mode 0600, owned by you), \
             fsyncs it and renames it to FILE. Writes go on meanwhile; the copy holds every change up to \
             the event seq it prints. `crmd --check --database FILE` checks a backup again later. To \
             restore: stop crmd, delete the database's -wal and -shm files, put FILE in place of the \
             database (owned by crmd's user), and start crmd.
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
     @Argument(help: .tr("The file to write.")) var file: String
     @Flag(help: .tr("Replace FILE if it exists (and a FILE.partial left by an interrupted backup).")) var force = false

@@ -1,15 +1,17 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct CRMCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
         abstract: tr("Talk to crmd: users, clients, contacts, interactions, deals, tasks, caller ID and status."),
-        discussion: """
+        discussion: tr(
+            """
             crmctl finds crmd's socket by itself (CRMD_SOCKET, then your own crmd, then the system one at
             /run/crmd/crmd.sock). Output is a readable table; add --json for the raw result, for scripts.
             Any method can be called with `crmctl rpc METHOD '{"param":...}'`.
-            """,
+            """),
         version: "0.1.0",
         subcommands: [
             Status.self, Ping.self, WhoAmI.self, UserCommand.self, ClientCommand.self, LogCommand.self, InteractionsCommand.self,
@@ -19,8 +21,20 @@ struct CRMCtl: ParsableCommand {
             ExportCommand.self, SegmentCommand.self, MailIn.self, RequestCommand.self, NotifyCommand.self, RPC.self,
         ])
 
-    /// Global options are taken before the subcommand too (`crmctl --socket S status`).
+    /// Global options are taken before the subcommand too (`crmctl --socket S status`). Help and
+    /// usage errors are printed as ArgumentParser's `main` prints them, with its own words in
+    /// crmctl's language (``ParserWords``).
     static func main() {
-        main(GlobalPlacement.moved(Array(CommandLine.arguments.dropFirst())))
+        do {
+            var command = try parseAsRoot(GlobalPlacement.moved(Array(CommandLine.arguments.dropFirst())))
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let text = ParserWords.said(fullMessage(for: error), in: Language.current)
+            if !text.isEmpty {
+                if code == .success { print(text) } else { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+            }
+            Foundation.exit(code.rawValue)
+        }
     }
 }

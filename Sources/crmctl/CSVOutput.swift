@@ -8,7 +8,7 @@ import Foundation
 /// spreadsheets expect). Amounts are plain numbers in major units with a dot, so a spreadsheet
 /// reads them as numbers.
 struct CSVOption: ParsableArguments {
-    @Flag(help: "Print the table as CSV (UTF-8, comma, a header row) instead, for a spreadsheet.")
+    @Flag(help: .tr("Print the table as CSV (UTF-8, comma, a header row) instead, for a spreadsheet."))
     var csv = false
 }
 

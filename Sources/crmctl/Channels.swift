@@ -8,18 +8,19 @@ func channelParam(_ s: String) -> JSON { Int64(s).map(JSON.int) ?? .string(s) }
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: tr("Marketing channels: tracking phone numbers and spend per period."),
-        discussion: """
+        discussion: tr(
+            """
             A channel is where clients come from (context ads, a billboard, a directory). Each has its own \
             tracking numbers: a call to one of them (call.incoming, reported by the PBX) names the channel. \
             Spend is entered per month (2026-03), ISO week or quarter. crmctl report channels shows what each \
             channel brings: calls, leads, buyers, revenue, profit and ROI.
-            """,
+            """),
         subcommands: [Add.self, List.self, Update.self, Spend.self], defaultSubcommand: List.self)
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Create a channel with its tracking numbers (heads and admins)."),
-            discussion: "Example: crmctl channel add 'Контекстная реклама' --phone '8 (495) 123-45-67' --phone +74951234568")
+            discussion: tr("Example: \("crmctl channel add 'Контекстная реклама' --phone '8 (495) 123-45-67' --phone +74951234568")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The channel's name.")) var name: String
         @Option(help: .tr("A tracking number, in any spelling (repeat for more).")) var phone: [String] = []
@@ -63,7 +64,8 @@ struct ChannelCommand: ParsableCommand {
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Rename a channel, add or remove numbers, set its margin, archive or restore it (heads and admins)."),
-            discussion: "Example: crmctl channel update 'Контекстная реклама' --add-phone +74951234569 --remove-phone +74951234567")
+            discussion: tr("Example: \("crmctl channel update 'Контекстная реклама' --add-phone +74951234569 --remove-phone +74951234567")")
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The channel (id or name).")) var channel: String
         @Option(help: .tr("A new name.")) var name: String?
@@ -92,7 +94,7 @@ struct ChannelCommand: ParsableCommand {
     struct Spend: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Enter a channel's spend for a period; entering it again replaces it (audited)."),
-            discussion: "Example: crmctl channel spend 'Контекстная реклама' 2026-03 90000.00")
+            discussion: tr("Example: \("crmctl channel spend 'Контекстная реклама' 2026-03 90000.00")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The channel (id or name).")) var channel: String
         @Argument(help: .tr("The period: a month (2026-03), an ISO week (2026-W10) or a quarter (2026-Q1).")) var period: String
@@ -132,7 +134,8 @@ struct CallCommand: ParsableCommand {
     struct Incoming: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Report an incoming call (the PBX's dialplan runs this; operators and admins may too)."),
-            discussion: """
+            discussion: tr(
+                """
                 The dialled number names the channel; the caller ID finds the client or contact, or opens an \
                 unassigned lead. Whoever runs `crmctl watch` sees the call as a screen pop. An empty or \
                 'anonymous' --from counts the call without a caller.
@@ -141,7 +144,7 @@ struct CallCommand: ParsableCommand {
                   same => n,System(crmctl call incoming --from "${CALLERID(num)}" --to "${EXTEN}" --quiet &)
                 FreeSWITCH (dialplan XML), before the bridge:
                   <action application="system" data="crmctl call incoming --from '${caller_id_number}' --to '${destination_number}' --quiet &"/>
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @Option(help: .tr("The caller ID (any spelling; empty or 'anonymous' when withheld).")) var from: String?
         @Option(help: .tr("The number dialled (a tracking number, or the main line).")) var to: String
@@ -175,18 +178,22 @@ func callSummary(_ r: JSON) -> String {
 /// The screen pop `watch` prints for a `call.incoming` event: who calls, through which channel,
 /// whose client it is and what to do.
 func callPop(_ d: JSON) -> String {
-    let from = d["from"]?.stringValue ?? "a withheld number"
-    let via = d["channel_name"]?.stringValue.map { " via '\($0)'" } ?? ""
-    var lines = ["☎ INCOMING CALL from \(from) to \(str(d["to"]))\(via)"]
+    let from = d["from"]?.stringValue ?? tr("a withheld number")
+    let to = str(d["to"])
+    var lines = [
+        d["channel_name"]?.stringValue.map { tr("☎ INCOMING CALL from \(from) to \(to) via '\($0)'") }
+            ?? tr("☎ INCOMING CALL from \(from) to \(to)")
+    ]
     if d["client_id"]?.intValue == nil {
-        lines.append("  no caller ID: nothing to match")
+        lines.append("  " + tr("no caller ID: nothing to match"))
     } else if d["lead_created"] == .bool(true) {
-        lines.append("  NEW LEAD #\(num(d["client_id"])) '\(str(d["name"]))', unassigned: crmctl claim \(num(d["client_id"]))")
+        let id = num(d["client_id"])
+        lines.append("  " + tr("NEW LEAD #\(id) '\(str(d["name"]))', unassigned: crmctl claim \(id)"))
     } else {
-        var s = "  client #\(num(d["client_id"])) '\(str(d["name"]))'"
-        if let k = d["contact_name"]?.stringValue { s += ", contact \(k)" }
-        s += d["owner_login"]?.stringValue.map { ", owner \($0)" } ?? ", unassigned"
-        if let z = d["zone"]?.stringValue { s += ", " + Style.zone(z, z) }
+        var s = "  " + tr("client #\(num(d["client_id"])) '\(str(d["name"]))'")
+        if let k = d["contact_name"]?.stringValue { s += ", " + tr("contact \(k)") }
+        s += ", " + (d["owner_login"]?.stringValue.map { tr("owner \($0)") } ?? tr("unassigned"))
+        if let z = d["zone"]?.stringValue { s += ", " + Style.zone(z, zoneName(z)) }
         lines.append(s)
     }
     return lines.joined(separator: "\n")

@@ -5,11 +5,12 @@ import Foundation
 struct ABCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abc", abstract: tr("ABC/XYZ classes of clients: computed by crmd each month, or now."),
-        discussion: """
+        discussion: tr(
+            """
             crmd computes the classes on the 1st of each month (classes.run_day, classes.run_at) from the won deals of the \
             last 12 whole months (classes.window_months). A client's class and its history show on `crmctl client show`; \
             `crmctl client list --abc A` lists a class.
-            """,
+            """),
         subcommands: [Run.self])
 
     struct Run: ParsableCommand {

@@ -74,7 +74,7 @@ struct ClientCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("List clients, colored by zone with days to release."),
-            discussion: "A manager sees their own clients unless --query or --status is given.")
+            discussion: tr("A manager sees their own clients unless --query or --status is given."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var filter: ClientFilter
         @Option var limit: Int?
@@ -199,11 +199,12 @@ func printClient(_ c: JSON) {
         print(Style.dim(tr("(another manager's client: only name, owner and zone are shown)")))
         return
     }
-    print("#\(str(c["id"])) \(str(c["name"])) (\(str(c["kind"])))")
+    print("#\(str(c["id"])) \(str(c["name"])) (\(Language.word("kind", str(c["kind"]))))")
     print(
         cardLine(
             tr("owner"),
-            "\(c["owner_login"]?.stringValue ?? "-")  " + tr("status \(str(c["status"]))") + "  " + tr("zone \(zoneCell(c))")))
+            "\(c["owner_login"]?.stringValue ?? "-")  " + tr("status \(Language.word("status", str(c["status"])))") + "  "
+                + tr("zone \(zoneCell(c))")))
     if let r = c["release_at"]?.stringValue { print(cardLine(tr("release at"), r)) }
     let phones = phonesText(c["phones"])
     let emails = c["emails"]?.arrayValue?.compactMap(\.stringValue) ?? []

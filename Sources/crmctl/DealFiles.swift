@@ -20,29 +20,30 @@ extension DealCommand {
     struct Attach: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Attach a file to a deal (a sent proposal): SHA-256 checked, sent in 512 KiB chunks."),
-            discussion: """
+            discussion: tr(
+                """
                 The file is opened without following a symbolic link. If an earlier upload of the same file \
                 (same name, size and SHA-256) to this deal was interrupted, it is resumed where it stopped. \
                 Example: crmctl deal attach 7 proposal.pdf
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
-        @Argument(help: "The file to attach.") var file: String
-        @Option(help: "The name to store (default: the file's own).") var name: String?
-        @Option(help: "A MIME type (default: guessed from the name, e.g. application/pdf).") var contentType: String?
+        @Argument(help: .tr("The file to attach.")) var file: String
+        @Option(help: .tr("The name to store (default: the file's own).")) var name: String?
+        @Option(help: .tr("A MIME type (default: guessed from the name, e.g. application/pdf).")) var contentType: String?
 
         func run() throws {
             let fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
             if fd < 0 {
                 let err = errno
-                if err == ELOOP { failure("\(file) is a symbolic link; give the path of the file itself", 66) }
-                failure("cannot open \(file): \(String(cString: strerror(err)))", 66)
+                if err == ELOOP { failure(tr("\(file) is a symbolic link; give the path of the file itself"), 66) }
+                failure(tr("cannot open \(file): \(String(cString: strerror(err)))"), 66)
             }
             defer { close(fd) }
             var st = stat()
-            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { failure("\(file) is not a regular file", 66) }
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { failure(tr("\(file) is not a regular file"), 66) }
             let size = Int64(st.st_size)
-            if size == 0 { failure("\(file) is empty; there is nothing to attach", 65) }
+            if size == 0 { failure(tr("\(file) is empty; there is nothing to attach"), 65) }
 
             var hash = SHA256()
             var offset: Int64 = 0
@@ -52,7 +53,7 @@ extension DealCommand {
                 hash.update(data: chunk)
                 offset += Int64(chunk.count)
             }
-            if offset != size { failure("\(file) changed size while it was read; try again", 74) }
+            if offset != size { failure(tr("\(file) changed size while it was read; try again"), 74) }
             let sha = hash.finalize().map { String(format: "%02x", $0) }.joined()
             let stored = name ?? (file as NSString).lastPathComponent
             let type = contentType ?? mimeType(of: stored)
@@ -81,7 +82,7 @@ extension DealCommand {
                 var sent = a["received"]?.intValue ?? 0
                 while sent < size {
                     let chunk = readChunk(fd, at: sent)
-                    if chunk.isEmpty { failure("\(file) got shorter while it was sent; run the command again to resume", 74) }
+                    if chunk.isEmpty { failure(tr("\(file) got shorter while it was sent; run the command again to resume"), 74) }
                     let p: JSONObject = ["id": .int(aid), "offset": .int(sent), "data": .string(chunk.base64EncodedString())]
                     a = try conn.call("deal.attach_write", .object(p))
                     sent += Int64(chunk.count)
@@ -101,16 +102,17 @@ extension DealCommand {
     struct GetAttachment: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "get-attachment", abstract: tr("Download a deal's attachment into a file (mode 0600), checking its SHA-256."),
-            discussion: """
+            discussion: tr(
+                """
                 The file is the attachment's own name in the current folder unless -o names another (or a \
                 folder to put it in; '-' writes to standard output). An existing file is never replaced \
                 without --force; a symbolic link in its place is never followed. Example: crmctl deal \
                 get-attachment 3 -o /tmp/proposal.pdf
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The attachment's id (see `crmctl deal show`).") var attachmentID: Int
-        @Option(name: [.short, .customLong("output")], help: "The file to write.") var output: String?
-        @Flag(help: "Replace the file if it exists.") var force = false
+        @Argument(help: .tr("The attachment's id (see `crmctl deal show`).")) var attachmentID: Int
+        @Option(name: [.short, .customLong("output")], help: .tr("The file to write.")) var output: String?
+        @Flag(help: .tr("Replace the file if it exists.")) var force = false
 
         func run() throws {
             var path = ""
@@ -125,13 +127,13 @@ extension DealCommand {
                     fd = path == "-" ? 1 : create(path)
                     while true {
                         guard let text = r["data"]?.stringValue, let chunk = Data(base64Encoded: text), let eof = r["eof"]?.boolValue else {
-                            abandon(path, fd, "crmd sent a chunk that is not base64 data with eof")
+                            abandon(path, fd, tr("crmd sent a chunk that is not base64 data with eof"))
                         }
-                        if let problem = writeAll(fd, chunk) { abandon(path, fd, "cannot write \(path): \(problem)") }
+                        if let problem = writeAll(fd, chunk) { abandon(path, fd, tr("cannot write \(path): \(problem)")) }
                         hash.update(data: chunk)
                         written += Int64(chunk.count)
                         if eof { break }
-                        if chunk.isEmpty { abandon(path, fd, "crmd returned no data before the end of the attachment") }
+                        if chunk.isEmpty { abandon(path, fd, tr("crmd returned no data before the end of the attachment")) }
                         r = try conn.call("deal.attachment_read", ["id": .int(attachmentID), "offset": .int(written)])
                     }
                     return meta
@@ -150,10 +152,11 @@ extension DealCommand {
             }
             let sha = hash.finalize().map { String(format: "%02x", $0) }.joined()
             if written != meta["size"]?.intValue ?? -1 || sha != str(meta["sha256"]) {
-                abandon(path, fd, "the bytes received (\(written), sha256 \(sha)) are not the attachment crmd announced; nothing was kept")
+                abandon(
+                    path, fd, tr("the bytes received (\(written), sha256 \(sha)) are not the attachment crmd announced; nothing was kept"))
             }
             if fd != 1 {
-                if fsync(fd) != 0 || close(fd) != 0 { abandon(path, -1, "cannot write \(path): \(String(cString: strerror(errno)))") }
+                if fsync(fd) != 0 || close(fd) != 0 { abandon(path, -1, tr("cannot write \(path): \(String(cString: strerror(errno)))")) }
                 signal(SIGINT, SIG_DFL)
                 signal(SIGTERM, SIG_DFL)
                 signal(SIGHUP, SIG_DFL)
@@ -182,15 +185,15 @@ extension DealCommand {
             if force {
                 var st = stat()
                 if lstat(path, &st) == 0 {
-                    if st.st_mode & S_IFMT == S_IFDIR { failure("\(path) is a folder", 73) }
-                    if unlink(path) != 0 { failure("cannot replace \(path): \(String(cString: strerror(errno)))", 73) }
+                    if st.st_mode & S_IFMT == S_IFDIR { failure(tr("\(path) is a folder"), 73) }
+                    if unlink(path) != 0 { failure(tr("cannot replace \(path): \(String(cString: strerror(errno)))"), 73) }
                 }
             }
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd < 0 {
                 let err = errno
-                if err == EEXIST { failure("\(path) exists; choose another name with -o, or add --force to replace it", 73) }
-                failure("cannot create \(path): \(String(cString: strerror(err)))", 73)
+                if err == EEXIST { failure(tr("\(path) exists; choose another name with -o, or add --force to replace it"), 73) }
+                failure(tr("cannot create \(path): \(String(cString: strerror(err)))"), 73)
             }
             downloadToRemove = strdup(path)
             signal(SIGINT, removeDownloadAndExit)

@@ -6,11 +6,12 @@ import Foundation
 struct DealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deal", abstract: tr("Deals: open, list, show, move through the stages, close, comment and attach files."),
-        discussion: """
+        discussion: tr(
+            """
             A deal moves one stage at a time (`crmctl deal next ID`); heads may skip or go back. Amounts are \
             typed as money (12500.50, "12 500,50") and sent in minor units. Stage names may be shortened to \
             any unique part, in any case ("proposal s", "review").
-            """,
+            """),
         subcommands: [
             Add.self, List.self, Show.self, Move.self, Next.self, Won.self, Lost.self, Reopen.self, Comment.self, Attach.self,
             GetAttachment.self,
@@ -19,7 +20,8 @@ struct DealCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Open a deal on a client (owner: the client's lead manager unless --owner)."),
-            discussion: "Example: crmctl deal add 12 'Annual supply' --amount 12500.50 --source website --expected-close 2026-12-31")
+            discussion: tr(
+                "Example: \("crmctl deal add 12 'Annual supply' --amount 12500.50 --source website --expected-close 2026-12-31")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The client's id.")) var clientID: Int
         @Argument(help: .tr("What is being sold.")) var title: String
@@ -54,10 +56,11 @@ struct DealCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("List deals (a manager sees their own)."),
-            discussion: """
+            discussion: tr(
+                """
                 --from and --to bound when an open deal opened or a closed one closed: RFC 3339, or a day \
                 YYYY-MM-DD (UTC; --to includes it). Example: crmctl deal list --status open --overdue
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var filter: DealFilter
         @Option(help: .tr("At most this many (1 to 1000; default 100).")) var limit: Int?
@@ -90,7 +93,7 @@ struct DealCommand: ParsableCommand {
     struct Move: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Move a deal to a stage (the next one; heads may skip or go back)."),
-            discussion: "Example: crmctl deal move 7 'proposal sent'")
+            discussion: tr("Example: \("crmctl deal move 7 'proposal sent'")"))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         @Argument(help: .tr("The stage's name, or a unique beginning of it.")) var stage: String
@@ -148,7 +151,7 @@ struct DealCommand: ParsableCommand {
     struct Lost: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Close a deal as lost, with a reason from crmd's list."),
-            discussion: "The reasons are in `crmctl rpc pipeline.list` (lost_reasons); any unique beginning will do.")
+            discussion: tr("The reasons are in `crmctl rpc pipeline.list` (lost_reasons); any unique beginning will do."))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         @Option(help: .tr("Why, e.g. Price, Competitor, 'No budget'.")) var reason: String
@@ -178,7 +181,7 @@ struct DealCommand: ParsableCommand {
     struct Comment: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Add a comment to a deal (a note on its client, linked to the deal)."),
-            discussion: "Example: crmctl deal comment 7 'They want a 5% discount for a 2-year contract'")
+            discussion: tr("Example: \("crmctl deal comment 7 'They want a 5% discount for a 2-year contract'")"))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         @Argument(help: .tr("The comment.")) var text: String
@@ -217,7 +220,8 @@ func resolveName(_ typed: String, among names: [String]) -> String {
 /// "; next contact due …" for an open deal with a cadence.
 func nextContact(_ d: JSON) -> String {
     guard let due = d["next_contact_due"]?.stringValue.map(Display.instant) else { return "" }
-    return d["overdue"]?.boolValue == true ? "; " + Style.zone("red", "contact overdue since \(due)") : "; next contact due \(due)"
+    return d["overdue"]?.boolValue == true
+        ? "; " + Style.zone("red", tr("contact overdue since \(due)")) : "; " + tr("next contact due \(due)")
 }
 
 func printMoved(_ d: JSON, from: String) {
@@ -228,8 +232,14 @@ func printDealTable(_ items: [JSON]) {
     var t = Table(["id", "title", "client", "owner", "stage", "amount", "prob", "status", "next contact"])
     for d in items {
         var status = str(d["status"])
-        if d["overdue"]?.boolValue == true { status = Style.zone("red", "overdue") }
-        if status == "won" { status = Style.zone("green", status) }
+        let said = Language.word("deal", status)
+        if d["overdue"]?.boolValue == true {
+            status = Style.zone("red", Language.word("deal", "overdue"))
+        } else if status == "won" {
+            status = Style.zone("green", said)
+        } else {
+            status = said
+        }
         t.add([
             str(d["id"]), clip(str(d["title"]), 40), str(d["client_id"]), login(d["owner_login"]), str(d["stage"]), dealAmount(d),
             "\(num(d["probability"]))%", status, d["next_contact_due"]?.stringValue ?? "-",

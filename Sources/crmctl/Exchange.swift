@@ -7,14 +7,15 @@ import CRMProtocol
 struct ExchangeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchange", abstract: tr("List the clients on the exchange that a manager may claim."),
-        discussion: """
+        discussion: tr(
+            """
             Shows each client's id (for `crmctl claim ID`), when it was released, from whom and why. \
             Unassigned clients (never owned) are claimable too and are listed unless --released-only. \
             The CLAIM column says whether you may claim it now, or from when (your cooldown on a \
             client released from you). Without --all one page is shown; its last line tells the \
             --cursor for the next one. `crmctl exchange request ID` asks for a client inside its fair \
             claim window; `crmctl exchange simulate` replays proposed thresholds over a past period.
-            """,
+            """),
         subcommands: [ExchangeRequest.self, ExchangeSimulate.self])
     @OptionGroup var global: GlobalOptions
     @Flag(help: .tr("Fetch every page, not just the first.")) var all = false
@@ -76,10 +77,11 @@ private func printExchange(_ r: JSON) {
 struct Claim: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Claim a client from the exchange: it becomes yours, green, with a handover summary."),
-        discussion: """
+        discussion: tr(
+            """
             Managers and heads claim. The manager a client was released from may not claim it back \
             during the cooldown; daily and per-manager limits may apply.
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
     @Argument(help: .tr("The client's id (see `crmctl exchange`).")) var id: Int
 
@@ -107,7 +109,7 @@ struct Claim: ParsableCommand {
 struct Release: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Release a client to the exchange, with a reason (its owner, a head or an admin)."),
-        discussion: "The manager it leaves may not claim it back during the exchange cooldown.")
+        discussion: tr("The manager it leaves may not claim it back during the exchange cooldown."))
     @OptionGroup var global: GlobalOptions
     @Argument(help: .tr("The client's id.")) var id: Int
     @Option(help: .tr("Why it goes to the exchange (kept in its history and shown to whoever claims it).")) var reason: String
@@ -122,12 +124,13 @@ struct Release: ParsableCommand {
 struct Preview: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Releases due in the next days per manager, optionally under proposed thresholds."),
-        discussion: """
+        discussion: tr(
+            """
             Without threshold options the current rules are used. Give any of --yellow-after, \
             --red-after, --release-after (ISO 8601 durations, e.g. P1M, P5M, P6M) to see what would \
             be released under those thresholds instead; the others keep their current values. \
             Managers see only their own clients.
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
     @Option(help: .tr("How many days ahead (1 to 366; default 7).")) var days: Int?
     @Option(help: .tr("Proposed: green turns yellow after this (e.g. P1M).")) var yellowAfter: String?
@@ -177,12 +180,13 @@ private func printPreview(_ r: JSON) {
 struct ExchangeRequest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "request", abstract: tr("Ask for a released client inside its fair claim window."),
-        discussion: """
+        discussion: tr(
+            """
             For a while after a release (exchange.claim_window_ends) a client is not claimed but \
             requested; when the window ends one requester gets it: the one leading the fewest \
             clients, then the earliest request, then a draw recorded in the audit. After the \
             window, `crmctl claim ID` is first come first served.
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
     @Argument(help: .tr("The client's id (see `crmctl exchange`).")) var id: Int
 
@@ -197,13 +201,14 @@ struct ExchangeSimulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: tr("Replay proposed thresholds over a past period: what would have been released, when, from whom."),
-        discussion: """
-            Give a past --period (e.g. 2026-03) or --from and --to, and any of --yellow-after, --red-after, \\
-            --release-after (ISO 8601 durations); the others keep their current values, and with none the \\
-            current thresholds are replayed (which gives what crmd did). Prints per manager the simulated \\
-            releases against those the scheduler made, then the first --limit releases. Heads, directors \\
+        discussion: tr(
+            """
+            Give a past --period (e.g. 2026-03) or --from and --to, and any of --yellow-after, --red-after, \
+            --release-after (ISO 8601 durations); the others keep their current values, and with none the \
+            current thresholds are replayed (which gives what crmd did). Prints per manager the simulated \
+            releases against those the scheduler made, then the first --limit releases. Heads, directors \
             and admins. Reads a snapshot; writes nothing.
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
     @OptionGroup var span: ReportSpan
     @Option(help: .tr("Proposed green period (ISO 8601, e.g. P1M).")) var yellowAfter: String?

@@ -19,7 +19,7 @@ struct ExportCommand: ParsableCommand {
     struct Clients: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Export clients (the columns `crmctl import clients` reads back)."),
-            discussion: "A manager's export holds other managers' clients only as the list shows them: name, owner and zone.")
+            discussion: tr("A manager's export holds other managers' clients only as the list shows them: name, owner and zone."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
         @OptionGroup var filter: ClientFilter
@@ -31,7 +31,7 @@ struct ExportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Export one client's contacts."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
-        @Option(help: "The client's id.") var client: Int
+        @Option(help: .tr("The client's id.")) var client: Int
 
         func run() throws { try export(global, out, "contact.list", ["client_id": .int(client)], ExportColumns.contacts) }
     }
@@ -40,7 +40,7 @@ struct ExportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Export one client's interactions, newest first."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
-        @Option(help: "The client's id.") var client: Int
+        @Option(help: .tr("The client's id.")) var client: Int
 
         func run() throws { try export(global, out, "interaction.list", ["client_id": .int(client)], ExportColumns.interactions) }
     }
@@ -58,9 +58,9 @@ struct ExportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Export tasks (your own by default; --everyone for all you may see)."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
-        @Option(help: "Whose tasks (login or id).") var assignee: String?
-        @Flag(help: "Everyone's tasks.") var everyone = false
-        @Option(help: "open or done.") var state: String?
+        @Option(help: .tr("Whose tasks (login or id).")) var assignee: String?
+        @Flag(help: .tr("Everyone's tasks.")) var everyone = false
+        @Option(help: .tr("open or done.")) var state: String?
 
         func run() throws {
             var p: JSONObject = [:]
@@ -74,8 +74,8 @@ struct ExportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Export invoices."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var out: ExportOutput
-        @Option(help: "unpaid, partial, paid or open.") var status: String?
-        @Option(help: "Owner login or id.") var owner: String?
+        @Option(help: .tr("unpaid, partial, paid or open.")) var status: String?
+        @Option(help: .tr("Owner login or id.")) var owner: String?
 
         func run() throws {
             var p: JSONObject = [:]
@@ -88,13 +88,13 @@ struct ExportCommand: ParsableCommand {
 
 /// Where and how an export writes.
 struct ExportOutput: ParsableArguments {
-    @Option(help: "Write to this file instead of stdout.") var out: String?
-    @Option(help: "utf-8 (with a BOM, the default) or cp1251 (older Excel; characters it lacks become '?').") var encoding = "utf-8"
-    @Option(help: "The cell separator: ';' (default: Russian Excel) or ','.") var delimiter = ";"
+    @Option(help: .tr("Write to this file instead of stdout.")) var out: String?
+    @Option(help: .tr("utf-8 (with a BOM, the default) or cp1251 (older Excel; characters it lacks become '?').")) var encoding = "utf-8"
+    @Option(help: .tr("The cell separator: ';' (default: Russian Excel) or ','.")) var delimiter = ";"
 
     func validate() throws {
-        if CSVEncoding(rawValue: encoding.lowercased()) == nil { throw ValidationError("--encoding must be utf-8 or cp1251") }
-        if delimiter != ";", delimiter != "," { throw ValidationError("--delimiter must be ';' or ','") }
+        if CSVEncoding(rawValue: encoding.lowercased()) == nil { throw ValidationError(tr("--encoding must be utf-8 or cp1251")) }
+        if delimiter != ";", delimiter != "," { throw ValidationError(tr("--delimiter must be ';' or ','")) }
     }
 }
 
@@ -103,7 +103,7 @@ func export(_ global: GlobalOptions, _ out: ExportOutput, _ method: String, _ pa
     let enc = CSVEncoding(rawValue: out.encoding.lowercased()) ?? .utf8
     let handle: FileHandle
     if let path = out.out {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError("cannot create \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError(tr("cannot create \(path)")) }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     } else {
         handle = FileHandle.standardOutput
@@ -135,5 +135,5 @@ func export(_ global: GlobalOptions, _ out: ExportOutput, _ method: String, _ pa
         }
     }
     if out.out != nil { try handle.close() }
-    FileHandle.standardError.write(Data("\(rows) rows exported.\n".utf8))
+    FileHandle.standardError.write(Data((tr("\(rows, "row", "rows") exported.") + "\n").utf8))
 }

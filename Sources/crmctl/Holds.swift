@@ -18,7 +18,7 @@ extension ClientCommand {
     struct Freeze: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Ask to stop a client's zone clock until a date, with a reason (a head approves it)."),
-            discussion: "The end may be at most exchange.freeze_max (default P3M) ahead.")
+            discussion: tr("The end may be at most exchange.freeze_max (default P3M) ahead."))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The client's id.")) var id: Int
         @Option(help: .tr("When the freeze ends (01.08.2026 12:00, 01.08, or RFC 3339).")) var until: String

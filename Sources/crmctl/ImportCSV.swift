@@ -18,7 +18,8 @@ struct ImportClients: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clients",
         abstract: tr("Import clients (and a contact person each) from a CSV file."),
-        discussion: """
+        discussion: tr(
+            """
             The file: UTF-8 (with or without BOM) or Windows-1251 (found by itself, or --encoding), cells
             split by ';' or ',' (found from the header, or --delimiter), a header row whose names say
             what each column is: «Название», «Тип», «Телефон», «Email», «Менеджер», «Сегмент»,
@@ -33,7 +34,7 @@ struct ImportClients: ParsableCommand {
             Interrupted? Run the same command again: finished batches are skipped (and a batch whose
             answer was lost is answered again by crmd without writing twice).
             Exit status: 0 every row imported (or would be), 65 some rows were bad or duplicates.
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: ImportFileOptions
 
@@ -44,21 +45,23 @@ struct ImportClients: ParsableCommand {
 
 /// What every `crmctl import KIND FILE.csv` takes, and the run they share.
 struct ImportFileOptions: ParsableArguments {
-    @Argument(help: "The CSV file.") var file: String
-    @Flag(help: "Check every row and report, writing nothing.") var dryRun = false
-    @Option(help: "utf-8 or cp1251 (default: found from the file).") var encoding: String?
-    @Option(help: "The cell separator: ';', ',' or 'tab' (default: found from the header).") var delimiter: String?
-    @Option(help: "COLUMN=FIELD: import a column as a field (see the list above; - to skip).")
+    @Argument(help: .tr("The CSV file.")) var file: String
+    @Flag(help: .tr("Check every row and report, writing nothing.")) var dryRun = false
+    @Option(help: .tr("utf-8 or cp1251 (default: found from the file).")) var encoding: String?
+    @Option(help: .tr("The cell separator: ';', ',' or 'tab' (default: found from the header).")) var delimiter: String?
+    @Option(help: .tr("COLUMN=FIELD: import a column as a field (see the list above; - to skip)."))
     var map: [String] = []
-    @Option(help: "Rows per request (1 to 10,000).") var batch = 1000
-    @Flag(help: "Start from the first batch even if an earlier run of this file got further.") var restart = false
+    @Option(help: .tr("Rows per request (1 to 10,000).")) var batch = 1000
+    @Flag(help: .tr("Start from the first batch even if an earlier run of this file got further.")) var restart = false
 
     func check() throws {
-        if !(1...10_000).contains(batch) { throw ValidationError("--batch must be 1 to 10,000") }
+        if !(1...10_000).contains(batch) { throw ValidationError(tr("--batch must be 1 to 10,000")) }
         if let encoding, CSVEncoding(rawValue: encoding.lowercased().replacingOccurrences(of: "utf8", with: "utf-8")) == nil {
-            throw ValidationError("--encoding must be utf-8 or cp1251")
+            throw ValidationError(tr("--encoding must be utf-8 or cp1251"))
         }
-        if let delimiter, ![";", ",", "tab", "\t"].contains(delimiter) { throw ValidationError("--delimiter must be ';', ',' or 'tab'") }
+        if let delimiter, ![";", ",", "tab", "\t"].contains(delimiter) {
+            throw ValidationError(tr("--delimiter must be ';', ',' or 'tab'"))
+        }
     }
 
     /// Reads the header, maps it, sends the file in batches to `LIST.import` (`clients` →
@@ -69,7 +72,7 @@ struct ImportFileOptions: ParsableArguments {
         do {
             let digest = try fileDigest(file)
             let reader = try CSVRecordReader(path: file, encoding: enc, delimiter: delim)
-            guard let header = try reader.next() else { throw ImportFailure("\(file) is empty") }
+            guard let header = try reader.next() else { throw ImportFailure(tr("\(file) is empty")) }
             let mapping = try makeMapping(header.cells, map)
             let options = "\(list)|\(batch)|\(reader.encoding.rawValue)|\(reader.delimiter)|\(map.joined(separator: "\u{1F}"))"
             let key = SHA256.hash(data: Data((digest + "|" + options).utf8)).map { String(format: "%02x", $0) }.joined().prefix(40)
@@ -87,7 +90,7 @@ struct ImportFileOptions: ParsableArguments {
 
 /// The file's SHA-256 (hex), read 1 MiB at a time: with the options, it names the import's batches.
 func fileDigest(_ path: String) throws -> String {
-    guard let h = FileHandle(forReadingAtPath: path) else { throw ImportFailure("cannot open \(path)") }
+    guard let h = FileHandle(forReadingAtPath: path) else { throw ImportFailure(tr("cannot open \(path)")) }
     defer { try? h.close() }
     var hasher = SHA256()
     while let chunk = try h.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }

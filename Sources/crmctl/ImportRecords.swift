@@ -20,12 +20,13 @@ private let habits = """
 struct ImportContacts: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contacts", abstract: tr("Import contact persons onto existing clients from a CSV file."),
-        discussion: """
+        discussion: tr(
+            """
             Columns: «ID клиента» or «Клиент», «ФИО», «Должность», «Телефон», «Email», «ЛПР» (or client_id,
             client, name, position, phone, email, decision maker). A phone or e-mail that a client or
             contact in crmd (or an earlier row) already has makes the row a duplicate.
 
-            """ + habits)
+            """) + habits)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: ImportFileOptions
 
@@ -37,7 +38,8 @@ struct ImportContacts: ParsableCommand {
 struct ImportInteractions: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "interactions", abstract: tr("Import past calls, meetings, e-mails and notes from a CSV file."),
-        discussion: """
+        discussion: tr(
+            """
             Columns: «ID клиента» or «Клиент», «Тип» (Звонок, Встреча, Письмо, Сообщение, Заметка or call,
             meeting, email, message, note), «Дата» (local time: 01.03.2026 14:30, 2026-03-01 14:30,
             2026-03-01, or RFC 3339), «Автор» (a login), «Тема», «Результат», «Комментарий»,
@@ -45,7 +47,7 @@ struct ImportInteractions: ParsableCommand {
             author had logged it at that date. The same client, type, instant and author again is a
             duplicate.
 
-            """ + habits)
+            """) + habits)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: ImportFileOptions
 
@@ -59,13 +61,14 @@ struct ImportInteractions: ParsableCommand {
 struct ImportDeals: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deals", abstract: tr("Import open, won and lost deals from a CSV file."),
-        discussion: """
+        discussion: tr(
+            """
             Columns: «ID клиента» or «Клиент», «Название», «Сумма» (roubles: 1 500,50), «Валюта»,
             «Воронка», «Этап», «Статус» (открыта, выиграна, проиграна or open, won, lost), «Дата
             открытия», «Дата закрытия» (required when won or lost), «Причина отказа», «Менеджер»,
             «Источник», «Вероятность». The same client, title, amount and status again is a duplicate.
 
-            """ + habits)
+            """) + habits)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: ImportFileOptions
 

@@ -57,19 +57,18 @@ struct ImportRun {
 
     /// Runs the import; true when every row was (or would be) imported.
     mutating func run(_ conn: Connection, restart: Bool) throws -> Bool {
-        let what = dryRun ? "Dry run (nothing is written)" : "Importing"
-        note(
-            "\(what): \(file), \(reader.encoding.rawValue), cells split by '\(reader.delimiter == 9 ? "tab" : String(UnicodeScalar(reader.delimiter)))'."
-        )
+        let what = dryRun ? tr("Dry run (nothing is written)") : tr("Importing")
+        let split = reader.delimiter == 9 ? "tab" : String(UnicodeScalar(reader.delimiter))
+        note(tr("\(what): \(file), \(reader.encoding.rawValue), cells split by '\(split)'."))
         if !mapping.ignoredColumns.isEmpty {
-            note("Columns not imported (map them with --map COLUMN=FIELD): \(mapping.ignoredColumns.joined(separator: ", ")).")
+            note(tr("Columns not imported (map them with --map COLUMN=FIELD): \(mapping.ignoredColumns.joined(separator: ", "))."))
         }
         var skipBatches = 0
         if !dryRun {
             if restart { state.reset() } else { try state.load() }
             skipBatches = state.doneBatches
             if skipBatches > 0 {
-                note("Resuming: \(skipBatches == 1 ? "1 batch was" : "\(skipBatches) batches were") done by an earlier run; their report:")
+                note(tr("Resuming: \(skipBatches, "batch was", "batches were") done by an earlier run; their report:"))
                 print(state.report, terminator: "")
                 (imported, bad, dupBase, dupFile) = (state.imported, state.bad, state.dupBase, state.dupFile)
                 state.loadKeys(into: &seen)
@@ -90,10 +89,12 @@ struct ImportRun {
                 if let prev = inFlight {
                     do { try run.receive(conn, prev) } catch let e as ImportFailure where !run.dryRun {
                         _ = try? sending.wait()
+                        let first = batch.first!.line
                         throw ImportFailure(
-                            e.description
-                                + " Batch \(number) (from line \(batch.first!.line)) had already been sent: its good rows may be written; the same command run again does not write them twice."
-                        )
+                            e.description + " "
+                                + tr(
+                                    "Batch \(number) (from line \(first)) had already been sent: its good rows may be written; the same command run again does not write them twice."
+                                ))
                     }
                 }
                 try sending.wait()
@@ -112,7 +113,7 @@ struct ImportRun {
                     bad += 1
                     report(
                         rec.line, nil,
-                        "has \(rec.cells.count) cells, the header \(mapping.header.count) (a ';' or ',' inside an unquoted cell?)")
+                        tr("has \(rec.cells.count) cells, the header \(mapping.header.count) (a ';' or ',' inside an unquoted cell?)"))
                 }
                 continue
             }
@@ -122,7 +123,7 @@ struct ImportRun {
                 rows += 1
                 if number >= skipBatches {
                     bad += 1
-                    report(rec.line, nil, "is longer than a request may be (\(Self.maxRequestBytes / 1024) KiB)")
+                    report(rec.line, nil, tr("is longer than a request may be (\(Self.maxRequestBytes / 1024) KiB)"))
                 }
                 continue
             }
@@ -134,14 +135,21 @@ struct ImportRun {
         try flush(&self)
         if let last = inFlight { try receive(conn, last) }
         progress.done()
-        let verb = dryRun ? "would be imported" : "imported"
+        let dups = dupBase + dupFile
+        let listed = Language.word("list", list)
         print(
-            "\(rows) rows: \(imported) \(verb), \(bad) bad, \(dupBase + dupFile) duplicates (\(dupBase) of \(list) in crmd, \(dupFile) of earlier rows in the file)."
-        )
+            dryRun
+                ? tr(
+                    "\(rows, "row", "rows"): \(imported) would be imported, \(bad) bad, \(dups, "duplicate", "duplicates") (\(dupBase) of \(listed) in crmd, \(dupFile) of earlier rows in the file)."
+                )
+                : tr(
+                    "\(rows, "row", "rows"): \(imported) imported, \(bad) bad, \(dups, "duplicate", "duplicates") (\(dupBase) of \(listed) in crmd, \(dupFile) of earlier rows in the file)."
+                ))
         if !dryRun {
             print(
-                "Each batch of up to \(batchRows) rows was one transaction: its good rows were written together; bad rows and duplicates were skipped."
-            )
+                tr(
+                    "Each batch of up to \(batchRows) rows was one transaction: its good rows were written together; bad rows and duplicates were skipped."
+                ))
             state.complete = true
             try state.save()
         }
@@ -174,10 +182,11 @@ struct ImportRun {
         do {
             reply = try conn.reply(to: sent.id)
         } catch let e as RPCError {
-            let span = "lines \(batch.first!.line)–\(batch.last!.line)"
+            let (first, last) = (batch.first!.line, batch.last!.line)
+            let why = Self.lines(e.message.description, batch, list: list)
             throw ImportFailure(
-                "batch \(number) (\(span)) was refused, nothing of it was written: \(Self.lines(e.message.description, batch, list: list))\(dryRun ? "" : " Fix it and run the same command again: the batches before it are done.")"
-            )
+                tr("batch \(number) (lines \(first)–\(last)) was refused, nothing of it was written: \(why)")
+                    + (dryRun ? "" : " " + tr("Fix it and run the same command again: the batches before it are done.")))
         }
         var rejected: [Int: [JSON]] = [:]
         for r in reply["rejected"]?.arrayValue ?? [] { rejected[Int(r["index"]?.intValue ?? -1), default: []].append(r) }
@@ -192,7 +201,7 @@ struct ImportRun {
             let mine = (i < keys.count ? keys[i].arrayValue ?? [] : []).compactMap(\.stringValue)
             if dryRun, let value = mine.first(where: { seen[hash($0)] != nil }), let line = seen[hash(value)] {
                 dupFile += 1
-                report(row.line, nil, "duplicate: \(value) is also on line \(line)")
+                report(row.line, nil, tr("duplicate: \(value) is also on line \(line)"))
                 continue
             }
             for v in mine {
@@ -226,20 +235,20 @@ struct ImportRun {
         let value = p["key"]?.stringValue ?? (p["problem"]?.stringValue ?? "").split(separator: " ").first.map(String.init) ?? ""
         if let j = p["duplicate_of"]?["index"]?.intValue, Int(j) < batch.count {
             dupFile += 1
-            report(row.line, column, "duplicate: \(value) is also on line \(batch[Int(j)].line)")
+            report(row.line, column, tr("duplicate: \(value) is also on line \(batch[Int(j)].line)"))
         } else if let line = seen[hash(value)] {
             dupFile += 1
-            report(row.line, column, "duplicate: \(value) is also on line \(line)")
+            report(row.line, column, tr("duplicate: \(value) is also on line \(line)"))
         } else {
             dupBase += 1
-            report(row.line, column, "duplicate: \(p["problem"]?.stringValue ?? "")")
+            report(row.line, column, tr("duplicate: \(p["problem"]?.stringValue ?? "")"))
         }
     }
 
     /// One line of the report: `line 17, «Телефон»: why`.
     mutating func report(_ line: Int, _ column: String?, _ why: String) {
         progress.clear()
-        let text = "line \(line)\(column.map { ", «\($0)»" } ?? ""): \(why)\n"
+        let text = (column.map { tr("line \(line), «\($0)»: \(why)") } ?? tr("line \(line): \(why)")) + "\n"
         print(text, terminator: "")
         if !dryRun { state.report += text }
     }
@@ -255,7 +264,7 @@ struct ImportRun {
             let digits = rest[r.upperBound...].prefix { $0.isNumber }
             let after = rest[r.upperBound...].dropFirst(digits.count)
             if let i = Int(digits), i < batch.count, after.first == "]" {
-                out += "line \(batch[i].line)"
+                out += tr("line \(batch[i].line)")
                 rest = after.dropFirst()
             } else {
                 out += rest[r]

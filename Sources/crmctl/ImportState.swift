@@ -40,7 +40,7 @@ struct ImportState {
         if !FileManager.default.fileExists(atPath: keysPath) {
             _ = FileManager.default.createFile(atPath: keysPath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
-        guard let h = FileHandle(forWritingAtPath: keysPath) else { throw ImportFailure("cannot write \(keysPath)") }
+        guard let h = FileHandle(forWritingAtPath: keysPath) else { throw ImportFailure(tr("cannot write \(keysPath)")) }
         defer { try? h.close() }
         try h.truncate(atOffset: UInt64(keysBytes))
         var bytes: [UInt8] = []
@@ -100,9 +100,9 @@ struct ImportState {
         ]
         let tmp = path + ".tmp"
         guard FileManager.default.createFile(atPath: tmp, contents: Data(JSONWriter.bytes(o)), attributes: [.posixPermissions: 0o600])
-        else { throw ImportFailure("cannot write the import's progress to \(tmp)") }
+        else { throw ImportFailure(tr("cannot write the import's progress to \(tmp)")) }
         if rename(tmp, path) != 0 {
-            throw ImportFailure("cannot write the import's progress to \(path): \(String(cString: strerror(errno)))")
+            throw ImportFailure(tr("cannot write the import's progress to \(path): \(String(cString: strerror(errno)))"))
         }
     }
 }
@@ -125,7 +125,7 @@ final class Progress {
         last = now
         let pct = total > 0 ? Int(bytes * 100 / total) : 0
         let rate = Int(Double(rows) / max(now.timeIntervalSince(start), 0.001))
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(rows) rows read (\(pct) %), \(rate) rows/s".utf8))
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + tr("\(rows, "row", "rows") read (\(pct) %), \(rate) rows/s")).utf8))
         shown = true
     }
 

@@ -4,7 +4,7 @@ import CRMProtocol
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log", abstract: tr("Log a call, meeting, email, message or note on a client."),
-        discussion: "Example: crmctl log call 12 --result 'agreed to a meeting' --direction out")
+        discussion: tr("Example: \("crmctl log call 12 --result 'agreed to a meeting' --direction out")"))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: .tr("call, meeting, email, message or note.")) var kind: String

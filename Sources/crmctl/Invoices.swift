@@ -5,17 +5,19 @@ import Foundation
 struct InvoiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "invoice", abstract: tr("Invoices on deals and the payments received against them."),
-        discussion: """
+        discussion: tr(
+            """
             Amounts are typed as money (12500.50, "12 500,50") and sent in minor units; dates are days, \
             YYYY-MM-DD, in crmd's time zone. An accountant records payments (partial ones too; more than \
             the remaining amount is refused). An invoice not paid by its due date reminds the deal's owner \
             at 09:00 the next day.
-            """,
+            """),
         subcommands: [Add.self, Pay.self, List.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: tr("Issue an invoice on a deal."), discussion: "Example: crmctl invoice add 7 R-2026-017 150000 --due 2026-12-31")
+            abstract: tr("Issue an invoice on a deal."),
+            discussion: tr("Example: \("crmctl invoice add 7 R-2026-017 150000 --due 2026-12-31")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The deal's id.")) var dealID: Int
         @Argument(help: .tr("The invoice number (unique in crmd, at most 64 characters).")) var number: String
@@ -40,7 +42,7 @@ struct InvoiceCommand: ParsableCommand {
     struct Pay: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Record a payment received against an invoice (accountants)."),
-            discussion: "Example: crmctl invoice pay 3 50000 --on 2026-12-05")
+            discussion: tr("Example: \("crmctl invoice pay 3 50000 --on 2026-12-05")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The invoice's id.")) var id: Int
         @Argument(help: .tr("The sum received, as money.")) var amount: String
@@ -63,7 +65,7 @@ struct InvoiceCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("List invoices by due date (a manager sees their own deals')."),
-            discussion: "Example: crmctl invoice list --unpaid --overdue")
+            discussion: tr("Example: \("crmctl invoice list --unpaid --overdue")"))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
         @Flag(help: .tr("Only invoices not paid in full.")) var unpaid = false

@@ -7,8 +7,9 @@ import Foundation
 /// a whole Maildir.
 struct MailIn: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mail-in", abstract: "Hand incoming mail to crmd: one message on stdin, or a Maildir.",
-        discussion: """
+        commandName: "mail-in", abstract: tr("Hand incoming mail to crmd: one message on stdin, or a Maildir."),
+        discussion: tr(
+            """
             crmd logs the letter as an e-mail on every client it names (from a client's or contact's \
             address: incoming, on that client; from a user's address: outgoing, on each client among \
             To and Cc). A Message-ID already handed over is not logged again, so running it twice, or \
@@ -22,11 +23,11 @@ struct MailIn: ParsableCommand {
             Exit status: 0 when crmd took the message (logged, a duplicate, or nothing to log); 65 when \
             the message cannot be read (the MTA bounces it); 75 when crmd cannot be reached (the MTA \
             keeps the message and tries again).
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The department address the mail was delivered to (recorded with the message).") var mailbox: String?
-    @Option(help: "Hand over every message of this Maildir (its new/ and cur/ folders) instead of stdin.") var maildir: String?
-    @Flag(help: "Print nothing on success (for an MTA alias).") var quiet = false
+    @Option(help: .tr("The department address the mail was delivered to (recorded with the message).")) var mailbox: String?
+    @Option(help: .tr("Hand over every message of this Maildir (its new/ and cur/ folders) instead of stdin.")) var maildir: String?
+    @Flag(help: .tr("Print nothing on success (for an MTA alias).")) var quiet = false
 
     /// The largest raw message: base64 makes it 4/3 larger, and a request is one line of at most 1 MiB.
     static let maxMessageBytes = 760 * 1024
@@ -43,7 +44,7 @@ struct MailIn: ParsableCommand {
             raw += chunk
         }
         if raw.count > Self.maxMessageBytes {
-            failure("the message is larger than \(Self.maxMessageBytes / 1024) KiB, which crmd takes at most", 65)
+            failure(tr("the message is larger than \(Self.maxMessageBytes / 1024) KiB, which crmd takes at most"), 65)
         }
         let result = try ingestOrExit(raw, connection: nil)
         if !quiet { print(describe(result)) }
@@ -73,13 +74,14 @@ struct MailIn: ParsableCommand {
 
     func describe(_ r: JSON) -> String {
         let id = r["message_id"]?.stringValue ?? ""
-        if r["duplicate"] == JSON.bool(true) { return "\(id): already handed over" }
+        if r["duplicate"] == JSON.bool(true) { return tr("\(id): already handed over") }
         let logged = r["interactions"]?.arrayValue?.count ?? 0
         if logged > 0 {
             let clients = (r["clients"]?.arrayValue ?? []).compactMap(\.intValue).map { "#\($0)" }.joined(separator: ", ")
-            return "\(id): logged as \(r["direction"]?.stringValue == "out" ? "outgoing" : "incoming") on \(clients)"
+            return r["direction"]?.stringValue == "out"
+                ? tr("\(id): logged as outgoing on \(clients)") : tr("\(id): logged as incoming on \(clients)")
         }
-        return "\(id): nothing logged (\(r["skipped"]?.stringValue ?? "no client named"))"
+        return tr("\(id): nothing logged (\(r["skipped"]?.stringValue ?? tr("no client named")))")
     }
 
     /// Every file of new/ and cur/ (or of the folder itself when it has neither), by name.
@@ -89,7 +91,7 @@ struct MailIn: ParsableCommand {
         if folders.isEmpty { folders = [dir] }
         var files: [String] = []
         for f in folders {
-            guard let names = try? fm.contentsOfDirectory(atPath: f) else { failure("cannot read the folder \(f)", 66) }
+            guard let names = try? fm.contentsOfDirectory(atPath: f) else { failure(tr("cannot read the folder \(f)"), 66) }
             files += names.filter { !$0.hasPrefix(".") }.sorted().map { (f as NSString).appendingPathComponent($0) }
         }
         var counts = (logged: 0, duplicates: 0, nothing: 0, failed: 0)
@@ -117,8 +119,9 @@ struct MailIn: ParsableCommand {
         }
         if !global.json {
             print(
-                "\(files.count) messages: \(counts.logged) logged, \(counts.duplicates) handed over before, "
-                    + "\(counts.nothing) naming no client, \(counts.failed) unreadable")
+                tr(
+                    "\(files.count, "message", "messages"): \(counts.logged) logged, \(counts.duplicates) handed over before, \(counts.nothing) naming no client, \(counts.failed) unreadable"
+                ))
         }
         if counts.failed > 0 { throw ExitCode(65) }
     }
@@ -128,14 +131,14 @@ struct MailIn: ParsableCommand {
     func readMessage(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            FileHandle.standardError.write(Data("crmctl: cannot open \(path): \(String(cString: strerror(errno)))\n".utf8))
+            FileHandle.standardError.write(Data("crmctl: \(tr("cannot open \(path): \(String(cString: strerror(errno)))"))\n".utf8))
             return nil
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= Self.maxMessageBytes else {
             FileHandle.standardError.write(
-                Data("crmctl: \(path) is not a regular file of at most \(Self.maxMessageBytes / 1024) KiB\n".utf8))
+                Data("crmctl: \(tr("\(path) is not a regular file of at most \(Self.maxMessageBytes / 1024) KiB"))\n".utf8))
             return nil
         }
         var out = [UInt8](repeating: 0, count: Int(st.st_size))

@@ -10,22 +10,23 @@ struct ExportMailing: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailing",
         abstract: tr("A segment's mobile phones (--sms) or e-mails (--email) as CSV, without those who opted out."),
-        discussion: """
+        discussion: tr(
+            """
             The list holds the normalized mobile phones (+79...) or e-mails of the segment's clients and their \
             contacts, each once, leaving out every address of a client or contact that opted out. A manager \
             gets only their own clients'. Every export is audited (who, which segment, channel, how many). \
             Example: crmctl export mailing Wholesale --sms --out wholesale-sms.csv
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The segment's id or name.") var segment: String
-    @Flag(help: "Mobile phones, for an SMS campaign.") var sms = false
-    @Flag(help: "E-mail addresses, for an e-mail campaign.") var email = false
-    @Option(help: "Write the CSV here instead of stdout.") var out: String?
-    @Option(help: "Addresses asked for per request (1 to 10000).") var pageSize = 10_000
+    @Argument(help: .tr("The segment's id or name.")) var segment: String
+    @Flag(help: .tr("Mobile phones, for an SMS campaign.")) var sms = false
+    @Flag(help: .tr("E-mail addresses, for an e-mail campaign.")) var email = false
+    @Option(help: .tr("Write the CSV here instead of stdout.")) var out: String?
+    @Option(help: .tr("Addresses asked for per request (1 to 10000).")) var pageSize = 10_000
 
     func validate() throws {
-        if sms == email { throw ValidationError("give exactly one of --sms or --email") }
-        if !(1...10_000).contains(pageSize) { throw ValidationError("--page-size must be 1 to 10000") }
+        if sms == email { throw ValidationError(tr("give exactly one of --sms or --email")) }
+        if !(1...10_000).contains(pageSize) { throw ValidationError(tr("--page-size must be 1 to 10000")) }
     }
 
     func run() throws {
@@ -33,7 +34,7 @@ struct ExportMailing: ParsableCommand {
         let sink: FileHandle
         if let out {
             guard FileManager.default.createFile(atPath: out, contents: nil), let h = FileHandle(forWritingAtPath: out) else {
-                throw ValidationError("cannot write \(out)")
+                throw ValidationError(tr("cannot write \(out)"))
             }
             sink = h
         } else {
@@ -59,7 +60,8 @@ struct ExportMailing: ParsableCommand {
             } while cursor != nil
         }
         if let out {
-            FileHandle.standardError.write(Data("\(total) \(sms ? "phones" : "e-mails") written to \(out)\n".utf8))
+            let said = sms ? tr("\(total, "phone", "phones") written to \(out)") : tr("\(total, "e-mail", "e-mails") written to \(out)")
+            FileHandle.standardError.write(Data((said + "\n").utf8))
         }
     }
 

@@ -16,10 +16,15 @@ enum Language {
     static func set(_ lang: Lang) { chosen.withLock { $0 = lang } }
 
     /// A column's header in the current language (catalog key `th:` + the English header).
-    static func header(_ name: String) -> String {
-        guard !name.isEmpty else { return name }
-        let said = Phrase.key("th:" + name).rendered(current)
-        return said.hasPrefix("th:") ? name : said
+    static func header(_ name: String) -> String { word("th", name) }
+
+    /// A word crmd sends as a value (a zone, a client's kind, an interaction's kind) as people
+    /// read it in the current language: catalog key `kind:` + the value (listed under
+    /// `#. dynamic`), else the value itself. Commands still take the value (`--zone green`).
+    static func word(_ kind: String, _ value: String) -> String {
+        guard !value.isEmpty else { return value }
+        let said = Phrase.key(kind + ":" + value).rendered(current)
+        return said.hasPrefix(kind + ":") ? value : said
     }
 }
 
@@ -147,13 +152,16 @@ func cardLine(_ label: String, _ value: String) -> String {
     label.padding(toLength: max(13, label.count + 1), withPad: " ", startingAt: 0) + value
 }
 
+/// A zone as people read it (`green`, `зелёная`).
+func zoneName(_ zone: String) -> String { Language.word("zone", zone) }
+
 /// A client's zone cell: colored zone with days left, or its status.
 func zoneCell(_ c: JSON) -> String {
     if let z = c["zone"]?.stringValue {
         if let d = c["days_to_release"]?.intValue {
-            return Style.zone(z, "\(z) \(d)d")
+            return Style.zone(z, tr("\(zoneName(z)) \(d)d"))
         }
-        return Style.zone(z, z)
+        return Style.zone(z, zoneName(z))
     }
-    return str(c["status"])
+    return Language.word("status", str(c["status"]))
 }

@@ -9,7 +9,8 @@ extension CallCommand {
     struct Ended: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Report a finished call (the PBX's end-of-call hook runs this)."),
-            discussion: """
+            discussion: tr(
+                """
                 An answered call with a known client is logged as a call (captured by pbx) by the user on \
                 the extension, else by the client's owner; a missed inbound call becomes a call-back task \
                 for the owner, due within calls.callback_within working minutes. A uniqueid already \
@@ -20,7 +21,7 @@ extension CallCommand {
                   exten => h,1,System(crmctl call ended --from "${FILTER(0-9+,${CDR(src)})}" --to "${FILTER(0-9+,${CDR(dst)})}" \
                 --started-at "${STRFTIME(${CDR(start,u)},,%Y-%m-%dT%H:%M:%S%z)}" --disposition "${FILTER(A-Z ,${CDR(disposition)})}" \
                 --duration "${FILTER(0-9,${CDR(duration)})}" --billsec "${FILTER(0-9,${CDR(billsec)})}" --uniqueid "${FILTER(0-9.,${UNIQUEID})}" --quiet &)
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @Option(help: .tr("The calling number (a user's extension for an outbound call).")) var from: String
         @Option(help: .tr("The number dialled (an extension or the client's number).")) var to: String
@@ -55,12 +56,13 @@ extension CallCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Import Asterisk's Master.csv call records (calls already logged are skipped)."),
-            discussion: """
+            discussion: tr(
+                """
                 Reads /var/log/asterisk/cdr-csv/Master.csv (cdr_csv's standard columns, with or without \
                 uniqueid and userfield) and sends it in batches; each call is handled as `crmctl call ended` \
                 would. Its times are the PBX's local time, read in crmd's zones.time_zone. Safe to run \
                 again over the same file (a cron job): calls already logged count as duplicates.
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The Master.csv file.")) var file: String
         @Option(help: .tr("Lines per request (1-500).")) var batch: Int = 200

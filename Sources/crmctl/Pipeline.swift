@@ -4,12 +4,13 @@ import CRMProtocol
 struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline", abstract: tr("The board: open deals per stage with counts, sums and overdue marks."),
-        discussion: """
+        discussion: tr(
+            """
             One column per stage, fitted to the terminal's width (COLUMNS, else the terminal's own, else 80): \
             stage names wrap or are shortened and sums are abbreviated (12.5k, 1.25M) when narrow; \
             below a few characters a column, the stages are listed one a line. A head sees one line per \
             owner after the board, those with overdue deals first. Example: crmctl pipeline --owner ivanov
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
     @Option(help: .tr("The pipeline (default: the first).")) var pipeline: String?
     @Option(help: .tr("Only this owner's deals (login or id).")) var owner: String?

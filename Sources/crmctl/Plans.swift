@@ -5,17 +5,18 @@ import Foundation
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: tr("Plans per manager or team and period, and their progress counted live."),
-        discussion: """
+        discussion: tr(
+            """
             A period is a month (2026-12), an ISO week (2026-W49) or a quarter (2026-Q4) in the department's time zone. \
             Progress is counted from what crmd holds when asked: calls and meetings logged, new clients, deals won, \
             revenue won and paid, clients claimed from the exchange.
-            """,
+            """),
         subcommands: [Set.self, Show.self, List.self], defaultSubcommand: Show.self)
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Set a plan's targets (heads and admins); a target not given is left as it was."),
-            discussion: "Example: crmctl plan set ivanov 2026-12 --calls 60 --meetings 10 --revenue-won 2000000.00")
+            discussion: tr("Example: \("crmctl plan set ivanov 2026-12 --calls 60 --meetings 10 --revenue-won 2000000.00")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("The manager (login or id); leave out with --team.")) var user: String?
         @Argument(help: .tr("The period: 2026-12, 2026-W49 or 2026-Q4.")) var period: String
@@ -61,7 +62,7 @@ struct PlanCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("A plan's progress now, with bars (yours unless a user or --team is named)."),
-            discussion: "Example: crmctl plan show ivanov --period 2026-12")
+            discussion: tr("Example: \("crmctl plan show ivanov --period 2026-12")"))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
         @Argument(help: .tr("The manager (login or id; default you).")) var user: String?
@@ -87,7 +88,7 @@ struct PlanCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: tr("List plans (managers: their own)."), discussion: "Example: crmctl plan list --period 2026-12")
+            abstract: tr("List plans (managers: their own)."), discussion: tr("Example: \("crmctl plan list --period 2026-12")"))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
         @Option(help: .tr("Only this user's plans (login or id).")) var user: String?
@@ -136,12 +137,15 @@ private let metricNames = ["calls", "meetings", "new_clients", "deals_won", "rev
 
 func metricOrder(_ m: String) -> Int { metricNames.firstIndex(of: m) ?? metricNames.count }
 func isMoneyMetric(_ m: String) -> Bool { m == "revenue_won" || m == "revenue_paid" }
-func metricLabel(_ m: String) -> String { m.replacingOccurrences(of: "_", with: " ") }
+func metricLabel(_ m: String) -> String {
+    let said = Language.word("metric", m)
+    return said == m ? m.replacingOccurrences(of: "_", with: " ") : said
+}
 
 /// "ivanov" or "team North".
 func planOwner(_ r: JSON) -> String {
-    if let t = r["team"]?.stringValue { return "team \(t)" }
-    return login(r["user_login"], "user #\(str(r["user"]))")
+    if let t = r["team"]?.stringValue { return tr("team \(t)") }
+    return login(r["user_login"], tr("user #\(str(r["user"]))"))
 }
 
 /// `[#####-----]`: `percent` of `width` characters filled (full past 100 %).
@@ -157,7 +161,7 @@ func printProgress(_ items: [JSON], indent: String) {
         let money = isMoneyMetric(m)
         let fact = money ? moneyText(i["fact"]?.intValue ?? 0) : num(i["fact"])
         let target = money ? moneyText(i["target"]?.intValue ?? 0) : num(i["target"])
-        return (metricLabel(m), "\(fact) of \(target)", i["percent"]?.intValue ?? 0)
+        return (metricLabel(m), tr("\(fact) of \(target)"), i["percent"]?.intValue ?? 0)
     }
     let w1 = lines.map { $0.0.count }.max() ?? 0
     let w2 = lines.map { $0.1.count }.max() ?? 0

@@ -4,7 +4,7 @@ import CRMProtocol
 struct RPC: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Call any method with JSON params and print the JSON result."),
-        discussion: "Example: crmctl rpc client.list '{\"zone\":\"red\"}'")
+        discussion: tr("Example: \("crmctl rpc client.list '{\"zone\":\"red\"}'")"))
     @OptionGroup var global: GlobalOptions
     @Argument(help: .tr("The method, e.g. client.get.")) var method: String
     @Argument(help: .tr("Params as a JSON object.")) var params: String = "{}"

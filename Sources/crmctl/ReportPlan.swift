@@ -6,12 +6,12 @@ extension ReportCommand {
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Plan against fact: every plan of the period, each target with its fact and a bar."),
-            discussion: "Example: crmctl report plan --period 2026-12. Managers see only their own plans.")
+            discussion: tr("Example: crmctl report plan --period 2026-12. Managers see only their own plans."))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
         @OptionGroup var span: ReportSpan
-        @Option(help: "Only this user's plans (login or id).") var user: String?
-        @Option(help: "Only this team's plan.") var team: String?
+        @Option(help: .tr("Only this user's plans (login or id).")) var user: String?
+        @Option(help: .tr("Only this team's plan.")) var team: String?
 
         func run() throws {
             var p = span.params
@@ -29,11 +29,12 @@ extension ReportCommand {
                     return t
                 }
             ) { r in
-                print("plans overlapping \(str(r["from"])) to \(str(r["to"])), as of \(str(r["now"]))")
+                print(tr("plans overlapping \(str(r["from"])) to \(str(r["to"])), as of \(str(r["now"]))"))
                 let plans = r["items"]?.arrayValue ?? []
-                if plans.isEmpty { print("no plans") }
+                if plans.isEmpty { print(tr("no plans")) }
                 for pl in plans {
-                    print("\n\(planOwner(pl)), \(str(pl["period"])) (plan #\(str(pl["id"])))")
+                    print()
+                    print(tr("\(planOwner(pl)), \(str(pl["period"])) (plan #\(str(pl["id"])))"))
                     printProgress(pl["items"]?.arrayValue ?? [], indent: "  ")
                 }
             }
@@ -43,21 +44,24 @@ extension ReportCommand {
     struct Activity: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Calls, meetings, emails and cold calls per manager (or team), with bars."),
-            discussion: """
+            discussion: tr(
+                """
                 A cold call is a call within reports.cold_call_window (P14D) after its author took the client from the \
                 exchange or from unassigned. Example: crmctl report activity --period 2026-12 --by team
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
         @OptionGroup var span: ReportSpan
-        @Option(help: "manager (default) or team.") var by: String?
+        @Option(help: .tr("manager (default) or team.")) var by: String?
 
         static let columns = ["calls", "meetings", "emails", "messages", "notes", "cold_calls", "total"]
 
         func run() throws {
             var p = span.params
             if let by { p["by"] = .string(by) }
-            func name(_ i: JSON) -> String { i["team"]?.stringValue.map { "team \($0)" } ?? login(i["login"], "user #\(str(i["user"]))") }
+            func name(_ i: JSON) -> String {
+                i["team"]?.stringValue.map { tr("team \($0)") } ?? login(i["login"], tr("user #\(str(i["user"]))"))
+            }
             try global.run(
                 "report.activity", p, csv: csv,
                 table: { r in
@@ -68,10 +72,13 @@ extension ReportCommand {
                 }
             ) { r in
                 let days = (r["cold_call_window_seconds"]?.intValue ?? 0) / 86_400
-                print("activity from \(str(r["from"])) to \(str(r["to"])); cold = a call within \(days) days of taking the client")
+                print(
+                    tr(
+                        "activity from \(str(r["from"])) to \(str(r["to"])); cold = a call within \(days, "day", "days") of taking the client"
+                    ))
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty {
-                    print("no managers")
+                    print(tr("no managers"))
                     return
                 }
                 var t = Table([str(r["by"])] + Self.columns.map { $0.replacingOccurrences(of: "_", with: " ") } + [""])
@@ -81,7 +88,7 @@ extension ReportCommand {
                     let bar = String(repeating: "#", count: Int((Double(total) * 20 / Double(most)).rounded()))
                     t.add([name(i)] + Self.columns.map { num(i[$0]) } + [bar])
                 }
-                if let tot = r["totals"] { t.add(["total"] + Self.columns.map { num(tot[$0]) } + [""]) }
+                if let tot = r["totals"] { t.add([tr("total")] + Self.columns.map { num(tot[$0]) } + [""]) }
                 t.print()
             }
         }

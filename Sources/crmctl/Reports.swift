@@ -13,17 +13,18 @@ struct ReportCommand: ParsableCommand {
     struct Zones: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Clients per zone per manager now, claims and releases in a period, and the zones over time."),
-            discussion: """
+            discussion: tr(
+                """
                 The period defaults to the 30 days before --to (default now). The bars are scaled to the \
                 terminal width (COLUMNS, or 80); below them each manager's zones day by day (one stacked bar \
                 a day with --daily, else a sparkline per zone). Managers see only their own line. --csv \
                 prints the daily series.
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Option(help: "Period start (01.12.2026, 01.12, today; RFC 3339 or YYYY-MM-DD in UTC).") var from: String?
-        @Option(help: "Period end (a day such as 31.12 or YYYY-MM-DD is included; or an instant; default now).") var to: String?
-        @Flag(help: "Over time: one stacked bar per manager per day instead of sparklines.") var daily = false
+        @Option(help: .tr("Period start (01.12.2026, 01.12, today; RFC 3339 or YYYY-MM-DD in UTC).")) var from: String?
+        @Option(help: .tr("Period end (a day such as 31.12 or YYYY-MM-DD is included; or an instant; default now).")) var to: String?
+        @Flag(help: .tr("Over time: one stacked bar per manager per day instead of sparklines.")) var daily = false
 
         func run() throws {
             var p: JSONObject = [:]
@@ -41,17 +42,17 @@ private let zoneNames = ["green", "yellow", "red"]
 
 private func printZonesReport(_ r: JSON) {
     let managers = r["managers"]?.arrayValue ?? []
-    print("zones at \(str(r["now"])); claims and releases from \(str(r["from"])) to \(str(r["to"]))")
+    print(tr("zones at \(str(r["now"])); claims and releases from \(str(r["from"])) to \(str(r["to"]))"))
     let rows = managers.map { m -> (name: String, counts: [Int], m: JSON) in
-        (login(m["owner_login"], "user #\(str(m["owner"]))"), zoneNames.map { Int(m[$0]?.intValue ?? 0) }, m)
+        (login(m["owner_login"], tr("user #\(str(m["owner"]))")), zoneNames.map { Int(m[$0]?.intValue ?? 0) }, m)
     }
     if rows.isEmpty {
-        print("no managers with clients or exchange activity")
+        print(tr("no managers with clients or exchange activity"))
     } else {
         var t = Table(["manager", "green", "yellow", "red", "total", "claims", "releases"])
         for row in rows {
             var releases = num(row.m["releases"])
-            if let manual = row.m["manual_releases"]?.intValue, manual > 0 { releases += " (\(manual) manual)" }
+            if let manual = row.m["manual_releases"]?.intValue, manual > 0 { releases += " " + tr("(\(manual) manual)") }
             t.add(
                 [row.name] + zip(zoneNames, row.counts).map { Style.zone($0.0, String($0.1)) }
                     + [String(row.counts.reduce(0, +)), num(row.m["claims"]), releases])
@@ -62,9 +63,14 @@ private func printZonesReport(_ r: JSON) {
         printZoneBars(rows.map { ($0.name, $0.counts) })
     }
     if let tot = r["totals"] {
-        print(
-            "\nall clients: \(Style.zone("green", num(tot["green"]))) green, \(Style.zone("yellow", num(tot["yellow"]))) yellow, \(Style.zone("red", num(tot["red"]))) red, \(num(tot["exchange"])) on the exchange, \(num(tot["unassigned"])) unassigned"
+        let (g, y, red) = (
+            Style.zone("green", num(tot["green"])), Style.zone("yellow", num(tot["yellow"])), Style.zone("red", num(tot["red"]))
         )
+        print()
+        print(
+            tr(
+                "all clients: \(g) green, \(y) yellow, \(red) red, \(num(tot["exchange"])) on the exchange, \(num(tot["unassigned"])) unassigned"
+            ))
     }
 }
 
@@ -94,9 +100,9 @@ private func printZoneBars(_ rows: [(name: String, counts: [Int])]) {
         print("\(label)  \(bar)\(String(repeating: " ", count: barWidth - length))  \(total)")
     }
     if Style.enabled {
-        print(zoneNames.map { Style.zone($0, "█") + " \($0)" }.joined(separator: "  "))
+        print(zoneNames.map { Style.zone($0, "█") + " " + zoneName($0) }.joined(separator: "  "))
     } else {
-        print("G green  Y yellow  R red")
+        print(tr("G green  Y yellow  R red"))
     }
 }
 

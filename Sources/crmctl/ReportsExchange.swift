@@ -6,13 +6,14 @@ extension ReportCommand {
     struct Exchange: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Per manager: clients released and claimed, days on the exchange, and what came of claims."),
-            discussion: """
+            discussion: tr(
+                """
                 For the clients a manager claimed in the period: the share contacted within 7 days of the \
                 claim, the share with a deal opened within 90 days, and the revenue of deals won within 90 \
                 days; next to the same figures for the clients they kept (led since before the period and \
                 still led, counted from its start). See docs/rules.md, "The exchange report". Managers see \
                 their own row only.
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var span: ReportSpan
         @OptionGroup var csv: CSVOption
@@ -51,10 +52,12 @@ private func exchangeCSV(_ r: JSON) -> CSVTable {
 }
 
 private func printExchangeReport(_ r: JSON) {
-    print("the exchange from \(str(r["from"])) to \(str(r["to"])) (\(str(r["currency"])))" + (r["scope"] == "own" ? ", your row only" : ""))
+    print(
+        tr("the exchange from \(str(r["from"])) to \(str(r["to"])) (\(str(r["currency"])))")
+            + (r["scope"] == "own" ? tr(", your row only") : ""))
     let items = r["items"]?.arrayValue ?? []
     guard !items.isEmpty else {
-        print("no managers")
+        print(tr("no managers"))
         return
     }
     func share(_ v: JSON?) -> String { v?.intValue.map { percentText(bp: $0) } ?? "-" }
@@ -66,7 +69,7 @@ private func printExchangeReport(_ r: JSON) {
     ])
     for i in items + [r["totals"] ?? .null] {
         t.add([
-            i["login"]?.stringValue ?? "total", num(i["released"]), num(i["claimed"]),
+            i["login"]?.stringValue ?? tr("total"), num(i["released"]), num(i["claimed"]),
             days(i["avg_days_on_exchange"]), share(i["claimed_contacted_7d_bp"]),
             share(i["claimed_deal_90d_bp"]), money(i["claimed_revenue_90d"]), num(i["kept"]), share(i["kept_contacted_7d_bp"]),
             share(i["kept_deal_90d_bp"]), money(i["kept_revenue_90d"]),

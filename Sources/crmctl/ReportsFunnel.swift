@@ -6,16 +6,17 @@ extension ReportCommand {
     struct Funnel: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Deals entering each stage in a period, what they did next, conversion bars and time in stage."),
-            discussion: """
+            discussion: tr(
+                """
                 Conversion = deals that went on (a later stage or won) out of those that entered. Time in \
                 stage: median and 90th percentile of completed stays. Managers see only their own deals.
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var span: ReportSpan
         @OptionGroup var csv: CSVOption
-        @Option(help: "The pipeline (default: the first).") var pipeline: String?
-        @Option(help: "Slice by manager, source or segment.") var by: String?
-        @Option(help: "One manager's deals (login or id).") var owner: String?
+        @Option(help: .tr("The pipeline (default: the first).")) var pipeline: String?
+        @Option(help: .tr("Slice by manager, source or segment.")) var by: String?
+        @Option(help: .tr("One manager's deals (login or id).")) var owner: String?
 
         func run() throws {
             var p = span.params
@@ -29,10 +30,11 @@ extension ReportCommand {
     struct Completeness: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("How full the client cards are: the minimal data set, a decision maker, segment and source, per manager."),
-            discussion: """
+            discussion: tr(
+                """
                 Minimal data set: a phone or an email (the client's or a contact's) and at least one contact \
                 person. Managers see only their own clients.
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
 
@@ -45,9 +47,9 @@ extension ReportCommand {
 /// Seconds as a short duration: "45m", "5.5h", "3.2d".
 func durationText(_ v: JSON?) -> String {
     guard let s = v?.intValue else { return "-" }
-    if s < 3600 { return "\(s / 60)m" }
-    if s < 86_400 { return String(format: "%.1fh", Double(s) / 3600) }
-    return String(format: "%.1fd", Double(s) / 86_400)
+    if s < 3600 { return tr("\(s / 60)m") }
+    if s < 86_400 { return tr("\(String(format: "%.1f", Double(s) / 3600))h") }
+    return tr("\(String(format: "%.1f", Double(s) / 86_400))d")
 }
 
 private let funnelColumns = [
@@ -63,12 +65,12 @@ private func funnelCSV(_ r: JSON) -> CSVTable {
 }
 
 private func printFunnel(_ r: JSON) {
-    print("funnel of \(str(r["pipeline"])) from \(str(r["from"])) to \(str(r["to"]))")
+    print(tr("funnel of \(str(r["pipeline"])) from \(str(r["from"])) to \(str(r["to"]))"))
     let items = r["items"]?.arrayValue ?? []
     var slices: [String] = []
     for i in items where !slices.contains(str(i["slice"])) { slices.append(str(i["slice"])) }
     for slice in slices {
-        if !(r["by"]?.isNull ?? true) { print("\n\(str(r["by"])): \(slice)") }
+        if !(r["by"]?.isNull ?? true) { print("\n\(Language.header(str(r["by"]))): \(slice)") }
         var t = Table(["stage", "entered", "on", "won", "lost", "still", "conversion", "", "median", "p90"])
         for i in items where str(i["slice"]) == slice {
             let pct = i["conversion_percent"]?.intValue ?? 0
@@ -100,11 +102,11 @@ private func completenessCSV(_ r: JSON) -> CSVTable {
 private func printCompleteness(_ r: JSON) {
     var rows = r["items"]?.arrayValue ?? []
     if let total = r["total"], !total.isNull, var o = total.objectValue {
-        o["owner_login"] = "all clients"
+        o["owner_login"] = .string(tr("all clients"))
         rows.append(.object(o))
     }
     guard !rows.isEmpty else {
-        print("no clients")
+        print(tr("no clients"))
         return
     }
     var t = Table(["manager", "clients", "minimal data", "", "decision maker", "", "segment", "", "source", ""])

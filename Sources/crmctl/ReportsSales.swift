@@ -5,14 +5,14 @@ import Foundation
 /// A report's period: `--period 2026-12` (a month, `2026-W49` a week, `2026-Q4` a quarter, in
 /// the department's zone) or `--from`/`--to` (RFC 3339, or a day `YYYY-MM-DD`: `--to` includes it).
 struct ReportSpan: ParsableArguments {
-    @Option(help: "A month (2026-12), an ISO week (2026-W49) or a quarter (2026-Q4), in the department's time zone.")
+    @Option(help: .tr("A month (2026-12), an ISO week (2026-W49) or a quarter (2026-Q4), in the department's time zone."))
     var period: String?
-    @Option(help: "Period start (01.12.2026, 01.12, today; RFC 3339 or YYYY-MM-DD in UTC), with --to.") var from: String?
-    @Option(help: "Period end (a day such as 31.12 or YYYY-MM-DD is included; or an instant), with --from.") var to: String?
+    @Option(help: .tr("Period start (01.12.2026, 01.12, today; RFC 3339 or YYYY-MM-DD in UTC), with --to.")) var from: String?
+    @Option(help: .tr("Period end (a day such as 31.12 or YYYY-MM-DD is included; or an instant), with --from.")) var to: String?
 
     func validate() throws {
-        if period != nil && (from != nil || to != nil) { throw ValidationError("give --period or --from/--to, not both") }
-        if period == nil && (from == nil || to == nil) { throw ValidationError("give --period (e.g. 2026-12) or both --from and --to") }
+        if period != nil && (from != nil || to != nil) { throw ValidationError(tr("give --period or --from/--to, not both")) }
+        if period == nil && (from == nil || to == nil) { throw ValidationError(tr("give --period (e.g. 2026-12) or both --from and --to")) }
     }
 
     var params: JSONObject {
@@ -50,16 +50,17 @@ extension ReportCommand {
     struct Commission: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Commission per manager for a period: deals counted, base, rate and commission."),
-            discussion: """
+            discussion: tr(
+                """
                 The basis (won amounts or payments) and the rates are crmd's settings (commission.*) and \
                 each user's rate (user update --commission). --lines lists every deal line with the rate \
                 it earned and where the rate came from. Managers see only their own row.
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
         @OptionGroup var span: ReportSpan
         @OptionGroup var csv: CSVOption
-        @Option(help: "One manager (login or id).") var user: String?
-        @Flag(help: "Show each deal line.") var lines = false
+        @Option(help: .tr("One manager (login or id).")) var user: String?
+        @Flag(help: .tr("Show each deal line.")) var lines = false
 
         func run() throws {
             var p = span.params
@@ -76,11 +77,12 @@ extension ReportCommand {
             abstract: tr(
                 "Won and lost deals, win rate, payments, average deal and duration, per manager, team, source, segment or pipeline."),
             discussion:
-                "Amounts in the department currency; won deals in other currencies are listed apart. Managers see only their own deals.")
+                tr("Amounts in the department currency; won deals in other currencies are listed apart. Managers see only their own deals.")
+        )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var span: ReportSpan
         @OptionGroup var csv: CSVOption
-        @Option(help: "Slice by manager (default), team, source, segment or pipeline.") var by: String?
+        @Option(help: .tr("Slice by manager (default), team, source, segment or pipeline.")) var by: String?
 
         func run() throws {
             var p = span.params
@@ -115,22 +117,24 @@ private func commissionCSV(_ r: JSON, lines: Bool) -> CSVTable {
 
 private func printCommission(_ r: JSON, lines: Bool) {
     let currency = str(r["currency"])
-    print("commission from \(str(r["from"])) to \(str(r["to"])), basis \(str(r["basis"])) (\(currency))")
+    print(tr("commission from \(str(r["from"])) to \(str(r["to"])), basis \(str(r["basis"])) (\(currency))"))
     let items = r["items"]?.arrayValue ?? []
     guard !items.isEmpty else {
-        print("no deals counted in this period")
+        print(tr("no deals counted in this period"))
         return
     }
     var t = Table(["manager", "deals", "base", "rate", "commission"])
     for i in items {
         t.add([
-            login(i["login"], "user #\(num(i["user"]))"), String(i["deals"]?.arrayValue?.count ?? 0), moneyText(i["base"]?.intValue ?? 0),
+            login(i["login"], tr("user #\(num(i["user"]))")), String(i["deals"]?.arrayValue?.count ?? 0),
+            moneyText(i["base"]?.intValue ?? 0),
             percentText(bp: i["rate_bp"]?.intValue ?? 0), moneyText(i["commission"]?.intValue ?? 0),
         ])
     }
     if items.count > 1 {
         t.add([
-            "total", String(items.reduce(0) { $0 + ($1["deals"]?.arrayValue?.count ?? 0) }), moneyText(r["total"]?["base"]?.intValue ?? 0),
+            tr("total"), String(items.reduce(0) { $0 + ($1["deals"]?.arrayValue?.count ?? 0) }),
+            moneyText(r["total"]?["base"]?.intValue ?? 0),
             "",
             moneyText(r["total"]?["commission"]?.intValue ?? 0),
         ])
@@ -173,10 +177,10 @@ private func reasonsText(_ v: JSON?) -> String {
 }
 
 private func printSales(_ r: JSON) {
-    print("sales by \(str(r["by"])) from \(str(r["from"])) to \(str(r["to"])) (\(str(r["currency"])))")
+    print(tr("sales by \(Language.header(str(r["by"]))) from \(str(r["from"])) to \(str(r["to"])) (\(str(r["currency"])))"))
     let items = r["items"]?.arrayValue ?? []
     guard !items.isEmpty else {
-        print("no deals closed and no payments in this period")
+        print(tr("no deals closed and no payments in this period"))
         return
     }
     let maxWon = items.compactMap { $0["won_amount"]?.intValue }.max() ?? 0
@@ -184,7 +188,7 @@ private func printSales(_ r: JSON) {
     for i in items + [r["total"] ?? .null] where !i.isNull {
         let isTotal = i["slice"] == nil
         t.add([
-            isTotal ? "total" : str(i["slice"]), num(i["won"]), moneyText(i["won_amount"]?.intValue ?? 0),
+            isTotal ? tr("total") : str(i["slice"]), num(i["won"]), moneyText(i["won_amount"]?.intValue ?? 0),
             isTotal ? "" : bar(i["won_amount"]?.intValue ?? 0, of: maxWon, width: 12), num(i["lost"]), "\(num(i["win_rate_percent"]))%",
             moneyText(i["paid"]?.intValue ?? 0), i["average_won"]?.intValue.map { moneyText($0) } ?? "-",
             i["average_days"].flatMap { $0.isNull ? nil : str($0) } ?? "-", reasonsText(i["lost_reasons"]),
@@ -193,8 +197,7 @@ private func printSales(_ r: JSON) {
     print()
     t.print()
     for o in r["other_currencies"]?.arrayValue ?? [] {
-        print(
-            "also won in \(str(o["currency"])): \(num(o["won"])) deal(s), \(moneyText(o["won_amount"]?.intValue ?? 0)) (not in the figures above)"
-        )
+        let amount = moneyText(o["won_amount"]?.intValue ?? 0)
+        print(tr("also won in \(str(o["currency"])): \(o["won"]?.intValue ?? 0, "deal", "deals"), \(amount) (not in the figures above)"))
     }
 }

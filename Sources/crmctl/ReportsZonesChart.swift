@@ -7,7 +7,7 @@ func zoneSeriesByManager(_ r: JSON) -> [(name: String, days: [(day: String, coun
     var by: [String: [(day: String, counts: [Int], exchange: Int)]] = [:]
     for d in r["series"]?.arrayValue ?? [] {
         for m in d["managers"]?.arrayValue ?? [] {
-            let name = login(m["owner_login"], "user #\(str(m["owner"]))")
+            let name = login(m["owner_login"], tr("user #\(str(m["owner"]))"))
             if by[name] == nil { order.append(name) }
             by[name, default: []].append(
                 (str(d["day"]), ["green", "yellow", "red"].map { Int(m[$0]?.intValue ?? 0) }, Int(m["exchange"]?.intValue ?? 0)))
@@ -41,7 +41,7 @@ func printZonesOverTime(_ r: JSON, daily: Bool) {
     let managers = zoneSeriesByManager(r)
     print()
     guard !managers.isEmpty else {
-        print("no daily zone counts recorded in this period yet (the scheduler records one a day)")
+        print(tr("no daily zone counts recorded in this period yet (the scheduler records one a day)"))
         return
     }
     let zones = ["green", "yellow", "red"]
@@ -66,7 +66,7 @@ func printZonesOverTime(_ r: JSON, daily: Bool) {
     }
     let first = managers.flatMap { $0.days.map(\.day) }.min() ?? ""
     let last = managers.flatMap { $0.days.map(\.day) }.max() ?? ""
-    print("zones over time, \(first) to \(last) (one mark a day; the last day's count at the end):")
+    print(tr("zones over time, \(first) to \(last) (one mark a day; the last day's count at the end):"))
     var t = Table(["manager"] + zones + ["exchange"])
     for (name, days) in managers {
         let cells = zones.indices.map { z -> String in

@@ -5,31 +5,33 @@ import Foundation
 struct SegmentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segment", abstract: tr("Saved segments: static lists of clients and dynamic filters, with their statistics."),
-        discussion: """
+        discussion: tr(
+            """
             A segment is named by its id or its name. A dynamic segment's filter is JSON, e.g. \
             '{"segment": "wholesale", "zone": ["green", "yellow"]}' (docs/protocol.md, "Segment filters"). \
             Not to be confused with a client's segment label (crmctl client update ID --segment wholesale), \
             which a filter may ask for. A manager sees only their own clients in any segment.
-            """,
+            """),
         subcommands: [Create.self, List.self, Show.self, Update.self, Delete.self, Members.self, Stats.self],
         defaultSubcommand: List.self)
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Save a segment: dynamic with --filter, or static with --static and the clients."),
-            discussion: """
+            discussion: tr(
+                """
                 Examples: crmctl segment create "Wholesale, active" --filter '{"segment":"wholesale","has_open_deal":true}'
                           crmctl segment create "Exhibition 2026" --static --client 12 --client 40
-                """)
+                """))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The segment's name (unique).") var name: String
-        @Option(help: "A dynamic segment's filter (JSON).") var filter: String?
-        @Flag(name: .customLong("static"), help: "A static list of clients (given with --client).") var isStatic = false
-        @Option(name: .customLong("client"), help: "A client id of a static segment (repeat for more).") var clients: [Int] = []
+        @Argument(help: .tr("The segment's name (unique).")) var name: String
+        @Option(help: .tr("A dynamic segment's filter (JSON).")) var filter: String?
+        @Flag(name: .customLong("static"), help: .tr("A static list of clients (given with --client).")) var isStatic = false
+        @Option(name: .customLong("client"), help: .tr("A client id of a static segment (repeat for more).")) var clients: [Int] = []
 
         func validate() throws {
-            if isStatic == (filter != nil) { throw ValidationError("give either --filter (dynamic) or --static, not both") }
-            if !isStatic, !clients.isEmpty { throw ValidationError("--client belongs to a static segment (--static)") }
+            if isStatic == (filter != nil) { throw ValidationError(tr("give either --filter (dynamic) or --static, not both")) }
+            if !isStatic, !clients.isEmpty { throw ValidationError(tr("--client belongs to a static segment (--static)")) }
         }
 
         func run() throws {
@@ -54,12 +56,13 @@ struct SegmentCommand: ParsableCommand {
                 var t = Table(["id", "name", "kind", "owner", "filter"])
                 for s in r["items"]?.arrayValue ?? [] {
                     t.add([
-                        str(s["id"]), str(s["name"]), str(s["kind"]), s["owner_login"]?.stringValue ?? "shared",
+                        str(s["id"]), str(s["name"]), Language.word("segment", str(s["kind"])),
+                        s["owner_login"]?.stringValue ?? tr("shared"),
                         s["filter"].map { $0.isNull ? "" : JSONWriter.string($0) } ?? "",
                     ])
                 }
                 t.print()
-                if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
+                if let next = r["next_cursor"]?.stringValue { print(Style.dim(tr("more: --cursor \(next)"))) }
             }
         }
     }
@@ -67,7 +70,7 @@ struct SegmentCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("A segment, its filter and how many clients it holds for you."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The segment's id or name.") var segment: String
+        @Argument(help: .tr("The segment's id or name.")) var segment: String
 
         func run() throws { try global.run("segment.get", segmentRef(segment), render: printSegment) }
     }
@@ -76,11 +79,11 @@ struct SegmentCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Rename a segment, give it a new filter, or add and remove clients of a static one."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The segment's id or name.") var segment: String
-        @Option(help: "A new name.") var name: String?
-        @Option(help: "A new filter (JSON), for a dynamic segment.") var filter: String?
-        @Option(name: .customLong("add"), help: "A client id to add to a static segment (repeat for more).") var add: [Int] = []
-        @Option(name: .customLong("remove"), help: "A client id to remove (repeat for more).") var remove: [Int] = []
+        @Argument(help: .tr("The segment's id or name.")) var segment: String
+        @Option(help: .tr("A new name.")) var name: String?
+        @Option(help: .tr("A new filter (JSON), for a dynamic segment.")) var filter: String?
+        @Option(name: .customLong("add"), help: .tr("A client id to add to a static segment (repeat for more).")) var add: [Int] = []
+        @Option(name: .customLong("remove"), help: .tr("A client id to remove (repeat for more).")) var remove: [Int] = []
 
         func run() throws {
             // `name` is the new name here: a segment named by its name is looked up first.
@@ -101,17 +104,17 @@ struct SegmentCommand: ParsableCommand {
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("Delete a segment (its clients stay as they are)."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The segment's id or name.") var segment: String
+        @Argument(help: .tr("The segment's id or name.")) var segment: String
 
         func run() throws {
-            try global.run("segment.delete", segmentRef(segment)) { r in print("segment #\(str(r["id"])) deleted") }
+            try global.run("segment.delete", segmentRef(segment)) { r in print(tr("segment #\(str(r["id"])) deleted")) }
         }
     }
 
     struct Members: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: tr("A segment's clients, as client list shows them to you."))
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The segment's id or name.") var segment: String
+        @Argument(help: .tr("The segment's id or name.")) var segment: String
         @Option var limit: Int?
         @Option var cursor: String?
 
@@ -127,14 +130,16 @@ struct SegmentCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("A segment's clients, share by zone, average deal and its duration, win rate and revenue."),
             discussion:
-                "Deals closed in the span count (default: the 365 days up to now). Example: crmctl segment stats Wholesale --period 2026-Q4"
+                tr(
+                    "Deals closed in the span count (default: the 365 days up to now). Example: crmctl segment stats Wholesale --period 2026-Q4"
+                )
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var csv: CSVOption
-        @Argument(help: "The segment's id or name.") var segment: String
-        @Option(help: "A month (2026-12), ISO week (2026-W49) or quarter (2026-Q4).") var period: String?
-        @Option(help: "Start of the span: 01.10.2026, 01.10 10:00, today, or RFC 3339.") var from: String?
-        @Option(help: "End of the span: a day (31.12.2026, 31.12: included), an instant (exclusive), or RFC 3339.") var to: String?
+        @Argument(help: .tr("The segment's id or name.")) var segment: String
+        @Option(help: .tr("A month (2026-12), ISO week (2026-W49) or quarter (2026-Q4).")) var period: String?
+        @Option(help: .tr("Start of the span: 01.10.2026, 01.10 10:00, today, or RFC 3339.")) var from: String?
+        @Option(help: .tr("End of the span: a day (31.12.2026, 31.12: included), an instant (exclusive), or RFC 3339.")) var to: String?
 
         func run() throws {
             var p = segmentRef(segment)
@@ -156,17 +161,22 @@ func filterJSON(_ text: String) throws -> JSON {
     do {
         return try JSONParser.parse(text)
     } catch {
-        throw ValidationError("--filter must be JSON, e.g. '{\"segment\": \"wholesale\"}': \(error)")
+        throw ValidationError(tr("--filter must be JSON, e.g. '{\"segment\": \"wholesale\"}': \(error)"))
     }
 }
 
 func printSegment(_ s: JSON) {
-    print(
-        "segment #\(str(s["id"])) \(str(s["name"])) (\(str(s["kind"])), \(s["owner_login"]?.stringValue.map { "personal: \($0)" } ?? "shared"))"
-    )
-    if let f = s["filter"], !f.isNull { print("filter   \(JSONWriter.string(f))") }
+    let kind = Language.word("segment", str(s["kind"]))
+    let whose = s["owner_login"]?.stringValue.map { tr("personal: \($0)") } ?? tr("shared")
+    print(tr("segment #\(str(s["id"])) \(str(s["name"])) (\(kind), \(whose))"))
+    let labels = [
+        "filter": tr("filter"), "clients": tr("clients"), "members": tr("members"), "added": tr("added"), "removed": tr("removed"),
+    ]
+    let width = max(9, (labels.values.map(\.count).max() ?? 0) + 1)
+    func line(_ key: String, _ value: String) { print((labels[key] ?? key).padding(toLength: width, withPad: " ", startingAt: 0) + value) }
+    if let f = s["filter"], !f.isNull { line("filter", JSONWriter.string(f)) }
     for key in ["clients", "members", "added", "removed"] {
-        if let n = s[key]?.intValue { print(key.padding(toLength: 9, withPad: " ", startingAt: 0) + String(n)) }
+        if let n = s[key]?.intValue { line(key, String(n)) }
     }
 }
 
@@ -182,17 +192,24 @@ func oneDecimal(_ v: JSON?) -> String {
 let statsZones = ["green", "yellow", "red", "exchange", "unassigned"]
 
 func printStats(_ r: JSON) {
-    print("segment #\(str(r["segment"]?["id"])) \(str(r["segment"]?["name"])), deals closed \(str(r["from"])) to \(str(r["to"]))")
-    print("clients          \(str(r["clients"]))")
-    for z in statsZones {
+    print(tr("segment #\(str(r["segment"]?["id"])) \(str(r["segment"]?["name"])), deals closed \(str(r["from"])) to \(str(r["to"]))"))
+    let currency = str(r["currency"])
+    let rows: [(String, String)] = [
+        (tr("won / lost"), "\(str(r["won"])) / \(str(r["lost"]))  " + tr("win rate \(oneDecimal(r["win_rate"]))%")),
+        (tr("average deal"), tr("\(r["avg_deal_amount_text"]?.stringValue ?? "-") \(currency), \(oneDecimal(r["avg_deal_days"])) days")),
+        (tr("revenue"), "\(r["revenue_text"]?.stringValue ?? "-") \(currency)"),
+    ]
+    let zones = statsZones.map { Language.word("zone", $0) }
+    let width = max(17, ([tr("clients")] + rows.map(\.0)).map(\.count).max()! + 1, (zones.map(\.count).max() ?? 0) + 3)
+    func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ", startingAt: 0) }
+    print(pad(tr("clients"), width) + str(r["clients"]))
+    for (z, name) in zip(statsZones, zones) {
         let o = r["zones"]?[z]
-        print("  \(z.padding(toLength: 14, withPad: " ", startingAt: 0)) \(str(o?["clients"])) (\(oneDecimal(o?["percent"]))%)")
+        print("  \(pad(name, width - 3)) \(str(o?["clients"])) (\(oneDecimal(o?["percent"]))%)")
     }
-    print("won / lost       \(str(r["won"])) / \(str(r["lost"]))  win rate \(oneDecimal(r["win_rate"]))%")
-    print("average deal     \(r["avg_deal_amount_text"]?.stringValue ?? "-") \(str(r["currency"])), \(oneDecimal(r["avg_deal_days"])) days")
-    print("revenue          \(r["revenue_text"]?.stringValue ?? "-") \(str(r["currency"]))")
+    for (label, value) in rows { print(pad(label, width) + value) }
     for o in r["other_currencies"]?.arrayValue ?? [] {
-        print("  also \(str(o["currency"])): \(str(o["won"])) won, revenue \(str(o["revenue"])) (minor units)")
+        print("  " + tr("also \(str(o["currency"])): \(str(o["won"])) won, revenue \(str(o["revenue"])) (minor units)"))
     }
 }
 

@@ -10,9 +10,14 @@ struct Status: ParsableCommand {
             let c = r["clients"] ?? .null
             print(tr("crmd \(r["version"]?.stringValue ?? "?") up since \(r["started_at"]?.stringValue ?? "?")"))
             print(tr("database     \(r["store"]?["path"]?.stringValue ?? "?")"))
-            print(
-                "clients      \(num(c["total"])) total: \(Style.zone("green", num(c["green"]))) green, \(Style.zone("yellow", num(c["yellow"]))) yellow, \(Style.zone("red", num(c["red"]))) red, \(num(c["exchange"])) on the exchange, \(num(c["unassigned"])) unassigned"
+            let (g, y, red) = (
+                Style.zone("green", num(c["green"])), Style.zone("yellow", num(c["yellow"])), Style.zone("red", num(c["red"]))
             )
+            let (total, exchange, unassigned) = (num(c["total"]), num(c["exchange"]), num(c["unassigned"]))
+            print(
+                cardLine(
+                    tr("clients"),
+                    tr("\(total) total: \(g) green, \(y) yellow, \(red) red, \(exchange) on the exchange, \(unassigned) unassigned")))
             print(tr("connections  \(num(r["connections"])) open, \(num(r["subscriptions"])) subscriptions"))
             if let s = r["store"] {
                 print(

@@ -4,13 +4,13 @@ import CRMProtocol
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task", abstract: tr("Tasks with a due time: add, list and complete them."),
-        discussion: "crmd announces a task when it falls due (an alert in working hours, and the task.due event).",
+        discussion: tr("crmd announces a task when it falls due (an alert in working hours, and the task.due event)."),
         subcommands: [Add.self, List.self, Done.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Add a task (for yourself unless --assignee: heads, operators and admins)."),
-            discussion: "Example: crmctl task add 'Call back about the discount' --due 2026-12-10T15:00:00Z --deal 7 --kind call")
+            discussion: tr("Example: \("crmctl task add 'Call back about the discount' --due 2026-12-10T15:00:00Z --deal 7 --kind call")"))
         @OptionGroup var global: GlobalOptions
         @Argument(help: .tr("What is to be done.")) var title: String
         @Option(help: .tr("When it is due: 10.12.2026 18:00, 10.12 18:00, tomorrow 9:00, завтра 9:00 (crmd's time zone) or RFC 3339."))
@@ -46,7 +46,7 @@ struct TaskCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("List open tasks, soonest due first (yours unless --assignee or --all)."),
-            discussion: "Example: crmctl task list --due-before 2026-12-11T00:00:00Z")
+            discussion: tr("Example: \("crmctl task list --due-before 2026-12-11T00:00:00Z")"))
         @OptionGroup var global: GlobalOptions
         @Option(help: .tr("Whose tasks (login or id; heads, directors, admins).")) var assignee: String?
         @Flag(help: .tr("Everyone's tasks (heads, directors, admins).")) var all = false
@@ -90,7 +90,7 @@ struct TaskCommand: ParsableCommand {
     struct Done: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Mark a task done; for a call or meeting task, --result or --note also logs the call or meeting."),
-            discussion: "Example: crmctl task done 4 --result 'agreed to sign on Friday'")
+            discussion: tr("Example: \("crmctl task done 4 --result 'agreed to sign on Friday'")"))
         @OptionGroup var global: GlobalOptions
         @Argument var id: Int
         @Option(help: .tr("How the call or meeting went (logged as its result).")) var result: String?

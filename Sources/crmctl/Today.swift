@@ -6,7 +6,7 @@ struct TodayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "today",
         abstract: tr("Your day in one list: overdue and today's tasks, deals to contact, clients near release, unread alerts."),
-        discussion: "Heads, directors and admins may look at someone else's day: crmctl today --user ivanov")
+        discussion: tr("Heads, directors and admins may look at someone else's day: crmctl today --user ivanov"))
     @OptionGroup var global: GlobalOptions
     @Option(help: .tr("Whose day (login or id; default yours).")) var user: String?
 
@@ -20,11 +20,11 @@ struct TodayCommand: ParsableCommand {
 func printToday(_ r: JSON) {
     print(tr("\(str(r["user"]))'s day, \(LocalTime.formatDay(wire: str(r["date"]))) (now \(str(r["now"])))"))
 
-    section("Overdue tasks", r["tasks_overdue"]) { printTaskTable($0, showAssignee: false) }
-    section("Tasks due later today", r["tasks_today"]) { printTaskTable($0, showAssignee: false) }
-    section("Deals past their contact cadence", r["deals_overdue"]) { printDayDeals($0, due: "overdue since") }
-    section("Deals to contact today", r["deals_due_today"]) { printDayDeals($0, due: "contact by") }
-    section("Clients near release", r["clients_near_release"]) { clients in
+    section(tr("Overdue tasks"), r["tasks_overdue"]) { printTaskTable($0, showAssignee: false) }
+    section(tr("Tasks due later today"), r["tasks_today"]) { printTaskTable($0, showAssignee: false) }
+    section(tr("Deals past their contact cadence"), r["deals_overdue"]) { printDayDeals($0, due: "overdue since") }
+    section(tr("Deals to contact today"), r["deals_due_today"]) { printDayDeals($0, due: "contact by") }
+    section(tr("Clients near release"), r["clients_near_release"]) { clients in
         var t = Table(["id", "name", "zone", "release at"])
         for c in clients { t.add([str(c["id"]), str(c["name"]), zoneCell(c), str(c["release_at"])]) }
         t.print()
@@ -32,7 +32,7 @@ func printToday(_ r: JSON) {
 
     let alerts = r["alerts_unacked"]?.intValue ?? 0
     print()
-    print(alerts == 0 ? "Unacknowledged alerts: none." : "Unacknowledged alerts: \(alerts) (see them: crmctl alerts --unacked)")
+    print(alerts == 0 ? tr("Unacknowledged alerts: none.") : tr("Unacknowledged alerts: \(alerts) (see them: crmctl alerts --unacked)"))
 }
 
 /// A titled section: its items through `body`, or a line saying there are none.
@@ -40,7 +40,7 @@ private func section(_ title: String, _ items: JSON?, _ body: ([JSON]) -> Void) 
     let list = items?.arrayValue ?? []
     print()
     if list.isEmpty {
-        print("\(title): none.")
+        print(tr("\(title): none."))
         return
     }
     print("\(title) (\(list.count))")

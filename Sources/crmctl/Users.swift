@@ -101,7 +101,9 @@ struct UserCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: tr("Deactivate a user; their history stays."),
             discussion:
-                "crmd refuses while the user still leads clients, unless --to names who takes them over (with their open deals and tasks).")
+                tr(
+                    "crmd refuses while the user still leads clients, unless --to names who takes them over (with their open deals and tasks)."
+                ))
         @OptionGroup var global: GlobalOptions
         @Argument var login: String
         @Option(

@@ -6,7 +6,8 @@ import Foundation
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: tr("Print live events (zone changes, releases, claims, alerts...) one per line."),
-        discussion: """
+        discussion: tr(
+            """
             Each line shows the event's time, its seq, its topic and a short summary; with --json the \
             raw event params, one JSON object per line.
 
@@ -21,15 +22,15 @@ struct Watch: ParsableCommand {
             interaction.logged, alert, client.created, client.updated, call.incoming (a screen pop: \
             who is calling, through which channel, whose client) and the rest crmd lists in \
             docs/protocol.md (default: all you may see).
-            """)
+            """))
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Comma-separated topics to watch (default: all).") var topics: String?
-    @Option(help: "Start after this seq instead of where the last watch stopped.") var since: Int64?
-    @Flag(help: "Replay every event from the start of the log (same as --since 0).") var fromStart = false
+    @Option(help: .tr("Comma-separated topics to watch (default: all).")) var topics: String?
+    @Option(help: .tr("Start after this seq instead of where the last watch stopped.")) var since: Int64?
+    @Flag(help: .tr("Replay every event from the start of the log (same as --since 0).")) var fromStart = false
 
     func validate() throws {
-        if fromStart, since != nil { throw ValidationError("--since and --from-start exclude each other") }
-        if let since, since < 0 { throw ValidationError("--since must be 0 or more") }
+        if fromStart, since != nil { throw ValidationError(tr("--since and --from-start exclude each other")) }
+        if let since, since < 0 { throw ValidationError(tr("--since must be 0 or more")) }
     }
 
     func run() throws {
@@ -102,7 +103,7 @@ struct WatchState {
     private mutating func warn(_ why: String) {
         guard !warned else { return }
         warned = true
-        FileHandle.standardError.write(Data("crmctl: cannot save the watch position to \(url.path): \(why)\n".utf8))
+        FileHandle.standardError.write(Data("crmctl: \(tr("cannot save the watch position to \(url.path): \(why)"))\n".utf8))
     }
 }
 
@@ -138,7 +139,7 @@ struct Watcher {
             do {
                 let conn = try global.connect()
                 try subscribe(conn)
-                if outage { note("reconnected; resuming after seq \(lastSeq ?? 0)") }
+                if outage { note(tr("reconnected; resuming after seq \(lastSeq ?? 0)")) }
                 connectedOnce = true
                 outage = false
                 delay = 0.25
@@ -153,12 +154,12 @@ struct Watcher {
                     throw ExitCode(e.exitCode)
                 }
                 // Said once per outage; the retries are quiet.
-                if !outage { note("\(clause("\(e)")); reconnecting ...") }
+                if !outage { note(tr("\(clause("\(e)")); reconnecting ...")) }
                 outage = true
             } catch End.idle {
                 continue
             } catch End.dropped(let why) {
-                note("\(clause(why)); reconnecting ...")
+                note(tr("\(clause(why)); reconnecting ..."))
                 outage = true
             }
             usleep(UInt32(delay * 1_000_000))
@@ -180,7 +181,7 @@ struct Watcher {
         let head = r["seq"]?.intValue ?? 0
         if let last = lastSeq, head < last {
             // The log is shorter than what we saw: a different (or recreated) database.
-            note("crmd's event log ends at seq \(head), before the \(last) this watch had seen; following it from there")
+            note(tr("crmd's event log ends at seq \(head), before the \(last) this watch had seen; following it from there"))
             lastSeq = head
             state.save(head)
         } else if lastSeq == nil {
@@ -192,7 +193,7 @@ struct Watcher {
     /// Prints events from `conn` until the subscription ends.
     mutating func receive(_ conn: Connection) throws {
         while true {
-            guard let msg = try conn.readJSON() else { throw End.dropped("crmd closed the connection") }
+            guard let msg = try conn.readJSON() else { throw End.dropped(tr("crmd closed the connection")) }
             let params = msg["params"] ?? .null
             switch msg["method"]?.stringValue {
             case "event":
@@ -211,11 +212,11 @@ struct Watcher {
                     lastSeq = sent
                     state.save(sent)
                 }
-                throw End.dropped("crmd closed the subscription (\(str(params["reason"]))): \(str(params["message"]))")
+                throw End.dropped(tr("crmd closed the subscription (\(str(params["reason"]))): \(str(params["message"]))"))
             case "server.closing":
                 // An idle timeout counts a subscriber that only listens as idle.
                 if params["reason"]?.stringValue == "idle_timeout" { throw End.idle }
-                throw End.dropped("crmd is closing the connection (\(str(params["reason"])))")
+                throw End.dropped(tr("crmd is closing the connection (\(str(params["reason"])))"))
             default:
                 continue
             }
@@ -230,8 +231,8 @@ struct Watcher {
     }
 
     func user(_ id: JSON?) -> String {
-        guard let id = id?.intValue else { return "nobody" }
-        return logins[id] ?? "user \(id)"
+        guard let id = id?.intValue else { return tr("nobody") }
+        return logins[id] ?? tr("user #\(id)")
     }
 
     func summary(_ topic: String, _ d: JSON) -> String {
@@ -239,31 +240,35 @@ struct Watcher {
         switch topic {
         case "zone.changed":
             let to = str(d["to"])
-            var s =
-                "\(client) (\(d["owner_login"]?.stringValue ?? user(d["owner"]))): \(d["from"]?.stringValue ?? "none") → \(Style.zone(to, to))"
-            if let days = d["days_to_release"]?.intValue { s += ", \(plural(days, "day")) to release" }
+            let owner = d["owner_login"]?.stringValue ?? user(d["owner"])
+            let from = d["from"]?.stringValue.map(zoneName) ?? tr("none")
+            var s = "\(client) (\(owner)): \(from) → \(Style.zone(to, zoneName(to)))"
+            if let days = d["days_to_release"]?.intValue { s += ", " + tr("\(days, "day", "days") to release") }
             return s
         case "client.released":
-            var s = "\(client) released from \(d["from_login"]?.stringValue ?? user(d["from"]))"
-            if d["manual"] == .bool(true) { s += " by \(login(d["by"], "?"))" }
+            var s = tr("\(client) released from \(d["from_login"]?.stringValue ?? user(d["from"]))")
+            if d["manual"] == .bool(true) { s += " " + tr("by \(login(d["by"], "?"))") }
             if let r = d["reason"]?.stringValue { s += ": \(r)" }
             return s
         case "client.claimed":
-            var s = "\(client) claimed by \(login(d["by"], user(d["owner"])))"
-            if d["released_from"]?.intValue != nil { s += " (released from \(user(d["released_from"])))" }
+            var s = tr("\(client) claimed by \(login(d["by"], user(d["owner"])))")
+            if d["released_from"]?.intValue != nil { s += " " + tr("(released from \(user(d["released_from"])))") }
             return s
         case "client.assigned":
-            let to = d["to"]?.intValue == nil ? "unassigned" : "assigned to \(user(d["to"]))"
-            return "\(client) \(to) by \(login(d["by"], "?"))" + (d["from"]?.intValue == nil ? "" : " (was \(user(d["from"])))")
+            let by = login(d["by"], "?")
+            let said =
+                d["to"]?.intValue == nil ? tr("\(client) unassigned by \(by)") : tr("\(client) assigned to \(user(d["to"])) by \(by)")
+            return said + (d["from"]?.intValue == nil ? "" : " " + tr("(was \(user(d["from"])))"))
         case "interaction.logged":
-            return "\(str(d["kind"])) on \(client) by \(login(d["author_login"], "?")) at \(str(d["occurred_at"]))"
+            let kind = Language.word("interaction", str(d["kind"]))
+            return tr("\(kind) on \(client) by \(login(d["author_login"], "?")) at \(str(d["occurred_at"]))")
         case "alert":
-            let days = d["days_left"]?.intValue.map { Style.zone(str(d["zone"]), plural($0, "day")) + " left, " } ?? ""
-            return "alert #\(str(d["id"])) for \(user(d["user"])): \(days)\(str(d["message"]))"
+            let days = d["days_left"]?.intValue.map { Style.zone(str(d["zone"]), tr("\($0, "day", "days") left")) + ", " } ?? ""
+            return tr("alert #\(str(d["id"])) for \(user(d["user"])): \(days)\(str(d["message"]))")
         case "client.created":
-            return "\(client) created" + (d["owner"]?.intValue == nil ? ", unassigned" : " for \(user(d["owner"]))")
+            return d["owner"]?.intValue == nil ? tr("\(client) created, unassigned") : tr("\(client) created for \(user(d["owner"]))")
         case "client.updated":
-            return "\(client) updated"
+            return tr("\(client) updated")
         case "call.incoming":
             return callPop(d)
         default:

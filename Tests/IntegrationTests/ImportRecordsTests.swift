@@ -110,7 +110,7 @@ struct ImportRecordsTests {
                     "line 7, «ID клиента»: names no client in crmd (import the clients first)",
                     "line 8, «Автор»: No user 'nobody'.",
                 ],
-                summary: "7 rows: 2 would be imported, 4 bad, 1 duplicates (0 of interactions in crmd, 1 of earlier rows in the file).",
+                summary: "7 rows: 2 would be imported, 4 bad, 1 duplicate (0 of interactions in crmd, 1 of earlier rows in the file).",
                 count: { try admin.call("interaction.list", ["client_id": .int(c1)])["items"]!.arrayValue!.count })
             // The owner's latest contact is the card's last interaction, as interaction.log with occurred_at.
             let card = try admin.call("client.get", ["id": .int(c1)])
@@ -137,7 +137,7 @@ struct ImportRecordsTests {
                     "line 5, «Этап»: 'Нет такого' is not a stage of Sales (\(try stageNames(admin)))",
                     "line 6, «Причина отказа»: must be one of: Price, Competitor, No budget, No decision, No answer, Other",
                 ],
-                summary: "6 rows: 3 would be imported, 2 bad, 1 duplicates (0 of deals in crmd, 1 of earlier rows in the file).",
+                summary: "6 rows: 3 would be imported, 2 bad, 1 duplicate (0 of deals in crmd, 1 of earlier rows in the file).",
                 count: {
                     try [c1, c2, c3].map { try admin.call("deal.list", ["client_id": .int($0)])["items"]!.arrayValue!.count }.reduce(0, +)
                 })

@@ -2,6 +2,7 @@ import ArgumentParser
 import CRMClient
 import CRMProtocol
 import Foundation
+import Synchronization
 
 /// `crmctl mail-in`: hands mail to crmd (`mail.ingest`), one message on stdin (an MTA alias) or
 /// a whole Maildir.
@@ -28,6 +29,12 @@ struct MailIn: ParsableCommand {
     @Option(help: .tr("The department address the mail was delivered to (recorded with the message).")) var mailbox: String?
     @Option(help: .tr("Hand over every message of this Maildir (its new/ and cur/ folders) instead of stdin.")) var maildir: String?
     @Flag(help: .tr("Print nothing on success (for an MTA alias).")) var quiet = false
+    @Option(help: .tr("How many messages of a Maildir are handed over at once, each on a connection of its own (1-16)."))
+    var parallel = 8
+
+    func validate() throws {
+        guard (1...16).contains(parallel) else { throw ValidationError(tr("--parallel must be from 1 to 16")) }
+    }
 
     /// The largest raw message: base64 makes it 4/3 larger, and a request is one line of at most 1 MiB.
     static let maxMessageBytes = 760 * 1024
@@ -54,7 +61,9 @@ struct MailIn: ParsableCommand {
     func ingestOrExit(_ raw: [UInt8], connection: Connection?) throws -> JSON {
         do {
             let c = try connection ?? global.connect()
-            return try ingest(raw, on: c)
+            let result = try ingest(raw, on: c)
+            if global.json { print(JSONWriter.string(result)) }
+            return result
         } catch let e as RPCError {
             printError(e)
             throw ExitCode(e.code == -32602 || e.code == 1005 ? 65 : 75)
@@ -67,9 +76,7 @@ struct MailIn: ParsableCommand {
     func ingest(_ raw: [UInt8], on c: Connection) throws -> JSON {
         var p: JSONObject = ["message": .string(Data(raw).base64EncodedString())]
         if let mailbox { p["mailbox"] = .string(mailbox) }
-        let result = try c.call("mail.ingest", .object(p))
-        if global.json { print(JSONWriter.string(result)) }
-        return result
+        return try c.call("mail.ingest", .object(p))
     }
 
     func describe(_ r: JSON) -> String {
@@ -94,29 +101,15 @@ struct MailIn: ParsableCommand {
             guard let names = try? fm.contentsOfDirectory(atPath: f) else { failure(tr("cannot read the folder \(f)"), 66) }
             files += names.filter { !$0.hasPrefix(".") }.sorted().map { (f as NSString).appendingPathComponent($0) }
         }
-        var counts = (logged: 0, duplicates: 0, nothing: 0, failed: 0)
-        try global.session { connection in
-            for path in files {
-                guard let raw = readMessage(path) else {
-                    counts.failed += 1
-                    continue
-                }
-                do {
-                    let r = try ingest(raw, on: connection)
-                    if r["duplicate"] == JSON.bool(true) {
-                        counts.duplicates += 1
-                    } else if (r["interactions"]?.arrayValue?.count ?? 0) > 0 {
-                        counts.logged += 1
-                    } else {
-                        counts.nothing += 1
-                    }
-                    if !quiet && !global.json { print("\((path as NSString).lastPathComponent): \(describe(r))") }
-                } catch let e as RPCError where e.code == -32602 || e.code == 1005 {
-                    FileHandle.standardError.write(Data("crmctl: \(path): \(e.message)\n".utf8))
-                    counts.failed += 1
-                }
-            }
+        // Each message is a durable commit of its own; on `--parallel` connections at once, crmd
+        // commits the messages in flight together instead of one fsync each.
+        let run = MaildirRun(self, files)
+        try global.session { first in
+            var connections = [first]
+            while connections.count < min(parallel, files.count) { connections.append(try global.connect()) }
+            try run.hand(over: connections)
         }
+        let counts = run.counts.withLock { $0 }
         if !global.json {
             print(
                 tr(
@@ -149,5 +142,73 @@ struct MailIn: ParsableCommand {
             got += n
         }
         return Array(out.prefix(got))
+    }
+}
+
+/// One `mail-in --maildir` run: worker threads, a connection each, take the next file until none
+/// is left; the tallies and the lines printed are shared under one lock. A failure other than a
+/// refused message (crmd gone, the connection lost) stops every worker and is thrown at the end.
+final class MaildirRun: @unchecked Sendable {
+    struct Counts { var logged = 0, duplicates = 0, nothing = 0, failed = 0 }
+    let command: MailIn
+    let files: [String]
+    let counts = Mutex(Counts())
+    private let next = Atomic<Int>(0)
+    private let fatal = Mutex<(any Error)?>(nil)
+
+    init(_ command: MailIn, _ files: [String]) {
+        self.command = command
+        self.files = files
+    }
+
+    /// Hands every file over on `connections`, a thread each; returns when all are done.
+    func hand(over connections: [Connection]) throws {
+        let group = DispatchGroup()
+        for c in connections {
+            group.enter()
+            Thread { [self] in
+                defer { group.leave() }
+                work(on: c)
+            }.start()
+        }
+        group.wait()
+        if let error = fatal.withLock({ $0 }) { throw error }
+    }
+
+    private func work(on c: Connection) {
+        while fatal.withLock({ $0 == nil }) {
+            let i = next.add(1, ordering: .relaxed).oldValue
+            guard i < files.count else { return }
+            let path = files[i]
+            guard let raw = command.readMessage(path) else {
+                counts.withLock { $0.failed += 1 }
+                continue
+            }
+            do {
+                let r = try command.ingest(raw, on: c)
+                counts.withLock { n in
+                    if r["duplicate"] == JSON.bool(true) {
+                        n.duplicates += 1
+                    } else if (r["interactions"]?.arrayValue?.count ?? 0) > 0 {
+                        n.logged += 1
+                    } else {
+                        n.nothing += 1
+                    }
+                    // Printed under the same lock: one whole line at a time.
+                    if command.global.json {
+                        print(JSONWriter.string(r))
+                    } else if !command.quiet {
+                        print("\((path as NSString).lastPathComponent): \(command.describe(r))")
+                    }
+                }
+            } catch let e as RPCError where e.code == -32602 || e.code == 1005 {
+                counts.withLock { n in
+                    FileHandle.standardError.write(Data("crmctl: \(path): \(e.message)\n".utf8))
+                    n.failed += 1
+                }
+            } catch {
+                fatal.withLock { if $0 == nil { $0 = error } }
+            }
+        }
     }
 }

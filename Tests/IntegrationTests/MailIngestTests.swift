@@ -175,6 +175,19 @@ struct MailIngestTests {
         let secondRun = try crmctl(d, stdin: nil, ["mail-in", "--maildir", maildir.path])
         #expect(secondRun.out.contains("3 messages: 0 logged, 3 handed over before"), "\(secondRun.out)")
         #expect((try admin.call("interaction.list", ["client_id": c["id"]!])["items"]?.arrayValue ?? []).count == 4)
+        // Many letters on 8 connections at once, each Message-ID in two files: each logged once,
+        // whichever connection hands it over first.
+        let busy = dir.appendingPathComponent("Busy")
+        try FileManager.default.createDirectory(at: busy.appendingPathComponent("new"), withIntermediateDirectories: true)
+        for i in 0..<40 {
+            try Data(letter("From: buyer@vasilek.ru\nTo: ivanov@crm.example\nMessage-ID: <b\(i % 20)@vasilek.ru>\n\nПисьмо \(i)"))
+                .write(to: busy.appendingPathComponent("new/\(i).eml"))
+        }
+        let parallel = try crmctl(d, stdin: nil, ["mail-in", "--maildir", busy.path, "--parallel", "8", "--quiet"])
+        #expect(parallel.status == 0, "\(parallel.err)")
+        #expect(parallel.out.contains("40 messages: 20 logged, 20 handed over before"), "\(parallel.out)")
+        #expect((try admin.call("interaction.list", ["client_id": c["id"]!, "limit": 100])["items"]?.arrayValue ?? []).count == 24)
+        #expect(try crmctl(d, stdin: nil, ["mail-in", "--maildir", busy.path, "--parallel", "17"]).status != 0)
         // crmd gone: 75, so the MTA keeps the letter and retries.
         d.stop()
         #expect(try crmctl(d, stdin: one, ["mail-in"]).status == 75)

@@ -64,6 +64,9 @@ enum Migrations {
         m.registerMigration("v21: users' phones") { db in
             try db.execute(sql: v21)
         }
+        m.registerMigration("v22: each manager's routed requests, kept by triggers") { db in
+            try db.execute(sql: v22)
+        }
         return m
     }
 

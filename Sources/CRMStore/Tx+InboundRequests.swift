@@ -118,15 +118,20 @@ extension Tx {
     public func routingCandidates() throws -> [RoutingCandidate] {
         try rows(
             """
-            SELECT u.id, u.active, u.absent_from, u.absent_until, u.competence,
-              (SELECT count(*) FROM inbound_requests q WHERE q.assignee_id = u.id AND q.status = 'routed')
-            FROM users u WHERE u.role = 'manager' AND u.active
+            SELECT u.id, u.active, u.absent_from, u.absent_until, u.competence, coalesce(l.routed, 0)
+            FROM users u LEFT JOIN request_load l ON l.user_id = u.id WHERE u.role = 'manager' AND u.active
             """
         ).map { r in
             RoutingCandidate(
                 id: r[0], active: r[1], absentFrom: dateOpt(r[2]), absentUntil: dateOpt(r[3]),
                 competence: ((r[4] as String?) ?? "").split(separator: ",").map(String.init), load: r[5])
         }
+    }
+
+    /// Each manager's routed requests counted from the rows (what `request_load` keeps; for checks).
+    public func routedCounts() throws -> [(Int64, Int)] {
+        try rows("SELECT assignee_id, count(*) FROM inbound_requests WHERE status = 'routed' AND assignee_id IS NOT NULL GROUP BY 1")
+            .map { ($0[0], $0[1]) }
     }
 
     /// Sets a user's absence and competence tags (nil leaves a part unchanged; `clearAbsence` clears it).

@@ -24,6 +24,9 @@ public struct DomainError: Error, Sendable, Equatable {
     public var fields: [(field: String, problem: String)]
     /// Further machine-readable details (`client_id`, `owner`, `until`...).
     public var details: [(key: String, value: Detail)]
+    /// The fields' problems as phrases, when the thrower kept them (``invalid(_:_:)``); an
+    /// import says a rejected item's problem with them in the reader's language.
+    public var said: [Phrase] = []
 
     public init(_ kind: Kind, _ message: Phrase, fields: [(String, String)] = [], details: [(String, Detail)] = []) {
         self.kind = kind
@@ -56,6 +59,14 @@ public struct DomainError: Error, Sendable, Equatable {
     /// `validation_failed` for one field. A field's value refused: `The FIELD PROBLEM.` in the reader's language (the problem a
     /// phrase, its arguments a date or a limit); the error's `data` keeps the problem in English.
     public static func invalid(_ field: String, _ problem: Phrase) -> DomainError {
-        DomainError(.validationFailed, "The \(field) \(problem).", fields: [(field, problem.description)])
+        var e = DomainError(.validationFailed, "The \(field) \(problem).", fields: [(field, problem.description)])
+        e.said = [problem]
+        return e
+    }
+
+    /// Field `i`'s problem as a phrase: the one the thrower kept, else its English text looked up
+    /// in the catalog whole (a problem without arguments has its entry; one with them is said in English).
+    public func problemSaid(_ i: Int) -> Phrase {
+        i < said.count ? said[i] : .key(fields[i].problem)
     }
 }

@@ -217,12 +217,18 @@ public struct ParamReader {
         return Int(l)
     }
 
-    /// Throws `-32602` listing every problem, including fields nobody asked for.
-    public func finish() throws(RPCError) {
+    /// Every problem, including fields nobody asked for (an import's item keeps them as phrases).
+    public var allProblems: [FieldProblem] {
         var all = problems
         for key in object.keys where !known.contains(key) {
             all.append(FieldProblem(field: key, problem: "is not a param of this method"))
         }
+        return all
+    }
+
+    /// Throws `-32602` listing every problem, including fields nobody asked for.
+    public func finish() throws(RPCError) {
+        let all = allProblems
         if !all.isEmpty { throw RPCError.invalidParams(all) }
     }
 }

@@ -23,17 +23,20 @@ struct AlertsCommand: ParsableCommand {
             try global.run("alert.list", p) { r in
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty {
-                    print(unacked ? "No unacknowledged alerts." : "No alerts.")
+                    print(unacked ? tr("No unacknowledged alerts.") : tr("No alerts."))
                     return
                 }
                 var t = Table(["id", "delivered", "kind", "days left", "message"])
                 for a in items {
                     let days = a["days_left"]?.intValue.map(String.init) ?? "-"
                     let id = a["acked_at"]?.stringValue == nil ? str(a["id"]) : Style.dim(str(a["id"]))
-                    t.add([id, str(a["delivered_at"]), str(a["kind"]), Style.zone(str(a["zone"]), days), str(a["message"])])
+                    t.add([
+                        id, str(a["delivered_at"]), Language.word("alert", str(a["kind"])), Style.zone(str(a["zone"]), days),
+                        str(a["message"]),
+                    ])
                 }
                 t.print()
-                if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
+                if let next = r["next_cursor"]?.stringValue { print(Style.dim(tr("more: --cursor \(next)"))) }
             }
         }
     }

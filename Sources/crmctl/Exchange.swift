@@ -48,9 +48,9 @@ struct ExchangeCommand: ParsableCommand {
 
 /// Whether the caller may claim it: "yes", or not yet (their cooldown) and from when.
 private func claimCell(_ c: JSON) -> String {
-    if c["claimable"]?.boolValue == true { return "yes" }
+    if c["claimable"]?.boolValue == true { return tr("yes") }
     if c["claimable_from"] != nil, c["claimable_from"] != .null {
-        return Style.zone("red", "from \(Display.relative(c["claimable_from"]))")
+        return Style.zone("red", tr("from \(Display.relative(c["claimable_from"]))"))
     }
     return "-"
 }
@@ -65,13 +65,14 @@ private func printExchange(_ r: JSON) {
     for c in items {
         let unassigned = c["status"]?.stringValue == "unassigned"
         t.add([
-            str(c["id"]), str(c["name"]), str(c["status"]), c["released_at"].map(str) ?? "-", login(c["released_from_login"]),
-            c["release_reason"]?.stringValue ?? (unassigned ? "never had an owner" : "-"), claimCell(c),
+            str(c["id"]), str(c["name"]), Language.word("status", str(c["status"])), c["released_at"].map(str) ?? "-",
+            login(c["released_from_login"]), c["release_reason"]?.stringValue ?? (unassigned ? tr("never had an owner") : "-"),
+            claimCell(c),
             c["window_ends_at"].map { $0 == .null ? "-" : str($0) } ?? "-",
         ])
     }
     t.print()
-    if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
+    if let next = r["next_cursor"]?.stringValue { print(Style.dim(tr("more: --cursor \(next)"))) }
 }
 
 struct Claim: ParsableCommand {
@@ -95,10 +96,10 @@ struct Claim: ParsableCommand {
                 print(tr("it had no owner before"))
             }
             let recent = h["last_interactions"]?.arrayValue ?? []
-            print(recent.isEmpty ? "\nno interactions logged yet" : "\nlast interactions")
+            print("\n" + (recent.isEmpty ? tr("no interactions logged yet") : tr("last interactions")))
             if !recent.isEmpty { printInteractions(recent) }
             let contacts = h["contacts"]?.arrayValue ?? []
-            print(contacts.isEmpty ? "\nno contacts" : "\ncontacts")
+            print("\n" + (contacts.isEmpty ? tr("no contacts") : tr("contacts")))
             if !contacts.isEmpty {
                 printContacts(contacts)
             }
@@ -150,7 +151,8 @@ struct Preview: ParsableCommand {
 }
 
 private func printPreview(_ r: JSON) {
-    let which = r["thresholds"]?.stringValue == "proposed" ? "under the proposed thresholds" : "under the current thresholds"
+    let which =
+        r["thresholds"]?.stringValue == "proposed" ? tr("under the proposed thresholds") : tr("under the current thresholds")
     let total = r["total"]?.intValue ?? 0
     let managers = r["managers"]?.arrayValue ?? []
     guard total > 0 || !managers.isEmpty else {
@@ -165,15 +167,17 @@ private func printPreview(_ r: JSON) {
         let clients = m["clients"]?.arrayValue ?? []
         let count = m["count"]?.intValue ?? Int64(clients.count)
         // crmd lists at most 100 clients per manager; a count equal to that may be a lower bound.
-        let countText = clients.count >= 100 && count <= clients.count ? "\(clients.count) or more clients" : plural(count, "client")
-        print("\n\(login(m["owner_login"], "user #\(str(m["owner"]))")): \(countText)")
+        let countText =
+            clients.count >= 100 && count <= clients.count
+            ? tr("\(clients.count) or more clients") : tr("\(count, "client", "clients")")
+        print("\n\(login(m["owner_login"], tr("user #\(str(m["owner"]))"))): \(countText)")
         let named = clients.contains { $0["name"]?.stringValue != nil }
         var t = Table(named ? ["id", "name", "release at"] : ["id", "release at"])
         for c in clients {
             t.add(named ? [str(c["client_id"]), str(c["name"]), str(c["release_at"])] : [str(c["client_id"]), str(c["release_at"])])
         }
         t.print()
-        if clients.count >= 100 { print(Style.dim("(only the first 100 are listed)")) }
+        if clients.count >= 100 { print(Style.dim(tr("(only the first 100 are listed)"))) }
     }
 }
 
@@ -225,10 +229,13 @@ struct ExchangeSimulate: ParsableCommand {
         if yellowAfter != nil || redAfter != nil || releaseAfter != nil { p["thresholds"] = .object(t) }
         if let limit { p["limit"] = .int(limit) }
         try global.run("exchange.simulate", p) { r in
+            let thresholds = "\(str(r["yellow_after"]))/\(str(r["red_after"]))/\(str(r["release_after"]))"
+            let which = r["thresholds"]?.stringValue == "proposed" ? tr("proposed thresholds") : tr("current thresholds")
+            let total = r["total"]?.intValue ?? 0
             print(
-                "\(str(r["thresholds"])) thresholds \(str(r["yellow_after"]))/\(str(r["red_after"]))/\(str(r["release_after"])) "
-                    + "from \(str(r["from"])) to \(str(r["to"])): \(num(r["total"])) releases (crmd made \(num(r["actual_total"]))), \(num(r["took_ms"])) ms"
-            )
+                tr(
+                    "\(which) \(thresholds) from \(str(r["from"])) to \(str(r["to"])): \(total, "release", "releases") (crmd made \(num(r["actual_total"]))), \(num(r["took_ms"])) ms"
+                ))
             var m = Table(["manager", "simulated", "actual"])
             for i in r["managers"]?.arrayValue ?? [] { m.add([login(i["owner_login"]), num(i["simulated"]), num(i["actual"])]) }
             m.print()
@@ -238,7 +245,7 @@ struct ExchangeSimulate: ParsableCommand {
             var t = Table(["client", "from", "released at"])
             for i in items { t.add([num(i["client_id"]), login(i["owner_login"]), str(i["at"])]) }
             t.print()
-            if r["truncated"] == true { print(Style.dim("more releases than listed: --limit up to 1000")) }
+            if r["truncated"] == true { print(Style.dim(tr("more releases than listed: --limit up to 1000"))) }
         }
     }
 }

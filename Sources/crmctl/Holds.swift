@@ -6,12 +6,14 @@ import Foundation
 extension ClientCommand {
     /// One line on a client's freeze and lock.
     static func holdLine(_ c: JSON) -> String {
-        var parts = ["client #\(str(c["id"])) \(str(c["name"]))"]
+        var parts = [tr("client #\(str(c["id"])) \(str(c["name"]))")]
         if let f = c["freeze"], f != .null {
-            parts.append("freeze \(str(f["status"])) until \(str(f["until"])) (\(str(f["reason"])))")
+            let status = Language.word("freeze", str(f["status"]))
+            parts.append(tr("freeze \(status) until \(str(f["until"])) (\(str(f["reason"])))"))
         }
-        parts.append(c["locked"] == true ? "locked" : "not locked")
-        parts.append("release at \(c["release_at"]?.stringValue.map(Display.instant) ?? "none")")
+        parts.append(c["locked"] == true ? tr("locked") : tr("not locked"))
+        let release = c["release_at"]?.stringValue.map(Display.instant)
+        parts.append(release.map { tr("release at \($0)") } ?? tr("release at: none"))
         return parts.joined(separator: ", ")
     }
 

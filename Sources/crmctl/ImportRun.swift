@@ -225,7 +225,7 @@ struct ImportRun {
             bad += 1
             for p in problems where p["duplicate_of"] == nil {
                 let field = p["field"]?.stringValue ?? "?"
-                report(row.line, mapping.column(of: field, row.origin), p["problem"]?.stringValue ?? "is invalid")
+                report(row.line, mapping.column(of: field, row.origin), Self.said(p))
             }
             return
         }
@@ -241,8 +241,14 @@ struct ImportRun {
             report(row.line, column, tr("duplicate: \(value) is also on line \(line)"))
         } else {
             dupBase += 1
-            report(row.line, column, tr("duplicate: \(p["problem"]?.stringValue ?? "")"))
+            report(row.line, column, tr("duplicate: \(Self.said(p))"))
         }
+    }
+
+    /// A rejected row's problem as crmd said it in this connection's language (`message`), else
+    /// its English `problem` (a crmd from before `message`).
+    static func said(_ p: JSON) -> String {
+        p["message"]?.stringValue ?? p["problem"]?.stringValue ?? tr("is invalid")
     }
 
     /// One line of the report: `line 17, «Телефон»: why`.

@@ -45,8 +45,9 @@ func printBoard(_ b: JSON, width: Int) {
     let amount = stages.reduce(Int64(0)) { $0 + ($1["amount"]?.intValue ?? 0) }
     let overdue = stages.reduce(Int64(0)) { $0 + ($1["overdue"]?.intValue ?? 0) }
     var header =
-        "\(str(b["pipeline"])): " + (count == 0 ? "no open deals" : "\(plural(count, "open deal")), \(moneyText(amount)) \(currency)")
-    if overdue > 0 { header += ", " + Style.zone("red", "\(overdue) overdue") }
+        "\(str(b["pipeline"])): "
+        + (count == 0 ? tr("no open deals") : tr("\(count, "open deal", "open deals"), \(moneyText(amount)) \(currency)"))
+    if overdue > 0 { header += ", " + Style.zone("red", tr("\(overdue) overdue")) }
     print(clip(header, width))
     guard !stages.isEmpty else { return }
     print()
@@ -75,7 +76,7 @@ func printBoard(_ b: JSON, width: Int) {
     rows.append(
         stages.map { s in
             let c = s["count"]?.intValue ?? 0
-            let long = plural(c, "deal")
+            let long = tr("\(c, "deal", "deals")")
             return displayWidth(long) <= text ? long : String(c)
         })
     let sums = stages.map { $0["amount"]?.intValue ?? 0 }
@@ -85,7 +86,7 @@ func printBoard(_ b: JSON, width: Int) {
         stages.map { s in
             let o = s["overdue"]?.intValue ?? 0
             guard o > 0 else { return "" }
-            let long = "\(o) overdue"
+            let long = tr("\(o) overdue")
             return Style.zone("red", displayWidth(long) <= text ? long : clip("!\(o)", text))
         })
     if text >= 12 {
@@ -136,14 +137,14 @@ func printOwners(_ b: JSON, width: Int) {
     let owners = b["owners"]?.arrayValue ?? []
     guard !owners.isEmpty else { return }
     print()
-    print(clip("by owner, most overdue first", width))
+    print(clip(tr("by owner, most overdue first"), width))
     var t = Table(["owner", "deals", "sum", "overdue"])
     for o in owners {
         let amount = o["amount"]?.intValue ?? 0
         let overdue = o["overdue"]?.intValue ?? 0
         t.add([
-            login(o["owner_login"], "(no owner)"), num(o["count"]), width >= 60 ? moneyText(amount) : compactMoney(amount),
-            overdue > 0 ? Style.zone("red", width >= 50 ? "\(overdue) overdue" : "!\(overdue)") : "-",
+            login(o["owner_login"], tr("(no owner)")), num(o["count"]), width >= 60 ? moneyText(amount) : compactMoney(amount),
+            overdue > 0 ? Style.zone("red", width >= 50 ? tr("\(overdue) overdue") : "!\(overdue)") : "-",
         ])
     }
     printFitted(t, width: width)

@@ -8,7 +8,7 @@ struct Status: ParsableCommand {
     func run() throws {
         try global.run("server.status") { r in
             let c = r["clients"] ?? .null
-            print(tr("crmd \(r["version"]?.stringValue ?? "?") up since \(r["started_at"]?.stringValue ?? "?")"))
+            print(tr("crmd \(r["version"]?.stringValue ?? "?") up since \(r["started_at"].map(str) ?? "?")"))
             print(tr("database     \(r["store"]?["path"]?.stringValue ?? "?")"))
             let (g, y, red) = (
                 Style.zone("green", num(c["green"])), Style.zone("yellow", num(c["yellow"])), Style.zone("red", num(c["red"]))

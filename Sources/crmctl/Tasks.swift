@@ -33,12 +33,13 @@ struct TaskCommand: ParsableCommand {
             try global.run("task.create", p) { t in
                 var about = ""
                 if let d = t["deal_id"]?.intValue {
-                    about = " on deal #\(d)"
+                    about = " " + tr("on deal #\(d)")
                 } else if let c = t["client_id"]?.intValue {
-                    about = " on client #\(c)"
+                    about = " " + tr("on client #\(c)")
                 }
                 print(
-                    "added task #\(str(t["id"])) \"\(str(t["title"]))\" for \(login(t["assignee_login"])), due \(str(t["due_at"]))\(about)")
+                    tr("added task #\(str(t["id"])) \"\(str(t["title"]))\" for \(login(t["assignee_login"])), due \(str(t["due_at"]))")
+                        + about)
             }
         }
     }
@@ -78,11 +79,11 @@ struct TaskCommand: ParsableCommand {
             try global.run("task.list", p) { r in
                 let items = r["items"]?.arrayValue ?? []
                 if items.isEmpty && cursor == nil {
-                    print(done ? "No done tasks." : "No open tasks.")
+                    print(done ? tr("No done tasks.") : tr("No open tasks."))
                 } else {
                     printTaskTable(items, showAssignee: all || assignee != nil)
                 }
-                if let next = r["next_cursor"]?.stringValue { print(Style.dim("more: --cursor \(next)")) }
+                if let next = r["next_cursor"]?.stringValue { print(Style.dim(tr("more: --cursor \(next)"))) }
             }
         }
     }
@@ -109,9 +110,9 @@ struct TaskCommand: ParsableCommand {
             try global.run("task.done", p) { t in
                 print(tr("task #\(str(t["id"])) \"\(str(t["title"]))\" done at \(str(t["done_at"]))"))
                 if let i = t["interaction"], i != .null {
-                    print(
-                        "logged \(str(i["kind"])) #\(str(i["id"])) on client #\(str(i["client_id"])): \(i["result"]?.stringValue ?? i["note"]?.stringValue ?? "")"
-                    )
+                    let kind = Language.word("interaction", str(i["kind"]))
+                    let said = i["result"]?.stringValue ?? i["note"]?.stringValue ?? ""
+                    print(tr("logged \(kind) #\(str(i["id"])) on client #\(str(i["client_id"])): \(said)"))
                 }
             }
         }
@@ -122,15 +123,18 @@ struct TaskCommand: ParsableCommand {
 func printTaskTable(_ items: [JSON], showAssignee: Bool) {
     var t = Table(["id", "due", "title", "kind"] + (showAssignee ? ["assignee"] : []) + ["client", "deal", "state"])
     for k in items {
-        var state = "open"
+        var state = tr("open")
         if k["done"]?.boolValue == true {
-            state = "done \(str(k["done_at"]))"
+            state = tr("done \(str(k["done_at"]))")
         } else if k["overdue"]?.boolValue == true {
-            state = Style.zone("red", "overdue")
+            state = Style.zone("red", tr("overdue"))
         }
         let about = [k["client_id"]?.intValue.map { "#\($0)" } ?? "-", k["deal_id"]?.intValue.map { "#\($0)" } ?? "-"]
         t.add(
-            [str(k["id"]), str(k["due_at"]), clip(str(k["title"]), 50), k["kind"]?.stringValue ?? "-"]
+            [
+                str(k["id"]), str(k["due_at"]), clip(str(k["title"]), 50),
+                k["kind"]?.stringValue.map { Language.word("interaction", $0) } ?? "-",
+            ]
                 + (showAssignee ? [login(k["assignee_login"])] : []) + about + [state])
     }
     t.print()

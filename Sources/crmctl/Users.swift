@@ -91,7 +91,9 @@ struct UserCommand: ParsableCommand {
             try global.run("user.update", p) { u in
                 let rate = u["commission_bp"]?.intValue.map { percentText(bp: $0) } ?? "-"
                 print(
-                    "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"])), extension \(str(u["extension"])), phone \(str(u["phone"])), lang \(str(u["lang"]))"
+                    tr(
+                        "updated \(str(u["login"])): role \(str(u["role"])), uid \(str(u["uid"])), commission \(rate), team \(str(u["team"])), e-mail \(str(u["email"])), extension \(str(u["extension"])), phone \(str(u["phone"])), lang \(str(u["lang"]))"
+                    )
                 )
             }
         }
@@ -146,8 +148,8 @@ struct WhoAmI: ParsableCommand {
     func run() throws {
         try global.run("whoami") { r in
             let u = r["user"] ?? .null
-            var line = "\(u["login"]?.stringValue ?? "?") (\(u["name"]?.stringValue ?? "")), role \(u["role"]?.stringValue ?? "?")"
-            if let admin = r["acting_admin"]?.stringValue { line += ", acted as by \(admin)" }
+            var line = tr("\(u["login"]?.stringValue ?? "?") (\(u["name"]?.stringValue ?? "")), role \(u["role"]?.stringValue ?? "?")")
+            if let admin = r["acting_admin"]?.stringValue { line += tr(", acted as by \(admin)") }
             print(line)
         }
     }

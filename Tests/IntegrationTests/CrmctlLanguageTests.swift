@@ -122,6 +122,52 @@ struct CrmctlLanguageTests {
         #expect(zonesC.out.hasPrefix("зоны на "), "\(zonesC.out)")
     }
 
+    @Test("explain, pipeline, task list, alerts and exchange list in ru and in C")
+    func dayToDayCommands() throws {
+        let d = try TestDaemon()
+        try d.start()
+        defer { d.stop() }
+        try seedTeam(try d.connect())
+        let me = ["--as", "ivanov"]
+        #expect(try crmctl(d, ["client", "add", "Ромашка"] + me, lang: "C").status == 0)
+        #expect(try crmctl(d, ["deal", "add", "1", "Поставка", "--amount", "1000"] + me, lang: "C").status == 0)
+        let task = try crmctl(d, ["task", "add", "Позвонить", "--due", "tomorrow 9:00", "--client", "1"] + me, lang: "ru_RU.UTF-8")
+        #expect(task.status == 0 && task.out.hasPrefix("добавлена задача №1 «Позвонить» для ivanov, срок "), "\(task.out)\(task.err)")
+        #expect(task.out.contains(" по клиенту №1"), "\(task.out)")
+
+        let explainRu = try crmctl(d, ["explain", "1"] + me, lang: "ru_RU.UTF-8")
+        #expect(explainRu.status == 0, "\(explainRu.err)")
+        #expect(explainRu.out.contains("\nотсчёт с ") && explainRu.out.contains("\nнапоминания "), "\(explainRu.out)")
+        #expect(explainRu.out.contains("\nследующая смена ") && explainRu.out.contains("\nосвобождение "), "\(explainRu.out)")
+        let explainEn = try crmctl(d, ["explain", "1"] + me, lang: "C")
+        #expect(explainEn.out.contains("\nclock started ") && explainEn.out.contains("\nreminders "), "\(explainEn.out)")
+
+        let boardRu = try crmctl(d, ["pipeline"] + me, lang: "ru_RU.UTF-8")
+        #expect(boardRu.status == 0 && boardRu.out.contains(": 1 открытая сделка, "), "\(boardRu.out)\(boardRu.err)")
+        #expect(boardRu.out.contains("1 сделка"), "\(boardRu.out)")
+        let boardEn = try crmctl(d, ["pipeline"] + me, lang: "C")
+        #expect(boardEn.out.contains(": 1 open deal, ") && boardEn.out.contains("1 deal"), "\(boardEn.out)")
+
+        let tasksRu = try crmctl(d, ["task", "list"] + me, lang: "ru_RU.UTF-8")
+        #expect(tasksRu.status == 0 && tasksRu.out.contains("открыта"), "\(tasksRu.out)")
+        let tasksEn = try crmctl(d, ["task", "list"] + me, lang: "C")
+        #expect(tasksEn.out.contains(" open"), "\(tasksEn.out)")
+        let doneRu = try crmctl(d, ["task", "list", "--done"] + me, lang: "ru_RU.UTF-8")
+        #expect(doneRu.out.contains("Выполненных задач нет."), "\(doneRu.out)\(doneRu.err)")
+
+        let alertsRu = try crmctl(d, ["alerts"] + me, lang: "ru_RU.UTF-8")
+        #expect(alertsRu.status == 0 && alertsRu.out.contains("Уведомлений нет."), "\(alertsRu.out)\(alertsRu.err)")
+        let alertsEn = try crmctl(d, ["alerts"] + me, lang: "C")
+        #expect(alertsEn.out.contains("No alerts."), "\(alertsEn.out)")
+
+        #expect(try crmctl(d, ["release", "1", "--reason", "не наш профиль"] + me, lang: "C").status == 0)
+        let exchangeRu = try crmctl(d, ["exchange", "--as", "sidorov"], lang: "ru_RU.UTF-8")
+        #expect(exchangeRu.status == 0 && exchangeRu.out.contains("на бирже"), "\(exchangeRu.out)\(exchangeRu.err)")
+        #expect(exchangeRu.out.contains("ПРИЧИНА") || exchangeRu.out.contains("причина"), "\(exchangeRu.out)")
+        let exchangeEn = try crmctl(d, ["exchange", "--as", "sidorov"], lang: "C")
+        #expect(exchangeEn.out.contains("exchange") && exchangeEn.out.contains("не наш профиль"), "\(exchangeEn.out)")
+    }
+
     @Test("import --dry-run's summary in ru and in C; plural forms agree")
     func importSummary() throws {
         let d = try TestDaemon()
@@ -136,13 +182,13 @@ struct CrmctlLanguageTests {
         let ru = try crmctl(d, ["import", "clients", file.path, "--dry-run"], lang: "ru_RU.UTF-8", env: env)
         #expect(ru.status == 65, "\(ru.err)")
         #expect(ru.err.contains("Пробный прогон (ничего не записывается)"), "\(ru.err)")
-        #expect(ru.out.contains("строка 3, «Телефон»: "), "\(ru.out)")
+        #expect(ru.out.contains("строка 3, «Телефон»: «12-34» — не номер телефона"), "\(ru.out)")
         #expect(
             ru.out.contains("2 строки: было бы загружено 1, плохих 1, 0 дубликатов (0 — клиентов в crmd, 0 — строк выше в файле)."),
             "\(ru.out)")
         let en = try crmctl(d, ["import", "clients", file.path, "--dry-run"], lang: "C", env: env)
         #expect(en.err.contains("Dry run (nothing is written)"), "\(en.err)")
-        #expect(en.out.contains("line 3, «Телефон»: "), "\(en.out)")
+        #expect(en.out.contains("line 3, «Телефон»: '12-34' is not a phone number"), "\(en.out)")
         #expect(
             en.out.contains("2 rows: 1 would be imported, 1 bad, 0 duplicates (0 of clients in crmd, 0 of earlier rows in the file)."),
             "\(en.out)")

@@ -49,6 +49,40 @@ struct LanguageTests: ManualClockSuite {
         }
     }
 
+    @Test("an import's rejected items: problem in English for programs, message in the connection's language")
+    func importProblemsSaid() throws {
+        try withDaemon(environment: ["CRMD_LANGUAGE": "en"]) { d in
+            let admin = try d.connect()
+            try seedTeam(admin)
+            _ = try admin.call("client.create", ["name": "ООО Ромашка", "phones": ["+7 495 123-45-67"]])
+            let ru = try actingAs(d, "petrova")
+            #expect(try ru.call("whoami", ["lang": "ru"])["lang"] == "ru")
+            let items: JSON = [
+                "clients": [["name": "Лютик", "phones": ["12-34"]], ["name": "Василек", "phones": ["8 495 123 45 67"]]], "dry_run": true,
+            ]
+            let said = try ru.call("client.import", items)["rejected"]?.arrayValue ?? []
+            #expect(said.count == 2, "\(said)")
+            #expect(said.first?["problem"]?.stringValue?.hasPrefix("'12-34' is not a phone number") == true, "\(said)")
+            #expect(said.first?["message"]?.stringValue?.hasPrefix("«12-34» — не номер телефона") == true, "\(said)")
+            #expect(said.last?["message"] == "+74951234567 уже принадлежит клиенту 1 «ООО Ромашка»", "\(said)")
+            let english = try admin.call("client.import", items)["rejected"]?.arrayValue ?? []
+            #expect(english.map { $0["problem"] } == said.map { $0["problem"] })
+            #expect(english.first?["message"] == english.first?["problem"], "\(english)")
+
+            // The record imports say theirs too: a contact onto no client, one with a bad phone.
+            let contacts: JSON = [
+                "contacts": [["client_id": 99, "name": "Кто-то"], ["client_id": 1, "name": "Ольга", "phones": ["12-34"]]],
+                "dry_run": true,
+            ]
+            let rows = try ru.call("contact.import", contacts)["rejected"]?.arrayValue ?? []
+            #expect(rows.first?["problem"] == "names no client in crmd (import the clients first)", "\(rows)")
+            #expect(rows.first?["message"] == "не называет ни одного клиента в crmd (сначала импортируйте клиентов)", "\(rows)")
+            #expect(rows.last?["message"]?.stringValue?.hasPrefix("«12-34» — не номер телефона") == true, "\(rows)")
+            let rowsEn = try admin.call("contact.import", contacts)["rejected"]?.arrayValue ?? []
+            #expect(rowsEn.last?["message"]?.stringValue?.hasPrefix("'12-34' is not a phone number") == true, "\(rowsEn)")
+        }
+    }
+
     @Test("the same bad request: one code and data, a Russian, an English and the server's message")
     func sameErrorEveryLanguage() throws {
         try withDaemon(environment: ["CRMD_LANGUAGE": "ru"]) { d in

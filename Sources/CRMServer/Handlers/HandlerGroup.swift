@@ -50,6 +50,10 @@ extension HandlerGroup {
     /// it opens): said in the department's language (`language`), not the caller's.
     func stored(_ p: Phrase) -> String { p.rendered(settings.domain.language) }
 
+    /// The language of `call`'s connection (its user's `lang`, else the client's, else
+    /// `language`): what a reply's sentences for a person are said in.
+    func lang(_ call: Call) -> Lang { context.identity.lang(for: call.session, fallback: settings.domain.language) }
+
     /// Runs a read on a snapshot and replies now.
     func read(_ call: Call, _ body: (Tx, Date) throws -> JSON) throws {
         let now = clock.now()

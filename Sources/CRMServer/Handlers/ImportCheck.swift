@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// One contact of an imported client.
@@ -14,15 +15,20 @@ struct ContactInput: Sendable {
 
 /// Why an item of `client.import` is not written: a field's problem, or a phone or e-mail that
 /// is already another item's (`inImport`) or a client's or contact's in the base.
+/// `problem` goes out twice: in English (`problem`, for programs) and said in the reader's
+/// language (`message`).
 struct Rejection: Sendable {
     var field: String
-    var problem: String
+    var problem: Phrase
     var inImport: Int? = nil
     var client: Int64? = nil
     var contact: Int64? = nil
 
-    func json(index: Int) -> JSON {
-        var o: JSONObject = ["index": .int(Int64(index)), "field": .string(field), "problem": .string(problem)]
+    func json(index: Int, lang: Lang) -> JSON {
+        var o: JSONObject = [
+            "index": .int(Int64(index)), "field": .string(field), "problem": .string(problem.description),
+            "message": .string(problem.rendered(lang)),
+        ]
         if let inImport {
             o["duplicate_of"] = ["index": .int(Int64(inImport))]
         } else if let client {
@@ -62,7 +68,7 @@ extension ImportHandlers {
                         phones: phones(&cr, "phones", cr.optionalStringArray("phones") ?? []),
                         emails: emails(&cr, "emails", cr.optionalStringArray("emails") ?? []),
                         decisionMaker: cr.optionalBool("decision_maker") ?? false)
-                    problems += fieldProblems { try cr.finish() }.map {
+                    problems += cr.allProblems.map {
                         FieldProblem(field: "contacts[\(k)].\($0.field)", problem: $0.said)
                     }
                     contacts.append(c)
@@ -72,12 +78,12 @@ extension ImportHandlers {
                 r.problem("contacts", "must be an array of contact objects")
             }
         }
-        problems = fieldProblems { try r.finish() } + problems
+        problems = r.allProblems + problems
         var seen = Set<String>()
         keys = keys.filter { seen.insert($0.value).inserted }
         return ImportItem(
             fields: fields, owner: owner, contacts: contacts, keys: keys,
-            rejections: problems.map { Rejection(field: $0.field, problem: $0.problem) })
+            rejections: problems.map { Rejection(field: $0.field, problem: $0.said) })
     }
 
     /// ``rawKeys(_:prefix:domain:)`` from what the decoder already normalized, when every value
@@ -107,15 +113,6 @@ extension ImportHandlers {
             if let s = v.stringValue, let e = Email.normalize(s) { out.append(("\(prefix)emails[\(i)]", e)) }
         }
         return out
-    }
-
-    func fieldProblems(_ body: () throws -> Void) -> [FieldProblem] {
-        do { try body() } catch let e as RPCError {
-            return (e.data?["fields"]?.arrayValue ?? []).map {
-                FieldProblem(field: $0["field"]?.stringValue ?? "?", problem: .verbatim($0["problem"]?.stringValue ?? "is invalid"))
-            }
-        } catch {}
-        return []
     }
 
     /// Strict mode, before the database is asked: a phone or e-mail of an item that an earlier
@@ -149,7 +146,7 @@ extension ImportHandlers {
             if rej.isEmpty {
                 if case .some(.some(let ref)) = item.owner {
                     do { _ = try resolveOwner(tx, ref) } catch let e as DomainError {
-                        rej.append(Rejection(field: "owner", problem: e.message.description))
+                        rej.append(Rejection(field: "owner", problem: e.message))
                     }
                 }
                 for k in item.keys {
@@ -190,7 +187,12 @@ extension ImportHandlers {
             }
         }
         if !item.fields.force, case .set(let name) = item.fields.name, let other = try similarClient(tx, name: name) {
-            let owner = other.ownerID.flatMap { users.user(id: $0)?.login }.map { "owned by \($0)" } ?? "with no owner"
+            let owner: Phrase
+            if let login = other.ownerID.flatMap({ users.user(id: $0)?.login }) {
+                owner = Phrase("owned by \(login)")
+            } else {
+                owner = Phrase("with no owner")
+            }
             rej.append(
                 Rejection(
                     field: "name",

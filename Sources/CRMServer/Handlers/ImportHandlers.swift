@@ -32,7 +32,7 @@ struct ImportHandlers: HandlerGroup {
                 markDuplicatesInImport(&items)
                 // Strict: every problem of every item fails the call (-32602), naming the item.
                 for (i, item) in items.enumerated() {
-                    for p in item.rejections { r.problem("clients[\(i)].\(p.field)", .verbatim(p.problem)) }
+                    for p in item.rejections { r.problem("clients[\(i)].\(p.field)", p.problem) }
                 }
             }
             return (items, dryRun, skipInvalid, returnKeys)
@@ -41,10 +41,11 @@ struct ImportHandlers: HandlerGroup {
             throw DomainError.forbidden(
                 "An operator imports clients without owners (clients[\(i)] names an owner); a head or an admin assigns them.")
         }
+        let lang = self.lang(call)
         if dryRun {
             try read(call) { tx, _ in
                 let verdict = try check(tx, items)
-                return result(items, verdict, ids: nil, returnKeys: returnKeys)
+                return result(items, verdict, ids: nil, returnKeys: returnKeys, lang: lang)
             }
             return
         }
@@ -70,7 +71,7 @@ struct ImportHandlers: HandlerGroup {
                         throw e
                     }
                 }
-                return result(items, verdict, ids: ids, returnKeys: returnKeys)
+                return result(items, verdict, ids: ids, returnKeys: returnKeys, lang: lang)
             }
         }
     }
@@ -78,7 +79,7 @@ struct ImportHandlers: HandlerGroup {
     /// The reply: counts, ids (a real run), the rejected items and, on request, each accepted
     /// item's normalized phones and e-mails (so a client sending a file in batches finds the
     /// duplicates across batches).
-    func result(_ items: [ImportItem], _ verdict: [Int: [Rejection]], ids: [JSON]?, returnKeys: Bool) -> JSON {
+    func result(_ items: [ImportItem], _ verdict: [Int: [Rejection]], ids: [JSON]?, returnKeys: Bool, lang: Lang) -> JSON {
         var o = JSONObject()
         if let ids {
             o["created"] = .int(ids.count)
@@ -89,7 +90,7 @@ struct ImportHandlers: HandlerGroup {
         }
         if ids == nil || !verdict.isEmpty {
             o["rejected"] = .array(
-                verdict.keys.sorted().flatMap { i in verdict[i]!.map { $0.json(index: i) } })
+                verdict.keys.sorted().flatMap { i in verdict[i]!.map { $0.json(index: i, lang: lang) } })
         }
         if returnKeys {
             o["keys"] = .array(

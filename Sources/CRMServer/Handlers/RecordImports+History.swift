@@ -52,8 +52,10 @@ extension RecordImports {
                 }
                 // A spreadsheet names no contact ids: an imported meeting needs none.
                 do { try checkDraft(tx, c, item.draft, now: now) } catch let e as DomainError {
-                    let problems = e.fields.filter { $0.field != "contact_id" || item.draft.contactID != nil }
-                    if !problems.isEmpty { return ([], problems.map { ImportProblem(field: $0.field, problem: $0.problem) }) }
+                    let problems = e.fields.indices.filter { e.fields[$0].field != "contact_id" || item.draft.contactID != nil }
+                    if !problems.isEmpty {
+                        return ([], problems.map { ImportProblem(field: e.fields[$0].field, problem: e.problemSaid($0)) })
+                    }
                 }
                 let key = ImportKey(
                     field: "occurred_at", value: "\(c.id)/\(item.draft.kind.rawValue)/\(RFC3339.format(at))/\(author.login)")
@@ -119,7 +121,7 @@ extension RecordImports {
     func checkDeal(_ tx: Tx, _ item: DealImportItem, actor: Actor, now: Date) throws -> (keys: [ImportKey], problems: [ImportProblem]) {
         let deals = settings.domain.deals
         let c = try findClient(tx, item.client)
-        func problem(_ field: String, _ text: String) -> ([ImportKey], [ImportProblem]) {
+        func problem(_ field: String, _ text: Phrase) -> ([ImportKey], [ImportProblem]) {
             ([], [ImportProblem(field: field, problem: text)])
         }
         guard let p = deals.pipeline(item.pipeline) else {

@@ -1,19 +1,24 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// Why an item of `contact.import`, `interaction.import` or `deal.import` is not written: a
 /// field's problem, or a duplicate (`key` names what repeats; `duplicateOf` the earlier item or
 /// the record in the base).
+/// Its `problem` goes out in English and, as `message`, said in the reader's language.
 struct ImportProblem: Sendable {
     var field: String
-    var problem: String
+    var problem: Phrase
     var key: String? = nil
     var duplicateOf: JSONObject? = nil
 
-    func json(index: Int) -> JSON {
-        var o: JSONObject = ["index": .int(Int64(index)), "field": .string(field), "problem": .string(problem)]
+    func json(index: Int, lang: Lang) -> JSON {
+        var o: JSONObject = [
+            "index": .int(Int64(index)), "field": .string(field), "problem": .string(problem.description),
+            "message": .string(problem.rendered(lang)),
+        ]
         if let key { o["key"] = .string(key) }
         if let duplicateOf { o["duplicate_of"] = .object(duplicateOf) }
         return .object(o)
@@ -78,21 +83,24 @@ struct RecordImports: HandlerGroup {
             let items = list.prefix(Self.maxItems).map { j -> (Item, [ImportProblem]) in
                 var ir = ParamReader(j)
                 let item = kind.decode(&ir)
-                return (item, checker.fieldProblems { try ir.finish() }.map { ImportProblem(field: $0.field, problem: $0.problem) })
+                return (item, ir.allProblems.map { ImportProblem(field: $0.field, problem: $0.said) })
             }
             return (items, dryRun, skipInvalid, returnKeys)
         }
+        let lang = self.lang(call)
         if dryRun {
             try read(call) { tx, now in
                 let (verdict, keys) = try Self.verdict(tx, items, kind, now: now)
-                return Self.result(count: items.count, verdict, keys: returnKeys ? keys : nil, ids: nil)
+                return Self.result(count: items.count, verdict, keys: returnKeys ? keys : nil, ids: nil, lang: lang)
             }
             return
         }
         write(call, .alone) { tx, now in
             let (verdict, keys) = try Self.verdict(tx, items, kind, now: now)
             if !skipInvalid, let first = verdict.keys.min() {
-                let fields = verdict.keys.sorted().flatMap { i in verdict[i]!.map { ("\(kind.list)[\(i)].\($0.field)", $0.problem) } }
+                let fields = verdict.keys.sorted().flatMap { i in
+                    verdict[i]!.map { ("\(kind.list)[\(i)].\($0.field)", $0.problem.description) }
+                }
                 throw DomainError(
                     .validationFailed,
                     "\(verdict.count) of \(items.count) \(kind.list) cannot be imported (the first: \(kind.list)[\(first)].\(verdict[first]![0].field) \(verdict[first]![0].problem)); nothing was written. Fix them, or send skip_invalid to write the others.",
@@ -100,7 +108,7 @@ struct RecordImports: HandlerGroup {
             }
             var ids: [JSON] = []
             for (i, item) in items.enumerated() where verdict[i] == nil { ids.append(.int(try kind.store(tx, item.0, now))) }
-            return Self.result(count: items.count, verdict, keys: returnKeys ? keys : nil, ids: ids)
+            return Self.result(count: items.count, verdict, keys: returnKeys ? keys : nil, ids: ids, lang: lang)
         }
     }
 
@@ -120,7 +128,7 @@ struct RecordImports: HandlerGroup {
                     (mine, problems) = try kind.check(tx, item, now)
                 } catch let e as DomainError {
                     problems = [
-                        ImportProblem(field: e.fields.first?.field ?? "-", problem: e.fields.first?.problem ?? e.message.description)
+                        ImportProblem(field: e.fields.first?.field ?? "-", problem: e.fields.isEmpty ? e.message : e.problemSaid(0))
                     ]
                 }
             }
@@ -142,7 +150,7 @@ struct RecordImports: HandlerGroup {
         return (out, keys)
     }
 
-    static func result(count: Int, _ verdict: [Int: [ImportProblem]], keys: [JSON]?, ids: [JSON]?) -> JSON {
+    static func result(count: Int, _ verdict: [Int: [ImportProblem]], keys: [JSON]?, ids: [JSON]?, lang: Lang) -> JSON {
         var o = JSONObject()
         if let ids {
             o["created"] = .int(Int64(ids.count))
@@ -151,7 +159,7 @@ struct RecordImports: HandlerGroup {
             o["dry_run"] = true
             o["valid"] = .int(Int64(count - verdict.count))
         }
-        o["rejected"] = .array(verdict.keys.sorted().flatMap { i in verdict[i]!.map { $0.json(index: i) } })
+        o["rejected"] = .array(verdict.keys.sorted().flatMap { i in verdict[i]!.map { $0.json(index: i, lang: lang) } })
         if let keys { o["keys"] = .array(keys) }
         return .object(o)
     }
@@ -159,7 +167,10 @@ struct RecordImports: HandlerGroup {
     /// Runs `body`; a `DomainError` naming no field is said to be `field`'s problem.
     func named<T>(_ field: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch var e as DomainError {
-            if e.fields.isEmpty { e.fields = [(field: field, problem: e.message.description)] }
+            if e.fields.isEmpty {
+                e.fields = [(field: field, problem: e.message.description)]
+                e.said = [e.message]
+            }
             throw e
         }
     }

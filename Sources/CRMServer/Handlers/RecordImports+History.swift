@@ -1,6 +1,7 @@
 import CRMCore
 import CRMProtocol
 import CRMStore
+import CRMText
 import Foundation
 
 /// One item of `interaction.import`.

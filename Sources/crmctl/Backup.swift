@@ -57,7 +57,7 @@ struct Backup: ParsableCommand {
             if err == EEXIST {
                 fail("\(partial) exists: another backup is writing it, or one was interrupted. Remove it, or add --force", 73)
             }
-            fail("cannot write \(partial): \(String(cString: strerror(err)))", 73)
+            fail(tr("cannot write \(partial): \(String(cString: strerror(err)))"), 73)
         }
         partialToRemove = strdup(partial)
         signal(SIGINT, removePartialAndExit)
@@ -86,17 +86,17 @@ struct Backup: ParsableCommand {
                 }
                 if progress { FileHandle.standardError.write(Data("\r".utf8)) }
                 guard offset == total else {
-                    throw ClientError.badReply("the backup is \(offset) bytes, but crmd announced \(total); nothing was kept")
+                    throw ClientError.badReply(tr("the backup is \(offset) bytes, but crmd announced \(total); nothing was kept"))
                 }
                 return meta
             }
             guard fsync(fd) == 0 else {
-                throw FileError(description: "cannot write \(partial) to disk: \(String(cString: strerror(errno)))")
+                throw FileError(description: tr("cannot write \(partial) to disk: \(String(cString: strerror(errno)))"))
             }
             closed = true
-            guard close(fd) == 0 else { throw FileError(description: "cannot write \(partial): \(String(cString: strerror(errno)))") }
+            guard close(fd) == 0 else { throw FileError(description: tr("cannot write \(partial): \(String(cString: strerror(errno)))")) }
             guard rename(partial, file) == 0 else {
-                throw FileError(description: "cannot rename \(partial) to \(file): \(String(cString: strerror(errno)))")
+                throw FileError(description: tr("cannot rename \(partial) to \(file): \(String(cString: strerror(errno)))"))
             }
             syncFolder(of: file)
         } catch {
@@ -127,7 +127,7 @@ struct Backup: ParsableCommand {
             while off < raw.count {
                 let n = write(fd, raw.baseAddress! + off, raw.count - off)
                 if n < 0, errno == EINTR { continue }
-                guard n > 0 else { throw FileError(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
+                guard n > 0 else { throw FileError(description: tr("cannot write \(path): \(String(cString: strerror(errno)))")) }
                 off += n
             }
         }

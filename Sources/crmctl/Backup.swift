@@ -42,20 +42,20 @@ struct Backup: ParsableCommand {
         }
         for target in [file, partial] {
             if let database, let live = LiveDatabase.member(target, of: database) {
-                fail("\(target) is \(live), a file of crmd's live database; write the backup somewhere else", 74)
+                fail(tr("\(target) is \(live), a file of crmd's live database; write the backup somewhere else"), 74)
             }
         }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: file, isDirectory: &isDir) {
-            if isDir.boolValue { fail("\(file) is a folder; give the name of the backup file to write, like \(file)/crmd.sqlite", 73) }
-            if !force { fail("\(file) exists; choose another name, or add --force to replace it", 73) }
+            if isDir.boolValue { fail(tr("\(file) is a folder; give the name of the backup file to write, like \(file)/crmd.sqlite"), 73) }
+            if !force { fail(tr("\(file) exists; choose another name, or add --force to replace it"), 73) }
         }
         if force { unlink(partial) }
         let fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
             let err = errno
             if err == EEXIST {
-                fail("\(partial) exists: another backup is writing it, or one was interrupted. Remove it, or add --force", 73)
+                fail(tr("\(partial) exists: another backup is writing it, or one was interrupted. Remove it, or add --force"), 73)
             }
             fail(tr("cannot write \(partial): \(String(cString: strerror(err)))"), 73)
         }

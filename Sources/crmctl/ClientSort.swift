@@ -11,7 +11,7 @@ enum ClientSort: String, ExpressibleByArgument, CaseIterable {
 
     func list(_ global: GlobalOptions, _ filter: JSONObject) throws {
         let items = try global.allPages("client.list", filter, cap: Self.cap) {
-            failure("more than \(Self.cap) clients match; narrow the list (--owner, --zone, --status, --query) to sort it", 65)
+            failure(tr("more than \(Self.cap) clients match; narrow the list (--owner, --zone, --status, --query) to sort it"), 65)
         }
         let result: JSON = ["items": .array(sorted(items)), "next_cursor": .null]
         if global.json {

@@ -10,10 +10,10 @@ import Foundation
 func parseMoney(_ typed: String) throws -> Int64 {
     let grouping: Set<Character> = [" ", "\u{00A0}", "\u{202F}", "'", "_"]
     let s = String(typed.trimmingCharacters(in: .whitespaces).filter { !grouping.contains($0) })
-    func refuse(_ why: String) -> ValidationError { ValidationError("amount '\(typed)' \(why)") }
-    if s.hasPrefix("-") { throw refuse("cannot be negative") }
+    func refuse(_ why: String) -> ValidationError { ValidationError(tr("amount '\(typed)' \(why)")) }
+    if s.hasPrefix("-") { throw refuse(tr("cannot be negative")) }
     guard !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == ",") }) else {
-        throw refuse("is not a sum of money; write it like 12500.50 or 12 500,50")
+        throw refuse(tr("is not a sum of money; write it like 12500.50 or 12 500,50"))
     }
     var whole = s
     var fraction = ""
@@ -23,15 +23,15 @@ func parseMoney(_ typed: String) throws -> Int64 {
         // The separator written last is the decimal one; the other groups thousands.
         let decimal: Character = s.lastIndex(of: ".")! > s.lastIndex(of: ",")! ? "." : ","
         let parts = s.split(separator: decimal, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { throw refuse("has more than one decimal separator") }
+        guard parts.count == 2 else { throw refuse(tr("has more than one decimal separator")) }
         whole = parts[0].filter { $0 != "." && $0 != "," }
         fraction = String(parts[1])
-        if parts[1].contains(where: { !$0.isNumber }) { throw refuse("has a thousands separator after the decimal one") }
+        if parts[1].contains(where: { !$0.isNumber }) { throw refuse(tr("has a thousands separator after the decimal one")) }
     } else if dots + commas > 1 {
         // 1,250,000 or 1.250.000: thousands only, in groups of three.
         let groups = s.split(separator: dots > 0 ? "." : ",", omittingEmptySubsequences: false)
         guard groups.dropFirst().allSatisfy({ $0.count == 3 }), !groups[0].isEmpty else {
-            throw refuse("has thousands separators out of place; write it like 1 250 000.00")
+            throw refuse(tr("has thousands separators out of place; write it like 1 250 000.00"))
         }
         whole = s.filter { $0.isNumber }
     } else if let sep = s.firstIndex(where: { $0 == "." || $0 == "," }) {
@@ -39,13 +39,13 @@ func parseMoney(_ typed: String) throws -> Int64 {
         let after = String(s[s.index(after: sep)...])
         switch after.count {
         case 0...2: fraction = after
-        case 3: throw refuse("is ambiguous: write \(whole)\(after) for thousands, or \(whole).\(after.prefix(2)) for decimals")
-        default: throw refuse("has \(after.count) digits after the decimal separator; at most 2")
+        case 3: throw refuse(tr("is ambiguous: write \(whole)\(after) for thousands, or \(whole).\(after.prefix(2)) for decimals"))
+        default: throw refuse(tr("has \(after.count) digits after the decimal separator; at most 2"))
         }
     }
     if whole.isEmpty { whole = "0" }
-    guard fraction.count <= 2 else { throw refuse("has more than 2 digits after the decimal separator") }
-    guard let units = Int64(whole), units <= 10_000_000_000_000 else { throw refuse("is too large (at most 10^13)") }
+    guard fraction.count <= 2 else { throw refuse(tr("has more than 2 digits after the decimal separator")) }
+    guard let units = Int64(whole), units <= 10_000_000_000_000 else { throw refuse(tr("is too large (at most 10^13)")) }
     let minor = Int64(fraction.padding(toLength: 2, withPad: "0", startingAt: 0)) ?? 0
     return units * 100 + minor
 }

@@ -68,7 +68,7 @@ extension CallCommand {
         @Option(help: .tr("Lines per request (1-500).")) var batch: Int = 200
 
         func run() throws {
-            guard (1...500).contains(batch) else { failure("--batch must be from 1 to 500") }
+            guard (1...500).contains(batch) else { failure(tr("--batch must be from 1 to 500")) }
             let reader: CSVRecordReader
             do {
                 reader = try CSVRecordReader(path: file, encoding: .utf8, delimiter: UInt8(ascii: ","))

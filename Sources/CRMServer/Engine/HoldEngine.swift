@@ -54,7 +54,7 @@ extension ExchangeHandlers {
     /// client (the open-deal rule keeps its own words, shown once the release is due); nil when
     /// none of these holds it.
     func holdExplanation(
-        _ tx: Tx, _ c: Client, _ schedule: ZoneSchedule, actor: Actor, now: Date, local: (Date) -> String
+        _ tx: Tx, _ c: Client, _ schedule: ZoneSchedule, actor: Actor, now: Date
     ) throws -> (heldBy: JSON, text: Phrase)? {
         guard let rule = try engine.holdingRule(tx, clientID: c.id, at: now) else { return nil }
         let release = local(schedule.releaseAt)

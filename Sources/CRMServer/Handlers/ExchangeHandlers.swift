@@ -115,9 +115,7 @@ struct ExchangeHandlers: HandlerGroup {
         let id = try call.decode { r in r.int("id") }
         let actor = call.actor
         // The texts in the reader's language, instants in the department's time zone.
-        let lang = context.identity.lang(for: call.session, fallback: settings.domain.language)
-        let zoneTZ = settings.domain.zones.timeZone
-        let local = { (d: Date) in LocalTime.dateTime(d, zoneTZ) }
+        let reader = lang(call)
         try read(call) { tx, now in
             guard let c = try tx.client(id: id) else { throw DomainError.notFound("client", id) }
             guard c.status != .assigned || Access.canSeeFullCard(actor, ownerID: c.ownerID) else {
@@ -134,12 +132,12 @@ struct ExchangeHandlers: HandlerGroup {
                     } else {
                         Phrase("On the exchange since \(since); any manager but the one it left may claim it.")
                     }
-                o["explanation"] = .string(text.rendered(lang))
+                o["explanation"] = .string(text.rendered(reader))
                 o["released_from_login"] = wire.login(c.releasedFrom)
                 return .object(o)
             case .unassigned:
                 let text = Phrase("No owner yet: a head may assign it, or any manager may claim it (no cooldown applies).")
-                o["explanation"] = .string(text.rendered(lang))
+                o["explanation"] = .string(text.rendered(reader))
                 return .object(o)
             case .assigned: break
             }
@@ -188,11 +186,11 @@ struct ExchangeHandlers: HandlerGroup {
                 Phrase(
                     "An interaction of kind \(resetting.joined(separator: ", ")) logged by \(owner) (or a head or admin for them) turns it green again, with the release moved to \(own.thresholds.releaseAfter.description) after that contact."
                 )
-            o["what_resets"] = .string(resets.rendered(lang))
+            o["what_resets"] = .string(resets.rendered(reader))
             (o["freeze"], o["locked"]) = try engine.holdFields(tx, clientID: c.id, now: now)
-            if let held = try holdExplanation(tx, c, schedule, actor: actor, now: now, local: local) {
+            if let held = try holdExplanation(tx, c, schedule, actor: actor, now: now) {
                 o["held_by"] = held.heldBy
-                o["explanation"] = .string(held.text.rendered(lang))
+                o["explanation"] = .string(held.text.rendered(reader))
                 return .object(o)
             }
             if schedule.releaseAt <= now, let d = try engine.holdingDeal(tx, clientID: c.id) {
@@ -203,7 +201,7 @@ struct ExchangeHandlers: HandlerGroup {
                     Phrase(
                         "Red and past its release (\(local(schedule.releaseAt))), but held back from the exchange by open deal \(d.id) at «\(d.stage)» (deals.exempt_from_stage: \(dealRules.settings.exemptFromStage ?? "")). It goes to the exchange when no such deal is open, unless a contact resets the clock first."
                     )
-                o["explanation"] = .string(text.rendered(lang))
+                o["explanation"] = .string(text.rendered(reader))
                 return .object(o)
             }
             let started = local(schedule.start)
@@ -214,7 +212,7 @@ struct ExchangeHandlers: HandlerGroup {
                 case .yellow: Phrase("Yellow: the clock started \(started) \(how); it turns red at \(local(nextAt)).")
                 case .red: Phrase("Red: the clock started \(started) \(how); it goes to the exchange at \(local(nextAt)).")
                 }
-            o["explanation"] = .string(text.rendered(lang))
+            o["explanation"] = .string(text.rendered(reader))
             return .object(o)
         }
     }

@@ -64,7 +64,7 @@ struct ServerHandlers: HandlerGroup {
             "user": actorJSON(call.actor), "uid": .int(Int64(call.session.uid)),
             "time_zone": .string(settings.domain.zones.timeZone.identifier), "now": wire.time(clock.now()),
         ]
-        o["lang"] = .string(context.identity.lang(for: call.session, fallback: settings.domain.language).rawValue)
+        o["lang"] = .string(lang(call).rawValue)
         if let admin = call.actor.actingAdmin { o["acting_admin"] = .string(admin) }
         call.reply(.success(.object(o)))
     }

@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMClient", "CRMProtocol", "CRMFiles", "CRMCSV", "CRMText",
+                "CRMClient", "CRMProtocol", "CRMFiles", "CRMCSV", "CRMText", "CRMSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CRMClient
 import CRMProtocol
+import CRMSync
 import Foundation
-import Synchronization
 
 /// `crmctl mail-in`: hands mail to crmd (`mail.ingest`), one message on stdin (an MTA alias) or
 /// a whole Maildir.
@@ -152,9 +152,10 @@ final class MaildirRun: @unchecked Sendable {
     struct Counts { var logged = 0, duplicates = 0, nothing = 0, failed = 0 }
     let command: MailIn
     let files: [String]
-    let counts = Mutex(Counts())
-    private let next = Atomic<Int>(0)
-    private let fatal = Mutex<(any Error)?>(nil)
+    // Locked (CRMSync), not Synchronization's Mutex: it tells ThreadSanitizer its ordering.
+    let counts = Locked(Counts())
+    private let next = Locked(0)
+    private let fatal = Locked<(any Error)?>(nil)
 
     init(_ command: MailIn, _ files: [String]) {
         self.command = command
@@ -177,7 +178,10 @@ final class MaildirRun: @unchecked Sendable {
 
     private func work(on c: Connection) {
         while fatal.withLock({ $0 == nil }) {
-            let i = next.add(1, ordering: .relaxed).oldValue
+            let i = next.withLock { n in
+                defer { n += 1 }
+                return n
+            }
             guard i < files.count else { return }
             let path = files[i]
             guard let raw = command.readMessage(path) else {
